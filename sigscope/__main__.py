@@ -1,0 +1,3 @@
+from sigscope.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""The ``sigscope`` command: argparse entry point and its subcommands.
+
+Every bad input ends in one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from sigscope import __version__
+from sigscope.lab.behaviours import BEHAVIOURS, BehaviourError, parse_behaviour_spec
+from sigscope.signames import SignalError, parse_signal, signal_name
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line (with a pointer to --help), not usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# -- shared argument types ---------------------------------------------------------------------
+
+
+def workers_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= n <= 512:
+        raise argparse.ArgumentTypeError(f"{n} workers: choose from 0 to 512")
+    return n
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds must be 0 or more")
+    return value
+
+
+def behaviour_spec(text: str) -> tuple[str, dict[str, Any]]:
+    try:
+        return parse_behaviour_spec(text)
+    except BehaviourError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+@dataclass(frozen=True)
+class SendSpec:
+    """``[SECONDS:]SIGNAL[@TARGET]`` from ``trace --send``."""
+
+    at: float
+    sig: int
+    target: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.at:g}:{signal_name(self.sig)}@{self.target}"
+
+
+def parse_send_spec(text: str) -> SendSpec:
+    """Parse ``[SECONDS:]SIGNAL[@TARGET]``; TARGET is master (default), worker or worker:N."""
+    body, at_sign, target = text.strip().partition("@")
+    target = target.strip().lower() if at_sign else "master"
+    if target not in ("master", "worker") and not (
+        target.startswith("worker:") and target[7:].isdigit()
+    ):
+        raise argparse.ArgumentTypeError(
+            f"bad target {target!r} in {text!r} (master, worker, or worker:N)"
+        )
+    at = 0.0
+    when, colon, sig_text = body.partition(":")
+    if colon:
+        try:
+            at = float(when)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"bad time {when!r} in {text!r} (seconds, e.g. 0.5:TERM)"
+            ) from None
+        if not 0 <= at < float("inf"):
+            raise argparse.ArgumentTypeError(f"bad time {when!r} in {text!r}: 0 or more")
+    else:
+        sig_text = when
+    try:
+        sig = parse_signal(sig_text)
+    except SignalError as e:
+        raise argparse.ArgumentTypeError(f"{e} in {text!r}") from None
+    return SendSpec(at, sig, target)
+
+
+# -- the parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="sigscope",
+        description="Explore POSIX signals on a live prefork master/worker tree.",
+    )
+    parser.add_argument("--version", action="version", version=f"sigscope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    trace = sub.add_parser(
+        "trace",
+        help="run a lab without a screen and print its events",
+        description="Run a lab headless and print its event stream. It ends when --duration "
+        "is over or the master exits, and leaves no process behind.",
+    )
+    add_lab_options(trace)
+    trace.add_argument("--duration", type=seconds, metavar="SECONDS",
+                       help="stop after this many seconds (default: when the master exits)")
+    trace.add_argument("--send", type=parse_send_spec, action="append", default=[],
+                       metavar="SPEC",
+                       help="[SECONDS:]SIGNAL[@TARGET], repeatable; TARGET is master "
+                       "(default), worker or worker:N; e.g. 0.5:TTIN, 1:KILL@worker:1")
+    trace.add_argument("--json", action="store_true", help="one JSON event a line")
+    trace.add_argument("--record", metavar="FILE", help="also write the events to FILE (JSON lines)")
+    return parser
+
+
+def add_lab_options(parser: argparse.ArgumentParser) -> None:
+    names = ", ".join(sorted(BEHAVIOURS))
+    parser.add_argument("--workers", type=workers_count, default=2, metavar="N",
+                        help="workers to start (default 2)")
+    parser.add_argument("--behaviour", "--behavior", type=behaviour_spec, default=("idle", {}),
+                        metavar="NAME[:k=v,…]", help=f"what the workers do: {names}")
+    parser.add_argument("--reaping", choices=["handler", "off", "ignore"], default="handler",
+                        help="how the master reaps its children (default handler)")
+    parser.add_argument("--grace", type=seconds, default=5.0, metavar="SECONDS",
+                        help="graceful shutdown: how long before KILL (default 5)")
+
+
+# -- trace -----------------------------------------------------------------------------------------
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    from sigscope.lab import Lab, LabError
+    from sigscope.trace_view import EventPrinter
+
+    name, params = args.behaviour
+    printer = EventPrinter(json_lines=args.json)
+    failures = 0
+    try:
+        lab = Lab(workers=args.workers, behaviour=name, params=params, reaping=args.reaping,
+                  grace=args.grace, record=args.record)
+    except LabError as e:
+        print(f"sigscope trace: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    sends = sorted(args.send, key=lambda s: s.at)
+    try:
+        lab.start()
+    except LabError as e:
+        print(f"sigscope trace: error: {e}", file=sys.stderr)
+        return 1
+    try:
+        printer.origin = lab.events()[0]["t"] if lab.events() else None
+        t0 = time.monotonic()
+        end = None if args.duration is None else t0 + args.duration
+        pos = 0
+        ended = False
+        while not ended:
+            t = time.monotonic()
+            while sends and t0 + sends[0].at <= t:
+                spec = sends.pop(0)
+                try:
+                    lab.send(spec.target, spec.sig)
+                except LabError as e:
+                    failures += 1
+                    print(f"sigscope trace: {spec.text}: {e}", file=sys.stderr)
+            for event in lab.events(pos):
+                pos += 1
+                printer.show(event)
+                ended = ended or event.get("kind") == "ended"
+            if ended or (end is not None and t >= end):
+                break
+            due = [t0 + sends[0].at] if sends else []
+            if end is not None:
+                due.append(end)
+            wait = max(0.0, min(due) - time.monotonic()) if due else 1.0
+            try:
+                lab.wait_for(since=pos, timeout=min(wait, 1.0))
+            except LabError:
+                pass
+    except KeyboardInterrupt:
+        lab.close()
+        return 130
+    finally:
+        lab.close()
+        for event in lab.events(pos):
+            printer.show(event)
+    return 1 if failures else 0
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    # SIGTERM / SIGHUP to `sigscope trace`: unwind so that the lab is torn down and reaped.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_term)
+    signal.signal(signal.SIGHUP, _exit_on_term)
+    try:
+        if args.command == "trace":
+            return run_trace(args)
+        if args.command is None:
+            parser.print_help()
+            return 0
+    except UsageError as e:
+        print(f"sigscope: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # `sigscope trace | head`: the reader went away; that is not an error worth a trace.
+        sys.stderr.close()
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+

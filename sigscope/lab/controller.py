@@ -1,0 +1,590 @@
+"""The controller: one :class:`Lab` object starts a lab, signals it, watches it, and ends it.
+
+The UI, the lessons, the tests, the benchmarks and ``sigscope trace`` all run a lab through
+this class. It imports no Textual; a UI subscribes to events with :meth:`Lab.subscribe` and
+gets them on the lab's reader thread (so it must hand them over with ``post_message``).
+
+Nothing is left behind (design.md), in layers:
+
+1. the controller makes itself a child subreaper, so lab processes orphaned by a master's
+   death are re-parented to it, and it reaps them (by pid: never a blind ``waitpid(-1)``);
+2. the master is started from the main thread (PR_SET_PDEATHSIG fires when the *thread* that
+   forked a process exits) in a process group of its own;
+3. master and workers arm ``PR_SET_PDEATHSIG(SIGKILL)`` and then check ``getppid()``;
+4. :meth:`Lab.close` kills the lab's process group and reaps, on every exit path.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sigscope import procfs
+from sigscope.lab.behaviours import BehaviourError, check_params
+from sigscope.lab.events import Event, EventReader, make_channel, now
+from sigscope.lab.master import REAPING_MODES, decode_status
+from sigscope.safety import ProcessRef, SendRefused, send_signal
+from sigscope.signames import parse_signal, signal_name
+
+HISTORY = 200_000  # events kept in memory; older ones are forgotten (memory stays flat)
+
+
+class LabError(Exception):
+    """A lab could not do what was asked; the message is fit to show a user."""
+
+
+class LabTimeout(LabError, TimeoutError):
+    """An awaited event did not come in time."""
+
+
+@dataclass
+class LabProcess:
+    """What the controller knows of one lab process, from the events."""
+
+    pid: int
+    role: str  # master, worker, orphan
+    ref: ProcessRef | None
+    index: int | None = None
+    behaviour: str | None = None
+    parent: int | None = None
+    alive: bool = True  # False once reaped (by anyone) or gone
+    exited: bool = False  # it reported exit, or its pidfd said it ended
+    status: dict[str, Any] = field(default_factory=dict)
+    received: int = 0
+    last_signal: str | None = None
+    started: int = field(default_factory=now)
+
+
+Match = Callable[[Event], bool]
+
+
+def _matcher(match: Match | None, fields: dict[str, Any]) -> Match:
+    def test(event: Event) -> bool:
+        if match is not None and not match(event):
+            return False
+        return all(event.get(k) == v for k, v in fields.items())
+
+    return test
+
+
+class Lab:
+    """A live master/worker tree. Use it as a context manager::
+
+        with Lab(workers=2) as lab:
+            lab.send("worker:0", "TERM")
+            lab.wait_for(kind="reaped")
+    """
+
+    def __init__(
+        self,
+        workers: int = 2,
+        behaviour: str = "idle",
+        params: dict[str, Any] | None = None,
+        slots: list[dict[str, Any]] | None = None,
+        reaping: str = "handler",
+        grace: float = 5.0,
+        record: str | Path | None = None,
+    ) -> None:
+        if workers < 0 or workers > 512:
+            raise LabError(f"workers must be between 0 and 512, not {workers}")
+        if reaping not in REAPING_MODES:
+            raise LabError(f"unknown reaping mode {reaping!r} (handler, off, ignore)")
+        if not grace >= 0:
+            raise LabError(f"grace must be a number of seconds >= 0, not {grace!r}")
+        try:
+            params = check_params(behaviour, params)
+            for spec in slots or []:
+                check_params(spec.get("behaviour", behaviour), spec.get("params", {}))
+        except BehaviourError as e:
+            raise LabError(str(e)) from None
+        self.config = {
+            "workers": workers,
+            "behaviour": behaviour,
+            "params": params,
+            "slots": slots or [],
+            "reaping": reaping,
+            "grace": grace,
+        }
+        self.record_path = Path(record) if record else None
+        self.pid = os.getpid()
+        self.master: subprocess.Popen[bytes] | None = None
+        self.pgid: int | None = None
+        self.processes: dict[int, LabProcess] = {}
+        self.reaping = reaping
+        self._log: collections.deque[Event] = collections.deque(maxlen=HISTORY)
+        self._base = 0  # absolute index of _log[0]
+        self._cond = threading.Condition()
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._pidfds: dict[int, int] = {}  # fd -> pid, watched by the reader thread
+        self._thread: threading.Thread | None = None
+        self._stop_r, self._stop_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._events_r = self._events_w = self._control_w = -1
+        self._stderr: Any = None
+        self._record_file: Any = None
+        self.ended = threading.Event()
+        self._closed = False
+
+    # -- life cycle --------------------------------------------------------------------------
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self, ready_timeout: float = 10.0) -> Lab:
+        """Start the master; return once it has spawned its initial workers."""
+        if threading.current_thread() is not threading.main_thread():
+            raise LabError(
+                "a lab must be started from the main thread: PR_SET_PDEATHSIG fires when "
+                "the thread that started the master exits"
+            )
+        procfs.set_child_subreaper()
+        if self.record_path is not None:
+            try:
+                self._record_file = open(self.record_path, "w")  # noqa: SIM115
+            except OSError as e:
+                raise LabError(f"cannot record to {self.record_path}: {e.strerror}") from None
+            self._record_file.write(
+                json.dumps({"kind": "recording", "version": 1, "t": now(),
+                            "config": self.config}) + "\n"
+            )
+        self._events_r, self._events_w = make_channel()
+        control_r, self._control_w = os.pipe2(os.O_CLOEXEC)
+        config = dict(self.config, parent=os.getpid(), events_fd=self._events_w,
+                      control_fd=control_r)
+        env = dict(os.environ)
+        # Run from a source checkout as well as from an install: the master imports sigscope.
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        self._stderr = tempfile.TemporaryFile()
+        self.master = subprocess.Popen(
+            [sys.executable, "-m", "sigscope.lab.master", json.dumps(config)],
+            pass_fds=(self._events_w, control_r),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            process_group=0,
+            env=env,
+        )
+        os.close(control_r)
+        self.pgid = self.master.pid
+        ref = ProcessRef.of(self.master.pid)
+        self.processes[self.master.pid] = LabProcess(self.master.pid, "master", ref)
+        self._watch(self.master.pid)
+        self._thread = threading.Thread(target=self._read_loop, name="lab-events", daemon=True)
+        self._thread.start()
+        want = self.config["workers"]
+        try:
+            self.wait_for(lambda e: e["kind"] == "start" and e["role"] == "master",
+                          timeout=ready_timeout)
+            if want:
+                self.wait_until(lambda: len(self.live_workers()) >= want, timeout=ready_timeout)
+        except LabTimeout:
+            detail = self._master_stderr()
+            self.close()
+            raise LabError("the lab did not start" + (f": {detail}" if detail else "")) from None
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        """End the lab: kill every lab process, reap, and wait until none is left."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.master is not None:
+            # The master is our unreaped child, so its pid (= the pgid) cannot be reused yet.
+            if self.master.poll() is None:
+                try:
+                    os.killpg(self.master.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            for proc in list(self.processes.values()):
+                if proc.alive and proc.ref is not None and proc.role != "master":
+                    try:
+                        send_signal(proc.ref, signal.SIGKILL)
+                    except SendRefused:
+                        pass
+            self.master.wait()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                self._reap_adopted()
+                if not self._lab_pids_alive():
+                    break
+                time.sleep(0.01)
+        os.write(self._stop_w, b"x")
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for fd in (self._events_r, self._events_w, self._control_w, self._stop_r, self._stop_w):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        for fd in list(self._pidfds):
+            os.close(fd)
+        self._pidfds.clear()
+        if self._stderr is not None:
+            self._stderr.close()
+        if self._record_file is not None:
+            self._record_file.close()
+        self.ended.set()
+
+    def _lab_pids_alive(self) -> list[int]:
+        """Lab processes that still exist (a zombie of ours counts until reaped)."""
+        alive = []
+        for pid, proc in self.processes.items():
+            if proc.ref is None:
+                continue
+            if procfs.start_time(pid) == proc.ref.starttime:
+                alive.append(pid)
+        return alive
+
+    def _master_stderr(self) -> str:
+        if self._stderr is None or self._stderr.closed:
+            return ""
+        self._stderr.seek(0)
+        text = self._stderr.read().decode(errors="replace").strip()
+        return text.splitlines()[-1] if text else ""
+
+    # -- the tree --------------------------------------------------------------------------
+    @property
+    def master_pid(self) -> int:
+        if self.master is None:
+            raise LabError("the lab has not started")
+        return self.master.pid
+
+    @property
+    def running(self) -> bool:
+        return self.master is not None and not self.ended.is_set() and self.master_alive
+
+    @property
+    def master_alive(self) -> bool:
+        proc = self.processes.get(self.master.pid) if self.master else None
+        return bool(proc and not proc.exited)
+
+    def live_workers(self) -> list[LabProcess]:
+        """Workers not yet reaped, by index (zombies included: they are not reaped)."""
+        with self._cond:
+            found = [p for p in self.processes.values() if p.role == "worker" and p.alive]
+        return sorted(found, key=lambda p: (p.index if p.index is not None else 1 << 30, p.pid))
+
+    def worker(self, index: int) -> LabProcess:
+        for p in self.live_workers():
+            if p.index == index and not p.exited:
+                return p
+        for p in self.live_workers():
+            if p.index == index:
+                return p
+        raise LabError(f"there is no live worker {index}")
+
+    def resolve(self, target: str | int) -> LabProcess:
+        """``master``, ``worker`` (the first live worker), ``worker:N``, or a pid of the lab."""
+        if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
+            pid = int(target)
+            if pid not in self.processes:
+                raise LabError(f"pid {pid} is not a process of this lab")
+            return self.processes[pid]
+        text = target.strip().lower()
+        if text == "master":
+            return self.processes[self.master_pid]
+        if text == "worker":
+            live = [p for p in self.live_workers() if not p.exited]
+            if not live:
+                raise LabError("there is no live worker")
+            return live[0]
+        if text.startswith("worker:") and text[7:].isdigit():
+            return self.worker(int(text[7:]))
+        raise LabError(f"bad target {target!r} (master, worker, worker:N, or a pid of the lab)")
+
+    # -- acting ----------------------------------------------------------------------------
+    def send(self, target: str | int, sig: str | int) -> LabProcess:
+        """Send a signal to one lab process, through a pidfd; record a ``sent`` event.
+
+        Raises:
+            LabError: a bad target or signal, or a process that cannot be signalled now.
+        """
+        signum = parse_signal(sig) if isinstance(sig, str) else int(sig)
+        proc = self.resolve(target)
+        if proc.ref is None:
+            raise LabError(f"process {proc.pid} cannot be signalled: its start time is unknown")
+        self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "sent",
+                       "sig": signal_name(signum), "target": proc.pid,
+                       "target_role": proc.role})
+        try:
+            send_signal(proc.ref, signum)
+        except SendRefused as e:
+            self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "error",
+                           "text": str(e)})
+            raise LabError(str(e)) from None
+        return proc
+
+    def _control(self, command: dict[str, Any]) -> None:
+        if not self.running:
+            raise LabError("the lab's master is not running")
+        try:
+            os.write(self._control_w, (json.dumps(command) + "\n").encode())
+        except BrokenPipeError:
+            raise LabError("the lab's master is not running") from None
+
+    def set_reaping(self, mode: str) -> None:
+        """Switch the master's reaping mode: ``handler``, ``off`` or ``ignore``."""
+        if mode not in REAPING_MODES:
+            raise LabError(f"unknown reaping mode {mode!r} (handler, off, ignore)")
+        self._control({"cmd": "reaping", "mode": mode})
+
+    def spawn_worker(self, behaviour: str = "idle", params: dict[str, Any] | None = None) -> None:
+        """Ask the master for one more worker running ``behaviour``."""
+        try:
+            full = check_params(behaviour, params)
+        except BehaviourError as e:
+            raise LabError(str(e)) from None
+        self._control({"cmd": "spawn", "behaviour": behaviour, "params": full})
+
+    def request_status(self) -> None:
+        self._control({"cmd": "status"})
+
+    # -- events ----------------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[Event], None]) -> None:
+        """Call ``callback(event)`` for every new event, on the lab's reader thread."""
+        self._subscribers.append(callback)
+
+    def cursor(self) -> int:
+        """A position in the event history: pass it as ``since`` to see only newer events."""
+        with self._cond:
+            return self._base + len(self._log)
+
+    def events(self, since: int = 0) -> list[Event]:
+        with self._cond:
+            start = max(0, since - self._base)
+            return list(self._log)[start:]
+
+    def wait_for(
+        self,
+        match: Match | None = None,
+        timeout: float = 5.0,
+        since: int = 0,
+        **fields: Any,
+    ) -> Event:
+        """The first event at or after ``since`` that matches; wait up to ``timeout`` for it.
+
+        ``fields`` must all be equal, e.g. ``wait_for(kind="reaped", child=pid)``.
+
+        Raises:
+            LabTimeout: no such event in time (the message lists the last events seen).
+        """
+        test = _matcher(match, fields)
+        deadline = time.monotonic() + timeout
+        pos = since
+        with self._cond:
+            while True:
+                start = max(0, pos - self._base)
+                for i in range(start, len(self._log)):
+                    if test(self._log[i]):
+                        return self._log[i]
+                pos = self._base + len(self._log)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    recent = [f"{e.get('role')}:{e.get('kind')}:{e.get('sig', '')}"
+                              for e in list(self._log)[-8:]]
+                    raise LabTimeout(
+                        f"no event matching {fields or match} within {timeout}s; "
+                        f"last events: {', '.join(recent) or 'none'}"
+                    )
+                self._cond.wait(left)
+
+    def wait_all(self, count: int, timeout: float = 5.0, since: int = 0,
+                 match: Match | None = None, **fields: Any) -> list[Event]:
+        """Wait until ``count`` matching events have arrived since ``since``; return them."""
+        test = _matcher(match, fields)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [e for e in list(self._log)[max(0, since - self._base):] if test(e)]
+                if len(found) >= count:
+                    return found[:count]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LabTimeout(
+                        f"saw {len(found)} of {count} events matching {fields or match} "
+                        f"within {timeout}s"
+                    )
+                self._cond.wait(left)
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until ``condition()`` holds, re-checking it as each event arrives."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not condition():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LabTimeout(f"condition not met within {timeout}s")
+                self._cond.wait(min(left, 0.05))
+
+    def iter_events(self, since: int = 0, poll: float = 0.1) -> Iterator[Event]:
+        """Yield events as they come, until the lab has ended and all are read."""
+        pos = since
+        while True:
+            with self._cond:
+                batch = self.events(pos)
+                pos += len(batch)
+                if not batch:
+                    if self.ended.is_set() or (self.master is not None and not self._thread_alive()):
+                        return
+                    self._cond.wait(poll)
+                    continue
+            yield from batch
+
+    def _thread_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- the reader thread ---------------------------------------------------------------------
+    def _watch(self, pid: int) -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return
+        self._pidfds[fd] = pid
+        os.write(self._stop_w, b"w")  # the reader thread registers it on its next round
+
+    def _read_loop(self) -> None:
+        reader = EventReader(self._events_r)
+        poller = select.poll()
+        poller.register(self._events_r, select.POLLIN)
+        poller.register(self._stop_r, select.POLLIN)
+        registered: set[int] = set()
+        while True:
+            for fd in list(self._pidfds):
+                if fd not in registered:
+                    poller.register(fd, select.POLLIN)
+                    registered.add(fd)
+            ready = poller.poll()
+            stop = False
+            ended: list[int] = []
+            for fd, _ in ready:
+                if fd == self._stop_r:
+                    try:
+                        stop = b"x" in os.read(self._stop_r, 4096)
+                    except BlockingIOError:
+                        pass
+                elif fd == self._events_r:
+                    for event in reader.read_available():
+                        self._deliver(event)
+                elif fd in registered:
+                    poller.unregister(fd)
+                    registered.discard(fd)
+                    ended.append(fd)
+            for fd in ended:
+                self._process_ended(fd)
+            if stop:
+                for event in reader.read_available():
+                    self._deliver(event)
+                return
+
+    def _process_ended(self, fd: int) -> None:
+        pid = self._pidfds.pop(fd, None)
+        os.close(fd)
+        if pid is None:
+            return
+        with self._cond:
+            proc = self.processes.get(pid)
+            if proc is not None:
+                proc.exited = True
+        if self.master is not None and pid == self.master.pid:
+            # Read the master's last events before saying it has gone.
+            for event in EventReader(self._events_r).read_available():
+                self._deliver(event)
+            status = self.master.wait()
+            raw = _raw_status(status)
+            self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "reaped",
+                           "child": pid, "status": raw,
+                           "exitcode": os.waitstatus_to_exitcode(raw), **decode_status(raw)})
+            if status != 0:
+                detail = self._master_stderr()
+                if detail:
+                    self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "error",
+                                   "text": f"master: {detail}"})
+        self._reap_adopted()
+        if self.master is not None and pid == self.master.pid:
+            self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "ended"})
+
+    def _reap_adopted(self) -> None:
+        """Reap lab processes that were re-parented to us (we are their subreaper), by pid."""
+        for child in procfs.children_of(self.pid):
+            if self.master is not None and child == self.master.pid:
+                continue
+            st = procfs.read_stat(child)
+            if st is None or st.state != "Z":
+                continue
+            known = self.processes.get(child)
+            if known is None and st.pgid != self.pgid:
+                continue  # not the lab's: someone else's child of this process
+            try:
+                pid, status = os.waitpid(child, os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if pid:
+                self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "reaped",
+                               "child": pid, "status": status,
+                               "exitcode": os.waitstatus_to_exitcode(status),
+                               "adopted": True, **decode_status(status)})
+
+    def _deliver(self, event: Event) -> None:
+        with self._cond:
+            self._track(event)
+            if len(self._log) == self._log.maxlen:
+                self._base += 1
+            self._log.append(event)
+            self._cond.notify_all()
+        if self._record_file is not None:
+            self._record_file.write(json.dumps(event, separators=(",", ":")) + "\n")
+        for callback in self._subscribers:
+            callback(event)
+
+    def _track(self, event: Event) -> None:
+        """Keep the tree model in step with the events (called with the lock held)."""
+        kind = event.get("kind")
+        if kind in ("spawn", "fork"):
+            pid = event["child"]
+            st = event.get("starttime") or procfs.start_time(pid)
+            role = "worker" if kind == "spawn" else "orphan"
+            self.processes[pid] = LabProcess(
+                pid, role, ProcessRef(pid, st) if st else None,
+                index=event.get("index"), behaviour=event.get("behaviour"),
+                parent=event.get("pid"),
+            )
+            self._watch(pid)
+        elif kind in ("reaped", "gone"):
+            proc = self.processes.get(event["child"])
+            if proc is not None:
+                proc.alive = False
+                proc.exited = True
+                proc.status = {k: event.get(k) for k in ("status", "exitcode", "how", "sig")}
+        elif kind == "received":
+            proc = self.processes.get(event["pid"])
+            if proc is not None:
+                proc.received += 1
+                proc.last_signal = event.get("sig")
+        elif kind == "exit":
+            proc = self.processes.get(event["pid"])
+            if proc is not None:
+                proc.status.setdefault("code", event.get("code"))
+        elif kind == "mode":
+            self.reaping = event.get("reaping", self.reaping)
+
+
+def _raw_status(returncode: int) -> int:
+    """Popen's returncode (-N or code) back to a raw wait status, for one event format."""
+    if returncode < 0:
+        return -returncode & 0x7F
+    return (returncode & 0xFF) << 8

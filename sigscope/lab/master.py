@@ -1,0 +1,461 @@
+"""The master: a prefork arbiter in the style of gunicorn's, written fresh and correct.
+
+Run as its own program (``python -m sigscope.lab.master CONFIG_JSON``) by the controller, never
+forked from the UI process. What it does differently from the seed's sample (facts.md):
+
+* handlers only queue ``(signum, time)``; the C handler also writes the signal number to a
+  wakeup fd, and the main loop blocks in ``poll()`` on it: an idle master wakes zero times a
+  second and reacts at once, instead of sleeping 1 s and polling;
+* the queue has no cap: no signal is silently dropped;
+* SIGCHLD reaps in a ``waitpid(-1, WNOHANG)`` loop until nothing is left (one SIGCHLD may stand
+  for many children) and decodes statuses with ``os.waitstatus_to_exitcode`` / ``os.WIF*``,
+  never ``status >> 8``;
+* shutdown sends TERM, waits a bounded grace period, and only then escalates to KILL.
+
+Signals, with gunicorn's meanings: TTIN / TTOU one worker more / fewer (never below 1); HUP
+replaces every worker gracefully; TERM graceful shutdown; INT and QUIT quick shutdown (a second
+one during a graceful shutdown switches to quick); WINCH stops all workers, keeps the master;
+USR1 emits a ``status`` event. Unlike gunicorn, TTOU retires the worker with the highest index
+(workers keep stable indices 0..N-1, so a lesson can say "worker 1").
+
+A control pipe (JSON lines from the controller, not signals) switches the reaping mode
+(``handler``, ``off``, ``ignore``), starts a worker with a chosen behaviour, and asks for status.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from sigscope import procfs
+from sigscope.lab.behaviours import check_params
+from sigscope.lab.events import EventWriter, now
+from sigscope.lab.worker import run_worker, set_title
+from sigscope.signames import signal_name
+
+REAPING_MODES = ("handler", "off", "ignore")
+HANDLED = (
+    signal.SIGHUP,
+    signal.SIGINT,
+    signal.SIGQUIT,
+    signal.SIGTERM,
+    signal.SIGTTIN,
+    signal.SIGTTOU,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGWINCH,
+    signal.SIGCHLD,
+)
+QUICK_DEATH = 1.0  # a worker that dies sooner than this after its start counts towards back-off
+QUICK_GRACE = 1.0  # INT / QUIT: QUIT to the workers, then KILL after this long
+MAX_BACKOFF = 8.0
+
+
+def decode_status(status: int) -> dict[str, Any]:
+    """A raw wait status, decoded with the os.W* macros (never ``status >> 8``)."""
+    if os.WIFEXITED(status):
+        return {"how": "exited", "exitcode": os.WEXITSTATUS(status)}
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return {
+            "how": "signalled",
+            "exitcode": os.waitstatus_to_exitcode(status),
+            "sig": signal_name(sig),
+            "core": os.WCOREDUMP(status),
+        }
+    if os.WIFSTOPPED(status):
+        return {"how": "stopped", "sig": signal_name(os.WSTOPSIG(status))}
+    return {"how": "continued"}
+
+
+@dataclass
+class WorkerRecord:
+    pid: int
+    index: int
+    behaviour: str
+    params: dict[str, Any]
+    started: float
+    pidfd: int
+    retiring: bool = False
+    kill_at: float | None = None  # when a retiring worker gets SIGKILL
+    stopped: bool = False
+
+
+@dataclass
+class Slot:
+    behaviour: str
+    params: dict[str, Any]
+    deaths: int = 0  # consecutive quick deaths
+    not_before: float = 0.0
+
+
+@dataclass
+class Config:
+    workers: int = 2
+    behaviour: str = "idle"
+    params: dict[str, Any] = field(default_factory=dict)
+    slots: list[dict[str, Any]] = field(default_factory=list)
+    reaping: str = "handler"
+    grace: float = 5.0
+    parent: int = 0
+    events_fd: int = -1
+    control_fd: int = -1
+
+
+class Master:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.events = EventWriter(config.events_fd, "master")
+        self.control_fd = config.control_fd
+        self.target = config.workers
+        self.default = Slot(config.behaviour, check_params(config.behaviour, config.params))
+        self.slots: dict[int, Slot] = {}
+        for i, spec in enumerate(config.slots):
+            name = spec.get("behaviour", config.behaviour)
+            self.slots[i] = Slot(name, check_params(name, spec.get("params", {})))
+        self.workers: dict[int, WorkerRecord] = {}
+        self.reaping = config.reaping
+        self.phase = "running"
+        self.deadline: float | None = None
+        self.queue: collections.deque[tuple[int, int]] = collections.deque()
+        self.poller = select.poll()
+        self._control_buf = b""
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.pid = os.getpid()
+
+    # -- set-up ----------------------------------------------------------------------------
+    def install(self) -> None:
+        # Handlers only queue; the C handler writes the signal number to the wakeup fd.
+        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        for sig in HANDLED:
+            signal.signal(sig, self._record)
+        self.poller.register(self._wake_r, select.POLLIN)
+        self.poller.register(self.control_fd, select.POLLIN)
+        self._apply_reaping(self.reaping, initial=True)
+
+    def _record(self, signum: int, frame: object) -> None:
+        self.queue.append((signum, now()))
+
+    # -- the main loop ---------------------------------------------------------------------
+    def run(self) -> int:
+        self.install()
+        self.events.emit("start", target=self.target, reaping=self.reaping)
+        self.spawn_missing()
+        while True:
+            for fd, _mask in self.poller.poll(self._timeout_ms()):
+                if fd == self._wake_r:
+                    self._drain(fd)
+                elif fd == self.control_fd:
+                    if not self._read_control():
+                        return self.exit(0)  # the controller is gone
+                else:
+                    self._gone_by_pidfd(fd)
+            while self.queue:
+                sig, t = self.queue.popleft()
+                self.events.emit("received", t=t, sig=signal_name(sig))
+                self.dispatch(sig)
+            self._run_deadlines()
+            if self.phase in ("graceful", "quick") and not self.workers:
+                return self.exit(0)
+            if self.phase == "running":
+                self.spawn_missing()
+
+    def _timeout_ms(self) -> int:
+        """Block forever unless something is scheduled: a respawn, an escalation to KILL."""
+        due = [w.kill_at for w in self.workers.values() if w.kill_at is not None]
+        if self.deadline is not None:
+            due.append(self.deadline)
+        if self.phase == "running":
+            occupied = self._occupied()
+            due += [
+                self._slot(i).not_before for i in range(self.target) if i not in occupied
+            ]
+        if not due:
+            return -1
+        return max(0, int((min(due) - time.monotonic()) * 1000) + 1)
+
+    @staticmethod
+    def _drain(fd: int) -> None:
+        try:
+            while os.read(fd, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    # -- signals ---------------------------------------------------------------------------
+    def dispatch(self, sig: int) -> None:
+        if sig == signal.SIGCHLD:
+            if self.reaping == "handler" or self.phase != "running":
+                self.reap()
+            return
+        if sig == signal.SIGTTIN:
+            if self.phase == "running":
+                self.target += 1
+        elif sig == signal.SIGTTOU:
+            if self.phase == "running" and self.target > 1:
+                self.target -= 1
+                self.retire(lambda w: w.index >= self.target)
+        elif sig == signal.SIGHUP:
+            if self.phase == "running":
+                self.retire(lambda w: True)  # fresh ones are spawned at once into the free slots
+        elif sig == signal.SIGWINCH:
+            if self.phase == "running":
+                self.target = 0
+                self.retire(lambda w: True)
+        elif sig == signal.SIGTERM:
+            if self.phase == "running":
+                self.shutdown("graceful", signal.SIGTERM, self.config.grace)
+        elif sig in (signal.SIGINT, signal.SIGQUIT):
+            if self.phase in ("running", "graceful"):
+                self.shutdown("quick", signal.SIGQUIT, QUICK_GRACE)
+        elif sig == signal.SIGUSR1:
+            self.emit_status()
+
+    def shutdown(self, phase: str, sig: int, grace: float) -> None:
+        self.phase = phase
+        self.events.emit("phase", phase=phase, grace=grace)
+        if self.reaping == "off":
+            self._apply_reaping("handler")  # a master that shuts down must reap what it made
+        for w in list(self.workers.values()):
+            w.retiring = True
+            self.send(w, sig)
+        self.deadline = time.monotonic() + grace
+        self.reap()
+
+    def retire(self, which: Any) -> None:
+        """Gracefully end the chosen workers: TERM now, KILL after the grace period."""
+        for w in list(self.workers.values()):
+            if not w.retiring and which(w):
+                w.retiring = True
+                w.kill_at = time.monotonic() + self.config.grace
+                self.send(w, signal.SIGTERM)
+
+    def _run_deadlines(self) -> None:
+        t = time.monotonic()
+        for w in list(self.workers.values()):
+            if w.kill_at is not None and t >= w.kill_at:
+                w.kill_at = None
+                self.send(w, signal.SIGKILL)
+        if self.deadline is not None and t >= self.deadline:
+            self.deadline = None
+            for w in list(self.workers.values()):
+                self.send(w, signal.SIGKILL)
+
+    def send(self, w: WorkerRecord, sig: int) -> None:
+        self.events.emit("sent", sig=signal_name(sig), target=w.pid, target_role="worker")
+        try:
+            signal.pidfd_send_signal(w.pidfd, sig)
+        except ProcessLookupError:
+            pass  # it has exited already; its status is (or will be) reaped
+
+    # -- children --------------------------------------------------------------------------
+    def _slot(self, index: int) -> Slot:
+        if index not in self.slots:
+            self.slots[index] = Slot(self.default.behaviour, dict(self.default.params))
+        return self.slots[index]
+
+    def _occupied(self) -> set[int]:
+        return {w.index for w in self.workers.values() if not w.retiring}
+
+    def spawn_missing(self) -> None:
+        occupied = self._occupied()
+        t = time.monotonic()
+        for i in range(self.target):
+            if i not in occupied and self._slot(i).not_before <= t:
+                self.spawn(i)
+
+    def spawn(self, index: int) -> None:
+        slot = self._slot(index)
+        pid = os.fork()
+        if pid == 0:
+            close = [self._wake_r, self._wake_w, self.control_fd]
+            close += [w.pidfd for w in self.workers.values()]
+            run_worker(self.events, index, slot.behaviour, slot.params, self.pid, close)
+        pidfd = os.pidfd_open(pid)
+        rec = WorkerRecord(pid, index, slot.behaviour, slot.params, time.monotonic(), pidfd)
+        self.workers[pid] = rec
+        if self.reaping == "ignore":
+            self.poller.register(pidfd, select.POLLIN)
+        self.events.emit(
+            "spawn",
+            child=pid,
+            index=index,
+            behaviour=slot.behaviour,
+            starttime=procfs.start_time(pid),
+        )
+
+    def reap(self) -> None:
+        """Reap every child that has changed state: one SIGCHLD may stand for many."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG | os.WUNTRACED | os.WCONTINUED)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            decoded = decode_status(status)
+            w = self.workers.get(pid)
+            if decoded["how"] in ("stopped", "continued"):
+                if w is not None:
+                    w.stopped = decoded["how"] == "stopped"
+                self.events.emit(
+                    decoded["how"], child=pid, status=status, sig=decoded.get("sig")
+                )
+                continue
+            self.events.emit(
+                "reaped",
+                child=pid,
+                status=status,
+                index=None if w is None else w.index,
+                **decoded,
+            )
+            if w is not None:
+                self._forget(w)
+
+    def _gone_by_pidfd(self, fd: int) -> None:
+        """Reaping mode ``ignore``: the kernel reaped the child; its pidfd says it is gone."""
+        for w in list(self.workers.values()):
+            if w.pidfd == fd:
+                self.events.emit("gone", child=w.pid, index=w.index)
+                self._forget(w)
+                return
+
+    def _forget(self, w: WorkerRecord) -> None:
+        del self.workers[w.pid]
+        try:
+            self.poller.unregister(w.pidfd)
+        except KeyError:
+            pass
+        os.close(w.pidfd)
+        if w.retiring or self.phase != "running":
+            return
+        slot = self._slot(w.index)
+        lived = time.monotonic() - w.started
+        if lived < QUICK_DEATH:
+            slot.deaths += 1
+        else:
+            slot.deaths = 0
+        if slot.deaths >= 2:
+            delay = min(MAX_BACKOFF, 0.25 * 2 ** (slot.deaths - 2))
+            slot.not_before = time.monotonic() + delay
+            self.events.emit("backoff", index=w.index, delay=delay, deaths=slot.deaths)
+        else:
+            slot.not_before = 0.0
+
+    # -- control channel ---------------------------------------------------------------------
+    def _read_control(self) -> bool:
+        try:
+            chunk = os.read(self.control_fd, 65536)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        self._control_buf += chunk
+        *lines, self._control_buf = self._control_buf.split(b"\n")
+        for line in lines:
+            if line.strip():
+                self._command(line)
+        return True
+
+    def _command(self, line: bytes) -> None:
+        try:
+            cmd = json.loads(line)
+            what = cmd["cmd"]
+            if what == "reaping":
+                self._apply_reaping(cmd["mode"])
+            elif what == "status":
+                self.emit_status()
+            elif what == "spawn":
+                name = cmd.get("behaviour", self.default.behaviour)
+                params = check_params(name, cmd.get("params", {}))
+                if self.phase == "running":
+                    index = self.target
+                    self.slots[index] = Slot(name, params)
+                    self.target += 1
+            elif what == "behaviour":
+                name = cmd["behaviour"]
+                self.default = Slot(name, check_params(name, cmd.get("params", {})))
+            else:
+                raise ValueError(f"unknown command {what!r}")
+        except Exception as e:  # a bad command must never take the master down
+            self.events.emit("error", text=f"control: {e}")
+
+    def _apply_reaping(self, mode: str, initial: bool = False) -> None:
+        if mode not in REAPING_MODES:
+            raise ValueError(f"unknown reaping mode {mode!r} (handler, off, ignore)")
+        old = self.reaping
+        if mode == "ignore":
+            self.reap()  # SIG_IGN does not reap zombies that exist already: do it first
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # from now on the kernel reaps
+            for w in self.workers.values():
+                self.poller.register(w.pidfd, select.POLLIN)
+        else:
+            signal.signal(signal.SIGCHLD, self._record)
+            if old == "ignore":
+                for w in self.workers.values():
+                    try:
+                        self.poller.unregister(w.pidfd)
+                    except KeyError:
+                        pass
+        self.reaping = mode
+        if not initial:
+            self.events.emit("mode", reaping=mode, old=old)
+        if mode == "handler":
+            self.reap()  # switching back reaps every zombie at once
+
+    def emit_status(self) -> None:
+        self.events.emit(
+            "status",
+            target=self.target,
+            live=len(self.workers),
+            workers=[
+                {"pid": w.pid, "index": w.index, "behaviour": w.behaviour,
+                 "retiring": w.retiring, "stopped": w.stopped}
+                for w in sorted(self.workers.values(), key=lambda w: w.index)
+            ],
+            reaping=self.reaping,
+            queued=len(self.queue),
+            phase=self.phase,
+            backoff={i: s.deaths for i, s in self.slots.items() if s.deaths},
+        )
+
+    def exit(self, code: int) -> int:
+        self.events.emit("exit", code=code)
+        return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    config = Config(**json.loads(argv[0]))
+    # Die with the controller: PDEATHSIG, then check we did not miss its death already.
+    procfs.set_pdeathsig(signal.SIGKILL)
+    if os.getppid() != config.parent:
+        return 1
+    # Lab processes dump no core files (QUIT and ABRT would leave them in the user's folder).
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
+    set_title("sigscope master")
+    master = Master(config)
+    try:
+        return master.run()
+    except Exception:
+        master.events.emit("error", text=traceback.format_exc(limit=6)[-1500:])
+        for w in master.workers.values():
+            try:
+                signal.pidfd_send_signal(w.pidfd, signal.SIGKILL)
+            except OSError:
+                pass
+        return 70
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

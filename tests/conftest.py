@@ -1,0 +1,98 @@
+"""Shared fixtures. The one that matters: no test may leave a process or a zombie behind.
+
+The pytest process makes itself a child subreaper, so that processes orphaned by a test (a
+controller it SIGKILLed, say) are re-parented to it rather than to init: the fixture can then
+see them, and a test that orphans processes on purpose reaps them with :func:`reap_children`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from sigscope import procfs
+
+ME = os.getpid()
+LAB_TITLES = ("sigscope master", "sigscope worker", "sigscope orphan")
+
+
+def lab_titled_pids() -> set[int]:
+    """Every process on the machine whose command line says it is a sigscope lab process."""
+    found = set()
+    for pid in procfs.all_pids():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cmd.startswith(LAB_TITLES):
+            found.add(pid)
+    return found
+
+
+def reap_children(pids: set[int] | None = None, timeout: float = 5.0) -> list[int]:
+    """Reap zombie children of this process (only ``pids`` if given), waiting up to timeout
+    for the given pids to exit. Returns the pids reaped."""
+    reaped = []
+    deadline = time.monotonic() + timeout
+    while True:
+        for child in procfs.children_of(ME):
+            if pids is not None and child not in pids:
+                continue
+            st = procfs.read_stat(child)
+            if st is not None and st.state == "Z":
+                pid, _ = os.waitpid(child, os.WNOHANG)
+                if pid:
+                    reaped.append(pid)
+        waiting = pids is not None and any(procfs.read_stat(p) is not None for p in pids)
+        if not waiting or time.monotonic() > deadline:
+            return reaped
+        time.sleep(0.01)
+
+
+def wait_gone(pids: set[int], timeout: float = 5.0) -> set[int]:
+    """Wait until none of ``pids`` exists (zombies count as existing); return those left."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = {p for p in pids if procfs.read_stat(p) is not None}
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _subreaper() -> None:
+    procfs.set_child_subreaper()
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if a process it started, or a zombie child, is still there afterwards."""
+    before = set(procfs.descendants_of(ME)) | lab_titled_pids()
+    yield
+    deadline = time.monotonic() + 5.0
+    while True:
+        now = set(procfs.descendants_of(ME)) | lab_titled_pids()
+        left = {p for p in now - before if procfs.read_stat(p) is not None}
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    if not left:
+        return
+    lines = []
+    for pid in sorted(left):
+        st = procfs.read_stat(pid)
+        if st is not None:
+            lines.append(f"pid {pid} ppid {st.ppid} state {st.state} ({st.comm})")
+    # Clean up (only what this test started), so that one leak does not fail every later test.
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    reap_children(left, timeout=2.0)
+    pytest.fail("processes left behind:\n  " + "\n  ".join(lines), pytrace=False)
