@@ -6,7 +6,6 @@ Every bad input ends in one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-
 import signal
 import sys
 import time
@@ -123,27 +122,54 @@ def build_parser() -> Parser:
         "is over or the master exits, and leaves no process behind.",
     )
     add_lab_options(trace)
-    trace.add_argument("--duration", type=seconds, metavar="SECONDS",
-                       help="stop after this many seconds (default: when the master exits)")
-    trace.add_argument("--send", type=parse_send_spec, action="append", default=[],
-                       metavar="SPEC",
-                       help="[SECONDS:]SIGNAL[@TARGET], repeatable; TARGET is master "
-                       "(default), worker or worker:N; e.g. 0.5:TTIN, 1:KILL@worker:1")
+    trace.add_argument(
+        "--duration",
+        type=seconds,
+        metavar="SECONDS",
+        help="stop after this many seconds (default: when the master exits)",
+    )
+    trace.add_argument(
+        "--send",
+        type=parse_send_spec,
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="[SECONDS:]SIGNAL[@TARGET], repeatable; TARGET is master "
+        "(default), worker or worker:N; e.g. 0.5:TTIN, 1:KILL@worker:1",
+    )
     trace.add_argument("--json", action="store_true", help="one JSON event a line")
-    trace.add_argument("--record", metavar="FILE", help="also write the events to FILE (JSON lines)")
+    trace.add_argument(
+        "--record", metavar="FILE", help="also write the events to FILE (JSON lines)"
+    )
     return parser
 
 
 def add_lab_options(parser: argparse.ArgumentParser) -> None:
     names = ", ".join(sorted(BEHAVIOURS))
-    parser.add_argument("--workers", type=workers_count, default=2, metavar="N",
-                        help="workers to start (default 2)")
-    parser.add_argument("--behaviour", "--behavior", type=behaviour_spec, default=("idle", {}),
-                        metavar="NAME[:k=v,…]", help=f"what the workers do: {names}")
-    parser.add_argument("--reaping", choices=["handler", "off", "ignore"], default="handler",
-                        help="how the master reaps its children (default handler)")
-    parser.add_argument("--grace", type=seconds, default=5.0, metavar="SECONDS",
-                        help="graceful shutdown: how long before KILL (default 5)")
+    parser.add_argument(
+        "--workers", type=workers_count, default=2, metavar="N", help="workers to start (default 2)"
+    )
+    parser.add_argument(
+        "--behaviour",
+        "--behavior",
+        type=behaviour_spec,
+        default=("idle", {}),
+        metavar="NAME[:k=v,…]",
+        help=f"what the workers do: {names}",
+    )
+    parser.add_argument(
+        "--reaping",
+        choices=["handler", "off", "ignore"],
+        default="handler",
+        help="how the master reaps its children (default handler)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="graceful shutdown: how long before KILL (default 5)",
+    )
 
 
 # -- trace -----------------------------------------------------------------------------------------
@@ -157,8 +183,14 @@ def run_trace(args: argparse.Namespace) -> int:
     printer = EventPrinter(json_lines=args.json)
     failures = 0
     try:
-        lab = Lab(workers=args.workers, behaviour=name, params=params, reaping=args.reaping,
-                  grace=args.grace, record=args.record)
+        lab = Lab(
+            workers=args.workers,
+            behaviour=name,
+            params=params,
+            reaping=args.reaping,
+            grace=args.grace,
+            record=args.record,
+        )
     except LabError as e:
         print(f"sigscope trace: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -235,6 +267,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-

@@ -130,9 +130,7 @@ class SignalInfo:
 def all_signals() -> list[SignalInfo]:
     """Every signal of this system, standard then real-time, in number order."""
     nums = sorted(_NAMES) + list(range(RTMIN, RTMAX + 1))
-    return [
-        SignalInfo(n, signal_name(n), default_action(n), n not in UNCATCHABLE) for n in nums
-    ]
+    return [SignalInfo(n, signal_name(n), default_action(n), n not in UNCATCHABLE) for n in nums]
 
 
 def catchable_signals() -> list[int]:

@@ -27,8 +27,9 @@ _SHOWN = ("t", "pid", "role", "kind", "sig", "index")
 def describe(event: dict[str, Any]) -> str:
     """The fields of an event beyond the common ones, as ``key=value`` text."""
     rest = {k: v for k, v in event.items() if k not in _SHOWN}
-    return " ".join(f"{k}={json.dumps(v) if isinstance(v, str | dict | list) else v}"
-                    for k, v in rest.items())
+    return " ".join(
+        f"{k}={json.dumps(v) if isinstance(v, str | dict | list) else v}" for k, v in rest.items()
+    )
 
 
 class EventPrinter:
@@ -46,8 +47,12 @@ class EventPrinter:
         if self.origin is None:
             self.origin = event.get("t", 0)
         if not self._header:
-            self.console.print(Text(f"{'ms':>9}  {'pid':>7}  {'role':<7} {'kind':<9} "
-                                    f"{'signal':<12} details", style="bold underline"))
+            self.console.print(
+                Text(
+                    f"{'ms':>9}  {'pid':>7}  {'role':<7} {'kind':<9} {'signal':<12} details",
+                    style="bold underline",
+                )
+            )
             self._header = True
         ms = (event.get("t", 0) - self.origin) / 1e6
         role = event.get("role", "")

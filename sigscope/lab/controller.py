@@ -82,9 +82,9 @@ def _matcher(match: Match | None, fields: dict[str, Any]) -> Match:
 class Lab:
     """A live master/worker tree. Use it as a context manager::
 
-        with Lab(workers=2) as lab:
-            lab.send("worker:0", "TERM")
-            lab.wait_for(kind="reaped")
+    with Lab(workers=2) as lab:
+        lab.send("worker:0", "TERM")
+        lab.wait_for(kind="reaped")
     """
 
     def __init__(
@@ -109,7 +109,8 @@ class Lab:
                 check_params(spec.get("behaviour", behaviour), spec.get("params", {}))
         except BehaviourError as e:
             raise LabError(str(e)) from None
-        self.config = {
+        self.workers_wanted = workers
+        self.config: dict[str, Any] = {
             "workers": workers,
             "behaviour": behaviour,
             "params": params,
@@ -157,18 +158,19 @@ class Lab:
             except OSError as e:
                 raise LabError(f"cannot record to {self.record_path}: {e.strerror}") from None
             self._record_file.write(
-                json.dumps({"kind": "recording", "version": 1, "t": now(),
-                            "config": self.config}) + "\n"
+                json.dumps({"kind": "recording", "version": 1, "t": now(), "config": self.config})
+                + "\n"
             )
         self._events_r, self._events_w = make_channel()
         control_r, self._control_w = os.pipe2(os.O_CLOEXEC)
-        config = dict(self.config, parent=os.getpid(), events_fd=self._events_w,
-                      control_fd=control_r)
+        config = dict(
+            self.config, parent=os.getpid(), events_fd=self._events_w, control_fd=control_r
+        )
         env = dict(os.environ)
         # Run from a source checkout as well as from an install: the master imports sigscope.
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.master = subprocess.Popen(
             [sys.executable, "-m", "sigscope.lab.master", json.dumps(config)],
             pass_fds=(self._events_w, control_r),
@@ -185,10 +187,11 @@ class Lab:
         self._watch(self.master.pid)
         self._thread = threading.Thread(target=self._read_loop, name="lab-events", daemon=True)
         self._thread.start()
-        want = self.config["workers"]
+        want = self.workers_wanted
         try:
-            self.wait_for(lambda e: e["kind"] == "start" and e["role"] == "master",
-                          timeout=ready_timeout)
+            self.wait_for(
+                lambda e: e["kind"] == "start" and e["role"] == "master", timeout=ready_timeout
+            )
             if want:
                 self.wait_until(lambda: len(self.live_workers()) >= want, timeout=ready_timeout)
         except LabTimeout:
@@ -318,14 +321,23 @@ class Lab:
         proc = self.resolve(target)
         if proc.ref is None:
             raise LabError(f"process {proc.pid} cannot be signalled: its start time is unknown")
-        self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "sent",
-                       "sig": signal_name(signum), "target": proc.pid,
-                       "target_role": proc.role})
+        self._deliver(
+            {
+                "t": now(),
+                "pid": self.pid,
+                "role": "ui",
+                "kind": "sent",
+                "sig": signal_name(signum),
+                "target": proc.pid,
+                "target_role": proc.role,
+            }
+        )
         try:
             send_signal(proc.ref, signum)
         except SendRefused as e:
-            self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "error",
-                           "text": str(e)})
+            self._deliver(
+                {"t": now(), "pid": self.pid, "role": "ui", "kind": "error", "text": str(e)}
+            )
             raise LabError(str(e)) from None
         return proc
 
@@ -395,22 +407,30 @@ class Lab:
                 pos = self._base + len(self._log)
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    recent = [f"{e.get('role')}:{e.get('kind')}:{e.get('sig', '')}"
-                              for e in list(self._log)[-8:]]
+                    recent = [
+                        f"{e.get('role')}:{e.get('kind')}:{e.get('sig', '')}"
+                        for e in list(self._log)[-8:]
+                    ]
                     raise LabTimeout(
                         f"no event matching {fields or match} within {timeout}s; "
                         f"last events: {', '.join(recent) or 'none'}"
                     )
                 self._cond.wait(left)
 
-    def wait_all(self, count: int, timeout: float = 5.0, since: int = 0,
-                 match: Match | None = None, **fields: Any) -> list[Event]:
+    def wait_all(
+        self,
+        count: int,
+        timeout: float = 5.0,
+        since: int = 0,
+        match: Match | None = None,
+        **fields: Any,
+    ) -> list[Event]:
         """Wait until ``count`` matching events have arrived since ``since``; return them."""
         test = _matcher(match, fields)
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                found = [e for e in list(self._log)[max(0, since - self._base):] if test(e)]
+                found = [e for e in list(self._log)[max(0, since - self._base) :] if test(e)]
                 if len(found) >= count:
                     return found[:count]
                 left = deadline - time.monotonic()
@@ -439,7 +459,9 @@ class Lab:
                 batch = self.events(pos)
                 pos += len(batch)
                 if not batch:
-                    if self.ended.is_set() or (self.master is not None and not self._thread_alive()):
+                    if self.ended.is_set() or (
+                        self.master is not None and not self._thread_alive()
+                    ):
                         return
                     self._cond.wait(poll)
                     continue
@@ -506,14 +528,30 @@ class Lab:
                 self._deliver(event)
             status = self.master.wait()
             raw = _raw_status(status)
-            self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "reaped",
-                           "child": pid, "status": raw,
-                           "exitcode": os.waitstatus_to_exitcode(raw), **decode_status(raw)})
+            self._deliver(
+                {
+                    "t": now(),
+                    "pid": self.pid,
+                    "role": "ui",
+                    "kind": "reaped",
+                    "child": pid,
+                    "status": raw,
+                    "exitcode": os.waitstatus_to_exitcode(raw),
+                    **decode_status(raw),
+                }
+            )
             if status != 0:
                 detail = self._master_stderr()
                 if detail:
-                    self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "error",
-                                   "text": f"master: {detail}"})
+                    self._deliver(
+                        {
+                            "t": now(),
+                            "pid": self.pid,
+                            "role": "ui",
+                            "kind": "error",
+                            "text": f"master: {detail}",
+                        }
+                    )
         self._reap_adopted()
         if self.master is not None and pid == self.master.pid:
             self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "ended"})
@@ -534,10 +572,19 @@ class Lab:
             except ChildProcessError:
                 continue
             if pid:
-                self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "reaped",
-                               "child": pid, "status": status,
-                               "exitcode": os.waitstatus_to_exitcode(status),
-                               "adopted": True, **decode_status(status)})
+                self._deliver(
+                    {
+                        "t": now(),
+                        "pid": self.pid,
+                        "role": "ui",
+                        "kind": "reaped",
+                        "child": pid,
+                        "status": status,
+                        "exitcode": os.waitstatus_to_exitcode(status),
+                        "adopted": True,
+                        **decode_status(status),
+                    }
+                )
 
     def _deliver(self, event: Event) -> None:
         with self._cond:
@@ -559,8 +606,11 @@ class Lab:
             st = event.get("starttime") or procfs.start_time(pid)
             role = "worker" if kind == "spawn" else "orphan"
             self.processes[pid] = LabProcess(
-                pid, role, ProcessRef(pid, st) if st else None,
-                index=event.get("index"), behaviour=event.get("behaviour"),
+                pid,
+                role,
+                ProcessRef(pid, st) if st else None,
+                index=event.get("index"),
+                behaviour=event.get("behaviour"),
                 parent=event.get("pid"),
             )
             self._watch(pid)

@@ -75,7 +75,7 @@ def make_channel() -> tuple[int, int]:
 def encode(event: Event) -> bytes:
     data = (json.dumps(event, separators=(",", ":"), default=str) + "\n").encode()
     if len(data) > PIPE_BUF:
-        short = {k: event[k] for k in ("t", "pid", "role", "kind") if k in event}
+        short: Event = {k: event[k] for k in ("t", "pid", "role", "kind") if k in event}
         short["truncated"] = True
         data = (json.dumps(short, separators=(",", ":")) + "\n").encode()
     return data
@@ -102,8 +102,13 @@ class EventWriter:
     def emit(self, kind: str, t: int | None = None, **fields: Any) -> bool:
         """Write one event; return False if the channel was full and it was dropped."""
         if self.dropped and not self._write(
-            {"t": now(), "pid": self.pid, "role": self.role, "kind": "dropped",
-             "count": self.dropped}
+            {
+                "t": now(),
+                "pid": self.pid,
+                "role": self.role,
+                "kind": "dropped",
+                "count": self.dropped,
+            }
         ):
             self.dropped += 1
             return False

@@ -176,9 +176,7 @@ class Master:
             due.append(self.deadline)
         if self.phase == "running":
             occupied = self._occupied()
-            due += [
-                self._slot(i).not_before for i in range(self.target) if i not in occupied
-            ]
+            due += [self._slot(i).not_before for i in range(self.target) if i not in occupied]
         if not due:
             return -1
         return max(0, int((min(due) - time.monotonic()) * 1000) + 1)
@@ -307,9 +305,7 @@ class Master:
             if decoded["how"] in ("stopped", "continued"):
                 if w is not None:
                     w.stopped = decoded["how"] == "stopped"
-                self.events.emit(
-                    decoded["how"], child=pid, status=status, sig=decoded.get("sig")
-                )
+                self.events.emit(decoded["how"], child=pid, status=status, sig=decoded.get("sig"))
                 continue
             self.events.emit(
                 "reaped",
@@ -418,8 +414,13 @@ class Master:
             target=self.target,
             live=len(self.workers),
             workers=[
-                {"pid": w.pid, "index": w.index, "behaviour": w.behaviour,
-                 "retiring": w.retiring, "stopped": w.stopped}
+                {
+                    "pid": w.pid,
+                    "index": w.index,
+                    "behaviour": w.behaviour,
+                    "retiring": w.retiring,
+                    "stopped": w.stopped,
+                }
                 for w in sorted(self.workers.values(), key=lambda w: w.index)
             ],
             reaping=self.reaping,
