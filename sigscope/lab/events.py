@@ -16,7 +16,10 @@ reaped        ``child``, ``status`` (raw), ``exitcode`` (``os.waitstatus_to_exit
               ``how`` (exited / signalled / stopped / continued), ``index`` if a worker
 gone          ``child``: a worker vanished without a status (reaping ``ignore``)
 exit          ``code``: this process is exiting (negative: it is about to die by -code)
-start         ``behaviour``, ``index``, ``params``: a worker is running its behaviour
+start         ``behaviour``, ``index``, ``params``: a worker is about to run its behaviour
+ready         ``behaviour``: the behaviour has installed its handlers; a signal sent from
+              now on reaches them (before it, a signal gets its default action).
+              ``Worker.ready()``; the first ``Worker.wait()`` calls it.
 status        the master's answer to SIGUSR1 / a status request: ``target``, ``live``,
               ``workers`` (list of {pid, index, behaviour}), ``reaping``, ``queued``,
               ``phase``, ``backoff``

@@ -51,6 +51,15 @@ class Worker:
         self.arrived: collections.deque[tuple[int, int]] = collections.deque()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        self._ready = False
+
+    def ready(self) -> None:
+        """Say (once) that the behaviour has installed its handlers: signals sent from now on
+        reach them. Called by the first :meth:`wait`; behaviours that never call ``wait``
+        (sigwaitinfo, pause …) call it themselves once set up."""
+        if not self._ready:
+            self._ready = True
+            self.emit("ready", behaviour=self.behaviour)
 
     # -- reporting -------------------------------------------------------------------------
     def emit(self, kind: str, t: int | None = None, **fields: Any) -> None:
@@ -81,6 +90,7 @@ class Worker:
         The C-level handler writes the signal number to the wakeup fd; poll() returns, and
         Python has run the Python-level handler before poll() returns to us (PEP 475).
         """
+        self.ready()
         if not self.arrived:
             poller = select.poll()
             poller.register(self._wake_r, select.POLLIN)
