@@ -4,7 +4,10 @@ A behaviour is ``run(worker, params)`` in a module of this package: it installs 
 needs, then loops, reporting what happens through ``worker.emit``. Adding one is writing that
 function in a new module here and registering it with ``@behaviour(name, summary, **defaults)``;
 every module of the package is imported, and parameters are checked against the defaults (their
-types: bool, int, float, str, or a list of signal names).
+types: bool, int, float, str, or a list of signal names). What types cannot say (a range, a
+choice among words, a signal that cannot be caught) a behaviour says with ``check=fn``: ``fn``
+gets the complete, coerced parameters and raises :class:`BehaviourError`, so a bad value is
+refused where it is given (``Lab(...)``, ``--behaviour``, a spawn request), not in a worker.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from sigscope.signames import SignalError, parse_signal, signal_name
 
 RunFn = Callable[[Any, dict[str, Any]], None]
+CheckFn = Callable[[dict[str, Any]], None]
 
 
 class BehaviourError(ValueError):
@@ -31,14 +35,17 @@ class Behaviour:
     summary: str
     run: RunFn
     defaults: dict[str, Any] = field(default_factory=dict)
+    check: CheckFn | None = None  # raises BehaviourError for what the types let through
 
 
 BEHAVIOURS: dict[str, Behaviour] = {}
 
 
-def behaviour(name: str, summary: str, **defaults: Any) -> Callable[[RunFn], RunFn]:
+def behaviour(
+    name: str, summary: str, check: CheckFn | None = None, **defaults: Any
+) -> Callable[[RunFn], RunFn]:
     def register(fn: RunFn) -> RunFn:
-        BEHAVIOURS[name] = Behaviour(name, summary, fn, dict(defaults))
+        BEHAVIOURS[name] = Behaviour(name, summary, fn, dict(defaults), check)
         return fn
 
     return register
@@ -96,6 +103,8 @@ def check_params(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
             allowed = ", ".join(sorted(spec.defaults)) or "none"
             raise BehaviourError(f"{name}: unknown parameter {key!r} (parameters: {allowed})")
         out[key] = _coerce(name, key, spec.defaults[key], value)
+    if spec.check is not None:
+        spec.check(out)
     return out
 
 
