@@ -6,11 +6,13 @@ Every bad input ends in one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 from sigscope import __version__
@@ -172,6 +174,19 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def unwritable(path: str) -> str | None:
+    """Why a file cannot be written at ``path`` (None if it can), checked before any work."""
+    target = Path(path)
+    if target.is_dir():
+        return "it is a folder"
+    parent = target.parent
+    if not parent.is_dir():
+        return "No such file or directory"
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        return "Permission denied"
+    return None
+
+
 # -- trace -----------------------------------------------------------------------------------------
 
 
@@ -180,6 +195,13 @@ def run_trace(args: argparse.Namespace) -> int:
     from sigscope.trace_view import EventPrinter
 
     name, params = args.behaviour
+    if args.record is not None:
+        problem = unwritable(args.record)
+        if problem:
+            print(
+                f"sigscope trace: error: cannot record to {args.record}: {problem}", file=sys.stderr
+            )
+            return EXIT_USAGE
     printer = EventPrinter(json_lines=args.json)
     failures = 0
     try:
