@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed, not asserted. `python -m bench` runs them all (`--quick`)."""
