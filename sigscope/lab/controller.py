@@ -371,6 +371,20 @@ class Lab:
         """Call ``callback(event)`` for every new event, on the lab's reader thread."""
         self._subscribers.append(callback)
 
+    def add_event(self, event: Event) -> None:
+        """Add an event made outside the lab's processes (e.g. the sampler's ``state``) to the
+        stream, as if it had come down the channel: logged, recorded, tracked, and passed to
+        subscribers on the caller's thread. Nothing is stamped: the caller sets ``t``, ``pid``,
+        ``role`` and ``kind``.
+
+        Raises:
+            ValueError: the event lacks one of those fields.
+        """
+        missing = [k for k in ("t", "pid", "role", "kind") if k not in event]
+        if missing:
+            raise ValueError(f"an event needs {', '.join(missing)}: {event!r}")
+        self._deliver(event)
+
     def cursor(self) -> int:
         """A position in the event history: pass it as ``since`` to see only newer events."""
         with self._cond:
