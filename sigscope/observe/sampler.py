@@ -1,0 +1,394 @@
+"""The sampler: what the kernel says about every process of a lab, a few times a second.
+
+Each scan reads ``/proc/PID/stat`` (state, ppid, pgid, start time, threads, CPU time) and
+``/proc/PID/status`` (the five signal masks and SigQ, which psutil does not expose) for the
+managed tree, and publishes an immutable :class:`Snapshot`. The tree is:
+
+- the lab's known processes (``lab.processes`` still alive: master, workers, reported forks);
+- every descendant of those, found through ``/proc/PID/task/TID/children`` (grandchildren a
+  worker forked without telling us);
+- children of the controller in the lab's process group: orphans the controller adopted as a
+  child subreaper.
+
+When a process enters or leaves a state a person should notice (Z zombie, T stopped,
+t traced, X dead) or disappears, the sampler adds a ``state`` event to the lab's stream.
+
+Reads use ``os.open``/``os.read`` on purpose: a scan of 100 workers makes about 300 small
+reads, and the file-object layer of ``open()`` would cost more than the reads themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sigscope.lab.events import Event, now
+from sigscope.observe.masks import decode_mask
+
+if TYPE_CHECKING:
+    from sigscope.lab.controller import Lab, LabProcess
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# States worth an event: the rest (R, S, D, I) flicker many times a second in a busy worker.
+NOTABLE_STATES = frozenset({"Z", "T", "t", "X", "gone"})
+_EMPTY: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Masks:
+    """The signal masks of one process (/proc/PID/status; bit n-1 = signal n)."""
+
+    pending: frozenset[int]  # SigPnd: pending for the main thread
+    shared_pending: frozenset[int]  # ShdPnd: pending for the process (where kill() puts them)
+    blocked: frozenset[int]  # SigBlk (main thread)
+    ignored: frozenset[int]  # SigIgn
+    caught: frozenset[int]  # SigCgt: a handler is installed
+    sigq: tuple[int, int]  # SigQ: signals queued for this user, RLIMIT_SIGPENDING
+
+    @property
+    def all_pending(self) -> frozenset[int]:
+        """Pending for the thread or the process: what ``ps -o pending`` shows."""
+        return self.pending | self.shared_pending
+
+
+NO_MASKS = Masks(_EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, (0, 0))
+
+
+@dataclass(frozen=True)
+class ProcessView:
+    """One process at one scan."""
+
+    pid: int
+    ppid: int
+    pgid: int
+    state: str  # R S D Z T t X (proc(5))
+    comm: str
+    starttime: int  # clock ticks after boot; with the pid it names one process
+    threads: int
+    cpu_seconds: float  # user + system
+    masks: Masks
+    role: str | None  # from the lab's table; None if the lab does not know the process
+    index: int | None
+    behaviour: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every process of the managed tree at one moment; never changes once published."""
+
+    t: int  # time.monotonic_ns() at the start of the scan
+    processes: tuple[ProcessView, ...]
+    _index: dict[int, ProcessView] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {p.pid: p for p in self.processes})
+
+    def by_pid(self, pid: int) -> ProcessView | None:
+        return self._index.get(pid)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes]
+
+
+# -- reading /proc -------------------------------------------------------------------------
+def _read(path: str, size: int = 4096) -> bytes | None:
+    """The contents of a small /proc file, or None if the process has gone."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+        return None
+    try:
+        return os.read(fd, size)
+    except ProcessLookupError:
+        return None
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class _Stat:
+    comm: str
+    state: str
+    ppid: int
+    pgid: int
+    ticks: int  # utime + stime
+    threads: int
+    starttime: int
+
+
+def _parse_stat(data: bytes) -> _Stat:
+    # comm may hold spaces and parentheses: it runs from the first "(" to the last ")".
+    left, right = data.index(b"("), data.rindex(b")")
+    f = data[right + 2 :].split(None, 20)
+    return _Stat(
+        comm=data[left + 1 : right].decode(errors="replace"),
+        state=f[0].decode(),
+        ppid=int(f[1]),
+        pgid=int(f[2]),
+        ticks=int(f[11]) + int(f[12]),
+        threads=int(f[17]),
+        starttime=int(f[19]),
+    )
+
+
+def parse_status_masks(data: bytes) -> Masks:
+    """The SigQ line and the five mask lines of /proc/PID/status (consecutive, in this order)."""
+    at = data.find(b"\nSigQ:")
+    if at < 0:
+        return NO_MASKS
+    lines = data[at + 1 :].split(b"\n", 6)
+    values = [line.partition(b":")[2].strip().decode() for line in lines[:6]]
+    queued, _, limit = values[0].partition("/")
+    return Masks(
+        pending=decode_mask(values[1]),
+        shared_pending=decode_mask(values[2]),
+        blocked=decode_mask(values[3]),
+        ignored=decode_mask(values[4]),
+        caught=decode_mask(values[5]),
+        sigq=(int(queued), int(limit or 0)),
+    )
+
+
+def _children(pid: int, threads: int) -> list[int]:
+    """Children of ``pid``: the main thread's list, or every thread's when it has several
+    (a child belongs to the thread that forked it)."""
+    if threads <= 1:
+        data = _read(f"/proc/{pid}/task/{pid}/children")
+        return [int(c) for c in data.split()] if data else []
+    found: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except (FileNotFoundError, ProcessLookupError):
+        return found
+    for tid in tids:
+        data = _read(f"/proc/{pid}/task/{tid}/children")
+        if data:
+            found.extend(int(c) for c in data.split())
+    return found
+
+
+# -- the sampler ---------------------------------------------------------------------------
+class Sampler:
+    """Scans a lab's tree every ``interval`` seconds on a daemon thread (or on demand).
+
+    Args:
+        lab: a started :class:`~sigscope.lab.controller.Lab`.
+        interval: seconds between scans of the thread; a few per second is enough for eyes,
+            and each scan of 100 workers costs a few milliseconds.
+    """
+
+    def __init__(self, lab: Lab, interval: float = 0.25) -> None:
+        if not interval > 0:
+            raise ValueError(f"interval must be a positive number of seconds, not {interval!r}")
+        self.lab = lab
+        self.interval = interval
+        self._latest: Snapshot | None = None
+        self._subscribers: list[Callable[[Snapshot], None]] = []
+        self._scan_lock = threading.Lock()  # one scan at a time: each diffs against the last
+        self._seen: dict[tuple[int, int], ProcessView] = {}  # (pid, starttime) -> last view
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def latest(self) -> Snapshot | None:
+        """The last published snapshot (None before the first scan)."""
+        return self._latest
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
+        """Call ``callback(snapshot)`` after every scan, on the scanning thread."""
+        self._subscribers.append(callback)
+
+    def start(self) -> None:
+        """Scan now and then every ``interval`` on a daemon thread, until :meth:`stop` or the
+        lab ends."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="sigscope-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> Sampler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and not self.lab.ended.is_set():
+            self.scan()
+            self._stop.wait(self.interval)
+
+    def scan(self) -> Snapshot:
+        """Read the tree once, publish the snapshot, add ``state`` events for changes."""
+        with self._scan_lock:
+            snapshot = self._read_tree()
+            events = self._diff(snapshot)
+            self._latest = snapshot
+        if not self.lab.ended.is_set():
+            for event in events:
+                self.lab.add_event(event)
+        for callback in self._subscribers:
+            callback(snapshot)
+        return snapshot
+
+    # -- one scan ------------------------------------------------------------------------------
+    def _known(self) -> dict[int, LabProcess]:
+        # The lab's reader thread adds to this dict; copying it may race with that, so retry.
+        for _ in range(10):
+            try:
+                return {pid: p for pid, p in list(self.lab.processes.items()) if p.alive}
+            except RuntimeError:
+                continue
+        return {}
+
+    def _read_tree(self) -> Snapshot:
+        t = now()
+        lab = self.lab
+        known = self._known()
+        # (pid, adopted): adopted ones are the controller's children, which only belong to the
+        # lab when they are in its process group; descendants of lab processes always do.
+        todo: list[tuple[int, bool]] = [(pid, False) for pid in known]
+        if lab.pgid is not None:
+            todo.extend((child, True) for child in _children(lab.pid, _thread_count(lab.pid)))
+        views: list[ProcessView] = []
+        visited: set[int] = set()
+        while todo:
+            pid, adopted = todo.pop()
+            if pid in visited:
+                continue
+            data = _read(f"/proc/{pid}/stat", 1024)
+            if not data:
+                continue
+            st = _parse_stat(data)
+            proc = known.get(pid)
+            if proc is not None and proc.ref is not None and proc.ref.starttime != st.starttime:
+                continue  # the pid was reused: not the process the lab knows
+            if proc is None and adopted and st.pgid != lab.pgid:
+                continue  # a child of the controller that is not the lab's
+            visited.add(pid)
+            status = _read(f"/proc/{pid}/status")
+            if not status:
+                continue
+            views.append(
+                ProcessView(
+                    pid=pid,
+                    ppid=st.ppid,
+                    pgid=st.pgid,
+                    state=st.state,
+                    comm=st.comm,
+                    starttime=st.starttime,
+                    threads=st.threads,
+                    cpu_seconds=st.ticks / CLOCK_TICKS,
+                    masks=parse_status_masks(status),
+                    role=None if proc is None else proc.role,
+                    index=None if proc is None else proc.index,
+                    behaviour=None if proc is None else proc.behaviour,
+                )
+            )
+            if st.state not in ("Z", "X"):  # a zombie's children were re-parented at its exit
+                todo.extend((child, False) for child in _children(pid, st.threads))
+        views.sort(key=_order)
+        return Snapshot(t, tuple(views))
+
+    def _diff(self, snapshot: Snapshot) -> list[Event]:
+        """``state`` events for processes that entered or left a notable state, or vanished."""
+        events: list[Event] = []
+        current = {(p.pid, p.starttime): p for p in snapshot.processes}
+        for key, view in current.items():
+            before = self._seen.get(key)
+            old = None if before is None else before.state
+            if old != view.state and (view.state in NOTABLE_STATES or old in NOTABLE_STATES):
+                events.append(self._event(snapshot.t, view, view.state, old))
+        for key, before in self._seen.items():
+            if key not in current:
+                events.append(self._event(snapshot.t, before, "gone", before.state))
+        self._seen = current
+        return events
+
+    def _event(self, t: int, view: ProcessView, state: str, old: str | None) -> Event:
+        event: Event = {
+            "t": t,
+            "pid": self.lab.pid,
+            "role": "ui",
+            "kind": "state",
+            "child": view.pid,
+            "state": state,
+            "old": old,
+        }
+        if view.role is not None:
+            event["child_role"] = view.role
+        if view.index is not None:
+            event["index"] = view.index
+        return event
+
+
+def _thread_count(pid: int) -> int:
+    data = _read(f"/proc/{pid}/stat", 1024)
+    return _parse_stat(data).threads if data else 1
+
+
+_ROLE_ORDER = {"master": 0, "worker": 1, "orphan": 2}
+
+
+def _order(view: ProcessView) -> tuple[int, int, int]:
+    """Master first, workers by index, then the rest by pid: the order a table shows."""
+    rank = _ROLE_ORDER.get(view.role or "", 3)
+    return (rank, view.index if view.index is not None else 1 << 30, view.pid)
+
+
+def scan_pids(pids: Iterable[int]) -> list[ProcessView]:
+    """Views of the given pids without a lab (no roles): for ``attach`` and benchmarks."""
+    views = []
+    for pid in pids:
+        data = _read(f"/proc/{pid}/stat", 1024)
+        status = _read(f"/proc/{pid}/status") if data else None
+        if not data or not status:
+            continue
+        st = _parse_stat(data)
+        views.append(
+            ProcessView(
+                pid,
+                st.ppid,
+                st.pgid,
+                st.state,
+                st.comm,
+                st.starttime,
+                st.threads,
+                st.ticks / CLOCK_TICKS,
+                parse_status_masks(status),
+                None,
+                None,
+                None,
+            )
+        )
+    return views
+
+
+def wait_snapshot(
+    sampler: Sampler, condition: Callable[[Snapshot], bool], timeout: float = 10.0
+) -> Snapshot:
+    """Scan until ``condition(snapshot)`` holds; for tests and lessons that wait on the kernel.
+
+    Raises:
+        TimeoutError: it did not hold within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        snapshot = sampler.scan()
+        if condition(snapshot):
+            return snapshot
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no snapshot satisfied the condition within {timeout}s")
+        time.sleep(0.02)
