@@ -8,8 +8,10 @@ and only then signals through the pidfd.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sigscope import procfs
@@ -35,15 +37,24 @@ class ProcessRef:
         return cls(pid, st)
 
 
-def _ancestors(pid: int) -> set[int]:
-    found: set[int] = set()
-    while pid > 1:
-        st = procfs.read_stat(pid)
-        if st is None:
-            break
-        found.add(pid)
-        pid = st.ppid
-    return found
+_ANCESTORS: frozenset[int] | None = None
+
+
+def _ancestors() -> frozenset[int]:
+    """sigscope's ancestors, read once: the set can only lose members (when one dies we are
+    re-parented to one further up), so the cached set never lets a send through wrongly."""
+    global _ANCESTORS
+    if _ANCESTORS is None:
+        found: set[int] = set()
+        pid = os.getppid()
+        while pid > 1:
+            st = procfs.read_stat(pid)
+            if st is None:
+                break
+            found.add(pid)
+            pid = st.ppid
+        _ANCESTORS = frozenset(found)
+    return _ANCESTORS
 
 
 def check_policy(pid: int) -> None:
@@ -57,13 +68,47 @@ def check_policy(pid: int) -> None:
     me = os.getpid()
     if pid == me:
         raise SendRefused(f"refusing to signal pid {pid}: that is sigscope itself")
-    if pid in _ancestors(os.getppid()):
+    if pid in _ancestors():
         raise SendRefused(f"refusing to signal pid {pid}: it is an ancestor of sigscope")
     st = procfs.read_stat(pid)
     if st is None:
         raise SendRefused(f"process {pid} does not exist (it may have just exited)")
     if st.ppid == 2 or pid == 2:
         raise SendRefused(f"refusing to signal pid {pid}: it is a kernel thread")
+
+
+@contextlib.contextmanager
+def pidfd_for(ref: ProcessRef, sig: int) -> Iterator[int]:
+    """A pidfd for exactly the process ``ref`` names, checked, closed on exit.
+
+    Raises:
+        SendRefused: the policy forbids the target, the process is gone, or its pid now
+            belongs to another process.
+    """
+    check_policy(ref.pid)
+    try:
+        fd = os.pidfd_open(ref.pid)
+    except ProcessLookupError:
+        raise SendRefused(f"process {ref.pid} has exited; {signal_name(sig)} not sent") from None
+    try:
+        # The pidfd now pins one process; check it is the one we meant before using it.
+        if procfs.start_time(ref.pid) != ref.starttime:
+            raise SendRefused(
+                f"pid {ref.pid} now belongs to another process; {signal_name(sig)} not sent"
+            )
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def signal_pidfd(fd: int, pid: int, sig: int) -> None:
+    """``pidfd_send_signal``, with the kernel's refusals said in words."""
+    try:
+        signal.pidfd_send_signal(fd, sig)
+    except ProcessLookupError:
+        raise SendRefused(f"process {pid} has exited; {signal_name(sig)} not sent") from None
+    except PermissionError:
+        raise SendRefused(f"not allowed to signal pid {pid} (it belongs to another user)") from None
 
 
 def send_signal(ref: ProcessRef, sig: int) -> None:
@@ -73,23 +118,5 @@ def send_signal(ref: ProcessRef, sig: int) -> None:
         SendRefused: the process is gone, or its pid now belongs to another process, or the
             kernel refused (permission).
     """
-    check_policy(ref.pid)
-    try:
-        fd = os.pidfd_open(ref.pid)
-    except ProcessLookupError:
-        raise SendRefused(f"process {ref.pid} has exited") from None
-    try:
-        # The pidfd now pins one process; check it is the one we meant before using it.
-        if procfs.start_time(ref.pid) != ref.starttime:
-            raise SendRefused(
-                f"pid {ref.pid} now belongs to another process; {signal_name(sig)} not sent"
-            )
-        signal.pidfd_send_signal(fd, sig)
-    except ProcessLookupError:
-        raise SendRefused(f"process {ref.pid} has exited; {signal_name(sig)} not sent") from None
-    except PermissionError:
-        raise SendRefused(
-            f"not allowed to signal pid {ref.pid} (it belongs to another user)"
-        ) from None
-    finally:
-        os.close(fd)
+    with pidfd_for(ref, sig) as fd:
+        signal_pidfd(fd, ref.pid, sig)

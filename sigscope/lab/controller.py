@@ -35,7 +35,7 @@ from sigscope import procfs
 from sigscope.lab.behaviours import BehaviourError, check_params
 from sigscope.lab.events import Event, EventReader, make_channel, now
 from sigscope.lab.master import REAPING_MODES, decode_status
-from sigscope.safety import ProcessRef, SendRefused, send_signal
+from sigscope.safety import ProcessRef, SendRefused, pidfd_for, send_signal, signal_pidfd
 from sigscope.signames import parse_signal, signal_name
 
 HISTORY = 200_000  # events kept in memory; older ones are forgotten (memory stays flat)
@@ -321,19 +321,22 @@ class Lab:
         proc = self.resolve(target)
         if proc.ref is None:
             raise LabError(f"process {proc.pid} cannot be signalled: its start time is unknown")
-        self._deliver(
-            {
-                "t": now(),
-                "pid": self.pid,
-                "role": "ui",
-                "kind": "sent",
-                "sig": signal_name(signum),
-                "target": proc.pid,
-                "target_role": proc.role,
-            }
-        )
         try:
-            send_signal(proc.ref, signum)
+            with pidfd_for(proc.ref, signum) as fd:
+                # The sent event goes into the stream before the signal, so that its received
+                # event can never be read ahead of it; t is taken after the safety checks.
+                self._deliver(
+                    {
+                        "t": now(),
+                        "pid": self.pid,
+                        "role": "ui",
+                        "kind": "sent",
+                        "sig": signal_name(signum),
+                        "target": proc.pid,
+                        "target_role": proc.role,
+                    }
+                )
+                signal_pidfd(fd, proc.pid, signum)
         except SendRefused as e:
             self._deliver(
                 {"t": now(), "pid": self.pid, "role": "ui", "kind": "error", "text": str(e)}
