@@ -21,7 +21,7 @@ from sigscope.observe.masks import MaskError, decode_mask, encode_mask, mask_nam
 from sigscope.observe.sampler import parse_status_masks, scan_pids
 from sigscope.observe.siginfo import si_code_meaning, si_code_name
 from sigscope.observe.waitstatus import WaitStatusError, decode_wait_status
-from sigscope.signames import RTMAX, RTMIN, default_action
+from sigscope.signames import RTMAX, RTMIN, default_action, signal_name
 
 SIGNALS = st.integers(min_value=1, max_value=64)
 SIGNAL_SETS = st.frozensets(SIGNALS, max_size=64)
@@ -161,6 +161,27 @@ def test_wait_status_agrees_with_os_macros(raw: int) -> None:
             os.waitstatus_to_exitcode(raw)
     else:
         assert ws.signal is None and ws.subprocess_code is None and ws.shell_code is None
+
+
+def _fields_by_macros(status: int) -> dict[str, object]:
+    """The master's original decoder, written with the os.W* macros: the event format."""
+    if os.WIFEXITED(status):
+        return {"how": "exited", "exitcode": os.WEXITSTATUS(status)}
+    if os.WIFSIGNALED(status):
+        return {
+            "how": "signalled",
+            "exitcode": os.waitstatus_to_exitcode(status),
+            "sig": signal_name(os.WTERMSIG(status)),
+            "core": os.WCOREDUMP(status),
+        }
+    if os.WIFSTOPPED(status):
+        return {"how": "stopped", "sig": signal_name(os.WSTOPSIG(status))}
+    return {"how": "continued"}
+
+
+@given(RAW_STATUSES)
+def test_event_fields_keep_the_event_format(raw: int) -> None:
+    assert decode_wait_status(raw).event_fields() == _fields_by_macros(raw)
 
 
 def test_sigkill_is_not_success_when_shifted() -> None:

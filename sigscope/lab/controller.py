@@ -34,7 +34,8 @@ from typing import Any
 from sigscope import procfs
 from sigscope.lab.behaviours import BehaviourError, check_params
 from sigscope.lab.events import Event, EventReader, make_channel, now
-from sigscope.lab.master import REAPING_MODES, decode_status
+from sigscope.lab.master import REAPING_MODES
+from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.safety import ProcessRef, SendRefused, pidfd_for, send_signal, signal_pidfd
 from sigscope.signames import parse_signal, signal_name
 
@@ -554,7 +555,7 @@ class Lab:
                     "child": pid,
                     "status": raw,
                     "exitcode": os.waitstatus_to_exitcode(raw),
-                    **decode_status(raw),
+                    **decode_wait_status(raw).event_fields(),
                 }
             )
             if status != 0:
@@ -599,7 +600,7 @@ class Lab:
                         "status": status,
                         "exitcode": os.waitstatus_to_exitcode(status),
                         "adopted": True,
-                        **decode_status(status),
+                        **decode_wait_status(status).event_fields(),
                     }
                 )
 

@@ -40,6 +40,7 @@ from sigscope import procfs
 from sigscope.lab.behaviours import check_params
 from sigscope.lab.events import EventWriter, now
 from sigscope.lab.worker import run_worker, set_title
+from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.signames import signal_name
 
 REAPING_MODES = ("handler", "off", "ignore")
@@ -61,20 +62,9 @@ MAX_BACKOFF = 8.0
 
 
 def decode_status(status: int) -> dict[str, Any]:
-    """A raw wait status, decoded with the os.W* macros (never ``status >> 8``)."""
-    if os.WIFEXITED(status):
-        return {"how": "exited", "exitcode": os.WEXITSTATUS(status)}
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        return {
-            "how": "signalled",
-            "exitcode": os.waitstatus_to_exitcode(status),
-            "sig": signal_name(sig),
-            "core": os.WCOREDUMP(status),
-        }
-    if os.WIFSTOPPED(status):
-        return {"how": "stopped", "sig": signal_name(os.WSTOPSIG(status))}
-    return {"how": "continued"}
+    """A raw wait status as event fields (never ``status >> 8``): the one decoder is
+    :func:`sigscope.observe.waitstatus.decode_wait_status`."""
+    return decode_wait_status(status).event_fields()
 
 
 @dataclass

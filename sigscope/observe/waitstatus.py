@@ -16,6 +16,7 @@ child as ``-9``; a shell's ``$?`` as ``128 + 9 = 137``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sigscope.signames import signal_name
 
@@ -77,6 +78,23 @@ class WaitStatus:
         if self.how == "stopped":
             return f"stopped by {self.signal_name}"
         return "continued by SIGCONT"
+
+    def event_fields(self) -> dict[str, Any]:
+        """The fields a ``reaped`` (or ``stopped``/``continued``) event carries: ``how``;
+        ``exitcode`` (as ``os.waitstatus_to_exitcode`` gives it) when it ended; ``sig`` (a
+        name) when a signal did it; ``core`` when it was killed."""
+        if self.how == "exited":
+            return {"how": "exited", "exitcode": self.exitcode}
+        if self.how == "signalled":
+            return {
+                "how": "signalled",
+                "exitcode": self.subprocess_code,
+                "sig": self.signal_name,
+                "core": self.core,
+            }
+        if self.how == "stopped":
+            return {"how": "stopped", "sig": self.signal_name}
+        return {"how": "continued"}
 
 
 def decode_wait_status(raw: int) -> WaitStatus:
