@@ -17,23 +17,6 @@ import pytest
 from sigscope import procfs
 
 ME = os.getpid()
-LAB_TITLES = ("sigscope master", "sigscope worker", "sigscope orphan")
-
-
-def lab_titled_pids() -> set[int]:
-    """Every process on the machine whose command line says it is a sigscope lab process."""
-    found = set()
-    for pid in procfs.all_pids():
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if cmd.startswith(LAB_TITLES):
-            found.add(pid)
-    return found
-
-
 def reap_children(pids: set[int] | None = None, timeout: float = 5.0) -> list[int]:
     """Reap zombie children of this process (only ``pids`` if given), waiting up to timeout
     for the given pids to exit. Returns the pids reaped."""
@@ -72,11 +55,14 @@ def _subreaper() -> None:
 @pytest.fixture(autouse=True)
 def no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail the test if a process it started, or a zombie child, is still there afterwards."""
-    before = set(procfs.descendants_of(ME)) | lab_titled_pids()
+    # We are a subreaper, so every process started under this test stays our descendant, even
+    # when orphaned: the tree below us is exactly what a test can have left behind. (Other
+    # test runs on the same machine are not below us, and are never touched.)
+    before = set(procfs.descendants_of(ME))
     yield
     deadline = time.monotonic() + 5.0
     while True:
-        now = set(procfs.descendants_of(ME)) | lab_titled_pids()
+        now = set(procfs.descendants_of(ME))
         left = {p for p in now - before if procfs.read_stat(p) is not None}
         if not left or time.monotonic() > deadline:
             break
