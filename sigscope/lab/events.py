@@ -8,12 +8,19 @@
 kind          fields beyond t, pid, role
 ============  ======================================================================
 sent          ``sig``, ``target`` (pid), ``target_role``; by the controller (role ui)
-              or the master
-received      ``sig``: this process's handler ran for it (``t`` is when it ran)
+              or the master; by a worker to one of its own threads with ``via``
+              (``pthread_kill``), ``thread`` (name) and ``native_id`` of the target thread
+received      ``sig``: this process's handler ran for it (``t`` is when it ran); the
+              ``threads`` behaviour adds ``thread`` and ``native_id`` (which thread ran the
+              Python handler) and ``targeted_thread`` (after a pthread_kill)
 spawn         ``child``, ``index``, ``behaviour``: the master forked a worker
-fork          ``child``: a worker forked a process of its own (e.g. orphan-maker)
+fork          ``child``, ``starttime``: a worker forked a process of its own (the
+              controller tracks it with role ``orphan``); orphan-maker adds ``orphan`` (n)
+adopted       ``parent`` (the new parent: the subreaper), ``old_parent``: this orphan's
+              parent exited and the kernel re-parented it
 reaped        ``child``, ``status`` (raw), ``exitcode`` (``os.waitstatus_to_exitcode``),
-              ``how`` (exited / signalled / stopped / continued), ``index`` if a worker
+              ``how`` (exited / signalled / stopped / continued), ``index`` if a worker,
+              ``adopted: true`` when the controller reaped an orphan it had adopted
 gone          ``child``: a worker vanished without a status (reaping ``ignore``)
 exit          ``code``: this process is exiting (negative: it is about to die by -code)
 start         ``behaviour``, ``index``, ``params``: a worker is about to run its behaviour
@@ -28,6 +35,18 @@ phase         ``phase``: running / graceful / quick / stopped-workers / exiting
 backoff       ``index``, ``delay`` (s), ``deaths``: a slot that keeps dying waits
 state         ``child``, ``state``, ``old``: the sampler saw a process change state
 timer         ``timer``, ``action`` (armed / fired / cancelled) and values
+blocked       ``signals`` (names), ``seconds`` (0: until ``release``), ``release``: the
+              ``masked`` behaviour blocked them with pthread_sigmask
+unblocked     ``signals``, ``pending`` (names pending at that moment), ``why`` (``timer`` /
+              ``release``); the ``received`` events of what was pending follow it
+disposition   ``sig``, ``disposition`` (``SIG_IGN`` / ``SIG_DFL`` / ``handler``),
+              ``previous``: a behaviour set what the kernel does with ``sig``
+crash         ``how`` (exit / raise / abort), ``code`` (exit only), ``after``: it crashes now
+thread        ``action`` (``started``), ``thread`` (name), ``native_id``: a worker's thread
+raised        ``call``, ``exception`` (class name), ``text``; ``errno`` for OSErrors,
+              ``thread`` and ``native_id`` if not the main thread: a call raised, as taught
+write         ``fd``, ``bytes``, ``reader`` (``gone``), ``sigpipe`` (the disposition):
+              pipe-writer is about to write into a pipe
 note          ``text``: a behaviour explains what it is doing
 error         ``text``: something failed that the user should see
 dropped       ``count``: this many events of this process were lost (channel full)
