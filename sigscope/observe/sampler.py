@@ -199,6 +199,11 @@ class Sampler:
         """The last published snapshot (None before the first scan)."""
         return self._latest
 
+    @property
+    def running(self) -> bool:
+        """The scanning thread is alive (it ends on :meth:`stop` or when the lab ends)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def subscribe(self, callback: Callable[[Snapshot], None]) -> None:
         """Call ``callback(snapshot)`` after every scan, on the scanning thread."""
         self._subscribers.append(callback)

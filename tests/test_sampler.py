@@ -1,0 +1,253 @@
+"""The sampler on a real lab: states, zombies, adopted orphans, and masks that agree with ps.
+
+Real processes and real signals. Tests wait on events or on a snapshot that shows the
+expected state (``wait_snapshot`` re-scans until it does), never on a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from sigscope.lab import Lab
+from sigscope.observe.masks import encode_mask
+from sigscope.observe.sampler import ProcessView, Sampler, Snapshot, wait_snapshot
+
+T = 10.0  # generous: the machine is shared; nothing here asserts speed
+
+
+def state(snapshot: Snapshot, pid: int) -> str | None:
+    view = snapshot.by_pid(pid)
+    return None if view is None else view.state
+
+
+def ps_masks(pid: int) -> dict[str, str]:
+    """What procps says about ``pid``: pending, blocked, ignored, caught, as hex text."""
+    out = subprocess.run(
+        ["ps", "-o", "pending=,blocked=,ignored=,caught=", "-p", str(pid)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return dict(zip(("pending", "blocked", "ignored", "caught"), out, strict=True))
+
+
+def our_masks(view: ProcessView) -> dict[str, str]:
+    m = view.masks
+    return {
+        "pending": encode_mask(m.all_pending),
+        "blocked": encode_mask(m.blocked),
+        "ignored": encode_mask(m.ignored),
+        "caught": encode_mask(m.caught),
+    }
+
+
+def test_snapshot_shows_the_tree_with_the_labs_roles() -> None:
+    with Lab(workers=2) as lab:
+        snap = Sampler(lab).scan()
+        master = snap.by_pid(lab.master_pid)
+        assert master is not None and master.role == "master"
+        assert master.ppid == os.getpid() and master.pgid == lab.pgid
+        workers = [p for p in snap.processes if p.role == "worker"]
+        assert sorted(w.index for w in workers if w.index is not None) == [0, 1]
+        assert {w.pid for w in workers} == {p.pid for p in lab.live_workers()}
+        for w in workers:
+            assert w.ppid == lab.master_pid and w.pgid == lab.pgid
+            assert w.behaviour == "idle" and w.threads >= 1 and w.cpu_seconds >= 0
+            assert w.masks.sigq[1] > 0  # the RLIMIT_SIGPENDING limit
+        assert snap.processes[0] is master  # master first, then workers by index
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            master.state = "Z"  # type: ignore[misc]
+
+
+def test_a_stopped_worker_shows_t_and_sigcont_returns_it() -> None:
+    with Lab(workers=2) as lab:
+        sampler = Sampler(lab, interval=0.05)
+        seen: list[Snapshot] = []
+        threads: set[str] = set()
+
+        def on_snapshot(snap: Snapshot) -> None:
+            seen.append(snap)
+            threads.add(threading.current_thread().name)
+
+        sampler.subscribe(on_snapshot)
+        pid = lab.worker(0).pid
+        with sampler:
+            c = lab.cursor()
+            lab.send(pid, "STOP")
+            event = lab.wait_for(kind="state", child=pid, state="T", since=c, timeout=T)
+            assert event["role"] == "ui" and event["pid"] == os.getpid()
+            assert event["child_role"] == "worker" and event["index"] == 0
+            latest = sampler.latest
+            assert latest is not None
+            c = lab.cursor()
+            lab.send(pid, "CONT")
+            back = lab.wait_for(kind="state", child=pid, old="T", since=c, timeout=T)
+            assert back["state"] in ("R", "S")
+        # Only the stopped worker changed: the others never produced an event.
+        assert {e["child"] for e in lab.events() if e["kind"] == "state"} == {pid}
+        assert seen and threads == {"sigscope-sampler"}
+        assert any(state(s, pid) == "T" for s in seen)
+
+
+def test_a_zombie_stays_z_under_sigkill_and_goes_when_reaped() -> None:
+    with Lab(workers=2) as lab:
+        sampler = Sampler(lab)
+        c = lab.cursor()
+        lab.set_reaping("off")
+        lab.wait_for(kind="mode", reaping="off", since=c, timeout=T)
+        pid = lab.worker(1).pid
+        sampler.scan()
+        c = lab.cursor()
+        lab.send(pid, "KILL")
+        wait_snapshot(sampler, lambda s: state(s, pid) == "Z", timeout=T)
+        zombie = lab.wait_for(kind="state", child=pid, state="Z", since=c, timeout=T)
+        assert zombie["old"] in ("R", "S", "D")
+        before = sampler.scan().by_pid(pid)
+        assert before is not None and before.state == "Z"
+
+        c = lab.cursor()
+        lab.send(pid, "KILL")  # already dead: SIGKILL changes nothing
+        lab.wait_for(kind="sent", target=pid, since=c, timeout=T)
+        for _ in range(5):
+            after = sampler.scan().by_pid(pid)
+            assert after is not None and after.state == "Z"
+            assert after.starttime == before.starttime  # the very same process
+        assert not [e for e in lab.events(c) if e["kind"] == "state" and e["child"] == pid]
+
+        c = lab.cursor()
+        lab.set_reaping("handler")  # the master's wait() is the only thing that clears it
+        lab.wait_for(kind="reaped", child=pid, since=c, timeout=T)
+        wait_snapshot(sampler, lambda s: s.by_pid(pid) is None, timeout=T)
+        gone = lab.wait_for(kind="state", child=pid, state="gone", since=c, timeout=T)
+        assert gone["old"] == "Z"
+
+
+def test_masks_agree_with_ps_for_the_master_and_an_idle_worker() -> None:
+    with Lab(workers=1) as lab:
+        sampler = Sampler(lab)
+        for pid in (lab.master_pid, lab.worker(0).pid):
+            # ps and /proc are read at slightly different moments; an idle process's masks
+            # only change when a signal arrives, and none is sent here.
+            view = sampler.scan().by_pid(pid)
+            assert view is not None
+            assert our_masks(view) == ps_masks(pid)
+        worker = sampler.scan().by_pid(lab.worker(0).pid)
+        assert worker is not None
+        assert {signal.SIGUSR1, signal.SIGTERM, signal.SIGHUP} <= worker.masks.caught
+        assert not worker.masks.caught & {signal.SIGKILL, signal.SIGSTOP}
+        assert not worker.masks.blocked and not worker.masks.all_pending
+
+
+_BLOCKER = """
+import signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_blocked_signal_is_pending_and_ps_agrees() -> None:
+    """A process in the lab's group, child of the controller (so the sampler adopts it),
+    blocks SIGUSR1; a SIGUSR1 sent to it stays pending, process-wide (ShdPnd)."""
+    with Lab(workers=1) as lab:
+        assert lab.pgid is not None
+        blocker = subprocess.Popen(
+            [sys.executable, "-c", _BLOCKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            process_group=lab.pgid,
+        )
+        try:
+            assert blocker.stdout is not None and blocker.stdin is not None
+            assert blocker.stdout.readline() == b"ready\n"
+            sampler = Sampler(lab)
+            view = sampler.scan().by_pid(blocker.pid)
+            assert view is not None and view.role is None  # not in the lab's table
+            assert signal.SIGUSR1 in view.masks.blocked
+            assert signal.SIGHUP in view.masks.ignored
+            assert signal.SIGUSR1 not in view.masks.all_pending
+            os.kill(blocker.pid, signal.SIGUSR1)
+            snap = wait_snapshot(
+                sampler,
+                lambda s: (
+                    (v := s.by_pid(blocker.pid)) is not None
+                    and signal.SIGUSR1 in v.masks.shared_pending
+                ),
+                timeout=T,
+            )
+            view = snap.by_pid(blocker.pid)
+            assert view is not None and view.state in ("R", "S")  # blocked, so still alive
+            assert signal.SIGUSR1 not in view.masks.pending  # kill() targets the process
+            assert our_masks(view) == ps_masks(blocker.pid)
+        finally:
+            if blocker.stdin is not None:
+                blocker.stdin.close()
+            blocker.wait(timeout=T)
+            if blocker.stdout is not None:
+                blocker.stdout.close()
+
+
+_ORPHAN_MAKER = """
+import os, sys, time
+pid = os.fork()
+if pid == 0:
+    os.close(1)
+    time.sleep(60)
+    os._exit(0)
+print(pid, flush=True)
+"""
+
+
+def test_an_orphan_adopted_by_the_controller_is_observed_until_it_goes() -> None:
+    """A grandchild in the lab's group whose parent exits is re-parented to the controller
+    (a child subreaper): the sampler finds it there, and says when it is gone."""
+    with Lab(workers=1) as lab:
+        assert lab.pgid is not None
+        parent = subprocess.run(
+            [sys.executable, "-c", _ORPHAN_MAKER],
+            stdout=subprocess.PIPE,
+            process_group=lab.pgid,
+            check=True,
+        )
+        orphan = int(parent.stdout)
+        sampler = Sampler(lab)
+        try:
+            snap = wait_snapshot(sampler, lambda s: s.by_pid(orphan) is not None, timeout=T)
+            view = snap.by_pid(orphan)
+            assert view is not None and view.ppid == os.getpid() and view.pgid == lab.pgid
+            c = lab.cursor()
+        finally:
+            os.kill(orphan, signal.SIGKILL)  # a process this test started
+            try:
+                os.waitpid(orphan, 0)
+            except ChildProcessError:
+                pass  # the lab's own adopted-orphan reaping got there first
+        wait_snapshot(sampler, lambda s: s.by_pid(orphan) is None, timeout=T)
+        assert lab.wait_for(kind="state", child=orphan, state="gone", since=c, timeout=T)
+
+
+def test_the_sampler_thread_ends_with_the_lab() -> None:
+    with Lab(workers=1) as lab:
+        sampler = Sampler(lab, interval=0.05)
+        sampler.start()
+        lab.wait_until(lambda: sampler.latest is not None, timeout=T)
+    # The lab has ended: the thread notices on its next round and stops by itself.
+    deadline = time.monotonic() + T
+    while sampler.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not sampler.running
+    sampler.stop()
+
+
+def test_interval_must_be_positive() -> None:
+    with Lab(workers=0) as lab, pytest.raises(ValueError, match="interval"):
+        Sampler(lab, interval=0)
