@@ -226,7 +226,7 @@ def test_status_of_a_real_child_killed_by_a_real_signal() -> None:
         -15,
         143,
     )
-    assert default_action(ws.signal) == "Term"
+    assert ws.signal is not None and default_action(ws.signal) == "Term"
 
 
 # -- si_code -------------------------------------------------------------------------------
