@@ -1,0 +1,44 @@
+"""What most behaviours do with the signals that end a process: report them, then die by them.
+
+TERM, INT and QUIT are how the master (and a user) end a worker. A behaviour that catches them
+to *report* them must still end as their default action would, so that the master's ``reaped``
+event says "killed by SIGTERM" exactly as for a process that never caught it.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from sigscope.signames import UNCATCHABLE, SignalError, parse_signal, signal_name
+
+from . import BehaviourError
+
+ENDING = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
+
+def report_or_end(worker: Any, arrived: list[tuple[int, int]], **fields: Any) -> None:
+    """Emit ``received`` for each arrival (oldest first); die by the first ending signal."""
+    for sig, t in arrived:
+        worker.emit("received", t=t, sig=signal_name(sig), **fields)
+        if sig in ENDING:
+            worker.die_by(sig)
+
+
+def catchable(name: str, behaviour: str, key: str) -> int:
+    """Parse a signal parameter that must name a signal a process can block, catch or ignore.
+
+    Raises:
+        BehaviourError: not a signal, or SIGKILL / SIGSTOP (which the kernel never lets a
+            process block, catch or ignore).
+    """
+    try:
+        sig = parse_signal(name)
+    except SignalError as e:
+        raise BehaviourError(f"{behaviour}: parameter {key!r}: {e}") from None
+    if sig in UNCATCHABLE:
+        raise BehaviourError(
+            f"{behaviour}: parameter {key!r}: {signal_name(sig)} cannot be blocked, caught or "
+            "ignored (the kernel does not allow it)"
+        )
+    return sig
