@@ -283,6 +283,8 @@ def test_a_worker_that_keeps_dying_is_respawned_with_growing_backoff() -> None:
 def test_sigkill_of_the_master_takes_the_workers_and_the_controller_reaps_them() -> None:
     with Lab(workers=3) as lab:
         workers = set(worker_pids(lab))
+        for pid in workers:  # each has armed PR_SET_PDEATHSIG by then
+            lab.wait_for(kind="ready", pid=pid, timeout=T)
         c = lab.cursor()
         os.kill(lab.master_pid, signal.SIGKILL)  # our own child: the test started it
         lab.wait_for(kind="ended", since=c, timeout=T)

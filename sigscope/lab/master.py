@@ -430,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     # Die with the controller: PDEATHSIG, then check we did not miss its death already.
     procfs.set_pdeathsig(signal.SIGKILL)
     if os.getppid() != config.parent:
-        return 1
+        # The controller died before PDEATHSIG was armed: end as PDEATHSIG would have ended us.
+        os.kill(os.getpid(), signal.SIGKILL)
     # Lab processes dump no core files (QUIT and ABRT would leave them in the user's folder).
     _, hard = resource.getrlimit(resource.RLIMIT_CORE)
     resource.setrlimit(resource.RLIMIT_CORE, (0, hard))

@@ -144,8 +144,9 @@ def run_worker(
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         procfs.set_pdeathsig(signal.SIGKILL)
-        if os.getppid() != master_pid:  # the master died before PDEATHSIG was armed
-            os._exit(1)
+        if os.getppid() != master_pid:
+            # The master died before PDEATHSIG was armed: end as PDEATHSIG would have ended us.
+            os.kill(os.getpid(), signal.SIGKILL)
         for fd in close_fds:
             try:
                 os.close(fd)
