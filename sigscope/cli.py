@@ -143,6 +143,9 @@ def build_parser() -> Parser:
     trace.add_argument(
         "--record", metavar="FILE", help="also write the events to FILE (JSON lines)"
     )
+    from sigscope.course.commands import add_lessons_parser
+
+    add_lessons_parser(sub)
     return parser
 
 
@@ -274,6 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "trace":
             return run_trace(args)
+        if args.command == "lessons":
+            from sigscope.course.commands import run_lessons
+
+            return run_lessons(args)
         if args.command is None:
             parser.print_help()
             return 0

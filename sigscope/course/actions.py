@@ -1,0 +1,124 @@
+"""Solution actions: what "show me" does to the live lab, one small step at a time.
+
+Every action is a one-key table, e.g. ``{send = "KILL@worker:0"}`` (the ``sigscope trace
+--send`` syntax: ``[SECONDS:]SIGNAL[@TARGET]``), ``{reaping = "off"}``, ``{spawn = "idle"}``,
+``{wait = 0.5}``, ``{until = {state = "Z"}}`` (wait for an expectation, up to ``timeout``),
+``{status = true}`` (ask the master for a status event), ``{answer = "137"}`` (answer the step's
+question).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sigscope.course.predicates import Predicate, compile_predicate, parse_sig
+from sigscope.course.problems import SpecError
+from sigscope.lab.behaviours import BehaviourError, parse_behaviour_spec
+
+KINDS = ("send", "reaping", "spawn", "wait", "until", "status", "answer")
+MAX_WAIT = 30.0
+UNTIL_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Send:
+    delay: float
+    sig: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Action:
+    """One solution action: ``kind`` is one of :data:`KINDS`, ``value`` its parsed argument."""
+
+    kind: str
+    value: Any
+
+
+def parse_target(text: str) -> str:
+    t = text.strip().lower()
+    if t in ("master", "worker") or (t.startswith("worker:") and t[7:].isdigit()):
+        return t
+    raise SpecError(f"bad target {text!r} (master, worker, or worker:N)")
+
+
+def parse_send(text: Any) -> Send:
+    """``[SECONDS:]SIGNAL[@TARGET]``, as ``sigscope trace --send`` takes it."""
+    if not isinstance(text, str):
+        raise SpecError(f'send wants a string like "TERM@worker:0", not {text!r}')
+    body, at_sign, target = text.strip().partition("@")
+    target = parse_target(target) if at_sign else "master"
+    delay = 0.0
+    when, colon, sig_text = body.partition(":")
+    if colon:
+        try:
+            delay = float(when)
+        except ValueError:
+            raise SpecError(f"bad time {when!r} in {text!r} (seconds, e.g. 0.5:TERM)") from None
+        if not 0 <= delay <= MAX_WAIT:
+            raise SpecError(f"bad time {when!r} in {text!r}: 0 to {MAX_WAIT:g} seconds")
+    else:
+        sig_text = when
+    return Send(delay, parse_sig(sig_text), target)
+
+
+def compile_action(spec: Any) -> Action:
+    if not isinstance(spec, dict) or len(spec) != 1:
+        raise SpecError(
+            f'a solution action is a one-key table like {{send = "TERM@worker:0"}}, not {spec!r}'
+        )
+    ((kind, value),) = spec.items()
+    try:
+        return Action(kind, _parse(kind, value))
+    except SpecError as e:
+        raise e.within(kind) from None
+
+
+def _parse(kind: str, value: Any) -> Any:
+    if kind == "send":
+        return parse_send(value)
+    if kind == "reaping":
+        if value not in ("handler", "off", "ignore"):
+            raise SpecError(f"reaping must be handler, off or ignore, not {value!r}")
+        return value
+    if kind == "spawn":
+        if not isinstance(value, str):
+            raise SpecError(
+                f'spawn wants a behaviour like "idle" or "alarm:seconds=2", not {value!r}'
+            )
+        try:
+            return parse_behaviour_spec(value)
+        except BehaviourError as e:
+            raise SpecError(str(e)) from None
+    if kind == "wait":
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value <= MAX_WAIT
+        ):
+            raise SpecError(f"wait wants seconds from 0 to {MAX_WAIT:g}, not {value!r}")
+        return float(value)
+    if kind == "until":
+        return compile_predicate(value, depth=1)
+    if kind == "status":
+        if value is not True:
+            raise SpecError(f"status wants true, not {value!r}")
+        return True
+    if kind == "answer":
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise SpecError(f"answer wants a string or a number, not {value!r}")
+        return str(value)
+    raise SpecError(f"unknown action {kind!r} (known: {', '.join(KINDS)})")
+
+
+def sleep(seconds: float) -> None:
+    """A solution's ``wait``: the one place a lesson pauses on purpose (to let a person look)."""
+    time.sleep(seconds)
+
+
+def until_predicate(action: Action) -> Predicate:
+    assert action.kind == "until"
+    pred: Predicate = action.value
+    return pred

@@ -1,0 +1,120 @@
+"""``sigscope lessons``: list the lessons with progress, or ``--check`` lesson files.
+
+Kept here rather than in ``sigscope/cli.py`` so that the CLI module only wires it in.
+``--check`` prints every problem as ``file:line: message`` on stdout (one a line, like a
+compiler, so editors can jump to it) and exits 1 if there is any; a path that does not
+exist is a usage error (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from sigscope.course.catalog import ENV, lesson_files, lessons_dir
+from sigscope.course.lesson import load_lesson
+from sigscope.course.problems import LessonInvalid, Problem
+from sigscope.course.progress import ProgressStore
+
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+def add_lessons_parser(sub: Any) -> None:
+    """Add the ``lessons`` subcommand to the ``sigscope`` parser's subparsers."""
+    parser = sub.add_parser(
+        "lessons",
+        help="list the lessons and your progress; --check validates lesson files",
+        description="List the lessons with your progress, or check lesson files (--check): "
+        "every problem is printed as file:line: message, and the exit status is 1 if "
+        f"there is any. The lessons come from --lessons-dir, else ${ENV}, else the ones "
+        "that ship with sigscope.",
+    )
+    parser.add_argument(
+        "--check",
+        nargs="*",
+        metavar="PATH",
+        help="check these lesson files or folders (default: the lessons folder)",
+    )
+    add_lessons_dir_option(parser)
+
+
+def add_lessons_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lessons-dir",
+        metavar="DIR",
+        help=f"a folder of lesson files (default: ${ENV}, else the bundled lessons)",
+    )
+
+
+def run_lessons(args: argparse.Namespace) -> int:
+    folder = lessons_dir(args.lessons_dir)
+    if args.check is not None:
+        return check_paths(args.check or [folder])
+    if not folder.is_dir():
+        print(f"sigscope lessons: error: no lessons folder {str(folder)!r}", file=sys.stderr)
+        return EXIT_USAGE
+    return list_lessons(folder)
+
+
+def check_paths(paths: list[str] | list[Path]) -> int:
+    """Check every lesson file under ``paths``; print each problem; 1 if any, 2 if a path is
+    missing."""
+    for p in paths:
+        if not Path(p).exists():
+            print(f"sigscope lessons: error: no such file or folder: {p}", file=sys.stderr)
+            return EXIT_USAGE
+    files = lesson_files(paths)
+    problems: list[Problem] = []
+    bad_files = 0
+    for f in files:
+        try:
+            load_lesson(f)
+        except LessonInvalid as e:
+            bad_files += 1
+            problems.extend(e.problems)
+    for problem in problems:
+        print(problem)
+    if not files:
+        print(
+            f"sigscope lessons: no lesson files (*.toml) in {', '.join(map(str, paths))}",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    if problems:
+        print(
+            f"{len(problems)} problem{'s' * (len(problems) != 1)} in {bad_files} of "
+            f"{len(files)} lesson file{'s' * (len(files) != 1)}",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    print(f"{len(files)} lesson file{'s' * (len(files) != 1)} OK", file=sys.stderr)
+    return 0
+
+
+def list_lessons(folder: Path) -> int:
+    """One line per lesson: number, title, steps done of the checked ones."""
+    store = ProgressStore()
+    saved = store.all()
+    files = lesson_files([folder])
+    if not files:
+        print(f"no lessons in {folder}")
+        return 0
+    width = max(len(f.stem) for f in files)
+    for f in files:
+        try:
+            lesson = load_lesson(f)
+        except LessonInvalid as e:
+            print(
+                f"{f.stem:<{width}}  (invalid: {len(e.problems)} problem(s); "
+                f"see sigscope lessons --check {f})"
+            )
+            continue
+        checked = [i for i, s in enumerate(lesson.steps) if s.checked]
+        progress = saved.get(lesson.id)
+        done = len([i for i in checked if progress and i in progress.done])
+        mark = "✓" if checked and done == len(checked) else ("…" if done else " ")
+        print(f"{lesson.id:<{width}}  {mark} {done:>2}/{len(checked):<2}  {lesson.title}")
+    return 0

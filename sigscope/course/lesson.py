@@ -1,0 +1,368 @@
+"""Lesson files (TOML, prose in Markdown strings) → :class:`Lesson` and :class:`Step`.
+
+The format is documented in ``lessons/README.md``. :func:`load_lesson` either returns a
+lesson that is safe to run, or raises :class:`LessonInvalid` listing every problem as
+``file:line: message``. Hostile files (huge, deeply nested, binary, every value of the wrong
+type) get the same treatment: a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sigscope.course.actions import Action, compile_action
+from sigscope.course.locate import Locator
+from sigscope.course.predicates import Predicate, compile_predicate
+from sigscope.course.problems import KeyPath, LessonInvalid, Problem, SpecError
+from sigscope.course.questions import Answer, compile_answer
+from sigscope.lab.behaviours import BehaviourError, check_params, parse_behaviour_spec
+
+if TYPE_CHECKING:
+    from sigscope.lab.controller import Lab
+
+MAX_BYTES = 256 * 1024  # a lesson is prose and a few tables; more is a mistake or an attack
+MAX_STEPS = 100
+MAX_HINTS = 20
+MAX_ACTIONS = 50
+MAX_WORKERS = 64
+MAX_GRACE = 60.0
+TOP_KEYS = ("title", "summary", "lab", "steps")
+LAB_KEYS = ("workers", "behaviour", "params", "slots", "reaping", "grace")
+STEP_KEYS = ("title", "text", "expect", "question", "answer", "hints", "solution")
+REAPING = ("handler", "off", "ignore")
+
+
+@dataclass(frozen=True)
+class LabSetup:
+    """The lab a lesson starts on (the arguments of :class:`sigscope.lab.Lab`)."""
+
+    workers: int = 2
+    behaviour: str = "idle"
+    params: dict[str, Any] = field(default_factory=dict)
+    slots: tuple[dict[str, Any], ...] = ()
+    reaping: str = "handler"
+    grace: float = 5.0
+
+    def make_lab(self) -> Lab:
+        """A lab for this lesson, not started yet (``with setup.make_lab() as lab:``)."""
+        from sigscope.lab.controller import Lab
+
+        return Lab(
+            workers=self.workers,
+            behaviour=self.behaviour,
+            params=dict(self.params),
+            slots=[dict(s) for s in self.slots],
+            reaping=self.reaping,
+            grace=self.grace,
+        )
+
+
+@dataclass
+class Step:
+    """One step: prose, and what completes it (an expectation, or a question answered)."""
+
+    text: str
+    title: str = ""
+    expect: Predicate | None = None
+    question: str | None = None
+    answer: Answer | None = None
+    hints: list[str] = field(default_factory=list)
+    solution: list[Action] = field(default_factory=list)
+    line: int = 1
+
+    @property
+    def checked(self) -> bool:
+        """Whether the lab decides when this step is done (else the learner moves on)."""
+        return self.expect is not None or self.question is not None
+
+
+@dataclass
+class Lesson:
+    id: str  # the file name without .toml: what progress is saved under
+    path: Path
+    title: str
+    summary: str
+    setup: LabSetup
+    steps: list[Step]
+
+    def make_lab(self) -> Lab:
+        return self.setup.make_lab()
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+
+class _Collector:
+    """Gathers problems with lines, so that one run reports every mistake in a file."""
+
+    def __init__(self, name: str, locator: Locator | None) -> None:
+        self.name = name
+        self.locator = locator
+        self.problems: list[Problem] = []
+
+    def add(self, path: KeyPath, message: str, line: int | None = None) -> None:
+        if line is None:
+            line = self.locator.line(path) if self.locator else 1
+        self.problems.append(Problem(self.name, line, message))
+
+    def spec(self, prefix: KeyPath, error: SpecError) -> None:
+        self.add(tuple(prefix) + error.path, error.message)
+
+
+def _type_name(value: Any) -> str:
+    return {
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def parse_source(data: bytes, name: str) -> tuple[dict[str, Any], str]:
+    """Decode and parse a lesson's bytes; raise LessonInvalid for what is not TOML."""
+    if len(data) > MAX_BYTES:
+        raise LessonInvalid(
+            [Problem(name, 1, f"file too large ({len(data)} bytes; a lesson may have {MAX_BYTES})")]
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise LessonInvalid([Problem(name, line, "not UTF-8 text")]) from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        message = str(e)
+        m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+        line = 1
+        if m:
+            line = int(m.group(1))
+            message = f"{message[: m.start()]} (column {m.group(2)})"
+        elif "end of document" in message:
+            line = text.count("\n") + 1
+        raise LessonInvalid([Problem(name, line, f"TOML syntax error: {message}")]) from None
+    except RecursionError:
+        raise LessonInvalid([Problem(name, 1, "values nest too deeply")]) from None
+    return doc, text
+
+
+def load_lesson(path: str | Path) -> Lesson:
+    """Read and check one lesson file.
+
+    Raises:
+        LessonInvalid: with every problem found (an unreadable file is one problem, line 1).
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise LessonInvalid([Problem(name, 1, f"cannot read: {e.strerror or e}")]) from None
+    return parse_lesson(data, name, path)
+
+
+def parse_lesson(data: bytes | str, name: str, path: Path | None = None) -> Lesson:
+    """Check a lesson given as bytes or text; ``name`` is what messages call the file."""
+    raw = data.encode() if isinstance(data, str) else data
+    doc, text = parse_source(raw, name)
+    try:
+        locator = Locator(text)
+    except RecursionError:  # pragma: no cover - the locator does not recurse
+        locator = None
+    out = _Collector(name, locator)
+    try:
+        lesson = _build(doc, out, path or Path(name))
+    except RecursionError:
+        raise LessonInvalid([Problem(name, 1, "values nest too deeply")]) from None
+    if out.problems:
+        raise LessonInvalid(out.problems)
+    assert lesson is not None
+    return lesson
+
+
+def _build(doc: dict[str, Any], out: _Collector, path: Path) -> Lesson | None:
+    for key in doc:
+        if key not in TOP_KEYS:
+            out.add((key,), f"unknown key {key!r} (known: {', '.join(TOP_KEYS)})")
+    title = doc.get("title")
+    if title is None:
+        out.add((), 'missing title: a lesson needs title = "..."', line=1)
+    elif not isinstance(title, str) or not title.strip():
+        out.add(("title",), f"title must be a non-empty string, not {_type_name(title)}")
+    summary = doc.get("summary", "")
+    if not isinstance(summary, str):
+        out.add(("summary",), f"summary must be a string, not {_type_name(summary)}")
+        summary = ""
+    setup = _setup(doc.get("lab", {}), out)
+    steps_raw = doc.get("steps")
+    steps: list[Step] = []
+    if steps_raw is None:
+        out.add((), "missing steps: a lesson needs at least one [[steps]] table", line=1)
+    elif not isinstance(steps_raw, list) or not steps_raw:
+        out.add(("steps",), "steps must be a list of tables: write each one as [[steps]]")
+    elif len(steps_raw) > MAX_STEPS:
+        out.add(("steps",), f"too many steps ({len(steps_raw)}; at most {MAX_STEPS})")
+    else:
+        for i, raw in enumerate(steps_raw):
+            step = _step(i, raw, out)
+            if step is not None:
+                steps.append(step)
+    if out.problems:
+        return None
+    return Lesson(path.stem, path, str(title).strip(), summary.strip(), setup, steps)
+
+
+def _setup(raw: Any, out: _Collector) -> LabSetup:
+    if not isinstance(raw, dict):
+        out.add(("lab",), f"lab must be a table ([lab]), not {_type_name(raw)}")
+        return LabSetup()
+    for key in raw:
+        if key not in LAB_KEYS:
+            out.add(("lab", key), f"unknown key {key!r} in [lab] (known: {', '.join(LAB_KEYS)})")
+    workers = raw.get("workers", 2)
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= MAX_WORKERS:
+        out.add(
+            ("lab", "workers"), f"workers must be a whole number 0-{MAX_WORKERS}, not {workers!r}"
+        )
+        workers = 2
+    reaping = raw.get("reaping", "handler")
+    if reaping not in REAPING:
+        out.add(("lab", "reaping"), f"reaping must be one of {', '.join(REAPING)}, not {reaping!r}")
+        reaping = "handler"
+    grace = raw.get("grace", 5.0)
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or not 0 <= grace <= MAX_GRACE:
+        out.add(("lab", "grace"), f"grace must be seconds from 0 to {MAX_GRACE:g}, not {grace!r}")
+        grace = 5.0
+    behaviour, params = _behaviour(raw.get("behaviour", "idle"), raw.get("params"), ("lab",), out)
+    slots: list[dict[str, Any]] = []
+    slots_raw = raw.get("slots", [])
+    if not isinstance(slots_raw, list) or len(slots_raw) > MAX_WORKERS:
+        out.add(("lab", "slots"), f"slots must be a list of up to {MAX_WORKERS} tables")
+        slots_raw = []
+    for i, slot in enumerate(slots_raw):
+        where: KeyPath = ("lab", "slots", i)
+        if not isinstance(slot, dict):
+            out.add(where, f"a slot must be a table with behaviour (and params), not {slot!r}")
+            continue
+        for key in slot:
+            if key not in ("behaviour", "params"):
+                out.add(where + (key,), f"unknown key {key!r} in a slot (known: behaviour, params)")
+        name, p = _behaviour(slot.get("behaviour", behaviour), slot.get("params"), where, out)
+        slots.append({"behaviour": name, "params": p})
+    return LabSetup(workers, behaviour, params, tuple(slots), reaping, float(grace))
+
+
+def _behaviour(
+    spec: Any, params: Any, where: KeyPath, out: _Collector
+) -> tuple[str, dict[str, Any]]:
+    """A behaviour named as ``name`` or ``name:k=v,…``, with an optional params table."""
+    if not isinstance(spec, str):
+        out.add(where + ("behaviour",), f"behaviour must be a string, not {_type_name(spec)}")
+        return "idle", {}
+    if params is not None and not isinstance(params, dict):
+        out.add(where + ("params",), f"params must be a table, not {_type_name(params)}")
+        params = None
+    try:
+        name, from_spec = parse_behaviour_spec(spec)
+    except BehaviourError as e:
+        out.add(where + ("behaviour",), str(e))
+        return "idle", {}
+    try:
+        return name, check_params(name, {**from_spec, **(params or {})})
+    except BehaviourError as e:
+        out.add(where + ("params",), str(e))
+        return name, dict(from_spec)
+
+
+def _step(i: int, raw: Any, out: _Collector) -> Step | None:
+    where: KeyPath = ("steps", i)
+    if not isinstance(raw, dict):
+        out.add(where, f"step {i + 1} must be a table ([[steps]]), not {_type_name(raw)}")
+        return None
+    before = len(out.problems)
+    for key in raw:
+        if key not in STEP_KEYS:
+            out.add(
+                where + (key,), f"unknown key {key!r} in a step (known: {', '.join(STEP_KEYS)})"
+            )
+    text = raw.get("text")
+    if text is None:
+        out.add(where, f'missing text: step {i + 1} needs text = "..."')
+    elif not isinstance(text, str) or not text.strip():
+        out.add(where + ("text",), f"text must be a non-empty string, not {_type_name(text)}")
+    title = raw.get("title", "")
+    if not isinstance(title, str):
+        out.add(where + ("title",), f"title must be a string, not {_type_name(title)}")
+    expect = None
+    if "expect" in raw:
+        try:
+            expect = compile_predicate(raw["expect"])
+        except SpecError as e:
+            out.spec(where + ("expect",), e)
+    question, answer = raw.get("question"), None
+    if question is not None and (not isinstance(question, str) or not question.strip()):
+        out.add(
+            where + ("question",),
+            f"question must be a non-empty string, not {_type_name(question)}",
+        )
+    if "answer" in raw:
+        try:
+            answer = compile_answer(raw["answer"])
+        except SpecError as e:
+            out.spec(where + ("answer",), e)
+        if question is None:
+            out.add(where + ("answer",), 'an answer needs a question = "..." in the same step')
+    elif question is not None:
+        out.add(where + ("question",), "missing answer: a question needs answer = ... (see README)")
+    if "expect" in raw and question is not None:
+        out.add(where + ("question",), "a step either expects or asks a question, not both")
+    hints = raw.get("hints", [])
+    if not isinstance(hints, list) or not all(isinstance(h, str) and h.strip() for h in hints):
+        out.add(where + ("hints",), "hints must be a list of non-empty strings")
+        hints = []
+    elif len(hints) > MAX_HINTS:
+        out.add(where + ("hints",), f"too many hints ({len(hints)}; at most {MAX_HINTS})")
+    actions: list[Action] = []
+    solution = raw.get("solution")
+    checked = "expect" in raw or question is not None
+    if solution is None:
+        if checked:
+            out.add(
+                where, f"missing solution: step {i + 1} is checked, so it needs solution = [...]"
+            )
+    elif not isinstance(solution, list) or not solution:
+        out.add(
+            where + ("solution",),
+            'solution must be a non-empty list of actions, e.g. [{send = "TERM@worker:0"}]',
+        )
+    elif len(solution) > MAX_ACTIONS:
+        out.add(where + ("solution",), f"too many actions ({len(solution)}; at most {MAX_ACTIONS})")
+    else:
+        for j, item in enumerate(solution):
+            try:
+                actions.append(compile_action(item))
+            except SpecError as e:
+                out.spec(where + ("solution", j), e)
+        if question is not None and not any(a.kind == "answer" for a in actions):
+            out.add(
+                where + ("solution",), 'the solution of a question must include {answer = "..."}'
+            )
+    if len(out.problems) > before:
+        return None
+    return Step(
+        text=str(text).strip(),
+        title=str(title).strip(),
+        expect=expect,
+        question=question.strip() if isinstance(question, str) else None,
+        answer=answer,
+        hints=list(hints),
+        solution=actions,
+        line=out.locator.line(where) if out.locator else 1,
+    )

@@ -1,0 +1,137 @@
+"""Question steps: the learner observes the lab and answers; the answer is checked against it.
+
+A question's ``answer`` names where the right answer comes from, so that a lesson never
+hard-codes a number the machine could contradict: ``"shell_code"`` is what a shell's ``$?``
+shows for the last reaped process (its code, or 128+N if signal N killed it), computed from the
+raw wait status the master really got.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from sigscope.course.predicates import EventMatch, compile_predicate, parse_sig
+from sigscope.course.problems import SpecError
+from sigscope.course.world import Event, World
+from sigscope.signames import SignalError, parse_signal, signal_name
+
+SOURCES = {
+    "shell_code": "what a shell's $? shows for the last reaped process: its code, or 128+N",
+    "exitcode": "os.waitstatus_to_exitcode of the last reaped process: its code, or -N",
+    "signal": "the signal that killed the last reaped process",
+    "status": "the raw wait status of the last reaped process",
+    "how": "how the last reaped process ended: exited or signalled",
+    "live_workers": "the number of running workers now",
+    "reaping": "the master's reaping mode now",
+}
+TABLE_SOURCES = ("count", "value")
+
+
+def last_reaped(world: World) -> Event | None:
+    for _, event in reversed(world.since(world.base)):
+        if event.get("kind") == "reaped" and event.get("how") in ("exited", "signalled"):
+            return event
+    return None
+
+
+def shell_code(raw: int) -> int:
+    """``$?`` in sh: the exit code, or 128 + the signal number (137 for SIGKILL)."""
+    if os.WIFSIGNALED(raw):
+        return 128 + os.WTERMSIG(raw)
+    return os.WEXITSTATUS(raw)
+
+
+@dataclass
+class Answer:
+    """Where a question's right answer comes from."""
+
+    source: str
+    detail: Any = None  # the event predicate for count, the accepted values for value
+
+    def expected(self, world: World) -> list[Any]:
+        """The accepted answers now (empty if the lab has not shown the thing asked yet)."""
+        if self.source == "value":
+            return list(self.detail)
+        if self.source == "count":
+            return [self.detail.count(world)]
+        if self.source == "live_workers":
+            return [world.live_workers()]
+        if self.source == "reaping":
+            return [world.lab.reaping]
+        event = last_reaped(world)
+        if event is None or not isinstance(event.get("status"), int):
+            return []
+        raw = event["status"]
+        if self.source == "shell_code":
+            return [shell_code(raw)]
+        if self.source == "exitcode":
+            return [os.waitstatus_to_exitcode(raw)]
+        if self.source == "status":
+            return [raw]
+        if self.source == "how":
+            return ["signalled" if os.WIFSIGNALED(raw) else "exited"]
+        if self.source == "signal":
+            return [signal_name(os.WTERMSIG(raw))] if os.WIFSIGNALED(raw) else []
+        raise AssertionError(self.source)
+
+    def accepts(self, reply: str, world: World) -> bool:
+        return any(same(reply, want) for want in self.expected(world))
+
+
+def same(reply: str, want: Any) -> bool:
+    """Compare a typed reply with an accepted value: numbers as numbers, signals by number."""
+    text = reply.strip()
+    if isinstance(want, bool):
+        return text.lower() in (("true", "yes") if want else ("false", "no"))
+    if isinstance(want, int):
+        try:
+            return int(text) == want
+        except ValueError:
+            return False
+    want_text = str(want).strip()
+    if want_text.upper().startswith("SIG"):
+        try:
+            return parse_signal(text) == parse_signal(want_text)
+        except SignalError:
+            return False
+    return text.casefold() == want_text.casefold()
+
+
+def compile_answer(spec: Any) -> Answer:
+    """Parse a question's ``answer``: a source name, ``{count = {…}}`` or ``{value = …}``."""
+    if isinstance(spec, str):
+        if spec not in SOURCES:
+            raise SpecError(
+                f"unknown answer source {spec!r} (known: {', '.join(SOURCES)}, "
+                f"or a table: {{count = {{...}}}}, {{value = ...}})"
+            )
+        return Answer(spec)
+    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in TABLE_SOURCES:
+        raise SpecError(
+            f"answer must be one of {', '.join(SOURCES)}, or {{count = {{...}}}} or "
+            f"{{value = ...}}, not {spec!r}"
+        )
+    ((key, value),) = spec.items()
+    if key == "count":
+        try:
+            pred = compile_predicate(value, depth=1)
+        except SpecError as e:
+            raise e.within("count") from None
+        if not isinstance(pred, EventMatch):
+            raise SpecError('count wants an event predicate, e.g. {received = "SIGCHLD"}', (key,))
+        return Answer("count", pred)
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise SpecError("value wants at least one accepted answer", (key,))
+    accepted = []
+    for i, v in enumerate(values):
+        if isinstance(v, dict | list | float):
+            raise SpecError(
+                f"an accepted answer must be a string, number or boolean, not {v!r}", (key, i)
+            )
+        if isinstance(v, str) and v.strip().upper().startswith("SIG"):
+            parse_sig(v, (key, i))
+        accepted.append(v)
+    return Answer("value", accepted)

@@ -1,0 +1,294 @@
+"""A learner (or a test, or the dashboard's lesson pane) working through one lesson on a live lab.
+
+:class:`LessonRun` keeps which step is current and which are done, checks the current step's
+expectation against the lab, reveals hints one at a time, performs the solution ("show me"),
+and saves progress. It imports no Textual: the dashboard calls :meth:`LessonRun.check` when
+events or snapshots arrive, and runs :meth:`LessonRun.show_me` in a worker thread (it blocks
+while the solution's actions take effect).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from sigscope.course.actions import UNTIL_TIMEOUT, Action, sleep
+from sigscope.course.lesson import Lesson, Step
+from sigscope.course.predicates import Predicate
+from sigscope.course.progress import LessonProgress, ProgressStore
+from sigscope.course.world import SnapshotProvider, World
+
+if TYPE_CHECKING:
+    from sigscope.lab.controller import Lab
+
+READY_WAIT = 3.0  # seconds "show me" waits for a worker to install its handlers
+POLL = 0.1  # seconds between checks of a state predicate while waiting (states have no events)
+
+
+class ShowMeFailed(Exception):
+    """A solution action could not be done, or its effect did not come; fit to show a user."""
+
+
+class LessonRun:
+    """One lesson in progress on one lab.
+
+    Args:
+        lesson: the lesson.
+        lab: a started lab, normally made by ``lesson.make_lab()``.
+        snapshot: returns the observer's latest ``Snapshot`` (or None); without it, process
+            states are read from /proc at each check.
+        store: where progress is saved; None keeps it in memory only.
+    """
+
+    def __init__(
+        self,
+        lesson: Lesson,
+        lab: Lab,
+        snapshot: SnapshotProvider | None = None,
+        store: ProgressStore | None = None,
+    ) -> None:
+        self.lesson = lesson
+        self.lab = lab
+        self.snapshot = snapshot
+        self.store = store
+        self._lock = threading.RLock()
+        self.origin = lab.cursor()  # questions look at what happened since the run began
+        self._start = self.origin  # the current step looks at events from here on
+        self.progress = store.load(lesson.id) if store is not None else LessonProgress()
+        self.progress.done = {i for i in self.progress.done if 0 <= i < len(lesson.steps)}
+        self.progress.current = min(self.progress.current, len(lesson.steps) - 1)
+
+    # -- where we are ------------------------------------------------------------------------
+    @property
+    def index(self) -> int:
+        return self.progress.current
+
+    @property
+    def current_step(self) -> Step:
+        return self.lesson.steps[self.progress.current]
+
+    @property
+    def done(self) -> frozenset[int]:
+        return frozenset(self.progress.done)
+
+    @property
+    def finished(self) -> bool:
+        """Every checked step is done (prose-only steps need no proof)."""
+        return all(i in self.progress.done for i, s in enumerate(self.lesson.steps) if s.checked)
+
+    @property
+    def hints_shown(self) -> list[str]:
+        n = self.progress.hints.get(self.index, 0)
+        return self.current_step.hints[:n]
+
+    def world(self) -> World:
+        return World.observe(self.lab, self._start, self.origin, self.snapshot)
+
+    # -- moving ------------------------------------------------------------------------------
+    def next(self) -> bool:
+        """Go to the next step (a prose-only step counts as done once read)."""
+        with self._lock:
+            step = self.current_step
+            if not step.checked:
+                self.progress.done.add(self.index)
+            if self.index + 1 >= len(self.lesson.steps):
+                self._save()
+                return False
+            # Reading or skipping does not change the lab: what the learner did before still
+            # counts for the next step. Skipping an unfinished task starts afresh.
+            unfinished = step.expect is not None and self.index not in self.progress.done
+            self._go(self.index + 1, self.lab.cursor() if unfinished else self._start)
+            return True
+
+    def back(self) -> bool:
+        with self._lock:
+            if self.index == 0:
+                return False
+            self._go(self.index - 1, self.lab.cursor())
+            return True
+
+    def _go(self, index: int, start: int) -> None:
+        self.progress.current = index
+        self._start = start
+        self._save()
+
+    # -- checking ----------------------------------------------------------------------------
+    def check(self) -> list[int]:
+        """Check the current step against the lab; return the steps that just completed.
+
+        A completed step moves the run on to the next one, whose window starts just after the
+        evidence; if that one already holds (a state the last action produced), it completes
+        too.
+        """
+        completed: list[int] = []
+        with self._lock:
+            while True:
+                step = self.current_step
+                if step.expect is None or self.index in self.progress.done:
+                    break
+                evidence = step.expect.evidence(self.world())
+                if evidence is None:
+                    break
+                completed.append(self.index)
+                if not self._complete(evidence):
+                    break
+        return completed
+
+    def answer(self, reply: str) -> bool:
+        """Answer the current step's question; True (and the step is done) if right."""
+        with self._lock:
+            step = self.current_step
+            if step.answer is None:
+                return False
+            world = self.world()
+            if not step.answer.accepts(reply, world):
+                return False
+            # Answering changes nothing in the lab: the next step sees the same events.
+            self._complete(self._start)
+            return True
+
+    def expected_answers(self) -> list[object]:
+        """What the lab says the current question's answer is (for a "reveal" button)."""
+        step = self.current_step
+        return [] if step.answer is None else step.answer.expected(self.world())
+
+    def _complete(self, evidence: int) -> bool:
+        """Mark the current step done and move on; False if it was the last."""
+        self.progress.done.add(self.index)
+        if self.index + 1 >= len(self.lesson.steps):
+            self._save()
+            return False
+        self._go(self.index + 1, evidence)
+        return True
+
+    # -- help --------------------------------------------------------------------------------
+    def hint(self) -> str | None:
+        """Reveal the next hint of the current step (None when there is none left)."""
+        with self._lock:
+            hints = self.current_step.hints
+            n = self.progress.hints.get(self.index, 0)
+            if n >= len(hints):
+                return None
+            self.progress.hints[self.index] = n + 1
+            self._save()
+            return hints[n]
+
+    def show_me(self, timeout: float = UNTIL_TIMEOUT) -> list[int]:
+        """Perform the current step's solution on the lab; return the steps it completed.
+
+        Blocks while the actions take effect (waits, ``until``), then waits up to ``timeout``
+        for the step's expectation.
+
+        Raises:
+            ShowMeFailed: an action could not be done, or its effect did not come in time.
+        """
+        from sigscope.lab.controller import LabError
+
+        index = self.index
+        step = self.current_step
+        completed: list[int] = []
+        try:
+            for action in step.solution:
+                completed += self.perform(action, timeout)
+        except LabError as e:
+            raise ShowMeFailed(str(e)) from None
+        if step.expect is not None and index not in self.progress.done:
+            deadline = time.monotonic() + timeout
+            while True:
+                completed += self.check()
+                if index in self.progress.done:
+                    break
+                if time.monotonic() >= deadline:
+                    raise ShowMeFailed(
+                        f"step {index + 1}: expected {step.expect.describe()}, "
+                        f"but the lab did not show it within {timeout:g}s"
+                    )
+                self._wait_a_little()
+        return completed
+
+    def perform(self, action: Action, timeout: float = UNTIL_TIMEOUT) -> list[int]:
+        """Do one solution action on the lab."""
+        lab = self.lab
+        kind, value = action.kind, action.value
+        mark = lab.cursor()
+        if kind == "send":
+            if value.delay:
+                sleep(value.delay)
+            self._await_ready(value.target, timeout)
+            lab.send(value.target, value.sig)
+        elif kind == "reaping":
+            lab.set_reaping(value)
+            lab.wait_for(kind="mode", reaping=value, since=mark, timeout=timeout)
+        elif kind == "spawn":
+            name, params = value
+            lab.spawn_worker(name, params)
+            lab.wait_for(kind="start", role="worker", behaviour=name, since=mark, timeout=timeout)
+        elif kind == "status":
+            lab.request_status()
+            lab.wait_for(kind="status", since=mark, timeout=timeout)
+        elif kind == "wait":
+            sleep(value)
+        elif kind == "until":
+            self._until(value, timeout)
+        elif kind == "answer":
+            index = self.index
+            if not self.answer(value):
+                raise ShowMeFailed(
+                    f"step {self.index + 1}: the solution answers {value!r}, but the lab says "
+                    f"{', '.join(map(str, self.expected_answers())) or 'nothing yet'}"
+                )
+            return [index]
+        return []
+
+    def _await_ready(self, target: str, timeout: float) -> None:
+        """Before a worker's behaviour installs its handlers, a signal gets its default action:
+        "show me" waits for the worker's ``ready`` event so that it shows what the lesson
+        means (a worker that never says ready is signalled anyway after READY_WAIT)."""
+        from sigscope.lab.controller import LabError
+
+        if not target.startswith("worker"):
+            return
+        try:
+            proc = self.lab.resolve(target)
+        except LabError:
+            return  # lab.send will say what is wrong
+        if proc.exited:
+            return
+        try:
+            self.lab.wait_for(kind="ready", pid=proc.pid, timeout=min(timeout, READY_WAIT))
+        except LabError:
+            pass
+
+    def _until(self, pred: Predicate, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not pred.holds(self.world()):
+            if time.monotonic() >= deadline:
+                raise ShowMeFailed(f"waited {timeout:g}s for {pred.describe()}; it did not happen")
+            self._wait_a_little()
+
+    def _wait_a_little(self) -> None:
+        """Until the next event, or POLL seconds (a state change has no event of its own)."""
+        from sigscope.lab.controller import LabTimeout
+
+        try:
+            self.lab.wait_for(since=self.lab.cursor(), timeout=POLL)
+        except LabTimeout:
+            pass
+
+    # -- starting again ----------------------------------------------------------------------
+    def reset(self, lab: Lab | None = None) -> None:
+        """Back to step 1 with nothing done; on ``lab`` if given (a fresh lab for the lesson)."""
+        with self._lock:
+            if lab is not None:
+                self.lab = lab
+            self.origin = self.lab.cursor()
+            self.progress = LessonProgress()
+            self._go(0, self.origin)
+
+    def _save(self) -> None:
+        if self.store is not None:
+            try:
+                self.store.save(self.lesson.id, self.progress)
+            except OSError:
+                pass  # progress is a convenience: a read-only home must not stop a lesson
