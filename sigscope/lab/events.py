@@ -12,7 +12,10 @@ sent          ``sig``, ``target`` (pid), ``target_role``; by the controller (rol
               (``pthread_kill``), ``thread`` (name) and ``native_id`` of the target thread
 received      ``sig``: this process's handler ran for it (``t`` is when it ran); the
               ``threads`` behaviour adds ``thread`` and ``native_id`` (which thread ran the
-              Python handler) and ``targeted_thread`` (after a pthread_kill)
+              Python handler) and ``targeted_thread`` (after a pthread_kill). ``sigwait``
+              takes signals without a handler: ``via`` (``sigwaitinfo``), ``si_pid``,
+              ``si_uid``, ``si_code``, ``si_code_name``, ``n`` (count of that signal);
+              ``busy-c`` adds ``late_at_most`` (s since its C call began)
 spawn         ``child``, ``index``, ``behaviour``: the master forked a worker
 fork          ``child``, ``starttime``: a worker forked a process of its own (the
               controller tracks it with role ``orphan``); orphan-maker adds ``orphan`` (n)
@@ -34,7 +37,24 @@ mode          ``reaping``: the master's reaping mode changed
 phase         ``phase``: running / graceful / quick / stopped-workers / exiting
 backoff       ``index``, ``delay`` (s), ``deaths``: a slot that keeps dying waits
 state         ``child``, ``state``, ``old``: the sampler saw a process change state
-timer         ``timer``, ``action`` (armed / fired / cancelled) and values
+timer         ``timer`` (``alarm``, ``ITIMER_REAL``, ``ITIMER_VIRTUAL``, ``ITIMER_PROF``),
+              ``action`` (armed / fired / tick / cancelled), ``value`` (s left, float),
+              ``interval`` (s, 0 if none); ``previous`` (what ``alarm()`` returned) and
+              ``replaced_left`` (getitimer just before) for alarm; ``elapsed`` when an
+              alarm fired; ``count`` and ``cpu`` (user+system s) for itimer
+call          ``call`` (``pause()``, ``os.read(pipe)``, ``open(fifo)``), ``state``:
+              ``waiting`` (about to block in it), ``returned``, ``failed`` (``exception``,
+              ``text``: a raising handler aborted it), ``retried`` (a handler ran and
+              Python retried it, PEP 475), ``restarted`` (SA_RESTART: the kernel restarted
+              it, no Python handler ran); ``waited`` (s), ``sig``; for pause() also
+              ``woke_by``, ``missed`` (handled before pause() began), ``late`` (s)
+tripped       ``sig``: the C-level handler ran (a byte on the wakeup fd, read by a
+              watcher thread); the Python handler runs later (``received``)
+busy          ``call``, ``duration`` (s), ``started``/``ended`` (ns), ``handled``: a C
+              call (busy-c) during which signals arrived; their handlers ran after it
+counted       exact totals per signal: ``counts`` and ``total`` (sigwait, after a quiet
+              spell, so they survive dropped ``received`` events); ``handled`` (Python
+              handler runs) and ``tripped`` (C-level deliveries) for busy-c
 blocked       ``signals`` (names), ``seconds`` (0: until ``release``), ``release``: the
               ``masked`` behaviour blocked them with pthread_sigmask
 unblocked     ``signals``, ``pending`` (names pending at that moment), ``why`` (``timer`` /
