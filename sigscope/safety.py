@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sigscope import procfs
@@ -57,35 +57,115 @@ def _ancestors() -> frozenset[int]:
     return _ANCESTORS
 
 
-def check_policy(pid: int) -> None:
-    """Refuse targets that no signal from sigscope may ever reach, whatever the user asks.
+class NeedsConfirmation(SendRefused):
+    """The target is outside the lab (or the attached tree): only the user can allow it, in a
+    dialog that names the process (``describe`` says what to name)."""
+
+    def __init__(self, message: str, pid: int, describe: str) -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.describe = describe
+
+
+_PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
+
+
+def _uid(pid: int) -> int | None:
+    """The real uid of ``pid`` (the first field of ``Uid:`` in /proc/PID/status)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _flags(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0
+    return int(data[data.rindex(b")") + 2 :].split()[6])
+
+
+def describe_process(pid: int) -> str:
+    """``pid 1234 (gunicorn) of user alice``: how a refusal or a dialog names a process."""
+    st = procfs.read_stat(pid)
+    if st is None:
+        return f"pid {pid} (gone)"
+    uid = _uid(pid)
+    try:
+        import pwd
+
+        user = pwd.getpwuid(uid).pw_name if uid is not None else "?"
+    except KeyError:
+        user = str(uid)
+    return f"pid {pid} ({st.comm}) of user {user}"
+
+
+def check_policy(
+    pid: int,
+    managed: Callable[[int], bool] | None = None,
+    confirmed: bool = False,
+) -> None:
+    """Refuse targets that sigscope may not signal, with the reason in plain words.
+
+    Never, whatever the user asks: pid <= 1, sigscope itself or any of its ancestors, its own
+    process group, kernel threads, another user's process. Outside ``managed`` (the lab, or
+    the attached tree): only when ``confirmed`` by the user.
 
     Raises:
-        SendRefused: pid <= 1, sigscope itself or an ancestor, or a kernel thread.
+        SendRefused: never allowed.
+        NeedsConfirmation: allowed only once the user confirms.
     """
     if pid <= 1:
-        raise SendRefused(f"refusing to signal pid {pid}: pids 0 and 1 and below are never targets")
-    me = os.getpid()
-    if pid == me:
+        raise SendRefused(
+            f"refusing to signal pid {pid}: pid 1 is init and 0 or less means a whole group"
+        )
+    if pid == os.getpid():
         raise SendRefused(f"refusing to signal pid {pid}: that is sigscope itself")
     if pid in _ancestors():
-        raise SendRefused(f"refusing to signal pid {pid}: it is an ancestor of sigscope")
+        raise SendRefused(
+            f"refusing to signal pid {pid}: it is an ancestor of sigscope (your shell or terminal)"
+        )
     st = procfs.read_stat(pid)
     if st is None:
         raise SendRefused(f"process {pid} does not exist (it may have just exited)")
-    if st.ppid == 2 or pid == 2:
-        raise SendRefused(f"refusing to signal pid {pid}: it is a kernel thread")
+    if pid == 2 or st.ppid == 2 or _flags(pid) & _PF_KTHREAD:
+        raise SendRefused(f"refusing to signal pid {pid}: it is a kernel thread ({st.comm})")
+    if st.pgid == os.getpgrp():
+        raise SendRefused(
+            f"refusing to signal pid {pid}: it is in sigscope's own process group, with your "
+            "terminal's job"
+        )
+    owner = _uid(pid)
+    if owner is not None and owner != os.getuid():
+        raise SendRefused(f"refusing to signal {describe_process(pid)}: it belongs to another user")
+    if managed is not None and not managed(pid) and not confirmed:
+        raise NeedsConfirmation(
+            f"{describe_process(pid)} is outside the lab: confirm to signal it",
+            pid,
+            describe_process(pid),
+        )
 
 
 @contextlib.contextmanager
-def pidfd_for(ref: ProcessRef, sig: int) -> Iterator[int]:
+def pidfd_for(
+    ref: ProcessRef,
+    sig: int,
+    managed: Callable[[int], bool] | None = None,
+    confirmed: bool = False,
+) -> Iterator[int]:
     """A pidfd for exactly the process ``ref`` names, checked, closed on exit.
 
     Raises:
         SendRefused: the policy forbids the target, the process is gone, or its pid now
             belongs to another process.
     """
-    check_policy(ref.pid)
+    check_policy(ref.pid, managed, confirmed)
     try:
         fd = os.pidfd_open(ref.pid)
     except ProcessLookupError:
@@ -111,12 +191,17 @@ def signal_pidfd(fd: int, pid: int, sig: int) -> None:
         raise SendRefused(f"not allowed to signal pid {pid} (it belongs to another user)") from None
 
 
-def send_signal(ref: ProcessRef, sig: int) -> None:
+def send_signal(
+    ref: ProcessRef,
+    sig: int,
+    managed: Callable[[int], bool] | None = None,
+    confirmed: bool = False,
+) -> None:
     """Send ``sig`` to exactly the process ``ref`` names, through a pidfd.
 
     Raises:
         SendRefused: the process is gone, or its pid now belongs to another process, or the
             kernel refused (permission).
     """
-    with pidfd_for(ref, sig) as fd:
+    with pidfd_for(ref, sig, managed, confirmed) as fd:
         signal_pidfd(fd, ref.pid, sig)

@@ -323,7 +323,7 @@ class Lab:
         if proc.ref is None:
             raise LabError(f"process {proc.pid} cannot be signalled: its start time is unknown")
         try:
-            with pidfd_for(proc.ref, signum) as fd:
+            with pidfd_for(proc.ref, signum, managed=self.processes.__contains__) as fd:
                 # The sent event goes into the stream before the signal, so that its received
                 # event can never be read ahead of it; t is taken after the safety checks.
                 self._deliver(
