@@ -60,12 +60,7 @@ def test_our_own_process_group_is_never_a_target() -> None:
 
 @pytest.mark.skipif(os.getuid() != 0, reason="starting another user's process needs root")
 def test_another_users_process_is_never_a_target() -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)"],
-        user=65534,
-        group=65534,
-        start_new_session=True,
-    )
+    child = sleeper(user=65534, group=65534, extra_groups=[], start_new_session=True)
     try:
         with pytest.raises(SendRefused, match="belongs to another user"):
             check_policy(child.pid)
