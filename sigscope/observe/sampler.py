@@ -19,12 +19,13 @@ reads, and the file-object layer of ``open()`` would cost more than the reads th
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sigscope.lab.events import Event, now
 from sigscope.observe.masks import decode_mask
@@ -96,11 +97,14 @@ class Snapshot:
 
 
 # -- reading /proc -------------------------------------------------------------------------
+_GONE = (FileNotFoundError, ProcessLookupError, NotADirectoryError)
+
+
 def _read(path: str, size: int = 4096) -> bytes | None:
     """The contents of a small /proc file, or None if the process has gone."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+    except _GONE:
         return None
     try:
         return os.read(fd, size)
@@ -110,8 +114,7 @@ def _read(path: str, size: int = 4096) -> bytes | None:
         os.close(fd)
 
 
-@dataclass(frozen=True)
-class _Stat:
+class _Stat(NamedTuple):
     comm: str
     state: str
     ppid: int
@@ -126,23 +129,18 @@ def _parse_stat(data: bytes) -> _Stat:
     left, right = data.index(b"("), data.rindex(b")")
     f = data[right + 2 :].split(None, 20)
     return _Stat(
-        comm=data[left + 1 : right].decode(errors="replace"),
-        state=f[0].decode(),
-        ppid=int(f[1]),
-        pgid=int(f[2]),
-        ticks=int(f[11]) + int(f[12]),
-        threads=int(f[17]),
-        starttime=int(f[19]),
+        data[left + 1 : right].decode(errors="replace"),
+        f[0].decode(),
+        int(f[1]),
+        int(f[2]),
+        int(f[11]) + int(f[12]),
+        int(f[17]),
+        int(f[19]),
     )
 
 
-def parse_status_masks(data: bytes) -> Masks:
-    """The SigQ line and the five mask lines of /proc/PID/status (consecutive, in this order)."""
-    at = data.find(b"\nSigQ:")
-    if at < 0:
-        return NO_MASKS
-    lines = data[at + 1 :].split(b"\n", 6)
-    values = [line.partition(b":")[2].strip().decode() for line in lines[:6]]
+def _decode_masks(block: bytes) -> Masks:
+    values = [line.partition(b":")[2].strip().decode() for line in block.split(b"\n")[:6]]
     queued, _, limit = values[0].partition("/")
     return Masks(
         pending=decode_mask(values[1]),
@@ -154,16 +152,98 @@ def parse_status_masks(data: bytes) -> Masks:
     )
 
 
-def _children(pid: int, threads: int) -> list[int]:
+# A lab's workers mostly share the same six lines (same user, so the same SigQ; same handlers,
+# so the same masks): decoding each distinct block once is most of a scan's parsing saved.
+_MASK_BLOCKS: dict[bytes, Masks] = {}
+_MASK_BLOCKS_MAX = 4096
+
+
+def parse_status_masks(data: bytes) -> Masks:
+    """The SigQ line and the five mask lines of /proc/PID/status (consecutive, in this order)."""
+    at = data.find(b"\nSigQ:")
+    if at < 0:
+        return NO_MASKS
+    end = at
+    for _ in range(6):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            end = len(data)
+            break
+    block = data[at + 1 : end]
+    masks = _MASK_BLOCKS.get(block)
+    if masks is None:
+        if len(_MASK_BLOCKS) >= _MASK_BLOCKS_MAX:
+            _MASK_BLOCKS.clear()
+        masks = _MASK_BLOCKS[block] = _decode_masks(block)
+    return masks
+
+
+class _ProcFiles:
+    """/proc/PID/stat, status and the main thread's children file of one process, kept open.
+
+    Two reasons. An open /proc file stays bound to the process it was opened for: once that
+    process is reaped, reads fail with ESRCH, even if its pid has been given to a new process,
+    so a kept file cannot show a stranger's data under an old pid. And ``pread(fd, n, 0)`` makes
+    the kernel render the file afresh without the path lookup, open and close of each scan,
+    which is about half the cost of reading a small file. If the process runs out of file
+    descriptors, the files are read by path instead.
+    """
+
+    __slots__ = ("pid", "fds", "starttime")
+
+    NAMES = ("stat", "status", "children")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.fds = [-1, -1, -1]
+        self.starttime = -1
+        for i, name in enumerate(self._paths()):
+            try:
+                self.fds[i] = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+            except _GONE:
+                break  # read() will say it has gone
+            except OSError as e:
+                if e.errno in (errno.EMFILE, errno.ENFILE):
+                    break  # fall back to reading by path
+                raise
+
+    def _paths(self) -> tuple[str, str, str]:
+        p = self.pid
+        return (f"/proc/{p}/stat", f"/proc/{p}/status", f"/proc/{p}/task/{p}/children")
+
+    def read(self, which: int, size: int = 4096) -> bytes | None:
+        """File ``which`` (0 stat, 1 status, 2 children) now, or None if the process is gone."""
+        fd = self.fds[which]
+        if fd < 0:
+            return _read(self._paths()[which], size)
+        try:
+            return os.pread(fd, size, 0)
+        except _GONE:
+            return None
+
+    def close(self) -> None:
+        for i, fd in enumerate(self.fds):
+            if fd >= 0:
+                os.close(fd)
+                self.fds[i] = -1
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # at interpreter exit, os may already be torn down
+            pass
+
+
+def _children(pid: int, threads: int, files: _ProcFiles | None = None) -> list[int]:
     """Children of ``pid``: the main thread's list, or every thread's when it has several
     (a child belongs to the thread that forked it)."""
     if threads <= 1:
-        data = _read(f"/proc/{pid}/task/{pid}/children")
+        data = files.read(2) if files is not None else _read(f"/proc/{pid}/task/{pid}/children")
         return [int(c) for c in data.split()] if data else []
     found: list[int] = []
     try:
         tids = os.listdir(f"/proc/{pid}/task")
-    except (FileNotFoundError, ProcessLookupError):
+    except _GONE:
         return found
     for tid in tids:
         data = _read(f"/proc/{pid}/task/{tid}/children")
@@ -191,6 +271,7 @@ class Sampler:
         self._subscribers: list[Callable[[Snapshot], None]] = []
         self._scan_lock = threading.Lock()  # one scan at a time: each diffs against the last
         self._seen: dict[tuple[int, int], ProcessView] = {}  # (pid, starttime) -> last view
+        self._files: dict[int, _ProcFiles] = {}  # kept open between scans (see _ProcFiles)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -218,10 +299,12 @@ class Sampler:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and close the /proc files kept open between scans."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._thread = None
+        self._close_files()
 
     def __enter__(self) -> Sampler:
         self.start()
@@ -234,6 +317,7 @@ class Sampler:
         while not self._stop.is_set() and not self.lab.ended.is_set():
             self.scan()
             self._stop.wait(self.interval)
+        self._close_files()
 
     def scan(self) -> Snapshot:
         """Read the tree once, publish the snapshot, add ``state`` events for changes."""
@@ -273,39 +357,73 @@ class Sampler:
             pid, adopted = todo.pop()
             if pid in visited:
                 continue
-            data = _read(f"/proc/{pid}/stat", 1024)
-            if not data:
+            found = self._open(pid)
+            if found is None:
                 continue
-            st = _parse_stat(data)
+            files, st = found
             proc = known.get(pid)
-            if proc is not None and proc.ref is not None and proc.ref.starttime != st.starttime:
-                continue  # the pid was reused: not the process the lab knows
-            if proc is None and adopted and st.pgid != lab.pgid:
-                continue  # a child of the controller that is not the lab's
+            if (
+                proc is not None and proc.ref is not None and proc.ref.starttime != st.starttime
+            ) or (proc is None and adopted and st.pgid != lab.pgid):
+                # A reused pid the lab knows under another start time, or a child of the
+                # controller that is not the lab's.
+                files.close()
+                del self._files[pid]
+                continue
             visited.add(pid)
-            status = _read(f"/proc/{pid}/status")
+            status = files.read(1, 8192)
             if not status:
                 continue
             views.append(
                 ProcessView(
-                    pid=pid,
-                    ppid=st.ppid,
-                    pgid=st.pgid,
-                    state=st.state,
-                    comm=st.comm,
-                    starttime=st.starttime,
-                    threads=st.threads,
-                    cpu_seconds=st.ticks / CLOCK_TICKS,
-                    masks=parse_status_masks(status),
-                    role=None if proc is None else proc.role,
-                    index=None if proc is None else proc.index,
-                    behaviour=None if proc is None else proc.behaviour,
+                    pid,
+                    st.ppid,
+                    st.pgid,
+                    st.state,
+                    st.comm,
+                    st.starttime,
+                    st.threads,
+                    st.ticks / CLOCK_TICKS,
+                    parse_status_masks(status),
+                    None if proc is None else proc.role,
+                    None if proc is None else proc.index,
+                    None if proc is None else proc.behaviour,
                 )
             )
             if st.state not in ("Z", "X"):  # a zombie's children were re-parented at its exit
-                todo.extend((child, False) for child in _children(pid, st.threads))
+                todo.extend((child, False) for child in _children(pid, st.threads, files))
+        for pid in [p for p in self._files if p not in visited]:
+            self._files.pop(pid).close()
         views.sort(key=_order)
         return Snapshot(t, tuple(views))
+
+    def _open(self, pid: int) -> tuple[_ProcFiles, _Stat] | None:
+        """The kept files of ``pid`` and its stat now; None if no such process exists."""
+        files = self._files.get(pid)
+        if files is not None:
+            data = files.read(0, 1024)
+            if data:
+                st = _parse_stat(data)
+                if st.starttime == files.starttime:
+                    return files, st
+            # Gone (its files now fail), or read by path and the pid is someone else's now.
+            files.close()
+            del self._files[pid]
+        files = _ProcFiles(pid)
+        data = files.read(0, 1024)
+        if not data:
+            files.close()
+            return None
+        st = _parse_stat(data)
+        files.starttime = st.starttime
+        self._files[pid] = files
+        return files, st
+
+    def _close_files(self) -> None:
+        with self._scan_lock:
+            for files in self._files.values():
+                files.close()
+            self._files.clear()
 
     def _diff(self, snapshot: Snapshot) -> list[Event]:
         """``state`` events for processes that entered or left a notable state, or vanished."""
