@@ -1,0 +1,217 @@
+"""What the selected process does with each signal: its dispositions and masks, live.
+
+The kernel keeps, per process, which signals have a handler (SigCgt), which are ignored
+(SigIgn), which the thread blocks (SigBlk) and which are pending (SigPnd for the thread,
+ShdPnd for the process). The sampler reads them from ``/proc/PID/status`` a few times a
+second; this panel shows them for signals 1–31 one per row, the real-time signals as one
+summary line, and highlights every cell that changed in the last :data:`HIGHLIGHT_SECONDS`,
+so a student sees ``sigprocmask`` or ``signal(SIG_IGN)`` take effect as it happens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from sigscope.signames import RTMAX, RTMIN, UNCATCHABLE, default_action, signal_name
+
+HIGHLIGHT_SECONDS = 2.0
+"""How long a changed cell stays highlighted."""
+COLUMNS = ("caught", "ignored", "blocked", "pending")
+MARK = {"caught": ("handler", "green"), "ignored": ("ignored", "yellow")}
+MARK.update({"blocked": ("blocked", "cyan"), "pending": ("PENDING", "bold red")})
+ACTION_STYLE = {"Term": "", "Core": "red", "Stop": "blue", "Cont": "blue", "Ign": "dim"}
+STANDARD = tuple(range(1, 32))
+REALTIME = tuple(range(RTMIN, RTMAX + 1))
+MAX_COUNTED_PIDS = 256
+
+
+def mask_sets(masks: Any) -> dict[str, frozenset[int]]:
+    """The four sets the panel shows, from a ``sigscope.observe.sampler.Masks``.
+
+    Pending is the thread's SigPnd together with the process's ShdPnd: ``kill()`` puts a
+    signal in the shared set, and either way it waits for the same delivery.
+    """
+    return {
+        "caught": frozenset(masks.caught),
+        "ignored": frozenset(masks.ignored),
+        "blocked": frozenset(masks.blocked),
+        "pending": frozenset(masks.pending) | frozenset(masks.shared_pending),
+    }
+
+
+class DispositionsPanel(Widget):
+    """Signals 1–31 and a real-time summary for the selected process.
+
+    Public API (call on the app's thread):
+
+    - ``update_snapshot(snapshot)``: a ``sigscope.observe.sampler.Snapshot``; the masks of the
+      selected process are read from ``snapshot.by_pid(pid).masks``.
+    - ``show_pid(pid)``: the process to show (``None``: nothing selected). Switching process
+      highlights nothing: only changes *of one process* are news.
+    - ``add_event(event)``: counts ``received`` events per signal, so the table also says how
+      often each handler ran.
+    """
+
+    DEFAULT_CSS = """
+    DispositionsPanel {
+        width: auto;
+        height: auto;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        max-height: 100%;
+        overflow-y: auto;
+        border: round $primary 40%;
+        border-title-color: $text;
+        padding: 0 1;
+    }
+    """
+
+    pid: reactive[int | None] = reactive(None)
+    """The process shown."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._clock = clock
+        self._view: Any = None  # the ProcessView of the selected pid in the latest snapshot
+        self._seen_snapshot = False
+        self._sets: dict[str, frozenset[int]] | None = None
+        self.changed_at: dict[tuple[int | str, str], float] = {}
+        """(signal number or "rt", column) -> when that cell last changed (clock seconds)."""
+        self._handled: OrderedDict[int, dict[str, int]] = OrderedDict()
+        self.border_title = "Dispositions"
+
+    # -- public API --------------------------------------------------------------------------
+    def show_pid(self, pid: int | None) -> None:
+        """Show the dispositions of ``pid``."""
+        self.pid = pid
+
+    def watch_pid(self, old: int | None, new: int | None) -> None:
+        self._sets = None
+        self._view = None
+        self.changed_at.clear()
+        self.border_title = "Dispositions" if new is None else f"Dispositions · pid {new}"
+        self.refresh(layout=True)
+
+    def update_snapshot(self, snapshot: Any) -> None:
+        """Read the selected process's masks from a sampler snapshot; mark what changed."""
+        self._seen_snapshot = True
+        if self.pid is None:
+            return
+        view = snapshot.by_pid(self.pid)
+        self._view = view
+        if view is None:
+            self.refresh()
+            return
+        sets = mask_sets(view.masks)
+        if self._sets is not None:
+            now = self._clock()
+            changed = False
+            for column in COLUMNS:
+                diff = sets[column] ^ self._sets[column]
+                for sig in diff:
+                    self.changed_at[(sig if sig < RTMIN else "rt", column)] = now
+                    changed = True
+            if changed:
+                # One redraw when the highlight is due to fade (a little late, never early).
+                self.set_timer(HIGHLIGHT_SECONDS + 0.05, self.refresh)
+        self._sets = sets
+        self.refresh()
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        """Count handler runs (``received``) per process and signal."""
+        kind = event.get("kind")
+        if kind == "received":
+            pid = int(event.get("pid", 0))
+            counts = self._handled.setdefault(pid, {})
+            self._handled.move_to_end(pid)
+            sig = str(event.get("sig", "?"))
+            counts[sig] = counts.get(sig, 0) + 1
+            if len(self._handled) > MAX_COUNTED_PIDS:
+                self._handled.popitem(last=False)
+            if pid == self.pid:
+                self.refresh()
+
+    def is_highlighted(self, sig: int | str, column: str) -> bool:
+        """Whether the cell of ``sig`` (a number, or "rt") in ``column`` shows as changed."""
+        when = self.changed_at.get((sig, column))
+        return when is not None and self._clock() - when < HIGHLIGHT_SECONDS
+
+    # -- rendering -------------------------------------------------------------------------
+    def render(self) -> Text:
+        if self.pid is None:
+            return Text("Select a process to see what it does with each signal.", style="dim")
+        if self._view is None or self._sets is None:
+            if not self._seen_snapshot:
+                return Text(f"pid {self.pid}: waiting for the first /proc scan…", style="dim")
+            return Text(f"pid {self.pid} is not in the latest /proc scan (gone?)", style="dim")
+        return self._table(self._sets)
+
+    def _cell(self, text: Text, sig: int | str, column: str, on: bool, width: int) -> None:
+        word, style = MARK[column]
+        shown = word if on else "·"
+        if self.is_highlighted(sig, column):
+            style = "reverse bold"
+        elif not on:
+            style = "dim"
+        text.append(shown.ljust(width), style=style)
+        text.append(" ")
+
+    def _table(self, sets: dict[str, frozenset[int]]) -> Text:
+        view = self._view
+        handled = self._handled.get(self.pid or 0, {})
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        who = view.role or "process"
+        if view.index is not None:
+            who += f" {view.index}"
+        if view.behaviour:
+            who += f" ({view.behaviour})"
+        text.append(f"{who} · state {view.state}\n", style="bold")
+        header = " # " + "signal".ljust(10) + "default".ljust(9)
+        header += "".join(c.ljust(7) + " " for c in COLUMNS) + " ran\n"
+        text.append(header, style="dim u")
+        for sig in STANDARD:
+            name = signal_name(sig)
+            action = default_action(sig)
+            text.append(f"{sig:>2} ", style="dim")
+            text.append(f"{name:<10}", style="bold" if sig in sets["pending"] else "")
+            text.append(f"{action:<8} ", style=ACTION_STYLE.get(action, ""))
+            for column in COLUMNS:
+                if column == "caught" and sig in UNCATCHABLE:
+                    text.append("never".ljust(7) + " ", style="dim italic")
+                    continue
+                self._cell(text, sig, column, sig in sets[column], 7)
+            runs = handled.get(name, 0)
+            text.append(f"{runs:>4}\n" if runs else "   ·\n", style="" if runs else "dim")
+        text.append(self._realtime_line(sets))
+        queued, limit = tuple(view.masks.sigq) if view.masks.sigq else (0, 0)
+        text.append(f"\nqueued for this user: {queued} of {limit} (SigQ)", style="dim")
+        return text
+
+    def _realtime_line(self, sets: dict[str, frozenset[int]]) -> Text:
+        """The 31+ real-time signals in one line: counts per column, names where few."""
+        line = Text(f"RT {RTMIN}–{RTMAX}: ", style="bold", end="")
+        parts: list[Text] = []
+        for column in COLUMNS:
+            members = sorted(s for s in sets[column] if s >= RTMIN)
+            label = f"{len(members)} {column}"
+            if members and len(members) <= 3:
+                label += " (" + ", ".join(signal_name(s)[3:] for s in members) + ")"
+            style = "reverse bold" if self.is_highlighted("rt", column) else ""
+            if not members and not style:
+                style = "dim"
+            parts.append(Text(label, style=style))
+        return line + Text(" · ").join(parts)
