@@ -36,7 +36,10 @@ status        the master's answer to SIGUSR1 / a status request: ``target``, ``l
 mode          ``reaping``: the master's reaping mode changed
 phase         ``phase``: running / graceful / quick / stopped-workers / exiting
 backoff       ``index``, ``delay`` (s), ``deaths``: a slot that keeps dying waits
-state         ``child``, ``state``, ``old``: the sampler saw a process change state
+state         ``child``, ``state`` (Z, T, t, X, another /proc state, or ``gone``), ``old``
+              (None when first seen), ``child_role`` and ``index`` when the lab knows it: the
+              sampler saw a process enter or leave Z/T/t/X, or vanish (role ui, pid of the
+              controller; added with ``Lab.add_event``)
 timer         ``timer`` (``alarm``, ``ITIMER_REAL``, ``ITIMER_VIRTUAL``, ``ITIMER_PROF``),
               ``action`` (armed / fired / tick / cancelled), ``value`` (s left, float),
               ``interval`` (s, 0 if none); ``previous`` (what ``alarm()`` returned) and
