@@ -196,43 +196,75 @@ def test_a_blocked_signal_is_pending_and_ps_agrees() -> None:
                 blocker.stdout.close()
 
 
-_ORPHAN_MAKER = """
+_FORKER = """
 import os, sys, time
 pid = os.fork()
 if pid == 0:
+    os.close(0)
     os.close(1)
     time.sleep(60)
     os._exit(0)
 print(pid, flush=True)
+sys.stdin.read()
 """
 
 
-def test_an_orphan_adopted_by_the_controller_is_observed_until_it_goes() -> None:
-    """A grandchild in the lab's group whose parent exits is re-parented to the controller
-    (a child subreaper): the sampler finds it there, and says when it is gone."""
+def test_an_unannounced_grandchild_is_found_then_adopted_then_gone() -> None:
+    """A process in the lab's group, child of the controller, forks a grandchild the lab is
+    never told about: the sampler finds it through the children files. When its parent exits,
+    the kernel re-parents it to the controller (a child subreaper): the sampler finds it there,
+    and says when it is gone."""
     with Lab(workers=1) as lab:
         assert lab.pgid is not None
-        parent = subprocess.run(
-            [sys.executable, "-c", _ORPHAN_MAKER],
+        parent = subprocess.Popen(
+            [sys.executable, "-c", _FORKER],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             process_group=lab.pgid,
-            check=True,
         )
-        orphan = int(parent.stdout)
+        assert parent.stdin is not None and parent.stdout is not None
+        grandchild = int(parent.stdout.readline())
         sampler = Sampler(lab)
         try:
-            snap = wait_snapshot(sampler, lambda s: s.by_pid(orphan) is not None, timeout=T)
-            view = snap.by_pid(orphan)
-            assert view is not None and view.ppid == os.getpid() and view.pgid == lab.pgid
+            snap = wait_snapshot(sampler, lambda s: s.by_pid(grandchild) is not None, timeout=T)
+            view = snap.by_pid(grandchild)
+            assert view is not None and view.ppid == parent.pid and view.role is None
+            parent.stdin.close()
+            parent.wait(timeout=T)
+            snap = wait_snapshot(
+                sampler,
+                lambda s: (v := s.by_pid(grandchild)) is not None and v.ppid == os.getpid(),
+                timeout=T,
+            )
+            view = snap.by_pid(grandchild)
+            assert view is not None and view.pgid == lab.pgid and view.state in ("R", "S")
+            assert snap.by_pid(parent.pid) is None
             c = lab.cursor()
         finally:
-            os.kill(orphan, signal.SIGKILL)  # a process this test started
+            os.kill(grandchild, signal.SIGKILL)  # a process this test started
             try:
-                os.waitpid(orphan, 0)
+                os.waitpid(grandchild, 0)
             except ChildProcessError:
                 pass  # the lab's own adopted-orphan reaping got there first
-        wait_snapshot(sampler, lambda s: s.by_pid(orphan) is None, timeout=T)
-        assert lab.wait_for(kind="state", child=orphan, state="gone", since=c, timeout=T)
+            parent.stdout.close()
+        wait_snapshot(sampler, lambda s: s.by_pid(grandchild) is None, timeout=T)
+        assert lab.wait_for(kind="state", child=grandchild, state="gone", since=c, timeout=T)
+
+
+def test_a_masked_workers_pending_signal_agrees_with_ps() -> None:
+    with Lab(workers=1, behaviour="masked") as lab:
+        pid = lab.worker(0).pid
+        lab.wait_for(kind="blocked", pid=pid, timeout=T)
+        sampler = Sampler(lab)
+        lab.send(pid, "USR1")
+        snap = wait_snapshot(
+            sampler,
+            lambda s: (v := s.by_pid(pid)) is not None and signal.SIGUSR1 in v.masks.all_pending,
+            timeout=T,
+        )
+        view = snap.by_pid(pid)
+        assert view is not None and signal.SIGUSR1 in view.masks.blocked
+        assert our_masks(view) == ps_masks(pid)
 
 
 def test_the_sampler_thread_ends_with_the_lab() -> None:
