@@ -30,8 +30,15 @@ TABLE_SOURCES = ("count", "value")
 
 
 def last_reaped(world: World) -> Event | None:
+    """The last child reaped during the run: a worker, or an orphan (never the master
+    itself, which the controller reaps when the lab ends)."""
+    master = world.lab.master.pid if world.lab.master is not None else None
     for _, event in reversed(world.since(world.base)):
-        if event.get("kind") == "reaped" and event.get("how") in ("exited", "signalled"):
+        if (
+            event.get("kind") == "reaped"
+            and event.get("how") in ("exited", "signalled")
+            and event.get("child") != master
+        ):
             return event
     return None
 

@@ -233,6 +233,11 @@ class LessonRun:
             self._until(value, timeout)
         elif kind == "answer":
             index = self.index
+            if value is True:
+                shown = self.expected_answers()
+                if not shown:
+                    raise ShowMeFailed(f"step {index + 1}: the lab does not show the answer yet")
+                value = str(shown[0])
             if not self.answer(value):
                 raise ShowMeFailed(
                     f"step {self.index + 1}: the solution answers {value!r}, but the lab says "
