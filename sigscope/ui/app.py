@@ -1,0 +1,630 @@
+"""The dashboard: a live lab, its process tree, its signal traffic, and keys to signal it.
+
+Threads and processes (textual8.md, design.md):
+
+- the lab is started on the app's (main) thread, in ``on_mount`` and on restart: the master
+  arms ``PR_SET_PDEATHSIG``, which fires when the *thread* that forked it exits, so it must
+  never be started from a thread worker;
+- the lab calls its subscribers on its reader thread and the sampler on its own: both only
+  ``post_message`` (thread-safe); every widget is touched from the app's thread alone;
+- quitting closes the lab (kill, reap, wait) before the app exits, so nothing is left.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events, on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingType
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Header, Static, Tab, Tabs
+
+from sigscope import procfs
+from sigscope.lab.behaviours import BEHAVIOURS
+from sigscope.lab.controller import Lab, LabError
+from sigscope.observe.sampler import Sampler, Snapshot
+from sigscope.signames import parse_signal, signal_name
+from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, help_keys
+from sigscope.ui.messages import LabEvent, SnapshotReady
+from sigscope.ui.screens.choose import ChoiceDialog
+from sigscope.ui.screens.confirm import ConfirmDialog
+from sigscope.ui.screens.help import HelpScreen
+from sigscope.ui.screens.signal_menu import SignalMenu
+from sigscope.ui.screens.too_small import TooSmallScreen, too_small
+from sigscope.ui.widgets.event_log import EventLog
+from sigscope.ui.widgets.master_panel import REAPING_HELP, MasterPanel
+from sigscope.ui.widgets.process_tree import ProcessRow, ProcessTree, build_rows
+
+# Signals that end the lab when the master gets them: asked before sending (issue 4).
+LAB_ENDING = frozenset(parse_signal(s) for s in ("TERM", "INT", "QUIT", "KILL"))
+FULL_WIDTH = 110  # below this width or FULL_HEIGHT, secondary panels become tabs
+FULL_HEIGHT = 34
+TREE_REFRESH = 0.25  # seconds between tree refreshes (ages, states from /proc)
+STATUS_DEBOUNCE = 0.3  # ask the master for its status this long after a change
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """How to make the lab (the CLI's ``--workers``, ``--behaviour``, ...); kept for restarts."""
+
+    workers: int = 2
+    behaviour: str = "idle"
+    params: dict[str, Any] = field(default_factory=dict)
+    reaping: str = "handler"
+    grace: float = 5.0
+
+    def make_lab(self) -> Lab:
+        return Lab(
+            workers=self.workers,
+            behaviour=self.behaviour,
+            params=dict(self.params),
+            reaping=self.reaping,
+            grace=self.grace,
+        )
+
+
+@dataclass(frozen=True)
+class SecondaryPanel:
+    """A panel that becomes a tab on a small terminal; some come from the widgets package."""
+
+    key: str
+    title: str
+    module: str | None  # sigscope.ui.widgets.<module>, if another module provides it
+    cls: str | None
+    missing: str  # what the placeholder says until that module exists
+
+
+# In grid order for the full layout: master; chart, log, dispositions; timers.
+SECONDARY = (
+    SecondaryPanel("master", "Master", None, None, ""),
+    SecondaryPanel(
+        "chart",
+        "Signals",
+        "sequence_chart",
+        "SequenceChart",
+        "The signal sequence chart (one lane per process, an arrow per signal) goes here.",
+    ),
+    SecondaryPanel("log", "Events", None, None, ""),
+    SecondaryPanel(
+        "dispositions",
+        "Dispositions",
+        "dispositions",
+        "DispositionsPanel",
+        "The selected process's signal dispositions (default, caught, ignored, blocked, "
+        "pending) go here.",
+    ),
+    SecondaryPanel(
+        "timers",
+        "Timers",
+        "timers",
+        "TimersPanel",
+        "The selected process's alarm and interval timers go here.",
+    ),
+)
+
+TAB_ORDER = ("log", "chart", "master", "dispositions", "timers")  # the compact layout's tabs
+
+
+def load_widget(module: str, cls: str) -> type[Widget] | None:
+    """A widget class from ``sigscope.ui.widgets.<module>``, or None if it is not there yet."""
+    try:
+        mod = importlib.import_module(f"sigscope.ui.widgets.{module}")
+    except ImportError:
+        return None
+    found = getattr(mod, cls, None)
+    return found if isinstance(found, type) and issubclass(found, Widget) else None
+
+
+def plain_target(row: ProcessRow | None, pid: int) -> str:
+    if row is None:
+        return f"pid {pid}"
+    return f"{row.role} (pid {pid})"
+
+
+class SigscopeApp(App[None]):
+    """The dashboard on one live lab (restartable)."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "sigscope"
+    BINDINGS: ClassVar[list[BindingType]] = [c.binding() for c in COMMANDS]
+
+    def __init__(self, settings: LabSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or LabSettings()
+        self.lab: Lab | None = None
+        self.sampler: Sampler | None = None
+        self.generation = 0
+        self.last_signal = int(parse_signal("TERM"))
+        self.ended_reason: str | None = None
+        self._snapshot: Snapshot | None = None
+        self._snapshot_posted = False
+        self._status_timer: Any = None
+        self._layout_mode = ""
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="⚡")
+        yield Static(id="banner")
+        with Container(id="body"):
+            tree = ProcessTree(id="tree")
+            tree.border_title = "Processes"
+            yield tree
+            titles = {p.key: p.title for p in SECONDARY}
+            yield Tabs(*(Tab(titles[k], id=f"tab-{k}") for k in TAB_ORDER), id="panel-tabs")
+            for panel in SECONDARY:
+                yield self._make_panel(panel)
+        with Container(id="actions"):
+            yield Button("Signal…", id="btn-menu", compact=True, tooltip="k / F9")
+            for key, sig in QUICK_SIGNALS:
+                yield Button(sig[3:], id=f"btn-{sig}", compact=True, tooltip=f"{key}: {sig}")
+            yield Button("+TTIN", id="btn-ttin", compact=True, tooltip="+: one more worker")
+            yield Button("-TTOU", id="btn-ttou", compact=True, tooltip="-: one worker fewer")
+            yield Button("Reaping…", id="btn-reaping", compact=True, tooltip="m")
+            yield Button("Spawn…", id="btn-spawn", compact=True, tooltip="n: new worker")
+            yield Button("Restart", id="btn-restart", compact=True, tooltip="R")
+        yield Footer()
+
+    def _make_panel(self, panel: SecondaryPanel) -> Widget:
+        widget: Widget
+        if panel.key == "log":
+            widget = EventLog(id="panel-log")
+        elif panel.key == "master":
+            widget = MasterPanel(id="panel-master")
+        else:
+            assert panel.module is not None and panel.cls is not None
+            cls = load_widget(panel.module, panel.cls)
+            if cls is not None:
+                widget = cls(id=f"panel-{panel.key}")
+            else:
+                widget = Static(Text(panel.missing, style="dim italic"), id=f"panel-{panel.key}")
+                widget.add_class("placeholder")
+        widget.add_class("secondary")
+        widget.border_title = panel.title
+        return widget
+
+    def panel(self, key: str) -> Widget:
+        return self.screen_stack[0].query_one(f"#panel-{key}", Widget)
+
+    @property
+    def process_tree(self) -> ProcessTree:
+        return self.screen_stack[0].query_one("#tree", ProcessTree)
+
+    @property
+    def event_log(self) -> EventLog:
+        return self.screen_stack[0].query_one("#panel-log", EventLog)
+
+    @property
+    def master_panel(self) -> MasterPanel:
+        return self.screen_stack[0].query_one("#panel-master", MasterPanel)
+
+    def _event_sinks(self) -> list[Any]:
+        """Panels that take every event (the other engineer's widgets once they exist)."""
+        sinks = []
+        for key in ("chart", "dispositions", "timers"):
+            widget = self.panel(key)
+            if hasattr(widget, "add_event"):
+                sinks.append(widget)
+        return sinks
+
+    def on_mount(self) -> None:
+        self.query_one("#panel-tabs", Tabs).active = "tab-log"
+        self._apply_layout(self.size.width, self.size.height)
+        self.process_tree.focus()
+        self.set_interval(TREE_REFRESH, self.refresh_tree)
+        self.start_lab()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_layout(event.size.width, event.size.height)
+
+    def _apply_layout(self, width: int, height: int) -> None:
+        small = too_small(width, height)
+        showing = isinstance(self.screen, TooSmallScreen)
+        if small and not showing:
+            self.push_screen(TooSmallScreen())
+        elif not small and showing:
+            self.pop_screen()
+        mode = "full" if width >= FULL_WIDTH and height >= FULL_HEIGHT else "compact"
+        if mode != self._layout_mode:
+            self._layout_mode = mode
+            main = self.screen_stack[0]
+            main.set_class(mode == "compact", "-compact")
+            main.set_class(mode == "full", "-full")
+
+    @property
+    def layout_mode(self) -> str:
+        """``full`` (every panel at once) or ``compact`` (secondary panels as tabs)."""
+        return self._layout_mode
+
+    @on(Tabs.TabActivated, "#panel-tabs")
+    def _show_tab(self, event: Tabs.TabActivated) -> None:
+        active = (event.tab.id or "").removeprefix("tab-")
+        for panel in SECONDARY:
+            self.panel(panel.key).set_class(panel.key == active, "-active")
+
+    # -- the lab's life ----------------------------------------------------------------------
+    def start_lab(self) -> None:
+        """Start a fresh lab (on this, the main, thread) and point every panel at it."""
+        self.stop_lab()
+        self.generation += 1
+        generation = self.generation
+        self.ended_reason = None
+        self._snapshot = None
+        self.event_log.reset()
+        self.process_tree.gone_since.clear()
+        for sink in self._event_sinks():
+            if hasattr(sink, "clear"):
+                sink.clear()
+        self._set_banner(None)
+        try:
+            lab = self.settings.make_lab()
+            lab.subscribe(functools.partial(self._event_from_thread, generation))
+            lab.start()
+        except LabError as e:
+            self.lab = None
+            self.master_panel.reset(None)
+            self._set_banner(f"The lab could not start: {e}. Press R to try again, q to quit.")
+            self.notify(f"The lab could not start: {e}", severity="error", timeout=10)
+            return
+        self.lab = lab
+        self.master_panel.reset(lab.master_pid)
+        sampler = Sampler(lab)
+        sampler.subscribe(functools.partial(self._snapshot_from_thread, generation))
+        sampler.start()
+        self.sampler = sampler
+        self.sub_title = (
+            f"lab: master {lab.master_pid} · {self.settings.workers} × {self.settings.behaviour}"
+        )
+        self._ask_status()
+        self.refresh_tree()
+
+    def stop_lab(self) -> None:
+        """End the lab, if any: every lab process is killed and reaped before this returns."""
+        sampler, self.sampler = self.sampler, None
+        if sampler is not None:
+            sampler.stop()
+        lab, self.lab = self.lab, None
+        if lab is not None:
+            lab.close()
+
+    def _event_from_thread(self, generation: int, event: dict[str, Any]) -> None:
+        # Called on the lab's reader thread: post_message is the one thread-safe hand-over.
+        self.post_message(LabEvent(generation, event))
+
+    def _snapshot_from_thread(self, generation: int, snapshot: Snapshot) -> None:
+        # Called on the sampler's thread. Only the newest snapshot matters: keep it, and post a
+        # message only if none is waiting, so a busy UI never queues stale scans.
+        if generation != self.generation:
+            return
+        self._snapshot = snapshot
+        if not self._snapshot_posted:
+            self._snapshot_posted = True
+            self.post_message(SnapshotReady(generation, snapshot))
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        self._snapshot_posted = False
+        if message.generation != self.generation or self._snapshot is None:
+            return
+        snapshot = self._snapshot
+        for key in ("chart", "dispositions", "timers"):
+            widget = self.panel(key)
+            if hasattr(widget, "update_snapshot"):
+                widget.update_snapshot(snapshot)
+
+    def on_lab_event(self, message: LabEvent) -> None:
+        if message.generation != self.generation:
+            return  # a late event of a lab that has been restarted
+        event = message.event
+        self.event_log.add_event(event)
+        self.master_panel.add_event(event)
+        for sink in self._event_sinks():
+            sink.add_event(event)
+        kind = event.get("kind")
+        if kind in ("spawn", "reaped", "gone", "mode", "backoff") or (
+            kind == "received" and event.get("role") == "master"
+        ):
+            self._status_soon()
+        if kind == "ended":
+            self._lab_ended()
+
+    def _status_soon(self) -> None:
+        if self._status_timer is None:
+            self._status_timer = self.set_timer(STATUS_DEBOUNCE, self._ask_status)
+
+    def _ask_status(self) -> None:
+        self._status_timer = None
+        lab = self.lab
+        if lab is not None and lab.running:
+            try:
+                lab.request_status()
+            except LabError:
+                pass  # the master is going away; its `ended` event will say so
+
+    def _lab_ended(self) -> None:
+        state = self.master_panel.state
+        reason = state.ended or "the master exited"
+        self.ended_reason = reason
+        self._set_banner(
+            f"The lab has ended: the master was {reason}. "
+            "Press R (or Restart) for a fresh lab, q to quit."
+            if reason.startswith("killed")
+            else f"The lab has ended: the master {reason}. "
+            "Press R (or Restart) for a fresh lab, q to quit."
+        )
+        self.notify(f"The lab has ended (master {reason}).", severity="warning", timeout=8)
+        self.refresh_tree()
+        # Nothing of this lab may outlive it: kill and reap any leftovers now.
+        if self.sampler is not None:
+            self.sampler.stop()
+            self.sampler = None
+        if self.lab is not None:
+            self.lab.close()
+
+    def _set_banner(self, text: str | None) -> None:
+        banner = self.screen_stack[0].query_one("#banner", Static)
+        banner.update(Text(text or ""))
+        banner.set_class(text is not None, "-shown")
+
+    # -- the tree ----------------------------------------------------------------------------
+    def refresh_tree(self) -> None:
+        lab = self.lab
+        if lab is None and self.generation == 0:
+            return
+        processes = list(lab.processes.values()) if lab is not None else []
+        snapshot = self._snapshot
+
+        def state_of(pid: int) -> tuple[str, int] | None:
+            view = snapshot.by_pid(pid) if snapshot is not None else None
+            proc = lab.processes.get(pid) if lab is not None else None
+            if view is not None and (
+                proc is None or proc.ref is None or (view.starttime == proc.ref.starttime)
+            ):
+                return view.state, view.ppid
+            st = procfs.read_stat(pid)
+            if st is None or (
+                proc is not None and proc.ref is not None and (st.starttime != proc.ref.starttime)
+            ):
+                return None
+            return st.state, st.ppid
+
+        if lab is not None and lab.ended.is_set():
+            state_of = _all_gone  # noqa: F811 - after close nothing of the lab exists
+        rows = build_rows(processes, state_of, self._ui_pid(), self.process_tree.gone_since)
+        self.process_tree.show(rows)
+        live = sum(
+            1
+            for r in rows
+            if r.role.startswith("worker") and r.state not in ("Z", "reaped", "gone")
+        )
+        zombies = sum(1 for r in rows if r.state == "Z")
+        self.master_panel.set_counts(live, zombies)
+        title = f"Processes — {len(rows)} shown"
+        if self.process_tree.tagged:
+            title += f", {len(self.process_tree.tagged)} tagged"
+        self.process_tree.border_title = title
+
+    @staticmethod
+    def _ui_pid() -> int:
+        return os.getpid()
+
+    def on_process_tree_selected(self, message: ProcessTree.Selected) -> None:
+        for key in ("chart", "dispositions", "timers"):
+            widget = self.panel(key)
+            if hasattr(widget, "show_pid"):
+                widget.show_pid(message.pid)
+
+    # -- acting ------------------------------------------------------------------------------
+    def _running_lab(self) -> Lab | None:
+        lab = self.lab
+        if lab is None or not lab.running:
+            why = f" ({self.ended_reason})" if self.ended_reason else ""
+            self.notify(f"The lab is not running{why}. Press R to restart it.", severity="warning")
+            return None
+        return lab
+
+    def _selected(self) -> ProcessRow | None:
+        tree = self.process_tree
+        pid = tree.selected_pid
+        row = tree.row_for(pid) if pid is not None else None
+        if row is None:
+            self.notify("Select a process first (arrow keys or the mouse).", severity="warning")
+        return row
+
+    def send_signal(self, pids: Iterable[int], signum: int, confirmed: bool = False) -> None:
+        """Send ``signum`` to each pid; ask first if it would end the lab."""
+        lab = self._running_lab()
+        if lab is None:
+            return
+        pids = list(pids)
+        name = signal_name(signum)
+        if not confirmed and signum in LAB_ENDING and lab.master_pid in pids:
+            self.push_screen(
+                ConfirmDialog(
+                    f"Send {name} to the master (pid {lab.master_pid})?",
+                    "This ends the lab: the master shuts its workers down and exits. "
+                    "You can restart it afterwards with R.",
+                    yes=f"Send {name}",
+                ),
+                lambda yes: self.send_signal(pids, signum, confirmed=True) if yes else None,
+            )
+            return
+        sent = []
+        for pid in pids:
+            row = self.process_tree.row_for(pid)
+            if row is not None and row.gone:
+                done = "been reaped" if row.state == "reaped" else "gone"
+                self.notify(
+                    f"{plain_target(row, pid)} has already {done}; {name} not sent.",
+                    severity="warning",
+                )
+                continue
+            try:
+                lab.send(pid, signum)
+            except LabError as e:
+                self.notify(f"{name} to {plain_target(row, pid)} not sent: {e}", severity="error")
+            else:
+                sent.append(plain_target(row, pid))
+        if sent:
+            self.notify(f"{name} sent to {', '.join(sent)}", timeout=3)
+
+    async def action_signal_menu(self) -> None:
+        if self._running_lab() is None:
+            return
+        tree = self.process_tree
+        tagged = sorted(tree.tagged)
+        if tagged:
+            pids = tagged
+            target = (
+                f"{len(tagged)} tagged processes"
+                if len(tagged) > 1
+                else plain_target(tree.row_for(tagged[0]), tagged[0])
+            )
+        else:
+            row = self._selected()
+            if row is None:
+                return
+            pids = [row.pid]
+            target = plain_target(row, row.pid)
+
+        def chosen(signum: int | None) -> None:
+            if signum is None:
+                return
+            self.last_signal = signum
+            self.send_signal(pids, signum)
+
+        self.push_screen(SignalMenu(target, self.last_signal), chosen)
+
+    def action_quick(self, sig: str) -> None:
+        row = self._selected()
+        if row is not None:
+            self.send_signal([row.pid], parse_signal(sig))
+
+    def action_master(self, sig: str) -> None:
+        lab = self._running_lab()
+        if lab is not None:
+            self.send_signal([lab.master_pid], parse_signal(sig))
+
+    def action_tag(self) -> None:
+        pid = self.process_tree.toggle_tag()
+        if pid is None:
+            self.notify("Nothing to tag here: select a live process.", severity="warning")
+        self.refresh_tree()
+
+    def action_reaping(self) -> None:
+        lab = self._running_lab()
+        if lab is None:
+            return
+        choices = [(mode, mode, REAPING_HELP[mode]) for mode in ("handler", "off", "ignore")]
+
+        def chosen(mode: str | None) -> None:
+            if mode is None or self.lab is None:
+                return
+            try:
+                self.lab.set_reaping(mode)
+            except LabError as e:
+                self.notify(f"Reaping mode not changed: {e}", severity="error")
+            else:
+                self.notify(f"Reaping mode: {mode} ({REAPING_HELP[mode]})", timeout=3)
+
+        self.push_screen(
+            ChoiceDialog("How should the master reap its children?", choices, lab.reaping), chosen
+        )
+
+    def action_new_worker(self) -> None:
+        if self._running_lab() is None:
+            return
+        choices = [
+            (b.name, b.name, b.summary) for b in sorted(BEHAVIOURS.values(), key=lambda b: b.name)
+        ]
+
+        def chosen(name: str | None) -> None:
+            if name is None or self.lab is None:
+                return
+            try:
+                self.lab.spawn_worker(name)
+            except LabError as e:
+                self.notify(f"No new worker: {e}", severity="error")
+            else:
+                self.notify(f"Asked the master for a new {name} worker", timeout=3)
+
+        self.push_screen(ChoiceDialog("Start a new worker running…", choices), chosen)
+
+    def action_restart(self) -> None:
+        self.notify("Restarting the lab…", timeout=2)
+        self.start_lab()
+
+    def action_filter_selected(self) -> None:
+        log = self.event_log
+        if log.pid_filter is not None:
+            log.set_filter(None, log.sig_filter)
+            self.notify("Event log: every process", timeout=2)
+            return
+        row = self._selected()
+        if row is not None:
+            log.set_filter(row.pid, log.sig_filter)
+            self.notify(f"Event log: only {plain_target(row, row.pid)}", timeout=2)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(help_keys()))
+
+    async def action_quit(self) -> None:
+        self.stop_lab()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.stop_lab()
+
+    @on(Button.Pressed)
+    async def _button(self, event: Button.Pressed) -> None:
+        button = event.button.id or ""
+        actions = {
+            "btn-menu": "signal_menu",
+            "btn-ttin": "master('SIGTTIN')",
+            "btn-ttou": "master('SIGTTOU')",
+            "btn-reaping": "reaping",
+            "btn-spawn": "new_worker",
+            "btn-restart": "restart",
+        }
+        if button.startswith("btn-SIG"):
+            await self.run_action(f"quick('{button[4:]}')")
+        elif button in actions:
+            await self.run_action(actions[button])
+
+    # -- command palette ------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for command in COMMANDS:
+            yield SystemCommand(
+                command.title,
+                f"key: {command.shown_keys or command.keys}",
+                functools.partial(self.run_action, command.action),
+            )
+
+
+def _all_gone(pid: int) -> tuple[str, int] | None:
+    return None
+
+
+def run(settings: LabSettings) -> int:
+    """Run the dashboard until the user quits; the lab is closed on every way out."""
+    try:
+        settings.make_lab()  # checks the options (no process yet): bad input is one line
+    except LabError as e:
+        print(f"sigscope: error: {e}", file=sys.stderr)
+        return 2
+    app = SigscopeApp(settings)
+    try:
+        app.run()
+    finally:
+        app.stop_lab()
+    return app.return_code or 0

@@ -1,0 +1,259 @@
+"""The process tree: the lab's master, workers, their own children and adopted orphans.
+
+Rows are keyed by pid, so the selection follows its process when rows move (a worker is
+replaced, an orphan is adopted). A process that has just been reaped stays a few seconds,
+dimmed, so that a student sees it go and its replacement come rather than a row that silently
+changes its pid. States come from ``/proc`` (the observer's snapshot when there is one):
+``Z`` (zombie) and ``T`` (stopped) stand out, because they are what the lessons are about.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from sigscope.lab.controller import LabProcess
+
+KEEP_GONE = 4.0  # seconds a reaped process stays in the tree, dimmed
+
+STATE_STYLES = {
+    "R": ("running", "bold green"),
+    "S": ("sleeping", ""),
+    "D": ("disk sleep", "bold yellow"),
+    "Z": ("zombie", "bold white on red"),
+    "T": ("stopped", "bold black on yellow"),
+    "t": ("traced", "bold black on yellow"),
+    "X": ("dead", "dim"),
+    "I": ("idle", ""),
+}
+
+COLUMNS = ("", "PID", "ROLE", "BEHAVIOUR", "S", "AGE", "SIGS", "LAST SIGNAL")
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    """One line of the tree: what a student needs to tell processes apart."""
+
+    pid: int
+    depth: int
+    role: str  # "master", "worker 1", "orphan", "orphan (adopted)"
+    behaviour: str
+    state: str  # a /proc state letter, or "reaped" / "gone"
+    age: float | None  # seconds since it started; None once gone
+    received: int
+    last_signal: str | None
+
+    @property
+    def gone(self) -> bool:
+        return self.state in ("reaped", "gone")
+
+
+StateOf = Callable[[int], "tuple[str, int] | None"]
+"""pid -> (state letter, ppid), or None if the process no longer exists."""
+
+
+def build_rows(
+    processes: Iterable[LabProcess],
+    state_of: StateOf,
+    ui_pid: int,
+    gone_since: dict[int, float],
+    clock: float | None = None,
+) -> list[ProcessRow]:
+    """Order the lab's processes as a tree: master, then each worker and its own children.
+
+    ``gone_since`` remembers when a process was first seen reaped (it is updated here), so
+    that reaped processes linger for :data:`KEEP_GONE` seconds and then leave.
+    """
+    clock = time.monotonic() if clock is None else clock
+    now_ns = time.monotonic_ns()
+    procs = list(processes)
+    info: dict[int, tuple[str, int | None]] = {}
+    for p in procs:
+        if not p.alive:
+            gone_since.setdefault(p.pid, clock)
+            if clock - gone_since[p.pid] > KEEP_GONE:
+                continue
+            how = p.status.get("how")
+            info[p.pid] = ("gone" if how is None and p.role != "master" else "reaped", None)
+            continue
+        seen = state_of(p.pid)
+        if seen is None:
+            # Exited and already reaped by someone, but its `reaped` event is not here yet.
+            gone_since.setdefault(p.pid, clock)
+            info[p.pid] = ("gone", None)
+        else:
+            info[p.pid] = (seen[0], seen[1])
+
+    def row(p: LabProcess, depth: int) -> ProcessRow:
+        state, ppid = info[p.pid]
+        role = p.role
+        if p.role == "worker" and p.index is not None:
+            role = f"worker {p.index}"
+        elif p.role == "orphan" and ppid == ui_pid:
+            role = "orphan (adopted)"
+        age = None if state in ("reaped", "gone") else max(0.0, (now_ns - p.started) / 1e9)
+        return ProcessRow(
+            p.pid, depth, role, p.behaviour or "", state, age, p.received, p.last_signal
+        )
+
+    shown = [p for p in procs if p.pid in info]
+    masters = [p for p in shown if p.role == "master"]
+    workers = sorted(
+        (p for p in shown if p.role == "worker"),
+        key=lambda p: (p.index if p.index is not None else 1 << 30, p.started),
+    )
+    others = [p for p in shown if p.role not in ("master", "worker")]
+    rows = [row(p, 0) for p in masters]
+    placed = {p.pid for p in masters}
+    for w in workers:
+        rows.append(row(w, 1))
+        placed.add(w.pid)
+        for child in others:
+            parent = info[child.pid][1] or child.parent
+            if parent == w.pid and info[w.pid][0] not in ("reaped", "gone"):
+                rows.append(row(child, 2))
+                placed.add(child.pid)
+    rows.extend(row(p, 1) for p in others if p.pid not in placed)
+    return rows
+
+
+def format_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
+    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
+
+
+def state_text(state: str) -> Text:
+    if state in ("reaped", "gone"):
+        return Text(state, style="dim italic")
+    _, style = STATE_STYLES.get(state, (state, ""))
+    return Text(f" {state} ", style=style)
+
+
+class ProcessTree(DataTable[Text]):
+    """The lab's processes, one row each, keyed by pid; ``space`` tags a row."""
+
+    DEFAULT_CSS = """
+    ProcessTree { height: 1fr; }
+    """
+
+    class Selected(Message):
+        """The highlighted process changed (by keys, mouse, or because rows moved)."""
+
+        def __init__(self, pid: int | None) -> None:
+            super().__init__()
+            self.pid = pid
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
+            id=id,
+            cursor_type="row",
+            zebra_stripes=False,
+            cursor_foreground_priority="renderable",
+        )
+        self.tagged: set[int] = set()
+        self.gone_since: dict[int, float] = {}
+        self._rows: list[ProcessRow] = []
+        self._selected: int | None = None
+
+    def on_mount(self) -> None:
+        for label in COLUMNS:
+            self.add_column(label, key=label or "tag")
+
+    @property
+    def selected_pid(self) -> int | None:
+        return self._selected
+
+    @property
+    def rows_shown(self) -> list[ProcessRow]:
+        return list(self._rows)
+
+    def row_for(self, pid: int) -> ProcessRow | None:
+        for r in self._rows:
+            if r.pid == pid:
+                return r
+        return None
+
+    def show(self, rows: list[ProcessRow]) -> None:
+        """Show these rows; keep the cursor on the same process if it is still there."""
+        self.tagged &= {r.pid for r in rows if not r.gone}
+        if [r.pid for r in rows] == [r.pid for r in self._rows]:
+            for old, new in zip(self._rows, rows, strict=True):
+                if old != new:
+                    for key, cell in zip(COLUMNS, self._cells(new), strict=True):
+                        self.update_cell(str(new.pid), key or "tag", cell)
+            self._rows = rows
+            self._refresh_tags()
+            return
+        index = self._index_after_change(rows)
+        self._rows = rows
+        self.clear()
+        for r in rows:
+            self.add_row(*self._cells(r), key=str(r.pid))
+        if rows:
+            self.move_cursor(row=index, scroll=True)
+        self._set_selected(rows[index].pid if rows else None)
+
+    def _index_after_change(self, rows: list[ProcessRow]) -> int:
+        pids = [r.pid for r in rows]
+        if self._selected in pids:
+            return pids.index(self._selected)
+        # The selected process left: stay at the same height in the list.
+        return max(0, min(self.cursor_row, len(rows) - 1))
+
+    def _cells(self, r: ProcessRow) -> list[Text]:
+        dim = "dim" if r.gone else ""
+        return [
+            Text("●" if r.pid in self.tagged else " ", style="bold magenta"),
+            Text(str(r.pid), style=dim),
+            Text(("  " * r.depth) + r.role, style=dim or "bold" * (r.depth == 0)),
+            Text(r.behaviour, style=dim),
+            state_text(r.state),
+            Text(format_age(r.age), style=dim),
+            Text(str(r.received), style=dim),
+            Text(r.last_signal or "", style=dim or "cyan"),
+        ]
+
+    def _refresh_tags(self) -> None:
+        for r in self._rows:
+            mark = "●" if r.pid in self.tagged else " "
+            self.update_cell(str(r.pid), "tag", Text(mark, style="bold magenta"))
+
+    def toggle_tag(self) -> int | None:
+        """Tag or untag the selected process; return its pid (None if nothing to tag)."""
+        pid = self._selected
+        row = self.row_for(pid) if pid is not None else None
+        if pid is None or row is None or row.gone:
+            return None
+        self.tagged ^= {pid}
+        self._refresh_tags()
+        return pid
+
+    def select_pid(self, pid: int) -> bool:
+        pids = [r.pid for r in self._rows]
+        if pid not in pids:
+            return False
+        self.move_cursor(row=pids.index(pid))
+        self._set_selected(pid)
+        return True
+
+    def _set_selected(self, pid: int | None) -> None:
+        if pid != self._selected:
+            self._selected = pid
+            self.post_message(self.Selected(pid))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        # Read the row under the cursor now: a highlight posted while rows were being rebuilt
+        # may name a row that has moved since.
+        if 0 <= self.cursor_row < len(self._rows):
+            self._set_selected(self._rows[self.cursor_row].pid)

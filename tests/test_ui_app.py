@@ -1,0 +1,508 @@
+"""The dashboard, driven with Pilot against a real lab: every key, button and menu.
+
+Each test starts the real app on a real lab (master + idle workers) and waits on the lab's own
+events (``lab.wait_for`` in a thread) or on what the widgets show, with generous deadlines:
+the machine is shared and slow, and nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rich.console import Console
+from textual.command import CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList, Static, Tabs
+
+from sigscope import procfs
+from sigscope.lab.controller import Lab
+from sigscope.signames import parse_signal
+from sigscope.ui.app import LabSettings, SigscopeApp
+from sigscope.ui.screens.choose import ChoiceDialog
+from sigscope.ui.screens.confirm import ConfirmDialog
+from sigscope.ui.screens.help import HelpScreen
+from sigscope.ui.screens.signal_menu import SignalMenu, find_signal
+from sigscope.ui.screens.too_small import TooSmallScreen
+from sigscope.ui.widgets.process_tree import ProcessRow
+
+WAIT = 20.0  # seconds: generous, the machine is shared
+
+
+class RecordingApp(SigscopeApp):
+    """The real app, recording the notifications it shows (to check the words)."""
+
+    def __init__(self, settings: LabSettings | None = None) -> None:
+        super().__init__(settings)
+        self.said: list[tuple[str, str]] = []
+
+    def notify(self, message: str, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        self.said.append((str(message), str(kwargs.get("severity", "information"))))
+        super().notify(message, *args, **kwargs)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
+    """Let the app run until ``condition()`` is truthy; fail after WAIT seconds."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def event(lab: Lab, since: int = 0, **fields: Any) -> dict[str, Any]:
+    """Wait (off the event loop) for the lab event with these fields."""
+    return await asyncio.to_thread(lab.wait_for, timeout=WAIT, since=since, **fields)
+
+
+def rows(app: SigscopeApp) -> list[ProcessRow]:
+    return app.process_tree.rows_shown
+
+
+def worker_row(app: SigscopeApp, index: int) -> ProcessRow | None:
+    for r in rows(app):
+        if r.role == f"worker {index}" and not r.gone:
+            return r
+    return None
+
+
+async def ready(pilot: Pilot[Any], workers: int = 2) -> Lab:
+    """Wait until the tree shows the master and its live workers; return the lab."""
+    app = pilot.app
+    assert isinstance(app, SigscopeApp)
+    await until(
+        pilot,
+        lambda: (
+            app.lab is not None
+            and len([r for r in rows(app) if r.role.startswith("worker") and r.state == "S"])
+            >= workers
+        ),
+        f"{workers} sleeping workers in the tree",
+    )
+    assert app.lab is not None
+    return app.lab
+
+
+async def select(pilot: Pilot[Any], pid: int) -> None:
+    app = pilot.app
+    assert isinstance(app, SigscopeApp)
+    await until(pilot, lambda: app.process_tree.select_pid(pid), f"pid {pid} in the tree")
+    await pilot.pause()
+    assert app.process_tree.selected_pid == pid
+
+
+def gone(pid: int) -> bool:
+    return procfs.read_stat(pid) is None
+
+
+# -- the tree and the master panel ------------------------------------------------------------
+
+
+async def test_tree_and_master_panel_show_a_fresh_lab() -> None:
+    app = RecordingApp(LabSettings(workers=3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot, 3)
+        shown = rows(app)
+        assert shown[0].role == "master" and shown[0].pid == lab.master_pid
+        assert [r.role for r in shown[1:]] == ["worker 0", "worker 1", "worker 2"]
+        assert all(r.behaviour == "idle" for r in shown[1:])
+        # The panel fills in from the master's own status answer (requested at start).
+        await until(pilot, lambda: app.master_panel.state.target == 3, "status: target 3")
+        state = app.master_panel.state
+        assert state.reaping == "handler" and state.phase == "running"
+        assert state.live == 3 and state.zombies == 0
+        assert app.layout_mode == "full"
+
+
+async def test_kill_a_worker_from_the_menu_and_see_it_replaced() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        victim = worker_row(app, 1)
+        assert victim is not None
+        await select(pilot, victim.pid)
+        since = lab.cursor()
+        await pilot.press("k")
+        menu = await until(
+            pilot, lambda: isinstance(app.screen, SignalMenu) and app.screen, "the signal menu"
+        )
+        assert menu.highlighted_signal == parse_signal("TERM")  # preselected
+        await pilot.press("k", "i", "l", "l")
+        assert menu.highlighted_signal == parse_signal("KILL")
+        await pilot.press("enter")
+        reaped = await event(lab, since, kind="reaped", child=victim.pid)
+        assert reaped["how"] == "signalled" and reaped["sig"] == "SIGKILL"
+        # The tree shows the replacement worker 1, and the selection did not jump elsewhere.
+        replacement = await until(
+            pilot,
+            lambda: (r := worker_row(app, 1)) is not None and r.pid != victim.pid and r,
+            "a new worker 1",
+        )
+        assert replacement.pid != victim.pid
+        # The log got the reaped event, decoded.
+        await until(
+            pilot,
+            lambda: any(
+                e.get("kind") == "reaped" and e.get("child") == victim.pid
+                for e in app.event_log.shown_events
+            ),
+            "the reaped event in the log",
+        )
+        # The menu remembers the last choice.
+        await pilot.press("f9")
+        menu = await until(
+            pilot, lambda: isinstance(app.screen, SignalMenu) and app.screen, "the menu again"
+        )
+        assert menu.highlighted_signal == parse_signal("KILL")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, SignalMenu), "menu closed")
+
+
+def test_the_menu_finds_signals_by_what_is_typed() -> None:
+    assert find_signal("9") == parse_signal("KILL")
+    assert find_signal("kill") == parse_signal("KILL")
+    assert find_signal("usr") == parse_signal("USR1")
+    assert find_signal("SIGTE") == parse_signal("TERM")
+    assert find_signal("rtmin+2") == parse_signal("RTMIN+2")
+    assert find_signal("zz") is None
+
+
+async def test_every_quick_key_sends_its_signal() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        w = worker_row(app, 0)
+        assert w is not None
+        await select(pilot, w.pid)
+        # Caught by the idle behaviour: the handler runs and the tree counts it.
+        for key, sig in (("u", "SIGUSR1"), ("h", "SIGHUP"), ("a", "SIGALRM")):
+            since = lab.cursor()
+            await pilot.press(key)
+            await event(lab, since, kind="sent", sig=sig, target=w.pid)
+            await event(lab, since, kind="received", sig=sig, pid=w.pid)
+            await until(
+                pilot,
+                lambda s=sig: (r := app.process_tree.row_for(w.pid)) and r.last_signal == s,
+                f"{sig} as the last signal in the tree",
+            )
+        row = app.process_tree.row_for(w.pid)
+        assert row is not None and row.received == 3
+        # STOP and CONT: the state letter shows it.
+        await pilot.press("s")
+        await until(
+            pilot, lambda: (r := app.process_tree.row_for(w.pid)) and r.state == "T", "state T"
+        )
+        await pilot.press("c")
+        await until(
+            pilot, lambda: (r := app.process_tree.row_for(w.pid)) and r.state == "S", "state S"
+        )
+        # INT, TERM, KILL end a worker; the master replaces each one.
+        for key, sig in (("i", "SIGINT"), ("t", "SIGTERM"), ("x", "SIGKILL")):
+            target = worker_row(app, 0)
+            assert target is not None
+            await select(pilot, target.pid)
+            since = lab.cursor()
+            await pilot.press(key)
+            reaped = await event(lab, since, kind="reaped", child=target.pid)
+            assert reaped["sig"] == sig
+            await until(
+                pilot,
+                lambda old=target.pid: (
+                    (r := worker_row(app, 0)) is not None and r.pid != old and r.state == "S"
+                ),
+                f"worker 0 replaced after {sig}",
+            )
+        assert not [m for m, sev in app.said if sev == "error"]
+
+
+async def test_every_button_works() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        w = worker_row(app, 0)
+        assert w is not None
+        await select(pilot, w.pid)
+        for sig in ("SIGUSR1", "SIGHUP", "SIGALRM", "SIGSTOP", "SIGCONT"):
+            since = lab.cursor()
+            assert await pilot.click(f"#btn-{sig}")
+            await event(lab, since, kind="sent", sig=sig, target=w.pid)
+        for sig in ("SIGINT", "SIGTERM", "SIGKILL"):
+            target = await until(
+                pilot,
+                lambda: (r := worker_row(app, 0)) is not None and r.state == "S" and r,
+                "a sleeping worker 0",
+            )
+            await select(pilot, target.pid)
+            since = lab.cursor()
+            assert await pilot.click(f"#btn-{sig}")
+            reaped = await event(lab, since, kind="reaped", child=target.pid)
+            assert reaped["sig"] == sig
+        # The menu button opens the menu.
+        assert await pilot.click("#btn-menu")
+        await until(pilot, lambda: isinstance(app.screen, SignalMenu), "the menu")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, SignalMenu), "menu closed")
+        # TTIN / TTOU go to the master.
+        since = lab.cursor()
+        assert await pilot.click("#btn-ttin")
+        await event(lab, since, kind="sent", sig="SIGTTIN", target=lab.master_pid)
+        await event(lab, since, kind="spawn", index=2)
+        await until(pilot, lambda: worker_row(app, 2) is not None, "worker 2 in the tree")
+        await until(pilot, lambda: app.master_panel.state.target == 3, "target 3")
+        since = lab.cursor()
+        assert await pilot.click("#btn-ttou")
+        await event(lab, since, kind="reaped", index=2)
+        # Reaping mode, through its dialog.
+        since = lab.cursor()
+        assert await pilot.click("#btn-reaping")
+        dialog = await until(
+            pilot, lambda: isinstance(app.screen, ChoiceDialog) and app.screen, "reaping dialog"
+        )
+        dialog.query_one(OptionList).highlighted = 1  # handler, off, ignore
+        await pilot.press("enter")
+        await event(lab, since, kind="mode", reaping="off")
+        await until(pilot, lambda: app.master_panel.state.reaping == "off", "reaping off shown")
+        # A new worker with a chosen behaviour.
+        since = lab.cursor()
+        assert await pilot.click("#btn-spawn")
+        dialog = await until(
+            pilot, lambda: isinstance(app.screen, ChoiceDialog) and app.screen, "behaviour dialog"
+        )
+        menu = dialog.query_one(OptionList)
+        menu.highlighted = menu.get_option_index("pause")
+        await pilot.press("enter")
+        spawned = await event(lab, since, kind="spawn", behaviour="pause")
+        await until(
+            pilot,
+            lambda: (r := app.process_tree.row_for(spawned["child"])) and r.behaviour == "pause",
+            "the pause worker in the tree",
+        )
+        # Restart: a fresh master.
+        old_master = lab.master_pid
+        assert await pilot.click("#btn-restart")
+        new_lab = await until(
+            pilot, lambda: app.lab is not None and app.lab is not lab and app.lab, "a new lab"
+        )
+        assert new_lab.master_pid != old_master
+        assert gone(old_master)
+        await ready(pilot)
+        assert all(r.pid != old_master for r in rows(app))
+
+
+async def test_zombie_shows_and_errors_are_plain_words() -> None:
+    app = RecordingApp(LabSettings(reaping="off"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        w = worker_row(app, 0)
+        assert w is not None
+        await select(pilot, w.pid)
+        await pilot.press("x")
+        # Nobody reaps: the worker is a zombie, and the tree and the master panel say so.
+        await until(
+            pilot, lambda: (r := app.process_tree.row_for(w.pid)) and r.state == "Z", "state Z"
+        )
+        await until(pilot, lambda: app.master_panel.state.zombies == 1, "1 zombie counted")
+        # Back to the handler: the master reaps it at once; the row stays a moment, dimmed.
+        since = lab.cursor()
+        lab.set_reaping("handler")
+        await event(lab, since, kind="reaped", child=w.pid)
+        await until(
+            pilot,
+            lambda: (r := app.process_tree.row_for(w.pid)) and r.state == "reaped",
+            "reaped row",
+        )
+        assert app.process_tree.select_pid(w.pid)
+        await pilot.press("t")
+        await until(
+            pilot,
+            lambda: any("already been reaped" in m for m, _ in app.said),
+            "a plain-words warning",
+        )
+        # The reaped event's details decode the raw status.
+        log = app.event_log
+        log.set_filter(w.pid, None)
+        await pilot.pause(0.3)
+        assert log.shown_events and all(w.pid in _pids(e) for e in log.shown_events)
+        index = next(i for i, e in enumerate(log.shown_events) if e.get("kind") == "reaped")
+        log.table.move_cursor(row=index)
+        await pilot.pause(0.2)
+        details = str(log.query_one("#log-details").render())
+        assert "killed by SIGKILL" in details
+        assert "-9" in details and "137" in details
+
+
+def _pids(event: dict[str, Any]) -> set[int]:
+    return {v for k in ("pid", "child", "target") if isinstance(v := event.get(k), int)}
+
+
+async def test_tagged_processes_all_get_the_menu_signal() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        w0, w1 = worker_row(app, 0), worker_row(app, 1)
+        assert w0 is not None and w1 is not None
+        for w in (w0, w1):
+            await select(pilot, w.pid)
+            await pilot.press("space")
+        assert app.process_tree.tagged == {w0.pid, w1.pid}
+        since = lab.cursor()
+        await pilot.press("k")
+        menu = await until(pilot, lambda: isinstance(app.screen, SignalMenu) and app.screen, "menu")
+        assert "2 tagged" in menu.target
+        await pilot.press("u", "s", "r", "2", "enter")
+        for w in (w0, w1):
+            await event(lab, since, kind="received", sig="SIGUSR2", pid=w.pid)
+        # Untag one: the menu goes to the other only.
+        await select(pilot, w0.pid)
+        await pilot.press("space")
+        assert app.process_tree.tagged == {w1.pid}
+
+
+async def test_signals_that_end_the_lab_ask_first_then_the_lab_ends_and_restarts() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        master = lab.master_pid
+        await select(pilot, master)
+        since = lab.cursor()
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "a confirmation")
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmDialog), "dialog closed")
+        await pilot.pause(0.3)
+        assert not [e for e in lab.events(since) if e.get("kind") == "sent"]
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "a confirmation")
+        await pilot.press("y")
+        await event(lab, since, kind="sent", sig="SIGTERM", target=master)
+        await event(lab, since, kind="ended")
+        await until(pilot, lambda: app.ended_reason is not None, "the UI to see the end")
+        banner = str(app.query_one("#banner").render())
+        assert "has ended" in banner and "restart" in banner.lower()
+        assert gone(master)
+        # Acting on an ended lab says so, in words.
+        await pilot.press("x")
+        assert any("not running" in m for m, _ in app.said)
+        await pilot.press("R")
+        await until(pilot, lambda: app.lab is not None and app.lab is not lab, "a new lab")
+        await ready(pilot)
+        assert "-shown" not in app.query_one("#banner").classes
+
+
+async def test_help_screen_and_command_palette() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        console = Console(width=120, record=True, file=io.StringIO())
+        for static in app.screen.query(Static):
+            console.print(static.content)
+        text = console.export_text()
+        for words in ("k / F9", "SIGKILL", "Restart the lab", "reaping mode", "zombie"):
+            assert words in text
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help closed")
+        # Every action is in the palette: find "reaping", run it.
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "palette")
+        await pilot.press(*"reaping mode")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        dialog = await until(
+            pilot,
+            lambda: isinstance(app.screen, ChoiceDialog) and app.screen,
+            "the reaping dialog from the palette",
+        )
+        since = lab.cursor()
+        dialog.query_one(OptionList).highlighted = 2
+        await pilot.press("enter")
+        await event(lab, since, kind="mode", reaping="ignore")
+
+
+async def test_filter_keys_and_inputs() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        w0, w1 = worker_row(app, 0), worker_row(app, 1)
+        assert w0 is not None and w1 is not None
+        lab.send(w1.pid, "USR1")
+        await select(pilot, w0.pid)
+        since = lab.cursor()
+        await pilot.press("u")
+        await event(lab, since, kind="received", pid=w0.pid)
+        await pilot.press("f")
+        log = app.event_log
+        await until(pilot, lambda: log.pid_filter == w0.pid, "filter on")
+        await pilot.pause(0.3)
+        assert log.shown_events and all(w0.pid in _pids(e) for e in log.shown_events)
+        await pilot.press("f")
+        await until(pilot, lambda: log.pid_filter is None, "filter off")
+        # Filter by signal through the input.
+        log.query_one("#log-sig", Input).focus()
+        await pilot.press(*"usr1")
+        await until(pilot, lambda: log.sig_filter == "SIGUSR1", "signal filter")
+        await pilot.pause(0.3)
+        shown = log.shown_events
+        assert shown and all(e.get("sig") == "SIGUSR1" for e in shown)
+        assert {w0.pid, w1.pid} <= set().union(*(_pids(e) for e in shown))
+
+
+async def test_compact_layout_and_too_small_terminal() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert app.layout_mode == "compact"
+        tabs = app.query_one("#panel-tabs", Tabs)
+        assert tabs.display
+        assert app.panel("log").display and not app.panel("master").display
+        tabs.active = "tab-master"
+        await pilot.pause(0.2)
+        assert app.panel("master").display and not app.panel("log").display
+        assert app.panel("master").region.height > 5
+        assert app.process_tree.region.height >= 5
+        # The keys still work at this size.
+        lab = app.lab
+        assert lab is not None
+        w = worker_row(app, 0)
+        assert w is not None
+        await select(pilot, w.pid)
+        since = lab.cursor()
+        await pilot.press("u")
+        await event(lab, since, kind="received", pid=w.pid, sig="SIGUSR1")
+        # Too small: a clear message instead; keys do nothing to the lab then.
+        await pilot.resize_terminal(60, 20)
+        await until(pilot, lambda: isinstance(app.screen, TooSmallScreen), "too-small screen")
+        message = str(app.screen.query_one("#too-small-text").render())
+        assert "60×20" in message and "80×24" in message
+        since = lab.cursor()
+        await pilot.press("x")
+        await pilot.pause(0.3)
+        assert not [e for e in lab.events(since) if e.get("kind") == "sent"]
+        await pilot.resize_terminal(120, 40)
+        await until(pilot, lambda: not isinstance(app.screen, TooSmallScreen), "dashboard back")
+        await until(pilot, lambda: app.layout_mode == "full", "full layout")
+        assert not app.query_one("#panel-tabs", Tabs).display
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+q"])
+async def test_quitting_leaves_no_process(key: str) -> None:
+    app = RecordingApp(LabSettings(workers=3))
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot, 3)
+        pids = {r.pid for r in rows(app)}
+        assert len(pids) == 4
+        await pilot.press(key)
+        await pilot.pause(0.2)
+    assert app.lab is None
+    assert lab.ended.is_set()
+    assert all(gone(pid) for pid in pids)
+    assert os.getpid() not in {procfs.read_stat(p).ppid for p in pids if procfs.read_stat(p)}
