@@ -280,6 +280,24 @@ def test_the_sampler_thread_ends_with_the_lab() -> None:
     sampler.stop()
 
 
+def test_a_failing_scan_is_reported_once_and_the_thread_goes_on() -> None:
+    with Lab(workers=1) as lab:
+        sampler = Sampler(lab, interval=0.02)
+        scans: list[Snapshot] = []
+        sampler.subscribe(scans.append)
+
+        def broken(_snapshot: Snapshot) -> None:
+            raise ZeroDivisionError("a broken subscriber must not kill the sampler")
+
+        sampler.subscribe(broken)
+        with sampler:
+            error = lab.wait_for(kind="error", timeout=T)
+            assert "ZeroDivisionError" in error["text"] and error["text"].startswith("sampler")
+            lab.wait_until(lambda: len(scans) >= 5, timeout=T)
+            assert sampler.running
+        assert len([e for e in lab.events() if e["kind"] == "error"]) == 1
+
+
 def test_interval_must_be_positive() -> None:
     with Lab(workers=0) as lab, pytest.raises(ValueError, match="interval"):
         Sampler(lab, interval=0)
