@@ -115,6 +115,7 @@ def build_parser() -> Parser:
         description="Explore POSIX signals on a live prefork master/worker tree.",
     )
     parser.add_argument("--version", action="version", version=f"sigscope {__version__}")
+    add_lab_options(parser)  # for the dashboard, the default command (no COMMAND given)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     trace = sub.add_parser(
@@ -264,6 +265,14 @@ def run_trace(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def run_dashboard(args: argparse.Namespace) -> int:
+    """``sigscope`` with no command: the dashboard on a fresh lab."""
+    from sigscope.ui.app import LabSettings, run
+
+    name, params = args.behaviour
+    return run(LabSettings(args.workers, name, params, args.reaping, args.grace))
+
+
 def _exit_on_term(signum: int, frame: object) -> None:
     # SIGTERM / SIGHUP to `sigscope trace`: unwind so that the lab is torn down and reaped.
     raise SystemExit(128 + signum)
@@ -282,8 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_lessons(args)
         if args.command is None:
-            parser.print_help()
-            return 0
+            return run_dashboard(args)
     except UsageError as e:
         print(f"sigscope: error: {e}", file=sys.stderr)
         return EXIT_USAGE
