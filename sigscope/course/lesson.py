@@ -148,8 +148,21 @@ def parse_source(data: bytes, name: str) -> tuple[dict[str, Any], str]:
             line = text.count("\n") + 1
         raise LessonInvalid([Problem(name, line, f"TOML syntax error: {message}")]) from None
     except RecursionError:
-        raise LessonInvalid([Problem(name, 1, "values nest too deeply")]) from None
+        raise LessonInvalid([Problem(name, _deep_line(text), "values nest too deeply")]) from None
     return doc, text
+
+
+def _deep_line(text: str, limit: int = 100) -> int:
+    """The first line where brackets nest deeper than ``limit`` (strings are not skipped: this
+    only has to find the line of a file that is already refused)."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        for c in line:
+            depth += c in "[{"
+            depth -= c in "]}"
+            if depth > limit:
+                return number
+    return 1
 
 
 def load_lesson(path: str | Path) -> Lesson:
@@ -160,6 +173,8 @@ def load_lesson(path: str | Path) -> Lesson:
     """
     path = Path(path)
     name = str(path)
+    if path.exists() and not path.is_file():  # a FIFO would block the read; a folder fails
+        raise LessonInvalid([Problem(name, 1, "not a regular file")])
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_BYTES + 1)
@@ -295,8 +310,10 @@ def _step(i: int, raw: Any, out: _Collector) -> Step | None:
     text = raw.get("text")
     if text is None:
         out.add(where, f'missing text: step {i + 1} needs text = "..."')
-    elif not isinstance(text, str) or not text.strip():
-        out.add(where + ("text",), f"text must be a non-empty string, not {_type_name(text)}")
+    elif not isinstance(text, str):
+        out.add(where + ("text",), f"text must be a string, not {_type_name(text)}")
+    elif not text.strip():
+        out.add(where + ("text",), f"text is empty: step {i + 1} needs something to say")
     title = raw.get("title", "")
     if not isinstance(title, str):
         out.add(where + ("title",), f"title must be a string, not {_type_name(title)}")
@@ -350,7 +367,8 @@ def _step(i: int, raw: Any, out: _Collector) -> Step | None:
                 actions.append(compile_action(item))
             except SpecError as e:
                 out.spec(where + ("solution", j), e)
-        if question is not None and not any(a.kind == "answer" for a in actions):
+        complete = len(actions) == len(solution)
+        if complete and question is not None and not any(a.kind == "answer" for a in actions):
             out.add(
                 where + ("solution",), 'the solution of a question must include {answer = "..."}'
             )

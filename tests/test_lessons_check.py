@@ -1,0 +1,206 @@
+"""`sigscope lessons --check` on a folder of deliberately broken lessons: every kind of mistake,
+each reported as ``file:line: message`` with the right line, and the right exit status.
+
+Also: hostile files (too large, not UTF-8, not a regular file) are refused with one line, the
+listing shows progress, and a teacher's folder is found through --lessons-dir and
+$SIGSCOPE_LESSONS.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sigscope.cli import main
+from sigscope.course import LessonInvalid, LessonProgress, ProgressStore, load_lesson
+from sigscope.course.lesson import MAX_BYTES
+from sigscope.lab.behaviours import BEHAVIOURS
+from sigscope.signames import RTMAX, RTMIN
+
+BROKEN = Path(__file__).parent / "data" / "broken_lessons"
+GOOD = Path(__file__).resolve().parents[1] / "lessons" / "01-kill-and-default-actions.toml"
+KNOWN = ", ".join(sorted(BEHAVIOURS))
+PREDICATES = (
+    "received, sent, reaped, spawned, exited, stopped, continued, event, state, pending, "
+    "blocked, ignored, caught, live_workers, reaping, all, any, not"
+)
+
+EXPECTED = [
+    "bad-signal.toml:7: bad signal name 'SIGFOO': unknown signal 'SIGFOO' "
+    "(e.g. TERM, SIGUSR1, RTMIN+2, 15)",
+    "bad-signal.toml:9: bad signal name 'RTMIN+99': 'RTMIN+99' is out of range: real-time "
+    f"signals are RTMIN+0 to RTMIN+{RTMAX - RTMIN}",
+    "bad-target.toml:5: bad target: worker must be an index 0-511, not 'zero'",
+    "bad-target.toml:7: bad target 'workr:0' (master, worker, or worker:N)",
+    "deep-nesting.toml:2: values nest too deeply",
+    "deep-predicates.toml:5: predicates nest too deeply (more than 8 levels)",
+    "missing-solution.toml:3: missing solution: step 1 is checked, so it needs solution = [...]",
+    'missing-solution.toml:11: the solution of a question must include {answer = "..."}',
+    'missing-text.toml:3: missing text: step 1 needs text = "..."',
+    "missing-text.toml:8: text is empty: step 2 needs something to say",
+    'no-title-no-steps.toml:1: missing title: a lesson needs title = "..."',
+    "no-title-no-steps.toml:1: missing steps: a lesson needs at least one [[steps]] table",
+    "no-title-no-steps.toml:2: unknown key 'author' (known: title, summary, lab, steps)",
+    # tomllib's wording is Python's; the line is what matters (checked exactly below)
+    "syntax-error.toml:5: TOML syntax error: *",
+    f"unknown-behaviour.toml:5: unknown behaviour 'sleepy' (known: {KNOWN})",
+    "unknown-behaviour.toml:9: idle: unknown parameter 'colour' (parameters: none)",
+    f"unknown-behaviour.toml:13: unknown behaviour 'dozing' (known: {KNOWN})",
+    f"unknown-behaviour.toml:14: unknown behaviour 'dozing' (known: {KNOWN})",
+    f"unknown-predicate.toml:5: unknown predicate 'recieved' (known: {PREDICATES})",
+    "wrong-types.toml:1: title must be a non-empty string, not a number",
+    "wrong-types.toml:4: workers must be a whole number 0-64, not 'two'",
+    "wrong-types.toml:5: reaping must be one of handler, off, ignore, not 'sometimes'",
+    "wrong-types.toml:6: grace must be seconds from 0 to 60, not -1",
+    'wrong-types.toml:10: an expectation must be a table like {received = "SIGTERM"}, not 5',
+    "wrong-types.toml:11: hints must be a list of non-empty strings",
+    "wrong-types.toml:12: solution must be a non-empty list of actions, "
+    'e.g. [{send = "TERM@worker:0"}]',
+    "wrong-types.toml:17: unknown answer source 'how_many' (known: shell_code, exitcode, "
+    "signal, status, how, live_workers, reaping, or a table: {count = {...}}, {value = ...})",
+    "wrong-types.toml:18: answer wants a string, a number or true, not ['a', 'list']",
+    "wrong-types.toml:18: unknown action 'fly' (known: send, reaping, spawn, wait, until, "
+    "status, answer)",
+    "wrong-types.toml:18: wait wants seconds from 0 to 30, not -3",
+]
+
+
+def same_lines(got: list[str], expected: list[str]) -> None:
+    assert len(got) == len(expected), "\n".join(got)
+    for line, want in zip(got, expected, strict=True):
+        if want.endswith("*"):
+            assert line.startswith(want[:-1]), line
+        else:
+            assert line == want
+
+
+def test_every_problem_with_its_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "--check", str(BROKEN)]) == 1
+    out, err = capsys.readouterr()
+    prefix = f"{BROKEN}/"
+    lines = out.splitlines()
+    assert all(line.startswith(prefix) for line in lines)
+    same_lines([line.removeprefix(prefix) for line in lines], EXPECTED)
+    files = len(list(BROKEN.glob("*.toml")))
+    assert err.strip() == f"{len(EXPECTED)} problems in {files} of {files} lesson files"
+
+
+def test_syntax_error_line_and_column(capsys: pytest.CaptureFixture[str]) -> None:
+    path = BROKEN / "syntax-error.toml"
+    assert main(["lessons", "--check", str(path)]) == 1
+    out = capsys.readouterr().out.strip()
+    assert re.fullmatch(rf"{re.escape(str(path))}:5: TOML syntax error: .+ \(column 33\)", out)
+
+
+def test_each_file_alone_gives_its_own_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    for path in sorted(BROKEN.glob("*.toml")):
+        assert main(["lessons", "--check", str(path)]) == 1
+        lines = capsys.readouterr().out.splitlines()
+        mine = [e for e in EXPECTED if e.startswith(path.name + ":")]
+        same_lines([line.removeprefix(str(BROKEN) + "/") for line in lines], mine)
+
+
+def test_a_good_lesson_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "--check", str(GOOD)]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip() == "1 lesson file OK"
+
+
+def test_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "--check", "/no/such/lesson.toml"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "sigscope lessons: error: no such file or folder: /no/such/lesson.toml"
+    )
+
+
+def test_empty_folder_is_a_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "--check", str(tmp_path)]) == 1
+    assert "no lesson files" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("huge.toml", b"# " + b"x" * MAX_BYTES + b"\n", f"file too large ({MAX_BYTES + 1}"),
+        ("binary.toml", b'title = "ok"\n\xff\xfe\x00\n', "not UTF-8 text"),
+        ("nul.toml", b'title = "a\x00b"\n', "TOML syntax error"),
+    ],
+)
+def test_hostile_files_are_refused(
+    tmp_path: Path, name: str, data: bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(LessonInvalid) as info:
+        load_lesson(path)
+    (problem,) = info.value.problems
+    assert message in problem.message
+    assert main(["lessons", "--check", str(path)]) == 1
+    assert capsys.readouterr().out.startswith(f"{path}:")
+
+
+def test_a_fifo_is_not_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(LessonInvalid, match="not a regular file"):
+        load_lesson(fifo)
+
+
+def test_installed_command_exit_status() -> None:
+    """The real `sigscope` entry point, as a teacher would run it."""
+    bad = subprocess.run(
+        [sys.executable, "-m", "sigscope", "lessons", "--check", str(BROKEN)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stderr
+    assert len(bad.stdout.splitlines()) == len(EXPECTED)
+    usage = subprocess.run(
+        [sys.executable, "-m", "sigscope", "lessons", "--chekc"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert usage.returncode == 2
+    assert "Traceback" not in usage.stderr
+
+
+def test_listing_shows_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    folder = tmp_path / "course"
+    folder.mkdir()
+    (folder / "01-first.toml").write_bytes(GOOD.read_bytes())
+    (folder / "02-broken.toml").write_text('title = "x"\n')
+    lesson = load_lesson(folder / "01-first.toml")
+    checked = [i for i, s in enumerate(lesson.steps) if s.checked]
+    ProgressStore().save("01-first", LessonProgress(done=set(checked[:2]), current=2))
+    assert (tmp_path / "state" / "sigscope" / "progress.json").is_file()
+    assert main(["lessons", "--lessons-dir", str(folder)]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert first.split()[:3] == ["01-first", "…", f"2/{len(checked)}"]
+    assert lesson.title in first
+    assert second.startswith("02-broken") and "invalid" in second
+
+
+def test_env_var_names_the_teachers_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    (tmp_path / "07-mine.toml").write_bytes(GOOD.read_bytes())
+    monkeypatch.setenv("SIGSCOPE_LESSONS", str(tmp_path))
+    assert main(["lessons"]) == 0
+    assert capsys.readouterr().out.split()[0] == "07-mine"
+    monkeypatch.setenv("SIGSCOPE_LESSONS", str(BROKEN))
+    assert main(["lessons", "--check"]) == 1  # --check with no PATH checks that folder
+    assert capsys.readouterr().out.count("\n") == len(EXPECTED)
+    assert main(["lessons", "--lessons-dir", str(tmp_path / "nowhere")]) == 2
