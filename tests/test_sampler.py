@@ -251,6 +251,49 @@ def test_an_unannounced_grandchild_is_found_then_adopted_then_gone() -> None:
         assert lab.wait_for(kind="state", child=grandchild, state="gone", since=c, timeout=T)
 
 
+_THREAD_FORKER = """
+import subprocess, sys, threading
+
+def run():
+    child = subprocess.Popen(["sleep", "60"])
+    print(child.pid, flush=True)
+    sys.stdin.read()
+    child.kill()
+    child.wait()
+
+thread = threading.Thread(target=run)
+thread.start()
+thread.join()
+"""
+
+
+def test_a_child_forked_by_a_non_main_thread_is_found() -> None:
+    """The kernel lists a child under the *thread* that forked it (/proc/PID/task/TID/
+    children): a process with several threads must have every thread's list read."""
+    with Lab(workers=1) as lab:
+        assert lab.pgid is not None
+        parent = subprocess.Popen(
+            [sys.executable, "-c", _THREAD_FORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            process_group=lab.pgid,
+        )
+        assert parent.stdin is not None and parent.stdout is not None
+        try:
+            child = int(parent.stdout.readline())
+            with open(f"/proc/{parent.pid}/task/{parent.pid}/children") as f:
+                assert str(child) not in f.read().split()  # not the main thread's child
+            snap = wait_snapshot(Sampler(lab), lambda s: s.by_pid(child) is not None, timeout=T)
+            view = snap.by_pid(child)
+            parent_view = snap.by_pid(parent.pid)
+            assert view is not None and view.ppid == parent.pid
+            assert parent_view is not None and parent_view.threads >= 2
+        finally:
+            parent.stdin.close()
+            parent.wait(timeout=T)
+            parent.stdout.close()
+
+
 def test_a_masked_workers_pending_signal_agrees_with_ps() -> None:
     with Lab(workers=1, behaviour="masked") as lab:
         pid = lab.worker(0).pid
