@@ -480,6 +480,8 @@ class SequenceChart(ScrollView, can_focus=True):
         self._held: deque[Event] = deque(maxlen=PAUSE_BUFFER)
         self._held_lost = 0
         self._selected: int | None = None
+        self._follow = True  # show the newest rows as they come (until the person scrolls up)
+        self._syncing = False
         self._cache: LRUCache[tuple[int, int, int, int, int | None], Strip] = LRUCache(1024)
         self.draw_delays: deque[int] = deque(maxlen=200_000)
         """Nanoseconds from each drawn event's ``t`` to the frame that drew it (benchmarks)."""
@@ -557,7 +559,8 @@ class SequenceChart(ScrollView, can_focus=True):
         self.paused = not self.paused
 
     def action_follow(self) -> None:
-        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._follow = True
+        self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
 
     def watch_paused(self, paused: bool) -> None:
         if paused:
@@ -577,8 +580,15 @@ class SequenceChart(ScrollView, can_focus=True):
         self.border_subtitle = f"⏸ paused · {len(self._held) + self._held_lost} new · p resume"
 
     # -- layout ----------------------------------------------------------------------------
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if not self._syncing:
+            # The person scrolled: follow new rows only while at (or next to) the end. One
+            # row of slack, as a horizontal scrollbar appearing adds one to max_scroll_y.
+            self._follow = new_value >= self.max_scroll_y - 1
+
     def _take(self, events: list[Event]) -> None:
-        follow = self.is_vertical_scroll_end
+        follow = self._follow
         before = len(self.model.rows)
         layout = self.model.layout_version
         for event in events:
@@ -586,10 +596,16 @@ class SequenceChart(ScrollView, can_focus=True):
         evicted = self.model.take_evicted()
         if len(self.model.rows) != before or evicted or layout != self.model.layout_version:
             self._update_virtual_size()
-            if follow:
-                self.scroll_end(animate=False, immediate=True, x_axis=False)
-            elif evicted:
-                self.scroll_to(y=max(0, self.scroll_y - evicted), animate=False, immediate=True)
+            self._syncing = True
+            try:
+                if follow:
+                    self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+                elif evicted:
+                    # Keep the rows the person is reading in place as old ones fall off.
+                    y = max(0, self.scroll_y - evicted)
+                    self.scroll_to(y=y, animate=False, immediate=True, force=True)
+            finally:
+                self._syncing = False
         self.refresh()
 
     def _lane_width(self) -> int:

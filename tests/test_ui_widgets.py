@@ -1,0 +1,462 @@
+"""The dashboard's widgets on their own: tiny inline apps fed real event streams.
+
+The event streams come from real labs (recorded once per scenario with ``lab.events()``, the
+lab closed before any widget sees them), or, where a test needs exact times (aggregation
+windows, countdowns, highlight fading), from dicts in the contract's shape with a frozen clock.
+Snapshots are small frozen dataclasses with the sampler's field names, or a real
+``Sampler.scan()`` of a live lab.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.widget import Widget
+
+from sigscope.lab.controller import Lab
+from sigscope.signames import RTMIN, signal_name
+from sigscope.ui.widgets.dispositions import DispositionsPanel
+from sigscope.ui.widgets.rates import RateHistory, Rates, rate_text
+from sigscope.ui.widgets.sequence_chart import (
+    MAX_ROWS,
+    PENDING_KEYS,
+    PENDING_PER_KEY,
+    SequenceChart,
+)
+from sigscope.ui.widgets.timers import TimersPanel
+
+WAIT = 15.0
+S = 1_000_000_000  # ns per second
+MS = 1_000_000
+USR1 = int(signal.SIGUSR1)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+class One(App[None]):
+    """An app holding one widget, full screen."""
+
+    def __init__(self, widget: Widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+
+class Clock:
+    """A frozen clock the test moves by hand (ns or seconds, as the widget wants)."""
+
+    def __init__(self, ns: int = 1_000 * S) -> None:
+        self.ns = ns
+
+    def monotonic_ns(self) -> int:
+        return self.ns
+
+    def monotonic(self) -> float:
+        return self.ns / S
+
+    def advance(self, seconds: float) -> None:
+        self.ns += int(seconds * S)
+
+
+@dataclass(frozen=True)
+class Masks:
+    pending: frozenset[int] = frozenset()
+    shared_pending: frozenset[int] = frozenset()
+    blocked: frozenset[int] = frozenset()
+    ignored: frozenset[int] = frozenset()
+    caught: frozenset[int] = frozenset()
+    sigq: tuple[int, int] = (0, 1000)
+
+
+@dataclass(frozen=True)
+class View:
+    pid: int
+    masks: Masks = field(default_factory=Masks)
+    cpu_seconds: float = 0.0
+    state: str = "S"
+    role: str | None = "worker"
+    index: int | None = 0
+    behaviour: str | None = "idle"
+
+
+@dataclass(frozen=True)
+class Snap:
+    t: int
+    processes: tuple[View, ...]
+
+    def by_pid(self, pid: int) -> View | None:
+        return next((p for p in self.processes if p.pid == pid), None)
+
+
+def ev(kind: str, t: int, pid: int, role: str = "worker", **fields: Any) -> dict[str, Any]:
+    return {"t": t, "pid": pid, "role": role, "kind": kind, **fields}
+
+
+@functools.cache
+def recorded_lab() -> tuple[dict[str, Any], ...]:
+    """A real lab's stream: USR1 to worker 0, a storm of 1000 USR2 to worker 1, SIGKILL to
+    worker 0 (reaped and replaced), then TERM to the master (graceful shutdown, lab ends)."""
+    with Lab(workers=2) as lab:
+        lab.wait_all(2, kind="ready", timeout=WAIT)
+        since = lab.cursor()
+        lab.send("worker:0", "USR1")
+        lab.wait_for(kind="received", sig="SIGUSR1", since=since, timeout=WAIT)
+        w1 = lab.worker(1).pid
+        since = lab.cursor()
+        for _ in range(1000):
+            lab.send(w1, "USR2")
+        lab.wait_for(kind="received", sig="SIGUSR2", since=since, timeout=WAIT)
+        w0 = lab.worker(0).pid
+        since = lab.cursor()
+        lab.send(w0, "KILL")
+        lab.wait_for(kind="reaped", child=w0, since=since, timeout=WAIT)
+        lab.wait_for(kind="ready", index=0, since=since, timeout=WAIT)
+        lab.send("master", "TERM")
+        lab.wait_for(kind="ended", timeout=WAIT)
+        return tuple(lab.events())
+
+
+def arrows(chart: SequenceChart, sig: str) -> list[Any]:
+    return [r for r in chart.rows if r.kind == "arrow" and r.sig == sig]
+
+
+# -- the sequence chart ----------------------------------------------------------------------
+async def test_chart_draws_real_lab_arrows_latency_exits_and_reaps() -> None:
+    events = recorded_lab()
+    chart = SequenceChart()
+    async with One(chart).run_test(size=(120, 40)) as pilot:
+        for event in events:
+            chart.add_event(event)
+        await pilot.pause()
+        usr1 = arrows(chart, "SIGUSR1")
+        assert len(usr1) == 1
+        row = usr1[0]
+        assert (row.sender, row.receiver, row.count, row.handled) == ("you", "w0", 1, 1)
+        sent = next(e for e in events if e["kind"] == "sent" and e["sig"] == "SIGUSR1")
+        got = next(e for e in events if e["kind"] == "received" and e["sig"] == "SIGUSR1")
+        assert row.lat_sum == got["t"] - sent["t"] > 0
+
+        texts = chart.row_texts()
+        line = texts[chart.rows.index(row)]
+        assert "SIGUSR1 · handled after" in line
+        # The arrow runs from the "you" lane rightwards to w0's lane.
+        assert line.index("●") < line.index("▶") < line.index("SIGUSR1")
+
+        kill = arrows(chart, "SIGKILL")
+        assert len(kill) == 1 and kill[0].handled == 0  # SIGKILL runs no handler
+        # SIGCHLD has no `sent`: it is drawn from the kernel lane to the master.
+        chld = arrows(chart, "SIGCHLD")
+        assert chld and all(r.sender == "kernel" and r.receiver == "master" for r in chld)
+        assert any("killed by SIGKILL (-9)" in t for t in texts)
+        assert any("master: graceful shutdown" in t for t in texts)
+        assert sum("exits: dies by SIGTERM" in t for t in texts) == 2
+        assert texts[-1].endswith("the lab has ended")
+        # The master's TERMs to its workers start on the master's lane.
+        assert {r.sender for r in arrows(chart, "SIGTERM")} == {"you", "master"}
+
+
+async def test_chart_aggregates_a_real_storm_of_1000_into_one_row() -> None:
+    events = recorded_lab()
+    chart = SequenceChart()
+    async with One(chart).run_test(size=(120, 40)) as pilot:
+        for event in events:
+            chart.add_event(event)
+        await pilot.pause()
+        storm = arrows(chart, "SIGUSR2")
+        assert len(storm) == 1
+        assert storm[0].count == 1000
+        received = sum(1 for e in events if e["kind"] == "received" and e["sig"] == "SIGUSR2")
+        # Standard signals coalesce while pending: fewer handler runs than sends, all matched.
+        assert storm[0].handled == received and 0 < received <= 1000
+        text = chart.row_texts()[chart.rows.index(storm[0])]
+        assert "SIGUSR2 ×1000" in text
+
+
+async def test_chart_storage_is_bounded_after_100k_events() -> None:
+    chart = SequenceChart()
+    async with One(chart).run_test(size=(100, 30)) as pilot:
+        t = 1_000 * S
+        # Sends that never merge (each a full window apart, alternating signals) to many
+        # processes, never answered: the worst case for rows and for unmatched sends.
+        batch = []
+        for i in range(100_000):
+            t += 300 * MS
+            sig = "SIGUSR1" if i % 2 else "SIGHUP"
+            batch.append(ev("sent", t, 10, "ui", sig=sig, target=1000 + i % 5000))
+            if len(batch) == 5000:
+                chart.add_events(batch)
+                batch = []
+                await pilot.pause()
+        assert chart.model.sent == 100_000
+        assert len(chart.rows) == MAX_ROWS
+        assert len(chart.model.pending_keys()) <= PENDING_KEYS
+        assert all(len(q) <= PENDING_PER_KEY for q in chart.model._pending.values())
+        assert len(chart.model.lanes) <= 3 + 8 + 1  # fixed lanes, pid lanes, "others"
+        # The newest row is on screen (the chart follows the end).
+        await pilot.pause()
+        origin = chart.model.origin or 0
+        newest = f"{(chart.rows[-1].t - origin) / S:8.3f}s"  # its time stamp
+        shown = [chart.render_line(y).text for y in range(chart.size.height)]
+        assert any(newest in line for line in shown)
+
+
+async def test_chart_merges_only_within_the_storm_window_and_pairs_latencies() -> None:
+    chart = SequenceChart()
+    async with One(chart).run_test(size=(120, 30)) as pilot:
+        t = 5_000 * S
+        rt = signal_name(RTMIN + 1)
+        add = chart.add_event
+        add(ev("spawn", t, 2, "master", child=3, index=0, behaviour="idle"))
+        # Real-time signals queue: three sends, three handler runs, paired in order.
+        for i in range(3):
+            add(ev("sent", t + i * MS, 1, "ui", sig=rt, target=3))
+        for i in range(3):
+            add(ev("received", t + (10 + i) * MS, 3, index=0, sig=rt))
+        row = arrows(chart, rt)[0]
+        assert (row.count, row.handled) == (3, 3)
+        assert row.lat_sum == 3 * 10 * MS
+        # Three USR1 close together, one handler run: the kernel merged them (pending once).
+        t2 = t + 2 * S
+        for i in range(3):
+            add(ev("sent", t2 + i * MS, 1, "ui", sig="SIGUSR1", target=3))
+        add(ev("received", t2 + 100 * MS, 3, index=0, sig="SIGUSR1"))
+        first = arrows(chart, "SIGUSR1")[0]
+        assert (first.count, first.handled, first.lat_sum) == (3, 1, 100 * MS)
+        # A lone USR1 five seconds later is a new row, and its latency is its own.
+        t3 = t2 + 5 * S
+        add(ev("sent", t3, 1, "ui", sig="SIGUSR1", target=3))
+        add(ev("received", t3 + 2 * MS, 3, index=0, sig="SIGUSR1"))
+        later = arrows(chart, "SIGUSR1")
+        assert len(later) == 2
+        assert (later[1].count, later[1].handled, later[1].lat_sum) == (1, 1, 2 * MS)
+        # The same signal to another lane does not merge into the storm row.
+        add(ev("sent", t3 + 3 * MS, 1, "ui", sig="SIGUSR1", target=2))
+        assert len(arrows(chart, "SIGUSR1")) == 3
+        await pilot.pause()
+
+
+async def test_chart_pause_holds_events_then_draws_them() -> None:
+    chart = SequenceChart()
+    async with One(chart).run_test(size=(100, 30)) as pilot:
+        chart.focus()
+        t = 7_000 * S
+        chart.add_event(ev("sent", t, 1, "ui", sig="SIGHUP", target=2, target_role="master"))
+        await pilot.press("p")
+        assert chart.paused
+        chart.add_event(ev("sent", t + S, 1, "ui", sig="SIGTERM", target=2, target_role="master"))
+        await pilot.pause()
+        assert [r.sig for r in chart.rows] == ["SIGHUP"]
+        assert "paused" in str(chart.border_subtitle)
+        await pilot.press("p")
+        assert not chart.paused
+        assert [r.sig for r in chart.rows] == ["SIGHUP", "SIGTERM"]
+
+
+async def test_chart_show_pid_highlights_that_lane() -> None:
+    chart = SequenceChart()
+    async with One(chart).run_test(size=(100, 30)) as pilot:
+        t = 9_000 * S
+        chart.add_event(ev("spawn", t, 2, "master", child=3, index=0, behaviour="idle"))
+        chart.add_event(ev("spawn", t, 2, "master", child=4, index=1, behaviour="idle"))
+        chart.show_pid(4)
+        await pilot.pause()
+        assert chart._selected_lane() == "w1"
+        header = chart._header_text(0)
+        start = header.plain.index("w1")
+        assert any(
+            "reverse" in str(span.style) and span.start <= start < span.end for span in header.spans
+        )
+        chart.show_pid(None)
+        assert chart._selected_lane() is None
+
+
+# -- dispositions ----------------------------------------------------------------------------
+async def test_dispositions_highlight_changes_then_fade() -> None:
+    clock = Clock()
+    panel = DispositionsPanel(clock=clock.monotonic)
+    async with One(panel).run_test(size=(90, 45)) as pilot:
+        panel.show_pid(50)
+        base = Masks(caught=frozenset(range(1, 32)) - {9, 19}, blocked=frozenset({2}))
+        panel.update_snapshot(Snap(clock.ns, (View(50, base),)))
+        assert not panel.is_highlighted(2, "blocked")  # the first look is no change
+        clock.advance(0.25)
+        after = Masks(
+            caught=base.caught,
+            blocked=frozenset({2, USR1, RTMIN + 1}),
+            shared_pending=frozenset({USR1}),
+        )
+        panel.update_snapshot(Snap(clock.ns, (View(50, after),)))
+        assert panel.is_highlighted(USR1, "blocked") and panel.is_highlighted(USR1, "pending")
+        assert panel.is_highlighted("rt", "blocked")
+        assert not panel.is_highlighted(2, "blocked") and not panel.is_highlighted(12, "caught")
+        await pilot.pause()
+        text = panel.render()
+        line = next(ln for ln in text.plain.splitlines() if "SIGUSR1" in ln)
+        assert "blocked" in line and "PENDING" in line
+        start = text.plain.index(line) + line.index("PENDING")
+        assert any("reverse" in str(s.style) and s.start <= start < s.end for s in text.spans)
+        assert "1 blocked (RTMIN+1)" in text.plain
+        clock.advance(2.1)
+        assert not panel.is_highlighted(USR1, "blocked")
+        # Another process: nothing is news yet.
+        panel.show_pid(51)
+        panel.update_snapshot(Snap(clock.ns, (View(50, after), View(51, base))))
+        assert not panel.changed_at
+
+
+async def test_dispositions_of_a_real_masked_worker() -> None:
+    from sigscope.observe.sampler import Sampler
+
+    with Lab(workers=1, behaviour="masked", params={"signals": ["SIGUSR1"]}) as lab:
+        lab.wait_for(kind="blocked", timeout=WAIT)
+        pid = lab.worker(0).pid
+        sampler = Sampler(lab)
+        first = sampler.scan()
+        lab.send(pid, "USR1")
+        deadline = time.monotonic() + WAIT
+        while True:
+            second = sampler.scan()
+            view = second.by_pid(pid)
+            assert view is not None, "the masked worker vanished"
+            if USR1 in view.masks.shared_pending | view.masks.pending:
+                break
+            assert time.monotonic() < deadline, "SIGUSR1 never showed as pending"
+            time.sleep(0.02)
+    panel = DispositionsPanel()
+    async with One(panel).run_test(size=(90, 45)) as pilot:
+        panel.show_pid(pid)
+        panel.update_snapshot(first)
+        panel.update_snapshot(second)
+        await pilot.pause()
+        line = next(ln for ln in panel.render().plain.splitlines() if " SIGUSR1 " in ln)
+        assert "handler" in line and "blocked" in line and "PENDING" in line
+        assert panel.is_highlighted(USR1, "pending")
+        assert not panel.is_highlighted(USR1, "blocked")  # it was blocked in both scans
+
+
+# -- timers ----------------------------------------------------------------------------------
+async def test_timers_extrapolate_and_tick_only_while_counting() -> None:
+    clock = Clock()
+    panel = TimersPanel(clock=clock.monotonic_ns)
+    async with One(panel).run_test(size=(80, 20)) as pilot:
+        panel.show_pid(60)
+        await pilot.pause()
+        assert not panel.ticking  # nothing armed: no wake-ups
+        t0 = clock.ns
+        panel.add_event(
+            ev("timer", t0, 60, timer="alarm", action="armed", value=5.0, interval=0.0, previous=2)
+        )
+        assert panel.ticking
+        clock.advance(1.5)
+        assert panel.remaining("alarm") == 3.5
+        text = panel.render().plain
+        assert "3.50 s" in text and "replaced one with 2 s left" in text
+        # A periodic ITIMER_REAL reloads with its interval: 1.2 s after arming 0.5/0.5 -> 0.3.
+        panel.add_event(
+            ev("timer", clock.ns, 60, timer="ITIMER_REAL", action="armed", value=0.5, interval=0.5)
+        )
+        clock.advance(1.2)
+        assert abs((panel.remaining("ITIMER_REAL") or 0) - 0.3) < 1e-9
+        # A CPU timer ignores the wall clock: it moves only with the CPU seconds of a scan.
+        panel.add_event(
+            ev(
+                "timer",
+                clock.ns,
+                60,
+                timer="ITIMER_VIRTUAL",
+                action="armed",
+                value=2.0,
+                interval=0.0,
+                cpu=1.0,
+            )
+        )
+        clock.advance(10)
+        assert panel.remaining("ITIMER_VIRTUAL") is None  # no scan yet: unknown, not guessed
+        panel.update_snapshot(Snap(clock.ns, (View(60, cpu_seconds=1.5),)))
+        assert panel.remaining("ITIMER_VIRTUAL") == 1.5
+        clock.advance(10)
+        assert panel.remaining("ITIMER_VIRTUAL") == 1.5
+        # Cancel the periodic timer; the alarm is long due: nothing counts down any more.
+        panel.add_event(
+            ev(
+                "timer",
+                clock.ns,
+                60,
+                timer="ITIMER_REAL",
+                action="cancelled",
+                value=0.0,
+                interval=0.0,
+            )
+        )
+        assert panel.remaining("alarm") == 0.0
+        await pilot.pause(0.3)  # a tick notices and stops the ticker
+        assert not panel.ticking
+        # A reap forgets the process's timers.
+        panel.add_event(ev("reaped", clock.ns, 2, "master", child=60, how="exited", exitcode=0))
+        assert 60 not in panel.timers
+
+
+async def test_timers_of_a_real_alarm_worker() -> None:
+    with Lab(workers=1, behaviour="alarm", params={"seconds": 3, "repeat": 1}) as lab:
+        armed = lab.wait_for(kind="timer", action="armed", timeout=WAIT)
+        events = lab.events()
+    panel = TimersPanel()
+    async with One(panel).run_test(size=(80, 20)) as pilot:
+        panel.show_pid(armed["pid"])
+        for event in events:
+            panel.add_event(event)
+        left = panel.remaining("alarm")
+        elapsed = (time.monotonic_ns() - armed["t"]) / S
+        assert left is not None and 0 <= left <= 3.0
+        assert abs(left - max(0.0, armed["value"] - elapsed)) < 0.5
+        await pilot.pause()
+        assert "alarm" in panel.render().plain
+
+
+# -- rates -----------------------------------------------------------------------------------
+def test_rate_history_buckets_per_second_and_forgets_the_old() -> None:
+    history = RateHistory(seconds=5)
+    base = 100 * S
+    for i in range(10):
+        history.add(7, base + i * 100 * MS)  # 10 in second 100
+    history.add(7, base + S + 1)  # 1 in second 101
+    history.add(7, base + 50 * MS)  # a late one, still second 100
+    assert history.series(7, base + 2 * S) == [0.0, 0.0, 11.0, 1.0, 0.0]
+    assert history.rate(7, base + 2 * S) == 1.0
+    assert history.active(base + 2 * S)
+    assert not history.active(base + 10 * S)
+    history.add(7, base + 20 * S)
+    assert len(history._buckets[7]) <= 5
+    assert rate_text([0, 1, 2, 4], width=4).plain == "▁▃▅█"
+    assert rate_text([0, 0], width=2).plain == "▁▁"
+
+
+async def test_rates_rows_follow_processes_and_tick_only_when_active() -> None:
+    clock = Clock()
+    rates = Rates(clock=clock.monotonic_ns)
+    async with One(rates).run_test(size=(80, 20)) as pilot:
+        rates.add_event(ev("spawn", clock.ns, 2, "master", child=3, index=0, behaviour="idle"))
+        await pilot.pause()
+        assert set(rates._rows) == {3}
+        assert not rates.ticking
+        for i in range(50):
+            rates.add_event(ev("received", clock.ns - S + i, 3, index=0, sig="SIGUSR1"))
+        assert rates.ticking
+        rates.show_pid(3)
+        await pilot.pause()
+        row = rates._rows[3]
+        assert row.has_class("-selected")
+        rates._tick()
+        assert row.sparkline.data is not None and row.sparkline.data[-2] == 50.0
+        clock.advance(40)
+        rates._tick()
+        assert not rates.ticking
+        rates.add_event(ev("reaped", clock.ns, 2, "master", child=3, how="exited", exitcode=0))
+        await pilot.pause()
+        assert not rates._rows and not rates.query("RateRow")
