@@ -247,7 +247,9 @@ class Lab:
     def _lab_pids_alive(self) -> list[int]:
         """Lab processes that still exist (a zombie of ours counts until reaped)."""
         alive = []
-        for pid, proc in self.processes.items():
+        with self._cond:  # the reader thread adds processes (``fork`` events) meanwhile
+            known = list(self.processes.items())
+        for pid, proc in known:
             if proc.ref is None:
                 continue
             if procfs.start_time(pid) == proc.ref.starttime:
