@@ -6,10 +6,12 @@ kernel shows it, the observer's view of /proc (pending, blocked and ignored mask
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from sigscope import procfs
 from sigscope.lab import Lab, LabError
 from sigscope.lab.behaviours import BehaviourError, check_params
 from sigscope.observe.sampler import Sampler, Snapshot, wait_snapshot
+from tests.conftest import reap_children, wait_gone
 
 T = 10.0  # generous: the machine may be busy; nothing here asserts speed
 USR1 = int(signal.SIGUSR1)
@@ -287,6 +290,56 @@ def test_orphans_are_adopted_and_reaped_by_the_controller() -> None:
             assert reaped["role"] == "ui" and reaped["adopted"] is True
             assert (reaped["how"], reaped["exitcode"]) == ("exited", 0)
             assert procfs.read_stat(orphan) is None  # reaped: not even a zombie is left
+
+
+def lab_group(pgid: int) -> list[int]:
+    """Every process (zombies included) in process group ``pgid``."""
+    return [p for p in procfs.all_pids() if (st := procfs.read_stat(p)) and st.pgid == pgid]
+
+
+def test_orphans_die_with_a_sigkilled_controller() -> None:
+    trace = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sigscope",
+            "trace",
+            "--json",
+            "--workers",
+            "1",
+            "--behaviour",
+            "orphan-maker:count=3,linger=600,stay=0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert trace.stdout is not None
+    pgid = 0
+    adopted: set[int] = set()
+    try:
+        while len(adopted) < 3:
+            line = trace.stdout.readline()
+            assert line, "sigscope trace ended early"
+            event = json.loads(line)
+            if event["role"] == "master":
+                pgid = event["pid"]  # the master leads the lab's process group
+            if event["kind"] == "adopted":
+                assert event["parent"] == trace.pid
+                adopted.add(event["pid"])
+    finally:
+        trace.kill()
+        trace.wait()
+        trace.stdout.close()
+    assert pgid
+    # Everything in the lab's group (the master, workers, orphans adopted by the trace, and
+    # orphans of a respawned worker still waiting for adoption) must die at once — not after the
+    # 600 s linger. What is re-parented to us (a subreaper) we reap, by pid.
+    deadline = time.monotonic() + 3.0
+    while (left := lab_group(pgid)) and time.monotonic() < deadline:
+        reap_children(set(left) & set(procfs.children_of(os.getpid())), timeout=0.0)
+        time.sleep(0.01)
+    assert left == []
+    assert wait_gone(adopted, timeout=0.0) == set()
 
 
 # -- selectable at run time -------------------------------------------------------------------

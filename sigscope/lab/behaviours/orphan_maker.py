@@ -9,9 +9,16 @@ The worker tells the controller about each grandchild with a ``fork`` event (``c
 ``starttime``) *before* it exits, so the controller knows it (role ``orphan``) and watches its
 pidfd; the controller reaps it by pid and emits ``reaped`` with ``adopted: true``.
 
-A grandchild does **not** arm PR_SET_PDEATHSIG (fork clears it, and it must outlive its parent
-to be orphaned). It still ends with the lab: it stays in the lab's process group, which the
-controller's ``close()`` kills, and it exits by itself after ``linger`` seconds in any case.
+A grandchild does **not** arm PR_SET_PDEATHSIG before it is orphaned (fork clears it, and it
+must outlive its parent). It still ends with the lab, in layers: it stays in the lab's process
+group, which the controller's ``close()`` kills; once adopted, it arms PR_SET_PDEATHSIG(SIGKILL)
+against its new parent; it watches the event channel, whose only reader is the controller,
+and exits when the channel reports that reader gone (POLLERR). That also covers an adoption
+that races the controller's own death, where the death signal is armed too late (seen in
+testing: a worker respawned while the controller was dying made orphans that an outer
+subreaper adopted, and they lingered); and it exits by itself after ``linger`` seconds in any
+case. An orphan installs no handlers: a signal sent to it has
+its default action, as for any plain process, and the controller's ``reaped`` says which.
 
 Parameters: ``count`` (grandchildren per worker, 1-1000; default 1), ``linger`` (seconds an
 orphan lives after its adoption, 0-3600; default 5), ``stay`` (seconds the worker lives after
@@ -20,8 +27,8 @@ worker when it exits, so a slot keeps making orphans, slowed down by its back-of
 
 Events, worker: ``fork`` (``child``, ``starttime``, ``orphan`` number), ``exit``.
 Events, grandchild (role ``orphan``): ``start`` (``behaviour``, ``parent``, ``orphan``),
-``adopted`` (``parent`` = the new parent, the subreaper; ``old_parent``), ``received``,
-``exit``.
+``adopted`` (``parent`` = the new parent, the subreaper; ``old_parent``), ``exit`` (after its
+linger).
 """
 
 from __future__ import annotations
@@ -85,8 +92,8 @@ def _orphan_life(parent_worker: Any, parent: int, number: int, params: dict[str,
     """The grandchild, from fork to its own exit: it never returns into the worker's code."""
     code = 70
     try:
-        # Until we are adopted, the ending signals keep their default action (a TERM kills us
-        # at once); the worker's handlers and wakeup fd are not ours.
+        # The ending signals get their default action back (a TERM kills us at once); the
+        # worker's handlers and wakeup fd are not ours.
         signal.set_wakeup_fd(-1)
         for sig in ENDING:
             signal.signal(sig, signal.SIG_DFL)
@@ -96,13 +103,22 @@ def _orphan_life(parent_worker: Any, parent: int, number: int, params: dict[str,
         set_title(f"sigscope orphan {number} (worker {parent_worker.index})")
         me = Worker(events, parent_worker.index, "orphan-maker", params)
         me.emit("start", behaviour="orphan-maker", parent=parent, orphan=number)
-        _wait_until_orphaned(parent)
-        me.emit("adopted", parent=os.getppid(), old_parent=parent, orphan=number)
-        me.catch(ENDING)
-        me.ready()
-        deadline = time.monotonic() + params["linger"]
-        while (left := deadline - time.monotonic()) > 0:
-            report_or_end(me, me.wait(left))
+        # Only the controller reads the event channel: when its read end is gone (POLLERR on
+        # our write end), so is the controller, and the lab must end.
+        lab_gone = select.poll()
+        lab_gone.register(events.fd, 0)  # POLLERR is always reported; ask for nothing else
+        if not _wait_until_orphaned(parent, events.fd):
+            os._exit(1)
+        adopter = os.getppid()
+        # Die with the adopter (the controller), like every lab process. Arm the death signal,
+        # then check the lab still exists: had the controller died first, it is too late for
+        # the death signal; from now on its death wakes the poll below in any case.
+        procfs.set_pdeathsig(signal.SIGKILL)
+        if lab_gone.poll(0):
+            os._exit(1)
+        me.emit("adopted", parent=adopter, old_parent=parent, orphan=number)
+        if lab_gone.poll(int(params["linger"] * 1000)):
+            os._exit(1)
         me.exit(0)
     except KeyboardInterrupt:
         code = 128 + signal.SIGINT
@@ -112,8 +128,13 @@ def _orphan_life(parent_worker: Any, parent: int, number: int, params: dict[str,
         os._exit(code)
 
 
-def _wait_until_orphaned(parent: int) -> None:
-    """Block (no polling) until ``parent`` has exited and the kernel has re-parented us."""
+def _wait_until_orphaned(parent: int, channel: int) -> bool:
+    """Block (no polling) until ``parent`` has exited and the kernel has re-parented us.
+
+    Returns False if the lab ended first (the event channel lost its reader).
+    """
+    poller = select.poll()
+    poller.register(channel, 0)
     try:
         pidfd = os.pidfd_open(parent)
     except ProcessLookupError:
@@ -122,9 +143,9 @@ def _wait_until_orphaned(parent: int) -> None:
         try:
             # Only while it is still our parent does the pidfd certainly name it (no reuse).
             if os.getppid() == parent:
-                poller = select.poll()
                 poller.register(pidfd, select.POLLIN)
-                poller.poll()
+                if any(fd == channel for fd, _ in poller.poll()):
+                    return False
         finally:
             os.close(pidfd)
     # The kernel re-parents a process's children before it makes its pidfd readable; this
@@ -132,3 +153,4 @@ def _wait_until_orphaned(parent: int) -> None:
     deadline = time.monotonic() + REPARENT_TIMEOUT
     while os.getppid() == parent and time.monotonic() < deadline:
         time.sleep(0.001)
+    return True
