@@ -49,3 +49,12 @@ def test_solution_meets_every_step(path: Path) -> None:
             run.show_me(timeout=15)
             assert i in run.done, f"{where}: not done after its solution"
         assert run.finished
+
+
+def test_the_readme_example_is_a_lesson_that_works(tmp_path: Path) -> None:
+    """lessons/README.md's complete example is checked and run like a bundled lesson."""
+    readme = (bundled_lessons() / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "00-example.toml"
+    path.write_text(example)
+    test_solution_meets_every_step(path)
