@@ -16,7 +16,6 @@ Nothing is left behind (design.md), in layers:
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import select
@@ -26,12 +25,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sigscope import procfs
+from sigscope.eventlog import EventLog, EventTimeout
 from sigscope.lab.behaviours import BehaviourError, check_params
 from sigscope.lab.events import Event, EventReader, make_channel, now
 from sigscope.lab.master import REAPING_MODES
@@ -39,14 +39,12 @@ from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.safety import ProcessRef, SendRefused, pidfd_for, send_signal, signal_pidfd
 from sigscope.signames import parse_signal, signal_name
 
-HISTORY = 200_000  # events kept in memory; older ones are forgotten (memory stays flat)
-
 
 class LabError(Exception):
     """A lab could not do what was asked; the message is fit to show a user."""
 
 
-class LabTimeout(LabError, TimeoutError):
+class LabTimeout(LabError, EventTimeout):
     """An awaited event did not come in time."""
 
 
@@ -68,25 +66,15 @@ class LabProcess:
     started: int = field(default_factory=now)
 
 
-Match = Callable[[Event], bool]
-
-
-def _matcher(match: Match | None, fields: dict[str, Any]) -> Match:
-    def test(event: Event) -> bool:
-        if match is not None and not match(event):
-            return False
-        return all(event.get(k) == v for k, v in fields.items())
-
-    return test
-
-
-class Lab:
+class Lab(EventLog):
     """A live master/worker tree. Use it as a context manager::
 
     with Lab(workers=2) as lab:
         lab.send("worker:0", "TERM")
         lab.wait_for(kind="reaped")
     """
+
+    timeout_error = LabTimeout
 
     def __init__(
         self,
@@ -125,16 +113,12 @@ class Lab:
         self.pgid: int | None = None
         self.processes: dict[int, LabProcess] = {}
         self.reaping = reaping
-        self._log: collections.deque[Event] = collections.deque(maxlen=HISTORY)
-        self._base = 0  # absolute index of _log[0]
-        self._cond = threading.Condition()
-        self._subscribers: list[Callable[[Event], None]] = []
+        super().__init__()
         self._pidfds: dict[int, int] = {}  # fd -> pid, watched by the reader thread
         self._thread: threading.Thread | None = None
         self._stop_r, self._stop_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._events_r = self._events_w = self._control_w = -1
         self._stderr: Any = None
-        self._record_file: Any = None
         self.ended = threading.Event()
         self._closed = False
 
@@ -240,8 +224,10 @@ class Lab:
         self._pidfds.clear()
         if self._stderr is not None:
             self._stderr.close()
-        if self._record_file is not None:
-            self._record_file.close()
+        with self._cond:
+            if self._record_file is not None:
+                self._record_file.close()
+                self._record_file = None
         self.ended.set()
 
     def _lab_pids_alive(self) -> list[int]:
@@ -373,104 +359,6 @@ class Lab:
         self._control({"cmd": "status"})
 
     # -- events ----------------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[Event], None]) -> None:
-        """Call ``callback(event)`` for every new event, on the lab's reader thread."""
-        self._subscribers.append(callback)
-
-    def add_event(self, event: Event) -> None:
-        """Add an event made outside the lab's processes (e.g. the sampler's ``state``) to the
-        stream, as if it had come down the channel: logged, recorded, tracked, and passed to
-        subscribers on the caller's thread. Nothing is stamped: the caller sets ``t``, ``pid``,
-        ``role`` and ``kind``.
-
-        Raises:
-            ValueError: the event lacks one of those fields.
-        """
-        missing = [k for k in ("t", "pid", "role", "kind") if k not in event]
-        if missing:
-            raise ValueError(f"an event needs {', '.join(missing)}: {event!r}")
-        self._deliver(event)
-
-    def cursor(self) -> int:
-        """A position in the event history: pass it as ``since`` to see only newer events."""
-        with self._cond:
-            return self._base + len(self._log)
-
-    def events(self, since: int = 0) -> list[Event]:
-        with self._cond:
-            start = max(0, since - self._base)
-            return list(self._log)[start:]
-
-    def wait_for(
-        self,
-        match: Match | None = None,
-        timeout: float = 5.0,
-        since: int = 0,
-        **fields: Any,
-    ) -> Event:
-        """The first event at or after ``since`` that matches; wait up to ``timeout`` for it.
-
-        ``fields`` must all be equal, e.g. ``wait_for(kind="reaped", child=pid)``.
-
-        Raises:
-            LabTimeout: no such event in time (the message lists the last events seen).
-        """
-        test = _matcher(match, fields)
-        deadline = time.monotonic() + timeout
-        pos = since
-        with self._cond:
-            while True:
-                start = max(0, pos - self._base)
-                for i in range(start, len(self._log)):
-                    if test(self._log[i]):
-                        return self._log[i]
-                pos = self._base + len(self._log)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    recent = [
-                        f"{e.get('role')}:{e.get('kind')}:{e.get('sig', '')}"
-                        for e in list(self._log)[-8:]
-                    ]
-                    raise LabTimeout(
-                        f"no event matching {fields or match} within {timeout}s; "
-                        f"last events: {', '.join(recent) or 'none'}"
-                    )
-                self._cond.wait(left)
-
-    def wait_all(
-        self,
-        count: int,
-        timeout: float = 5.0,
-        since: int = 0,
-        match: Match | None = None,
-        **fields: Any,
-    ) -> list[Event]:
-        """Wait until ``count`` matching events have arrived since ``since``; return them."""
-        test = _matcher(match, fields)
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                found = [e for e in list(self._log)[max(0, since - self._base) :] if test(e)]
-                if len(found) >= count:
-                    return found[:count]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise LabTimeout(
-                        f"saw {len(found)} of {count} events matching {fields or match} "
-                        f"within {timeout}s"
-                    )
-                self._cond.wait(left)
-
-    def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait until ``condition()`` holds, re-checking it as each event arrives."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not condition():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise LabTimeout(f"condition not met within {timeout}s")
-                self._cond.wait(min(left, 0.05))
-
     def iter_events(self, since: int = 0, poll: float = 0.1) -> Iterator[Event]:
         """Yield events as they come, until the lab has ended and all are read."""
         pos = since
@@ -605,18 +493,6 @@ class Lab:
                         **decode_wait_status(status).event_fields(),
                     }
                 )
-
-    def _deliver(self, event: Event) -> None:
-        with self._cond:
-            self._track(event)
-            if len(self._log) == self._log.maxlen:
-                self._base += 1
-            self._log.append(event)
-            self._cond.notify_all()
-        if self._record_file is not None:
-            self._record_file.write(json.dumps(event, separators=(",", ":")) + "\n")
-        for callback in self._subscribers:
-            callback(event)
 
     def _track(self, event: Event) -> None:
         """Keep the tree model in step with the events (called with the lock held)."""
