@@ -11,8 +11,9 @@ PROF       user + system CPU time           SIGPROF
 A VIRTUAL or PROF timer only runs down while the process uses CPU, so with ``burn`` (the
 default) the worker spins in a Python loop until the timer's signal arrives. With
 ``burn=false`` it waits idle on its wakeup fd: a REAL timer still fires, but a VIRTUAL one never
-does — its ``getitimer`` value stays where it was armed (facts.md). The worker says so in a
-``note`` and repeats the unchanged value whenever another signal wakes it.
+does — its ``getitimer`` value stays where it was armed, moving only by the CPU the worker
+spends handling a signal (facts.md). The worker says so in a ``note`` and repeats the value
+whenever another signal wakes it.
 
 Parameters:
     which: REAL, VIRTUAL or PROF (``ITIMER_`` prefix and case optional). Default REAL.
@@ -141,8 +142,9 @@ def itimer(worker: Any, params: dict[str, Any]) -> None:
 def _idle_note(worker: Any, name: str, which: int) -> None:
     value, interval = signal.getitimer(which)
     worker.note(
-        f"{name} is armed and this process is idle: it counts CPU time, none passes, so its "
-        f"value stays {value:.3f} s and it never fires",
+        f"{name} is armed and this process is idle: the timer counts only the CPU time this "
+        f"process uses (a little to handle a signal, none while it waits), so its value stays "
+        f"near {value:.3f} s and it never fires",
         timer=name,
         value=round(value, 6),
         interval=round(interval, 6),
