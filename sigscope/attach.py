@@ -1,0 +1,265 @@
+"""Observe and signal an existing process tree that you own: ``sigscope attach PID``.
+
+An :class:`AttachedTree` offers the part of the :class:`~sigscope.lab.controller.Lab` API that
+needs no lab of our own — ``processes``, ``master_pid``, ``live_workers()``, ``send``, the event
+history and its waits — so the dashboard shows an attached tree as it shows a lab. What it
+cannot know is said plainly: there are no ``received`` events unless ``--strace`` runs (a
+process that sigscope did not write does not report its handlers), and no wait statuses (only
+the parent can reap).
+
+Events of an attached tree (beyond the contract's): ``appeared`` (``child``, ``ppid``,
+``comm``), ``exited`` (``child``: it is gone; the status went to its parent), ``mask``
+(``child``, ``mask``: caught / ignored / blocked, ``added`` and ``removed`` signal names: a
+handler installed, a signal blocked), ``ended`` (the root has gone).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import threading
+from typing import Any
+
+from sigscope import procfs
+from sigscope.eventlog import EventLog, EventTimeout
+from sigscope.lab.controller import LabProcess
+from sigscope.lab.events import Event, now
+from sigscope.observe.masks import mask_names
+from sigscope.observe.sampler import Sampler, Snapshot
+from sigscope.safety import (
+    ProcessRef,
+    SendRefused,
+    _ancestors,
+    _flags,
+    _uid,
+    pidfd_for,
+    signal_pidfd,
+)
+from sigscope.signames import parse_signal, signal_name
+
+_PF_KTHREAD = 0x00200000
+
+
+class AttachError(Exception):
+    """Cannot attach, or cannot do what was asked of the attached tree (one line, plain)."""
+
+
+class AttachTimeout(AttachError, EventTimeout):
+    """An awaited event did not come in time."""
+
+
+def check_attachable(pid: int) -> None:
+    """Refuse a root that does not exist, is not ours, or is off-limits.
+
+    Raises:
+        AttachError: with a one-line reason.
+    """
+    if pid <= 1:
+        raise AttachError(f"pid {pid} is off-limits: sigscope never attaches to init or below")
+    st = procfs.read_stat(pid)
+    if st is None:
+        raise AttachError(f"no process has pid {pid}")
+    if pid == os.getpid() or pid in _ancestors():
+        raise AttachError(f"pid {pid} is off-limits: it is sigscope itself or its ancestor")
+    if pid == 2 or st.ppid == 2 or _flags(pid) & _PF_KTHREAD:
+        raise AttachError(f"pid {pid} ({st.comm}) is a kernel thread: there is nothing to attach")
+    owner = _uid(pid)
+    if owner is not None and owner != os.getuid():
+        try:
+            name = pwd.getpwuid(owner).pw_name
+        except KeyError:
+            name = str(owner)
+        raise AttachError(
+            f"pid {pid} ({st.comm}) belongs to user {name}: you can only attach to your own"
+        )
+
+
+class AttachedTree(EventLog):
+    """A live view of the tree rooted at ``root``, kept by a :class:`Sampler` thread."""
+
+    timeout_error = AttachTimeout
+
+    def __init__(self, root: int, interval: float = 0.25) -> None:
+        super().__init__()
+        check_attachable(root)
+        self.root = root
+        self.pid = os.getpid()
+        self.pgid: int | None = None  # nothing is re-parented to us: no adopted scan
+        self.processes: dict[int, LabProcess] = {}
+        self.ended = threading.Event()
+        self.reaping = "unknown"
+        self._masks: dict[int, dict[str, frozenset[int]]] = {}
+        self._next_index = 0
+        self._add(root, procfs.read_stat(root), announce=False)
+        self.sampler = Sampler(self, interval=interval)  # type: ignore[arg-type]
+        self.sampler.subscribe(self._on_snapshot)
+
+    # -- the Lab-like surface ----------------------------------------------------------------
+    def __enter__(self) -> AttachedTree:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> AttachedTree:
+        self.sampler.scan()
+        self.sampler.start()
+        return self
+
+    def close(self) -> None:
+        self.sampler.stop()
+        self.ended.set()
+
+    @property
+    def master_pid(self) -> int:
+        return self.root
+
+    @property
+    def running(self) -> bool:
+        return not self.ended.is_set()
+
+    def live_workers(self) -> list[LabProcess]:
+        with self._cond:
+            found = [p for p in self.processes.values() if p.pid != self.root and p.alive]
+        return sorted(found, key=lambda p: (p.index if p.index is not None else 0, p.pid))
+
+    def in_tree(self, pid: int) -> bool:
+        proc = self.processes.get(pid)
+        return proc is not None and proc.alive
+
+    def send(self, target: str | int, sig: str | int) -> LabProcess:
+        """Signal one process of the tree through a checked pidfd; nothing outside it."""
+        signum = parse_signal(sig) if isinstance(sig, str) else int(sig)
+        text = str(target).strip().lower()
+        pid = self.root if text == "master" else int(text) if text.isdigit() else None
+        if pid is None:
+            raise AttachError(f"bad target {target!r}: a pid of the attached tree, or master")
+        proc = self.processes.get(pid)
+        if proc is None or not proc.alive or proc.ref is None:
+            raise AttachError(f"pid {pid} is not a live process of the attached tree")
+        try:
+            with pidfd_for(proc.ref, signum, managed=self.in_tree) as fd:
+                self._deliver(
+                    {
+                        "t": now(),
+                        "pid": self.pid,
+                        "role": "ui",
+                        "kind": "sent",
+                        "sig": signal_name(signum),
+                        "target": pid,
+                        "target_role": proc.role,
+                    }
+                )
+                signal_pidfd(fd, pid, signum)
+        except SendRefused as e:
+            self._deliver(
+                {"t": now(), "pid": self.pid, "role": "ui", "kind": "error", "text": str(e)}
+            )
+            raise AttachError(str(e)) from None
+        return proc
+
+    def request_status(self) -> None:
+        """An attached tree has no master of ours to ask: nothing to do."""
+
+    # -- keeping up with the tree ----------------------------------------------------------------
+    def _add(self, pid: int, st: procfs.Stat | None, announce: bool = True) -> None:
+        if st is None:
+            return
+        role = "master" if pid == self.root else "worker"
+        index = None
+        if role == "worker":
+            index = self._next_index
+            self._next_index += 1
+        self.processes[pid] = LabProcess(
+            pid,
+            role,
+            ProcessRef(pid, st.starttime),
+            index=index,
+            behaviour=st.comm,
+            parent=st.ppid,
+        )
+        if announce:
+            self._deliver(
+                {
+                    "t": now(),
+                    "pid": self.pid,
+                    "role": "ui",
+                    "kind": "appeared",
+                    "child": pid,
+                    "ppid": st.ppid,
+                    "comm": st.comm,
+                    "index": index,
+                }
+            )
+
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        seen = {v.pid: v for v in snapshot.processes}
+        for pid, view in seen.items():
+            if pid not in self.processes:
+                self._add(pid, procfs.read_stat(pid))
+            self._diff_masks(
+                snapshot.t,
+                pid,
+                {
+                    "caught": view.masks.caught,
+                    "ignored": view.masks.ignored,
+                    "blocked": view.masks.blocked,
+                },
+            )
+        for pid, proc in list(self.processes.items()):
+            if proc.alive and pid not in seen:
+                proc.alive = False
+                proc.exited = True
+                self._masks.pop(pid, None)
+                self._deliver(
+                    {"t": snapshot.t, "pid": self.pid, "role": "ui", "kind": "exited", "child": pid}
+                )
+        root = seen.get(self.root)
+        if (root is None or root.state in ("Z", "X")) and not self.ended.is_set():
+            self._deliver(
+                {
+                    "t": now(),
+                    "pid": self.pid,
+                    "role": "ui",
+                    "kind": "ended",
+                    "text": f"the attached tree (pid {self.root}) has ended",
+                }
+            )
+            self.ended.set()
+
+    def _diff_masks(self, t: int, pid: int, masks: dict[str, frozenset[int]]) -> None:
+        before = self._masks.get(pid)
+        self._masks[pid] = masks
+        if before is None:
+            return
+        for name, now_set in masks.items():
+            old = before[name]
+            if now_set != old:
+                self._deliver(
+                    {
+                        "t": t,
+                        "pid": self.pid,
+                        "role": "ui",
+                        "kind": "mask",
+                        "child": pid,
+                        "mask": name,
+                        "added": mask_names(now_set - old),
+                        "removed": mask_names(old - now_set),
+                    }
+                )
+
+    def _track(self, event: Event) -> None:
+        if event.get("kind") == "received":
+            proc = self.processes.get(event["pid"])
+            if proc is not None:
+                proc.received += 1
+                proc.last_signal = event.get("sig")
+
+
+def describe_tree(tree: AttachedTree) -> list[dict[str, Any]]:
+    """A plain list of the tree's live processes, for printing and tests."""
+    return [
+        {"pid": p.pid, "role": p.role, "comm": p.behaviour, "ppid": p.parent}
+        for p in sorted(tree.processes.values(), key=lambda p: p.pid)
+        if p.alive
+    ]
