@@ -9,7 +9,8 @@ kind          fields beyond t, pid, role
 ============  ======================================================================
 sent          ``sig``, ``target`` (pid), ``target_role``; by the controller (role ui)
               or the master; by a worker to one of its own threads with ``via``
-              (``pthread_kill``), ``thread`` (name) and ``native_id`` of the target thread
+              (``pthread_kill``), ``thread`` (name) and ``native_id`` of the target thread;
+              ``count`` when one event stands for a burst (a test's 10,000 signals)
 received      ``sig``: this process's handler ran for it (``t`` is when it ran); the
               ``threads`` behaviour adds ``thread`` and ``native_id`` (which thread ran the
               Python handler) and ``targeted_thread`` (after a pthread_kill). ``sigwait``
