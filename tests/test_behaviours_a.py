@@ -13,6 +13,7 @@ import resource
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -418,6 +419,44 @@ def test_a_burst_of_10000_real_time_signals_is_counted_exactly() -> None:
         summary = lab.wait_for(kind="sent", count=sent, since=c, timeout=T)
         assert summary["sig"] == "SIGRTMIN+1"
         ends_by_term(lab, pid)
+
+
+# -- zero idle wake-ups -------------------------------------------------------------------------
+def context_switches(pid: int) -> int:
+    """Voluntary + involuntary context switches of every thread of ``pid``."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            total += sum(int(line.split(":")[1]) for line in f if "ctxt_switches" in line)
+    return total
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "settled"),
+    [
+        ("pause", {}, {"kind": "call", "state": "waiting"}),
+        ("alarm", {"seconds": 1}, {"kind": "timer", "action": "cancelled"}),
+        (
+            "itimer",
+            {"value": 0.05, "interval": 0.05, "ticks": 2},
+            {"kind": "timer", "action": "cancelled"},
+        ),
+        ("itimer", {"which": "VIRTUAL", "burn": False}, {"kind": "note"}),
+        ("blocked-read", {"siginterrupt": True}, {"kind": "call", "state": "waiting"}),
+        ("blocked-read", {"siginterrupt": False}, {"kind": "call", "state": "waiting"}),
+        ("sigwait", {}, {"kind": "ready"}),
+    ],
+)
+def test_an_idle_behaviour_wakes_zero_times(
+    name: str, params: dict[str, Any], settled: dict[str, Any]
+) -> None:
+    with Lab(workers=1, behaviour=name, params=params) as lab:
+        pid = lab.worker(0).pid
+        lab.wait_for(pid=pid, timeout=T, **settled)
+        time.sleep(0.3)  # let the last event's write finish
+        before = context_switches(pid)
+        time.sleep(1.0)  # idle: nothing may wake it in this second (no polling, no timeouts)
+        assert context_switches(pid) == before
 
 
 # -- the command line --------------------------------------------------------------------------
