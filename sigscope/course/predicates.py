@@ -372,8 +372,13 @@ def _event(key: str, value: Any, spec: dict[str, Any]) -> Predicate:
             if k == "worker":
                 quals.setdefault("worker", _typed("int", v, (key, k)))
                 continue
-            if isinstance(v, dict | list):
-                raise SpecError(f"event field {k!r} must be a plain value, not {v!r}", (key, k))
+            if isinstance(v, dict) or (
+                isinstance(v, list) and any(isinstance(x, dict | list) for x in v)
+            ):
+                raise SpecError(
+                    f"event field {k!r} must be a plain value or a list of them, not {v!r}",
+                    (key, k),
+                )
             fields[k] = parse_sig(v, (key, k)) if k == "sig" else v
         return EventMatch(key, value["kind"], fields, **quals)
     if value is True:

@@ -26,7 +26,7 @@ SOURCES = {
     "live_workers": "the number of running workers now",
     "reaping": "the master's reaping mode now",
 }
-TABLE_SOURCES = ("count", "value")
+TABLE_SOURCES = ("count", "value", "last")
 
 
 def last_reaped(world: World) -> Event | None:
@@ -61,6 +61,12 @@ class Answer:
         """The accepted answers now (empty if the lab has not shown the thing asked yet)."""
         if self.source == "value":
             return list(self.detail)
+        if self.source == "last":
+            pred, name = self.detail
+            found = [e for _, e in world.since(world.base) if pred.matches(e, world)]
+            if not found or found[-1].get(name) is None:
+                return []
+            return [found[-1][name]]
         if self.source == "count":
             return [self.detail.count(world)]
         if self.source == "live_workers":
@@ -115,10 +121,12 @@ def compile_answer(spec: Any) -> Answer:
                 f"or a table: {{count = {{...}}}}, {{value = ...}})"
             )
         return Answer(spec)
+    if isinstance(spec, dict) and set(spec) == {"last", "field"}:
+        return _last(spec["last"], spec["field"])
     if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in TABLE_SOURCES:
         raise SpecError(
-            f"answer must be one of {', '.join(SOURCES)}, or {{count = {{...}}}} or "
-            f"{{value = ...}}, not {spec!r}"
+            f"answer must be one of {', '.join(SOURCES)}, or {{count = {{...}}}}, "
+            f'{{last = {{kind = ...}}, field = "..."}} or {{value = ...}}, not {spec!r}'
         )
     ((key, value),) = spec.items()
     if key == "count":
@@ -142,3 +150,16 @@ def compile_answer(spec: Any) -> Answer:
             parse_sig(v, (key, i))
         accepted.append(v)
     return Answer("value", accepted)
+
+
+def _last(filter_spec: Any, name: Any) -> Answer:
+    """``{last = {kind = "timer", action = "armed"}, field = "previous"}``: a field of the last
+    event (since the run began) that matches, like ``event = {…}`` does."""
+    if not isinstance(name, str) or not name:
+        raise SpecError(f"field wants the name of an event field, not {name!r}", ("field",))
+    try:
+        pred = compile_predicate({"event": filter_spec}, depth=1)
+    except SpecError as e:
+        raise SpecError(e.message, ("last",) + e.path[1:]) from None
+    assert isinstance(pred, EventMatch)
+    return Answer("last", (pred, name))
