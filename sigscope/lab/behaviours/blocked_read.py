@@ -195,7 +195,7 @@ def _watch(
             _drain(handled_r)
             for sig in report_handled():
                 waiting.pop(sig, None)
-                if not raising and sig not in ENDING:
+                if interrupt and not raising and sig not in ENDING:
                     emit("call", call=CALL, state="retried", sig=signal_name(sig))
                     emit(
                         "note",

@@ -12,7 +12,9 @@ This loop is the naive one on purpose: after each wake-up it does ``work`` secon
 sent during the work is handled at once, but the loop only notices it when ``pause()`` returns
 for a later signal. The ``call`` event of that later wake-up lists it under ``missed``, with how
 long it waited (``late``). With ``work=0`` the window is the few instructions between the loop's
-last look and the pause(2) system call: rare, but real.
+last look and the pause(2) system call: rare, but real — the ``waiting`` event is written just
+before ``pause()`` is called, so a signal sent the instant it appears can land in the window
+(a watcher that must not lose it waits until ``/proc/PID/wchan`` shows ``__do_sys_pause``).
 
 Parameters:
     work: seconds of work after each wake-up (a ``time.sleep``, which signals interrupt and
