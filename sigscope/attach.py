@@ -36,6 +36,7 @@ from sigscope.safety import (
     signal_pidfd,
 )
 from sigscope.signames import parse_signal, signal_name
+from sigscope.strace import StraceFeed
 
 _PF_KTHREAD = 0x00200000
 
@@ -79,7 +80,7 @@ class AttachedTree(EventLog):
 
     timeout_error = AttachTimeout
 
-    def __init__(self, root: int, interval: float = 0.25) -> None:
+    def __init__(self, root: int, interval: float = 0.25, strace: bool = False) -> None:
         super().__init__()
         check_attachable(root)
         self.root = root
@@ -93,6 +94,8 @@ class AttachedTree(EventLog):
         self._add(root, procfs.read_stat(root), announce=False)
         self.sampler = Sampler(self, interval=interval)  # type: ignore[arg-type]
         self.sampler.subscribe(self._on_snapshot)
+        self.want_strace = strace
+        self.strace: StraceFeed | None = None
 
     # -- the Lab-like surface ----------------------------------------------------------------
     def __enter__(self) -> AttachedTree:
@@ -103,10 +106,33 @@ class AttachedTree(EventLog):
 
     def start(self) -> AttachedTree:
         self.sampler.scan()
+        if self.want_strace:
+            pids = [self.root, *(p.pid for p in self.live_workers())]
+            self.strace = StraceFeed(pids, self._deliver, self._role_of)
+            if not self.strace.start():
+                self._say_strace_problem()
         self.sampler.start()
         return self
 
+    def _say_strace_problem(self) -> None:
+        if self.strace is not None and self.strace.problem:
+            self._deliver(
+                {
+                    "t": now(),
+                    "pid": self.pid,
+                    "role": "ui",
+                    "kind": "error",
+                    "text": self.strace.problem,
+                }
+            )
+
+    def _role_of(self, pid: int) -> str:
+        proc = self.processes.get(pid)
+        return proc.role if proc is not None else "worker"
+
     def close(self) -> None:
+        if self.strace is not None:
+            self.strace.stop()
         self.sampler.stop()
         self.ended.set()
 

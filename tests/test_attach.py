@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sigscope.attach import AttachedTree, AttachError, check_attachable
-from tests.conftest import wait_gone
+from tests.conftest import reap_children, wait_gone
 
 T = 10.0
 
@@ -58,7 +59,12 @@ def gunicorn(tmp_path: Path):  # type: ignore[no-untyped-def]
     _wait_children(proc.pid, 2)
     yield proc
     if proc.poll() is None:
+        from sigscope import procfs
+
+        workers = set(procfs.descendants_of(proc.pid))
         os.killpg(proc.pid, signal.SIGKILL)  # its own session: only what this test started
+        proc.wait()
+        reap_children(workers)  # orphaned to us (a subreaper) as their master died first
     proc.wait()
 
 
@@ -100,10 +106,14 @@ def test_mask_changes_are_events(tmp_path: Path) -> None:
             assert proc.stdin is not None
             proc.stdin.write(b"go\n")
             proc.stdin.flush()
-            caught = tree.wait_for(kind="mask", mask="caught", since=c, timeout=T)
-            assert "SIGUSR2" in caught["added"]
-            blocked = tree.wait_for(kind="mask", mask="blocked", since=c, timeout=T)
-            assert blocked["added"] == ["SIGHUP"]
+            # Python's own start-up may install handlers (SIGINT) too: look for ours.
+            tree.wait_for(
+                lambda e: "SIGUSR2" in e["added"], kind="mask", mask="caught", since=c, timeout=T
+            )
+            blocked = tree.wait_for(
+                lambda e: "SIGHUP" in e["added"], kind="mask", mask="blocked", since=c, timeout=T
+            )
+            assert blocked["removed"] == []
     finally:
         proc.kill()
         proc.wait()
@@ -148,3 +158,84 @@ def test_attach_refuses_another_users_process() -> None:
         child.kill()
         child.wait()
     assert wait_gone({child.pid}) == set()
+
+
+needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed")
+
+
+def test_strace_lines_become_events() -> None:
+    from sigscope.strace import parse_line
+
+    e = parse_line(
+        "[pid 12] --- SIGTTIN {si_signo=SIGTTIN, si_code=SI_USER, si_pid=7, si_uid=1000} ---",
+        default_pid=1,
+    )
+    assert e == {
+        "pid": 12,
+        "kind": "received",
+        "sig": "SIGTTIN",
+        "via": "strace",
+        "si_code": "SI_USER",
+        "sender": 7,
+        "sender_uid": 1000,
+    }
+    e = parse_line(
+        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=44, si_uid=0, "
+        "si_status=SIGUSR1, si_utime=0, si_stime=0} ---",
+        default_pid=5,
+    )
+    assert e is not None and e["pid"] == 5 and e["si_code"] == "CLD_KILLED" and e["sender"] == 44
+    e = parse_line(
+        "[pid 9] --- SIGRT_2 {si_signo=SIGRT_2, si_code=SI_QUEUE, si_pid=3, "
+        "si_uid=0, si_int=0, si_ptr=NULL} ---",
+        default_pid=1,
+    )
+    assert e is not None and e["sig"] == "SIGRTMIN+0"  # strace counts from the kernel's 32
+    assert parse_line("[pid 9] +++ killed by SIGKILL +++", 1) == {
+        "pid": 9,
+        "kind": "exit",
+        "via": "strace",
+        "code": -9,
+        "sig": "SIGKILL",
+    }
+    assert parse_line("+++ exited with 3 +++", 4) == {
+        "pid": 4,
+        "kind": "exit",
+        "via": "strace",
+        "code": 3,
+    }
+    assert parse_line("strace: Process 5 attached", 1) is None
+
+
+@needs_strace
+def test_strace_shows_who_sent_ttin_to_gunicorn(gunicorn: subprocess.Popen[bytes]) -> None:
+    with AttachedTree(gunicorn.pid, interval=0.05, strace=True) as tree:
+        # strace takes a moment to attach: poke with a signal gunicorn ignores until seen.
+        deadline = time.monotonic() + T
+        c = tree.cursor()
+        while True:
+            tree.send("master", "WINCH")
+            try:
+                tree.wait_for(kind="received", sig="SIGWINCH", since=c, timeout=0.2)
+                break
+            except AttachError:
+                assert time.monotonic() < deadline, "strace never reported a signal"
+        c = tree.cursor()
+        tree.send("master", "TTIN")
+        got = tree.wait_for(kind="received", sig="SIGTTIN", since=c, timeout=T)
+        assert got["pid"] == gunicorn.pid and got["role"] == "master"
+        assert got["sender"] == os.getpid() and got["si_code"] == "SI_USER"
+        tree.wait_for(kind="appeared", since=c, timeout=T)
+
+
+def test_without_strace_it_says_so_and_carries_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")  # no strace to be found
+    proc = subprocess.Popen(["/usr/bin/sleep", "60"], start_new_session=True)
+    try:
+        with AttachedTree(proc.pid, strace=True) as tree:
+            err = tree.wait_for(kind="error", timeout=T)
+            assert "strace is not installed" in err["text"]
+            assert tree.running
+    finally:
+        proc.kill()
+        proc.wait()
