@@ -372,7 +372,7 @@ class SequenceModel:
             row.handled += 1
             row.lat_sum += latency
             row.lat_max = max(row.lat_max, latency)
-            row.touch(sent_t)
+            row.version += 1  # a new label, not a new arrow: no sent-to-drawn sample
             return
         self._arrow(t, "kernel", receiver, sig)
 
@@ -483,8 +483,9 @@ class SequenceChart(ScrollView, can_focus=True):
         self._follow = True  # show the newest rows as they come (until the person scrolls up)
         self._syncing = False
         self._cache: LRUCache[tuple[int, int, int, int, int | None], Strip] = LRUCache(1024)
-        self.draw_delays: deque[int] = deque(maxlen=200_000)
-        """Nanoseconds from each drawn event's ``t`` to the frame that drew it (benchmarks)."""
+        self.draw_delays: deque[int] | None = None
+        """Set to a deque to measure: nanoseconds from each new arrow's (or storm signal's)
+        ``t`` to the frame that drew it. None (the default) measures nothing."""
         self.border_title = "Signals"
         self.border_subtitle = "p pause"
 
@@ -639,8 +640,9 @@ class SequenceChart(ScrollView, can_focus=True):
                 cached = self._strip(self._row_text(row))
                 self._cache[key] = cached
             if row.undrawn:
-                now = self._clock()
-                self.draw_delays.extend(now - t for t in row.undrawn)
+                if self.draw_delays is not None:
+                    now = self._clock()
+                    self.draw_delays.extend(now - t for t in row.undrawn)
                 row.undrawn.clear()
             strip = cached
         return strip.crop_extend(scroll_x, scroll_x + width, base)

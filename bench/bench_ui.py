@@ -1,0 +1,238 @@
+"""How the UI holds up under a storm of signals, and how soon a signal's arrow is drawn.
+
+A real lab (one idle worker, which catches every signal and reports each handler run) feeds
+the signal sequence chart the way the dashboard does: the lab's reader thread posts each event
+as a message, and the app's thread adds it to the chart. Two runs:
+
+* ``chart``: a tiny app holding only the :class:`SequenceChart`;
+* ``app``: the whole dashboard (``SigscopeApp``, its own lab and sampler), if it exists.
+
+For each, two phases:
+
+1. **single signals**, one every 20 ms: the delay from the ``sent`` event's time stamp to the
+   frame that draws its arrow (``render_line`` of that row), p50/p99 — goal p99 < 5 ms;
+2. **a storm** of 10,000 SIGUSR1 sent as fast as one thread can: UI frame lag (how late a
+   60 Hz timer on the app's loop fires, p50/p99), events counted by the chart vs. sent, the
+   sent-to-drawn delay during the storm, and the process's RSS before, after one storm and
+   after a second one (storage is bounded: the second storm should not add much).
+
+Everything runs headless (``run_test``): frames are composed as on a terminal, nothing is
+written to one. ``python -m bench.bench_ui [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import time
+from collections import deque
+from typing import Any
+
+import psutil
+from textual.app import App, ComposeResult
+from textual.constants import MAX_FPS
+
+from bench.common import machine_line, save, summary
+from sigscope.lab import Lab
+from sigscope.ui.messages import LabEvent
+from sigscope.ui.widgets.sequence_chart import SequenceChart
+
+MS = 1e6  # ns per ms
+TICK = 1 / 60  # the frame-lag probe: a timer that should fire 60 times a second
+WAIT = 60.0
+
+
+class ChartApp(App[None]):
+    """Only the chart, fed like the dashboard feeds it."""
+
+    def compose(self) -> ComposeResult:
+        yield SequenceChart()
+
+    def on_lab_event(self, message: LabEvent) -> None:
+        self.query_one(SequenceChart).add_event(message.event)
+
+
+class LagProbe:
+    """How late a 60 Hz timer on the app's event loop fires: what a busy loop does to frames."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.lags: list[float] = []
+        self._due = time.perf_counter() + TICK
+        self._timer = app.set_interval(TICK, self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.lags.append(max(0.0, now - self._due) * 1000)
+        self._due = now + TICK
+
+    def take(self) -> list[float]:
+        lags, self.lags = self.lags, []
+        return lags
+
+
+def rss_mb() -> float:
+    gc.collect()
+    return psutil.Process().memory_info().rss / 2**20
+
+
+async def wait_until(pilot: Any, condition: Any, timeout: float = WAIT) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await pilot.pause(0.02)
+    return True
+
+
+async def drive(app: App[Any], lab_of: Any, chart_of: Any, storm: int, singles: int) -> dict:
+    """Run both phases against a running app; ``lab_of()`` / ``chart_of()`` find its parts."""
+    figures: dict[str, Any] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        if not await wait_until(pilot, lambda: lab_of() is not None and lab_of().live_workers()):
+            raise RuntimeError("the lab did not start")
+        lab: Lab = lab_of()
+        chart: SequenceChart = chart_of()
+        lab.wait_all(1, kind="ready", timeout=WAIT)
+        worker = lab.live_workers()[0].pid
+        probe = LagProbe(app)
+        await pilot.pause(0.5)
+        delays: deque[int] = deque(maxlen=1_000_000)
+        chart.draw_delays = delays
+
+        # Phase 1: single signals, far enough apart to be drawn one by one.
+        for _ in range(singles):
+            lab.send(worker, "USR2")
+            await pilot.pause(0.02)
+        await pilot.pause(0.3)
+        figures["single_sent_to_drawn_ms"] = summary([d / MS for d in delays])
+        figures["idle_frame_lag_ms"] = summary(probe.take())
+
+        # Phase 2: storms, sent from a thread so the app's loop keeps running meanwhile.
+        figures["rss_mb_before"] = round(rss_mb(), 1)
+        for round_ in (1, 2):
+            delays.clear()
+            sent_before, received_before = chart.model.sent, chart.model.received
+            since = lab.cursor()
+            started = time.perf_counter()
+
+            def blast() -> None:
+                for _ in range(storm):
+                    lab.send(worker, "USR1")
+
+            await asyncio.to_thread(blast)
+            sending_s = time.perf_counter() - started
+            # Let the chart catch up: every `sent` has been counted, the worker is quiet.
+            await wait_until(pilot, lambda sb=sent_before: chart.model.sent - sb >= storm)
+            await pilot.pause(0.5)
+            handled = sum(
+                1
+                for e in lab.events(since)
+                if e.get("kind") == "received" and e.get("pid") == worker
+            )
+            figures[f"storm{round_}"] = {
+                "signals_sent": storm,
+                "sending_seconds": round(sending_s, 3),
+                "sent_events_counted_by_chart": chart.model.sent - sent_before,
+                "handler_runs_reported": handled,
+                "handler_runs_counted_by_chart": chart.model.received - received_before,
+                "storm_rows": sum(1 for r in chart.rows if r.sig == "SIGUSR1"),
+                "frame_lag_ms": summary(probe.take()),
+                "sent_to_drawn_ms": summary([d / MS for d in delays]),
+                "rss_mb_after": round(rss_mb(), 1),
+                # What the chart keeps (bounded), and what the lab keeps: its history holds
+                # up to 200,000 events, so the process's RSS grows with a storm until that cap.
+                "chart_rows": len(chart.rows),
+                "chart_sends_awaiting_handler": sum(len(q) for q in chart.model._pending.values()),
+                "lab_events_so_far": lab.cursor(),
+            }
+        figures["rows_kept"] = len(chart.rows)
+    return figures
+
+
+async def run_chart(storm: int, singles: int) -> dict:
+    app = ChartApp()
+    lab = Lab(workers=1)
+    lab.start(ready_timeout=WAIT)
+    lab.subscribe(lambda e: app.post_message(LabEvent(1, e)))
+    try:
+        return await drive(app, lambda: lab, lambda: app.query_one(SequenceChart), storm, singles)
+    finally:
+        lab.close()
+
+
+async def run_app(storm: int, singles: int) -> dict | None:
+    try:
+        from sigscope.ui.app import LabSettings, SigscopeApp
+    except ImportError:
+        return None
+    app = SigscopeApp(LabSettings(workers=1))
+
+    def chart() -> SequenceChart:
+        found = app.panel("chart")
+        if not isinstance(found, SequenceChart):
+            raise RuntimeError("the dashboard's chart panel is not the SequenceChart")
+        return found
+
+    try:
+        return await drive(app, lambda: app.lab, chart, storm, singles)
+    finally:
+        app.stop_lab()
+
+
+def report(name: str, f: dict) -> None:
+    s = f["single_sent_to_drawn_ms"]
+    print(f"\n[{name}]")
+    print(
+        f"  single signals: sent -> arrow drawn p50 {s['p50']:.2f} ms, p99 {s['p99']:.2f} ms "
+        f"(n={s['n']}; goal p99 < 5 ms: {'met' if s['p99'] < 5 else 'NOT met'})"
+    )
+    lag = f["idle_frame_lag_ms"]
+    print(f"  frame lag while idle-ish: p50 {lag['p50']:.2f} ms, p99 {lag['p99']:.2f} ms")
+    print(f"  RSS before storms: {f['rss_mb_before']} MB")
+    for key in ("storm1", "storm2"):
+        r = f[key]
+        lag, drawn = r["frame_lag_ms"], r["sent_to_drawn_ms"]
+        print(
+            f"  {key}: {r['signals_sent']} sent in {r['sending_seconds']} s; chart counted "
+            f"{r['sent_events_counted_by_chart']} sends, {r['handler_runs_counted_by_chart']} "
+            f"handler runs (lab reported {r['handler_runs_reported']}); "
+            f"{r['storm_rows']} SIGUSR1 rows so far"
+        )
+        print(
+            f"      frame lag p50 {lag['p50']:.2f} ms, p99 {lag['p99']:.2f} ms; "
+            f"sent -> drawn p50 {drawn['p50']:.2f} ms, p99 {drawn['p99']:.2f} ms; "
+            f"RSS after {r['rss_mb_after']} MB"
+        )
+        print(
+            f"      chart keeps {r['chart_rows']} rows, {r['chart_sends_awaiting_handler']} "
+            f"unmatched sends; the lab has had {r['lab_events_so_far']} events (it keeps "
+            "up to 200,000: most of the RSS growth)"
+        )
+    print(f"  rows kept: {f['rows_kept']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_ui")
+    parser.add_argument("--quick", action="store_true", help="a smaller storm, fewer singles")
+    parser.add_argument("--storm", type=int, default=None, help="signals per storm (10000)")
+    args = parser.parse_args(argv)
+    storm = args.storm or (2_000 if args.quick else 10_000)
+    singles = 50 if args.quick else 200
+    print(f"machine: {machine_line()}; Textual draws at most {MAX_FPS} frames/s (TEXTUAL_FPS)")
+    results: dict[str, Any] = {"storm_size": storm, "singles": singles, "textual_fps": MAX_FPS}
+    results["chart"] = asyncio.run(run_chart(storm, singles))
+    report("chart alone", results["chart"])
+    whole = asyncio.run(run_app(storm, singles))
+    if whole is None:
+        print("\n[dashboard] not available (sigscope.ui.app has no SigscopeApp yet)")
+    else:
+        results["app"] = whole
+        report("whole dashboard", whole)
+    path = save("ui", results)
+    print(f"\n  written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
