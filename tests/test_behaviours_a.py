@@ -161,8 +161,9 @@ def test_pause_says_which_signal_woke_it_and_which_one_it_missed() -> None:
     with Lab(workers=1, behaviour="pause", params={"work": 3.0}) as lab:
         pid = ready_worker(lab)
         c = lab.cursor()
-        lab.wait_for(kind="call", state="waiting", pid=pid, timeout=T)
-        wait_asleep_in(lab, pid, "pause")
+        # "waiting" is written once the worker sleeps in pause(2): sending at once is safe.
+        asleep = lab.wait_for(kind="call", state="waiting", pid=pid, timeout=T)
+        assert asleep["confirmed"] is True
         lab.send(pid, "USR1")
         woke = lab.wait_for(kind="call", state="returned", pid=pid, since=c, timeout=T)
         assert woke["woke_by"] == ["SIGUSR1"] and woke["missed"] == []
@@ -176,8 +177,8 @@ def test_pause_says_which_signal_woke_it_and_which_one_it_missed() -> None:
         assert usr2_sent["t"] < asleep["t"], "USR2 must be sent before pause() is entered"
         # pause() sleeps although USR2 came: its handler has run and is not waited for.
         assert not of(lab, pid, c, kind="call", state="returned")
+        assert "pause" in wchan(pid)  # what the waiting event claims, seen from outside
 
-        wait_asleep_in(lab, pid, "pause")
         c2 = lab.cursor()
         lab.send(pid, "HUP")
         woke = lab.wait_for(kind="call", state="returned", pid=pid, since=c2, timeout=T)
