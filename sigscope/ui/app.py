@@ -16,16 +16,17 @@ import functools
 import importlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Static, Tab, Tabs
@@ -124,6 +125,27 @@ def load_widget(module: str, cls: str) -> type[Widget] | None:
         return None
     found = getattr(mod, cls, None)
     return found if isinstance(found, type) and issubclass(found, Widget) else None
+
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _while_dashboard_exists(method: F) -> F:
+    """Skip a handler once the dashboard's widgets are gone (the app is shutting down).
+
+    Timers and messages from the lab's threads can still arrive while Textual removes the
+    screen's widgets on exit; they have nothing left to update then.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            method(self, *args, **kwargs)
+        except NoMatches:
+            if not (self._exit or self._closing or self._closed):
+                raise  # not shutting down: a real bug, let it show
+
+    return guarded  # type: ignore[return-value]
 
 
 def plain_target(row: ProcessRow | None, pid: int) -> str:
@@ -311,6 +333,7 @@ class SigscopeApp(App[None]):
             self._snapshot_posted = True
             self.post_message(SnapshotReady(generation, snapshot))
 
+    @_while_dashboard_exists
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         self._snapshot_posted = False
         if message.generation != self.generation or self._snapshot is None:
@@ -321,6 +344,7 @@ class SigscopeApp(App[None]):
             if hasattr(widget, "update_snapshot"):
                 widget.update_snapshot(snapshot)
 
+    @_while_dashboard_exists
     def on_lab_event(self, message: LabEvent) -> None:
         if message.generation != self.generation:
             return  # a late event of a lab that has been restarted
@@ -376,6 +400,7 @@ class SigscopeApp(App[None]):
         banner.set_class(text is not None, "-shown")
 
     # -- the tree ----------------------------------------------------------------------------
+    @_while_dashboard_exists
     def refresh_tree(self) -> None:
         lab = self.lab
         if lab is None and self.generation == 0:
@@ -417,6 +442,7 @@ class SigscopeApp(App[None]):
     def _ui_pid() -> int:
         return os.getpid()
 
+    @_while_dashboard_exists
     def on_process_tree_selected(self, message: ProcessTree.Selected) -> None:
         for key in ("chart", "dispositions", "timers"):
             widget = self.panel(key)

@@ -171,6 +171,10 @@ class ProcessTree(DataTable[Text]):
 
     @property
     def selected_pid(self) -> int | None:
+        """The process under the cursor now (a key that just moved the cursor counts, even
+        before its highlight message has been handled)."""
+        if 0 <= self.cursor_row < len(self._rows):
+            return self._rows[self.cursor_row].pid
         return self._selected
 
     @property
@@ -205,8 +209,10 @@ class ProcessTree(DataTable[Text]):
 
     def _index_after_change(self, rows: list[ProcessRow]) -> int:
         pids = [r.pid for r in rows]
-        if self._selected in pids:
-            return pids.index(self._selected)
+        # The row under the cursor now, not the last `Selected` pid: a key press may have moved
+        # the cursor while its highlight message is still in the queue.
+        if self.selected_pid in pids:
+            return pids.index(self.selected_pid)
         # The selected process left: stay at the same height in the list.
         return max(0, min(self.cursor_row, len(rows) - 1))
 
@@ -230,7 +236,7 @@ class ProcessTree(DataTable[Text]):
 
     def toggle_tag(self) -> int | None:
         """Tag or untag the selected process; return its pid (None if nothing to tag)."""
-        pid = self._selected
+        pid = self.selected_pid
         row = self.row_for(pid) if pid is not None else None
         if pid is None or row is None or row.gone:
             return None
