@@ -27,6 +27,8 @@ COLUMNS = ("caught", "ignored", "blocked", "pending")
 MARK = {"caught": ("handler", "green"), "ignored": ("ignored", "yellow")}
 MARK.update({"blocked": ("blocked", "cyan"), "pending": ("PENDING", "bold red")})
 ACTION_STYLE = {"Term": "", "Core": "red", "Stop": "blue", "Cont": "blue", "Ign": "dim"}
+SHORT = {"caught": "cgt", "ignored": "ign", "blocked": "blk", "pending": "pnd"}
+WIDE_WIDTH = 60  # narrower than this, the table uses one-glyph cells
 STANDARD = tuple(range(1, 32))
 REALTIME = tuple(range(RTMIN, RTMAX + 1))
 MAX_COUNTED_PIDS = 256
@@ -160,55 +162,71 @@ class DispositionsPanel(Widget):
             return Text(f"pid {self.pid} is not in the latest /proc scan (gone?)", style="dim")
         return self._table(self._sets)
 
-    def _cell(self, text: Text, sig: int | str, column: str, on: bool, width: int) -> None:
+    def _cell(self, text: Text, sig: int | str, column: str, on: bool, compact: bool) -> None:
         word, style = MARK[column]
-        shown = word if on else "·"
+        shown = ("●" if compact else word) if on else "·"
         if self.is_highlighted(sig, column):
             style = "reverse bold"
         elif not on:
             style = "dim"
-        text.append(shown.ljust(width), style=style)
+        if compact:
+            text.append(f" {shown} ", style=style)
+        else:
+            text.append(shown.ljust(7), style=style)
         text.append(" ")
 
     def _table(self, sets: dict[str, frozenset[int]]) -> Text:
         view = self._view
         handled = self._handled.get(self.pid or 0, {})
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        # A dashboard panel is often narrow: one-glyph cells under short headings there.
+        compact = 0 < self.size.width < WIDE_WIDTH
+        text = Text(end="")
         who = view.role or "process"
         if view.index is not None:
             who += f" {view.index}"
         if view.behaviour:
             who += f" ({view.behaviour})"
         text.append(f"{who} · state {view.state}\n", style="bold")
-        header = " # " + "signal".ljust(10) + "default".ljust(9)
-        header += "".join(c.ljust(7) + " " for c in COLUMNS) + " ran\n"
-        text.append(header, style="dim u")
+        if compact:
+            header = " # " + "sig".ljust(7) + "dflt " + "".join(SHORT[c] + " " for c in COLUMNS)
+        else:
+            header = " # " + "signal".ljust(10) + "default".ljust(9)
+            header += "".join(c.ljust(7) + " " for c in COLUMNS)
+        text.append(header + "ran\n", style="dim u")
         for sig in STANDARD:
             name = signal_name(sig)
             action = default_action(sig)
             text.append(f"{sig:>2} ", style="dim")
-            text.append(f"{name:<10}", style="bold" if sig in sets["pending"] else "")
-            text.append(f"{action:<8} ", style=ACTION_STYLE.get(action, ""))
+            shown = f"{name[3:]:<7}" if compact else f"{name:<10}"  # compact: USR1, not SIGUSR1
+            text.append(shown, style="bold" if sig in sets["pending"] else "")
+            text.append(f"{action:<5}" if compact else f"{action:<9}", style=ACTION_STYLE[action])
             for column in COLUMNS:
                 if column == "caught" and sig in UNCATCHABLE:
-                    text.append("never".ljust(7) + " ", style="dim italic")
+                    # SIGKILL and SIGSTOP can never have a handler (nor be ignored or blocked).
+                    never = " – " if compact else "never".ljust(7)
+                    text.append(never + " ", style="dim italic")
                     continue
-                self._cell(text, sig, column, sig in sets[column], 7)
+                self._cell(text, sig, column, sig in sets[column], compact)
             runs = handled.get(name, 0)
-            text.append(f"{runs:>4}\n" if runs else "   ·\n", style="" if runs else "dim")
-        text.append(self._realtime_line(sets))
+            text.append(f"{runs:>3}\n" if runs else "  ·\n", style="" if runs else "dim")
+        text.append(self._realtime_line(sets, compact))
         queued, limit = tuple(view.masks.sigq) if view.masks.sigq else (0, 0)
-        text.append(f"\nqueued for this user: {queued} of {limit} (SigQ)", style="dim")
+        queue = (
+            f"queued: {queued} of {limit}"
+            if compact
+            else f"queued for this user: {queued} of {limit}"
+        )
+        text.append(f"\n{queue} (SigQ)", style="dim")
         return text
 
-    def _realtime_line(self, sets: dict[str, frozenset[int]]) -> Text:
+    def _realtime_line(self, sets: dict[str, frozenset[int]], compact: bool = False) -> Text:
         """The 31+ real-time signals in one line: counts per column, names where few."""
-        line = Text(f"RT {RTMIN}–{RTMAX}: ", style="bold", end="")
+        line = Text("RT: " if compact else f"RT {RTMIN}–{RTMAX}: ", style="bold", end="")
         parts: list[Text] = []
         for column in COLUMNS:
             members = sorted(s for s in sets[column] if s >= RTMIN)
-            label = f"{len(members)} {column}"
-            if members and len(members) <= 3:
+            label = f"{len(members)} {SHORT[column] if compact else column}"
+            if members and len(members) <= 3 and not compact:
                 label += " (" + ", ".join(signal_name(s)[3:] for s in members) + ")"
             style = "reverse bold" if self.is_highlighted("rt", column) else ""
             if not members and not style:

@@ -51,6 +51,7 @@ GUTTER = 10  # "  12.345s " : seconds since the first event
 LABEL_WIDTH = 34  # the label column's share of the width; longer labels are cut at the edge
 MIN_LANE_WIDTH = 5
 MAX_LANE_WIDTH = 10
+NARROW_LANE_WIDTH = 4  # in a narrow panel: room for "you", "w12", "ker"
 MAX_PID_LANES = 8  # lanes for processes without a worker index (orphans, strangers)
 
 SENDER_STYLE = {"you": "bold cyan", "master": "bold yellow", "kernel": "bold magenta"}
@@ -482,7 +483,7 @@ class SequenceChart(ScrollView, can_focus=True):
         self._selected: int | None = None
         self._follow = True  # show the newest rows as they come (until the person scrolls up)
         self._syncing = False
-        self._cache: LRUCache[tuple[int, int, int, int, int | None], Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[int, int, int, int, int | None, int], Strip] = LRUCache(1024)
         self.draw_delays: deque[int] | None = None
         """Set to a deque to measure: nanoseconds from each new arrow's (or storm signal's)
         ``t`` to the frame that drew it. None (the default) measures nothing."""
@@ -603,20 +604,30 @@ class SequenceChart(ScrollView, can_focus=True):
                     self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
                 elif evicted:
                     # Keep the rows the person is reading in place as old ones fall off.
-                    y = max(0, self.scroll_y - evicted)
+                    y = max(0, self.scroll_y - evicted * self._geometry()[1])
                     self.scroll_to(y=y, animate=False, immediate=True, force=True)
             finally:
                 self._syncing = False
         self.refresh()
 
     def _lane_width(self) -> int:
+        return self._geometry()[0]
+
+    def _geometry(self) -> tuple[int, int]:
+        """(lane width, lines per row). Wide enough: one line, lanes then the label. Narrow
+        (a dashboard panel): two lines, the arrow, then the label under it, so signal names
+        stay readable without scrolling sideways."""
         lanes = max(1, len(self.model.lanes))
-        room = (self.size.width or 80) - GUTTER - 1 - LABEL_WIDTH
-        return max(MIN_LANE_WIDTH, min(MAX_LANE_WIDTH, room // lanes))
+        width = (self.size.width or 80) - 1  # the vertical scrollbar
+        room = width - GUTTER - 1 - LABEL_WIDTH
+        if room >= lanes * MIN_LANE_WIDTH:
+            return min(MAX_LANE_WIDTH, room // lanes), 1
+        return max(NARROW_LANE_WIDTH, min(MAX_LANE_WIDTH, (width - GUTTER) // lanes)), 2
 
     def _update_virtual_size(self) -> None:
-        width = GUTTER + len(self.model.lanes) * self._lane_width() + 1 + LABEL_WIDTH
-        self.virtual_size = Size(width, len(self.model.rows) + HEADER_LINES)
+        w, lines = self._geometry()
+        width = GUTTER + len(self.model.lanes) * w + (1 + LABEL_WIDTH if lines == 1 else 0)
+        self.virtual_size = Size(width, len(self.model.rows) * lines + HEADER_LINES)
 
     def on_resize(self) -> None:
         self._cache.clear()
@@ -630,14 +641,19 @@ class SequenceChart(ScrollView, can_focus=True):
         if y < HEADER_LINES:
             strip = self._strip(self._header_text(y))
         else:
-            index = scroll_y + y - HEADER_LINES
+            w, lines = self._geometry()
+            index, part = divmod(scroll_y + y - HEADER_LINES, lines)
             if index >= len(self.model.rows):
                 return Strip.blank(width, base)
             row = self.model.rows[index]
-            key = (row.uid, row.version, self.model.layout_version, width, self._selected)
+            key = (row.uid, row.version, self.model.layout_version, width, self._selected, part)
             cached = self._cache.get(key)
             if cached is None:
-                cached = self._strip(self._row_text(row))
+                if lines == 1:
+                    text = self._row_text(row, w)
+                else:
+                    text = self._row_lanes(row, w) if part == 0 else self._row_label_line(row, w)
+                cached = self._strip(text)
                 self._cache[key] = cached
             if row.undrawn:
                 if self.draw_delays is not None:
@@ -648,11 +664,13 @@ class SequenceChart(ScrollView, can_focus=True):
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def _strip(self, text: Text) -> Strip:
+        # Text.render ignores the base style of a Text without spans: give every row the
+        # widget's colours as its first span, under the others.
+        text.stylize_before(self.rich_style)
         return Strip(text.render(self.app.console), text.cell_len)
 
-    def _canvas(self) -> tuple[list[str], list[tuple[int, int, str]], int]:
-        """Blank row: the lane lines, and where each lane's centre is."""
-        w = self._lane_width()
+    def _canvas(self, w: int) -> tuple[list[str], list[tuple[int, int, str]]]:
+        """A blank row: the gutter and each lane's vertical line."""
         cells = [" "] * (GUTTER + len(self.model.lanes) * w)
         spans: list[tuple[int, int, str]] = []
         sel = self._selected_lane()
@@ -660,7 +678,14 @@ class SequenceChart(ScrollView, can_focus=True):
             c = GUTTER + i * w + w // 2
             cells[c] = "│"
             spans.append((c, c + 1, "bold" if lane.key == sel else "bright_black"))
-        return cells, spans, w
+        return cells, spans
+
+    def _text(self, cells: list[str], spans: list[tuple[int, int, str]], start: int = 0) -> Text:
+        text = Text("".join(cells[start:]), style=self.rich_style, no_wrap=True, end="")
+        for a, b, style in spans:
+            if b > start:
+                text.stylize(style, max(0, a - start), b - start)
+        return text
 
     def _centre(self, key: str, w: int) -> int:
         return GUTTER + self.model.column(key) * w + w // 2
@@ -674,8 +699,9 @@ class SequenceChart(ScrollView, can_focus=True):
         lane = self.model._lanes.get(key)
         return key if lane is not None and lane.pid == self._selected else None
 
-    def _row_text(self, row: ChartRow) -> Text:
-        cells, spans, w = self._canvas()
+    def _row_lanes(self, row: ChartRow, w: int) -> Text:
+        """The time stamp and the lanes, with the row's arrow or mark drawn across them."""
+        cells, spans = self._canvas(w)
         origin = self.model.origin or row.t
         stamp = f"{(row.t - origin) / 1e9:8.3f}s "
         cells[: len(stamp)] = stamp
@@ -683,7 +709,7 @@ class SequenceChart(ScrollView, can_focus=True):
         dest = self._centre(row.receiver, w)
         if row.kind == "arrow":
             src = self._centre(row.sender or "kernel", w)
-            style = SENDER_STYLE.get(row.sender or "", "bold green")
+            style = self._style(row)
             if src == dest:
                 cells[dest] = "↺"
             else:
@@ -692,9 +718,7 @@ class SequenceChart(ScrollView, can_focus=True):
                     cells[c] = "─"
                 cells[src] = "●"
                 cells[dest - step] = "▶" if step > 0 else "◀"
-                lo, hi = min(src, dest), max(src, dest)
-                spans.append((lo, hi + 1, style))
-            label_style = style
+                spans.append((min(src, dest), max(src, dest) + 1, style))
         else:
             if row.sender is not None and row.sender != row.receiver:
                 src = self._centre(row.sender, w)
@@ -704,15 +728,38 @@ class SequenceChart(ScrollView, can_focus=True):
                 spans.append((min(src, dest), max(src, dest) + 1, "dim " + row.style))
             cells[dest] = row.glyph[:1]
             spans.append((dest, dest + 1, row.style))
-            label_style = row.style
-        text = Text("".join(cells) + " ", style=self.rich_style, no_wrap=True, end="")
-        for start, end, style in spans:
-            text.stylize(style, start, end)
-        label = row.label()
-        text.append(label, style="bold" if row.count > 1 else "")
+        return self._text(cells, spans)
+
+    def _style(self, row: ChartRow) -> str:
         if row.kind == "arrow":
-            name_end = len(cells) + 1 + len(row.sig)
-            text.stylize(label_style, len(cells) + 1, name_end)
+            return SENDER_STYLE.get(row.sender or "", "bold green")
+        return row.style
+
+    def _label(self, row: ChartRow) -> Text:
+        """What happened, in words: the signal's name in its sender's colour."""
+        label = Text(row.label(), style="bold" if row.count > 1 else "", end="")
+        if row.kind == "arrow":
+            label.stylize(self._style(row), 0, len(row.sig))
+        return label
+
+    def _row_text(self, row: ChartRow, w: int | None = None) -> Text:
+        """The whole row on one line: lanes, then the label."""
+        text = self._row_lanes(row, self._lane_width() if w is None else w)
+        text.append(" ")
+        text.append_text(self._label(row))
+        return text
+
+    def _row_label_line(self, row: ChartRow, w: int) -> Text:
+        """The second line of a narrow row: the label under the time stamp, the lanes going
+        on to its right."""
+        label = self._label(row)
+        start = 2 + label.cell_len + 1
+        cells, spans = self._canvas(w)
+        text = Text("  ", style=self.rich_style, end="")
+        text.append_text(label)
+        text.append(" ")
+        if start < len(cells):
+            text.append_text(self._text(cells, spans, start))
         return text
 
     def _header_text(self, y: int) -> Text:
