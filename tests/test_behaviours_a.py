@@ -284,7 +284,7 @@ def test_siginterrupt_true_the_handler_runs_during_the_read_and_python_retries_i
         pid = ready_worker(lab)
         waiting = lab.wait_for(kind="call", state="waiting", pid=pid, timeout=T)
         assert waiting["siginterrupt"] is True
-        wait_asleep_in(lab, pid, "pipe")
+        assert "pipe" in wchan(pid)  # the waiting event is written once it sleeps in read()
         c = lab.cursor()
         lab.send(pid, "USR1")
         retried = lab.wait_for(kind="call", state="retried", sig="SIGUSR1", pid=pid, timeout=T)
@@ -300,7 +300,7 @@ def test_siginterrupt_false_the_kernel_restarts_the_read_and_the_handler_waits()
     with Lab(workers=1, behaviour="blocked-read", params={"siginterrupt": False}) as lab:
         pid = ready_worker(lab)
         lab.wait_for(kind="call", state="waiting", pid=pid, timeout=T)
-        wait_asleep_in(lab, pid, "pipe")
+        assert "pipe" in wchan(pid)  # the waiting event is written once it sleeps in read()
         c = lab.cursor()
         lab.send(pid, "USR1")
         tripped = lab.wait_for(kind="tripped", sig="SIGUSR1", pid=pid, since=c, timeout=T)
@@ -323,7 +323,7 @@ def test_a_handler_that_raises_makes_the_interrupted_read_fail() -> None:
     with Lab(workers=1, behaviour="blocked-read", params=params) as lab:
         pid = ready_worker(lab)
         lab.wait_for(kind="call", state="waiting", pid=pid, timeout=T)
-        wait_asleep_in(lab, pid, "pipe")
+        assert "pipe" in wchan(pid)  # the waiting event is written once it sleeps in read()
         c = lab.cursor()
         lab.send(pid, "USR1")
         failed = lab.wait_for(kind="call", state="failed", pid=pid, since=c, timeout=T)

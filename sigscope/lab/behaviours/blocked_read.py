@@ -25,7 +25,8 @@ Parameters:
         true (Python's own default).
     raise_in_handler: the handler raises instead of returning. Default false.
 
-Events: ``call`` (``call="os.read(pipe)"``, ``state`` = ``waiting`` / ``retried`` (a handler
+Events: ``call`` (``call="os.read(pipe)"``, ``state`` = ``waiting`` (written once the main
+thread sleeps in the read, see :mod:`._asleep`) / ``retried`` (a handler
 ran while the read was pending and Python retried it) / ``restarted`` (under siginterrupt
 false, the signal arrived but no Python handler ran within a second: SA_RESTART) / ``failed``
 (``exception``, ``text``) / ``returned`` (``bytes``), ``siginterrupt``, ``sig``);
@@ -46,6 +47,7 @@ from sigscope.lab.events import now
 from sigscope.signames import catchable_signals, signal_name
 
 from . import behaviour
+from ._asleep import SleepReporter
 from ._ending import ENDING
 
 CALL = "os.read(pipe)"
@@ -117,15 +119,17 @@ def blocked_read(worker: Any, params: dict[str, Any]) -> None:
         signal.siginterrupt(sig, interrupt)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, everything)
-    worker.ready()
+    # "waiting" (and "ready") once the main thread sleeps in the pipe read, not just before.
+    reporter = SleepReporter(worker, CALL, "pipe", lock, siginterrupt=interrupt)
 
     while True:
         started = now()
-        emit("call", t=started, call=CALL, state="waiting", siginterrupt=interrupt)
+        reporter.before(started)
         try:
             in_read = True
             data = os.read(pipe_r, 1)
             in_read = False
+            reporter.after()
             emit(
                 "call",
                 call=CALL,
@@ -135,6 +139,7 @@ def blocked_read(worker: Any, params: dict[str, Any]) -> None:
             )
         except HandlerRaised as e:
             in_read = False
+            reporter.after()
             emit(
                 "call",
                 call=CALL,

@@ -14,12 +14,10 @@ for a later signal. The ``call`` event of that later wake-up lists it under ``mi
 long it waited (``late``). With ``work=0`` the window is the few instructions between the loop's
 last look and the pause(2) system call: rare, but real.
 
-The ``waiting`` event says the worker *is* asleep in pause(2), not that it is about to be: a
-helper thread writes it once ``/proc/self/task/TID/wchan`` shows the main thread in the kernel's
-pause. (Written by the main thread just before the call, it would invite the very race above:
-a signal sent the instant the event appears could arrive before ``pause()``.) The same holds
-for ``ready``, written with the first ``waiting``. Where the kernel hides wchan, they are written
-unconfirmed (``confirmed: false``) after a short search.
+The ``waiting`` event says the worker *is* asleep in pause(2), not that it is about to be
+(:mod:`._asleep`): written by the main thread just before the call, it would invite the very
+race above — a signal sent the instant the event appears could arrive before ``pause()``. The
+same holds for ``ready``, written with the first ``waiting``.
 
 Parameters:
     work: seconds of work after each wake-up (a ``time.sleep``, which signals interrupt and
@@ -34,9 +32,7 @@ end the worker, also when they arrive during the work (the loop checks for them 
 
 from __future__ import annotations
 
-import os
 import signal
-import threading
 import time
 from typing import Any
 
@@ -44,77 +40,15 @@ from sigscope.lab.events import now
 from sigscope.signames import catchable_signals, signal_name
 
 from . import BehaviourError, behaviour
+from ._asleep import SleepReporter
 from ._ending import ENDING, report_or_end
 
 CALL = "pause()"
-CONFIRM_FOR = 2.0  # seconds the reporter looks for the main thread in pause(2) before giving up
 
 
 def _check(params: dict[str, Any]) -> None:
     if params["work"] < 0:
         raise BehaviourError(f"pause: parameter 'work' must be >= 0 seconds, not {params['work']}")
-
-
-class SleepReporter:
-    """Writes the ``waiting`` event once the main thread really sleeps in pause(2).
-
-    It runs in a thread of its own with every signal blocked (so that signals still go to the
-    main thread, the one in pause), and sleeps on a ``threading.Event`` between pauses: no
-    wake-ups while the worker is idle. The lock orders its ``waiting`` before the main thread's
-    ``returned``; no handler ever takes it.
-    """
-
-    def __init__(self, worker: Any) -> None:
-        self.worker = worker
-        self.lock = threading.Lock()
-        self.asked = threading.Event()
-        self.armed: int | None = None  # t of the pause() to report, while not yet reported
-        self.wchan = f"/proc/self/task/{threading.get_native_id()}/wchan"
-        self.confirmable = os.path.exists(self.wchan)
-        everything = set(catchable_signals())
-        signal.pthread_sigmask(signal.SIG_BLOCK, everything)  # the new thread inherits it
-        threading.Thread(target=self._run, name="sleep-reporter", daemon=True).start()
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, everything)
-
-    def _where(self) -> str:
-        try:
-            with open(self.wchan) as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def before_pause(self, entered: int) -> None:
-        with self.lock:
-            self.armed = entered
-            if not self.confirmable:
-                self._report(entered, confirmed=False)
-        self.asked.set()
-
-    def after_pause(self) -> None:
-        """The main thread is awake: if the reporter never saw it asleep, say it slept anyway."""
-        with self.lock:
-            if self.armed is not None:
-                self._report(self.armed, confirmed=False)
-
-    def _report(self, t: int, confirmed: bool) -> None:
-        self.armed = None
-        self.worker.ready()
-        self.worker.emit("call", t=t, call=CALL, state="waiting", confirmed=confirmed)
-
-    def _run(self) -> None:
-        while True:
-            self.asked.wait()
-            self.asked.clear()
-            deadline = time.monotonic() + CONFIRM_FOR
-            while True:
-                asleep = "pause" in self._where()
-                with self.lock:
-                    if self.armed is None:
-                        break  # reported, or the main thread woke first
-                    if asleep or time.monotonic() > deadline:  # (a kernel that hides wchan)
-                        self._report(now(), confirmed=asleep)
-                        break
-                time.sleep(0.0005)  # only in the instant before a pause, never while idle
 
 
 @behaviour(
@@ -126,16 +60,16 @@ class SleepReporter:
 def pause(worker: Any, params: dict[str, Any]) -> None:
     work: float = params["work"]
     worker.catch(catchable_signals())
-    reporter = SleepReporter(worker)
+    reporter = SleepReporter(worker, CALL, "pause")
     while True:
         # Only the ending signals are looked for here: the others stay queued, so that a
         # signal handled during the work shows up as missed by the pause() that follows.
         if any(sig in ENDING for sig, _t in worker.arrived):
             report_or_end(worker, worker.take())
         entered = now()
-        reporter.before_pause(entered)
+        reporter.before(entered)
         signal.pause()
-        reporter.after_pause()
+        reporter.after()
         woke = now()
         arrived = worker.take()
         missed = [(sig, t) for sig, t in arrived if t < entered]
