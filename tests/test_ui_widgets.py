@@ -310,6 +310,20 @@ async def test_dispositions_highlight_changes_then_fade() -> None:
         assert not panel.changed_at
 
 
+async def test_dispositions_fit_a_narrow_panel() -> None:
+    panel = DispositionsPanel()
+    panel.styles.width = 40  # as a dashboard column: 36 cells inside border and padding
+    async with One(panel).run_test(size=(90, 45)) as pilot:
+        panel.show_pid(50)
+        masks = Masks(blocked=frozenset({USR1}), caught=frozenset({USR1}))
+        panel.update_snapshot(Snap(1, (View(50, masks),)))
+        await pilot.pause()
+        lines = panel.render().plain.splitlines()
+        usr1 = next(ln for ln in lines if " USR1 " in ln)
+        assert usr1.split()[3:5] == ["●", "·"]  # caught, not ignored
+        assert max(len(ln) for ln in lines) <= 36
+
+
 async def test_dispositions_of_a_real_masked_worker() -> None:
     from sigscope.observe.sampler import Sampler
 

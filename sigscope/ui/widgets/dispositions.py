@@ -28,7 +28,10 @@ MARK = {"caught": ("handler", "green"), "ignored": ("ignored", "yellow")}
 MARK.update({"blocked": ("blocked", "cyan"), "pending": ("PENDING", "bold red")})
 ACTION_STYLE = {"Term": "", "Core": "red", "Stop": "blue", "Cont": "blue", "Ign": "dim"}
 SHORT = {"caught": "cgt", "ignored": "ign", "blocked": "blk", "pending": "pnd"}
-WIDE_WIDTH = 60  # narrower than this, the table uses one-glyph cells
+# The wide table's width ("10 SIGUSR1   Term     handler ·       blocked PENDING   3"); in a
+# narrower panel the table uses one-glyph cells. With ``width: auto`` the panel is exactly
+# this wide, so the test must be "< WIDE_WIDTH", never a rounder number above it.
+WIDE_WIDTH = 3 + 10 + 9 + 4 * 8 + 3
 STANDARD = tuple(range(1, 32))
 REALTIME = tuple(range(RTMIN, RTMAX + 1))
 MAX_COUNTED_PIDS = 256
@@ -162,6 +165,18 @@ class DispositionsPanel(Widget):
             return Text(f"pid {self.pid} is not in the latest /proc scan (gone?)", style="dim")
         return self._table(self._sets)
 
+    def _compact(self) -> bool:
+        """Whether to draw one-glyph cells: the room the panel has is under the wide table's
+        width. With ``width: auto`` that room is the parent's (our own width follows what we
+        draw, so it cannot decide); with a set width, it is our own."""
+        width = self.styles.width
+        parent = self.parent
+        if (width is None or width.is_auto) and isinstance(parent, Widget):
+            room = parent.content_region.width - self.styles.gutter.width
+        else:
+            room = self.content_region.width
+        return 0 < room < WIDE_WIDTH
+
     def _cell(self, text: Text, sig: int | str, column: str, on: bool, compact: bool) -> None:
         word, style = MARK[column]
         shown = ("●" if compact else word) if on else "·"
@@ -179,7 +194,7 @@ class DispositionsPanel(Widget):
         view = self._view
         handled = self._handled.get(self.pid or 0, {})
         # A dashboard panel is often narrow: one-glyph cells under short headings there.
-        compact = 0 < self.size.width < WIDE_WIDTH
+        compact = self._compact()
         text = Text(end="")
         who = view.role or "process"
         if view.index is not None:
