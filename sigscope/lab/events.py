@@ -48,11 +48,13 @@ timer         ``timer`` (``alarm``, ``ITIMER_REAL``, ``ITIMER_VIRTUAL``, ``ITIME
               ``replaced_left`` (getitimer just before) for alarm; ``elapsed`` when an
               alarm fired; ``count`` and ``cpu`` (user+system s) for itimer
 call          ``call`` (``pause()``, ``os.read(pipe)``, ``open(fifo)``), ``state``:
-              ``waiting`` (about to block in it), ``returned``, ``failed`` (``exception``,
-              ``text``: a raising handler aborted it), ``retried`` (a handler ran and
-              Python retried it, PEP 475), ``restarted`` (SA_RESTART: the kernel restarted
-              it, no Python handler ran); ``waited`` (s), ``sig``; for pause() also
-              ``woke_by``, ``missed`` (handled before pause() began), ``late`` (s)
+              ``waiting`` (blocked in it; ``confirmed`` when /proc showed the main thread
+              asleep in it before the event was written: pause, blocked-read),
+              ``returned``, ``failed`` (``exception``, ``text``: a raising handler aborted
+              it), ``retried`` (a handler ran and Python retried it, PEP 475),
+              ``restarted`` (SA_RESTART: the kernel restarted it, no Python handler ran);
+              ``waited`` (s), ``sig``; for pause() also ``woke_by``, ``missed`` (handled
+              before pause() began), ``late`` (s)
 tripped       ``sig``: the C-level handler ran (a byte on the wakeup fd, read by a
               watcher thread); the Python handler runs later (``received``)
 busy          ``call``, ``duration`` (s), ``started``/``ended`` (ns), ``handled``: a C
