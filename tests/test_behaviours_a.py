@@ -225,6 +225,21 @@ def test_alarm_times_out_the_open_and_alarm_returns_the_seconds_left() -> None:
         ends_by_term(lab, pid)
 
 
+def test_a_sigalrm_from_kill_aborts_the_open_but_is_not_the_alarm() -> None:
+    with Lab(workers=1, behaviour="alarm", params={"seconds": 30}) as lab:
+        pid = lab.worker(0).pid
+        lab.wait_for(kind="call", state="waiting", pid=pid, timeout=T)
+        wait_asleep_in(lab, pid, "wait_for_partner")
+        c = lab.cursor()
+        lab.send(pid, "ALRM")
+        failed = lab.wait_for(kind="call", state="failed", pid=pid, since=c, timeout=T)
+        assert failed["text"] == "SIGALRM"
+        note = lab.wait_for(kind="note", pid=pid, since=c, timeout=T)
+        assert 20 < note["value"] < 30  # the alarm itself had not expired
+        assert not of(lab, pid, kind="timer", action="fired")
+        ends_by_term(lab, pid)
+
+
 def test_term_ends_the_alarm_worker_during_the_blocked_open() -> None:
     with Lab(workers=1, behaviour="alarm", params={"seconds": 60}) as lab:
         pid = lab.worker(0).pid

@@ -27,7 +27,9 @@ Events: ``timer`` (``timer="alarm"``, ``action`` = ``armed`` / ``fired`` / ``can
 returned; ``fired`` also has ``elapsed``, the seconds the open was blocked); ``call``
 (``call="open(fifo)"``, ``state`` = ``waiting`` / ``failed``, ``exception``, ``text``,
 ``waited``);
-``received`` for each handler run; ``note`` explaining each step. Afterwards the worker idles
+``received`` for each handler run; ``note`` explaining each step (a SIGALRM sent with kill()
+also aborts the open, but is no timeout: the ``note`` then has the alarm's ``value`` still
+left, and no ``fired`` follows). Afterwards the worker idles
 like ``idle``: TERM, INT and QUIT end it (at any point, also during an open).
 """
 
@@ -146,7 +148,15 @@ def alarm(worker: Any, params: dict[str, Any]) -> None:
                 text=str(e),
                 waited=waited,
             )
-            if e.sig == signal.SIGALRM:
+            left = _left()
+            if e.sig == signal.SIGALRM and left > 0:
+                # The alarm has not expired: this SIGALRM came from kill(), not from the timer.
+                worker.note(
+                    f"a SIGALRM sent by someone aborted open() after {waited:.3f} s; the alarm "
+                    f"itself still had {left:.3f} s to go",
+                    value=left,
+                )
+            elif e.sig == signal.SIGALRM:
                 worker.emit(
                     "timer",
                     t=ended,
