@@ -241,6 +241,44 @@ async def test_chart_merges_only_within_the_storm_window_and_pairs_latencies() -
         await pilot.pause()
 
 
+async def test_chart_marks_a_real_zombie_the_sampler_saw() -> None:
+    from sigscope.lab.controller import LabTimeout
+    from sigscope.observe.sampler import Sampler
+
+    with Lab(workers=1, reaping="off") as lab:
+        lab.wait_all(1, kind="ready", timeout=WAIT)
+        pid = lab.worker(0).pid
+        sampler = Sampler(lab)
+        sampler.scan()
+        since = lab.cursor()
+        lab.send(pid, "KILL")
+        deadline = time.monotonic() + WAIT
+        while True:
+            sampler.scan()  # a scan that sees the change adds the `state` event
+            try:
+                lab.wait_for(kind="state", child=pid, state="Z", since=since, timeout=0.05)
+                break
+            except LabTimeout:
+                assert time.monotonic() < deadline, "the sampler never saw the zombie"
+        events = lab.events()
+    chart = SequenceChart()
+    async with One(chart).run_test(size=(120, 30)) as pilot:
+        chart.add_events(events)
+        await pilot.pause()
+        zombie = [r for r in chart.rows if r.kind == "mark" and r.glyph == "Z"]
+        assert len(zombie) == 1 and zombie[0].receiver == "w0"
+        assert "zombie: dead, not reaped yet" in zombie[0].label()
+        kill = arrows(chart, "SIGKILL")[0]
+        assert chart.rows.index(kill) < chart.rows.index(zombie[0])
+        chart.clear()
+        await pilot.pause()
+        assert chart.rows == [] and [la.key for la in chart.model.lanes] == [
+            "you",
+            "kernel",
+            "master",
+        ]
+
+
 async def test_chart_pause_holds_events_then_draws_them() -> None:
     chart = SequenceChart()
     async with One(chart).run_test(size=(100, 30)) as pilot:
@@ -414,6 +452,13 @@ async def test_timers_extrapolate_and_tick_only_while_counting() -> None:
         # A reap forgets the process's timers.
         panel.add_event(ev("reaped", clock.ns, 2, "master", child=60, how="exited", exitcode=0))
         assert 60 not in panel.timers
+        # A restarted lab: clear() forgets every timer and stops the ticker.
+        panel.add_event(
+            ev("timer", clock.ns, 60, timer="alarm", action="armed", value=9.0, interval=0.0)
+        )
+        assert panel.ticking
+        panel.clear()
+        assert not panel.timers and not panel.ticking
 
 
 async def test_timers_of_a_real_alarm_worker() -> None:

@@ -62,6 +62,7 @@ class DispositionsPanel(Widget):
       highlights nothing: only changes *of one process* are news.
     - ``add_event(event)``: counts ``received`` events per signal, so the table also says how
       often each handler ran.
+    - ``clear()``: forget everything (a restarted lab).
     """
 
     DEFAULT_CSS = """
@@ -110,6 +111,12 @@ class DispositionsPanel(Widget):
         self.changed_at.clear()
         self.border_title = "Dispositions" if new is None else f"Dispositions · pid {new}"
         self.refresh(layout=True)
+
+    def clear(self) -> None:
+        """Forget every process (a restarted lab): counts, masks and highlights."""
+        self._handled.clear()
+        self._seen_snapshot = False
+        self.watch_pid(self.pid, self.pid)
 
     def update_snapshot(self, snapshot: Any) -> None:
         """Read the selected process's masks from a sampler snapshot; mark what changed."""

@@ -140,6 +140,7 @@ class Rates(VerticalScroll):
       events add a row, ``reaped`` / ``gone`` remove it.
     - ``update_snapshot(snapshot)``: names rows from the snapshot's roles and indices.
     - ``show_pid(pid)``: highlight the selected process's row.
+    - ``clear()``: forget everything (a restarted lab).
     """
 
     DEFAULT_CSS = """
@@ -193,6 +194,15 @@ class Rates(VerticalScroll):
             gone = self._rows.pop(child, None)
             if gone is not None:
                 gone.remove()
+
+    def clear(self) -> None:
+        """Forget every process (a restarted lab)."""
+        self.history = RateHistory()
+        self._titles.clear()
+        for row in self._rows.values():
+            row.remove()
+        self._rows.clear()
+        self._sync_ticker()
 
     def update_snapshot(self, snapshot: Any) -> None:
         """Name the rows of processes the snapshot knows (role and index)."""

@@ -91,6 +91,7 @@ class TimersPanel(Widget):
       and ``gone`` forget the process's timers: timers die with the process).
     - ``update_snapshot(snapshot)``: CPU seconds per process, for the CPU-time timers.
     - ``show_pid(pid)``: the process to show (``None``: nothing selected).
+    - ``clear()``: forget everything (a restarted lab).
     """
 
     DEFAULT_CSS = """
@@ -131,6 +132,13 @@ class TimersPanel(Widget):
 
     def watch_pid(self, pid: int | None) -> None:
         self.border_title = "Timers" if pid is None else f"Timers · pid {pid}"
+        self._sync_ticker()
+        self.refresh(layout=True)
+
+    def clear(self) -> None:
+        """Forget every process's timers (a restarted lab)."""
+        self.timers.clear()
+        self._cpu.clear()
         self._sync_ticker()
         self.refresh(layout=True)
 
