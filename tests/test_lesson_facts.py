@@ -8,6 +8,7 @@ docstring names the lesson.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
@@ -273,3 +274,319 @@ def test_status_shift_8_is_wrong_for_signalled_children(code: str, expected: dic
         """
     )
     assert seen == expected
+
+
+# -- 4 alarm, 5 itimers ---------------------------------------------------------------------------
+
+
+def test_alarm_returns_time_left_and_alarm_zero_cancels() -> None:
+    """Lesson 4: alarm() replaces the one alarm and returns its seconds left; alarm(0) cancels:
+    no SIGALRM comes."""
+    seen = experiment(
+        """
+        import json, signal, time
+        fired = []
+        signal.signal(signal.SIGALRM, lambda s, f: fired.append(s))
+        first = signal.alarm(5)
+        second = signal.alarm(1)
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        cancelled = signal.alarm(0)
+        time.sleep(1.5)
+        print(json.dumps({"first": first, "second": second, "exact": 0 < left <= 1,
+                          "cancelled": cancelled, "fired": len(fired)}))
+        """
+    )
+    assert seen == {"first": 0, "second": 5, "exact": True, "cancelled": 1, "fired": 0}
+
+
+def test_an_idle_process_virtual_timer_never_fires() -> None:
+    """Lesson 5: ITIMER_VIRTUAL counts user CPU time: asleep, it does not run down."""
+    seen = experiment(
+        """
+        import json, signal, time
+        fired = []
+        signal.signal(signal.SIGVTALRM, lambda s, f: fired.append(s))
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0.05)
+        time.sleep(1.0)
+        idle_left = signal.getitimer(signal.ITIMER_VIRTUAL)[0]
+        deadline = time.monotonic() + 20
+        while not fired and time.monotonic() < deadline:
+            pass
+        print(json.dumps({"idle_left": idle_left > 0.04, "fired_when_busy": len(fired)}))
+        """
+    )
+    assert seen == {"idle_left": True, "fired_when_busy": 1}
+
+
+# -- 12 merging and queueing ---------------------------------------------------------------------
+
+
+BUSY_COUNTER = """
+import hashlib, signal, sys
+count = 0
+def usr1(s, f):
+    global count
+    count += 1
+def term(s, f):
+    print(count, flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGUSR1, usr1)
+signal.signal(signal.SIGTERM, term)
+print("ready", flush=True)
+data = bytes(8 << 20)
+while True:
+    hashlib.sha256(data).digest()
+"""
+
+
+def test_a_burst_of_1000_usr1_is_handled_fewer_times() -> None:
+    """Lesson 12: standard signals do not queue: 1000 SIGUSR1 to a busy process are handled far
+    fewer than 1000 times."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", BUSY_COUNTER], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        for _ in range(1000):
+            child.send_signal(signal.SIGUSR1)
+        child.send_signal(signal.SIGTERM)
+        handled = int(child.stdout.readline())
+    finally:
+        child.kill()
+        child.wait(30)
+        child.stdout.close()
+    assert 1 <= handled < 1000
+
+
+def test_real_time_signals_queue_but_a_python_handler_runs_once_per_trip() -> None:
+    """Lesson 12: five blocked SIGRTMIN+1 are five deliveries (five wakeup-fd bytes, five
+    sigwaitinfo results) — but a Python handler runs fewer times; a standard signal merges."""
+    seen = experiment(
+        """
+        import json, os, signal
+        rt, usr1 = signal.SIGRTMIN + 1, signal.SIGUSR1
+        runs = []
+        signal.signal(rt, lambda s, f: runs.append(s))
+        r, w = os.pipe2(os.O_NONBLOCK)
+        signal.set_wakeup_fd(w)
+        signal.pthread_sigmask(signal.SIG_BLOCK, [rt, usr1])
+        for _ in range(5):
+            os.kill(os.getpid(), rt)
+            os.kill(os.getpid(), usr1)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [rt])
+        wakeup_bytes = list(os.read(r, 100))
+        taken = 0
+        while signal.sigtimedwait([usr1], 0) is not None:
+            taken += 1
+        print(json.dumps({"bytes": wakeup_bytes, "runs": len(runs), "usr1_taken": taken}))
+        """
+    )
+    assert seen["bytes"] == [signal.SIGRTMIN + 1] * 5
+    assert 1 <= seen["runs"] < 5
+    assert seen["usr1_taken"] == 1
+
+
+# -- 13 EINTR and SA_RESTART ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["default", "True", "False"])
+def test_siginterrupt_true_interrupts_and_false_restarts(flag: str) -> None:
+    """Lesson 13: with siginterrupt True (signal.signal's default) the handler runs while read()
+    is blocked, and Python retries the read (PEP 475); with False (SA_RESTART) the kernel
+    restarts it and the Python handler runs only once read() returns (the write at 1 s)."""
+    seen = experiment(
+        f"""
+        import json, os, signal, threading, time
+        ran = []
+        signal.signal(signal.SIGALRM, lambda s, f: ran.append(time.monotonic()))
+        if "{flag}" != "default":
+            signal.siginterrupt(signal.SIGALRM, {flag if flag != "default" else "True"})
+        r, w = os.pipe()
+        def writer():
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])  # the main thread gets it
+            time.sleep(1.0)
+            os.write(w, b"x")
+        start = time.monotonic()
+        threading.Thread(target=writer).start()
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        data = os.read(r, 1)
+        print(json.dumps({{"handler_at": round(ran[0] - start, 1), "data": data.decode()}}))
+        """
+    )
+    assert seen["data"] == "x"
+    if flag == "False":
+        assert seen["handler_at"] >= 0.9, seen  # held back until read() returned
+    else:
+        assert seen["handler_at"] < 0.6, seen  # ran during the read, which went on
+
+
+# -- 14 wakeup fds -------------------------------------------------------------------------------
+
+
+def test_set_wakeup_fd_writes_the_signal_number() -> None:
+    """Lesson 14 (facts.md correction 2): each signal writes one byte, its number, not b"\\0"."""
+    seen = experiment(
+        """
+        import json, os, signal
+        for s in (signal.SIGUSR2, signal.SIGWINCH, signal.SIGURG):
+            signal.signal(s, lambda *a: None)
+        r, w = os.pipe2(os.O_NONBLOCK)
+        signal.set_wakeup_fd(w)
+        for s in (signal.SIGUSR2, signal.SIGWINCH, signal.SIGURG):
+            os.kill(os.getpid(), s)
+        print(json.dumps({"bytes": list(os.read(r, 100))}))
+        """
+    )
+    assert seen == {"bytes": [12, 28, 23]}
+
+
+def _voluntary_switches(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches")
+
+
+def test_an_idle_lab_does_not_wake_but_a_sleep_loop_does() -> None:
+    """Lesson 14: the seed's `sleep` loop wakes on every tick; the lab's master and workers,
+    blocked in poll() on a wakeup fd, do not wake at all while nothing happens."""
+    import time
+
+    from sigscope.lab import Lab
+
+    loop = subprocess.Popen(
+        [sys.executable, "-c", "import time\nwhile True: time.sleep(0.1)"],
+    )
+    try:
+        with Lab(workers=1) as lab:
+            lab.wait_for(kind="ready", timeout=10)
+            pids = [lab.master_pid, lab.worker(0).pid]
+            time.sleep(0.3)  # let start-up settle
+            before = [_voluntary_switches(p) for p in [*pids, loop.pid]]
+            time.sleep(2.0)
+            after = [_voluntary_switches(p) for p in [*pids, loop.pid]]
+    finally:
+        loop.kill()
+        loop.wait()
+    woke = [b - a for a, b in zip(before, after, strict=True)]
+    assert woke[0] == 0 and woke[1] == 0, woke  # master, idle worker
+    assert woke[2] >= 10, woke  # 2 s of a 0.1 s sleep loop
+
+
+# -- 15 threads ----------------------------------------------------------------------------------
+
+
+def test_only_the_main_thread_may_call_signal_signal() -> None:
+    """Lesson 15: signal.signal() in a thread raises ValueError; alarm, getsignal, setitimer,
+    getitimer are allowed there."""
+    seen = experiment(
+        """
+        import json, signal, threading
+        out = {}
+        def body():
+            try:
+                signal.signal(signal.SIGUSR1, lambda *a: None)
+                out["signal"] = "ok"
+            except ValueError:
+                out["signal"] = "ValueError"
+            signal.getsignal(signal.SIGUSR1)
+            signal.alarm(0)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.getitimer(signal.ITIMER_REAL)
+            out["others"] = "ok"
+        t = threading.Thread(target=body)
+        t.start(); t.join()
+        print(json.dumps(out))
+        """
+    )
+    assert seen == {"signal": "ValueError", "others": "ok"}
+
+
+# -- 16 SIGPIPE ----------------------------------------------------------------------------------
+
+
+def test_python_ignores_sigpipe_and_raises_brokenpipeerror() -> None:
+    """Lesson 16: Python sets SIGPIPE to SIG_IGN at start-up; a write to a pipe with no reader
+    raises BrokenPipeError; with SIG_DFL the process is killed by SIGPIPE (141 in a shell)."""
+    seen = experiment(
+        """
+        import json, os, signal
+        disp = signal.getsignal(signal.SIGPIPE)
+        r, w = os.pipe()
+        os.close(r)
+        try:
+            os.write(w, b"x")
+            result = "written"
+        except BrokenPipeError:
+            result = "BrokenPipeError"
+        print(json.dumps({"ignored": disp is signal.SIG_IGN, "write": result}))
+        """
+    )
+    assert seen == {"ignored": True, "write": "BrokenPipeError"}
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, signal\nsignal.signal(signal.SIGPIPE, signal.SIG_DFL)\n"
+            "r, w = os.pipe()\nos.close(r)\nos.write(w, b'x')",
+        ],
+        timeout=30,
+    )
+    assert killed.returncode == -13
+
+
+# -- 18 who sent it ------------------------------------------------------------------------------
+
+
+def test_siginfo_says_who_sent_it_and_how() -> None:
+    """Lesson 18: kill() gives SI_USER with the sender's pid; the kernel's SIGALRM (from a
+    timer) gives SI_KERNEL."""
+    seen = experiment(
+        """
+        import json, os, signal
+        SI_USER, SI_KERNEL = 0, 0x80
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGALRM])
+        os.kill(os.getpid(), signal.SIGUSR1)
+        user = signal.sigwaitinfo([signal.SIGUSR1])
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        kernel = signal.sigwaitinfo([signal.SIGALRM])
+        print(json.dumps({
+            "user": [user.si_code == SI_USER, user.si_pid == os.getpid()],
+            "kernel": [kernel.si_code == SI_KERNEL, kernel.si_pid],
+        }))
+        """
+    )
+    assert seen == {"user": [True, True], "kernel": [True, 0]}
+
+
+def test_a_python_handler_waits_for_a_long_c_call() -> None:
+    """Lesson 18: a signal sent during a long C call is handled only when the call returns.
+    (The handler runs at the first bytecode after the call, so it is compared with the time
+    the call began and the signal was sent, not with a timestamp taken after it.)"""
+    seen = experiment(
+        """
+        import hashlib, json, os, signal, threading, time
+        ran, sent = [], []
+        signal.signal(signal.SIGUSR1, lambda s, f: ran.append(time.monotonic()))
+        data = bytes(256 << 20)
+        def send():
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+            time.sleep(0.05)
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGUSR1)
+        threading.Thread(target=send).start()
+        start = time.monotonic()
+        hashlib.sha256(data).digest()
+        end = time.monotonic()
+        print(json.dumps({"waited": ran[0] - sent[0], "call_left": end - sent[0],
+                          "sent_during_call": start < sent[0] < end}))
+        """,
+        timeout=120,
+    )
+    if not seen["sent_during_call"]:
+        pytest.skip("the hash was too quick on this machine for the signal to land inside it")
+    # It waited (nearly) the whole rest of the call, not the microseconds delivery takes.
+    assert seen["waited"] >= 0.9 * seen["call_left"] - 0.005, seen
+    assert seen["waited"] > 0.01, seen
