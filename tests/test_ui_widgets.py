@@ -312,6 +312,13 @@ async def test_chart_show_pid_highlights_that_lane() -> None:
         )
         chart.show_pid(None)
         assert chart._selected_lane() is None
+        # Worker 0 replaced: its slot's header shows the new pid, even when the old pid is
+        # mentioned afterwards (the sampler saying it is gone).
+        chart.add_event(ev("reaped", t, 2, "master", child=3, how="exited", exitcode=0))
+        chart.add_event(ev("spawn", t, 2, "master", child=5, index=0, behaviour="idle"))
+        chart.add_event(ev("state", t, 1, "ui", child=3, state="gone", old="Z"))
+        assert chart.model._lanes["w0"].pid == 5
+        assert "5" in chart._header_text(1).plain.split()
 
 
 # -- dispositions ----------------------------------------------------------------------------

@@ -223,8 +223,16 @@ class SequenceModel:
             self.layout_version += 1
         return lane
 
-    def lane_of(self, pid: int, role: str | None = None, index: int | None = None) -> str:
-        """The lane key of a process: master, w<index>, p<pid>, or "other" past the cap."""
+    def lane_of(
+        self, pid: int, role: str | None = None, index: int | None = None, claim: bool = False
+    ) -> str:
+        """The lane key of a process: master, w<index>, p<pid>, or "other" past the cap.
+
+        ``claim``: the event shows this pid is the lane's current process (it speaks for
+        itself, or was just forked), so the lane's header shows its pid. A mere mention (a
+        reap, a state change, a signal sent to it) must not: a worker's slot may already
+        belong to its replacement when the old one's zombie is reaped.
+        """
         key = self._pid_lane.get(pid)
         if key is None or (role == "worker" and index is not None and key != f"w{index}"):
             if role == "ui":
@@ -241,7 +249,10 @@ class SequenceModel:
                 self._pid_lane.popitem(last=False)
         if key != "you":
             title = (role or "pid") if key.startswith("p") else "others" if key == "other" else key
-            self._lane(key, pid if key != "other" else None, title)
+            lane = self._lane(key, None, title)
+            if (claim or lane.pid is None) and key != "other" and lane.pid != pid:
+                lane.pid = pid
+                self.layout_version += 1
         return key
 
     def column(self, key: str) -> int:
@@ -251,7 +262,8 @@ class SequenceModel:
         return 0
 
     def lane_of_event(self, event: Event) -> str:
-        return self.lane_of(int(event.get("pid", 0)), event.get("role"), event.get("index"))
+        pid, role = int(event.get("pid", 0)), event.get("role")
+        return self.lane_of(pid, role, event.get("index"), claim=True)
 
     # -- rows ------------------------------------------------------------------------------
     def _new_row(self, kind: str, t: int, receiver: str, **kw: Any) -> ChartRow:
@@ -299,7 +311,8 @@ class SequenceModel:
         elif kind in ("spawn", "fork"):
             child = int(event["child"])
             index = event.get("index") if kind == "spawn" else None
-            lane = self.lane_of(child, "worker" if kind == "spawn" else "orphan", index)
+            role = "worker" if kind == "spawn" else "orphan"
+            lane = self.lane_of(child, role, index, claim=True)
             parent = self.lane_of_event(event)
             what = f"w{index}" if index is not None else "a child"
             extra = f" ({event['behaviour']})" if event.get("behaviour") else ""
