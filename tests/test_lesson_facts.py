@@ -590,3 +590,150 @@ def test_a_python_handler_waits_for_a_long_c_call() -> None:
     # It waited (nearly) the whole rest of the call, not the microseconds delivery takes.
     assert seen["waited"] >= 0.9 * seen["call_left"] - 0.005, seen
     assert seen["waited"] > 0.01, seen
+
+
+# -- smaller claims ------------------------------------------------------------------------------
+
+
+def test_kill_sends_sigterm_by_default() -> None:
+    """Lesson 1: `kill PID` sends SIGTERM."""
+    assert subprocess.run(["sh", "-c", "kill $$"], timeout=30).returncode == -15
+
+
+def test_python_has_no_sigsuspend() -> None:
+    """Lesson 3: C closes pause()'s race with sigsuspend; Python's signal module has none."""
+    assert not hasattr(signal, "sigsuspend")
+    assert hasattr(signal, "pause") and hasattr(signal, "sigwaitinfo")
+
+
+def test_sigq_counts_queued_signals_against_the_limit() -> None:
+    """Lesson 12: SigQ in /proc/PID/status is queued/limit, the limit being RLIMIT_SIGPENDING."""
+    seen = experiment(
+        """
+        import json, os, resource, signal
+        rt = signal.SIGRTMIN + 1
+        signal.pthread_sigmask(signal.SIG_BLOCK, [rt])
+        for _ in range(3):
+            os.kill(os.getpid(), rt)
+        with open("/proc/self/status") as f:
+            sigq = next(l.split()[1] for l in f if l.startswith("SigQ:"))
+        queued, limit = map(int, sigq.split("/"))
+        print(json.dumps({"queued": queued,
+                          "limit": limit == resource.getrlimit(resource.RLIMIT_SIGPENDING)[0]}))
+        """
+    )
+    # SigQ counts the whole user's queued signals, so others' may add to ours.
+    assert seen["queued"] >= 3 and seen["limit"] is True
+
+
+def test_wakeup_fd_rules_and_asyncio() -> None:
+    """Lesson 14: the wakeup fd must be non-blocking; asyncio's add_signal_handler sets one."""
+    seen = experiment(
+        """
+        import asyncio, json, os, signal
+        r, w = os.pipe()
+        try:
+            signal.set_wakeup_fd(w)
+            blocking = "accepted"
+        except ValueError:
+            blocking = "ValueError"
+        signal.set_wakeup_fd(-1)
+        loop = asyncio.new_event_loop()
+        loop.add_signal_handler(signal.SIGUSR1, lambda: None)
+        fd = signal.set_wakeup_fd(-1)
+        signal.set_wakeup_fd(fd)
+        loop.remove_signal_handler(signal.SIGUSR1)
+        loop.close()
+        signal.set_wakeup_fd(-1, warn_on_full_buffer=False)  # 3.7+: the keyword exists
+        print(json.dumps({"blocking": blocking, "asyncio_fd": fd >= 0}))
+        """
+    )
+    assert seen == {"blocking": "ValueError", "asyncio_fd": True}
+
+
+def test_sigwinch_and_sigurg_are_ignored_by_default() -> None:
+    """Lesson 14: SIGWINCH's and SIGURG's default action is to ignore them."""
+    seen = experiment(
+        """
+        import json, os, signal
+        for s in (signal.SIGWINCH, signal.SIGURG):
+            signal.signal(s, signal.SIG_DFL)
+            os.kill(os.getpid(), s)
+        print(json.dumps({"alive": True}))
+        """
+    )
+    assert seen == {"alive": True}
+
+
+def test_signal_signal_in_a_thread_message() -> None:
+    """Lesson 15: the ValueError's words."""
+    seen = experiment(
+        """
+        import json, signal, threading
+        out = []
+        def body():
+            try:
+                signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+            except ValueError as e:
+                out.append(str(e))
+        t = threading.Thread(target=body); t.start(); t.join()
+        print(json.dumps(out))
+        """
+    )
+    assert seen == ["signal only works in main thread of the main interpreter"]
+
+
+def test_pending_standard_signals_are_delivered_lowest_number_first() -> None:
+    """Lesson 17: when several standard signals are pending, handlers run in signal-number
+    order, whatever order they were sent in."""
+    seen = experiment(
+        """
+        import json, os, signal
+        order = []
+        sigs = [signal.SIGTERM, signal.SIGUSR2, signal.SIGUSR1]
+        for s in sigs:
+            signal.signal(s, lambda n, f: order.append(n))
+        signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+        for s in sigs:
+            os.kill(os.getpid(), s)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
+        print(json.dumps(order))
+        """
+    )
+    assert seen == [10, 12, 15]
+
+
+def test_a_wait_status_reports_only_the_latest_change() -> None:
+    """Lesson 17: a child continued and then killed before its parent waits reports only its
+    death: the continue is not queued as a status of its own."""
+    seen = experiment(
+        """
+        import json, os, signal, time
+        pid = os.fork()
+        if pid == 0:
+            signal.pause()
+            os._exit(0)
+        os.kill(pid, signal.SIGSTOP)
+        _, st = os.waitpid(pid, os.WUNTRACED)
+        stopped = os.WIFSTOPPED(st)
+        os.kill(pid, signal.SIGCONT)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        statuses = []
+        while True:
+            got, st = os.waitpid(pid, os.WUNTRACED | os.WCONTINUED | os.WNOHANG)
+            if got == 0:
+                continue
+            statuses.append("continued" if os.WIFCONTINUED(st) else
+                            "signalled" if os.WIFSIGNALED(st) else "other")
+            if not os.WIFCONTINUED(st):
+                break
+        print(json.dumps({"stopped": stopped, "statuses": statuses}))
+        """
+    )
+    assert seen == {"stopped": True, "statuses": ["signalled"]}
