@@ -8,6 +8,7 @@ $SIGSCOPE_LESSONS.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -17,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from sigscope.cli import main
-from sigscope.course import LessonInvalid, LessonProgress, ProgressStore, load_lesson
+from sigscope.course import (
+    LessonInvalid,
+    LessonProgress,
+    ProgressStore,
+    load_lesson,
+    parse_lesson,
+)
 from sigscope.course.lesson import MAX_BYTES
 from sigscope.lab.behaviours import BEHAVIOURS
 from sigscope.signames import RTMAX, RTMIN
@@ -204,3 +211,78 @@ def test_env_var_names_the_teachers_folder(
     assert main(["lessons", "--check"]) == 1  # --check with no PATH checks that folder
     assert capsys.readouterr().out.count("\n") == len(EXPECTED)
     assert main(["lessons", "--lessons-dir", str(tmp_path / "nowhere")]) == 2
+
+
+# -- any structure at all: a lesson or a list of problems, never a crash -----------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sigscope.course.predicates import VOCABULARY  # noqa: E402
+
+WORDS = [
+    *VOCABULARY,
+    *("title", "summary", "lab", "steps", "text", "expect", "question", "answer", "hints"),
+    *("solution", "send", "spawn", "wait", "until", "reaping", "worker", "role", "times"),
+    *("workers", "behaviour", "params", "slots", "grace", "kind", "sig", "count", "value"),
+    *("last", "field", "SIGTERM", "KILL@worker:0", "idle", "Z", "shell_code", "x"),
+]
+scalars = st.one_of(
+    st.sampled_from(WORDS),
+    st.text(max_size=8),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(WORDS), inner, max_size=4),
+    ),
+    max_leaves=25,
+)
+documents = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": values,
+        "summary": values,
+        "lab": values,
+        "steps": st.lists(st.dictionaries(st.sampled_from(WORDS), values, max_size=6), max_size=4),
+    },
+).flatmap(
+    lambda d: st.dictionaries(st.sampled_from(WORDS), values, max_size=2).map(
+        lambda extra: {**extra, **d}
+    )
+)
+
+
+def toml_value(v: object) -> str:
+    """A tiny TOML writer (inline forms only) for the fuzz test."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    assert isinstance(v, dict)
+    return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + "}"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents)
+def test_any_document_is_a_lesson_or_problems_never_a_crash(doc: dict) -> None:
+    text = "\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in doc.items()) + "\n"
+    try:
+        lesson = parse_lesson(text, "fuzz.toml")
+    except LessonInvalid as e:
+        assert e.problems
+        lines = text.count("\n") + 1
+        for problem in e.problems:
+            assert problem.file == "fuzz.toml"
+            assert 1 <= problem.line <= lines, (problem, text)
+            assert problem.message and "\n" not in problem.message
+    else:
+        assert lesson.title and lesson.steps

@@ -82,8 +82,11 @@ class LessonRun:
         n = self.progress.hints.get(self.index, 0)
         return self.current_step.hints[:n]
 
-    def world(self) -> World:
-        return World.observe(self.lab, self._start, self.origin, self.snapshot)
+    def world(self, questions: bool = False) -> World:
+        """The lab as the current step sees it. Expectations need only the events since the
+        step began; questions (counts, "the last reaped") look back to the run's start."""
+        origin = self.origin if questions else self._start
+        return World.observe(self.lab, self._start, origin, self.snapshot)
 
     # -- moving ------------------------------------------------------------------------------
     def next(self) -> bool:
@@ -141,7 +144,7 @@ class LessonRun:
             step = self.current_step
             if step.answer is None:
                 return False
-            world = self.world()
+            world = self.world(questions=True)
             if not step.answer.accepts(reply, world):
                 return False
             # Answering changes nothing in the lab: the next step sees the same events.
@@ -151,7 +154,7 @@ class LessonRun:
     def expected_answers(self) -> list[object]:
         """What the lab says the current question's answer is (for a "reveal" button)."""
         step = self.current_step
-        return [] if step.answer is None else step.answer.expected(self.world())
+        return [] if step.answer is None else step.answer.expected(self.world(questions=True))
 
     def _complete(self, evidence: int) -> bool:
         """Mark the current step done and move on; False if it was the last."""
