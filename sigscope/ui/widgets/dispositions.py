@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -29,9 +30,9 @@ MARK.update({"blocked": ("blocked", "cyan"), "pending": ("PENDING", "bold red")}
 ACTION_STYLE = {"Term": "", "Core": "red", "Stop": "blue", "Cont": "blue", "Ign": "dim"}
 SHORT = {"caught": "cgt", "ignored": "ign", "blocked": "blk", "pending": "pnd"}
 # The wide table's width ("10 SIGUSR1   Term     handler ·       blocked PENDING   3"); in a
-# narrower panel the table uses one-glyph cells. With ``width: auto`` the panel is exactly
-# this wide, so the test must be "< WIDE_WIDTH", never a rounder number above it.
+# narrower panel the table uses one-glyph cells ("10 USR1   Term  ●   ·   ●   ●    3").
 WIDE_WIDTH = 3 + 10 + 9 + 4 * 8 + 3
+COMPACT_WIDTH = 3 + 7 + 5 + 4 * 4 + 3
 STANDARD = tuple(range(1, 32))
 REALTIME = tuple(range(RTMIN, RTMAX + 1))
 MAX_COUNTED_PIDS = 256
@@ -67,7 +68,7 @@ class DispositionsPanel(Widget):
 
     DEFAULT_CSS = """
     DispositionsPanel {
-        width: auto;
+        width: 100%;
         height: auto;
         text-wrap: nowrap;
         text-overflow: ellipsis;
@@ -172,17 +173,15 @@ class DispositionsPanel(Widget):
             return Text(f"pid {self.pid} is not in the latest /proc scan (gone?)", style="dim")
         return self._table(self._sets)
 
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        """With ``width: auto``: the wide table where it fits, else the compact one (the
+        content cannot decide: its width depends on which table is drawn)."""
+        room = container.width - self.styles.gutter.width
+        return WIDE_WIDTH if room >= WIDE_WIDTH else min(max(room, 1), COMPACT_WIDTH)
+
     def _compact(self) -> bool:
-        """Whether to draw one-glyph cells: the room the panel has is under the wide table's
-        width. With ``width: auto`` that room is the parent's (our own width follows what we
-        draw, so it cannot decide); with a set width, it is our own."""
-        width = self.styles.width
-        parent = self.parent
-        if (width is None or width.is_auto) and isinstance(parent, Widget):
-            room = parent.content_region.width - self.styles.gutter.width
-        else:
-            room = self.content_region.width
-        return 0 < room < WIDE_WIDTH
+        """Whether to draw one-glyph cells: the panel has less room than the wide table."""
+        return 0 < self.content_region.width < WIDE_WIDTH
 
     def _cell(self, text: Text, sig: int | str, column: str, on: bool, compact: bool) -> None:
         word, style = MARK[column]

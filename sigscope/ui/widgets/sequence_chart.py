@@ -640,7 +640,10 @@ class SequenceChart(ScrollView, can_focus=True):
     def _update_virtual_size(self) -> None:
         w, lines = self._geometry()
         width = GUTTER + len(self.model.lanes) * w + (1 + LABEL_WIDTH if lines == 1 else 0)
-        self.virtual_size = Size(width, len(self.model.rows) * lines + HEADER_LINES)
+        height = len(self.model.rows) * lines + HEADER_LINES
+        if lines == 2 and (self.size.height - HEADER_LINES) % 2:
+            height += 1  # so that the end shows whole rows: an arrow, never a lone label
+        self.virtual_size = Size(width, height)
 
     def on_resize(self) -> None:
         self._cache.clear()
@@ -789,7 +792,8 @@ class SequenceChart(ScrollView, can_focus=True):
             if lane.key == sel:
                 style = "reverse bold"
             text.append(cell, style=style)
-        text.append(" what happened" if y == 0 else "", style="dim italic")
+        if y == 0 and self._geometry()[1] == 1:  # narrow rows carry their label underneath
+            text.append(" what happened", style="dim italic")
         return text
 
 
