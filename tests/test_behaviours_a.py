@@ -414,6 +414,21 @@ def test_sigwaitinfo_says_who_sent_the_signal_and_how() -> None:
         assert not of(lab, pid, c, kind="received", sig="SIGTERM")
 
 
+def test_a_stream_that_never_quiets_still_gets_its_totals() -> None:
+    with Lab(workers=1, behaviour="sigwait", params={"quiet": 3.0}) as lab:
+        pid = ready_worker(lab)
+        c = lab.cursor()
+        for _ in range(25):  # one every 0.1 s: never 3 s of quiet
+            lab.send(pid, "RTMIN")
+            time.sleep(0.1)
+        last = max(e["t"] for e in lab.events(c) if e["kind"] == "sent")
+        lab.wait_all(25, kind="received", pid=pid, since=c, timeout=T)
+        early = [e for e in of(lab, pid, c, kind="counted") if e["t"] < last]
+        assert early, "totals came only after the stream stopped"
+        assert 0 < early[0]["counts"]["SIGRTMIN+0"] < 25
+        ends_by_term(lab, pid)
+
+
 def test_a_burst_of_10000_real_time_signals_is_counted_exactly() -> None:
     sent = 10_000
     soft, _hard = resource.getrlimit(resource.RLIMIT_SIGPENDING)

@@ -13,8 +13,9 @@ pending bit: those sent while one is pending are merged by the kernel.
 
 The worker emits a ``received`` for each signal it takes, but under a burst the event channel
 may be full and drop some. So it also keeps totals and, once no signal has come for ``quiet``
-seconds, emits them in a ``counted`` event (again later, if that one was dropped): the exact
-count survives a flood. While nothing is owed it blocks in ``sigwaitinfo`` with no timeout.
+seconds (or every second while they keep coming), emits them in a ``counted`` event (again
+later, if that one was dropped): the exact count survives a flood. While nothing is owed it
+blocks in ``sigwaitinfo`` with no timeout.
 
 Parameters:
     signals: the signals to block and take (list; default SIGUSR1 and SIGRTMIN+0..+2).
@@ -32,6 +33,7 @@ it, reports it, and then dies by it.
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
 from typing import Any
 
@@ -40,6 +42,8 @@ from sigscope.signames import parse_signal, signal_name
 
 from . import BehaviourError, behaviour
 from ._ending import ENDING, catchable
+
+EVERY = 1.0  # seconds: totals also go out this often while signals keep coming
 
 
 def _check(params: dict[str, Any]) -> None:
@@ -69,13 +73,22 @@ def sigwait(worker: Any, params: dict[str, Any]) -> None:
     worker.ready()
     counts: Counter[str] = Counter()
     owed = False  # totals changed since the last counted event that got through
+    last_counted = time.monotonic()
+
+    def emit_counted() -> bool:
+        nonlocal last_counted
+        last_counted = time.monotonic()
+        return worker.events.emit(
+            "counted", index=worker.index, counts=dict(counts), total=counts.total()
+        )
+
     while True:
+        if owed and time.monotonic() - last_counted >= EVERY:
+            owed = not emit_counted()  # a stream that never pauses still gets totals
         if owed:
             info = signal.sigtimedwait(wanted, quiet)
             if info is None:  # quiet for a while: the burst is over, report the totals
-                owed = not worker.events.emit(
-                    "counted", index=worker.index, counts=dict(counts), total=counts.total()
-                )
+                owed = not emit_counted()
                 continue
         else:
             info = signal.sigwaitinfo(wanted)
@@ -94,7 +107,5 @@ def sigwait(worker: Any, params: dict[str, Any]) -> None:
             n=counts[name],
         )
         if sig in ENDING:
-            worker.events.emit(
-                "counted", index=worker.index, counts=dict(counts), total=counts.total()
-            )
+            emit_counted()
             worker.die_by(sig)
