@@ -263,6 +263,8 @@ class TimersPanel(Widget):
             note = "not armed"
             if state is not None and state.action == "cancelled":
                 note = "cancelled"
+                if state.fired:
+                    note += f" after firing {state.fired}×"
                 if state.previous:
                     note += f": alarm(0) returned {state.previous:g}"
             elif state is not None and state.fired:
