@@ -231,7 +231,12 @@ class Lab(EventLog):
         self.ended.set()
 
     def _lab_pids_alive(self) -> list[int]:
-        """Lab processes that still exist (a zombie of ours counts until reaped)."""
+        """Lab processes that still exist (a zombie of ours counts until reaped).
+
+        Besides the known ones: our children in the lab's process group. A worker the master
+        forked just before it was killed (its ``spawn`` event never read) is unknown, but it
+        is re-parented to us and must be reaped too, or it stays a zombie.
+        """
         alive = []
         with self._cond:  # the reader thread adds processes (``fork`` events) meanwhile
             known = list(self.processes.items())
@@ -240,6 +245,10 @@ class Lab(EventLog):
                 continue
             if procfs.start_time(pid) == proc.ref.starttime:
                 alive.append(pid)
+        for child in procfs.children_of(self.pid):
+            st = procfs.read_stat(child)
+            if st is not None and st.pgid == self.pgid and child not in alive:
+                alive.append(child)
         return alive
 
     def _master_stderr(self) -> str:
