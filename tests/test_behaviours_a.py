@@ -67,9 +67,8 @@ def wait_asleep_in(lab: Lab, pid: int, word: str) -> None:
 def ends_by_term(lab: Lab, pid: int) -> None:
     """TERM ends the worker as the default action would: the master reaps it as signalled.
 
-    The master then starts a replacement; wait until the controller knows it, so that closing
-    the lab cannot race with its spawn (a worker the controller has not heard of yet is not
-    waited for when the lab closes, and could be left a zombie).
+    The master then starts a replacement; wait until it is ready, so that the lab closes on a
+    settled tree (closing during a spawn once left a zombie: fixed in Lab.close since).
     """
     c = lab.cursor()
     lab.send(pid, "TERM")
