@@ -16,7 +16,8 @@ received      ``sig``: this process's handler ran for it (``t`` is when it ran);
               Python handler) and ``targeted_thread`` (after a pthread_kill). ``sigwait``
               takes signals without a handler: ``via`` (``sigwaitinfo``), ``si_pid``,
               ``si_uid``, ``si_code``, ``si_code_name``, ``n`` (count of that signal);
-              ``busy-c`` adds ``late_at_most`` (s since its C call began)
+              ``busy-c`` adds ``late_at_most`` (s since its C call began);
+              ``sleep-loop`` adds ``noticed_after`` (s until its loop looked)
 spawn         ``child``, ``index``, ``behaviour``: the master forked a worker
 fork          ``child``, ``starttime``: a worker forked a process of its own (the
               controller tracks it with role ``orphan``); orphan-maker adds ``orphan`` (n)
