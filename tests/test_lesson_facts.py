@@ -450,29 +450,28 @@ def _voluntary_switches(pid: int) -> int:
 
 
 def test_an_idle_lab_does_not_wake_but_a_sleep_loop_does() -> None:
-    """Lesson 14: the seed's `sleep` loop wakes on every tick; the lab's master and workers,
-    blocked in poll() on a wakeup fd, do not wake at all while nothing happens."""
+    """Lesson 14: the seed's `sleep` loop (the sleep-loop behaviour) wakes on every tick; the
+    lab's master and an idle worker, blocked in poll() on a wakeup fd, do not wake at all."""
     import time
 
     from sigscope.lab import Lab
 
-    loop = subprocess.Popen(
-        [sys.executable, "-c", "import time\nwhile True: time.sleep(0.1)"],
-    )
-    try:
-        with Lab(workers=1) as lab:
-            lab.wait_for(kind="ready", timeout=10)
-            pids = [lab.master_pid, lab.worker(0).pid]
-            time.sleep(0.3)  # let start-up settle
-            before = [_voluntary_switches(p) for p in [*pids, loop.pid]]
-            time.sleep(2.0)
-            after = [_voluntary_switches(p) for p in [*pids, loop.pid]]
-    finally:
-        loop.kill()
-        loop.wait()
+    slots = [{"behaviour": "idle"}, {"behaviour": "sleep-loop", "params": {"interval": 0.1}}]
+    with Lab(workers=2, slots=slots) as lab:
+        for i in (0, 1):
+            lab.wait_for(kind="ready", pid=lab.worker(i).pid, timeout=10)
+        pids = [lab.master_pid, lab.worker(0).pid, lab.worker(1).pid]
+        time.sleep(0.3)  # let start-up settle
+        before = [_voluntary_switches(p) for p in pids]
+        time.sleep(2.0)
+        after = [_voluntary_switches(p) for p in pids]
+        mark = lab.cursor()
+        lab.send("worker:1", "USR1")
+        noticed = lab.wait_for(kind="received", sig="SIGUSR1", since=mark, timeout=10)
     woke = [b - a for a, b in zip(before, after, strict=True)]
     assert woke[0] == 0 and woke[1] == 0, woke  # master, idle worker
     assert woke[2] >= 10, woke  # 2 s of a 0.1 s sleep loop
+    assert 0 <= noticed["noticed_after"] <= 0.1 + 0.5  # noticed at its next tick
 
 
 # -- 15 threads ----------------------------------------------------------------------------------

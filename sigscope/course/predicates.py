@@ -48,6 +48,7 @@ STATE_KEYS = {
     "caught": "a process has a handler for this signal now",
     "live_workers": "the number of running (or stopped) workers now",
     "reaping": "the master's reaping mode now (handler, off, ignore)",
+    "wakeups": "a process woke up (at_least / at_most) times since the step began",
 }
 COMBINATORS = {"all": "every one holds", "any": "at least one holds", "not": "it does not hold"}
 QUALIFIERS = ("role", "worker", "times", "to")
@@ -164,7 +165,7 @@ class ProcessMatch(Predicate):
 
     key: str
     value: Any
-    test: Callable[[ProcessFacts], bool]
+    test: Callable[[ProcessFacts, World], bool]
     role: str | None = None
     worker: int | None = None
     times: int = 1
@@ -176,7 +177,7 @@ class ProcessMatch(Predicate):
                 continue
             if self.worker is not None and (p.role != "worker" or p.index != self.worker):
                 continue
-            if self.test(p):
+            if self.test(p, world):
                 found += 1
         return world.start if found >= self.times else None
 
@@ -410,19 +411,42 @@ def _state(key: str, value: Any, spec: dict[str, Any]) -> Predicate:
             raise SpecError(f"reaping must be one of {', '.join(REAPING)}, not {value!r}", (key,))
         return LabMatch(key, value, lambda w: w.lab.reaping)
     quals = _qualifiers(spec, ("role", "worker", "times"))
+    if key == "wakeups":
+        return _wakeups(value, quals)
     if key == "state":
         if value not in STATES:
             raise SpecError(
                 f"state must be one letter of {' '.join(STATES)} (see proc(5)), not {value!r}",
                 (key,),
             )
-        return ProcessMatch(key, value, lambda p: p.state == value, **quals)
+        return ProcessMatch(key, value, lambda p, w: p.state == value, **quals)
     sig = parse_signal(parse_sig(value, (key,)))
     name = signal_name(sig)
-    tests: dict[str, Callable[[ProcessFacts], bool]] = {
-        "pending": lambda p: sig in p.pending,
-        "blocked": lambda p: sig in p.blocked,
-        "ignored": lambda p: sig in p.ignored,
-        "caught": lambda p: sig in p.caught,
+    tests: dict[str, Callable[[ProcessFacts, World], bool]] = {
+        "pending": lambda p, w: sig in p.pending,
+        "blocked": lambda p, w: sig in p.blocked,
+        "ignored": lambda p, w: sig in p.ignored,
+        "caught": lambda p, w: sig in p.caught,
     }
     return ProcessMatch(key, name, tests[key], **quals)
+
+
+def _wakeups(value: Any, quals: dict[str, Any]) -> Predicate:
+    """``wakeups = {at_least = 3}`` / ``{at_most = 0}``: voluntary context switches (sleeps
+    that ended) since the step began, from ``/proc/PID/status``."""
+    if not isinstance(value, dict) or not value or set(value) - {"at_least", "at_most"}:
+        raise SpecError(
+            f"wakeups wants a table with at_least and/or at_most, not {value!r}", ("wakeups",)
+        )
+    bounds = {}
+    for k, v in value.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise SpecError(f"{k} wants a whole number >= 0, not {v!r}", ("wakeups", k))
+        bounds[k] = v
+    low, high = bounds.get("at_least", 0), bounds.get("at_most", 1 << 62)
+
+    def test(p: ProcessFacts, world: World) -> bool:
+        woke = world.wakeups(p)
+        return woke is not None and low <= woke <= high
+
+    return ProcessMatch("wakeups", value, test, **quals)

@@ -17,7 +17,7 @@ from sigscope.course.actions import UNTIL_TIMEOUT, Action, sleep
 from sigscope.course.lesson import Lesson, Step
 from sigscope.course.predicates import Predicate
 from sigscope.course.progress import LessonProgress, ProgressStore
-from sigscope.course.world import SnapshotProvider, World
+from sigscope.course.world import SnapshotProvider, World, facts_from_proc
 
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab
@@ -55,6 +55,7 @@ class LessonRun:
         self._lock = threading.RLock()
         self.origin = lab.cursor()  # questions look at what happened since the run began
         self._start = self.origin  # the current step looks at events from here on
+        self._baseline = self._wakeup_counts()
         self.progress = store.load(lesson.id) if store is not None else LessonProgress()
         self.progress.done = {i for i in self.progress.done if 0 <= i < len(lesson.steps)}
         self.progress.current = min(self.progress.current, len(lesson.steps) - 1)
@@ -86,7 +87,7 @@ class LessonRun:
         """The lab as the current step sees it. Expectations need only the events since the
         step began; questions (counts, "the last reaped") look back to the run's start."""
         origin = self.origin if questions else self._start
-        return World.observe(self.lab, self._start, origin, self.snapshot)
+        return World.observe(self.lab, self._start, origin, self.snapshot, self._baseline)
 
     # -- moving ------------------------------------------------------------------------------
     def next(self) -> bool:
@@ -114,7 +115,12 @@ class LessonRun:
     def _go(self, index: int, start: int) -> None:
         self.progress.current = index
         self._start = start
+        self._baseline = self._wakeup_counts()
         self._save()
+
+    def _wakeup_counts(self) -> dict[int, int]:
+        """Each lab process's wake-ups so far: ``wakeups`` predicates count from here."""
+        return {p.pid: p.switches for p in facts_from_proc(self.lab) if p.switches is not None}
 
     # -- checking ----------------------------------------------------------------------------
     def check(self) -> list[int]:

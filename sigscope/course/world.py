@@ -9,7 +9,7 @@ so that lessons also run headless (tests, ``show_me`` in a script).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sigscope import procfs
@@ -33,6 +33,7 @@ class ProcessFacts:
     blocked: frozenset[int] = frozenset()
     ignored: frozenset[int] = frozenset()
     caught: frozenset[int] = frozenset()
+    switches: int | None = None  # voluntary_ctxt_switches: how often it went to sleep and woke
 
 
 def decode_mask(hex_text: str) -> frozenset[int]:
@@ -41,25 +42,35 @@ def decode_mask(hex_text: str) -> frozenset[int]:
     return frozenset(n + 1 for n in range(value.bit_length()) if value >> n & 1)
 
 
-def read_masks(pid: int) -> dict[str, frozenset[int]] | None:
-    """SigPnd | ShdPnd (pending to the thread or the process), SigBlk, SigIgn, SigCgt."""
+def read_status(pid: int) -> dict[str, Any] | None:
+    """From ``/proc/PID/status``: SigPnd | ShdPnd (pending to the thread or the process),
+    SigBlk, SigIgn, SigCgt, and voluntary_ctxt_switches (each sleep that ended in a wake-up)."""
     try:
         with open(f"/proc/{pid}/status") as f:
             lines = f.read().splitlines()
     except OSError:
         return None
-    raw = {}
+    raw: dict[str, frozenset[int]] = {}
+    switches = None
     for line in lines:
         key, _, value = line.partition(":")
         if key in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"):
             raw[key] = decode_mask(value.strip())
+        elif key == "voluntary_ctxt_switches":
+            switches = int(value)
     empty: frozenset[int] = frozenset()
     return {
         "pending": raw.get("SigPnd", empty) | raw.get("ShdPnd", empty),
         "blocked": raw.get("SigBlk", empty),
         "ignored": raw.get("SigIgn", empty),
         "caught": raw.get("SigCgt", empty),
+        "switches": switches,
     }
+
+
+def switches_of(pid: int) -> int | None:
+    found = read_status(pid)
+    return None if found is None else found["switches"]
 
 
 def facts_from_proc(lab: Lab) -> list[ProcessFacts]:
@@ -71,8 +82,8 @@ def facts_from_proc(lab: Lab) -> list[ProcessFacts]:
         st = procfs.read_stat(proc.pid)
         if st is None or st.starttime != proc.ref.starttime:
             continue  # gone, or the pid now names another process
-        masks = read_masks(proc.pid) or {}
-        out.append(ProcessFacts(proc.pid, proc.role, proc.index, st.state, **masks))
+        status = read_status(proc.pid) or {}
+        out.append(ProcessFacts(proc.pid, proc.role, proc.index, st.state, **status))
     return out
 
 
@@ -96,6 +107,7 @@ def facts_from_snapshot(snapshot: Any, lab: Lab) -> list[ProcessFacts]:
                 blocked=frozenset(m.blocked),
                 ignored=frozenset(m.ignored),
                 caught=frozenset(m.caught),
+                switches=switches_of(view.pid),  # the observer does not sample this one
             )
         )
     return out
@@ -114,17 +126,29 @@ class World:
     base: int
     start: int
     processes: list[ProcessFacts]
+    baseline: dict[int, int] = field(default_factory=dict)  # pid -> switches at step start
 
     @classmethod
     def observe(
-        cls, lab: Lab, start: int, origin: int = 0, snapshot: SnapshotProvider | None = None
+        cls,
+        lab: Lab,
+        start: int,
+        origin: int = 0,
+        snapshot: SnapshotProvider | None = None,
+        baseline: dict[int, int] | None = None,
     ) -> World:
         """Take the lab's events since ``origin`` (a step looks only from ``start`` on)."""
         base = max(origin, 0)
         events = lab.events(base)
         snap = snapshot() if snapshot is not None else None
         facts = facts_from_snapshot(snap, lab) if snap is not None else facts_from_proc(lab)
-        return cls(lab, events, base, start, facts)
+        return cls(lab, events, base, start, facts, dict(baseline or {}))
+
+    def wakeups(self, p: ProcessFacts) -> int | None:
+        """How often ``p`` woke since the step began (since it started, if it is newer)."""
+        if p.switches is None:
+            return None
+        return p.switches - self.baseline.get(p.pid, 0)
 
     @property
     def end(self) -> int:
