@@ -489,6 +489,32 @@ def test_an_idle_behaviour_wakes_zero_times(
         assert context_switches(pid) == before
 
 
+# -- ending ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("sig", ["INT", "QUIT"])
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("pause", {}),
+        ("alarm", {"seconds": 30}),
+        ("itimer", {"which": "VIRTUAL", "value": 0.05, "interval": 0.05, "ticks": 0}),
+        ("blocked-read", {"siginterrupt": False}),
+        ("busy-c", {"mb": 16}),
+        ("sigwait", {}),
+    ],
+)
+def test_int_and_quit_end_every_behaviour_as_their_default_would(
+    name: str, params: dict[str, Any], sig: str
+) -> None:
+    with Lab(workers=1, behaviour=name, params=params) as lab:
+        pid = ready_worker(lab)
+        c = lab.cursor()
+        lab.send(pid, sig)
+        reaped = lab.wait_for(kind="reaped", child=pid, since=c, timeout=T)
+        assert reaped["how"] == "signalled" and reaped["sig"] == f"SIG{sig}"
+        fresh = lab.wait_for(kind="spawn", since=c, timeout=T)["child"]
+        lab.wait_for(kind="ready", pid=fresh, since=c, timeout=T)
+
+
 # -- the command line --------------------------------------------------------------------------
 def test_trace_runs_a_behaviour_with_parameters() -> None:
     out = subprocess.run(
