@@ -53,9 +53,9 @@ def wchan(pid: int) -> str:
 
 
 def wait_asleep_in(lab: Lab, pid: int, word: str) -> None:
-    """Wait until the worker really sleeps in the call (``pause``, ``pipe``): its ``waiting``
-    event is emitted just *before* the call, and a signal sent in between arrives too early —
-    the very race the pause behaviour teaches."""
+    """Wait until the worker really sleeps in the call (here: alarm's FIFO open, whose
+    ``waiting`` event is written just *before* the call; a signal sent in between would arrive
+    too early — the very race the pause behaviour teaches)."""
     try:
         lab.wait_until(lambda: word in wchan(pid), timeout=T)
     except LabTimeout:
