@@ -132,7 +132,7 @@ def test_a_broken_lesson_never_reaches_a_lab(tmp_path: Path) -> None:
     assert [str(p) for p in info.value.problems] == [
         f"{path}:4: unknown predicate 'nope' (known: received, sent, reaped, spawned, exited, "
         "stopped, continued, event, state, pending, blocked, ignored, caught, live_workers, "
-        "reaping, all, any, not)",
+        "reaping, wakeups, all, any, not)",
         f"{path}:2: missing solution: step 1 is checked, so it needs solution = [...]",
     ][::-1]
 

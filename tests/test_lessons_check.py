@@ -34,7 +34,7 @@ GOOD = Path(__file__).resolve().parents[1] / "lessons" / "01-kill-and-default-ac
 KNOWN = ", ".join(sorted(BEHAVIOURS))
 PREDICATES = (
     "received, sent, reaped, spawned, exited, stopped, continued, event, state, pending, "
-    "blocked, ignored, caught, live_workers, reaping, all, any, not"
+    "blocked, ignored, caught, live_workers, reaping, wakeups, all, any, not"
 )
 
 EXPECTED = [
