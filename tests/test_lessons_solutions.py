@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sigscope.course import LessonRun, load_lesson
+from sigscope.course import LessonRun, ShowMeFailed, load_lesson
 from sigscope.course.commands import check_paths
 from sigscope.paths import bundled_lessons
 
@@ -31,6 +31,17 @@ def test_every_bundled_lesson_passes_check(capsys: pytest.CaptureFixture[str]) -
     assert check_paths([bundled_lessons()]) == 0, capsys.readouterr().out
 
 
+def describe(run: LessonRun) -> str:
+    """What the lab did during the run, for a failure message: events and process states."""
+    lines = ["events since the lesson began:"]
+    for e in run.lab.events(run.origin):
+        fields = {k: v for k, v in e.items() if k not in ("t", "params", "starttime", "workers")}
+        lines.append(f"  {fields}")
+    world = run.world()
+    lines.append("processes: " + ", ".join(f"{p.role}{p.index}:{p.state}" for p in world.processes))
+    return "\n".join(lines)
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_solution_meets_every_step(path: Path) -> None:
     lesson = load_lesson(path)
@@ -46,7 +57,10 @@ def test_solution_meets_every_step(path: Path) -> None:
                 assert not run.answer("-1000"), f"{where}: a wrong answer was accepted"
             elif any(a.kind not in PASSIVE for a in step.solution):
                 assert run.check() == [], f"{where}: true before its solution was done"
-            run.show_me(timeout=15)
+            try:
+                run.show_me(timeout=15)
+            except ShowMeFailed as e:
+                pytest.fail(f"{where}: {e}\n{describe(run)}", pytrace=False)
             assert i in run.done, f"{where}: not done after its solution"
         assert run.finished
 
