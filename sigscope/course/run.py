@@ -22,7 +22,7 @@ from sigscope.course.world import SnapshotProvider, World, facts_from_proc
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab
 
-READY_WAIT = 3.0  # seconds "show me" waits for a worker to install its handlers
+READY_WAIT = 10.0  # seconds "show me" waits for a worker to install its handlers (slow machines)
 POLL = 0.1  # seconds between checks of a state predicate while waiting (states have no events)
 
 
