@@ -27,6 +27,16 @@ def test_the_bundled_lessons_are_there() -> None:
     assert numbers == sorted(set(numbers))
 
 
+def test_every_checked_step_has_a_hint() -> None:
+    missing = [
+        f"{path.name} step {i + 1}"
+        for path in LESSONS
+        for i, step in enumerate(load_lesson(path).steps)
+        if step.checked and not step.hints
+    ]
+    assert missing == []
+
+
 def test_every_bundled_lesson_passes_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert check_paths([bundled_lessons()]) == 0, capsys.readouterr().out
 
