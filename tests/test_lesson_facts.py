@@ -45,20 +45,24 @@ def test_shell_reports_128_plus_n_and_subprocess_minus_n() -> None:
 
 
 def test_default_action_of_usr1_terminates_an_unprepared_python() -> None:
-    """Lesson 1: SIGUSR1's default action is Term; a Python program has SIG_DFL for it."""
+    """Lessons 1, 2: SIGUSR1's default action is Term; a Python program has SIG_DFL for it
+    (getsignal says so; it returns the handler function once one is set)."""
     child = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import signal,sys; print(signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL, "
-            "flush=True); sys.stdin.read()",
+            "import signal,sys; h = lambda s, f: None; print("
+            "signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL, "
+            "signal.getsignal(signal.SIGPIPE) is signal.SIG_IGN, "
+            "signal.signal(signal.SIGUSR2, h) is signal.SIG_DFL and "
+            "signal.getsignal(signal.SIGUSR2) is h, flush=True); sys.stdin.read()",
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     assert child.stdout is not None and child.stdin is not None
-    assert child.stdout.readline().strip() == "True"
+    assert child.stdout.readline().split() == ["True", "True", "True"]
     child.send_signal(10)
     assert child.wait(timeout=30) == -10
     child.stdin.close()
