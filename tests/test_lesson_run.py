@@ -49,6 +49,7 @@ def test_the_learners_own_signals_complete_steps(tmp_path: Path) -> None:
         assert not run.answer("-15")
         assert run.answer(" 143 ")
         assert run.done == {0, 1, 2} and run.index == 3
+        assert run.fraction == 3 / len([s for s in lesson.steps if s.checked])
 
 
 def test_hints_next_back_and_progress_resume(tmp_path: Path) -> None:

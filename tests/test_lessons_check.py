@@ -286,3 +286,12 @@ def test_any_document_is_a_lesson_or_problems_never_a_crash(doc: dict) -> None:
             assert problem.message and "\n" not in problem.message
     else:
         assert lesson.title and lesson.steps
+
+
+def test_a_hostile_value_does_not_flood_the_terminal() -> None:
+    long_key = "k" * 5000
+    with pytest.raises(LessonInvalid) as info:
+        parse_lesson(f'title = "t"\n"{long_key}" = 1\n[[steps]]\ntext = "x"\n', "long.toml")
+    (problem,) = info.value.problems
+    assert problem.line == 2
+    assert len(problem.message) == 300 and problem.message.endswith("…")

@@ -116,5 +116,6 @@ def list_lessons(folder: Path) -> int:
         progress = saved.get(lesson.id)
         done = len([i for i in checked if progress and i in progress.done])
         mark = "✓" if checked and done == len(checked) else ("…" if done else " ")
-        print(f"{lesson.id:<{width}}  {mark} {done:>2}/{len(checked):<2}  {lesson.title}")
+        title = "".join(c if c.isprintable() else " " for c in lesson.title)
+        print(f"{lesson.id:<{width}}  {mark} {done:>2}/{len(checked):<2}  {title}")
     return 0

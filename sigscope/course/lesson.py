@@ -30,6 +30,7 @@ MAX_HINTS = 20
 MAX_ACTIONS = 50
 MAX_WORKERS = 64
 MAX_GRACE = 60.0
+MAX_MESSAGE = 300  # characters of one problem message
 TOP_KEYS = ("title", "summary", "lab", "steps")
 LAB_KEYS = ("workers", "behaviour", "params", "slots", "reaping", "grace")
 STEP_KEYS = ("title", "text", "expect", "question", "answer", "hints", "solution")
@@ -107,6 +108,8 @@ class _Collector:
     def add(self, path: KeyPath, message: str, line: int | None = None) -> None:
         if line is None:
             line = self.locator.line(path) if self.locator else 1
+        if len(message) > MAX_MESSAGE:  # a hostile file's values must not flood the terminal
+            message = message[: MAX_MESSAGE - 1] + "…"
         self.problems.append(Problem(self.name, line, message))
 
     def spec(self, prefix: KeyPath, error: SpecError) -> None:

@@ -4,7 +4,16 @@
 expectation against the lab, reveals hints one at a time, performs the solution ("show me"),
 and saves progress. It imports no Textual: the dashboard calls :meth:`LessonRun.check` when
 events or snapshots arrive, and runs :meth:`LessonRun.show_me` in a worker thread (it blocks
-while the solution's actions take effect).
+while the solution's actions take effect)::
+
+    lesson = load_lesson(find_lesson("zombies", lessons_dir()))
+    with lesson.make_lab() as lab:
+        run = LessonRun(lesson, lab, snapshot=lambda: sampler.latest, store=ProgressStore())
+        run.check()      # on each event / snapshot: -> indices of steps just completed
+        run.hint()       # the next hint of the current step, or None
+        run.show_me()    # perform the solution (blocks; raises ShowMeFailed with a reason)
+        run.answer("137")
+        run.next(); run.back(); run.reset(fresh_lab)
 """
 
 from __future__ import annotations
@@ -77,6 +86,14 @@ class LessonRun:
     def finished(self) -> bool:
         """Every checked step is done (prose-only steps need no proof)."""
         return all(i in self.progress.done for i, s in enumerate(self.lesson.steps) if s.checked)
+
+    @property
+    def fraction(self) -> float:
+        """Checked steps done, 0.0 to 1.0 (for a progress bar)."""
+        checked = [i for i, s in enumerate(self.lesson.steps) if s.checked]
+        if not checked:
+            return 1.0 if self.index == len(self.lesson.steps) - 1 else 0.0
+        return sum(1 for i in checked if i in self.progress.done) / len(checked)
 
     @property
     def hints_shown(self) -> list[str]:
