@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -162,3 +163,22 @@ def test_kill_a_worker_from_the_keyboard_in_a_real_terminal(terminal) -> None:  
     assert st is None or st.state == "Z", "the sigscope process is still running"
 
     assert wait_gone(everyone, timeout=10) == set(), "lab processes left behind"
+
+
+def test_sigterm_to_the_dashboard_closes_the_lab_and_the_app(terminal, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`kill <sigscope>` (or a closed terminal, SIGHUP) ends it like q: lab gone, exit 143."""
+    status = tmp_path / "status"
+    term = terminal(["sh", "-c", f"{SIGSCOPE} --workers 2; echo $? > {status}"])
+    first = term.wait_for(
+        lambda s: (p := lab_pids(s)) and {"master", "worker 0", "worker 1"} <= set(p) and p,
+        "the tree",
+    )
+    assert isinstance(first, dict)
+    apps = procfs.children_of(term.pane_pid)
+    assert len(apps) == 1
+    os.kill(apps[0], signal.SIGTERM)
+    deadline = time.monotonic() + WAIT
+    while not (status.exists() and status.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status.read_text().strip() == "143"  # 128 + SIGTERM, as a shell reports it
+    assert wait_gone(set(first.values()), timeout=10) == set(), "lab processes left behind"

@@ -195,6 +195,12 @@ async def test_every_quick_key_sends_its_signal() -> None:
             )
         row = app.process_tree.row_for(w.pid)
         assert row is not None and row.received == 3
+        # The rate sparkline counts the same three handled signals (all within its window).
+        await until(
+            pilot,
+            lambda: (r := app.process_tree.row_for(w.pid)) and sum(r.rate) == 3,
+            "3 signals in the rate column",
+        )
         # STOP and CONT: the state letter shows it.
         await pilot.press("s")
         await until(
@@ -234,10 +240,14 @@ async def test_every_button_works() -> None:
             since = lab.cursor()
             assert await pilot.click(f"#btn-{sig}")
             await event(lab, since, kind="sent", sig=sig, target=w.pid)
+        old = 0
         for sig in ("SIGINT", "SIGTERM", "SIGKILL"):
+            # The tree refreshes a few times a second: wait until it shows the replacement.
             target = await until(
                 pilot,
-                lambda: (r := worker_row(app, 0)) is not None and r.state == "S" and r,
+                lambda old=old: (
+                    (r := worker_row(app, 0)) is not None and r.pid != old and r.state == "S" and r
+                ),
                 "a sleeping worker 0",
             )
             await select(pilot, target.pid)
@@ -245,6 +255,7 @@ async def test_every_button_works() -> None:
             assert await pilot.click(f"#btn-{sig}")
             reaped = await event(lab, since, kind="reaped", child=target.pid)
             assert reaped["sig"] == sig
+            old = target.pid
         # The menu button opens the menu.
         assert await pilot.click("#btn-menu")
         await until(pilot, lambda: isinstance(app.screen, SignalMenu), "the menu")

@@ -12,10 +12,13 @@ Threads and processes (textual8.md, design.md):
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import os
+import signal
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +48,8 @@ from sigscope.ui.screens.signal_menu import SignalMenu
 from sigscope.ui.screens.too_small import TooSmallScreen, too_small
 from sigscope.ui.widgets.event_log import EventLog
 from sigscope.ui.widgets.master_panel import REAPING_HELP, MasterPanel
-from sigscope.ui.widgets.process_tree import ProcessRow, ProcessTree, build_rows
+from sigscope.ui.widgets.process_tree import RATE_WIDTH, ProcessRow, ProcessTree, build_rows
+from sigscope.ui.widgets.rates import RateHistory
 
 # Signals that end the lab when the master gets them: asked before sending (issue 4).
 LAB_ENDING = frozenset(parse_signal(s) for s in ("TERM", "INT", "QUIT", "KILL"))
@@ -142,8 +146,10 @@ def _while_dashboard_exists(method: F) -> F:
         try:
             method(self, *args, **kwargs)
         except NoMatches:
-            if not (self._exit or self._closing or self._closed):
-                raise  # not shutting down: a real bug, let it show
+            # The dashboard's widgets have fixed ids and exist from compose to exit, so a
+            # missing one means the screen is being torn down (Textual's own shutdown does
+            # not always set a flag first).
+            self.log.warning(f"{method.__name__}: the dashboard's widgets are gone")
 
     return guarded  # type: ignore[return-value]
 
@@ -173,6 +179,7 @@ class SigscopeApp(App[None]):
         self._snapshot_posted = False
         self._status_timer: Any = None
         self._layout_mode = ""
+        self.rates = RateHistory()
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -244,6 +251,15 @@ class SigscopeApp(App[None]):
         self._apply_layout(self.size.width, self.size.height)
         self.process_tree.focus()
         self.set_interval(TREE_REFRESH, self.refresh_tree)
+        # SIGTERM / SIGHUP (a closed terminal) to the UI: quit the way `q` does, so the lab is
+        # closed and the terminal restored. The loop's handler runs in the loop, between
+        # callbacks, unlike a Python handler that raises into whatever code is running.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, self._terminated, sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread (e.g. some test harnesses): the CLI's handler stays
         self.start_lab()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -284,6 +300,7 @@ class SigscopeApp(App[None]):
         self._snapshot = None
         self.event_log.reset()
         self.process_tree.gone_since.clear()
+        self.rates = RateHistory()
         for sink in self._event_sinks():
             if hasattr(sink, "clear"):
                 sink.clear()
@@ -354,6 +371,8 @@ class SigscopeApp(App[None]):
         for sink in self._event_sinks():
             sink.add_event(event)
         kind = event.get("kind")
+        if kind == "received" and isinstance(event.get("t"), int):
+            self.rates.add(event["pid"], event["t"])
         if kind in ("spawn", "reaped", "gone", "mode", "backoff") or (
             kind == "received" and event.get("role") == "master"
         ):
@@ -424,7 +443,14 @@ class SigscopeApp(App[None]):
 
         if lab is not None and lab.ended.is_set():
             state_of = _all_gone  # noqa: F811 - after close nothing of the lab exists
-        rows = build_rows(processes, state_of, self._ui_pid(), self.process_tree.gone_since)
+        now_ns = time.monotonic_ns()
+
+        def rate_of(pid: int) -> tuple[float, ...]:
+            return tuple(self.rates.series(pid, now_ns)[-RATE_WIDTH:])
+
+        rows = build_rows(
+            processes, state_of, self._ui_pid(), self.process_tree.gone_since, rate_of=rate_of
+        )
         self.process_tree.show(rows)
         live = sum(
             1
@@ -606,6 +632,10 @@ class SigscopeApp(App[None]):
     async def action_quit(self) -> None:
         self.stop_lab()
         self.exit()
+
+    def _terminated(self, sig: int) -> None:
+        self.stop_lab()
+        self.exit(return_code=128 + sig)
 
     def on_unmount(self) -> None:
         self.stop_lab()

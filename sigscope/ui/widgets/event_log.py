@@ -171,7 +171,7 @@ class EventLog(Vertical):
     EventLog { height: 1fr; }
     EventLog #log-filters { height: 1; }
     EventLog #log-filters Input { width: 1fr; }
-    EventLog #log-table { height: 1fr; }
+    EventLog #log-table { height: 1fr; overflow-x: hidden; }
     EventLog #log-details { height: auto; max-height: 7; color: $text; padding: 0 1;
         border-top: solid $primary-darken-2; }
     Screen.-compact EventLog #log-details { max-height: 3; }

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from sigscope.lab.controller import LabProcess
+from sigscope.ui.widgets.rates import rate_text
 
 KEEP_GONE = 4.0  # seconds a reaped process stays in the tree, dimmed
 
@@ -32,7 +33,8 @@ STATE_STYLES = {
     "I": ("idle", ""),
 }
 
-COLUMNS = ("", "PID", "ROLE", "BEHAVIOUR", "S", "AGE", "SIGS", "LAST SIGNAL")
+COLUMNS = ("", "PID", "ROLE", "BEHAVIOUR", "S", "AGE", "SIGS", "LAST SIGNAL", "SIGS/S (12s)")
+RATE_WIDTH = 12  # seconds of received-signal rate drawn as a sparkline
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class ProcessRow:
     age: float | None  # seconds since it started; None once gone
     received: int
     last_signal: str | None
+    rate: tuple[float, ...] = ()  # signals handled per second, oldest first
 
     @property
     def gone(self) -> bool:
@@ -55,6 +58,8 @@ class ProcessRow:
 
 StateOf = Callable[[int], "tuple[str, int] | None"]
 """pid -> (state letter, ppid), or None if the process no longer exists."""
+RateOf = Callable[[int], "tuple[float, ...]"]
+"""pid -> signals handled per second over the last seconds, oldest first."""
 
 
 def build_rows(
@@ -63,6 +68,7 @@ def build_rows(
     ui_pid: int,
     gone_since: dict[int, float],
     clock: float | None = None,
+    rate_of: RateOf | None = None,
 ) -> list[ProcessRow]:
     """Order the lab's processes as a tree: master, then each worker and its own children.
 
@@ -97,8 +103,9 @@ def build_rows(
         elif p.role == "orphan" and ppid == ui_pid:
             role = "orphan (adopted)"
         age = None if state in ("reaped", "gone") else max(0.0, (now_ns - p.started) / 1e9)
+        rate = () if rate_of is None or state in ("reaped", "gone") else rate_of(p.pid)
         return ProcessRow(
-            p.pid, depth, role, p.behaviour or "", state, age, p.received, p.last_signal
+            p.pid, depth, role, p.behaviour or "", state, age, p.received, p.last_signal, rate
         )
 
     shown = [p for p in procs if p.pid in info]
@@ -227,6 +234,7 @@ class ProcessTree(DataTable[Text]):
             Text(format_age(r.age), style=dim),
             Text(str(r.received), style=dim),
             Text(r.last_signal or "", style=dim or "cyan"),
+            rate_text(r.rate, RATE_WIDTH) if r.rate else Text(""),
         ]
 
     def _refresh_tags(self) -> None:
