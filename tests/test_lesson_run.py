@@ -143,3 +143,24 @@ def test_lab_is_used_as_given() -> None:
     lab = lesson.make_lab()
     assert isinstance(lab, Lab)
     assert lab.config["workers"] == lesson.setup.workers
+
+
+@pytest.mark.parametrize(
+    "reply, want, ok",
+    [
+        ("−9", -9, True),
+        ("-9", -9, True),
+        ("9", -9, False),
+        ("kill", "SIGKILL", True),
+        ("9", "SIGKILL", True),
+        ("SIGTERM", "SIGKILL", False),
+        ("Signaled", "signalled", True),
+        ("MAINTHREAD", "MainThread", True),
+        ("yes", True, True),
+        ("no", True, False),
+    ],
+)
+def test_replies_are_compared_as_what_they_are(reply: str, want: object, ok: bool) -> None:
+    from sigscope.course.questions import same
+
+    assert same(reply, want) is ok

@@ -95,7 +95,8 @@ class Answer:
 
 def same(reply: str, want: Any) -> bool:
     """Compare a typed reply with an accepted value: numbers as numbers, signals by number."""
-    text = reply.strip()
+    # Lessons print "−9" with a typographic minus; a learner may type either.
+    text = reply.strip().replace("\u2212", "-")
     if isinstance(want, bool):
         return text.lower() in (("true", "yes") if want else ("false", "no"))
     if isinstance(want, int):
@@ -109,7 +110,13 @@ def same(reply: str, want: Any) -> bool:
             return parse_signal(text) == parse_signal(want_text)
         except SignalError:
             return False
-    return text.casefold() == want_text.casefold()
+    return _spelling(text) == _spelling(want_text)
+
+
+def _spelling(text: str) -> str:
+    """Case and the American "signaled" do not make an answer wrong."""
+    folded = text.casefold()
+    return "signalled" if folded == "signaled" else folded
 
 
 def compile_answer(spec: Any) -> Answer:
