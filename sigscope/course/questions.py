@@ -105,12 +105,17 @@ def same(reply: str, want: Any) -> bool:
         except ValueError:
             return False
     want_text = str(want).strip()
-    if want_text.upper().startswith("SIG"):
-        try:
-            return parse_signal(text) == parse_signal(want_text)
-        except SignalError:
-            return False
+    want_sig = _as_signal(want_text) if want_text.upper().startswith("SIG") else None
+    if want_sig is not None:
+        return _as_signal(text) == want_sig
     return _spelling(text) == _spelling(want_text)
+
+
+def _as_signal(text: str) -> int | None:
+    try:
+        return parse_signal(text)
+    except SignalError:
+        return None
 
 
 def _spelling(text: str) -> str:
