@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from sigscope.course.predicates import EventMatch, compile_predicate, parse_sig
+from sigscope.course.predicates import EventMatch, compile_predicate
 from sigscope.course.problems import SpecError
 from sigscope.course.world import Event, World
 from sigscope.signames import SignalError, parse_signal, signal_name
@@ -158,8 +158,6 @@ def compile_answer(spec: Any) -> Answer:
             raise SpecError(
                 f"an accepted answer must be a string, number or boolean, not {v!r}", (key, i)
             )
-        if isinstance(v, str) and v.strip().upper().startswith("SIG"):
-            parse_sig(v, (key, i))
         accepted.append(v)
     return Answer("value", accepted)
 
