@@ -24,10 +24,11 @@ class EventTimeout(TimeoutError):
 
 
 def matcher(match: Match | None, fields: dict[str, Any]) -> Match:
+    # Fields first: a predicate may then rely on the event being of the kind it asked for.
     def test(event: Event) -> bool:
-        if match is not None and not match(event):
+        if not all(event.get(k) == v for k, v in fields.items()):
             return False
-        return all(event.get(k) == v for k, v in fields.items())
+        return match is None or match(event)
 
     return test
 

@@ -28,7 +28,10 @@ reaped        ``child``, ``status`` (raw), ``exitcode`` (``os.waitstatus_to_exit
               ``adopted: true`` when the controller reaped an orphan it had adopted
 gone          ``child``: a worker vanished without a status (reaping ``ignore``)
 exit          ``code``: this process is exiting (negative: it is about to die by -code)
-start         ``behaviour``, ``index``, ``params``: a worker is about to run its behaviour;
+start         ``behaviour``, ``index``, ``params``, ``inherited`` (the ``blocked``,
+              ``ignored`` and ``caught`` signal names it starts with, from /proc: nothing
+              blocked, SIGPIPE and SIGXFSZ ignored, SIGINT caught, as in a fresh Python
+              process): a worker is about to run its behaviour;
               an orphan (role ``orphan``) says ``parent`` (the worker) and ``orphan`` (n)
 ready         ``behaviour``: the behaviour has installed its handlers; a signal sent from
               now on reaches them (before it, a signal gets its default action).

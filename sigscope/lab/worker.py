@@ -118,6 +118,20 @@ class Worker:
         os._exit(code)
 
 
+def _inherited_masks() -> dict[str, list[str]]:
+    """What this worker starts with, before its behaviour changes anything (from /proc)."""
+    from sigscope.observe.masks import decode_mask, mask_names
+
+    found: dict[str, list[str]] = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("SigBlk", "SigIgn", "SigCgt"):
+                name = {"SigBlk": "blocked", "SigIgn": "ignored", "SigCgt": "caught"}[key]
+                found[name] = mask_names(decode_mask(value.strip()))
+    return found
+
+
 def run_worker(
     events: EventWriter,
     index: int,
@@ -157,7 +171,7 @@ def run_worker(
         from sigscope.lab.behaviours import BEHAVIOURS
 
         worker = Worker(events, index, behaviour, params)
-        worker.emit("start", behaviour=behaviour, params=params)
+        worker.emit("start", behaviour=behaviour, params=params, inherited=_inherited_masks())
         BEHAVIOURS[behaviour].run(worker, params)
         code = 0
         worker.emit("exit", code=0)
