@@ -91,6 +91,7 @@ def test_reset_onto_a_fresh_lab(tmp_path: Path) -> None:
     with lesson.make_lab() as second:
         run.reset(second)
         assert run.lab is second and run.index == 0
+        assert run.check() == []  # what the first lab showed does not count on the second
         run.show_me()
         assert run.done == {0}
 

@@ -15,6 +15,7 @@ event predicate they do not swallow the consequences (a respawn, say) the next s
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,14 +137,33 @@ class EventMatch(Predicate):
                 return False
         return self.worker is None or subject_index(event, world) == self.worker
 
+    # (lab, window start) -> (next position to scan, matches so far, evidence or None): events
+    # are only ever appended, so a check goes on from where the last one stopped instead of
+    # rescanning the whole window (the lesson pane checks on every event, storms included).
+    _scanned: dict[tuple[Any, int], tuple[int, int, int | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
     def evidence(self, world: World) -> int | None:
-        seen = 0
-        for pos, event in world.since(world.start):
-            if self.matches(event, world):
+        # A weak reference: it names this lab (not a later one that got the same id) without
+        # keeping a closed lab alive.
+        key = (weakref.ref(world.lab), world.start)
+        pos, seen, found = self._scanned.get(key, (world.start, 0, None))
+        if found is not None:
+            return found
+        first = max(pos, world.base) - world.base
+        events = world.events
+        end = len(events)
+        for i in range(first, end):
+            if self.matches(events[i], world):
                 seen += 1
                 if seen >= self.times:
-                    return pos + 1
-        return None
+                    found = world.base + i + 1
+                    break
+        if key not in self._scanned:
+            self._scanned.clear()  # one window at a time: the cache stays small
+        self._scanned[key] = (world.base + end, seen, found)
+        return found
 
     def count(self, world: World) -> int:
         return sum(1 for _, e in world.since(world.base) if self.matches(e, world))
