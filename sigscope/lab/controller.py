@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -505,37 +505,50 @@ class Lab(EventLog):
 
     def _track(self, event: Event) -> None:
         """Keep the tree model in step with the events (called with the lock held)."""
-        kind = event.get("kind")
-        if kind in ("spawn", "fork"):
-            pid = event["child"]
-            st = event.get("starttime") or procfs.start_time(pid)
-            role = "worker" if kind == "spawn" else "orphan"
-            self.processes[pid] = LabProcess(
-                pid,
-                role,
-                ProcessRef(pid, st) if st else None,
-                index=event.get("index"),
-                behaviour=event.get("behaviour"),
-                parent=event.get("pid"),
-            )
-            self._watch(pid)
-        elif kind in ("reaped", "gone"):
-            proc = self.processes.get(event["child"])
-            if proc is not None:
-                proc.alive = False
-                proc.exited = True
-                proc.status = {k: event.get(k) for k in ("status", "exitcode", "how", "sig")}
-        elif kind == "received":
-            proc = self.processes.get(event["pid"])
-            if proc is not None:
-                proc.received += 1
-                proc.last_signal = event.get("sig")
-        elif kind == "exit":
-            proc = self.processes.get(event["pid"])
-            if proc is not None:
-                proc.status.setdefault("code", event.get("code"))
-        elif kind == "mode":
+        new = track_event(self.processes, event, procfs.start_time)
+        if new is not None:
+            self._watch(new.pid)
+        if event.get("kind") == "mode":
             self.reaping = event.get("reaping", self.reaping)
+
+
+def track_event(
+    processes: dict[int, LabProcess],
+    event: Event,
+    start_time: Callable[[int], int | None] = lambda pid: None,
+) -> LabProcess | None:
+    """Update a process table from one event; return the process it introduced, if any.
+
+    The lab, a replay and the lessons keep their tables with this one function, so a
+    recording shows the same tree the live lab did.
+    """
+    kind = event.get("kind")
+    if kind in ("spawn", "fork"):
+        pid = event["child"]
+        st = event.get("starttime") or start_time(pid)
+        proc = LabProcess(
+            pid,
+            "worker" if kind == "spawn" else "orphan",
+            ProcessRef(pid, st) if st else None,
+            index=event.get("index"),
+            behaviour=event.get("behaviour"),
+            parent=event.get("pid"),
+        )
+        processes[pid] = proc
+        return proc
+    known = processes.get(event.get("child" if kind in ("reaped", "gone") else "pid", -1))
+    if known is None:
+        return None
+    if kind in ("reaped", "gone"):
+        known.alive = False
+        known.exited = True
+        known.status = {k: event.get(k) for k in ("status", "exitcode", "how", "sig")}
+    elif kind == "received":
+        known.received += 1
+        known.last_signal = event.get("sig")
+    elif kind == "exit":
+        known.status.setdefault("code", event.get("code"))
+    return None
 
 
 def _raw_status(returncode: int) -> int:
