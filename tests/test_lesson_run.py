@@ -106,7 +106,7 @@ def test_show_me_says_what_went_wrong() -> None:
     with lesson.make_lab() as lab:
         run = LessonRun(lesson, lab)
         with pytest.raises(ShowMeFailed, match="no live worker 5"):
-            run.show_me()
+            run.show_me(timeout=1)
         assert run.done == frozenset()
 
 

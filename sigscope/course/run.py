@@ -280,14 +280,21 @@ class LessonRun:
 
         if not target.startswith("worker"):
             return
-        try:
-            proc = self.lab.resolve(target)
-        except LabError:
-            return  # lab.send will say what is wrong
+        deadline = time.monotonic() + min(timeout, READY_WAIT)
+        while True:  # a slot the master is refilling has no worker for a moment
+            try:
+                proc = self.lab.resolve(target)
+                break
+            except LabError:
+                if time.monotonic() >= deadline or not self.lab.running:
+                    return  # lab.send will say what is wrong
+                self._wait_a_little()
         if proc.exited:
             return
         try:
-            self.lab.wait_for(kind="ready", pid=proc.pid, timeout=min(timeout, READY_WAIT))
+            self.lab.wait_for(
+                kind="ready", pid=proc.pid, timeout=max(0.0, deadline - time.monotonic())
+            )
         except LabError:
             pass
 
