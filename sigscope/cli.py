@@ -196,6 +196,7 @@ def unwritable(path: str) -> str | None:
 
 def run_trace(args: argparse.Namespace) -> int:
     from sigscope.lab import Lab, LabError
+    from sigscope.observe.sampler import Sampler
     from sigscope.trace_view import EventPrinter
 
     name, params = args.behaviour
@@ -226,6 +227,9 @@ def run_trace(args: argparse.Namespace) -> int:
     except LabError as e:
         print(f"sigscope trace: error: {e}", file=sys.stderr)
         return 1
+    # The observer: state events (a zombie, a stopped worker) and, when recording, snapshots.
+    sampler = Sampler(lab)
+    sampler.start()
     try:
         printer.origin = lab.events()[0]["t"] if lab.events() else None
         t0 = time.monotonic()
@@ -259,6 +263,7 @@ def run_trace(args: argparse.Namespace) -> int:
         lab.close()
         return 130
     finally:
+        sampler.stop()
         lab.close()
         for event in lab.events(pos):
             printer.show(event)

@@ -28,9 +28,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sigscope import procfs
+from sigscope import procfs, record
 from sigscope.eventlog import EventLog, EventTimeout
 from sigscope.lab.behaviours import BehaviourError, check_params
 from sigscope.lab.events import Event, EventReader, make_channel, now
@@ -38,6 +38,9 @@ from sigscope.lab.master import REAPING_MODES
 from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.safety import ProcessRef, SendRefused, pidfd_for, send_signal, signal_pidfd
 from sigscope.signames import parse_signal, signal_name
+
+if TYPE_CHECKING:
+    from sigscope.observe.sampler import Snapshot
 
 
 class LabError(Exception):
@@ -142,10 +145,7 @@ class Lab(EventLog):
                 self._record_file = open(self.record_path, "w")  # noqa: SIM115
             except OSError as e:
                 raise LabError(f"cannot record to {self.record_path}: {e.strerror}") from None
-            self._record_file.write(
-                json.dumps({"kind": "recording", "version": 1, "t": now(), "config": self.config})
-                + "\n"
-            )
+            self._record_file.write(json.dumps(record.header(self.config, now())) + "\n")
         self._events_r, self._events_w = make_channel()
         control_r, self._control_w = os.pipe2(os.O_CLOEXEC)
         config = dict(
@@ -368,6 +368,14 @@ class Lab(EventLog):
         self._control({"cmd": "status"})
 
     # -- events ----------------------------------------------------------------------------
+    def record_snapshot(self, snapshot: Snapshot) -> None:
+        """Write an observer snapshot into the recording (if this lab records): the sampler
+        calls it after each scan, so a replay shows states and masks as they were."""
+        with self._cond:
+            if self._record_file is not None:
+                line = json.dumps(record.snapshot_to_json(snapshot), separators=(",", ":"))
+                self._record_file.write(line + "\n")
+
     def iter_events(self, since: int = 0, poll: float = 0.1) -> Iterator[Event]:
         """Yield events as they come, until the lab has ended and all are read."""
         pos = since

@@ -347,6 +347,9 @@ class Sampler:
         if not self.lab.ended.is_set():
             for event in events:
                 self.lab.add_event(event)
+            record_snapshot = getattr(self.lab, "record_snapshot", None)
+            if record_snapshot is not None:  # a lab that records keeps its snapshots too
+                record_snapshot(snapshot)
         for callback in self._subscribers:
             callback(snapshot)
         return snapshot

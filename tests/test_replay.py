@@ -1,0 +1,123 @@
+"""Recordings and replays: what a trace recorded replays to the same events, with no process;
+a damaged or foreign file gets one clear line with its line number."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from sigscope.lab import Lab
+from sigscope.observe.sampler import Sampler
+from sigscope.record import RecordingError, load, snapshot_from_json, snapshot_to_json
+from sigscope.replay import Replay, ReplayError
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    path = tmp_path_factory.mktemp("rec") / "trace.jsonl"
+    out = subprocess.run(
+        [
+            "sigscope",
+            "trace",
+            "--workers",
+            "2",
+            "--send",
+            "0.3:USR1@worker:0",
+            "--send",
+            "0.6:TTIN",
+            "--send",
+            "1.0:TERM",
+            "--json",
+            "--record",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return path, [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def test_a_trace_recording_replays_to_the_same_events(recorded) -> None:  # type: ignore[no-untyped-def]
+    path, printed = recorded
+    recording = load(path)
+    assert recording.header["config"]["workers"] == 2
+    assert recording.snapshots, "the observer's snapshots are recorded too"
+    replay = Replay(recording)
+    replay.play_all()
+    assert replay.events() == recording.events == printed
+    # The tree is rebuilt from the events: three workers were spawned and all were reaped.
+    workers = [p for p in replay.processes.values() if p.role == "worker"]
+    assert len(workers) == 3 and not any(p.alive for p in workers)
+    assert replay.master_pid == next(e["pid"] for e in printed if e["role"] == "master")
+    with pytest.raises(ReplayError, match="nothing in it can be signalled"):
+        replay.send("master", "TERM")
+
+
+def test_play_pause_speed_step_and_jump(recorded) -> None:  # type: ignore[no-untyped-def]
+    path, _ = recorded
+    replay = Replay(load(path))
+    resets = []
+    replay.on_reset(lambda: resets.append(True))
+    assert replay.step() and replay.position == 1
+    replay.jump(10)
+    assert replay.position == 10 and len(replay.events()) <= 10
+    replay.jump(3)  # backwards: starts again from the top
+    assert resets == [True] and replay.position == 3
+    done = threading.Event()
+    replay.subscribe(lambda e: done.set() if e["kind"] == "ended" else None)
+    assert replay.set_speed(1000) == 100.0  # capped
+    replay.play()
+    assert done.wait(30), "playback did not reach the end"
+    replay.pause()
+    assert replay.at_end and replay.ended.is_set()
+    replay.close()
+
+
+def test_snapshots_round_trip() -> None:
+    with Lab(workers=1) as lab:
+        lab.wait_for(kind="ready", timeout=10)
+        snapshot = Sampler(lab).scan()
+        back = snapshot_from_json(json.loads(json.dumps(snapshot_to_json(snapshot))))
+        assert back == snapshot
+        assert back.by_pid(lab.master_pid) == snapshot.by_pid(lab.master_pid)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(text)
+    return path
+
+
+HEADER = '{"kind": "recording", "version": 1, "t": 1, "config": {}}\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", ":1: empty file, not a sigscope recording"),
+        ("not json\n", ":1: not JSON"),
+        ('{"hello": 1}\n', ":1: not a sigscope recording"),
+        ('{"kind": "recording", "version": 99}\n', ":1: recording version 99"),
+        (HEADER + "[1, 2]\n", ":2: expected a JSON object"),
+        (HEADER + '{"t": 1, "pid": 2, "kind": "sent"}\n', ":2: an event needs role"),
+        (HEADER + '{"t": "x", "pid": 2, "role": "ui", "kind": "sent"}\n', ":2: an event's t"),
+        (HEADER + '{"t": 1, "kind": "snapshot", "processes": [{}]}\n', ":2: bad snapshot"),
+        (HEADER + '{"t": 1, "pid": 2, "role": "ui", "kind": "x"}\n{oops\n', ":3: not JSON"),
+    ],
+)
+def test_damaged_or_foreign_files_say_where(tmp_path: Path, text: str, message: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(RecordingError) as e:
+        load(path)
+    assert str(e.value).startswith(str(path)) and message in str(e.value)
+
+
+def test_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match="cannot read: No such file"):
+        load(tmp_path / "nope.jsonl")
