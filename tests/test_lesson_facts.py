@@ -740,3 +740,32 @@ def test_a_wait_status_reports_only_the_latest_change() -> None:
         """
     )
     assert seen == {"stopped": True, "statuses": ["signalled"]}
+
+
+def test_another_thread_receives_the_signal_and_the_main_thread_runs_the_handler() -> None:
+    """Lesson 15: with the signal blocked in the main thread, the kernel delivers a
+    process-directed signal to another thread (the myth: only the main thread receives
+    signals) — and the Python handler still runs in the main thread."""
+    seen = experiment(
+        """
+        import json, os, signal, threading, time
+        ran_in = []
+        signal.signal(signal.SIGUSR1, lambda s, f: ran_in.append(threading.current_thread().name))
+        started, stop = threading.Event(), threading.Event()
+        def other():
+            started.set()
+            stop.wait(20)
+        # A new thread inherits the mask, so start it first, then block in the main thread only.
+        t = threading.Thread(target=other, name="other")
+        t.start(); started.wait()
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+        os.kill(os.getpid(), signal.SIGUSR1)
+        deadline = time.monotonic() + 20
+        while not ran_in and time.monotonic() < deadline:
+            time.sleep(0.01)
+        pending_in_main = signal.SIGUSR1 in signal.sigpending()
+        stop.set(); t.join()
+        print(json.dumps({"ran_in": ran_in, "pending_in_main": pending_in_main}))
+        """
+    )
+    assert seen == {"ran_in": ["MainThread"], "pending_in_main": False}
