@@ -769,3 +769,40 @@ def test_another_thread_receives_the_signal_and_the_main_thread_runs_the_handler
         """
     )
     assert seen == {"ran_in": ["MainThread"], "pending_in_main": False}
+
+
+def test_sigcont_discards_pending_stop_signals_even_caught_ones() -> None:
+    """Lesson 8: TTIN and TTOU sent to a stopped process are thrown away by the SIGCONT that
+    continues it (they are stop signals), even though it has handlers for them; other pending
+    signals are delivered."""
+    seen = experiment(
+        """
+        import json, os, signal, sys, time
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            got = []
+            for s in (signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1):
+                signal.signal(s, lambda n, f: got.append(n))
+            os.write(w, b"r")
+            while signal.SIGUSR1 not in got:
+                signal.pause()
+            os.write(w, json.dumps(sorted(got)).encode())
+            os._exit(0)
+        os.close(w)
+        os.read(r, 1)
+        os.kill(pid, signal.SIGSTOP)
+        os.waitpid(pid, os.WUNTRACED)
+        for s in (signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1):
+            os.kill(pid, s)
+        with open(f"/proc/{pid}/status") as f:
+            shdpnd = next(int(l.split()[1], 16) for l in f if l.startswith("ShdPnd:"))
+        pending = sorted(n for n in range(1, 65) if shdpnd >> (n - 1) & 1)
+        os.kill(pid, signal.SIGCONT)
+        got = json.loads(os.read(r, 100))
+        os.waitpid(pid, 0)
+        print(json.dumps({"pending_while_stopped": pending, "handled": got}))
+        """
+    )
+    assert seen == {"pending_while_stopped": [10, 21, 22], "handled": [10]}
