@@ -295,3 +295,19 @@ def test_a_hostile_value_does_not_flood_the_terminal() -> None:
     (problem,) = info.value.problems
     assert problem.line == 2
     assert len(problem.message) == 300 and problem.message.endswith("…")
+
+
+def test_an_unreadable_folder_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """(Tests run as root here, which no permission stops: the refusal is simulated.)"""
+
+    def refuse(self: Path) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    assert main(["lessons", "--check", str(BROKEN)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"sigscope lessons: error: cannot read folder {str(BROKEN)!r}: Permission denied"
+    )
+    assert main(["lessons", "--lessons-dir", str(BROKEN)]) == 2

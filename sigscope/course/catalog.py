@@ -27,16 +27,27 @@ def lesson_files(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix == ".toml" and f.is_file()))
+            try:
+                names = sorted(p.iterdir())
+            except OSError as e:
+                raise LessonFolderError(f"cannot read folder {str(p)!r}: {e.strerror}") from None
+            out.extend(f for f in names if f.suffix == ".toml" and f.is_file())
         else:
             out.append(p)
     return out
 
 
+class LessonFolderError(OSError):
+    """A lessons folder that cannot be listed; the message is fit to show a user."""
+
+
 def find_lesson(name: str, folder: Path) -> Path | None:
     """A lesson by file name, id (``01-kill-and-default-actions``), number (``1``) or the id
     without its number (``kill-and-default-actions``)."""
-    files = lesson_files([folder]) if folder.is_dir() else []
+    try:
+        files = lesson_files([folder]) if folder.is_dir() else []
+    except LessonFolderError:
+        return None
     wanted = name.strip().removesuffix(".toml")
     for f in files:
         stem = f.stem

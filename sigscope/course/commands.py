@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sigscope.course.catalog import ENV, lesson_files, lessons_dir
+from sigscope.course.catalog import ENV, LessonFolderError, lesson_files, lessons_dir
 from sigscope.course.lesson import load_lesson
 from sigscope.course.problems import LessonInvalid, Problem
 from sigscope.course.progress import ProgressStore
@@ -51,12 +51,16 @@ def add_lessons_dir_option(parser: argparse.ArgumentParser) -> None:
 
 def run_lessons(args: argparse.Namespace) -> int:
     folder = lessons_dir(args.lessons_dir)
-    if args.check is not None:
-        return check_paths(args.check or [folder])
-    if not folder.is_dir():
-        print(f"sigscope lessons: error: no lessons folder {str(folder)!r}", file=sys.stderr)
+    try:
+        if args.check is not None:
+            return check_paths(args.check or [folder])
+        if not folder.is_dir():
+            print(f"sigscope lessons: error: no lessons folder {str(folder)!r}", file=sys.stderr)
+            return EXIT_USAGE
+        return list_lessons(folder)
+    except LessonFolderError as e:
+        print(f"sigscope lessons: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    return list_lessons(folder)
 
 
 def check_paths(paths: list[str] | list[Path]) -> int:
