@@ -311,3 +311,19 @@ def test_an_unreadable_folder_is_one_line(
         f"sigscope lessons: error: cannot read folder {str(BROKEN)!r}: Permission denied"
     )
     assert main(["lessons", "--lessons-dir", str(BROKEN)]) == 2
+
+
+def test_lesson_index_for_a_picker(tmp_path: Path) -> None:
+    from sigscope.course import lesson_index
+
+    (tmp_path / "01-good.toml").write_bytes(GOOD.read_bytes())
+    (tmp_path / "02-bad.toml").write_text('title = "\\u001b[31mred"\n')
+    store = ProgressStore(tmp_path / "progress.json")
+    store.save("01-good", LessonProgress(done={0}, current=1))
+    good, bad = lesson_index(tmp_path, store)
+    assert (good.id, good.done, good.checked) == ("01-good", 1, 6)
+    assert good.lesson is not None and good.title == good.lesson.title
+    assert bad.lesson is None and bad.title == ""
+    assert [str(p) for p in bad.problems] == [
+        f"{tmp_path}/02-bad.toml:1: missing steps: a lesson needs at least one [[steps]] table"
+    ]

@@ -5,7 +5,14 @@ No Textual here: the CLI, the tests and the dashboard's lesson pane all use thes
 
 from __future__ import annotations
 
-from sigscope.course.catalog import find_lesson, lesson_files, lessons_dir
+from sigscope.course.catalog import (
+    LessonEntry,
+    LessonFolderError,
+    find_lesson,
+    lesson_files,
+    lesson_index,
+    lessons_dir,
+)
 from sigscope.course.lesson import LabSetup, Lesson, Step, load_lesson, parse_lesson
 from sigscope.course.problems import LessonInvalid, Problem
 from sigscope.course.progress import LessonProgress, ProgressStore
@@ -14,6 +21,8 @@ from sigscope.course.run import LessonRun, ShowMeFailed
 __all__ = [
     "LabSetup",
     "Lesson",
+    "LessonEntry",
+    "LessonFolderError",
     "LessonInvalid",
     "LessonProgress",
     "LessonRun",
@@ -23,6 +32,7 @@ __all__ = [
     "Step",
     "find_lesson",
     "lesson_files",
+    "lesson_index",
     "lessons_dir",
     "load_lesson",
     "parse_lesson",

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+from sigscope.course.lesson import Lesson, load_lesson
+from sigscope.course.problems import LessonInvalid, Problem
+from sigscope.course.progress import ProgressStore
 from sigscope.paths import bundled_lessons
 
 ENV = "SIGSCOPE_LESSONS"
@@ -57,3 +61,46 @@ def find_lesson(name: str, folder: Path) -> Path | None:
         ):
             return f
     return None
+
+
+@dataclass(frozen=True)
+class LessonEntry:
+    """One lesson as a picker or ``sigscope lessons`` shows it: loaded, or why it is not."""
+
+    path: Path
+    lesson: Lesson | None
+    problems: tuple[Problem, ...] = ()
+    checked: int = 0  # steps the lab checks
+    done: int = 0  # of those, done (saved progress)
+
+    @property
+    def id(self) -> str:
+        return self.path.stem
+
+    @property
+    def title(self) -> str:
+        """The title, without control characters (a lesson file must not drive the terminal)."""
+        raw = self.lesson.title if self.lesson else ""
+        return "".join(c if c.isprintable() else " " for c in raw)
+
+
+def lesson_index(folder: Path, store: ProgressStore | None = None) -> list[LessonEntry]:
+    """Every lesson file of ``folder`` in order, with its saved progress; broken files are
+    entries too (with their problems), so that a picker can show why one cannot be opened.
+
+    Raises:
+        LessonFolderError: the folder cannot be listed.
+    """
+    saved = (store or ProgressStore()).all()
+    entries = []
+    for f in lesson_files([folder]):
+        try:
+            lesson = load_lesson(f)
+        except LessonInvalid as e:
+            entries.append(LessonEntry(f, None, tuple(e.problems)))
+            continue
+        checked = [i for i, s in enumerate(lesson.steps) if s.checked]
+        progress = saved.get(lesson.id)
+        done = sum(1 for i in checked if progress is not None and i in progress.done)
+        entries.append(LessonEntry(f, lesson, (), len(checked), done))
+    return entries

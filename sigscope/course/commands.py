@@ -13,10 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sigscope.course.catalog import ENV, LessonFolderError, lesson_files, lessons_dir
+from sigscope.course.catalog import (
+    ENV,
+    LessonFolderError,
+    lesson_files,
+    lesson_index,
+    lessons_dir,
+)
 from sigscope.course.lesson import load_lesson
 from sigscope.course.problems import LessonInvalid, Problem
-from sigscope.course.progress import ProgressStore
 
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
@@ -99,27 +104,19 @@ def check_paths(paths: list[str] | list[Path]) -> int:
 
 
 def list_lessons(folder: Path) -> int:
-    """One line per lesson: number, title, steps done of the checked ones."""
-    store = ProgressStore()
-    saved = store.all()
-    files = lesson_files([folder])
-    if not files:
+    """One line per lesson: id, steps done of the checked ones, title."""
+    entries = lesson_index(folder)
+    if not entries:
         print(f"no lessons in {folder}")
         return 0
-    width = max(len(f.stem) for f in files)
-    for f in files:
-        try:
-            lesson = load_lesson(f)
-        except LessonInvalid as e:
+    width = max(len(e.id) for e in entries)
+    for e in entries:
+        if e.lesson is None:
             print(
-                f"{f.stem:<{width}}  (invalid: {len(e.problems)} problem(s); "
-                f"see sigscope lessons --check {f})"
+                f"{e.id:<{width}}  (invalid: {len(e.problems)} problem(s); "
+                f"see sigscope lessons --check {e.path})"
             )
             continue
-        checked = [i for i, s in enumerate(lesson.steps) if s.checked]
-        progress = saved.get(lesson.id)
-        done = len([i for i in checked if progress and i in progress.done])
-        mark = "✓" if checked and done == len(checked) else ("…" if done else " ")
-        title = "".join(c if c.isprintable() else " " for c in lesson.title)
-        print(f"{lesson.id:<{width}}  {mark} {done:>2}/{len(checked):<2}  {title}")
+        mark = "✓" if e.checked and e.done == e.checked else ("…" if e.done else " ")
+        print(f"{e.id:<{width}}  {mark} {e.done:>2}/{e.checked:<2}  {e.title}")
     return 0
