@@ -263,11 +263,17 @@ class Master:
 
     def spawn(self, index: int) -> None:
         slot = self._slot(index)
+        # Block every signal across fork: a signal that reached the child before it had reset
+        # the master's handlers would run the master's handler in the child (and poke the
+        # master's wakeup fd) and be lost. Blocked, it waits; the child unblocks once its
+        # handlers are back to default, so an early TERM gets TERM's default action.
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         pid = os.fork()
         if pid == 0:
             close = [self._wake_r, self._wake_w, self.control_fd]
             close += [w.pidfd for w in self.workers.values()]
             run_worker(self.events, index, slot.behaviour, slot.params, self.pid, close)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         pidfd = os.pidfd_open(pid)
         rec = WorkerRecord(pid, index, slot.behaviour, slot.params, time.monotonic(), pidfd)
         self.workers[pid] = rec
