@@ -343,7 +343,7 @@ async def test_zombie_shows_and_errors_are_plain_words() -> None:
         await pilot.pause(0.3)
         assert log.shown_events and all(w.pid in _pids(e) for e in log.shown_events)
         index = next(i for i, e in enumerate(log.shown_events) if e.get("kind") == "reaped")
-        log.table.move_cursor(row=index)
+        log.table.move_to(index)
         await pilot.pause(0.2)
         details = str(log.query_one("#log-details").render())
         assert "killed by SIGKILL" in details

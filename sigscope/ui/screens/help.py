@@ -20,6 +20,16 @@ STATES = (
 )
 
 
+COLUMNS = (
+    ("●", "tagged (space): k / F9 sends to every tagged process"),
+    ("ROLE", "master, worker N, or an orphan its worker left behind"),
+    ("S", "the state letter from /proc (below)"),
+    ("SIGS", "how many signals this process's handler has run for"),
+    ("LAST", "the last signal its handler ran for"),
+    ("RATE", "handled signals per second over the last 10 seconds"),
+)
+
+
 def help_table(keys: list[tuple[str, str]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
@@ -54,6 +64,8 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(Text("sigscope — keys (Esc closes)", style="bold"))
             yield Static(help_table(self.keys))
+            yield Static(Text("\nProcess tree columns", style="bold"))
+            yield Static(help_table(list(COLUMNS)))
             yield Static(Text("\nProcess states (column S)", style="bold"))
             yield Static(help_table(list(STATES)))
             yield Static(

@@ -7,7 +7,7 @@ shows it and ``128+N`` as a shell's ``$?`` does.
 
 Storage is bounded: the log keeps the last :data:`KEEP` events and the table shows at most
 :data:`SHOWN` of them, so a storm of signals costs the same memory as a quiet minute. Rows are
-added in batches by a timer, not one table refresh per event.
+added in batches by a timer, and the table renders only the lines on screen.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from sigscope.observe.siginfo import si_code_name
 from sigscope.observe.waitstatus import WaitStatusError, decode_wait_status
 from sigscope.signames import SignalError, parse_signal, signal_name
+from sigscope.ui.widgets.event_table import EventTable
 
 KEEP = 20_000  # events remembered (for re-filtering)
-SHOWN = 1_000  # rows in the table at most
+SHOWN = 2_000  # rows in the table at most
+NO_SELECTION = "Select an event (↑↓ or the mouse) to see its details."
 FLUSH = 0.1  # seconds between batched table updates
 
 KIND_STYLES = {
@@ -164,6 +166,9 @@ def _signo(name: Any) -> int | None:
         return None
 
 
+HEADER = Text(f"{'TIME':>8} {'PID':>7} {'KIND':<9} WHAT", style="bold")
+
+
 class EventLog(Vertical):
     """Filter inputs, the table of events, and the details of the selected one."""
 
@@ -171,10 +176,10 @@ class EventLog(Vertical):
     EventLog { height: 1fr; }
     EventLog #log-filters { height: 1; }
     EventLog #log-filters Input { width: 1fr; }
-    EventLog #log-table { height: 1fr; overflow-x: hidden; }
-    EventLog #log-details { height: auto; max-height: 7; color: $text; padding: 0 1;
+    EventLog #log-header { height: 1; background: $panel; }
+    EventLog #log-details { height: 6; color: $text; padding: 0 1;
         border-top: solid $primary-darken-2; }
-    Screen.-compact EventLog #log-details { max-height: 3; }
+    Screen.-compact EventLog #log-details { height: 3; border-top: none; background: $panel; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -184,38 +189,29 @@ class EventLog(Vertical):
         self.pid_filter: int | None = None
         self.sig_filter: str | None = None
         self._pending: list[dict[str, Any]] = []
-        self._row_events: dict[str, dict[str, Any]] = {}
-        self._next_key = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-filters"):
             yield Input(placeholder="filter: pid", id="log-pid", compact=True, type="integer")
             yield Input(placeholder="filter: signal (TERM, 9, RTMIN+1)", id="log-sig", compact=True)
-        table: DataTable[Text] = DataTable(
-            id="log-table", cursor_type="row", cursor_foreground_priority="renderable"
-        )
-        yield table
-        yield Static("Select an event to see its details.", id="log-details")
+        yield Static(HEADER, id="log-header")
+        yield EventTable(self.row_text, SHOWN, id="log-table")
+        yield Static(NO_SELECTION, id="log-details")
 
     def on_mount(self) -> None:
-        table = self.table
-        for label in ("TIME", "PID", "KIND", "WHAT"):
-            table.add_column(label, key=label)
         self.set_interval(FLUSH, self._flush)
 
     @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#log-table", DataTable)
+    def table(self) -> EventTable:
+        return self.query_one("#log-table", EventTable)
 
     # -- feeding --------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget every event (a new lab starts)."""
         self.events.clear()
         self._pending.clear()
-        self._row_events.clear()
         self.origin = None
         self.table.clear()
-        self.query_one("#log-details", Static).update("Select an event to see its details.")
 
     def add_event(self, event: dict[str, Any]) -> None:
         """Remember an event; it reaches the table at the next flush (batched for storms)."""
@@ -245,7 +241,6 @@ class EventLog(Vertical):
 
     def _refilter(self) -> None:
         self.table.clear()
-        self._row_events.clear()
         self._pending = [e for e in self.events if self.matches(e)][-SHOWN:]
         self._flush()
 
@@ -265,45 +260,34 @@ class EventLog(Vertical):
         self._refilter()
 
     def _flush(self) -> None:
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        table = self.table
-        follow = table.row_count == 0 or table.cursor_row >= table.row_count - 1
-        if table.row_count + len(batch) > SHOWN:
-            # Removing rows one by one is slow in a DataTable; start over with the newest half,
-            # so a storm costs one rebuild per SHOWN/2 events.
-            batch = (self.shown_events + batch)[-(SHOWN // 2) :]
-            table.clear()
-            self._row_events.clear()
-        for event in batch:
-            key = str(self._next_key)
-            self._next_key += 1
-            self._row_events[key] = event
-            table.add_row(*self._cells(event), key=key)
-        if follow:
-            table.move_cursor(row=table.row_count - 1)
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.table.extend(batch)
 
-    def _cells(self, event: dict[str, Any]) -> list[Text]:
+    def row_text(self, event: dict[str, Any]) -> Text:
+        """One event as a table row: time since the lab started, pid, kind, what."""
         t = event.get("t")
         when = (t - self.origin) / 1e9 if isinstance(t, int) and self.origin else 0.0
         kind = str(event.get("kind", ""))
-        return [
-            Text(f"{when:7.3f}", style="dim"),
-            Text(str(event.get("pid", ""))),
-            Text(kind, style=KIND_STYLES.get(kind, "")),
-            Text.assemble(
-                (f"{sig} " if (sig := event.get("sig")) else "", "bold"), event_summary(event)
-            ),
-        ]
+        sig = event.get("sig")
+        return Text.assemble(
+            (f"{when:8.3f} ", "dim"),
+            f"{event.get('pid', ''):>7} ",
+            (f"{kind:<9} ", KIND_STYLES.get(kind, "")),
+            (f"{sig} " if sig else "", "bold"),
+            event_summary(event),
+        )
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        found = self._row_events.get(str(event.row_key.value))
-        if found is not None:
-            self.query_one("#log-details", Static).update(event_details(found, self.origin))
+    def on_event_table_highlighted(self, message: EventTable.Highlighted) -> None:
+        message.stop()
+        details = self.query_one("#log-details", Static)
+        # The details box has a fixed height: no layout pass for each new event.
+        if message.event is None:
+            details.update(NO_SELECTION, layout=False)
+        else:
+            details.update(event_details(message.event, self.origin), layout=False)
 
     @property
     def shown_events(self) -> list[dict[str, Any]]:
-        """The events in the table now, oldest first (what a user sees)."""
-        return [self._row_events[str(k.value)] for k in self.table.rows]
+        """The events in the table now, oldest first (flushed: what a user sees)."""
+        return list(self.table.rows)

@@ -33,8 +33,8 @@ STATE_STYLES = {
     "I": ("idle", ""),
 }
 
-COLUMNS = ("", "PID", "ROLE", "BEHAVIOUR", "S", "AGE", "SIGS", "LAST SIGNAL", "SIGS/S (12s)")
-RATE_WIDTH = 12  # seconds of received-signal rate drawn as a sparkline
+COLUMNS = ("", "PID", "ROLE", "BEHAVIOUR", "S", "AGE", "SIGS", "LAST", "RATE")
+RATE_WIDTH = 10  # seconds of received-signal rate drawn as a sparkline (signals/s)
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class ProcessTree(DataTable[Text]):
     """The lab's processes, one row each, keyed by pid; ``space`` tags a row."""
 
     DEFAULT_CSS = """
-    ProcessTree { height: 1fr; }
+    ProcessTree { height: 1fr; overflow-x: hidden; }
     """
 
     class Selected(Message):
@@ -170,6 +170,7 @@ class ProcessTree(DataTable[Text]):
         self.tagged: set[int] = set()
         self.gone_since: dict[int, float] = {}
         self._rows: list[ProcessRow] = []
+        self._shown_cells: dict[int, list[Text]] = {}
         self._selected: int | None = None
 
     def on_mount(self) -> None:
@@ -195,21 +196,28 @@ class ProcessTree(DataTable[Text]):
         return None
 
     def show(self, rows: list[ProcessRow]) -> None:
-        """Show these rows; keep the cursor on the same process if it is still there."""
+        """Show these rows; keep the cursor on the same process if it is still there.
+
+        Only cells whose text changed are updated: each update repaints the table, and the
+        tree is refreshed several times a second.
+        """
         self.tagged &= {r.pid for r in rows if not r.gone}
+        cells = {r.pid: self._cells(r) for r in rows}
         if [r.pid for r in rows] == [r.pid for r in self._rows]:
-            for old, new in zip(self._rows, rows, strict=True):
-                if old != new:
-                    for key, cell in zip(COLUMNS, self._cells(new), strict=True):
-                        self.update_cell(str(new.pid), key or "tag", cell)
+            for r in rows:
+                before = self._shown_cells.get(r.pid, [])
+                for i, (key, cell) in enumerate(zip(COLUMNS, cells[r.pid], strict=True)):
+                    if i >= len(before) or before[i] != cell:
+                        self.update_cell(str(r.pid), key or "tag", cell)
             self._rows = rows
-            self._refresh_tags()
+            self._shown_cells = cells
             return
         index = self._index_after_change(rows)
         self._rows = rows
+        self._shown_cells = cells
         self.clear()
         for r in rows:
-            self.add_row(*self._cells(r), key=str(r.pid))
+            self.add_row(*cells[r.pid], key=str(r.pid))
         if rows:
             self.move_cursor(row=index, scroll=True)
         self._set_selected(rows[index].pid if rows else None)
@@ -239,8 +247,11 @@ class ProcessTree(DataTable[Text]):
 
     def _refresh_tags(self) -> None:
         for r in self._rows:
-            mark = "●" if r.pid in self.tagged else " "
-            self.update_cell(str(r.pid), "tag", Text(mark, style="bold magenta"))
+            mark = Text("●" if r.pid in self.tagged else " ", style="bold magenta")
+            shown = self._shown_cells.get(r.pid)
+            if shown is not None and shown[0] != mark:
+                shown[0] = mark
+                self.update_cell(str(r.pid), "tag", mark)
 
     def toggle_tag(self) -> int | None:
         """Tag or untag the selected process; return its pid (None if nothing to tag)."""

@@ -1,0 +1,177 @@
+"""The event log's table: a line-API scroll view, so a storm costs what the screen shows.
+
+A ``DataTable`` measures and re-renders its rows as they are added (and forgets its cache when
+old rows are dropped); under a storm of signals that took tens of milliseconds a frame. This
+widget keeps the rows in a bounded deque and renders only the visible lines, each once (an LRU
+cache of strips keyed by the row's serial number), with fixed column widths.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+Event = dict[str, Any]
+RowText = Callable[[Event], Text]
+
+
+class EventTable(ScrollView, can_focus=True):
+    """Rows of events, newest last; the cursor row is highlighted and its event announced.
+
+    While the cursor is on the newest row, the table follows new rows (like ``tail -f``);
+    moving the cursor up stops that, ``end`` resumes it.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "move(-10)", "Page up", show=False),
+        Binding("pagedown", "move(10)", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Newest", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    EventTable { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
+    EventTable > .event-table--cursor { background: $accent; color: $text; text-style: bold; }
+    """
+
+    class Highlighted(Message):
+        """The cursor is on another event (or on none: the table was emptied)."""
+
+        def __init__(self, event: Event | None) -> None:
+            super().__init__()
+            self.event = event
+
+    def __init__(self, row_text: RowText, max_rows: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.row_text = row_text
+        self.rows: collections.deque[Event] = collections.deque(maxlen=max_rows)
+        self._first = 0  # serial number of rows[0]; serials never repeat
+        self._cursor: int | None = None  # serial of the highlighted row
+        self._follow = True
+        self._cache: LRUCache[tuple[int, int, bool], Strip] = LRUCache(512)
+
+    # -- content ---------------------------------------------------------------------------
+    def clear(self) -> None:
+        self._first += len(self.rows)
+        self.rows.clear()
+        self._cursor = None
+        self._follow = True
+        self._cache.clear()
+        self.virtual_size = Size(0, 0)
+        self.refresh()
+        self.post_message(self.Highlighted(None))
+
+    def extend(self, new: Iterable[Event]) -> None:
+        """Add rows at the end; the oldest ones fall off beyond ``max_rows``."""
+        before = len(self.rows)
+        added = 0
+        for event in new:
+            self.rows.append(event)
+            added += 1
+        if not added:
+            return
+        self._first += before + added - len(self.rows)
+        self.virtual_size = Size(self.size.width, len(self.rows))
+        if self._follow:
+            self._set_cursor(self._first + len(self.rows) - 1)
+        elif self._cursor is not None and self._cursor < self._first:
+            self._set_cursor(self._first)  # the row under the cursor fell off
+        self.refresh()
+
+    @property
+    def cursor_event(self) -> Event | None:
+        if self._cursor is None:
+            return None
+        index = self._cursor - self._first
+        return self.rows[index] if 0 <= index < len(self.rows) else None
+
+    @property
+    def cursor_index(self) -> int | None:
+        """The cursor's row, counted from the oldest row kept (None: no rows)."""
+        return None if self._cursor is None else self._cursor - self._first
+
+    def move_to(self, index: int) -> None:
+        """Put the cursor on row ``index`` (clamped); following stops unless it is the last."""
+        if not self.rows:
+            return
+        index = max(0, min(len(self.rows) - 1, index))
+        self._follow = index == len(self.rows) - 1
+        self._set_cursor(self._first + index)
+
+    def _set_cursor(self, serial: int) -> None:
+        if serial == self._cursor:
+            return
+        self._cursor = serial
+        index = serial - self._first
+        height = self.scrollable_content_region.height or 1
+        if index < self.scroll_y:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= self.scroll_y + height:
+            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.Highlighted(self.cursor_event))
+
+    # -- keys and mouse ----------------------------------------------------------------------
+    def action_move(self, step: int) -> None:
+        current = self.cursor_index
+        self.move_to((len(self.rows) - 1 if current is None else current) + step)
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(len(self.rows) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        self.move_to(int(self.scroll_y) + event.y)
+
+    def on_resize(self) -> None:
+        self._cache.clear()
+        self.virtual_size = Size(self.size.width, len(self.rows))
+
+    # -- rendering -------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        index = int(self.scroll_y) + y
+        if not 0 <= index < len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        serial = self._first + index
+        selected = serial == self._cursor
+        key = (serial, width, selected)
+        strip = self._cache.get(key)
+        if strip is None:
+            text = self.row_text(self.rows[index])
+            text.no_wrap = True
+            text.stylize_before(self.rich_style)
+            if selected:
+                text.stylize(
+                    self.get_component_rich_style("event-table--cursor", partial=True)
+                    if self.has_focus
+                    else "reverse dim"
+                )
+            text.truncate(width, overflow="ellipsis", pad=True)
+            strip = Strip(text.render(self.app.console), width)
+            self._cache[key] = strip
+        return strip
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"event-table--cursor"}
+
+    def on_focus(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._cache.clear()
+        self.refresh()
