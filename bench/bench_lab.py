@@ -133,7 +133,7 @@ def sigscope_ttin(n: int) -> dict[str, Any]:
     return {"child_seen_ms": summary(seen), "spawn_event_ms": summary(event)}
 
 
-def _start_gunicorn(workers: int, sock: Path) -> subprocess.Popen[bytes]:
+def _start_gunicorn(workers: int, sock: Path, graceful: float = 1.0) -> subprocess.Popen[bytes]:
     exe = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     return subprocess.Popen(
         [
@@ -143,7 +143,8 @@ def _start_gunicorn(workers: int, sock: Path) -> subprocess.Popen[bytes]:
             "--bind",
             f"unix:{sock}",
             "--graceful-timeout",
-            "1",
+            f"{graceful:g}",
+            "--no-control-socket",  # its default path is in $HOME, shared by every gunicorn
             "--chdir",
             str(Path(__file__).resolve().parents[1]),
             "bench.wsgi_app:app",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import statistics
 import sys
 import time
@@ -61,3 +62,30 @@ def save(name: str, figures: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), "figures": figures}, indent=2) + "\n")
     return path
+
+
+def see_gone(started: dict[int, int | None], timeout: float = 10.0) -> list[int]:
+    """Wait until every process in ``started`` (pid -> start time, as read while it ran) is
+    gone, reaping those re-parented to this process (a Lab makes it a child subreaper); KILL
+    by pid, after ``timeout``, any still there. Returns the pids that had to be killed."""
+    from sigscope import procfs
+
+    deadline = time.monotonic() + timeout
+    pending = {pid for pid, st in started.items() if st is not None}
+    killed: list[int] = []
+    while pending:
+        for pid in list(pending):
+            st = procfs.read_stat(pid)
+            if st is None or st.starttime != started[pid]:
+                pending.discard(pid)
+            elif st.state == "Z" and st.ppid == os.getpid():
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+                pending.discard(pid)
+            elif time.monotonic() > deadline and pid not in killed:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        time.sleep(0.01)
+    return killed

@@ -1,0 +1,315 @@
+"""The dashboard from the outside, as a user runs it: its CPU next to htop's, and its start-up.
+
+* **CPU while watching 100 workers**: ``sigscope --workers 100`` runs in one window of a private
+  tmux server (``-L``, 120x40), and once its lab is up, htop runs in a second window showing
+  the same 101 processes (``htop -p master,workers``) at ``-d 3``: htop takes whole tenths of a
+  second, 0.3 s is the nearest to the dashboard's 0.25 s (sampler and tree refresh), and it
+  gives htop a little less work. Both watch the same lab at the same time, for 30 s (10 s with
+  ``--quick``); the figure is each process's utime + stime from /proc/PID/stat (every thread),
+  over that window, as a share of one core. Skipped, with the reason printed, when htop or
+  tmux is not installed (``apt-get install htop``).
+* **Start-up to first frame**: each program is spawned in a fresh pty (120x40,
+  ``TERM=xterm-256color``), and the clock runs from just before the spawn to the first output
+  that carries visible text: every escape sequence and control character removed, something
+  printable left. Textual's set-up sequences (alternate screen, mouse modes) come earlier and
+  do not count; its first painted frame does. The peer is :mod:`bench.bare_label`, a Textual
+  app with one label, started the same way (``python -m``); ``sigscope`` is the installed
+  command, whose first frame comes after its ``on_mount`` has started a lab (2 workers).
+  Interleaved, one warm-up run of each not counted.
+
+``python -m bench.bench_dashboard [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import re
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.bench_lab import _wait_children
+from bench.common import machine_line, save, see_gone, summary
+from sigscope import procfs
+from sigscope.lab.events import now
+
+MS = 1e6  # ns per ms
+ROOT = Path(__file__).resolve().parents[1]
+COLS, ROWS = 120, 40
+WORKERS = 100
+DASHBOARD_INTERVAL = 0.25  # the dashboard's sampler interval and tree refresh (seconds)
+HTOP_DELAY = 3  # tenths of a second: the nearest htop allows to DASHBOARD_INTERVAL
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _sigscope_command() -> str:
+    return shutil.which("sigscope", path=os.path.dirname(sys.executable)) or "sigscope"
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    st = procfs.read_stat(pid)
+    return None if st is None else (st.utime + st.stime) / TICK
+
+
+# -- CPU: dashboard vs htop, side by side in one tmux server ------------------------------------
+
+
+class Tmux:
+    """A private tmux server (its own socket): we start it, and kill only it."""
+
+    def __init__(self) -> None:
+        self.base = ["tmux", "-L", f"sigscope-bench-{os.getpid()}", "-f", "/dev/null"]
+        self.server: int | None = None
+        self.server_start: int | None = None
+        self.socket = ""
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(
+            [*self.base, *args], capture_output=True, text=True, timeout=30, check=True
+        )
+        return done.stdout.strip()
+
+    def new_session(self, name: str, command: str) -> int:
+        """Start the server with one window running ``command``; return its pid."""
+        size = ["-x", str(COLS), "-y", str(ROWS)]
+        self.run("new-session", "-d", *size, "-s", "bench", "-n", name, f"exec {command}")
+        self.server = int(self.run("display-message", "-p", "-t", "bench", "#{pid}"))
+        self.server_start = procfs.start_time(self.server)
+        self.socket = self.run("display-message", "-p", "-t", "bench", "#{socket_path}")
+        return int(self.run("list-panes", "-t", f"bench:{name}", "-F", "#{pane_pid}"))
+
+    def new_window(self, name: str, command: str, env: dict[str, str] | None = None) -> int:
+        """Run ``command`` in a new window; return its pid (``exec``: the pane's own pid)."""
+        extra = [x for k, v in (env or {}).items() for x in ("-e", f"{k}={v}")]
+        self.run("new-window", "-d", *extra, "-t", "bench", "-n", name, f"exec {command}")
+        return int(self.run("list-panes", "-t", f"bench:{name}", "-F", "#{pane_pid}"))
+
+    def kill_server(self) -> None:
+        if self.server is None:
+            return
+        try:
+            self.run("kill-server")
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pass
+        see_gone({self.server: self.server_start})
+        if self.socket:  # tmux leaves its socket file behind
+            Path(self.socket).unlink(missing_ok=True)
+
+
+def cpu_vs_htop(seconds: float) -> dict[str, Any]:
+    if shutil.which("htop") is None:
+        return {"skipped": "htop is not installed (apt-get install htop)"}
+    if shutil.which("tmux") is None:
+        return {"skipped": "tmux is not installed"}
+    version = subprocess.run(["htop", "--version"], capture_output=True, text=True).stdout
+    tmux = Tmux()
+    watched: dict[int, int | None] = {}
+    home = tempfile.TemporaryDirectory()  # htop reads and writes its htoprc there, not ours
+    try:
+        ui = tmux.new_session("dashboard", f"{_sigscope_command()} --workers {WORKERS}")
+        watched[ui] = procfs.start_time(ui)
+        master = _find_child(ui, timeout=60)
+        watched[master] = procfs.start_time(master)
+        workers = _wait_children(master, WORKERS, timeout=120)
+        watched.update({pid: procfs.start_time(pid) for pid in workers})
+        pids = ",".join(str(p) for p in [master, *sorted(workers)])
+        htop = tmux.new_window(
+            "htop",
+            f"htop -d {HTOP_DELAY} -p {pids}",
+            env={"HOME": home.name, "XDG_CONFIG_HOME": home.name},
+        )
+        watched[htop] = procfs.start_time(htop)
+        time.sleep(3.0)  # both past their start-up: only steady watching is measured
+        before = {"sigscope": _cpu_seconds(ui), "htop": _cpu_seconds(htop)}
+        time.sleep(seconds)
+        after = {"sigscope": _cpu_seconds(ui), "htop": _cpu_seconds(htop)}
+        screen = tmux.run("capture-pane", "-p", "-t", "bench:dashboard")
+    finally:
+        tmux.kill_server()
+        killed = see_gone(watched)
+        home.cleanup()
+    out: dict[str, Any] = {
+        "seconds": seconds,
+        "workers": WORKERS,
+        "dashboard_interval_s": DASHBOARD_INTERVAL,
+        "htop_delay_s": HTOP_DELAY / 10,
+        "htop_version": version.strip(),
+    }
+    for name in ("sigscope", "htop"):
+        b, a = before[name], after[name]
+        if b is None or a is None:
+            raise RuntimeError(f"{name} ended while it was being measured")
+        out[name] = {
+            "cpu_seconds": round(a - b, 3),
+            "cpu_percent": round(100 * (a - b) / seconds, 2),
+        }
+    out["ratio_sigscope_over_htop"] = (
+        out["sigscope"]["cpu_seconds"] / out["htop"]["cpu_seconds"]
+        if out["htop"]["cpu_seconds"]
+        else float("nan")
+    )
+    out["dashboard_showed_workers"] = (
+        f"{WORKERS} shown" in screen or f"{WORKERS + 1} shown" in screen
+    )
+    if killed:
+        out["had_to_kill"] = killed
+    return out
+
+
+def _find_child(parent: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kids = procfs.children_of(parent)
+        if kids:
+            return kids[0]
+        time.sleep(0.05)
+    raise RuntimeError(f"{parent} started no lab within {timeout:g} s")
+
+
+# -- start-up to first frame, in a pty ----------------------------------------------------------
+
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
+    r"|\x1b[P_^X][^\x1b]*\x1b\\"  # DCS, APC, PM, SOS
+    r"|\x1b[()*+][0-9A-Za-z]"  # character set selection
+    r"|\x1b."  # any other two-byte escape
+)
+_CONTROLS = re.compile(r"[\x00-\x20\x7f]")
+
+
+def visible(output: bytes) -> str:
+    """What of terminal output is printable text, escapes and controls (and spaces) removed."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", output.decode(errors="ignore")))
+
+
+def first_frame(argv: list[str]) -> dict[str, float]:
+    """Spawn ``argv`` in a fresh pty; ms to its first byte and to its first visible text."""
+    master_fd, slave_fd = os.openpty()
+    fcntl.ioctl(slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS))
+    out = bytearray()
+    first_byte = frame = None
+    t0 = now()
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave_fd,
+        stdout=slave_fd,
+        stderr=slave_fd,
+        start_new_session=True,
+        cwd=ROOT,
+        env=env,
+    )
+    os.close(slave_fd)
+    started = {proc.pid: procfs.start_time(proc.pid)}
+    try:
+        deadline = time.monotonic() + 60
+        while frame is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([master_fd], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master_fd, 65536)
+            except OSError:  # EIO: the program ended and closed the pty
+                break
+            t = now()
+            first_byte = first_byte or t
+            out += chunk
+            if visible(bytes(out)):
+                frame = t
+        for kid in procfs.children_of(proc.pid):  # sigscope's lab master, to see it gone
+            started[kid] = procfs.start_time(kid)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # sigscope quits as on `q`: it closes its lab
+        _drain_until_exit(master_fd, proc)
+        os.close(master_fd)
+        see_gone(started)
+    if frame is None or first_byte is None:
+        raise RuntimeError(f"{argv[-1]}: no frame within 60 s: {visible(bytes(out))[:200]!r}")
+    return {"first_byte_ms": (first_byte - t0) / MS, "first_frame_ms": (frame - t0) / MS}
+
+
+def _drain_until_exit(fd: int, proc: subprocess.Popen[bytes]) -> None:
+    """Keep reading the pty (a full pty would block the program's exit) until it has exited."""
+    deadline = time.monotonic() + 15
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                os.read(fd, 65536)
+            except OSError:
+                time.sleep(0.01)
+    proc.wait()
+
+
+def startup(rounds: int) -> dict[str, Any]:
+    programs = {
+        "sigscope": [_sigscope_command()],
+        "bare_label": [sys.executable, "-m", "bench.bare_label"],
+    }
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in programs}
+    for round_ in range(rounds + 1):
+        for name, argv in programs.items():
+            result = first_frame(argv)
+            if round_:  # round 0 warms the page cache and the bytecode caches
+                runs[name].append(result)
+    out: dict[str, Any] = {"rounds": rounds, "size": f"{COLS}x{ROWS}"}
+    for name, results in runs.items():
+        out[name] = {
+            "first_frame_ms": summary([r["first_frame_ms"] for r in results]),
+            "first_byte_ms": summary([r["first_byte_ms"] for r in results]),
+        }
+    out["ratio_sigscope_over_bare_p50"] = (
+        out["sigscope"]["first_frame_ms"]["p50"] / out["bare_label"]["first_frame_ms"]["p50"]
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_dashboard")
+    parser.add_argument("--quick", action="store_true", help="10 s of watching, 3 start-ups")
+    args = parser.parse_args(argv)
+    seconds = 10.0 if args.quick else 30.0
+    rounds = 3 if args.quick else 7
+    print(f"machine: {machine_line()}")
+    up = startup(rounds)
+    print(f"\nstart-up to first frame ({rounds} runs each, in a {up['size']} pty)")
+    print(f"  {'':28}{'frame p50':>10}{'max':>9}{'1st byte p50':>14}")
+    for name in ("sigscope", "bare_label"):
+        f, b = up[name]["first_frame_ms"], up[name]["first_byte_ms"]
+        label = "sigscope (lab of 2)" if name == "sigscope" else "bare Textual label"
+        print(f"  {label:28}{f['p50']:>10.0f}{f['p99']:>9.0f}{b['p50']:>14.0f}")
+    print(f"  {'ratio sigscope / bare':28}{up['ratio_sigscope_over_bare_p50']:>10.2f}   (ms)")
+    cpu = cpu_vs_htop(seconds)
+    print(f"\nCPU watching {WORKERS} workers for {seconds:g} s (utime+stime from /proc/PID/stat)")
+    if "skipped" in cpu:
+        print(f"  skipped: {cpu['skipped']}")
+    else:
+        rows = {
+            f"sigscope dashboard (every {DASHBOARD_INTERVAL:g} s)": cpu["sigscope"],
+            f"htop -d {HTOP_DELAY} (every {HTOP_DELAY / 10:g} s)": cpu["htop"],
+        }
+        for label, r in rows.items():
+            print(f"  {label:34}{r['cpu_seconds']:>6.2f} s = {r['cpu_percent']:.1f}% of a core")
+        print(f"  {'ratio sigscope / htop':34}{cpu['ratio_sigscope_over_htop']:>6.2f}")
+        if not cpu["dashboard_showed_workers"]:
+            print("  note: the dashboard's screen did not show the workers' count at the end")
+    print(f"\n  written to {save('dashboard', {'startup': up, 'cpu': cpu})}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,306 @@
+"""The one table of ``python -m bench``: every figure, its peer, the ratio, and the goal.
+
+Each benchmark writes its own ``bench/results/NAME.json``; this reads them back and lines the
+headline figures up against the goals of the issues (2, 3, 4 and 8). A ratio is always
+**sigscope ÷ peer** for a cost (time, CPU, wake-ups): under 1 means sigscope does better, and
+"at least as good as the peer" (issue 8) means at most 1. Against the raw floor the ratio only
+says how far above the least possible sigscope is; the goal there is the absolute figure.
+
+``python -m bench.summary`` rebuilds the table from the results already on disk (each row says
+when it was measured); ``python -m bench`` builds it from the run it just did.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS, machine, machine_line
+
+# The benchmark module behind each results file.
+SOURCES = {
+    "lab": "bench_lab",
+    "observer": "bench_observer",
+    "ui": "bench_ui",
+    "dashboard": "bench_dashboard",
+    "fanout": "bench_fanout",
+}
+
+
+@dataclass
+class Row:
+    figure: str
+    sigscope: str
+    peer: str = ""
+    peer_value: str = ""
+    ratio: str = ""
+    goal: str = ""
+    verdict: str = ""  # "met", "not met", "" (no goal), or why there is no figure
+    rank: int = 99  # where issue 8 lists the figure: the table follows the issue's order
+
+    def cells(self) -> list[str]:
+        return [
+            self.figure,
+            self.sigscope,
+            self.peer,
+            self.peer_value,
+            self.ratio,
+            self.goal,
+            self.verdict,
+        ]
+
+
+def _ms(x: float) -> str:
+    return f"{x:.3f} ms" if x < 1 else f"{x:.1f} ms" if x < 100 else f"{x:.0f} ms"
+
+
+def _ratio(ours: float, theirs: float) -> tuple[str, float]:
+    if theirs == 0:
+        return ("0 / 0" if ours == 0 else "∞"), (1.0 if ours == 0 else math.inf)
+    value = ours / theirs
+    return f"{value:.2f}", value
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "not met"
+
+
+def _at_least_as_good(figure: str, ours: float, peer: str, theirs: float, fmt: Any) -> Row:
+    text, value = _ratio(ours, theirs)
+    return Row(figure, fmt(ours), peer, fmt(theirs), text, "ratio ≤ 1", _verdict(value <= 1))
+
+
+def lab_rows(f: dict[str, Any]) -> list[Row]:
+    c, floor = f["latency"]["to_controller_ms"], f["floor"]["kill_to_pipe_ms"]
+    rows = [
+        Row(
+            "signal sent → received at controller, p50",
+            _ms(c["p50"]),
+            "raw floor (kill → handler → pipe)",
+            _ms(floor["p50"]),
+            _ratio(c["p50"], floor["p50"])[0],
+        ),
+        Row(
+            "signal sent → received at controller, p99",
+            _ms(c["p99"]),
+            "raw floor (kill → handler → pipe)",
+            _ms(floor["p99"]),
+            _ratio(c["p99"], floor["p99"])[0],
+            "p99 < 2 ms",
+            _verdict(c["p99"] < 2),
+        ),
+    ]
+    ours, theirs = f["ttin"]["sigscope"]["child_seen_ms"], f["ttin"]["gunicorn"]["child_seen_ms"]
+    rows.append(
+        _at_least_as_good("TTIN → new worker, p50", ours["p50"], "gunicorn", theirs["p50"], _ms)
+    )
+    wake = f["idle_wakeups_per_s"]
+    mine, peer = max(wake["sigscope"].values()), max(wake["gunicorn"].values())
+    rows.append(
+        Row(
+            "idle wake-ups/s (busiest of master, workers)",
+            f"{mine:.1f}/s",
+            "gunicorn",
+            f"{peer:.1f}/s",
+            _ratio(mine, peer)[0],
+            "zero",
+            _verdict(mine == 0),
+        )
+    )
+    for row, rank in zip(rows, (0, 1, 3, 4), strict=True):
+        row.rank = rank
+    return rows
+
+
+def observer_rows(f: dict[str, Any]) -> list[Row]:
+    rows = []
+    for run in f["runs"]:
+        ours, theirs = run["sampler_ms"]["p50"], run["naive_psutil_ms"]["p50"]
+        row = _at_least_as_good(
+            f"observer scan, {run['workers']} workers, p50", ours, "naive psutil scan", theirs, _ms
+        )
+        if run["workers"] >= 100:
+            row.goal += ", < 5 ms"
+            row.verdict = _verdict(ours <= theirs and ours < 5)
+        row.rank = 5
+        rows.append(row)
+    return rows
+
+
+def ui_rows(f: dict[str, Any]) -> list[Row]:
+    which, g = ("whole dashboard", f["app"]) if "app" in f else ("chart alone", f["chart"])
+    drawn = g["single_sent_to_drawn_ms"]
+    rows = [
+        Row(
+            f"signal sent → arrow drawn, p99 ({which})",
+            _ms(drawn["p99"]),
+            goal="p99 < 5 ms",
+            verdict=_verdict(drawn["p99"] < 5),
+            rank=2,
+        ),
+        Row(f"signal sent → arrow drawn, p50 ({which})", _ms(drawn["p50"]), rank=2),
+    ]
+    s1, s2 = g["storm1"], g["storm2"]
+    lag = s1["frame_lag_ms"]
+    rows.append(
+        Row(
+            f"{s1['signals_sent']:,}-signal storm: frame lag p50 / p99",
+            f"{_ms(lag['p50'])} / {_ms(lag['p99'])}",
+            rank=8,
+        )
+    )
+    counted = min(s["sent_events_counted_by_chart"] / s["signals_sent"] for s in (s1, s2))
+    rows.append(
+        Row(
+            "storm: sends counted by the chart / sent",
+            f"{s1['sent_events_counted_by_chart']:,} / {s1['signals_sent']:,}, "
+            f"{s2['sent_events_counted_by_chart']:,} / {s2['signals_sent']:,}",
+            goal="all counted",
+            verdict=_verdict(counted == 1),
+            rank=8,
+        )
+    )
+    growth = s2["rss_mb_after"] - s1["rss_mb_after"]
+    rows.append(
+        Row(
+            "storm: RSS before / after 1st / after 2nd",
+            f"{g['rss_mb_before']} / {s1['rss_mb_after']} / {s2['rss_mb_after']} MB",
+            goal="no growth (2nd storm < +1 MB)",
+            verdict=_verdict(growth < 1),
+            rank=8,
+        )
+    )
+    return rows
+
+
+def dashboard_rows(f: dict[str, Any]) -> list[Row]:
+    up = f["startup"]
+    ours, bare = up["sigscope"]["first_frame_ms"]["p50"], up["bare_label"]["first_frame_ms"]["p50"]
+    rows = [
+        _at_least_as_good(
+            "start-up to first frame, p50", ours, "bare Textual app, one label", bare, _ms
+        )
+    ]
+    rows[0].rank = 7
+    cpu = f["cpu"]
+    figure = f"CPU watching {cpu.get('workers', 100)} workers ({cpu.get('seconds', 30):g} s)"
+    if "skipped" in cpu:
+        rows.append(Row(figure, "—", "htop", "—", verdict=f"skipped: {cpu['skipped']}", rank=6))
+    else:
+
+        def share(x: float) -> str:
+            return f"{x:.2f} s CPU ({100 * x / cpu['seconds']:.1f}%)"
+
+        rows.append(
+            _at_least_as_good(
+                figure,
+                cpu["sigscope"]["cpu_seconds"],
+                f"htop -d {round(cpu['htop_delay_s'] * 10)}",
+                cpu["htop"]["cpu_seconds"],
+                share,
+            )
+        )
+        rows[-1].rank = 6
+    return rows
+
+
+def fanout_rows(f: dict[str, Any]) -> list[Row]:
+    ours = f["sigscope"]["kill_to_master_gone_ms"]["p50"]
+    theirs = f["gunicorn"]["kill_to_master_gone_ms"]["p50"]
+    row = _at_least_as_good(
+        f"fan-out: TERM → {f['workers']} workers reaped, master gone, p50",
+        ours,
+        "gunicorn",
+        theirs,
+        _ms,
+    )
+    reaped = f["sigscope"]["reaped_by_master"]
+    row.goal += ", every worker reaped"
+    row.verdict = _verdict(row.verdict == "met" and all(n == f["workers"] for n in reaped))
+    row.rank = 9
+    return [row]
+
+
+EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
+    "lab": lab_rows,
+    "observer": observer_rows,
+    "ui": ui_rows,
+    "dashboard": dashboard_rows,
+    "fanout": fanout_rows,
+}
+
+
+def build(names: Iterable[str], since: float = 0.0) -> tuple[list[Row], dict[str, str]]:
+    """Rows from each results file in ``names`` written at or after ``since`` (epoch seconds);
+    and for each file, when it was measured (or why it has no rows)."""
+    rows: list[Row] = []
+    when: dict[str, str] = {}
+    for name in names:
+        path = RESULTS / f"{name}.json"
+        if not path.exists() or path.stat().st_mtime < since:
+            rows.append(Row(f"({SOURCES[name]})", "—", verdict="not measured in this run"))
+            when[name] = "not measured in this run"
+            continue
+        data = json.loads(path.read_text())
+        when[name] = data["machine"]["when"]
+        try:
+            rows.extend(EXTRACT[name](data["figures"]))
+        except (KeyError, TypeError, ZeroDivisionError) as e:
+            rows.append(Row(f"({SOURCES[name]})", "—", verdict=f"figures incomplete: {e!r}"))
+    return sorted(rows, key=lambda r: r.rank), when
+
+
+def table(rows: list[Row]) -> str:
+    """A Markdown table: printable in a terminal and pasteable into docs/performance.md."""
+    head = ["figure", "sigscope", "peer", "peer's", "ratio", "goal", "verdict"]
+    cells = [head] + [r.cells() for r in rows]
+    widths = [max(len(str(c[i])) for c in cells) for i in range(len(head))]
+
+    def line(values: list[str]) -> str:
+        return (
+            "| " + " | ".join(str(v).ljust(w) for v, w in zip(values, widths, strict=True)) + " |"
+        )
+
+    return "\n".join(
+        [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+        + [line(c) for c in cells[1:]]
+    )
+
+
+def write(rows: list[Row], when: dict[str, str], extra: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "summary.json"
+    data = {
+        "machine": machine(),
+        "measured": when,
+        **extra,
+        "rows": [asdict(r) for r in rows],
+    }
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def report(rows: list[Row], when: dict[str, str], extra: dict[str, Any]) -> None:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n=== summary ===\nmachine: {machine_line()}; load average now {load}")
+    print("ratio = sigscope ÷ peer (a cost: under 1 is better)\n")
+    print(table(rows))
+    print(f"\nwritten: {write(rows, when, extra)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    rows, when = build(SOURCES)
+    report(rows, when, {"rebuilt_from_files": True})
+    for name, w in when.items():
+        print(f"  {name}: {w}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
