@@ -43,6 +43,7 @@ class Replay(EventLog):
         self.pid = os.getpid()
         self.pgid: int | None = None
         self.processes: dict[int, LabProcess] = {}
+        self._early_ready: set[int] = set()
         self.latest: Snapshot | None = None
         self.ended = threading.Event()
         self.reaping = str(recording.header.get("config", {}).get("reaping", "handler"))
@@ -91,7 +92,7 @@ class Replay(EventLog):
         self._reset_subscribers.append(callback)
 
     def _track(self, event: Event) -> None:
-        track_event(self.processes, event)
+        track_event(self.processes, event, early_ready=self._early_ready)
         if event.get("role") == "master" and self._master is None:
             self._master = int(event["pid"])
         if event.get("kind") == "mode":
@@ -139,6 +140,7 @@ class Replay(EventLog):
                     self._log.clear()
                     self._base = 0
                     self.processes.clear()
+                    self._early_ready.clear()
                 self.position = 0
                 self.latest = None
                 self.ended.clear()

@@ -67,6 +67,7 @@ class LabProcess:
     received: int = 0
     last_signal: str | None = None
     started: int = field(default_factory=now)
+    ready: bool = False  # its behaviour has installed its handlers (the ready event)
 
 
 class Lab(EventLog):
@@ -117,6 +118,7 @@ class Lab(EventLog):
         self.processes: dict[int, LabProcess] = {}
         self.reaping = reaping
         super().__init__()
+        self._early_ready: set[int] = set()
         self._pidfds: dict[int, int] = {}  # fd -> pid, watched by the reader thread
         self._thread: threading.Thread | None = None
         self._stop_r, self._stop_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -179,6 +181,14 @@ class Lab(EventLog):
             )
             if want:
                 self.wait_until(lambda: len(self.live_workers()) >= want, timeout=ready_timeout)
+                # Return once the first workers have installed their handlers (or ended): a
+                # signal sent the moment start() returns must reach the behaviour, not its
+                # default action.
+                first = [p.pid for p in self.live_workers()[:want]]
+                self.wait_until(
+                    lambda: all(self.processes[p].ready or self.processes[p].exited for p in first),
+                    timeout=ready_timeout,
+                )
         except LabTimeout:
             detail = self._master_stderr()
             self.close()
@@ -513,7 +523,7 @@ class Lab(EventLog):
 
     def _track(self, event: Event) -> None:
         """Keep the tree model in step with the events (called with the lock held)."""
-        new = track_event(self.processes, event, procfs.start_time)
+        new = track_event(self.processes, event, procfs.start_time, self._early_ready)
         if new is not None:
             self._watch(new.pid)
         if event.get("kind") == "mode":
@@ -524,11 +534,14 @@ def track_event(
     processes: dict[int, LabProcess],
     event: Event,
     start_time: Callable[[int], int | None] = lambda pid: None,
+    early_ready: set[int] | None = None,
 ) -> LabProcess | None:
     """Update a process table from one event; return the process it introduced, if any.
 
     The lab, a replay and the lessons keep their tables with this one function, so a
-    recording shows the same tree the live lab did.
+    recording shows the same tree the live lab did. A worker's own ``ready`` can be read
+    before the master's ``spawn`` of it (two writers, one channel): ``early_ready`` keeps
+    such pids until their spawn arrives.
     """
     kind = event.get("kind")
     if kind in ("spawn", "fork"):
@@ -542,10 +555,15 @@ def track_event(
             behaviour=event.get("behaviour"),
             parent=event.get("pid"),
         )
+        if early_ready is not None and pid in early_ready:
+            early_ready.discard(pid)
+            proc.ready = True
         processes[pid] = proc
         return proc
     known = processes.get(event.get("child" if kind in ("reaped", "gone") else "pid", -1))
     if known is None:
+        if kind == "ready" and early_ready is not None:
+            early_ready.add(event["pid"])
         return None
     if kind in ("reaped", "gone"):
         known.alive = False
@@ -556,6 +574,8 @@ def track_event(
         known.last_signal = event.get("sig")
     elif kind == "exit":
         known.status.setdefault("code", event.get("code"))
+    elif kind == "ready":
+        known.ready = True
     return None
 
 
