@@ -1,0 +1,407 @@
+"""``sigscope serve``: the dashboard in browsers, one lab per page, gone when the page closes.
+
+textual-serve runs one app process per browser connection, so every visitor gets a lab of
+their own. That makes the server's limits part of its design:
+
+- it listens on loopback unless told otherwise, and binds its sockets *before* it starts, so
+  a port in use or a bad host is one line and exit 2, not a traceback from deep in aiohttp;
+- ``--max-connections`` caps the labs alive at once (a page beyond it gets a message, and no
+  process is started for it); ``--max-workers`` caps the ``--workers`` each lab starts with;
+- each page's app is a child of this process, started as ``python -m sigscope.serve`` (see
+  :func:`main_served`), which arms ``PR_SET_PDEATHSIG(SIGKILL)`` before it runs the dashboard:
+  if this server dies, every app dies with it, and the lab's own layers (the master's and the
+  workers' PDEATHSIG) take the lab down after it;
+- when a page closes, its app is asked to quit (it closes its lab), then TERMed, then KILLed,
+  and the processes its lab had are checked by pid and start time until none is left.
+  This server is a child subreaper, so whatever a dead app orphans is re-parented here, not to
+  init: it is reaped here by pid (never ``waitpid(-1)``, which would steal the exit status of
+  an app that asyncio is waiting for).
+
+This module imports neither Textual nor aiohttp: the command line and the clean-up rules live
+here; :mod:`sigscope.serve_web` holds the web server, imported only when ``serve`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sigscope import procfs
+from sigscope.safety import ProcessRef, SendRefused, send_signal
+
+EXIT_USAGE = 2
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_MAX_CONNECTIONS = 4
+DEFAULT_MAX_WORKERS = 8
+MAX_CONNECTIONS_LIMIT = 64  # a lab is 3+ processes and an app; more pages than this is a mistake
+QUIT_TIMEOUT = 3.0  # seconds an app gets to quit (closing its lab) before it is TERMed
+SERVER_PID_ENV = "SIGSCOPE_SERVE_PID"  # tells a served app which process must be its parent
+
+
+class ServeError(Exception):
+    """Why ``sigscope serve`` cannot start, in one line for the user."""
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What the server listens on, its limits, and the lab each page gets."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_workers: int = DEFAULT_MAX_WORKERS
+    workers: int = 2
+    behaviour: str = "idle"
+    reaping: str = "handler"
+    grace: float = 5.0
+
+    def app_argv(self) -> list[str]:
+        """The command each page's app runs: the dashboard, with ``--workers`` capped."""
+        return [
+            sys.executable,
+            "-m",
+            "sigscope.serve",
+            "--workers",
+            str(min(self.workers, self.max_workers)),
+            "--behaviour",
+            self.behaviour,
+            "--reaping",
+            self.reaping,
+            "--grace",
+            f"{self.grace:g}",
+        ]
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def _count(low: int, high: int, what: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"{n} {what}: choose from {low} to {high}")
+        return n
+
+    return parse
+
+
+def port_number(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"{n}: a port is from 0 to 65535")
+    return n
+
+
+def _behaviour_text(text: str) -> str:
+    """Check ``NAME[:k=v,…]`` now (one line if wrong), but keep the text for the app's argv."""
+    from sigscope.lab.behaviours import BehaviourError, parse_behaviour_spec
+
+    try:
+        parse_behaviour_spec(text)
+    except BehaviourError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text.strip()
+
+
+def add_serve_parser(sub: Any) -> None:
+    """Add the ``serve`` subcommand to the ``sigscope`` parser's subparsers."""
+    from sigscope.cli import seconds, workers_count
+    from sigscope.lab.behaviours import BEHAVIOURS
+
+    parser = sub.add_parser(
+        "serve",
+        help="serve the dashboard to browsers (one lab per page), on loopback by default",
+        description="Serve the dashboard to web browsers with textual-serve. Every page gets "
+        "its own lab, started when the page connects and torn down when it closes. Listens "
+        f"on {DEFAULT_HOST} unless --host says otherwise: anyone who can reach the port can "
+        "start processes on this machine.",
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=DEFAULT_PORT,
+        help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_count(1, MAX_CONNECTIONS_LIMIT, "connections"),
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"pages (and so labs) alive at once (default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    parser.add_argument(
+        "--max-workers",
+        type=workers_count,
+        default=DEFAULT_MAX_WORKERS,
+        metavar="N",
+        help=f"most workers a lab starts with (default {DEFAULT_MAX_WORKERS})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=workers_count,
+        default=2,
+        metavar="N",
+        help="workers each lab starts with (default 2, at most --max-workers)",
+    )
+    parser.add_argument(
+        "--behaviour",
+        "--behavior",
+        type=_behaviour_text,
+        default="idle",
+        metavar="NAME[:k=v,…]",
+        help=f"what the workers do: {', '.join(sorted(BEHAVIOURS))}",
+    )
+    parser.add_argument(
+        "--reaping",
+        choices=["handler", "off", "ignore"],
+        default="handler",
+        help="how the master reaps its children (default handler)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="graceful shutdown: how long before KILL (default 5)",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> ServeSettings:
+    if args.workers > args.max_workers:
+        raise ServeError(f"--workers {args.workers} is more than --max-workers {args.max_workers}")
+    return ServeSettings(
+        host=args.host,
+        port=args.port,
+        max_connections=args.max_connections,
+        max_workers=args.max_workers,
+        workers=args.workers,
+        behaviour=args.behaviour,
+        reaping=args.reaping,
+        grace=args.grace,
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """``sigscope serve``: bind, then serve until Ctrl+C / SIGTERM; every lab is closed."""
+    try:
+        settings = settings_from(args)
+        sockets = listen(settings.host, settings.port)
+    except ServeError as e:
+        print(f"sigscope serve: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from sigscope.serve_web import DashboardServer
+    except ImportError as e:
+        for s in sockets:
+            s.close()
+        print(f"sigscope serve: error: textual-serve is not installed ({e})", file=sys.stderr)
+        return EXIT_USAGE
+    # Orphans of a dead app come to us, not to init, so that we can check and reap them.
+    procfs.set_child_subreaper()
+    return DashboardServer(settings, sockets).serve()
+
+
+# -- listening -------------------------------------------------------------------------------
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for ``host`` (every address it resolves to) and ``port``.
+
+    Bound here, before any web machinery starts, so that the errors a user can cause are
+    one line each; the same sockets are then handed to the server, so there is no window in
+    which another program could take the port between the check and the real bind.
+
+    Raises:
+        ServeError: the host does not resolve, is not an address of this machine, or the
+            port is in use or needs privileges.
+    """
+    if not host.strip():
+        raise ServeError("--host is empty")
+    try:
+        infos = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE | socket.AI_ADDRCONFIG
+        )
+    except socket.gaierror as e:
+        raise ServeError(f"bad host {host!r}: {e.strerror}") from None
+    except UnicodeError:
+        raise ServeError(f"bad host {host!r}") from None
+    sockets: list[socket.socket] = []
+    seen: set[tuple[int, str]] = set()
+    try:
+        for family, kind, proto, _, address in infos:
+            key = (int(family), str(address[0]))
+            if key in seen:
+                continue
+            seen.add(key)
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            # As aiohttp would: a port in TIME_WAIT is free; one with a listener is not.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(sockets) > 1:
+                # "localhost" on two families with port 0: use the port the first one got.
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            try:
+                sock.bind(address)
+            except OSError as e:
+                raise ServeError(bind_problem(host, port, e)) from None
+            sock.listen(128)
+            sock.setblocking(False)
+    except BaseException:
+        for s in sockets:
+            s.close()
+        raise
+    if not sockets:
+        raise ServeError(f"bad host {host!r}: no address to listen on")
+    return sockets
+
+
+def bind_problem(host: str, port: int, error: OSError) -> str:
+    """The reason a bind failed, in the user's terms."""
+    if error.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use (try --port {port + 1}, or --port 0)"
+    if error.errno == errno.EACCES:
+        return f"port {port} needs privileges (choose one above 1023)"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"bad host {host!r}: not an address of this machine"
+    return f"cannot listen on {host} port {port}: {error.strerror}"
+
+
+def url_of(sockets: Sequence[socket.socket], host: str) -> str:
+    """The address to give people: the first socket's port, the host as the user wrote it."""
+    port = sockets[0].getsockname()[1]
+    shown = host if ":" not in host else f"[{host}]"
+    return f"http://{shown}:{port}/"
+
+
+# -- the processes of a page's lab -------------------------------------------------------------
+
+
+def tree_of(pid: int) -> list[ProcessRef]:
+    """Every descendant of ``pid`` (its lab), each named by pid and start time."""
+    refs = []
+    for child in procfs.descendants_of(pid):
+        st = procfs.start_time(child)
+        if st is not None:
+            refs.append(ProcessRef(child, st))
+    return refs
+
+
+def still_there(refs: Iterable[ProcessRef]) -> list[ProcessRef]:
+    """The processes in ``refs`` that still exist (a zombie does); a reused pid does not."""
+    return [r for r in refs if procfs.start_time(r.pid) == r.starttime]
+
+
+def leftovers(apps: set[int]) -> list[ProcessRef]:
+    """Processes below this server that belong to no live app: what dead apps left.
+
+    We are a subreaper and our only own children are apps, so any other child (and whatever
+    is below it) was orphaned by an app that ended before its lab did.
+    """
+    me = os.getpid()
+    found = []
+    for child in procfs.children_of(me):
+        if child in apps:
+            continue
+        for pid in [child, *procfs.descendants_of(child)]:
+            st = procfs.start_time(pid)
+            if st is not None:
+                found.append(ProcessRef(pid, st))
+    return found
+
+
+def kill_all(refs: Iterable[ProcessRef]) -> int:
+    """SIGKILL each process through a pidfd (only if it is still the same process)."""
+    killed = 0
+    for ref in refs:
+        st = procfs.read_stat(ref.pid)
+        if st is None or st.state == "Z":
+            continue
+        try:
+            send_signal(ref, signal.SIGKILL)
+            killed += 1
+        except SendRefused:
+            pass
+    return killed
+
+
+def reap_orphans(apps: set[int]) -> list[int]:
+    """Reap zombie children of this server that are not apps, by pid; return those reaped."""
+    reaped = []
+    for child in procfs.children_of(os.getpid()):
+        if child in apps:
+            continue
+        st = procfs.read_stat(child)
+        if st is None or st.state != "Z":
+            continue
+        try:
+            pid, _ = os.waitpid(child, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        if pid:
+            reaped.append(pid)
+    return reaped
+
+
+def clear_leftovers(apps: set[int], refs: list[ProcessRef], timeout: float = 5.0) -> int:
+    """Make sure none of ``refs`` (a closed page's lab) nor any orphan outlives its app.
+
+    They should already be going (the app closed its lab, or PDEATHSIG fired); what is still
+    alive after a moment is KILLed, and every zombie that came to us is reaped. Returns how
+    many processes had to be killed here. Blocking, but only while something is left.
+    """
+    deadline = time.monotonic() + timeout
+    killed = 0
+    kill_after = time.monotonic() + 1.0
+    while True:
+        reap_orphans(apps)
+        left = still_there([*refs, *leftovers(apps)])
+        if not left or time.monotonic() > deadline:
+            return killed
+        if time.monotonic() > kill_after:
+            killed += kill_all(left)
+            kill_after = deadline
+        time.sleep(0.02)
+
+
+# -- the served app ----------------------------------------------------------------------------
+
+
+def main_served(argv: Sequence[str]) -> int:
+    """Run the dashboard as one page's app: die with the server that started us.
+
+    PDEATHSIG is armed before anything else and then the parent is checked, so that an app
+    whose server died a moment before the prctl ends as PDEATHSIG would have ended it.
+    """
+    procfs.set_pdeathsig(signal.SIGKILL)
+    expected = os.environ.get(SERVER_PID_ENV)
+    if expected is not None and str(os.getppid()) != expected:
+        return 1
+    from sigscope.cli import main
+
+    return main(list(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main_served(sys.argv[1:]))

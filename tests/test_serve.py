@@ -1,0 +1,385 @@
+"""``sigscope serve`` in a real browser: a page gets a lab of its own, and takes it along.
+
+The browser tests drive Debian's headless ``chromium`` with Playwright for Python (its own
+browser downloads are never used: ``executable_path`` points at the system Chromium). Where
+either is missing they skip and say why; ``.ci/run`` installs Chromium so that CI runs them.
+
+The server is started the way a user starts it (``python -m sigscope serve``) in a session of
+its own; the test signals only that process (its own child). The lab is found the way the
+issue asks: a ``sigscope master`` process among the server's descendants, read from /proc.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from sigscope import procfs
+from sigscope.safety import ProcessRef
+from sigscope.serve import ServeSettings, listen
+from tests.conftest import reap_children
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+START_TIMEOUT = 60.0  # a lab on a busy 2-core machine, behind a browser, can take a while
+
+
+# -- the server --------------------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    """A running ``sigscope serve`` and the lines it has written on stderr."""
+
+    process: subprocess.Popen[str]
+    url: str
+    lines: queue.Queue[str] = field(default_factory=queue.Queue)
+    seen: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_line(self, text: str, timeout: float = START_TIMEOUT) -> str:
+        """The first stderr line (seen so far or to come) that contains ``text``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.seen:
+                if text in line:
+                    return line
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no line with {text!r} from the server; it said: {self.seen}")
+            with contextlib.suppress(queue.Empty):
+                self.seen.append(self.lines.get(timeout=min(left, 0.5)))
+
+    def labs(self) -> list[int]:
+        """Pids of the ``sigscope master`` processes below the server, from /proc."""
+        return [p for p in procfs.descendants_of(self.pid) if comm(p) == "sigscope master"]
+
+
+def comm(pid: int) -> str | None:
+    st = procfs.read_stat(pid)
+    return None if st is None else st.comm
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(*options: str) -> Iterator[Served]:
+    """Start ``sigscope serve`` on a free port; on the way out TERM it and check it stopped."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sigscope", "serve", "--port", str(port), *options],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    served = Served(process, f"http://127.0.0.1:{port}/")
+
+    def pump() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            served.lines.put(line.rstrip("\n"))
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        served.wait_line("serving the dashboard on", timeout=30)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(5)
+
+
+def wait_until(check: Any, timeout: float = START_TIMEOUT, what: str = "", page: Any = None) -> Any:
+    """Poll ``check`` until it is true. With a ``page``, wait through Playwright, so that its
+    events (websocket frames) are delivered meanwhile: the sync API runs them only then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        if page is not None:
+            page.wait_for_timeout(50)
+        else:
+            time.sleep(0.05)
+
+
+def refs_below(pid: int) -> list[ProcessRef]:
+    refs = []
+    for p in procfs.descendants_of(pid):
+        st = procfs.start_time(p)
+        if st is not None:
+            refs.append(ProcessRef(p, st))
+    return refs
+
+
+def existing(refs: list[ProcessRef]) -> list[ProcessRef]:
+    return [r for r in refs if procfs.start_time(r.pid) == r.starttime]
+
+
+# -- the browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless system Chromium under Playwright, or a skip that says what is missing."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip("no chromium here (Debian: apt-get install chromium; .ci/run does)")
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+    ours: set[int] = set()
+    try:
+        with sync_playwright() as p:
+            try:
+                chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            except Error as e:
+                pytest.skip(f"chromium does not start under playwright: {str(e)[:200]}")
+            ours = chromium_processes()
+            try:
+                yield chromium
+            finally:
+                ours |= chromium_processes()
+                chromium.close()
+    except Error as e:  # the driver itself cannot run here
+        pytest.skip(f"playwright cannot run: {str(e)[:200]}")
+    finally:
+        # Chromium's crashpad handlers are double-forked: they come to us (pytest is a
+        # subreaper) when the browser closes, and are ours to reap.
+        reap_children(ours, timeout=10)
+
+
+def chromium_processes() -> set[int]:
+    return {p for p in procfs.descendants_of(os.getpid()) if (comm(p) or "").startswith("chrom")}
+
+
+def open_dashboard(browser: Any, url: str) -> tuple[Any, list[bytes]]:
+    """Open the page; return it and the terminal output its websocket has received so far."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    received: list[bytes] = []
+
+    def on_socket(ws: Any) -> None:
+        ws.on(
+            "framereceived",
+            lambda payload: received.append(
+                payload if isinstance(payload, bytes) else payload.encode()
+            ),
+        )
+
+    page.on("websocket", on_socket)
+    response = page.goto(url)
+    assert response is not None and response.status == 200
+    return page, received
+
+
+def shown(received: list[bytes]) -> bytes:
+    return b"".join(received)
+
+
+# -- tests: the browser ------------------------------------------------------------------------
+
+
+def test_a_page_gets_a_lab_of_its_own_and_takes_it_along_when_it_closes(browser: Any) -> None:
+    with serve("--workers", "2") as served:
+        assert served.labs() == []
+        page, received = open_dashboard(browser, served.url)
+        # The page shows the terminal once the app's first output arrives...
+        page.wait_for_selector("body.-first-byte .xterm", timeout=START_TIMEOUT * 1000)
+        # ...and on the server side, a lab appears below it: app -> master -> 2 workers.
+        [master] = wait_until(served.labs, what="a sigscope master below the server")
+        app = procfs.read_stat(master)
+        assert app is not None and procfs.read_stat(app.ppid) is not None
+        assert procfs.read_stat(app.ppid).ppid == served.pid  # type: ignore[union-attr]
+        wait_until(lambda: len(procfs.children_of(master)) >= 2, what="the lab's two workers")
+        # The dashboard itself is what the browser shows: its header names the live master.
+        wait_until(
+            lambda: f"master {master}".encode() in shown(received),
+            what=f"the page to show 'master {master}'",
+            page=page,
+        )
+        lab = refs_below(served.pid)
+        assert len(lab) >= 4, lab  # the app, the master, two workers
+        served.wait_line("page 1 opened")
+
+        page.close()
+        left = wait_until(
+            lambda: not existing(lab) and not procfs.descendants_of(served.pid),
+            what="the closed page's app and lab to be gone",
+        )
+        assert left
+        line = served.wait_line("page 1 closed")
+        assert "had to be killed" not in line, line  # the app quit and closed its own lab
+        assert served.process.poll() is None  # the server goes on
+    assert served.process.returncode == 0
+
+
+def test_pages_beyond_the_cap_get_a_message_and_no_lab(browser: Any) -> None:
+    with serve("--max-connections", "1", "--workers", "1") as served:
+        first, _ = open_dashboard(browser, served.url)
+        [master] = wait_until(served.labs, what="the first page's lab")
+        served.wait_line("page 1 opened")
+
+        # A second page: the index says every lab is in use, with a 503.
+        second = browser.new_page()
+        response = second.goto(served.url)
+        assert response is not None and response.status == 503
+        assert "All 1 labs are in use" in second.inner_text("body")
+        # A websocket opened anyway (a page loaded just before the cap was reached) is told
+        # in its terminal, and gets no app.
+        said = second.evaluate(
+            """url => new Promise((resolve, reject) => {
+                const ws = new WebSocket(url);
+                ws.binaryType = "arraybuffer";
+                ws.onmessage = e => resolve(new TextDecoder().decode(e.data));
+                ws.onerror = () => reject("websocket error");
+            })""",
+            served.url.replace("http:", "ws:") + "ws?width=80&height=24",
+        )
+        assert "all 1 labs of this server are in use" in said
+        served.wait_line("page refused")
+        assert served.labs() == [master]
+
+        # Once the first page closes, its lab is gone and the next page gets one.
+        lab = refs_below(served.pid)
+        first.close()
+        wait_until(lambda: not existing(lab), what="the first lab to be gone")
+        served.wait_line("page 1 closed")
+        second.reload()
+        wait_until(lambda: served.labs() not in ([], [master]), what="a lab for the second page")
+        lab = refs_below(served.pid)
+        # The server stops with a page still open (SIGTERM): that page's lab goes with it.
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=30) == 0
+        wait_until(lambda: not existing(lab), timeout=10, what="the lab of the open page")
+        served.wait_line("stopped; every lab is closed", timeout=5)
+
+
+# -- tests: no browser needed ------------------------------------------------------------------
+
+
+def run_serve(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sigscope", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_port_in_use_is_one_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_line_error(run_serve("--port", str(port)))
+    assert line == (
+        f"sigscope serve: error: port {port} on 127.0.0.1 is already in use "
+        f"(try --port {port + 1}, or --port 0)"
+    )
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--host", "no-such-host.invalid"], "bad host 'no-such-host.invalid'"),
+        (["--host", "192.0.2.1"], "bad host '192.0.2.1': not an address of this machine"),
+        (["--port", "70000"], "a port is from 0 to 65535"),
+        (["--workers", "9", "--max-workers", "8"], "--workers 9 is more than --max-workers 8"),
+        (["--max-connections", "0"], "choose from 1 to 64"),
+        (["--behaviour", "nope"], "nope"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(args: list[str], says: str) -> None:
+    assert says in one_line_error(run_serve(*args))
+
+
+def test_listen_binds_the_port_it_reports() -> None:
+    sockets = listen("127.0.0.1", 0)
+    try:
+        port = sockets[0].getsockname()[1]
+        with pytest.raises(Exception, match="already in use"):
+            listen("127.0.0.1", port)
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def test_each_page_runs_the_dashboard_with_capped_workers() -> None:
+    argv = ServeSettings(workers=50, max_workers=8, behaviour="alarm:seconds=2").app_argv()
+    assert argv[:3] == [sys.executable, "-m", "sigscope.serve"]
+    assert argv[argv.index("--workers") + 1] == "8"
+    assert argv[argv.index("--behaviour") + 1] == "alarm:seconds=2"
+
+
+async def test_when_the_server_is_killed_every_app_and_lab_dies_with_it() -> None:
+    """SIGKILL leaves the server no time to clean up: the apps' PDEATHSIG (armed by
+    ``python -m sigscope.serve``) and the labs' own take everything down. No browser needed:
+    a websocket client is a page as far as the server can tell."""
+    import aiohttp
+
+    with serve("--workers", "1") as served:
+        async with aiohttp.ClientSession() as session:
+            url = served.url.replace("http:", "ws:") + "ws?width=100&height=30"
+            async with session.ws_connect(url) as ws:
+                [master] = wait_until(served.labs, what="a lab for the websocket client")
+                wait_until(lambda: procfs.children_of(master), what="its worker")
+                lab = refs_below(served.pid)
+                served.process.send_signal(signal.SIGKILL)
+                served.process.wait(timeout=10)
+                # Orphans come to us (pytest is a subreaper): reap them as they die.
+                wait_until(
+                    lambda: (
+                        (reap_children({r.pid for r in lab}, timeout=0) or True)
+                        and not existing(lab)
+                    ),
+                    timeout=20,
+                    what="the app and its lab to die with the server",
+                )
+                await ws.close()
