@@ -11,13 +11,12 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from sigscope import __version__
 from sigscope.lab.behaviours import BEHAVIOURS, BehaviourError, parse_behaviour_spec
-from sigscope.signames import SignalError, parse_signal, signal_name
+from sigscope.sendspec import SendSpec, SendSpecError, parse_send_spec
 
 EXIT_USAGE = 2
 
@@ -63,47 +62,11 @@ def behaviour_spec(text: str) -> tuple[str, dict[str, Any]]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-@dataclass(frozen=True)
-class SendSpec:
-    """``[SECONDS:]SIGNAL[@TARGET]`` from ``trace --send``."""
-
-    at: float
-    sig: int
-    target: str
-
-    @property
-    def text(self) -> str:
-        return f"{self.at:g}:{signal_name(self.sig)}@{self.target}"
-
-
-def parse_send_spec(text: str) -> SendSpec:
-    """Parse ``[SECONDS:]SIGNAL[@TARGET]``; TARGET is master (default), worker or worker:N."""
-    body, at_sign, target = text.strip().partition("@")
-    target = target.strip().lower() if at_sign else "master"
-    if target not in ("master", "worker") and not (
-        target.startswith("worker:") and target[7:].isdigit()
-    ):
-        raise argparse.ArgumentTypeError(
-            f"bad target {target!r} in {text!r} (master, worker, or worker:N)"
-        )
-    at = 0.0
-    when, colon, sig_text = body.partition(":")
-    if colon:
-        try:
-            at = float(when)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"bad time {when!r} in {text!r} (seconds, e.g. 0.5:TERM)"
-            ) from None
-        if not 0 <= at < float("inf"):
-            raise argparse.ArgumentTypeError(f"bad time {when!r} in {text!r}: 0 or more")
-    else:
-        sig_text = when
+def send_spec(text: str) -> SendSpec:
     try:
-        sig = parse_signal(sig_text)
-    except SignalError as e:
-        raise argparse.ArgumentTypeError(f"{e} in {text!r}") from None
-    return SendSpec(at, sig, target)
+        return parse_send_spec(text)
+    except SendSpecError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 # -- the parser ----------------------------------------------------------------------------------
@@ -133,7 +96,7 @@ def build_parser() -> Parser:
     )
     trace.add_argument(
         "--send",
-        type=parse_send_spec,
+        type=send_spec,
         action="append",
         default=[],
         metavar="SPEC",
@@ -147,6 +110,9 @@ def build_parser() -> Parser:
     from sigscope.course.commands import add_lessons_parser
 
     add_lessons_parser(sub)
+    from sigscope.serve import add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -291,6 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "trace":
             return run_trace(args)
+        if args.command == "serve":
+            from sigscope.serve import run_serve
+
+            return run_serve(args)
         if args.command == "lessons":
             from sigscope.course.commands import run_lessons
 
