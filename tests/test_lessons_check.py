@@ -43,7 +43,7 @@ EXPECTED = [
     "bad-signal.toml:9: bad signal name 'RTMIN+99': 'RTMIN+99' is out of range: real-time "
     f"signals are RTMIN+0 to RTMIN+{RTMAX - RTMIN}",
     "bad-target.toml:5: bad target: worker must be an index 0-511, not 'zero'",
-    "bad-target.toml:7: bad target 'workr:0' (master, worker, or worker:N)",
+    "bad-target.toml:7: bad target 'workr:0' (master, worker, or worker:N) in 'TERM@workr:0'",
     "deep-nesting.toml:2: values nest too deeply",
     "deep-predicates.toml:5: predicates nest too deeply (more than 8 levels)",
     "missing-solution.toml:3: missing solution: step 1 is checked, so it needs solution = [...]",

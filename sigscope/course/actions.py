@@ -14,9 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sigscope.course.predicates import Predicate, compile_predicate, parse_sig
+from sigscope.course.predicates import Predicate, compile_predicate
 from sigscope.course.problems import SpecError
 from sigscope.lab.behaviours import BehaviourError, parse_behaviour_spec
+from sigscope.sendspec import SendSpecError, parse_send_spec
 
 KINDS = ("send", "reaping", "spawn", "wait", "until", "status", "answer")
 MAX_WAIT = 30.0
@@ -38,31 +39,15 @@ class Action:
     value: Any
 
 
-def parse_target(text: str) -> str:
-    t = text.strip().lower()
-    if t in ("master", "worker") or (t.startswith("worker:") and t[7:].isdigit()):
-        return t
-    raise SpecError(f"bad target {text!r} (master, worker, or worker:N)")
-
-
 def parse_send(text: Any) -> Send:
     """``[SECONDS:]SIGNAL[@TARGET]``, as ``sigscope trace --send`` takes it."""
     if not isinstance(text, str):
         raise SpecError(f'send wants a string like "TERM@worker:0", not {text!r}')
-    body, at_sign, target = text.strip().partition("@")
-    target = parse_target(target) if at_sign else "master"
-    delay = 0.0
-    when, colon, sig_text = body.partition(":")
-    if colon:
-        try:
-            delay = float(when)
-        except ValueError:
-            raise SpecError(f"bad time {when!r} in {text!r} (seconds, e.g. 0.5:TERM)") from None
-        if not 0 <= delay <= MAX_WAIT:
-            raise SpecError(f"bad time {when!r} in {text!r}: 0 to {MAX_WAIT:g} seconds")
-    else:
-        sig_text = when
-    return Send(delay, parse_sig(sig_text), target)
+    try:
+        spec = parse_send_spec(text, max_at=MAX_WAIT)
+    except SendSpecError as e:
+        raise SpecError(str(e)) from None
+    return Send(spec.at, spec.signame, spec.target)
 
 
 def compile_action(spec: Any) -> Action:
