@@ -54,7 +54,8 @@ async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> A
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            said = getattr(pilot.app, "said", [])[-5:]
+            raise AssertionError(f"timed out waiting for {what}; last notifications: {said}")
         await pilot.pause(0.05)
 
 

@@ -143,6 +143,9 @@ def _while_dashboard_exists(method: F) -> F:
 
     @functools.wraps(method)
     def guarded(self: Any, *args: Any, **kwargs: Any) -> None:
+        tree = self._widgets.get("tree")
+        if tree is None or not tree.is_attached:
+            return  # not composed yet, or already torn down
         try:
             method(self, *args, **kwargs)
         except NoMatches:
@@ -179,6 +182,8 @@ class SigscopeApp(App[None]):
         self._snapshot_posted = False
         self._status_timer: Any = None
         self._layout_mode = ""
+        self._widgets: dict[str, Widget] = {}
+        self._sinks: list[Any] = []
         self.rates = RateHistory()
 
     # -- layout ----------------------------------------------------------------------------
@@ -188,11 +193,19 @@ class SigscopeApp(App[None]):
         with Container(id="body"):
             tree = ProcessTree(id="tree")
             tree.border_title = "Processes"
+            self._widgets["tree"] = tree
             yield tree
             titles = {p.key: p.title for p in SECONDARY}
             yield Tabs(*(Tab(titles[k], id=f"tab-{k}") for k in TAB_ORDER), id="panel-tabs")
             for panel in SECONDARY:
-                yield self._make_panel(panel)
+                widget = self._make_panel(panel)
+                self._widgets[f"panel-{panel.key}"] = widget
+                yield widget
+        self._sinks = [
+            self._widgets[f"panel-{key}"]
+            for key in ("chart", "dispositions", "timers")
+            if hasattr(self._widgets[f"panel-{key}"], "add_event")
+        ]
         with Container(id="actions"):
             yield Button("Signal…", id="btn-menu", compact=True, tooltip="k / F9")
             for key, sig in QUICK_SIGNALS:
@@ -222,29 +235,32 @@ class SigscopeApp(App[None]):
         widget.border_title = panel.title
         return widget
 
+    # The dashboard's widgets are made once in compose and live until the app exits: keep
+    # references rather than querying the DOM for each of thousands of events a second.
     def panel(self, key: str) -> Widget:
-        return self.screen_stack[0].query_one(f"#panel-{key}", Widget)
+        return self._widgets[f"panel-{key}"]
 
     @property
     def process_tree(self) -> ProcessTree:
-        return self.screen_stack[0].query_one("#tree", ProcessTree)
+        tree = self._widgets["tree"]
+        assert isinstance(tree, ProcessTree)
+        return tree
 
     @property
     def event_log(self) -> EventLog:
-        return self.screen_stack[0].query_one("#panel-log", EventLog)
+        log = self._widgets["panel-log"]
+        assert isinstance(log, EventLog)
+        return log
 
     @property
     def master_panel(self) -> MasterPanel:
-        return self.screen_stack[0].query_one("#panel-master", MasterPanel)
+        panel = self._widgets["panel-master"]
+        assert isinstance(panel, MasterPanel)
+        return panel
 
     def _event_sinks(self) -> list[Any]:
         """Panels that take every event (the other engineer's widgets once they exist)."""
-        sinks = []
-        for key in ("chart", "dispositions", "timers"):
-            widget = self.panel(key)
-            if hasattr(widget, "add_event"):
-                sinks.append(widget)
-        return sinks
+        return self._sinks
 
     def on_mount(self) -> None:
         self.query_one("#panel-tabs", Tabs).active = "tab-log"
