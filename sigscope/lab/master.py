@@ -20,6 +20,10 @@ USR1 emits a ``status`` event. Unlike gunicorn, TTOU retires the worker with the
 
 A control pipe (JSON lines from the controller, not signals) switches the reaping mode
 (``handler``, ``off``, ``ignore``), starts a worker with a chosen behaviour, and asks for status.
+
+``SIGSCOPE_MAX_WORKERS`` in the environment caps the workers (``sigscope serve`` sets it for
+each page's lab, through the app, which passes its environment on): a TTIN or a spawn beyond it
+is refused with a ``note`` event, so that a page cannot grow its lab without bound.
 """
 
 from __future__ import annotations
@@ -42,6 +46,17 @@ from sigscope.lab.events import EventWriter, now
 from sigscope.lab.worker import run_worker, set_title
 from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.signames import signal_name
+
+MAX_WORKERS_ENV = "SIGSCOPE_MAX_WORKERS"
+
+
+def max_workers_from_env() -> int | None:
+    """The cap ``sigscope serve`` put in the environment, or None for no cap."""
+    try:
+        return max(0, int(os.environ[MAX_WORKERS_ENV]))
+    except (KeyError, ValueError):
+        return None
+
 
 REAPING_MODES = ("handler", "off", "ignore")
 HANDLED = (
@@ -107,6 +122,7 @@ class Master:
         self.events = EventWriter(config.events_fd, "master")
         self.control_fd = config.control_fd
         self.target = config.workers
+        self.max_workers = max_workers_from_env()
         self.default = Slot(config.behaviour, check_params(config.behaviour, config.params))
         self.slots: dict[int, Slot] = {}
         for i, spec in enumerate(config.slots):
@@ -186,7 +202,7 @@ class Master:
                 self.reap()
             return
         if sig == signal.SIGTTIN:
-            if self.phase == "running":
+            if self.phase == "running" and self._has_room("SIGTTIN"):
                 self.target += 1
         elif sig == signal.SIGTTOU:
             if self.phase == "running" and self.target > 1:
@@ -369,7 +385,7 @@ class Master:
             elif what == "spawn":
                 name = cmd.get("behaviour", self.default.behaviour)
                 params = check_params(name, cmd.get("params", {}))
-                if self.phase == "running":
+                if self.phase == "running" and self._has_room("a new worker"):
                     index = self.target
                     self.slots[index] = Slot(name, params)
                     self.target += 1
@@ -380,6 +396,17 @@ class Master:
                 raise ValueError(f"unknown command {what!r}")
         except Exception as e:  # a bad command must never take the master down
             self.events.emit("error", text=f"control: {e}")
+
+    def _has_room(self, what: str) -> bool:
+        """Below the worker cap (if any); else say why ``what`` is refused."""
+        if self.max_workers is None or self.target < self.max_workers:
+            return True
+        self.events.emit(
+            "note",
+            text=f"{what} refused: this lab may have at most {self.max_workers} workers "
+            f"({MAX_WORKERS_ENV})",
+        )
+        return False
 
     def _apply_reaping(self, mode: str, initial: bool = False) -> None:
         if mode not in REAPING_MODES:
