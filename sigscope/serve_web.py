@@ -37,6 +37,7 @@ from aiohttp import web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
+from sigscope.lab.master import MAX_WORKERS_ENV
 from sigscope.safety import ProcessRef
 from sigscope.serve import (
     QUIT_TIMEOUT,
@@ -83,6 +84,9 @@ class PageApp(AppService):
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
         env = self._build_environment(width=width, height=height)
         env[SERVER_PID_ENV] = str(os.getpid())
+        # The cap on the lab's workers at any time (TTIN, spawn), not only at the start: the
+        # app passes its environment on to the master, which enforces it.
+        env[MAX_WORKERS_ENV] = str(self.server.settings.max_workers)
         # While a fork is under way the new app is our child but not yet in `apps`: the
         # orphan reaper must not take it for an orphan (see DashboardServer.reap).
         self.server.spawning += 1

@@ -28,6 +28,8 @@ from typing import Any
 import pytest
 
 from sigscope import procfs
+from sigscope.lab import Lab
+from sigscope.lab.master import MAX_WORKERS_ENV
 from sigscope.safety import ProcessRef
 from sigscope.serve import ServeSettings, listen
 from tests.conftest import reap_children
@@ -311,6 +313,35 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     return lines[0]
+
+
+def test_a_served_lab_cannot_grow_past_max_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cap holds for the lab's whole life: TTIN and spawning are refused, with a note,
+    once it has --max-workers workers (serve passes the cap to the master in the environment)."""
+    monkeypatch.setenv(MAX_WORKERS_ENV, "2")
+    with Lab(workers=2) as lab:
+        since = lab.cursor()
+        lab.send("master", "TTIN")
+        note = lab.wait_for(since=since, timeout=10, kind="note", role="master")
+        assert (
+            note["text"]
+            == f"SIGTTIN refused: this lab may have at most 2 workers ({MAX_WORKERS_ENV})"
+        )
+        since = lab.cursor()
+        lab.spawn_worker("idle")
+        note = lab.wait_for(since=since, timeout=10, kind="note", role="master")
+        assert note["text"].startswith("a new worker refused")
+        # Below the cap, TTIN still works: one fewer, then one more.
+        since = lab.cursor()
+        lab.send("master", "TTOU")
+        lab.wait_for(since=since, timeout=10, kind="reaped")
+        since = lab.cursor()
+        lab.send("master", "TTIN")
+        lab.wait_for(since=since, timeout=10, kind="spawn")
+        lab.send("master", "USR1")
+        status = lab.wait_for(since=since, timeout=10, kind="status")
+        assert status["target"] == 2
+        assert len(lab.live_workers()) == 2
 
 
 def test_a_port_in_use_is_one_line_and_exit_2() -> None:
