@@ -107,13 +107,13 @@ class Tmux:
 
 
 def cpu_vs_htop(seconds: float) -> dict[str, Any]:
-    if shutil.which("htop") is None:
-        return {"skipped": "htop is not installed (apt-get install htop)"}
+    """The dashboard's CPU over ``seconds`` of watching, and htop's beside it if installed."""
     if shutil.which("tmux") is None:
         return {"skipped": "tmux is not installed"}
-    version = subprocess.run(["htop", "--version"], capture_output=True, text=True).stdout
+    have_htop = shutil.which("htop") is not None
     tmux = Tmux()
     watched: dict[int, int | None] = {}
+    names = {"sigscope": "dashboard", "htop": "htop"}
     home = tempfile.TemporaryDirectory()  # htop reads and writes its htoprc there, not ours
     try:
         ui = tmux.new_session("dashboard", f"{_sigscope_command()} --workers {WORKERS}")
@@ -122,18 +122,23 @@ def cpu_vs_htop(seconds: float) -> dict[str, Any]:
         watched[master] = procfs.start_time(master)
         workers = _wait_children(master, WORKERS, timeout=120)
         watched.update({pid: procfs.start_time(pid) for pid in workers})
-        pids = ",".join(str(p) for p in [master, *sorted(workers)])
-        htop = tmux.new_window(
-            "htop",
-            f"htop -d {HTOP_DELAY} -p {pids}",
-            env={"HOME": home.name, "XDG_CONFIG_HOME": home.name},
-        )
-        watched[htop] = procfs.start_time(htop)
-        time.sleep(3.0)  # both past their start-up: only steady watching is measured
-        before = {"sigscope": _cpu_seconds(ui), "htop": _cpu_seconds(htop)}
+        pids = {"sigscope": ui}
+        if have_htop:
+            shown = ",".join(str(p) for p in [master, *sorted(workers)])
+            pids["htop"] = tmux.new_window(
+                "htop",
+                f"htop -d {HTOP_DELAY} -p {shown}",
+                env={"HOME": home.name, "XDG_CONFIG_HOME": home.name},
+            )
+            watched[pids["htop"]] = procfs.start_time(pids["htop"])
+        time.sleep(3.0)  # past their start-up: only steady watching is measured
+        before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
         time.sleep(seconds)
-        after = {"sigscope": _cpu_seconds(ui), "htop": _cpu_seconds(htop)}
-        screen = tmux.run("capture-pane", "-p", "-t", "bench:dashboard")
+        after = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        gone = [pid for pid, st in watched.items() if procfs.start_time(pid) != st]
+        screens = {
+            name: tmux.run("capture-pane", "-p", "-t", f"bench:{names[name]}") for name in pids
+        }
     finally:
         tmux.kill_server()
         killed = see_gone(watched)
@@ -143,9 +148,8 @@ def cpu_vs_htop(seconds: float) -> dict[str, Any]:
         "workers": WORKERS,
         "dashboard_interval_s": DASHBOARD_INTERVAL,
         "htop_delay_s": HTOP_DELAY / 10,
-        "htop_version": version.strip(),
     }
-    for name in ("sigscope", "htop"):
+    for name in pids:
         b, a = before[name], after[name]
         if b is None or a is None:
             raise RuntimeError(f"{name} ended while it was being measured")
@@ -153,14 +157,24 @@ def cpu_vs_htop(seconds: float) -> dict[str, Any]:
             "cpu_seconds": round(a - b, 3),
             "cpu_percent": round(100 * (a - b) / seconds, 2),
         }
-    out["ratio_sigscope_over_htop"] = (
-        out["sigscope"]["cpu_seconds"] / out["htop"]["cpu_seconds"]
-        if out["htop"]["cpu_seconds"]
-        else float("nan")
-    )
-    out["dashboard_showed_workers"] = (
-        f"{WORKERS} shown" in screen or f"{WORKERS + 1} shown" in screen
-    )
+    # What each showed at the end: the lab's workers, or the measurement means nothing.
+    out["sigscope"]["showed_the_lab"] = f"{WORKERS + 1} shown" in screens["sigscope"]
+    if have_htop:
+        version = subprocess.run(["htop", "--version"], capture_output=True, text=True).stdout
+        out["htop"]["version"] = version.strip()
+        out["htop"]["showed_the_lab"] = "sigscope worker" in screens["htop"]
+        theirs = out["htop"]["cpu_seconds"]
+        out["ratio_sigscope_over_htop"] = (
+            out["sigscope"]["cpu_seconds"] / theirs if theirs else None
+        )
+    else:
+        out["htop"] = {"skipped": "htop is not installed (apt-get install htop)"}
+    # The figures mean something only if the lab was there, and on both screens, throughout.
+    problems = [f"{len(gone)} of the watched processes ended"] if gone else []
+    problems += [f"{name} did not show the lab" for name in pids if not out[name]["showed_the_lab"]]
+    if problems:
+        out["invalid"] = "; ".join(problems)
+        out["screens_at_the_end"] = {name: screen[:2000] for name, screen in screens.items()}
     if killed:
         out["had_to_kill"] = killed
     return out
@@ -298,15 +312,20 @@ def main(argv: list[str] | None = None) -> int:
     if "skipped" in cpu:
         print(f"  skipped: {cpu['skipped']}")
     else:
-        rows = {
-            f"sigscope dashboard (every {DASHBOARD_INTERVAL:g} s)": cpu["sigscope"],
-            f"htop -d {HTOP_DELAY} (every {HTOP_DELAY / 10:g} s)": cpu["htop"],
+        labels = {
+            "sigscope": f"sigscope dashboard (every {DASHBOARD_INTERVAL:g} s)",
+            "htop": f"htop -d {HTOP_DELAY} (every {HTOP_DELAY / 10:g} s)",
         }
-        for label, r in rows.items():
+        for name, label in labels.items():
+            r = cpu[name]
+            if "skipped" in r:
+                print(f"  {label:34}skipped: {r['skipped']}")
+                continue
             print(f"  {label:34}{r['cpu_seconds']:>6.2f} s = {r['cpu_percent']:.1f}% of a core")
-        print(f"  {'ratio sigscope / htop':34}{cpu['ratio_sigscope_over_htop']:>6.2f}")
-        if not cpu["dashboard_showed_workers"]:
-            print("  note: the dashboard's screen did not show the workers' count at the end")
+        if "invalid" in cpu:
+            print(f"  INVALID: {cpu['invalid']} (screens saved in the results file)")
+        if cpu.get("ratio_sigscope_over_htop"):
+            print(f"  {'ratio sigscope / htop':34}{cpu['ratio_sigscope_over_htop']:>6.2f}")
     print(f"\n  written to {save('dashboard', {'startup': up, 'cpu': cpu})}")
     return 0
 

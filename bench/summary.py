@@ -192,21 +192,21 @@ def dashboard_rows(f: dict[str, Any]) -> list[Row]:
     figure = f"CPU watching {cpu.get('workers', 100)} workers ({cpu.get('seconds', 30):g} s)"
     if "skipped" in cpu:
         rows.append(Row(figure, "—", "htop", "—", verdict=f"skipped: {cpu['skipped']}", rank=6))
+        return rows
+
+    def share(x: float) -> str:
+        return f"{x:.2f} s CPU ({100 * x / cpu['seconds']:.1f}%)"
+
+    ours = cpu["sigscope"]["cpu_seconds"]
+    peer = f"htop -d {round(cpu['htop_delay_s'] * 10)}"
+    if "skipped" in cpu["htop"]:
+        row = Row(figure, share(ours), peer, "—", verdict=f"skipped: {cpu['htop']['skipped']}")
     else:
-
-        def share(x: float) -> str:
-            return f"{x:.2f} s CPU ({100 * x / cpu['seconds']:.1f}%)"
-
-        rows.append(
-            _at_least_as_good(
-                figure,
-                cpu["sigscope"]["cpu_seconds"],
-                f"htop -d {round(cpu['htop_delay_s'] * 10)}",
-                cpu["htop"]["cpu_seconds"],
-                share,
-            )
-        )
-        rows[-1].rank = 6
+        row = _at_least_as_good(figure, ours, peer, cpu["htop"]["cpu_seconds"], share)
+    if "invalid" in cpu:
+        row.verdict = f"invalid: {cpu['invalid']}"
+    row.rank = 6
+    rows.append(row)
     return rows
 
 
