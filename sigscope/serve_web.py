@@ -195,8 +195,8 @@ class DashboardServer(Server):
         loop.add_signal_handler(signal.SIGCHLD, self.reap)
         s = self.settings
         self.say(
-            f"serving the dashboard on {self.url} — up to {s.max_connections} pages, each with "
-            f"a lab of {min(s.workers, s.max_workers)} × {s.behaviour} "
+            f"serving the dashboard on {self.url} — up to {count(s.max_connections, 'page')}, "
+            f"each with a lab of {min(s.workers, s.max_workers)} × {s.behaviour} "
             f"(at most {s.max_workers} workers); Ctrl+C to stop"
         )
         try:
@@ -315,10 +315,10 @@ class DashboardServer(Server):
         """Tell a page that every lab is in use (in its terminal), start nothing, and close it
         after a while (the page then offers to restart)."""
         n = self.settings.max_connections
-        self.say(f"page refused: all {n} labs in use (--max-connections {n})")
+        self.say(f"page refused: every lab is in use ({n} of {n}, --max-connections {n})")
         message = (
-            f"\r\n  sigscope serve: all {n} labs of this server are in use "
-            f"(--max-connections {n}).\r\n"
+            f"\r\n  sigscope serve: every lab of this server is in use "
+            f"({n} of {n}, --max-connections {n}).\r\n"
             "  Close another sigscope page, or try again in a minute.\r\n"
         )
         self.refused.add(websocket)
@@ -340,8 +340,13 @@ def full_page(settings: ServeSettings) -> str:
     return (
         "<!DOCTYPE html><html><head><title>sigscope: all labs in use</title></head>"
         '<body style="background:#0c181f;color:#eee;font-family:monospace;padding:2em">'
-        f"<h1>All {n} labs are in use</h1>"
-        f"<p>This sigscope server runs at most {n} labs at once (--max-connections {n}), one "
-        "per open page. Close another sigscope page, or try again in a minute.</p>"
+        "<h1>Every lab is in use</h1>"
+        f"<p>This sigscope server runs at most {count(n, 'lab')} at once "
+        f"(--max-connections {n}), one per open page. "
+        "Close another sigscope page, or try again in a minute.</p>"
         '<p><a style="color:#ac5af4" href="/">Try again</a></p></body></html>'
     )
+
+
+def count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"

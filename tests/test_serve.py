@@ -237,9 +237,15 @@ def test_a_page_gets_a_lab_of_its_own_and_takes_it_along_when_it_closes(browser:
             what=f"the page to show 'master {master}'",
             page=page,
         )
-        lab = refs_below(served.pid)
-        assert len(lab) >= 4, lab  # the app, the master, two workers
         served.wait_line("page 1 opened")
+        # Keys typed in the page reach the app: + is TTIN, and the master forks a third worker.
+        page.click(".xterm")
+        page.keyboard.type("+")
+        wait_until(
+            lambda: len(procfs.children_of(master)) >= 3, what="a third worker after + (TTIN)"
+        )
+        lab = refs_below(served.pid)
+        assert len(lab) >= 5, lab  # the app, the master, three workers
 
         page.close()
         left = wait_until(
@@ -263,7 +269,9 @@ def test_pages_beyond_the_cap_get_a_message_and_no_lab(browser: Any) -> None:
         second = browser.new_page()
         response = second.goto(served.url)
         assert response is not None and response.status == 503
-        assert "All 1 labs are in use" in second.inner_text("body")
+        text = second.inner_text("body")
+        assert "Every lab is in use" in text
+        assert "at most 1 lab at once (--max-connections 1)" in text
         # A websocket opened anyway (a page loaded just before the cap was reached) is told
         # in its terminal, and gets no app.
         said = second.evaluate(
@@ -275,7 +283,7 @@ def test_pages_beyond_the_cap_get_a_message_and_no_lab(browser: Any) -> None:
             })""",
             served.url.replace("http:", "ws:") + "ws?width=80&height=24",
         )
-        assert "all 1 labs of this server are in use" in said
+        assert "every lab of this server is in use (1 of 1, --max-connections 1)" in said
         served.wait_line("page refused")
         assert served.labs() == [master]
 
