@@ -36,12 +36,14 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         options = []
+        width = max((len(label) for _, label, _ in self.choices), default=0) + 7
         for value, label, explanation in self.choices:
             text = Text()
             text.append(label, style="bold")
             if value == self.current:
                 text.append(" (now)", style="italic")
-            text.append(f"  {explanation}", style="dim")
+            text.pad_right(width - text.cell_len)
+            text.append(explanation, style="dim")
             options.append(Option(text, id=value))
         with Vertical():
             yield Label(Text(self.title_text), id="choice-title")

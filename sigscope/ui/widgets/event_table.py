@@ -43,7 +43,10 @@ class EventTable(ScrollView, can_focus=True):
 
     DEFAULT_CSS = """
     EventTable { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
-    EventTable > .event-table--cursor { background: $accent; color: $text; text-style: bold; }
+    EventTable > .event-table--cursor { background: $block-cursor-blurred-background; }
+    EventTable:focus > .event-table--cursor {
+        background: $block-cursor-background; text-style: bold;
+    }
     """
 
     class Highlighted(Message):
@@ -156,11 +159,7 @@ class EventTable(ScrollView, can_focus=True):
             text.no_wrap = True
             text.stylize_before(self.rich_style)
             if selected:
-                text.stylize(
-                    self.get_component_rich_style("event-table--cursor", partial=True)
-                    if self.has_focus
-                    else "reverse dim"
-                )
+                text.stylize(self.get_component_rich_style("event-table--cursor", partial=True))
             text.truncate(width, overflow="ellipsis", pad=True)
             strip = Strip(text.render(self.app.console), width)
             self._cache[key] = strip

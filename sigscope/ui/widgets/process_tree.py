@@ -175,7 +175,9 @@ class ProcessTree(DataTable[Text]):
 
     def on_mount(self) -> None:
         for label in COLUMNS:
-            self.add_column(label, key=label or "tag")
+            # S is fixed wide enough for "reaped": a column's width is set by what it held
+            # when added, and a state only becomes "reaped" later.
+            self.add_column(label, key=label or "tag", width=6 if label == "S" else None)
 
     @property
     def selected_pid(self) -> int | None:
