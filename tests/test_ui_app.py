@@ -24,6 +24,7 @@ from sigscope import procfs
 from sigscope.lab.controller import Lab
 from sigscope.signames import parse_signal
 from sigscope.ui.app import LabSettings, SigscopeApp
+from sigscope.ui.commands import COMMANDS
 from sigscope.ui.screens.choose import ChoiceDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
@@ -518,3 +519,44 @@ async def test_quitting_leaves_no_process(key: str) -> None:
     assert lab.ended.is_set()
     assert all(gone(pid) for pid in pids)
     assert os.getpid() not in {procfs.read_stat(p).ppid for p in pids if procfs.read_stat(p)}
+
+
+async def test_orphans_show_under_their_worker_then_adopted() -> None:
+    settings = LabSettings(
+        workers=1, behaviour="orphan-maker", params={"count": 1, "linger": 30, "stay": 1}
+    )
+    app = RecordingApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot, 1)
+        fork = await event(lab, kind="fork")
+        orphan, worker = fork["child"], fork["pid"]
+        # First a child of its worker, drawn under it ...
+        row = await until(pilot, lambda: app.process_tree.row_for(orphan), "the orphan row")
+        assert row.behaviour == f"(of {worker})"
+        # ... then, once the worker has exited, adopted by sigscope (the child subreaper).
+        await event(lab, kind="reaped", child=worker)
+        await until(
+            pilot,
+            lambda: (r := app.process_tree.row_for(orphan)) and r.role == "adopted",
+            "the orphan adopted",
+        )
+
+
+async def test_mouse_selects_a_row_and_the_footer_and_palette_list_the_actions() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        tree = app.process_tree
+        w1 = worker_row(app, 1)
+        assert w1 is not None
+        index = [r.pid for r in rows(app)].index(w1.pid)
+        # Row y: the border (1) and the header (1) come first.
+        assert await pilot.click("#tree", offset=(10, 2 + index))
+        await until(pilot, lambda: tree.selected_pid == w1.pid, "worker 1 selected by a click")
+        footer_keys = {
+            ab.binding.description for ab in app.screen.active_bindings.values() if ab.binding.show
+        }
+        for label in ("Signal", "TERM", "KILL", "+TTIN", "-TTOU", "Help", "Quit"):
+            assert label in footer_keys
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {c.title for c in COMMANDS} <= titles

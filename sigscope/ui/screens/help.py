@@ -22,7 +22,8 @@ STATES = (
 
 COLUMNS = (
     ("●", "tagged (space): k / F9 sends to every tagged process"),
-    ("ROLE", "master, worker N, or an orphan its worker left behind"),
+    ("ROLE", "master, worker N; orphan: forked by a worker (of PID); adopted: an orphan whose"),
+    ("", "worker died, re-parented to sigscope, the child subreaper, which must reap it"),
     ("S", "the state letter from /proc (below)"),
     ("SIGS", "how many signals this process's handler has run for"),
     ("LAST", "the last signal its handler ran for"),

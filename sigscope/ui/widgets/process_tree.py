@@ -43,7 +43,7 @@ class ProcessRow:
 
     pid: int
     depth: int
-    role: str  # "master", "worker 1", "orphan", "orphan (adopted)"
+    role: str  # "master", "worker 1", "orphan", "adopted" (an orphan the subreaper took in)
     behaviour: str
     state: str  # a /proc state letter, or "reaped" / "gone"
     age: float | None  # seconds since it started; None once gone
@@ -97,15 +97,18 @@ def build_rows(
 
     def row(p: LabProcess, depth: int) -> ProcessRow:
         state, ppid = info[p.pid]
-        role = p.role
+        role, behaviour = p.role, p.behaviour or ""
         if p.role == "worker" and p.index is not None:
             role = f"worker {p.index}"
-        elif p.role == "orphan" and ppid == ui_pid:
-            role = "orphan (adopted)"
+        elif p.role == "orphan":
+            # Its worker forked it; once that worker is gone, the controller (sigscope, the
+            # child subreaper) is its parent.
+            role = "adopted" if ppid == ui_pid else "orphan"
+            behaviour = behaviour or (f"(of {p.parent})" if p.parent else "")
         age = None if state in ("reaped", "gone") else max(0.0, (now_ns - p.started) / 1e9)
         rate = () if rate_of is None or state in ("reaped", "gone") else rate_of(p.pid)
         return ProcessRow(
-            p.pid, depth, role, p.behaviour or "", state, age, p.received, p.last_signal, rate
+            p.pid, depth, role, behaviour, state, age, p.received, p.last_signal, rate
         )
 
     shown = [p for p in procs if p.pid in info]
