@@ -242,6 +242,7 @@ async def test_every_button_works() -> None:
             since = lab.cursor()
             assert await pilot.click(f"#btn-{sig}")
             await event(lab, since, kind="sent", sig=sig, target=w.pid)
+        assert app.focused is app.process_tree  # buttons leave the keys to the tree
         old = 0
         for sig in ("SIGINT", "SIGTERM", "SIGKILL"):
             # The tree refreshes a few times a second: wait until it shows the replacement.

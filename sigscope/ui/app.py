@@ -157,6 +157,11 @@ def _while_dashboard_exists(method: F) -> F:
     return guarded  # type: ignore[return-value]
 
 
+class ActionButton(Button, can_focus=False):
+    """A quick-action button that never takes the focus: after a click, the arrow keys still
+    move the selection in the process tree."""
+
+
 def plain_target(row: ProcessRow | None, pid: int) -> str:
     if row is None:
         return f"pid {pid}"
@@ -207,14 +212,14 @@ class SigscopeApp(App[None]):
             if hasattr(self._widgets[f"panel-{key}"], "add_event")
         ]
         with Container(id="actions"):
-            yield Button("Signal…", id="btn-menu", compact=True, tooltip="k / F9")
+            yield ActionButton("Signal…", id="btn-menu", compact=True, tooltip="k / F9")
             for key, sig in QUICK_SIGNALS:
-                yield Button(sig[3:], id=f"btn-{sig}", compact=True, tooltip=f"{key}: {sig}")
-            yield Button("+TTIN", id="btn-ttin", compact=True, tooltip="+: one more worker")
-            yield Button("-TTOU", id="btn-ttou", compact=True, tooltip="-: one worker fewer")
-            yield Button("Reaping…", id="btn-reaping", compact=True, tooltip="m")
-            yield Button("Spawn…", id="btn-spawn", compact=True, tooltip="n: new worker")
-            yield Button("Restart", id="btn-restart", compact=True, tooltip="R")
+                yield ActionButton(sig[3:], id=f"btn-{sig}", compact=True, tooltip=f"{key}: {sig}")
+            yield ActionButton("+TTIN", id="btn-ttin", compact=True, tooltip="+: one more worker")
+            yield ActionButton("-TTOU", id="btn-ttou", compact=True, tooltip="-: one worker fewer")
+            yield ActionButton("Reaping…", id="btn-reaping", compact=True, tooltip="m")
+            yield ActionButton("Spawn…", id="btn-spawn", compact=True, tooltip="n: new worker")
+            yield ActionButton("Restart", id="btn-restart", compact=True, tooltip="R")
         yield Footer()
 
     def _make_panel(self, panel: SecondaryPanel) -> Widget:
