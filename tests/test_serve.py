@@ -77,13 +77,25 @@ class Served:
                 self.seen.append(self.lines.get(timeout=min(left, 0.5)))
 
     def labs(self) -> list[int]:
-        """Pids of the ``sigscope master`` processes below the server, from /proc."""
-        return [p for p in procfs.descendants_of(self.pid) if comm(p) == "sigscope master"]
+        """Pids of the ``sigscope master`` processes below the server, from /proc.
+
+        A worker just forked has its master's name until it sets its own: a master is a
+        ``sigscope master`` whose parent is not one."""
+        return [
+            p
+            for p in procfs.descendants_of(self.pid)
+            if comm(p) == "sigscope master" and comm(parent(p)) != "sigscope master"
+        ]
 
 
 def comm(pid: int) -> str | None:
     st = procfs.read_stat(pid)
     return None if st is None else st.comm
+
+
+def parent(pid: int) -> int:
+    st = procfs.read_stat(pid)
+    return 0 if st is None else st.ppid
 
 
 def free_port() -> int:
@@ -239,7 +251,7 @@ def test_a_page_gets_a_lab_of_its_own_and_takes_it_along_when_it_closes(browser:
         )
         served.wait_line("page 1 opened")
         # Keys typed in the page reach the app: + is TTIN, and the master forks a third worker.
-        page.click(".xterm")
+        page.focus(".xterm-helper-textarea")  # xterm.js takes keys here; a click would click
         page.keyboard.type("+")
         wait_until(
             lambda: len(procfs.children_of(master)) >= 3, what="a third worker after + (TTIN)"
