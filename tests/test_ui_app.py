@@ -30,9 +30,11 @@ from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.signal_menu import SignalMenu, find_signal
 from sigscope.ui.screens.too_small import TooSmallScreen
+from sigscope.ui.widgets.process_tree import COLUMNS as TREE_COLUMNS
 from sigscope.ui.widgets.process_tree import ProcessRow
 
 WAIT = 20.0  # seconds: generous, the machine is shared
+COLUMNS_TO_LAST = TREE_COLUMNS.index("LAST")
 
 
 class RecordingApp(SigscopeApp):
@@ -561,3 +563,43 @@ async def test_mouse_selects_a_row_and_the_footer_and_palette_list_the_actions()
             assert label in footer_keys
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {c.title for c in COMMANDS} <= titles
+
+
+def _inside(region: Any, width: int, height: int) -> bool:
+    return region.x >= 0 and region.y >= 0 and region.right <= width and region.bottom <= height
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_layout_fits_every_panel_and_button(size: tuple[int, int]) -> None:
+    """Geometry, not pixels: what must be on screen is, whole, and nothing overlaps."""
+    width, height = size
+    app = RecordingApp()
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot)
+        await pilot.pause(0.2)
+        shown = [app.process_tree] + [
+            app.panel(k) for k in ("master", "chart", "log", "dispositions", "timers")
+        ]
+        visible = [w for w in shown if w.display]
+        if size == (120, 40):
+            assert app.layout_mode == "full" and len(visible) == 6
+        else:
+            assert app.layout_mode == "compact" and len(visible) == 2  # tree + the active tab
+        for widget in visible:
+            region = widget.region
+            assert _inside(region, width, height), (widget.id, region)
+            assert region.width >= 30 and region.height >= 6, (widget.id, region)
+        for i, a in enumerate(visible):
+            for b in visible[i + 1 :]:
+                assert not a.region.overlaps(b.region), (a.id, b.id)
+        # Every quick-action button is on screen with its whole label.
+        for button in app.query("#actions Button"):
+            label = str(button.label)
+            assert _inside(button.region, width, height), (label, button.region)
+            assert button.region.width >= len(label), (label, button.region)
+        # The tree shows every process, and its columns up to LAST, without scrolling.
+        tree = app.process_tree
+        assert tree.region.height >= len(rows(app)) + 2
+        columns = list(tree.columns.values())
+        up_to_last = sum(c.get_render_width(tree) for c in columns[: COLUMNS_TO_LAST + 1])
+        assert up_to_last <= tree.content_region.width, (up_to_last, tree.content_region)
