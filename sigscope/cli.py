@@ -75,7 +75,8 @@ def send_spec(text: str) -> SendSpec:
 def build_parser() -> Parser:
     parser = Parser(
         prog="sigscope",
-        description="Explore POSIX signals on a live prefork master/worker tree.",
+        description="Explore POSIX signals on a live prefork master/worker tree. With no "
+        "COMMAND, open the dashboard on a fresh lab (the options below set it up).",
     )
     parser.add_argument("--version", action="version", version=f"sigscope {__version__}")
     add_lab_options(parser)  # for the dashboard, the default command (no COMMAND given)
