@@ -603,3 +603,18 @@ async def test_layout_fits_every_panel_and_button(size: tuple[int, int]) -> None
         columns = list(tree.columns.values())
         up_to_last = sum(c.get_render_width(tree) for c in columns[: COLUMNS_TO_LAST + 1])
         assert up_to_last <= tree.content_region.width, (up_to_last, tree.content_region)
+
+
+def test_bad_dashboard_options_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from sigscope.cli import main
+    from sigscope.ui.app import run
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--behaviour", "no-such-behaviour"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown behaviour" in err
+    # What argparse cannot see (a value the Lab refuses) is one line too, before any process.
+    assert run(LabSettings(behaviour="idle", reaping="sometimes")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "reaping mode" in err and "Traceback" not in err
