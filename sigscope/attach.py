@@ -22,7 +22,7 @@ from typing import Any
 
 from sigscope import procfs
 from sigscope.eventlog import EventLog, EventTimeout
-from sigscope.lab.controller import LabProcess
+from sigscope.lab.controller import LabError, LabProcess
 from sigscope.lab.events import Event, now
 from sigscope.observe.masks import mask_names
 from sigscope.observe.sampler import Sampler, Snapshot
@@ -41,7 +41,7 @@ from sigscope.strace import StraceFeed
 _PF_KTHREAD = 0x00200000
 
 
-class AttachError(Exception):
+class AttachError(LabError):
     """Cannot attach, or cannot do what was asked of the attached tree (one line, plain)."""
 
 
@@ -186,6 +186,12 @@ class AttachedTree(EventLog):
 
     def request_status(self) -> None:
         """An attached tree has no master of ours to ask: nothing to do."""
+
+    def set_reaping(self, mode: str) -> None:
+        raise AttachError("reaping modes belong to sigscope's own lab, not to an attached tree")
+
+    def spawn_worker(self, behaviour: str = "idle", params: object = None) -> None:
+        raise AttachError("an attached tree's workers are its own master's to start")
 
     # -- keeping up with the tree ----------------------------------------------------------------
     def _add(self, pid: int, st: procfs.Stat | None, announce: bool = True) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from sigscope.eventlog import EventLog, EventTimeout
-from sigscope.lab.controller import LabProcess, track_event
+from sigscope.lab.controller import LabError, LabProcess, track_event
 from sigscope.lab.events import Event
 from sigscope.observe.sampler import Snapshot
 from sigscope.record import Recording
@@ -23,7 +23,7 @@ MIN_SPEED, MAX_SPEED = 0.1, 100.0
 MAX_GAP = 2.0  # seconds: a longer silence in the recording is shortened to this
 
 
-class ReplayError(Exception):
+class ReplayError(LabError):
     """Something a replay cannot do (e.g. send a signal); the message says so plainly."""
 
 
@@ -83,6 +83,12 @@ class Replay(EventLog):
 
     def request_status(self) -> None:
         """A recording has no master to ask."""
+
+    def set_reaping(self, mode: str) -> None:
+        raise ReplayError("this is a recording: its reaping mode cannot change")
+
+    def spawn_worker(self, behaviour: str = "idle", params: object = None) -> None:
+        raise ReplayError("this is a recording: no worker can be started in it")
 
     def subscribe_snapshots(self, callback: Callable[[Snapshot], None]) -> None:
         self._snapshot_subscribers.append(callback)
