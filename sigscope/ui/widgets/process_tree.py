@@ -33,8 +33,10 @@ STATE_STYLES = {
     "I": ("idle", ""),
 }
 
-COLUMNS = ("", "PID", "ROLE", "BEHAVIOUR", "S", "AGE", "SIGS", "LAST", "RATE")
+COLUMNS = ("PID", "ROLE", "BEHAVIOUR", "S", "AGE", "SIGS", "LAST", "RATE")
+TAG = "●"  # before the pid of a tagged process
 RATE_WIDTH = 10  # seconds of received-signal rate drawn as a sparkline (signals/s)
+FIXED_WIDTHS = {"PID": 8, "S": 6, "AGE": 6, "SIGS": 4, "LAST": 11, "RATE": RATE_WIDTH}
 
 
 @dataclass(frozen=True)
@@ -178,9 +180,10 @@ class ProcessTree(DataTable[Text]):
 
     def on_mount(self) -> None:
         for label in COLUMNS:
-            # S is fixed wide enough for "reaped": a column's width is set by what it held
-            # when added, and a state only becomes "reaped" later.
-            self.add_column(label, key=label or "tag", width=6 if label == "S" else None)
+            # Columns whose text changes in place are fixed wide enough for their longest
+            # value: update_cell does not widen a column (S becomes "reaped", LAST
+            # "SIGRTMIN+12", AGE "59m59s").
+            self.add_column(label, key=label, width=FIXED_WIDTHS.get(label))
 
     @property
     def selected_pid(self) -> int | None:
@@ -213,7 +216,7 @@ class ProcessTree(DataTable[Text]):
                 before = self._shown_cells.get(r.pid, [])
                 for i, (key, cell) in enumerate(zip(COLUMNS, cells[r.pid], strict=True)):
                     if i >= len(before) or before[i] != cell:
-                        self.update_cell(str(r.pid), key or "tag", cell)
+                        self.update_cell(str(r.pid), key, cell)
             self._rows = rows
             self._shown_cells = cells
             return
@@ -239,8 +242,7 @@ class ProcessTree(DataTable[Text]):
     def _cells(self, r: ProcessRow) -> list[Text]:
         dim = "dim" if r.gone else ""
         return [
-            Text("●" if r.pid in self.tagged else " ", style="bold magenta"),
-            Text(str(r.pid), style=dim),
+            self._pid_cell(r),
             Text(("  " * r.depth) + r.role, style=dim or "bold" * (r.depth == 0)),
             Text(r.behaviour, style=dim),
             state_text(r.state),
@@ -250,13 +252,17 @@ class ProcessTree(DataTable[Text]):
             rate_text(r.rate, RATE_WIDTH) if r.rate else Text(""),
         ]
 
+    def _pid_cell(self, r: ProcessRow) -> Text:
+        mark = (TAG, "bold magenta") if r.pid in self.tagged else " "
+        return Text.assemble(mark, (str(r.pid), "dim" if r.gone else ""))
+
     def _refresh_tags(self) -> None:
         for r in self._rows:
-            mark = Text("●" if r.pid in self.tagged else " ", style="bold magenta")
+            cell = self._pid_cell(r)
             shown = self._shown_cells.get(r.pid)
-            if shown is not None and shown[0] != mark:
-                shown[0] = mark
-                self.update_cell(str(r.pid), "tag", mark)
+            if shown is not None and shown[0] != cell:
+                shown[0] = cell
+                self.update_cell(str(r.pid), "PID", cell)
 
     def toggle_tag(self) -> int | None:
         """Tag or untag the selected process; return its pid (None if nothing to tag)."""
