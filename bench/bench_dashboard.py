@@ -61,6 +61,17 @@ def _cpu_seconds(pid: int) -> float | None:
     return None if st is None else (st.utime + st.stime) / TICK
 
 
+def _main_thread_cpu_seconds(pid: int) -> float | None:
+    """The main thread's share (Textual's event loop runs there; the sampler, the lab's reader
+    and Textual's input thread are the others): /proc/PID/task/PID/stat."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
 # -- CPU: dashboard vs htop, side by side in one tmux server ------------------------------------
 
 
@@ -133,15 +144,18 @@ def cpu_vs_htop(seconds: float) -> dict[str, Any]:
             watched[pids["htop"]] = procfs.start_time(pids["htop"])
         time.sleep(3.0)  # past their start-up: only steady watching is measured
         before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        main_before = _main_thread_cpu_seconds(ui)
         time.sleep(seconds)
         after = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        main_after = _main_thread_cpu_seconds(ui)
         gone = [pid for pid, st in watched.items() if procfs.start_time(pid) != st]
         screens = {
             name: tmux.run("capture-pane", "-p", "-t", f"bench:{names[name]}") for name in pids
         }
+        quit_s = _quit_dashboard(tmux, ui, watched[ui])
     finally:
         tmux.kill_server()
-        killed = see_gone(watched)
+        killed = see_gone(watched, timeout=30)
         home.cleanup()
     out: dict[str, Any] = {
         "seconds": seconds,
@@ -169,6 +183,9 @@ def cpu_vs_htop(seconds: float) -> dict[str, Any]:
         )
     else:
         out["htop"] = {"skipped": "htop is not installed (apt-get install htop)"}
+    out["sigscope"]["quit_seconds"] = quit_s
+    if main_before is not None and main_after is not None:
+        out["sigscope"]["main_thread_cpu_seconds"] = round(main_after - main_before, 3)
     # The figures mean something only if the lab was there, and on both screens, throughout.
     problems = [f"{len(gone)} of the watched processes ended"] if gone else []
     problems += [f"{name} did not show the lab" for name in pids if not out[name]["showed_the_lab"]]
@@ -178,6 +195,19 @@ def cpu_vs_htop(seconds: float) -> dict[str, Any]:
     if killed:
         out["had_to_kill"] = killed
     return out
+
+
+def _quit_dashboard(tmux: Tmux, pid: int, start: int | None) -> float | None:
+    """Press q, as a user would, and wait up to 30 s for the dashboard to close its lab and
+    exit: seconds it took, or None if it was still there (the server's end then hangs it up)."""
+    t0 = time.monotonic()
+    tmux.run("send-keys", "-t", "bench:dashboard", "q")
+    while time.monotonic() - t0 < 30:
+        st = procfs.read_stat(pid)
+        if st is None or st.starttime != start or st.state == "Z":
+            return round(time.monotonic() - t0, 2)
+        time.sleep(0.05)
+    return None
 
 
 def _find_child(parent: int, timeout: float) -> int:
@@ -322,6 +352,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {label:34}skipped: {r['skipped']}")
                 continue
             print(f"  {label:34}{r['cpu_seconds']:>6.2f} s = {r['cpu_percent']:.1f}% of a core")
+            if name == "sigscope":
+                q = r["quit_seconds"]
+                took = f"{q:>6.2f} s" if q is not None else "  more than 30 s"
+                print(f"  {'  quitting it (q) took':34}{took}")
+            if "main_thread_cpu_seconds" in r:
+                print(f"  {'  of which the main thread':34}{r['main_thread_cpu_seconds']:>6.2f} s")
         if "invalid" in cpu:
             print(f"  INVALID: {cpu['invalid']} (screens saved in the results file)")
         if cpu.get("ratio_sigscope_over_htop"):
