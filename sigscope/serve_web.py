@@ -76,6 +76,7 @@ class PageApp(AppService):
         super().__init__(server.command, download_manager=server.download_manager, **kwargs)
         self.server = server
         self.page = page
+        self.output_ended = False
 
     @property
     def pid(self) -> int | None:
@@ -107,6 +108,19 @@ class PageApp(AppService):
         self._stdin = process.stdin
         return process
 
+    async def run(self) -> None:
+        """Relay the app's output; when it ends, close the page if the app did not.
+
+        textual-serve closes the page only when the app says it is exiting: an app that
+        crashed or was killed would leave a blank page open, and its lab's teardown waiting
+        for the browser to go. Closing it here shows "Session ended" and tears down now.
+        """
+        await super().run()
+        self.output_ended = True
+        if not self.page.websocket.closed:
+            with contextlib.suppress(Exception):
+                await self.remote_close()
+
     async def stop(self) -> None:
         """Quit the app (it closes its lab), TERM it, KILL it; then check its lab is gone.
 
@@ -117,11 +131,15 @@ class PageApp(AppService):
             return
         self._task = None
         started = time.monotonic()
+        # Its lab: below it, or (if it died first) orphaned to us, the subreaper.
         lab = tree_of(process.pid)
+        if self.server.spawning == 0:
+            lab += leftovers(self.server.apps)
         with contextlib.suppress(Exception):
             await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
+        # Its output already ended: the app exited (or crashed) before the page closed.
+        how = "ended by itself" if self.output_ended else "quit"
         await self.send_meta({"type": "quit"})
-        how = "quit"
         if not await exited(process, QUIT_TIMEOUT):
             how = "was terminated"
             send(process, signal.SIGTERM)

@@ -271,6 +271,24 @@ def test_a_page_gets_a_lab_of_its_own_and_takes_it_along_when_it_closes(browser:
     assert served.process.returncode == 0
 
 
+def test_an_app_that_dies_ends_its_page_and_its_lab(browser: Any) -> None:
+    """The dashboard crashing (here: KILLed) must not leave a blank page and a lab behind."""
+    with serve("--workers", "1") as served:
+        page, _ = open_dashboard(browser, served.url)
+        page.wait_for_selector("body.-first-byte", timeout=START_TIMEOUT * 1000)
+        [master] = wait_until(served.labs, what="the page's lab")
+        wait_until(lambda: procfs.children_of(master), what="its worker")
+        lab = refs_below(served.pid)
+        app = parent(master)
+        assert parent(app) == served.pid
+        os.kill(app, signal.SIGKILL)  # our grandchild, and not reaped: its pid is still its own
+        page.wait_for_selector("body.-closed", timeout=30_000)  # "Session ended", Restart
+        wait_until(lambda: not existing(lab), what="the dead app's lab to be gone")
+        line = served.wait_line("page 1 closed")
+        assert f"app {app} ended by itself (exit -9)" in line, line
+        assert not procfs.descendants_of(served.pid)
+
+
 def test_pages_beyond_the_cap_get_a_message_and_no_lab(browser: Any) -> None:
     with serve("--max-connections", "1", "--workers", "1") as served:
         first, _ = open_dashboard(browser, served.url)
