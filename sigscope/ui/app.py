@@ -547,7 +547,9 @@ class SigscopeApp(App[None]):
                 self.notify(f"{name} to {plain_target(row, pid)} not sent: {e}", severity="error")
             else:
                 sent.append(plain_target(row, pid))
-        if sent:
+        # One send shows in the tree, the log and the chart at once; a toast would only cover
+        # them. Several (tagged) sends are worth a word of confirmation.
+        if len(sent) > 1:
             self.notify(f"{name} sent to {', '.join(sent)}", timeout=3)
 
     async def action_signal_menu(self) -> None:
