@@ -618,3 +618,25 @@ def test_bad_dashboard_options_are_one_line_and_exit_2(capsys: pytest.CaptureFix
     assert run(LabSettings(behaviour="idle", reaping="sometimes")) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "reaping mode" in err and "Traceback" not in err
+
+
+async def test_selection_follows_its_process_when_rows_move() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        w0, w1 = worker_row(app, 0), worker_row(app, 1)
+        assert w0 is not None and w1 is not None
+        await select(pilot, w1.pid)
+        before = [r.pid for r in rows(app)].index(w1.pid)
+        lab.send(w0.pid, "KILL")  # worker 0's replacement is drawn above worker 1
+        await until(
+            pilot,
+            lambda: (r := worker_row(app, 0)) is not None and r.pid != w0.pid,
+            "a new worker 0",
+        )
+        after = [r.pid for r in rows(app)].index(w1.pid)
+        assert after != before  # the row moved ...
+        assert app.process_tree.selected_pid == w1.pid  # ... and the selection with it
+        # and when the reaped row leaves the tree, the selection still stays.
+        await until(pilot, lambda: app.process_tree.row_for(w0.pid) is None, "reaped row gone")
+        assert app.process_tree.selected_pid == w1.pid
