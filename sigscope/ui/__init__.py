@@ -1,1 +1,4 @@
-"""Everything Textual: the dashboard app, its screens and widgets (only this package imports Textual)."""
+"""Everything Textual: the dashboard app, its screens and widgets.
+
+Only this package imports Textual (tests/test_boundaries.py checks it).
+"""
