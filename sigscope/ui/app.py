@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
 import os
 import signal
 import sys
@@ -46,10 +45,13 @@ from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.signal_menu import SignalMenu
 from sigscope.ui.screens.too_small import TooSmallScreen, too_small
+from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.event_log import EventLog
 from sigscope.ui.widgets.master_panel import REAPING_HELP, MasterPanel
 from sigscope.ui.widgets.process_tree import RATE_WIDTH, ProcessRow, ProcessTree, build_rows
 from sigscope.ui.widgets.rates import RateHistory
+from sigscope.ui.widgets.sequence_chart import SequenceChart
+from sigscope.ui.widgets.timers import TimersPanel
 
 # Signals that end the lab when the master gets them: asked before sending (issue 4).
 LAB_ENDING = frozenset(parse_signal(s) for s in ("TERM", "INT", "QUIT", "KILL"))
@@ -81,54 +83,24 @@ class LabSettings:
 
 @dataclass(frozen=True)
 class SecondaryPanel:
-    """A panel that becomes a tab on a small terminal; some come from the widgets package."""
+    """A panel beside the tree; on a small terminal it becomes a tab."""
 
     key: str
     title: str
-    module: str | None  # sigscope.ui.widgets.<module>, if another module provides it
-    cls: str | None
-    missing: str  # what the placeholder says until that module exists
+    make: Callable[[str], Widget]  # id -> the widget
 
 
 # In grid order for the full layout: master; chart, log, dispositions; timers.
 SECONDARY = (
-    SecondaryPanel("master", "Master", None, None, ""),
-    SecondaryPanel(
-        "chart",
-        "Signals",
-        "sequence_chart",
-        "SequenceChart",
-        "The signal sequence chart (one lane per process, an arrow per signal) goes here.",
-    ),
-    SecondaryPanel("log", "Events", None, None, ""),
-    SecondaryPanel(
-        "dispositions",
-        "Dispositions",
-        "dispositions",
-        "DispositionsPanel",
-        "The selected process's signal dispositions (default, caught, ignored, blocked, "
-        "pending) go here.",
-    ),
-    SecondaryPanel(
-        "timers",
-        "Timers",
-        "timers",
-        "TimersPanel",
-        "The selected process's alarm and interval timers go here.",
-    ),
+    SecondaryPanel("master", "Master", lambda id: MasterPanel(id=id)),
+    SecondaryPanel("chart", "Signals", lambda id: SequenceChart(id=id)),
+    SecondaryPanel("log", "Events", lambda id: EventLog(id=id)),
+    SecondaryPanel("dispositions", "Dispositions", lambda id: DispositionsPanel(id=id)),
+    SecondaryPanel("timers", "Timers", lambda id: TimersPanel(id=id)),
 )
 
 TAB_ORDER = ("log", "chart", "master", "dispositions", "timers")  # the compact layout's tabs
-
-
-def load_widget(module: str, cls: str) -> type[Widget] | None:
-    """A widget class from ``sigscope.ui.widgets.<module>``, or None if it is not there yet."""
-    try:
-        mod = importlib.import_module(f"sigscope.ui.widgets.{module}")
-    except ImportError:
-        return None
-    found = getattr(mod, cls, None)
-    return found if isinstance(found, type) and issubclass(found, Widget) else None
+SINKS = ("chart", "dispositions", "timers")  # panels that take every event and snapshot
 
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -206,11 +178,7 @@ class SigscopeApp(App[None]):
                 widget = self._make_panel(panel)
                 self._widgets[f"panel-{panel.key}"] = widget
                 yield widget
-        self._sinks = [
-            self._widgets[f"panel-{key}"]
-            for key in ("chart", "dispositions", "timers")
-            if hasattr(self._widgets[f"panel-{key}"], "add_event")
-        ]
+        self._sinks = [self._widgets[f"panel-{key}"] for key in SINKS]
         with Container(id="actions"):
             yield ActionButton("Signal…", id="btn-menu", compact=True, tooltip="k / F9")
             for key, sig in QUICK_SIGNALS:
@@ -223,19 +191,7 @@ class SigscopeApp(App[None]):
         yield Footer()
 
     def _make_panel(self, panel: SecondaryPanel) -> Widget:
-        widget: Widget
-        if panel.key == "log":
-            widget = EventLog(id="panel-log")
-        elif panel.key == "master":
-            widget = MasterPanel(id="panel-master")
-        else:
-            assert panel.module is not None and panel.cls is not None
-            cls = load_widget(panel.module, panel.cls)
-            if cls is not None:
-                widget = cls(id=f"panel-{panel.key}")
-            else:
-                widget = Static(Text(panel.missing, style="dim italic"), id=f"panel-{panel.key}")
-                widget.add_class("placeholder")
+        widget = panel.make(f"panel-{panel.key}")
         widget.add_class("secondary")
         widget.border_title = panel.title
         return widget
@@ -264,7 +220,7 @@ class SigscopeApp(App[None]):
         return panel
 
     def _event_sinks(self) -> list[Any]:
-        """Panels that take every event (the other engineer's widgets once they exist)."""
+        """The chart, dispositions and timers panels: each takes every event and snapshot."""
         return self._sinks
 
     def on_mount(self) -> None:
@@ -323,8 +279,7 @@ class SigscopeApp(App[None]):
         self.process_tree.gone_since.clear()
         self.rates = RateHistory()
         for sink in self._event_sinks():
-            if hasattr(sink, "clear"):
-                sink.clear()
+            sink.clear()
         self._set_banner(None)
         try:
             lab = self.settings.make_lab()
@@ -377,10 +332,8 @@ class SigscopeApp(App[None]):
         if message.generation != self.generation or self._snapshot is None:
             return
         snapshot = self._snapshot
-        for key in ("chart", "dispositions", "timers"):
-            widget = self.panel(key)
-            if hasattr(widget, "update_snapshot"):
-                widget.update_snapshot(snapshot)
+        for sink in self._event_sinks():
+            sink.update_snapshot(snapshot)
 
     @_while_dashboard_exists
     def on_lab_event(self, message: LabEvent) -> None:
@@ -491,10 +444,8 @@ class SigscopeApp(App[None]):
 
     @_while_dashboard_exists
     def on_process_tree_selected(self, message: ProcessTree.Selected) -> None:
-        for key in ("chart", "dispositions", "timers"):
-            widget = self.panel(key)
-            if hasattr(widget, "show_pid"):
-                widget.show_pid(message.pid)
+        for sink in self._event_sinks():
+            sink.show_pid(message.pid)
 
     # -- acting ------------------------------------------------------------------------------
     def _running_lab(self) -> Lab | None:
