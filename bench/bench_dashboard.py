@@ -352,12 +352,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {label:34}skipped: {r['skipped']}")
                 continue
             print(f"  {label:34}{r['cpu_seconds']:>6.2f} s = {r['cpu_percent']:.1f}% of a core")
+            if "main_thread_cpu_seconds" in r:
+                print(f"  {'  of which the main thread':34}{r['main_thread_cpu_seconds']:>6.2f} s")
             if name == "sigscope":
                 q = r["quit_seconds"]
                 took = f"{q:>6.2f} s" if q is not None else "  more than 30 s"
                 print(f"  {'  quitting it (q) took':34}{took}")
-            if "main_thread_cpu_seconds" in r:
-                print(f"  {'  of which the main thread':34}{r['main_thread_cpu_seconds']:>6.2f} s")
         if "invalid" in cpu:
             print(f"  INVALID: {cpu['invalid']} (screens saved in the results file)")
         if cpu.get("ratio_sigscope_over_htop"):
