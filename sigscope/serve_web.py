@@ -77,6 +77,7 @@ class PageApp(AppService):
         self.server = server
         self.page = page
         self.output_ended = False
+        self.page_gone = False
 
     @property
     def pid(self) -> int | None:
@@ -108,6 +109,19 @@ class PageApp(AppService):
         self._stdin = process.stdin
         return process
 
+    async def on_data(self, payload: bytes) -> None:
+        """Relay output to the page; once the page has gone, keep reading and drop it.
+
+        textual-serve stops reading the app's output when a write to the page fails; an app
+        that goes on writing would then block on a full pipe, and could not quit when asked.
+        """
+        if self.page_gone:
+            return
+        try:
+            await self.remote_write_bytes(payload)
+        except (ConnectionError, RuntimeError):
+            self.page_gone = True
+
     async def run(self) -> None:
         """Relay the app's output; when it ends, close the page if the app did not.
 
@@ -132,9 +146,9 @@ class PageApp(AppService):
         self._task = None
         started = time.monotonic()
         # Its lab: below it, or (if it died first) orphaned to us, the subreaper.
-        lab = tree_of(process.pid)
+        lab = set(tree_of(process.pid))
         if self.server.spawning == 0:
-            lab += leftovers(self.server.apps)
+            lab.update(leftovers(self.server.apps))
         with contextlib.suppress(Exception):
             await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
         # Its output already ended: the app exited (or crashed) before the page closed.
@@ -142,9 +156,11 @@ class PageApp(AppService):
         await self.send_meta({"type": "quit"})
         if not await exited(process, QUIT_TIMEOUT):
             how = "was terminated"
+            lab.update(tree_of(process.pid))  # it may have started its lab meanwhile
             send(process, signal.SIGTERM)
             if not await exited(process, TERM_TIMEOUT):
                 how = "was killed"
+                lab.update(tree_of(process.pid))
                 send(process, signal.SIGKILL)
                 await process.wait()
         # Reaped by asyncio's child watcher: only now may the orphan reaper look at its pid.
@@ -256,10 +272,11 @@ class DashboardServer(Server):
             reap_orphans(self.apps)
 
     async def clear_leftovers(
-        self, lab: list[ProcessRef], timeout: float
+        self, lab: set[ProcessRef], timeout: float
     ) -> tuple[int, list[ProcessRef]]:
-        """Wait for ``lab`` (and any orphan of a dead app) to be gone; KILL what lingers after a
-        second. Returns how many were killed, and what is still there at the timeout."""
+        """Wait for ``lab`` (and any orphan of a dead app, added to it) to be gone; KILL what
+        lingers after a second. Returns how many were killed, and what is still there at the
+        timeout."""
         deadline = time.monotonic() + timeout
         kill_after = time.monotonic() + 1.0
         killed = 0
@@ -268,7 +285,8 @@ class DashboardServer(Server):
             if self.spawning == 0:
                 reap_orphans(self.apps)
                 extra = leftovers(self.apps)
-            left = still_there([*lab, *extra])
+            lab.update(extra)
+            left = still_there(lab)
             if not left or time.monotonic() > deadline:
                 return killed, left
             if time.monotonic() > kill_after:

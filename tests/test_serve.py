@@ -452,3 +452,23 @@ async def test_when_the_server_is_killed_every_app_and_lab_dies_with_it() -> Non
                     what="the app and its lab to die with the server",
                 )
                 await ws.close()
+
+
+async def test_an_app_that_does_not_quit_is_terminated_then_killed_with_its_lab() -> None:
+    """A page's app that cannot answer (here: stopped) is TERMed, then KILLed; its lab goes."""
+    import aiohttp
+
+    with serve("--workers", "1") as served:
+        async with aiohttp.ClientSession() as session:
+            url = served.url.replace("http:", "ws:") + "ws?width=100&height=30"
+            async with session.ws_connect(url) as ws:
+                [master] = wait_until(served.labs, what="a lab for the websocket client")
+                wait_until(lambda: procfs.children_of(master), what="its worker")
+                lab = refs_below(served.pid)
+                app = parent(master)
+                os.kill(app, signal.SIGSTOP)  # our grandchild, unreaped: the pid is its own
+                await ws.close()
+        line = served.wait_line("page 1 closed", timeout=30)
+        assert f"app {app} was killed (exit -9)" in line, line
+        wait_until(lambda: not existing(lab), timeout=10, what="the stopped app's lab")
+        assert not procfs.descendants_of(served.pid)
