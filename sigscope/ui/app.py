@@ -35,7 +35,7 @@ from textual.widgets import Button, Footer, Header, Static, Tab, Tabs
 
 from sigscope import procfs
 from sigscope.lab.behaviours import BEHAVIOURS
-from sigscope.lab.controller import Lab, LabError
+from sigscope.lab.controller import Lab, LabError, LabProcess
 from sigscope.observe.sampler import Sampler, Snapshot
 from sigscope.signames import parse_signal, signal_name
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, help_keys
@@ -398,7 +398,7 @@ class SigscopeApp(App[None]):
         lab = self.lab
         if lab is None and self.generation == 0:
             return
-        processes = list(lab.processes.values()) if lab is not None else []
+        processes = _lab_processes(lab) if lab is not None else []
         snapshot = self._snapshot
 
         def state_of(pid: int) -> tuple[str, int] | None:
@@ -639,6 +639,17 @@ class SigscopeApp(App[None]):
                 f"key: {command.shown_keys or command.keys}",
                 functools.partial(self.run_action, command.action),
             )
+
+
+def _lab_processes(lab: Lab) -> list[LabProcess]:
+    """A copy of the lab's process table. Its reader thread adds to the dict; a copy that
+    races with an insertion raises RuntimeError, and trying again is all it takes."""
+    for _ in range(10):
+        try:
+            return list(lab.processes.values())
+        except RuntimeError:
+            continue
+    return []
 
 
 def _all_gone(pid: int) -> tuple[str, int] | None:
