@@ -1,0 +1,401 @@
+"""Lesson mode: the dashboard on a lesson's lab, with a pane that teaches and checks.
+
+:class:`LessonApp` is the dashboard (:class:`~sigscope.ui.app.SigscopeApp`) plus a
+:class:`~sigscope.course.run.LessonRun`. The run is checked whenever the lab says something (an
+event, a snapshot), so a step completes by itself as soon as the learner's own action makes its
+expectation true. "Show me" performs the solution: it blocks while the lab reacts, so it runs
+in a thread worker and posts its outcome back (never starting a lab from that thread: the
+master's ``PR_SET_PDEATHSIG`` follows the thread that forked it). Progress goes to the
+learner's XDG state directory through the engine's ``ProgressStore`` at every change, so a
+restart of the app (or of the lab, R) resumes where the learner was.
+
+Textual calls message handlers (``on_mount``, ``on_lab_event``, …) of every class in the MRO,
+so the handlers here add to the dashboard's; they never call ``super()`` for those.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Input, Tab, Tabs
+
+from sigscope.course.catalog import LessonFolderError, find_lesson, lesson_files, lesson_index
+from sigscope.course.lesson import LabSetup, Lesson, load_lesson
+from sigscope.course.problems import LessonInvalid
+from sigscope.course.progress import ProgressStore
+from sigscope.course.run import LessonRun, ShowMeFailed
+from sigscope.lab.controller import Lab, LabError
+from sigscope.ui.app import LabSettings, SigscopeApp
+from sigscope.ui.commands import COMMANDS, Command, help_keys
+from sigscope.ui.messages import LabEvent, SnapshotReady
+from sigscope.ui.screens.help import HelpScreen
+from sigscope.ui.screens.lesson_picker import LessonPicker
+from sigscope.ui.widgets.lesson_pane import LessonPane
+
+CHECK_DEBOUNCE = 0.05  # seconds: one check for a burst of events, not one per event
+
+LESSON_COMMANDS: tuple[Command, ...] = (
+    Command("right_square_bracket", "lesson_next", "Lesson: next step", "Next", "]"),
+    Command("left_square_bracket", "lesson_back", "Lesson: previous step", None, "["),
+    Command("g", "lesson_hint", "Lesson: reveal the next hint", "Hint", "g"),
+    Command("w", "show_me", "Lesson: show me (perform this step on the lab)", "Show me", "w"),
+    Command("slash", "lesson_answer", "Lesson: type the answer to the question", None, "/"),
+    Command(
+        "ctrl+r",
+        "reset_lesson",
+        "Lesson: start again (a fresh lab, progress cleared)",
+        "Reset",
+        "ctrl+r",
+    ),
+    Command("L", "lessons", "Lesson: choose another lesson…", None, "L"),
+)
+
+# The dashboard's keys that keep their footer label in lesson mode (the rest still work, and
+# are in the help screen and palette): at 80 columns the footer has room for about nine.
+FOOTER_KEPT = frozenset({"signal_menu", "help", "quit"})
+
+
+def _quiet(command: Command) -> Binding:
+    """The dashboard's binding for ``command``, without its footer label."""
+    return Binding(command.keys, command.action, command.footer or command.title, show=False)
+
+
+def lesson_help_keys() -> list[tuple[str, str]]:
+    return [(c.shown_keys or c.keys, c.title) for c in LESSON_COMMANDS] + help_keys()
+
+
+@dataclass(frozen=True)
+class LessonSettings(LabSettings):
+    """Lab settings that make the lesson's own lab (slots of behaviours included)."""
+
+    setup: LabSetup | None = None
+
+    @classmethod
+    def for_lesson(cls, lesson: Lesson) -> LessonSettings:
+        s = lesson.setup
+        return cls(s.workers, s.behaviour, dict(s.params), s.reaping, s.grace, setup=s)
+
+    def make_lab(self) -> Lab:
+        return self.setup.make_lab() if self.setup is not None else super().make_lab()
+
+
+@dataclass
+class ShowMeDone(Message):
+    """The outcome of a "show me" run in a thread worker."""
+
+    run: LessonRun
+    index: int
+    completed: list[int]
+    error: str | None
+
+
+class LessonApp(SigscopeApp):
+    """The dashboard with a lesson pane (or, with no lesson given, the picker first)."""
+
+    CSS_PATH = [  # type: ignore[assignment]
+        Path(__file__).with_name("app.tcss"),
+        Path(__file__).with_name("lesson.tcss"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(_quiet(c) for c in COMMANDS if c.footer and c.action not in FOOTER_KEPT),
+        *(c.binding() for c in LESSON_COMMANDS),
+    ]
+
+    def __init__(
+        self,
+        lesson: Lesson | None,
+        folder: Path,
+        store: ProgressStore | None = None,
+    ) -> None:
+        super().__init__(LessonSettings.for_lesson(lesson) if lesson else LessonSettings())
+        self.lesson = lesson
+        self.folder = folder
+        self.store = store if store is not None else ProgressStore()
+        self.lesson_run: LessonRun | None = None
+        self.showing_me = False
+        self._check_timer: Any = None
+        self._clear_progress = False
+        self.pane = LessonPane(id="lesson", classes="secondary")
+        self.pane.border_title = "Lesson"
+
+    # -- layout ----------------------------------------------------------------------------
+    async def on_mount(self) -> None:  # type: ignore[override]  # Textual awaits either
+        # Runs before the dashboard's own on_mount (which starts the lab): the pane sits in
+        # the body right after the tree (the grid's order), and is a tab when space is short.
+        main = self.screen_stack[0]
+        main.add_class("-lesson")
+        body = main.query_one("#body", Container)
+        # After the tabs: in the full layout they are hidden (no grid cell), so the pane comes
+        # right after the tree; in the compact one it comes under the tabs like the panels.
+        await body.mount(self.pane, after=main.query_one("#panel-tabs"))
+        body.move_child(main.query_one("#panel-master"), after=main.query_one("#panel-chart"))
+        tabs = main.query_one("#panel-tabs", Tabs)
+        await tabs.add_tab(Tab("Lesson", id="tab-lesson"), before="tab-log")
+        self.call_after_refresh(setattr, tabs, "active", "tab-lesson")
+        if self.lesson is None:
+            self.pane.show(None, "Choose a lesson (L)")
+            self.call_after_refresh(self.action_lessons)
+
+    @on(Tabs.TabActivated, "#panel-tabs")
+    def _show_lesson_tab(self, event: Tabs.TabActivated) -> None:
+        self.pane.set_class(event.tab.id == "tab-lesson", "-active")
+
+    # -- the lab and the run ---------------------------------------------------------------
+    def start_lab(self) -> None:
+        """A fresh lab for the lesson, and a run on it that resumes the saved progress."""
+        if self.lesson is None:
+            return  # the picker is up: no lab until a lesson is chosen
+        self.showing_me = False
+        super().start_lab()
+        lab = self.lab
+        if lab is None:
+            self.lesson_run = None
+            self.pane.show(None, "The lab could not start: press R to try again")
+            return
+        sampler_latest = self._latest_snapshot
+        run = LessonRun(self.lesson, lab, snapshot=sampler_latest, store=self.store)
+        if self._clear_progress:
+            self._clear_progress = False
+            run.reset()
+        self.lesson_run = run
+        self.title = f"sigscope — {self.lesson.title}"
+        self._refresh_pane()
+
+    def _latest_snapshot(self) -> Any:
+        sampler = self.sampler
+        return sampler.latest if sampler is not None else None
+
+    def open_lesson(self, lesson: Lesson) -> None:
+        """Switch to ``lesson``: its own lab, its saved progress."""
+        self.lesson = lesson
+        self.settings = LessonSettings.for_lesson(lesson)
+        self.start_lab()
+        self.notify(f"Lesson: {lesson.title}", timeout=3)
+
+    def _refresh_pane(self) -> None:
+        if self.pane.is_attached:
+            self.pane.show(self.lesson_run)
+
+    # -- checking ----------------------------------------------------------------------------
+    def on_lab_event(self, message: LabEvent) -> None:
+        if message.generation == self.generation:
+            self._check_soon()
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        if message.generation == self.generation:
+            self._check_soon()
+
+    def _check_soon(self) -> None:
+        if self._check_timer is None:
+            self._check_timer = self.set_timer(CHECK_DEBOUNCE, self.check_lesson)
+
+    def check_lesson(self) -> list[int]:
+        """Check the run against the lab now; tick and announce what just completed."""
+        self._check_timer = None
+        run = self.lesson_run
+        if run is None or not self.pane.is_attached:
+            return []
+        completed = run.check()
+        self._announce(run, completed)
+        return completed
+
+    def _announce(self, run: LessonRun, completed: Iterable[int]) -> None:
+        completed = list(completed)
+        for index in completed:
+            step = run.lesson.steps[index]
+            title = f": {step.title}" if step.title else ""
+            self.notify(f"✓ Step {index + 1} done{title}", timeout=4)
+        if completed and run.finished:
+            self.notify(f"Lesson complete: {run.lesson.title} 🎉", timeout=8)
+        self._refresh_pane()
+
+    # -- the learner's actions ---------------------------------------------------------------
+    def _active_run(self) -> LessonRun | None:
+        if self.lesson_run is None:
+            self.notify("No lesson is open: press L to choose one.", severity="warning")
+        return self.lesson_run
+
+    def action_lesson_next(self) -> None:
+        run = self._active_run()
+        if run is None:
+            return
+        if not run.next():
+            self.notify("This is the last step." + (" Well done!" if run.finished else ""))
+        self._refresh_pane()
+
+    def action_lesson_back(self) -> None:
+        run = self._active_run()
+        if run is None:
+            return
+        if not run.back():
+            self.notify("This is the first step.")
+        self._refresh_pane()
+
+    def action_lesson_hint(self) -> None:
+        run = self._active_run()
+        if run is None:
+            return
+        hint = run.hint()
+        if hint is None:
+            more = " Press w to see it done." if run.current_step.solution else ""
+            self.notify("No more hints for this step." + more, severity="warning")
+        self._refresh_pane()
+
+    def action_lesson_answer(self) -> None:
+        run = self._active_run()
+        if run is None:
+            return
+        if run.current_step.question is None or run.index in run.done:
+            self.notify("This step asks no question.", severity="warning")
+            return
+        self._show_lesson_pane()
+        self.pane.answer_box.focus()
+
+    def _show_lesson_pane(self) -> None:
+        """In the compact layout the pane is a tab: bring it forward."""
+        self.screen_stack[0].query_one("#panel-tabs", Tabs).active = "tab-lesson"
+
+    @on(Input.Submitted, "#lesson-answer")
+    def _answered(self, event: Input.Submitted) -> None:
+        event.stop()
+        run = self.lesson_run
+        reply = event.value.strip()
+        if run is None or not reply:
+            return
+        index = run.index
+        if run.answer(reply):
+            event.input.clear()
+            self.process_tree.focus()
+            self._announce(run, [index])
+        else:
+            self.notify(f"{reply!r} is not it. Try again, or g for a hint.", severity="warning")
+
+    def action_show_me(self) -> None:
+        run = self._active_run()
+        if run is None or self._running_lab() is None:
+            return
+        if self.showing_me:
+            self.notify("Already showing this step…", severity="warning")
+            return
+        if not run.current_step.solution:
+            self.notify("Nothing to do in this step: read it, then ] for the next.")
+            return
+        self.showing_me = True
+        self.notify(f"Showing step {run.index + 1} on the lab…", timeout=3)
+        self._perform_step(run, run.index)
+
+    @work(thread=True, exclusive=True, group="show-me")
+    def _perform_step(self, run: LessonRun, index: int) -> None:
+        """Run the step's solution (it blocks while the lab reacts); post the outcome."""
+        error = None
+        completed: list[int] = []
+        try:
+            completed = run.show_me()
+        except ShowMeFailed as e:
+            error = str(e)
+        except LabError as e:  # the lab ended or was replaced while it ran
+            error = f"the lab went away ({e})"
+        self.post_message(ShowMeDone(run, index, completed, error))
+
+    def on_show_me_done(self, message: ShowMeDone) -> None:
+        if message.run is not self.lesson_run:
+            return  # a run of a lab that has since been reset or replaced
+        self.showing_me = False
+        if message.error is not None:
+            self.notify(f"Show me: {message.error}", severity="error", timeout=8)
+        self._announce(message.run, message.completed)
+
+    def action_reset_lesson(self) -> None:
+        if self.lesson is None:
+            return
+        self._clear_progress = True
+        self.start_lab()
+        self.notify("Lesson reset: a fresh lab, back to step 1.", timeout=3)
+
+    def action_lessons(self) -> None:
+        try:
+            entries = lesson_index(self.folder, self.store)
+        except LessonFolderError as e:
+            self.notify(f"No lessons: {e}", severity="error")
+            if self.lesson is None:
+                self.exit(return_code=2)
+            return
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                if self.lesson is None:
+                    self.exit()  # the picker was the way in: nothing chosen, nothing to do
+                return
+            try:
+                lesson = load_lesson(path)
+            except LessonInvalid as e:
+                self.notify(f"That lesson cannot be opened: {e.problems[0]}", severity="error")
+                return
+            self.open_lesson(lesson)
+
+        self.push_screen(LessonPicker(entries, self.lesson.id if self.lesson else None), chosen)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(lesson_help_keys()))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for command in LESSON_COMMANDS:
+            yield SystemCommand(
+                command.title,
+                f"key: {command.shown_keys or command.keys}",
+                functools.partial(self.run_action, command.action),
+            )
+
+
+class LessonNotFound(Exception):
+    """No lesson by that name: the message names a few that exist."""
+
+
+def resolve_lesson(name: str, folder: Path) -> Lesson:
+    """The lesson called ``name`` in ``folder`` (file name, id, number or id without number).
+
+    Raises:
+        LessonNotFound: with a message that fits on one line.
+        LessonInvalid: the file exists but is broken.
+    """
+    path = find_lesson(name, folder)
+    if path is None:
+        try:
+            names = [f.stem for f in lesson_files([folder])] if folder.is_dir() else []
+        except LessonFolderError:
+            names = []
+        some = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+        where = f"; try one of: {some}" if names else f" (no lessons in {folder})"
+        raise LessonNotFound(f"no lesson {name!r}{where} (sigscope lessons lists them)")
+    return load_lesson(path)
+
+
+def run_lesson_app(app: LessonApp) -> int:
+    """Run a lesson (or demo) app until the user quits; its lab is closed on every way out."""
+    try:
+        app.run()
+    finally:
+        app.stop_lab()
+    return app.return_code or 0
+
+
+def lesson_error(prog: str, error: Exception) -> int:
+    """Print a lookup/loading error as one line; the usage exit status."""
+    if isinstance(error, LessonInvalid):
+        first = error.problems[0] if error.problems else "invalid lesson"
+        print(f"{prog}: error: {first} (see sigscope lessons --check)", file=sys.stderr)
+    else:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+    return 2

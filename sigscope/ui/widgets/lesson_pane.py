@@ -1,0 +1,142 @@
+"""The lesson pane: where a learner reads the current step and sees what is done.
+
+It shows a :class:`~sigscope.course.run.LessonRun` and never changes it: the app calls
+:meth:`LessonPane.show` after anything that may have moved the run (a check, next, back, a
+hint, an answer, a reset), and the pane redraws only what changed (re-rendering the Markdown
+on every event of a signal storm would be wasted work).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Input, Markdown, ProgressBar, Static
+
+if TYPE_CHECKING:
+    from sigscope.course.run import LessonRun
+
+TICK = "✓"
+HERE = "▶"
+TODO = "·"
+
+
+def step_markdown(run: LessonRun) -> str:
+    """The current step as Markdown: its text, its question, the hints revealed so far."""
+    step = run.current_step
+    parts = [step.text]
+    if step.question:
+        parts.append(f"**Question:** {step.question}")
+    for n, hint in enumerate(run.hints_shown, 1):
+        parts.append(f"> **Hint {n}:** {hint}")
+    if run.index in run.done:
+        parts.append("*✓ Done.*" if step.checked else "")
+    return "\n\n".join(p for p in parts if p)
+
+
+def checklist(run: LessonRun) -> Text:
+    """One line a step: a tick when done, an arrow at the current one."""
+    text = Text()
+    for i, step in enumerate(run.lesson.steps):
+        if i:
+            text.append("\n")
+        done = i in run.done
+        mark = TICK if done else HERE if i == run.index else TODO
+        style = "green" if done else "bold" if i == run.index else "dim"
+        title = step.title or f"Step {i + 1}"
+        text.append(f"{mark} {i + 1:>2} ", style=style)
+        text.append(Text(title, style="bold" if i == run.index else ""))
+    return text
+
+
+def status_line(run: LessonRun) -> Text:
+    """``Step 2/7 · SIGTERM: polite`` with a tick when it is done."""
+    step = run.current_step
+    total = len(run.lesson.steps)
+    text = Text(f"Step {run.index + 1}/{total}", style="bold")
+    if step.title:
+        text.append(" · ")
+        text.append(step.title)
+    if run.index in run.done and step.checked:
+        text.append(f" {TICK}", style="bold green")
+    checked = sum(1 for s in run.lesson.steps if s.checked)
+    done = sum(1 for i in run.done if run.lesson.steps[i].checked)
+    text.append(f"  ({done}/{checked} done)", style="dim")
+    if run.finished:
+        text.append("  — lesson complete!", style="bold green")
+    return text
+
+
+class LessonPane(Vertical):
+    """Status line, progress bar, checklist, the step's text and hints, and an answer box."""
+
+    DEFAULT_CSS = """
+    LessonPane { height: 1fr; padding: 0 1; }
+    LessonPane #lesson-status { height: 1; }
+    LessonPane #lesson-progress { height: 1; }
+    LessonPane #lesson-checklist { height: auto; max-height: 9; margin-bottom: 1; }
+    LessonPane #lesson-text { height: 1fr; }
+    LessonPane #lesson-step { margin: 0; padding: 0; }
+    LessonPane #lesson-step MarkdownBlock { margin-bottom: 1; }
+    LessonPane #lesson-answer { display: none; height: 3; }
+    LessonPane.-question #lesson-answer { display: block; }
+    LessonPane #lesson-keys { height: auto; color: $text-muted; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._shown_markdown: str | None = None
+        self._shown_checklist: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="lesson-status")
+        yield ProgressBar(total=100, show_eta=False, show_percentage=False, id="lesson-progress")
+        yield Static(id="lesson-checklist")
+        with VerticalScroll(id="lesson-text", can_focus=False):
+            yield Markdown(id="lesson-step")
+        yield Input(placeholder="your answer, then Enter (/ to type here)", id="lesson-answer")
+        yield Static(
+            Text("] next · [ back · g hint · w show me · / answer · ctrl+r reset"),
+            id="lesson-keys",
+        )
+
+    @property
+    def markdown_shown(self) -> str:
+        """The Markdown the pane shows now (what tests and screenshots read)."""
+        return self._shown_markdown or ""
+
+    @property
+    def answer_box(self) -> Input:
+        return self.query_one("#lesson-answer", Input)
+
+    def show(self, run: LessonRun | None, message: str | None = None) -> None:
+        """Draw ``run`` (None: no lesson yet, only ``message``)."""
+        status = self.query_one("#lesson-status", Static)
+        if run is None:
+            status.update(Text(message or "No lesson", style="bold"))
+            self._set_markdown("")
+            self.set_class(False, "-question")
+            return
+        status.update(status_line(run))
+        self.query_one("#lesson-progress", ProgressBar).update(progress=round(run.fraction * 100))
+        marks = checklist(run)
+        if marks.plain != self._shown_checklist:
+            self._shown_checklist = marks.plain
+            self.query_one("#lesson-checklist", Static).update(marks)
+        question = run.current_step.question is not None and run.index not in run.done
+        self.set_class(question, "-question")
+        self._set_markdown(step_markdown(run))
+
+    def _set_markdown(self, text: str) -> None:
+        old = self._shown_markdown
+        if text != old:
+            self._shown_markdown = text
+            self.query_one("#lesson-step", Markdown).update(text)
+            scroller = self.query_one("#lesson-text", VerticalScroll)
+            # A hint is added below the text: show it; a new step starts at its top.
+            if old and text.startswith(old):
+                self.call_after_refresh(scroller.scroll_end, animate=False)
+            else:
+                scroller.scroll_home(animate=False)
