@@ -289,8 +289,11 @@ def bind_problem(host: str, port: int, error: OSError) -> str:
 
 
 def url_of(sockets: Sequence[socket.socket], host: str) -> str:
-    """The address to give people: the first socket's port, the host as the user wrote it."""
+    """The address to give people: the first socket's port, the host as the user wrote it
+    (this machine's name when that is a wildcard, which no browser elsewhere can use)."""
     port = sockets[0].getsockname()[1]
+    if host in ("0.0.0.0", "::"):
+        host = socket.gethostname()
     shown = host if ":" not in host else f"[{host}]"
     return f"http://{shown}:{port}/"
 

@@ -31,7 +31,7 @@ from sigscope import procfs
 from sigscope.lab import Lab
 from sigscope.lab.master import MAX_WORKERS_ENV
 from sigscope.safety import ProcessRef
-from sigscope.serve import ServeSettings, listen
+from sigscope.serve import ServeSettings, listen, url_of
 from tests.conftest import reap_children
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -415,6 +415,18 @@ def test_listen_binds_the_port_it_reports() -> None:
         port = sockets[0].getsockname()[1]
         with pytest.raises(Exception, match="already in use"):
             listen("127.0.0.1", port)
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def test_the_address_shown_is_one_a_browser_can_use() -> None:
+    sockets = listen("127.0.0.1", 0)
+    try:
+        port = sockets[0].getsockname()[1]
+        assert url_of(sockets, "127.0.0.1") == f"http://127.0.0.1:{port}/"
+        assert url_of(sockets, "0.0.0.0") == f"http://{socket.gethostname()}:{port}/"
+        assert url_of(sockets, "::1") == f"http://[::1]:{port}/"
     finally:
         for s in sockets:
             s.close()
