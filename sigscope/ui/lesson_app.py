@@ -112,21 +112,26 @@ class LessonApp(SigscopeApp):
         *(c.binding() for c in LESSON_COMMANDS),
     ]
 
+    PANE_KEYS = "] next · [ back · g hint · w show me · / answer · ctrl+r reset · L lessons"
+
     def __init__(
         self,
         lesson: Lesson | None,
         folder: Path,
         store: ProgressStore | None = None,
+        *,
+        save_progress: bool = True,
     ) -> None:
         super().__init__(LessonSettings.for_lesson(lesson) if lesson else LessonSettings())
         self.lesson = lesson
         self.folder = folder
-        self.store = store if store is not None else ProgressStore()
+        # A demo keeps its progress in memory: playing must not tick a learner's steps.
+        self.store = (store or ProgressStore()) if save_progress else None
         self.lesson_run: LessonRun | None = None
         self.showing_me = False
         self._check_timer: Any = None
         self._clear_progress = False
-        self.pane = LessonPane(id="lesson", classes="secondary")
+        self.pane = LessonPane(id="lesson", classes="secondary", keys=self.PANE_KEYS)
         self.pane.border_title = "Lesson"
 
     # -- layout ----------------------------------------------------------------------------
@@ -293,10 +298,10 @@ class LessonApp(SigscopeApp):
             return
         self.showing_me = True
         self.notify(f"Showing step {run.index + 1} on the lab…", timeout=3)
-        self._perform_step(run, run.index)
+        self.perform_step(run, run.index)
 
     @work(thread=True, exclusive=True, group="show-me")
-    def _perform_step(self, run: LessonRun, index: int) -> None:
+    def perform_step(self, run: LessonRun, index: int) -> None:
         """Run the step's solution (it blocks while the lab reacts); post the outcome."""
         error = None
         completed: list[int] = []
@@ -315,6 +320,10 @@ class LessonApp(SigscopeApp):
         if message.error is not None:
             self.notify(f"Show me: {message.error}", severity="error", timeout=8)
         self._announce(message.run, message.completed)
+        self.after_show_me(message.run, message.index, message.error is None)
+
+    def after_show_me(self, run: LessonRun, index: int, ok: bool) -> None:
+        """Called once a "show me" has ended (the demo goes on from here)."""
 
     def action_reset_lesson(self) -> None:
         if self.lesson is None:

@@ -85,8 +85,11 @@ class LessonPane(Vertical):
     LessonPane #lesson-keys { height: auto; color: $text-muted; }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, keys: str = "", id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
+        self.keys = keys
         self._shown_markdown: str | None = None
         self._shown_checklist: str | None = None
 
@@ -97,15 +100,17 @@ class LessonPane(Vertical):
         with VerticalScroll(id="lesson-text", can_focus=False):
             yield Markdown(id="lesson-step")
         yield Input(placeholder="your answer, then Enter (/ to type here)", id="lesson-answer")
-        yield Static(
-            Text("] next · [ back · g hint · w show me · / answer · ctrl+r reset"),
-            id="lesson-keys",
-        )
+        yield Static(Text(self.keys), id="lesson-keys")
 
     @property
     def markdown_shown(self) -> str:
         """The Markdown the pane shows now (what tests and screenshots read)."""
         return self._shown_markdown or ""
+
+    @property
+    def checklist_shown(self) -> str:
+        """The checklist as plain text (a line a step, ✓ for the done ones)."""
+        return self._shown_checklist or ""
 
     @property
     def answer_box(self) -> Input:

@@ -1,0 +1,317 @@
+"""Lesson mode, driven with Pilot against real labs: the pane's keys (next, back, hint, show me,
+answer, reset), steps that tick themselves when the learner acts, progress resumed after a
+restart of the app, the picker, the palette and help, both layouts, and the CLI's bad names.
+
+Progress goes to a temporary ``XDG_STATE_HOME``. Every wait has a generous deadline: the
+machine is shared, and nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList
+
+from sigscope.cli import main
+from sigscope.course.lesson import Lesson
+from sigscope.course.progress import ProgressStore
+from sigscope.lab.controller import Lab
+from sigscope.paths import bundled_lessons
+from sigscope.ui.lesson_app import LESSON_COMMANDS, LessonApp, lesson_help_keys, resolve_lesson
+from sigscope.ui.screens.help import HelpScreen
+from sigscope.ui.screens.lesson_picker import LessonPicker
+
+WAIT = 30.0  # seconds: generous, the machine is shared and slow
+FOLDER = bundled_lessons()
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Progress goes to a fresh state directory, never the developer's own."""
+    home = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(home))
+    return home
+
+
+class RecordingLessonApp(LessonApp):
+    """The real lesson app, recording the notifications it shows."""
+
+    def __init__(self, lesson: Lesson | None, folder: Path = FOLDER) -> None:
+        super().__init__(lesson, folder)
+        self.said: list[tuple[str, str]] = []
+
+    def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
+        self.said.append((str(message), str(kwargs.get("severity", "information"))))
+        super().notify(message, *args, **kwargs)
+
+
+def lesson_one() -> Lesson:
+    return resolve_lesson("1", FOLDER)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + WAIT
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            said = getattr(pilot.app, "said", [])[-5:]
+            raise AssertionError(f"timed out waiting for {what}; last notifications: {said}")
+        await pilot.pause(0.05)
+
+
+async def lab_ready(pilot: Pilot[Any], workers: int = 2) -> Lab:
+    """The lesson's lab is up and each worker has installed its handlers."""
+    app = pilot.app
+    assert isinstance(app, LessonApp)
+    await until(pilot, lambda: app.lab is not None and app.lesson_run is not None, "the lab")
+    lab = app.lab
+    assert lab is not None
+    for i in range(workers):
+        await asyncio.to_thread(lab.wait_until, functools.partial(_worker, lab, i), WAIT)
+        pid = lab.worker(i).pid
+        await asyncio.to_thread(lab.wait_for, kind="ready", pid=pid, timeout=WAIT)
+    return lab
+
+
+def _worker(lab: Lab, index: int) -> bool:
+    try:
+        lab.worker(index)
+    except Exception:
+        return False
+    return True
+
+
+def said(app: RecordingLessonApp, text: str, severity: str | None = None) -> bool:
+    return any(text in m and (severity is None or s == severity) for m, s in app.said)
+
+
+# -- the learner's own actions, and progress across restarts -------------------------------------
+
+
+async def test_a_step_ticks_itself_and_progress_is_resumed(state_home: Path) -> None:
+    app = RecordingLessonApp(lesson_one())
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await lab_ready(pilot)
+        run = app.lesson_run
+        assert run is not None and run.index == 0 and run.done == frozenset()
+        assert app.pane.markdown_shown.startswith(run.lesson.steps[0].text[:20])
+        lab.send("worker:0", "USR1")  # what the step asks, done by the learner (not show me)
+        await until(pilot, lambda: 0 in run.done, "step 1 done by itself")
+        await until(pilot, lambda: said(app, "✓ Step 1 done"), "the notification")
+        await until(pilot, lambda: app.pane.checklist_shown.startswith("✓"), "the tick")
+        assert run.index == 1
+        assert app.pane.markdown_shown.startswith(run.lesson.steps[1].text[:20])
+        await pilot.press("q")
+    assert (state_home / "sigscope" / "progress.json").is_file()
+    again = RecordingLessonApp(lesson_one())
+    async with again.run_test(size=(120, 40)) as pilot:
+        await lab_ready(pilot)
+        resumed = again.lesson_run
+        assert resumed is not None and resumed.index == 1 and resumed.done == {0}
+        assert again.pane.checklist_shown.startswith("✓")
+        await pilot.press("q")
+
+
+async def test_next_back_and_hints() -> None:
+    app = RecordingLessonApp(lesson_one())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await lab_ready(pilot)
+        run = app.lesson_run
+        assert run is not None
+        hints = run.lesson.steps[0].hints
+        assert len(hints) >= 2
+        await pilot.press("g")
+        await until(pilot, lambda: hints[0] in app.pane.markdown_shown, "hint 1 shown")
+        assert hints[1] not in app.pane.markdown_shown
+        await pilot.press("g")
+        await until(pilot, lambda: hints[1] in app.pane.markdown_shown, "hint 2 shown")
+        for _ in hints[2:]:
+            await pilot.press("g")
+        await pilot.press("g")
+        await until(pilot, lambda: said(app, "No more hints", "warning"), "no more hints")
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: said(app, "first step"), "first step")
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: run.index == 1, "step 2")
+        assert run.lesson.steps[1].text[:20] in app.pane.markdown_shown
+        assert hints[0] not in app.pane.markdown_shown  # hints belong to their step
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: run.index == 0, "back to step 1")
+        assert hints[1] in app.pane.markdown_shown  # revealed hints are remembered
+        assert run.done == frozenset()  # skipping a checked step does not do it
+        await pilot.press("q")
+
+
+async def test_show_me_answer_and_reset() -> None:
+    app = RecordingLessonApp(lesson_one())
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await lab_ready(pilot)
+        run = app.lesson_run
+        assert run is not None
+        await pilot.press("w")
+        await until(pilot, lambda: 0 in run.done, "show me did step 1")
+        await until(pilot, lambda: said(app, "✓ Step 1 done"), "its tick")
+        await until(pilot, lambda: not app.showing_me, "show me over")
+        await pilot.press("w")  # SIGTERM to worker 1, reaped
+        await until(pilot, lambda: 1 in run.done, "show me did step 2")
+        await until(pilot, lambda: not app.showing_me, "show me over")
+        assert run.index == 2 and run.current_step.question is not None
+        # The question step: the answer box is shown; / puts the cursor in it.
+        await until(pilot, lambda: app.pane.has_class("-question"), "the answer box")
+        await pilot.press("slash")
+        box = app.pane.query_one("#lesson-answer", Input)
+        await until(pilot, lambda: app.focused is box, "the answer box focused")
+        await pilot.press("1", "5", "enter")  # the signal number, not the shell's status
+        await until(pilot, lambda: said(app, "'15' is not it", "warning"), "wrong answer")
+        assert 2 not in run.done
+        box.value = ""
+        await pilot.press("1", "4", "3", "enter")
+        await until(pilot, lambda: 2 in run.done, "the right answer")
+        assert app.focused is app.process_tree and run.index == 3
+        # Reset: a fresh lab, back to step 1, progress cleared (also on disk).
+        old_master = lab.master_pid
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.lab is not None and app.lab.master_pid != old_master, "lab")
+        assert not lab.running
+        fresh = app.lesson_run
+        assert fresh is not None and fresh.index == 0 and fresh.done == frozenset()
+        assert ProgressStore().load(fresh.lesson.id).done == set()
+        await until(pilot, lambda: not app.pane.checklist_shown.startswith("✓"), "no ticks")
+        assert not [m for m, s in app.said if s == "error"]
+        await pilot.press("q")
+
+
+# -- the picker, the palette, help, layouts -------------------------------------------------------
+
+
+async def test_the_picker_opens_a_lesson() -> None:
+    app = RecordingLessonApp(None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        picker = await until(
+            pilot, lambda: isinstance(app.screen, LessonPicker) and app.screen, "the picker"
+        )
+        assert app.lab is None  # no lab until a lesson is chosen
+        menu = picker.query_one(OptionList)
+        assert menu.option_count == len(list(FOLDER.glob("*.toml")))
+        await pilot.press("down")  # from lesson 1 (nothing done yet) to lesson 2
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, LessonPicker), "picker closed")
+        await lab_ready(pilot, workers=0)
+        assert app.lesson is not None and app.lesson.id.startswith("02-")
+        assert app.lesson_run is not None and app.lesson_run.lesson is app.lesson
+        # L opens it again; Esc goes back to the lesson (it does not quit).
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(app.screen, LessonPicker), "the picker again")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, LessonPicker), "picker closed")
+        assert app.lesson.id.startswith("02-") and app.is_running
+        await pilot.press("q")
+
+
+async def test_escape_from_the_first_picker_quits() -> None:
+    app = RecordingLessonApp(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LessonPicker), "the picker")
+        await pilot.press("escape")
+        await until(pilot, lambda: not app.is_running, "the app quit")
+    assert app.lab is None
+
+
+async def test_every_lesson_action_is_in_the_palette_help_and_bindings() -> None:
+    app = RecordingLessonApp(lesson_one())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await lab_ready(pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        keys = set(app.active_bindings)
+        for command in LESSON_COMMANDS:
+            assert command.title in titles
+            assert command.keys.split(",")[0] in keys
+        helped = {what for _, what in lesson_help_keys()}
+        assert all(c.title in helped for c in LESSON_COMMANDS)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        assert ("g", "Lesson: reveal the next hint") in help_screen.keys
+        await pilot.press("escape")
+        # The footer shows the lesson's keys.
+        shown = {b.description for _, b, _, _ in app.active_bindings.values() if b.show}
+        assert {"Next", "Hint", "Show me", "Reset"} <= shown
+        # The palette runs a lesson action by name.
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for ch in "reveal the next hint":
+            await pilot.press("space" if ch == " " else ch)
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        run = app.lesson_run
+        assert run is not None
+        await until(pilot, lambda: run.hints_shown, "a hint from the palette")
+        await pilot.press("q")
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_the_pane_fits_both_layouts(size: tuple[int, int]) -> None:
+    app = RecordingLessonApp(lesson_one())
+    async with app.run_test(size=size) as pilot:
+        await lab_ready(pilot)
+        await pilot.pause(0.3)
+        screen = app.screen.region
+        pane = app.pane.region
+        assert pane.width >= 40 and pane.height >= 8, pane
+        assert screen.contains_region(pane)
+        tree = app.process_tree.region
+        assert tree.height >= 4 and not tree.overlaps(pane)
+        if size == (120, 40):
+            chart = app.panel("chart").region
+            assert chart.width >= 30 and not chart.overlaps(pane)
+            assert app.pane.query_one("#lesson-checklist").region.height == len(
+                app.lesson_run.lesson.steps  # type: ignore[union-attr]
+            )
+        await pilot.press("q")
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["lesson", "no-such-lesson"], "no lesson 'no-such-lesson'; try one of: 01-"),
+        (["demo", "99"], "no lesson '99'"),
+        (["lesson", "1", "--lessons-dir", "/no/such/folder"], "no lessons folder"),
+    ],
+)
+def test_bad_lesson_names_are_one_line(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_broken_lesson_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "01-broken.toml").write_text('title = "x"\n[[steps]]\ntext = 3\n')
+    assert main(["lesson", "1", "--lessons-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "01-broken.toml:3: text must be a string" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("speed", ["0", "-1", "fast", "nan", "1000"])
+def test_bad_demo_speeds_are_one_line(speed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["demo", "1", "--speed", speed])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "--speed" in err and err.count("\n") == 1
