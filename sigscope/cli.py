@@ -80,6 +80,9 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"sigscope {__version__}")
     add_lab_options(parser)  # for the dashboard, the default command (no COMMAND given)
+    parser.add_argument(
+        "--record", metavar="FILE", help="dashboard: write the session to FILE (JSON lines)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     trace = sub.add_parser(
@@ -114,6 +117,9 @@ def build_parser() -> Parser:
     from sigscope.serve import add_serve_parser
 
     add_serve_parser(sub)
+    from sigscope.view_commands import add_view_parsers
+
+    add_view_parsers(sub)
     from sigscope.course.play_commands import add_play_parsers
 
     add_play_parsers(sub)
@@ -245,7 +251,14 @@ def run_dashboard(args: argparse.Namespace) -> int:
     from sigscope.ui.app import LabSettings, run
 
     name, params = args.behaviour
-    return run(LabSettings(args.workers, name, params, args.reaping, args.grace))
+    record = None
+    if args.record is not None:
+        problem = unwritable(args.record)
+        if problem:
+            print(f"sigscope: error: cannot record to {args.record}: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        record = Path(args.record)
+    return run(LabSettings(args.workers, name, params, args.reaping, args.grace, record))
 
 
 def _exit_on_term(signum: int, frame: object) -> None:
@@ -261,6 +274,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "trace":
             return run_trace(args)
+        if args.command in ("attach", "replay"):
+            from sigscope import view_commands
+
+            if args.command == "attach":
+                return view_commands.run_attach(args)
+            return view_commands.run_replay(args)
         if args.command == "serve":
             from sigscope.serve import run_serve
 

@@ -35,6 +35,7 @@ class Replay(EventLog):
     """A recording, delivered entry by entry to subscribers, at the recorded pace × speed."""
 
     timeout_error = ReplayTimeout
+    live = False  # its pids are the recording's, not this machine's processes: never read /proc
 
     def __init__(self, recording: Recording) -> None:
         super().__init__()
@@ -90,6 +91,11 @@ class Replay(EventLog):
     def spawn_worker(self, behaviour: str = "idle", params: object = None) -> None:
         raise ReplayError("this is a recording: no worker can be started in it")
 
+    def start(self) -> Replay:
+        """Ready to play (the Lab's ``start``): nothing moves until :meth:`play` or
+        :meth:`step`."""
+        return self
+
     def subscribe_snapshots(self, callback: Callable[[Snapshot], None]) -> None:
         self._snapshot_subscribers.append(callback)
 
@@ -99,8 +105,10 @@ class Replay(EventLog):
 
     def _track(self, event: Event) -> None:
         track_event(self.processes, event, early_ready=self._early_ready)
-        if event.get("role") == "master" and self._master is None:
+        if event.get("role") == "master" and event["pid"] not in self.processes:
+            # A live lab knows its master from the start; a replay meets it in its events.
             self._master = int(event["pid"])
+            self.processes[self._master] = LabProcess(self._master, "master", None)
         if event.get("kind") == "mode":
             self.reaping = event.get("reaping", self.reaping)
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from rich.text import Text
 from textual import events, on
@@ -71,6 +71,8 @@ class LabSettings:
     reaping: str = "handler"
     grace: float = 5.0
 
+    record: Path | None = None  # --record FILE: events and snapshots as JSON lines
+
     def make_lab(self) -> Lab:
         return Lab(
             workers=self.workers,
@@ -78,7 +80,30 @@ class LabSettings:
             params=dict(self.params),
             reaping=self.reaping,
             grace=self.grace,
+            record=self.record,
         )
+
+    def observe(self, lab: Lab, callback: Callable[[Snapshot], None]) -> Sampler | None:
+        """Start the observer on ``lab``; snapshots go to ``callback`` (on its thread)."""
+        sampler = Sampler(lab)
+        sampler.subscribe(callback)
+        sampler.start()
+        return sampler
+
+    def describe(self, lab: Lab) -> str:
+        """The header's sub-title for this source."""
+        return f"lab: master {lab.master_pid} · {self.workers} × {self.behaviour}"
+
+
+class SourceSettings(Protocol):
+    """What the dashboard needs to know to show something: a fresh lab (:class:`LabSettings`),
+    an attached tree or a recording (``sigscope.ui.sources``)."""
+
+    def make_lab(self) -> Any: ...
+
+    def observe(self, lab: Any, callback: Callable[[Snapshot], None]) -> Sampler | None: ...
+
+    def describe(self, lab: Any) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -147,9 +172,9 @@ class SigscopeApp(App[None]):
     TITLE = "sigscope"
     BINDINGS: ClassVar[list[BindingType]] = [c.binding() for c in COMMANDS]
 
-    def __init__(self, settings: LabSettings | None = None) -> None:
+    def __init__(self, settings: SourceSettings | None = None) -> None:
         super().__init__()
-        self.settings = settings or LabSettings()
+        self.settings: SourceSettings = settings or LabSettings()
         self.lab: Lab | None = None
         self.sampler: Sampler | None = None
         self.generation = 0
@@ -237,6 +262,14 @@ class SigscopeApp(App[None]):
                 loop.add_signal_handler(sig, self._terminated, sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (e.g. some test harnesses): the CLI's handler stays
+        if os.geteuid() == 0:
+            # As root, a signal can reach any process: say so where it is always seen.
+            self.title = "sigscope ⚠ RUNNING AS ROOT"
+            self.notify(
+                "Running as root: sigscope still signals only its own tree, but take care.",
+                severity="warning",
+                timeout=8,
+            )
         self.start_lab()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -293,13 +326,10 @@ class SigscopeApp(App[None]):
             return
         self.lab = lab
         self.master_panel.reset(lab.master_pid)
-        sampler = Sampler(lab)
-        sampler.subscribe(functools.partial(self._snapshot_from_thread, generation))
-        sampler.start()
-        self.sampler = sampler
-        self.sub_title = (
-            f"lab: master {lab.master_pid} · {self.settings.workers} × {self.settings.behaviour}"
+        self.sampler = self.settings.observe(
+            lab, functools.partial(self._snapshot_from_thread, generation)
         )
+        self.sub_title = self.settings.describe(lab)
         self._ask_status()
         self.refresh_tree()
 
@@ -400,6 +430,7 @@ class SigscopeApp(App[None]):
             return
         processes = _lab_processes(lab) if lab is not None else []
         snapshot = self._snapshot
+        live = getattr(lab, "live", True)
 
         def state_of(pid: int) -> tuple[str, int] | None:
             view = snapshot.by_pid(pid) if snapshot is not None else None
@@ -408,6 +439,8 @@ class SigscopeApp(App[None]):
                 proc is None or proc.ref is None or (view.starttime == proc.ref.starttime)
             ):
                 return view.state, view.ppid
+            if not live:
+                return None  # a recording: its pids are not this machine's processes
             st = procfs.read_stat(pid)
             if st is None or (
                 proc is not None and proc.ref is not None and (st.starttime != proc.ref.starttime)
@@ -600,6 +633,14 @@ class SigscopeApp(App[None]):
             log.set_filter(row.pid, log.sig_filter)
             self.notify(f"Event log: only {plain_target(row, row.pid)}", timeout=2)
 
+    def action_save_svg(self) -> None:
+        try:
+            path = self.save_screenshot(path=os.getcwd())
+        except OSError as e:
+            self.notify(f"Screen not saved: {e.strerror or e}", severity="error")
+        else:
+            self.notify(f"Screen saved as {path}", timeout=6)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(help_keys()))
 
@@ -656,14 +697,16 @@ def _all_gone(pid: int) -> tuple[str, int] | None:
     return None
 
 
-def run(settings: LabSettings) -> int:
-    """Run the dashboard until the user quits; the lab is closed on every way out."""
+def run(settings: SourceSettings, app: SigscopeApp | None = None) -> int:
+    """Run the dashboard (or ``app``, a variant of it) until the user quits; the lab is closed
+    on every way out. ``settings`` is a :class:`LabSettings` or one of ``ui.sources``."""
     try:
         settings.make_lab()  # checks the options (no process yet): bad input is one line
     except LabError as e:
         print(f"sigscope: error: {e}", file=sys.stderr)
         return 2
-    app = SigscopeApp(settings)
+    if app is None:
+        app = SigscopeApp(settings)
     try:
         app.run()
     finally:

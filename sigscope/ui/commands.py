@@ -68,6 +68,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("n", "new_worker", "Start a new worker with a chosen behaviour…", "Spawn", "n"),
     Command("R", "restart", "Restart the lab (a fresh master and workers)", "Restart", "R"),
     Command("f", "filter_selected", "Event log: only the selected process (again: all)", None, "f"),
+    Command("S", "save_svg", "Save the screen as an SVG file (for a handout)", None, "S"),
     Command("question_mark", "help", "Help: keys and what the columns mean", "Help", "?"),
     Command("q", "quit", "Quit (ends the lab; no process is left behind)", "Quit", "q / ctrl+q"),
 )

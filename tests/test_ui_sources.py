@@ -1,0 +1,160 @@
+"""The dashboard on a recording (no live process) and on an attached tree (one we did not
+start), driven with Pilot; bad input to both commands is one line and exit status 2."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sigscope.ui.app import SigscopeApp
+from sigscope.ui.replay_app import ReplayApp
+from sigscope.ui.sources import AttachSettings, ReplaySettings
+
+T = 20.0
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rec") / "lab.jsonl"
+    subprocess.run(
+        [
+            "sigscope",
+            "trace",
+            "--workers",
+            "2",
+            "--send",
+            "0.3:USR1@worker:0",
+            "--send",
+            "0.6:KILL@worker:1",
+            "--send",
+            "1.2:TERM",
+            "--record",
+            str(path),
+        ],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    return path
+
+
+async def until(pilot, condition, timeout: float = T) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)
+
+
+async def test_replay_plays_pauses_steps_jumps_and_refuses_to_signal(recording: Path) -> None:
+    app = ReplayApp(ReplaySettings(recording), paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        replay = app.replay
+        assert replay is not None and replay.position == 0 and not replay.playing
+        await pilot.press("full_stop")
+        await until(pilot, lambda: app.replay is not None and app.replay.position == 1)
+        await pilot.press("j")  # 50 ahead: past the end of this short recording
+        await until(pilot, lambda: app.replay is not None and app.replay.at_end)
+        # The tree was rebuilt from the events: the master and three workers, all gone.
+        rows = {r.pid: r for r in app.process_tree.rows_shown}
+        assert any(r.role == "master" for r in rows.values())
+        assert sum(1 for r in rows.values() if r.role.strip().startswith("worker")) == 3
+        await pilot.press("g")  # back to the start: a fresh replay, every panel cleared
+        await until(pilot, lambda: app.replay is not None and app.replay.position == 0)
+        await pilot.press("right_square_bracket")
+        assert app.replay is not None and app.replay.speed == 2.0
+        await pilot.press("space")
+        await until(pilot, lambda: app.replay is not None and app.replay.at_end)
+        assert "The recorded lab ended here" in str(app.query_one("#banner").render())
+        # A recording has nothing to signal: the menu's send is refused in plain words.
+        app.send_signal([app.replay.master_pid], 10)
+        await pilot.pause()
+        assert any(
+            "cannot be signalled" in n.message or "not running" in n.message
+            for n in app._notifications
+        )
+        await pilot.press("q")
+
+
+async def test_attach_shows_a_tree_and_sends_only_into_it() -> None:
+    script = (
+        "import os, time\nfor _ in range(2):\n    os.fork() or time.sleep(60)\ntime.sleep(60)\n"
+    )
+    root = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    try:
+        app = SigscopeApp(AttachSettings(root.pid))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: len(app.process_tree.rows_shown) >= 3)
+            assert f"attached to pid {root.pid}" in app.sub_title
+            pids = [r.pid for r in app.process_tree.rows_shown]
+            child = next(p for p in pids if p != root.pid)
+            app.send_signal([child], 15)
+            await until(
+                pilot,
+                lambda: (
+                    child
+                    not in {
+                        r.pid
+                        for r in app.process_tree.rows_shown
+                        if r.state not in ("gone", "reaped", "Z")
+                    }
+                ),
+            )
+            app.action_reaping()  # lab-only: refused in words
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.press("q")
+    finally:
+        from sigscope import procfs
+        from tests.conftest import reap_children
+
+        kids = set(procfs.descendants_of(root.pid))
+        root.kill()
+        root.wait()
+        for pid in kids:
+            try:
+                import os
+                import signal
+
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        reap_children(kids, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["attach", "1"], "off-limits"),
+        (["attach", "4000000"], "no process has pid 4000000"),
+        (["attach", "x"], "is not a pid"),
+        (["replay", "/nonexistent.jsonl"], "cannot read"),
+        (["replay", __file__], ":1: not JSON"),
+    ],
+)
+def test_bad_input_is_one_line(args: list[str], message: str) -> None:
+    out = subprocess.run(["sigscope", *args], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in out.stderr
+
+
+def test_replay_json_prints_the_recorded_events(recording: Path) -> None:
+    out = subprocess.run(
+        ["sigscope", "replay", str(recording), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert out.stdout.count("\n") == sum(
+        1 for line in recording.read_text().splitlines()[1:] if '"kind":"snapshot"' not in line
+    )
+
+
+_ = asyncio
