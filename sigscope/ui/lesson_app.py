@@ -358,6 +358,13 @@ class LessonApp(SigscopeApp):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(lesson_help_keys()))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the picker is up (or before any lesson), only its own keys, help and quit:
+        the dashboard's and the lesson's keys would act on a lab that is not shown."""
+        if action in ("quit", "help", "command_palette") or action.startswith("app."):
+            return True
+        return not (self.lesson is None or isinstance(self.screen, LessonPicker))
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for command in LESSON_COMMANDS:

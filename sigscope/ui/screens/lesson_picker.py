@@ -22,7 +22,7 @@ from sigscope.course.catalog import LessonEntry
 
 def entry_label(entry: LessonEntry, width: int) -> Text:
     """``✓ 5/5  01-kill-and-default-actions  Kill and default actions``."""
-    text = Text()
+    text = Text(no_wrap=True, overflow="ellipsis")  # one line a lesson, even at 80 columns
     if entry.lesson is None:
         text.append("✗      ", style="red")
         text.append(entry.id.ljust(width), style="dim")
@@ -45,7 +45,9 @@ class LessonPicker(Screen[Path | None]):
     LessonPicker { align: center top; }
     LessonPicker > Vertical { width: 100%; max-width: 110; height: 1fr; padding: 0 1; }
     LessonPicker #picker-title { text-style: bold; margin: 1 0 0 0; }
-    LessonPicker OptionList { height: 1fr; min-height: 5; }
+    LessonPicker OptionList {
+        height: 1fr; min-height: 5; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     LessonPicker #picker-summary { height: auto; max-height: 8; padding: 0 1; color: $text-muted; }
     """
 
@@ -93,7 +95,8 @@ class LessonPicker(Screen[Path | None]):
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         entry = self.entries[int(event.option_id or 0)]
         summary = entry.lesson.summary if entry.lesson else ""
-        shown = "".join(c if c.isprintable() or c == "\n" else " " for c in summary)
+        # Plain text: the summary's Markdown emphasis marks would only be noise here.
+        shown = "".join(c if c.isprintable() else " " for c in summary if c not in "*`")
         self.query_one("#picker-summary", Static).update(Text(" ".join(shown.split())))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
