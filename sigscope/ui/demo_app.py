@@ -54,7 +54,7 @@ class DemoApp(LessonApp):
         *(_quiet(c) for c in LESSON_COMMANDS),
         Binding("right,right_square_bracket,pagedown", "demo_next", "Next", priority=True),
         Binding("left,left_square_bracket,pageup", "demo_back", "Back", priority=True),
-        Binding("space,p", "demo_pause", "Pause/resume", priority=True),
+        Binding("space", "demo_pause", "Pause/resume", priority=True),
         Binding("plus,equals_sign", "demo_faster", "Faster", priority=True),
         Binding("minus,underscore", "demo_slower", "Slower", priority=True),
     ]

@@ -74,7 +74,7 @@ class LessonPane(Vertical):
 
     DEFAULT_CSS = """
     LessonPane { height: 1fr; padding: 0 1; }
-    LessonPane #lesson-status { height: 1; }
+    LessonPane #lesson-status { height: auto; }
     LessonPane #lesson-progress { height: 1; }
     LessonPane #lesson-checklist { height: auto; max-height: 9; margin-bottom: 1; }
     LessonPane #lesson-text { height: 1fr; }
