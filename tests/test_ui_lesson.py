@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -188,6 +189,30 @@ async def test_show_me_answer_and_reset() -> None:
         await until(pilot, lambda: not app.pane.checklist_shown.startswith("✓"), "no ticks")
         assert not [m for m, s in app.said if s == "error"]
         await pilot.press("q")
+
+
+async def test_quitting_during_show_me_does_not_wait_for_it(tmp_path: Path) -> None:
+    """A "show me" whose effect never comes blocks its thread for the run's timeout; quitting
+    must neither wait for it (a daemon thread, not asyncio's executor that exit joins) nor
+    leave the lab behind."""
+    never = (
+        'title = "Never"\n[lab]\nworkers = 1\n[[steps]]\ntext = "x"\n'
+        'expect = { received = "SIGUSR2", worker = 0 }\n'
+        'solution = [{ send = "USR1@worker:0" }]\n'
+    )
+    (tmp_path / "01-never.toml").write_text(never)
+    app = RecordingLessonApp(resolve_lesson("never", tmp_path), tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await lab_ready(pilot, workers=1)
+        await pilot.press("w")
+        showing = await until(
+            pilot,
+            lambda: [t for t in threading.enumerate() if t.name == "show-me" and t.is_alive()],
+            "the show-me thread",
+        )
+        assert all(t.daemon for t in showing)
+        await pilot.press("q")
+    assert not lab.running
 
 
 # -- the picker, the palette, help, layouts -------------------------------------------------------

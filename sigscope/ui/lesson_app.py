@@ -4,7 +4,7 @@
 :class:`~sigscope.course.run.LessonRun`. The run is checked whenever the lab says something (an
 event, a snapshot), so a step completes by itself as soon as the learner's own action makes its
 expectation true. "Show me" performs the solution: it blocks while the lab reacts, so it runs
-in a thread worker and posts its outcome back (never starting a lab from that thread: the
+in a daemon thread and posts its outcome back (never starting a lab from that thread: the
 master's ``PR_SET_PDEATHSIG`` follows the thread that forked it). Progress goes to the
 learner's XDG state directory through the engine's ``ProgressStore`` at every change, so a
 restart of the app (or of the lab, R) resumes where the learner was.
@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container
@@ -92,7 +93,7 @@ class LessonSettings(LabSettings):
 
 @dataclass
 class ShowMeDone(Message):
-    """The outcome of a "show me" run in a thread worker."""
+    """The outcome of a "show me" (run in a daemon thread)."""
 
     run: LessonRun
     index: int
@@ -300,9 +301,19 @@ class LessonApp(SigscopeApp):
         self.notify(f"Showing step {run.index + 1} on the lab…", timeout=3)
         self.perform_step(run, run.index)
 
-    @work(thread=True, exclusive=True, group="show-me")
     def perform_step(self, run: LessonRun, index: int) -> None:
-        """Run the step's solution (it blocks while the lab reacts); post the outcome."""
+        """Run the step's solution in a daemon thread (it blocks while the lab reacts).
+
+        Not a Textual thread worker: those run on asyncio's default executor, which
+        ``asyncio.run`` joins on the way out, so quitting during a "show me" whose effect never
+        comes would hang the terminal for the run's whole timeout (about 10 s; measured). A
+        daemon thread only touches the (closed) lab and posts a message that nobody reads.
+        """
+        threading.Thread(
+            target=self._perform, args=(run, index), name="show-me", daemon=True
+        ).start()
+
+    def _perform(self, run: LessonRun, index: int) -> None:
         error = None
         completed: list[int] = []
         try:
