@@ -17,6 +17,7 @@ import functools
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ FULL_WIDTH = 110  # below this width or FULL_HEIGHT, secondary panels become tab
 FULL_HEIGHT = 34
 TREE_REFRESH = 0.25  # seconds between tree refreshes (ages, states from /proc)
 STATUS_DEBOUNCE = 0.3  # ask the master for its status this long after a change
+TERMINATION_GRACE = 5.0  # seconds a SIGTERM / SIGHUP may take to end the app before _exit
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ class SigscopeApp(App[None]):
         self._status_timer: Any = None
         self._layout_mode = ""
         self._widgets: dict[str, Widget] = {}
+        self._terminate_with: int | None = None
         self._sinks: list[Any] = []
         self.rates = RateHistory()
 
@@ -262,6 +265,9 @@ class SigscopeApp(App[None]):
                 loop.add_signal_handler(sig, self._terminated, sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (e.g. some test harnesses): the CLI's handler stays
+        if self._terminate_with is not None:  # SIGTERM / SIGHUP came while starting up
+            self.call_later(self._terminated, self._terminate_with)
+            return
         if os.geteuid() == 0:
             # As root, a signal can reach any process: say so where it is always seen.
             self.title = "sigscope ⚠ RUNNING AS ROOT"
@@ -649,8 +655,26 @@ class SigscopeApp(App[None]):
         self.exit()
 
     def _terminated(self, sig: int) -> None:
+        # A safety net: after the terminal went away, Textual's shutdown was seen to hang for
+        # good, its main thread blocked on the output thread's queue. The lab is closed first;
+        # a process that outlives its terminal must not, so after a grace period we _exit.
+        watchdog = threading.Timer(TERMINATION_GRACE, os._exit, args=(128 + sig,))
+        watchdog.daemon = True
+        watchdog.start()
         self.stop_lab()
         self.exit(return_code=128 + sig)
+
+    def request_termination(self, sig: int) -> None:
+        """From a Python signal handler (SIGTERM, SIGHUP before the loop's own handlers are
+        in place): never raise into whatever code is running — an exception thrown into
+        Textual's output queue left it deadlocked — but hand the exit to the event loop, or
+        leave it for ``on_mount`` if the loop is not running yet."""
+        self._terminate_with = sig
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_soon_threadsafe(self._terminated, sig)
 
     def on_unmount(self) -> None:
         self.stop_lab()
@@ -707,8 +731,17 @@ def run(settings: SourceSettings, app: SigscopeApp | None = None) -> int:
         return 2
     if app is None:
         app = SigscopeApp(settings)
+    install_termination(app)
     try:
         app.run()
     finally:
         app.stop_lab()
     return app.return_code or 0
+
+
+def install_termination(app: SigscopeApp) -> None:
+    """SIGTERM and SIGHUP (a closed terminal) quit ``app`` the way ``q`` does, from the moment
+    it is created: the lab is closed and the terminal restored, and no exception is ever raised
+    into Textual's own code."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: app.request_termination(signum))
