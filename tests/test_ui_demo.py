@@ -130,6 +130,42 @@ async def test_a_demo_plays_a_whole_lesson(state_home: Path) -> None:
     assert not (state_home / "sigscope" / "progress.json").exists()
 
 
+# Lesson 10, step 6 asks for worker 1's exit code, but its answer ("exitcode") is the *last*
+# reaped child's; the crash worker spawned in step 3 keeps being respawned and exiting with 3,
+# so when it is reaped after worker 1 the lab's answer is 3, not -15 (seen in about 1 of 3
+# runs at speed 100). A lesson bug, reported; not one of the demo.
+LESSON_10_RACE = pytest.mark.xfail(
+    reason="lesson 10 step 6: 'exitcode' is the last reaped child's, and the respawning crash "
+    "worker can be reaped after worker 1",
+    strict=False,
+)
+LESSON_FILES = [
+    pytest.param(p, id=p.stem[:2], marks=LESSON_10_RACE if p.stem.startswith("10-") else ())
+    for p in sorted(FOLDER.glob("*.toml"))
+]
+
+
+@pytest.mark.parametrize("path", LESSON_FILES)
+async def test_every_lesson_plays_to_its_end_without_an_error(path: Path) -> None:
+    """The demo, like a learner pressing w at each step, gets through every bundled lesson."""
+    lesson = resolve_lesson(path.stem, FOLDER)
+    errors: list[str] = []
+
+    class Recording(DemoApp):
+        def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
+            if kwargs.get("severity") == "error":
+                errors.append(str(message))
+            super().notify(message, *args, **kwargs)
+
+    app = Recording(lesson, FOLDER, speed=100.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.phase in ("ending", "finished"), f"the end of {path.stem}")
+        run = app.lesson_run
+        assert run is not None and run.finished, (sorted(run.done) if run else None, errors)
+        assert errors == []
+        await pilot.press("q")
+
+
 async def test_the_kiosk_loops_onto_a_fresh_lab(tmp_path: Path) -> None:
     folder = tiny_folder(tmp_path)
     app = DemoApp(resolve_lesson("tiny", folder), folder, speed=100.0, loop=True)

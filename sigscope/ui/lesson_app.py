@@ -212,6 +212,11 @@ class LessonApp(SigscopeApp):
         run = self.lesson_run
         if run is None or not self.pane.is_attached:
             return []
+        if self.showing_me:
+            # The solution's thread checks by itself; a check from here could complete the
+            # step under it and move the window its `until` actions are watching (then they
+            # wait for evidence that now belongs to the previous step, and time out).
+            return []
         completed = run.check()
         self._announce(run, completed)
         return completed
@@ -331,6 +336,7 @@ class LessonApp(SigscopeApp):
         if message.error is not None:
             self.notify(f"Show me: {message.error}", severity="error", timeout=8)
         self._announce(message.run, message.completed)
+        self._check_soon()  # what happened while the solution ran (e.g. the learner's own keys)
         self.after_show_me(message.run, message.index, message.error is None)
 
     def after_show_me(self, run: LessonRun, index: int, ok: bool) -> None:
