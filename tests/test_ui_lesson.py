@@ -305,6 +305,22 @@ async def test_the_pane_fits_both_layouts(size: tuple[int, int]) -> None:
         await pilot.press("q")
 
 
+async def test_the_pane_follows_a_resize_both_ways() -> None:
+    app = RecordingLessonApp(lesson_one())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await lab_ready(pilot)
+        assert app.layout_mode == "full"
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: app.layout_mode == "compact", "the compact layout")
+        await pilot.pause(0.2)
+        assert app.pane.region.height >= 8 and app.screen.region.contains_region(app.pane.region)
+        await pilot.resize_terminal(120, 40)
+        await until(pilot, lambda: app.layout_mode == "full", "the full layout")
+        await pilot.pause(0.2)
+        assert app.pane.region.width >= 40 and app.pane.region.height >= 30
+        await pilot.press("q")
+
+
 # -- the command line -----------------------------------------------------------------------------
 
 
