@@ -33,6 +33,8 @@ def step_markdown(run: LessonRun) -> str:
         parts.append(f"> **Hint {n}:** {hint}")
     if run.index in run.done:
         parts.append("*✓ Done.*" if step.checked else "")
+    if run.finished and run.index == len(run.lesson.steps) - 1:
+        parts.append("**Lesson complete.** `L` for another lesson, `ctrl+r` to start again.")
     return "\n\n".join(p for p in parts if p)
 
 
@@ -99,7 +101,7 @@ class LessonPane(Vertical):
         yield Static(id="lesson-checklist")
         with VerticalScroll(id="lesson-text", can_focus=False):
             yield Markdown(id="lesson-step")
-        yield Input(placeholder="your answer, then Enter (/ to type here)", id="lesson-answer")
+        yield Input(placeholder="your answer, then Enter", id="lesson-answer")
         yield Static(Text(self.keys), id="lesson-keys")
 
     @property
