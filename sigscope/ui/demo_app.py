@@ -164,6 +164,7 @@ class DemoApp(LessonApp):
     def restart_demo(self) -> None:
         """Kiosk: the lesson from step 1 on a fresh lab."""
         self._clear_progress = True
+        self.remaining = END_PAUSE  # if the lab cannot start, try again after a pause
         self.start_lab()
 
     # -- presenter keys ----------------------------------------------------------------------
