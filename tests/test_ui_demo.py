@@ -130,19 +130,7 @@ async def test_a_demo_plays_a_whole_lesson(state_home: Path) -> None:
     assert not (state_home / "sigscope" / "progress.json").exists()
 
 
-# Lesson 10, step 6 asks for worker 1's exit code, but its answer ("exitcode") is the *last*
-# reaped child's; the crash worker spawned in step 3 keeps being respawned and exiting with 3,
-# so when it is reaped after worker 1 the lab's answer is 3, not -15 (seen in about 1 of 3
-# runs at speed 100). A lesson bug, reported; not one of the demo.
-LESSON_10_RACE = pytest.mark.xfail(
-    reason="lesson 10 step 6: 'exitcode' is the last reaped child's, and the respawning crash "
-    "worker can be reaped after worker 1",
-    strict=False,
-)
-LESSON_FILES = [
-    pytest.param(p, id=p.stem[:2], marks=LESSON_10_RACE if p.stem.startswith("10-") else ())
-    for p in sorted(FOLDER.glob("*.toml"))
-]
+LESSON_FILES = [pytest.param(p, id=p.stem[:2]) for p in sorted(FOLDER.glob("*.toml"))]
 
 
 @pytest.mark.parametrize("path", LESSON_FILES)

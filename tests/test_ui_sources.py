@@ -70,7 +70,10 @@ async def test_replay_plays_pauses_steps_jumps_and_refuses_to_signal(recording: 
         assert app.replay is not None and app.replay.speed == 2.0
         await pilot.press("space")
         await until(pilot, lambda: app.replay is not None and app.replay.at_end)
-        assert "The recorded lab ended here" in str(app.query_one("#banner").render())
+        # The ended event reaches the app as a message, a moment after the last delivery.
+        await until(
+            pilot, lambda: "The recorded lab ended here" in str(app.query_one("#banner").render())
+        )
         # A recording has nothing to signal: the menu's send is refused in plain words.
         app.send_signal([app.replay.master_pid], 10)
         await pilot.pause()
