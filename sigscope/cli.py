@@ -126,16 +126,20 @@ def build_parser() -> Parser:
     return parser
 
 
-def add_lab_options(parser: argparse.ArgumentParser) -> None:
+def add_lab_options(
+    parser: argparse.ArgumentParser,
+    workers_help: str = "workers to start (default 2)",
+    behaviour_type: Any = None,
+    behaviour_default: Any = ("idle", {}),
+) -> None:
+    """The options that make a lab (the dashboard, ``trace``, ``serve``): one definition."""
     names = ", ".join(sorted(BEHAVIOURS))
-    parser.add_argument(
-        "--workers", type=workers_count, default=2, metavar="N", help="workers to start (default 2)"
-    )
+    parser.add_argument("--workers", type=workers_count, default=2, metavar="N", help=workers_help)
     parser.add_argument(
         "--behaviour",
         "--behavior",
-        type=behaviour_spec,
-        default=("idle", {}),
+        type=behaviour_type or behaviour_spec,
+        default=behaviour_default,
         metavar="NAME[:k=v,…]",
         help=f"what the workers do: {names}",
     )

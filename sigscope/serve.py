@@ -120,8 +120,7 @@ def _behaviour_text(text: str) -> str:
 
 def add_serve_parser(sub: Any) -> None:
     """Add the ``serve`` subcommand to the ``sigscope`` parser's subparsers."""
-    from sigscope.cli import seconds, workers_count
-    from sigscope.lab.behaviours import BEHAVIOURS
+    from sigscope.cli import add_lab_options, workers_count
 
     parser = sub.add_parser(
         "serve",
@@ -156,33 +155,11 @@ def add_serve_parser(sub: Any) -> None:
         metavar="N",
         help=f"most workers a lab starts with (default {DEFAULT_MAX_WORKERS})",
     )
-    parser.add_argument(
-        "--workers",
-        type=workers_count,
-        default=2,
-        metavar="N",
-        help="workers each lab starts with (default 2, at most --max-workers)",
-    )
-    parser.add_argument(
-        "--behaviour",
-        "--behavior",
-        type=_behaviour_text,
-        default="idle",
-        metavar="NAME[:k=v,…]",
-        help=f"what the workers do: {', '.join(sorted(BEHAVIOURS))}",
-    )
-    parser.add_argument(
-        "--reaping",
-        choices=["handler", "off", "ignore"],
-        default="handler",
-        help="how the master reaps its children (default handler)",
-    )
-    parser.add_argument(
-        "--grace",
-        type=seconds,
-        default=5.0,
-        metavar="SECONDS",
-        help="graceful shutdown: how long before KILL (default 5)",
+    add_lab_options(
+        parser,
+        workers_help="workers each lab starts with (default 2, at most --max-workers)",
+        behaviour_type=_behaviour_text,
+        behaviour_default="idle",
     )
 
 
