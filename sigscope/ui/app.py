@@ -729,8 +729,12 @@ def run(settings: SourceSettings, app: SigscopeApp | None = None) -> int:
     except LabError as e:
         print(f"sigscope: error: {e}", file=sys.stderr)
         return 2
-    if app is None:
-        app = SigscopeApp(settings)
+    return run_app(app or SigscopeApp(settings))
+
+
+def run_app(app: SigscopeApp) -> int:
+    """Run ``app`` until the user quits; SIGTERM / SIGHUP quit it as ``q`` does, and its lab
+    is closed on every way out."""
     install_termination(app)
     try:
         app.run()

@@ -37,7 +37,7 @@ from sigscope.course.problems import LessonInvalid
 from sigscope.course.progress import ProgressStore
 from sigscope.course.run import LessonRun, ShowMeFailed
 from sigscope.lab.controller import Lab, LabError
-from sigscope.ui.app import LabSettings, SigscopeApp, install_termination
+from sigscope.ui.app import LabSettings, SigscopeApp, run_app
 from sigscope.ui.commands import COMMANDS, Command, help_keys
 from sigscope.ui.messages import LabEvent, SnapshotReady
 from sigscope.ui.screens.help import HelpScreen
@@ -417,12 +417,7 @@ def resolve_lesson(name: str, folder: Path) -> Lesson:
 
 def run_lesson_app(app: LessonApp) -> int:
     """Run a lesson (or demo) app until the user quits; its lab is closed on every way out."""
-    install_termination(app)
-    try:
-        app.run()
-    finally:
-        app.stop_lab()
-    return app.return_code or 0
+    return run_app(app)
 
 
 def lesson_error(prog: str, error: Exception) -> int:
