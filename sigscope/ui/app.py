@@ -265,6 +265,10 @@ class SigscopeApp(App[None]):
                 loop.add_signal_handler(sig, self._terminated, sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (e.g. some test harnesses): the CLI's handler stays
+        if os.environ.get("SIGSCOPE_FAULT") == "crash":
+            # Fault injection for the end-to-end test that a crash restores the terminal and
+            # leaves no lab process (tests/test_e2e_crash.py).
+            self.set_timer(1.0, self._crash_on_purpose)
         if self._terminate_with is not None:  # SIGTERM / SIGHUP came while starting up
             self.call_later(self._terminated, self._terminate_with)
             return
@@ -663,6 +667,9 @@ class SigscopeApp(App[None]):
         watchdog.start()
         self.stop_lab()
         self.exit(return_code=128 + sig)
+
+    def _crash_on_purpose(self) -> None:
+        raise RuntimeError("SIGSCOPE_FAULT=crash: the dashboard crashes on purpose")
 
     def request_termination(self, sig: int) -> None:
         """From a Python signal handler (SIGTERM, SIGHUP before the loop's own handlers are

@@ -1,0 +1,68 @@
+"""End to end, in a pty: when the app crashes, the terminal is restored and no lab process is
+left. (SIGSCOPE_FAULT=crash makes the dashboard raise one second after it starts.)"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import struct
+import subprocess
+import termios
+import time
+
+from sigscope import procfs
+from tests.conftest import reap_children, wait_gone
+
+
+def test_a_crash_restores_the_terminal_and_leaves_no_lab() -> None:
+    master_fd, slave_fd = os.openpty()
+    fcntl.ioctl(slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    before = termios.tcgetattr(slave_fd)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update(TERM="xterm-256color", SIGSCOPE_FAULT="crash")
+    proc = subprocess.Popen(
+        ["sigscope"],
+        stdin=slave_fd,
+        stdout=slave_fd,
+        stderr=slave_fd,
+        env=env,
+        start_new_session=True,
+    )
+    output = b""
+    lab: set[int] = set()
+    deadline = time.monotonic() + 60
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            lab |= set(procfs.descendants_of(proc.pid))
+            ready, _, _ = select.select([master_fd], [], [], 0.1)
+            if ready:
+                try:
+                    output += os.read(master_fd, 1 << 16)
+                except OSError:
+                    break
+        code = proc.wait(10)
+        while select.select([master_fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master_fd, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        after = termios.tcgetattr(slave_fd)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master_fd)
+        os.close(slave_fd)
+    assert code != 0
+    text = output.decode(errors="replace")
+    assert "crashes on purpose" in text  # the traceback is shown, after the screen is left
+    assert lab, "the lab never started"
+    # The terminal is back as it was: modes, alternate screen left, cursor shown.
+    assert after == before
+    assert text.rfind("\x1b[?1049l") > text.rfind("\x1b[?1049h") >= 0
+    reap_children(lab, timeout=5)  # orphaned to us (a subreaper) when the app died
+    assert wait_gone(lab, timeout=5) == set()
