@@ -66,3 +66,40 @@ def test_a_crash_restores_the_terminal_and_leaves_no_lab() -> None:
     assert text.rfind("\x1b[?1049l") > text.rfind("\x1b[?1049h") >= 0
     reap_children(lab, timeout=5)  # orphaned to us (a subreaper) when the app died
     assert wait_gone(lab, timeout=5) == set()
+
+
+def test_sigkill_of_the_dashboard_repeated_leaves_nothing() -> None:
+    for _ in range(5):
+        master_fd, slave_fd = os.openpty()
+        fcntl.ioctl(slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        env["TERM"] = "xterm-256color"
+        proc = subprocess.Popen(
+            ["sigscope", "--workers", "3"],
+            stdin=slave_fd,
+            stdout=slave_fd,
+            stderr=slave_fd,
+            env=env,
+            start_new_session=True,
+        )
+        lab: set[int] = set()
+        try:
+            deadline = time.monotonic() + 30
+            while len(lab) < 4 and time.monotonic() < deadline:  # a master and 3 workers
+                select.select([master_fd], [], [], 0.05)
+                try:
+                    os.read(master_fd, 1 << 16)  # keep the pty drained
+                except OSError:
+                    pass
+                lab = set(procfs.descendants_of(proc.pid))
+            assert len(lab) >= 4, "the lab did not start"
+            proc.kill()  # no handler runs, no clean-up code: only the kernel's layers are left
+            proc.wait()
+            reap_children(lab, timeout=5)
+            assert wait_gone(lab, timeout=2) == set()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(master_fd)
+            os.close(slave_fd)
