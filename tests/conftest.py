@@ -17,6 +17,8 @@ import pytest
 from sigscope import procfs
 
 ME = os.getpid()
+
+
 def reap_children(pids: set[int] | None = None, timeout: float = 5.0) -> list[int]:
     """Reap zombie children of this process (only ``pids`` if given), waiting up to timeout
     for the given pids to exit. Returns the pids reaped."""
