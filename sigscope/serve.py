@@ -18,7 +18,8 @@ their own. That makes the server's limits part of its design:
   an app that asyncio is waiting for).
 
 This module imports neither Textual nor aiohttp: the command line and the clean-up rules live
-here; :mod:`sigscope.serve_web` holds the web server, imported only when ``serve`` runs.
+here; :mod:`sigscope.ui.serve_web` holds the web server (beside the UI it serves), imported
+only when ``serve`` runs.
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"sigscope serve: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        from sigscope.serve_web import DashboardServer
+        from sigscope.ui.serve_web import DashboardServer
     except ImportError as e:
         for s in sockets:
             s.close()
