@@ -172,7 +172,10 @@ def pidfd_for(
         raise SendRefused(f"process {ref.pid} has exited; {signal_name(sig)} not sent") from None
     try:
         # The pidfd now pins one process; check it is the one we meant before using it.
-        if procfs.start_time(ref.pid) != ref.starttime:
+        now = procfs.start_time(ref.pid)
+        if now is None:  # it exited and was reaped between our check and the pidfd
+            raise SendRefused(f"process {ref.pid} has exited; {signal_name(sig)} not sent")
+        if now != ref.starttime:
             raise SendRefused(
                 f"pid {ref.pid} now belongs to another process; {signal_name(sig)} not sent"
             )
