@@ -396,22 +396,7 @@ class Sampler:
             status = files.read(1, 8192)
             if not status:
                 continue
-            views.append(
-                ProcessView(
-                    pid,
-                    st.ppid,
-                    st.pgid,
-                    st.state,
-                    st.comm,
-                    st.starttime,
-                    st.threads,
-                    st.ticks / CLOCK_TICKS,
-                    parse_status_masks(status),
-                    None if proc is None else proc.role,
-                    None if proc is None else proc.index,
-                    None if proc is None else proc.behaviour,
-                )
-            )
+            views.append(_view(pid, st, status, proc))
             if st.state not in ("Z", "X"):  # a zombie's children were re-parented at its exit
                 todo.extend((child, False) for child in _children(pid, st.threads, files))
         for pid in [p for p in self._files if p not in visited]:
@@ -493,6 +478,24 @@ def _order(view: ProcessView) -> tuple[int, int, int]:
     return (rank, view.index if view.index is not None else 1 << 30, view.pid)
 
 
+def _view(pid: int, st: _Stat, status: bytes, proc: LabProcess | None) -> ProcessView:
+    """One process's view from its stat and status, with the lab's name for it if known."""
+    return ProcessView(
+        pid,
+        st.ppid,
+        st.pgid,
+        st.state,
+        st.comm,
+        st.starttime,
+        st.threads,
+        st.ticks / CLOCK_TICKS,
+        parse_status_masks(status),
+        None if proc is None else proc.role,
+        None if proc is None else proc.index,
+        None if proc is None else proc.behaviour,
+    )
+
+
 def scan_pids(pids: Iterable[int]) -> list[ProcessView]:
     """Views of the given pids without a lab (no roles): for ``attach`` and benchmarks."""
     views = []
@@ -501,23 +504,7 @@ def scan_pids(pids: Iterable[int]) -> list[ProcessView]:
         status = _read(f"/proc/{pid}/status") if data else None
         if not data or not status:
             continue
-        st = _parse_stat(data)
-        views.append(
-            ProcessView(
-                pid,
-                st.ppid,
-                st.pgid,
-                st.state,
-                st.comm,
-                st.starttime,
-                st.threads,
-                st.ticks / CLOCK_TICKS,
-                parse_status_masks(status),
-                None,
-                None,
-                None,
-            )
-        )
+        views.append(_view(pid, _parse_stat(data), status, None))
     return views
 
 
