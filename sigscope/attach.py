@@ -22,23 +22,19 @@ from typing import Any
 
 from sigscope import procfs
 from sigscope.eventlog import EventLog, EventTimeout
-from sigscope.lab.controller import LabError, LabProcess
+from sigscope.lab.controller import LabError, LabProcess, send_recorded
 from sigscope.lab.events import Event, now
 from sigscope.observe.masks import mask_names
 from sigscope.observe.sampler import Sampler, Snapshot
 from sigscope.safety import (
     ProcessRef,
     SendRefused,
-    _ancestors,
-    _flags,
-    _uid,
-    pidfd_for,
-    signal_pidfd,
+    ancestors,
+    is_kernel_thread,
+    owner_uid,
 )
-from sigscope.signames import parse_signal, signal_name
+from sigscope.signames import parse_signal
 from sigscope.strace import StraceFeed
-
-_PF_KTHREAD = 0x00200000
 
 
 class AttachError(LabError):
@@ -60,11 +56,11 @@ def check_attachable(pid: int) -> None:
     st = procfs.read_stat(pid)
     if st is None:
         raise AttachError(f"no process has pid {pid}")
-    if pid == os.getpid() or pid in _ancestors():
+    if pid == os.getpid() or pid in ancestors():
         raise AttachError(f"pid {pid} is off-limits: it is sigscope itself or its ancestor")
-    if pid == 2 or st.ppid == 2 or _flags(pid) & _PF_KTHREAD:
+    if is_kernel_thread(pid, st):
         raise AttachError(f"pid {pid} ({st.comm}) is a kernel thread: there is nothing to attach")
-    owner = _uid(pid)
+    owner = owner_uid(pid)
     if owner is not None and owner != os.getuid():
         try:
             name = pwd.getpwuid(owner).pw_name
@@ -164,23 +160,8 @@ class AttachedTree(EventLog):
         if proc is None or not proc.alive or proc.ref is None:
             raise AttachError(f"pid {pid} is not a live process of the attached tree")
         try:
-            with pidfd_for(proc.ref, signum, managed=self.in_tree) as fd:
-                self._deliver(
-                    {
-                        "t": now(),
-                        "pid": self.pid,
-                        "role": "ui",
-                        "kind": "sent",
-                        "sig": signal_name(signum),
-                        "target": pid,
-                        "target_role": proc.role,
-                    }
-                )
-                signal_pidfd(fd, pid, signum)
+            send_recorded(self, proc, signum, managed=self.in_tree)
         except SendRefused as e:
-            self._deliver(
-                {"t": now(), "pid": self.pid, "role": "ui", "kind": "error", "text": str(e)}
-            )
             raise AttachError(str(e)) from None
         return proc
 

@@ -40,7 +40,7 @@ class ProcessRef:
 _ANCESTORS: frozenset[int] | None = None
 
 
-def _ancestors() -> frozenset[int]:
+def ancestors() -> frozenset[int]:
     """sigscope's ancestors, read once: the set can only lose members (when one dies we are
     re-parented to one further up), so the cached set never lets a send through wrongly."""
     global _ANCESTORS
@@ -70,7 +70,7 @@ class NeedsConfirmation(SendRefused):
 _PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
 
 
-def _uid(pid: int) -> int | None:
+def owner_uid(pid: int) -> int | None:
     """The real uid of ``pid`` (the first field of ``Uid:`` in /proc/PID/status)."""
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -91,12 +91,17 @@ def _flags(pid: int) -> int:
     return int(data[data.rindex(b")") + 2 :].split()[6])
 
 
+def is_kernel_thread(pid: int, st: procfs.Stat) -> bool:
+    """kthreadd (pid 2), its children, or any task flagged PF_KTHREAD."""
+    return pid == 2 or st.ppid == 2 or bool(_flags(pid) & _PF_KTHREAD)
+
+
 def describe_process(pid: int) -> str:
     """``pid 1234 (gunicorn) of user alice``: how a refusal or a dialog names a process."""
     st = procfs.read_stat(pid)
     if st is None:
         return f"pid {pid} (gone)"
-    uid = _uid(pid)
+    uid = owner_uid(pid)
     try:
         import pwd
 
@@ -127,21 +132,21 @@ def check_policy(
         )
     if pid == os.getpid():
         raise SendRefused(f"refusing to signal pid {pid}: that is sigscope itself")
-    if pid in _ancestors():
+    if pid in ancestors():
         raise SendRefused(
             f"refusing to signal pid {pid}: it is an ancestor of sigscope (your shell or terminal)"
         )
     st = procfs.read_stat(pid)
     if st is None:
         raise SendRefused(f"process {pid} does not exist (it may have just exited)")
-    if pid == 2 or st.ppid == 2 or _flags(pid) & _PF_KTHREAD:
+    if is_kernel_thread(pid, st):
         raise SendRefused(f"refusing to signal pid {pid}: it is a kernel thread ({st.comm})")
     if st.pgid == os.getpgrp():
         raise SendRefused(
             f"refusing to signal pid {pid}: it is in sigscope's own process group, with your "
             "terminal's job"
         )
-    owner = _uid(pid)
+    owner = owner_uid(pid)
     if owner is not None and owner != os.getuid():
         raise SendRefused(f"refusing to signal {describe_process(pid)}: it belongs to another user")
     if managed is not None and not managed(pid) and not confirmed:

@@ -330,25 +330,8 @@ class Lab(EventLog):
         if proc.ref is None:
             raise LabError(f"process {proc.pid} cannot be signalled: its start time is unknown")
         try:
-            with pidfd_for(proc.ref, signum, managed=self.processes.__contains__) as fd:
-                # The sent event goes into the stream before the signal, so that its received
-                # event can never be read ahead of it; t is taken after the safety checks.
-                self._deliver(
-                    {
-                        "t": now(),
-                        "pid": self.pid,
-                        "role": "ui",
-                        "kind": "sent",
-                        "sig": signal_name(signum),
-                        "target": proc.pid,
-                        "target_role": proc.role,
-                    }
-                )
-                signal_pidfd(fd, proc.pid, signum)
+            send_recorded(self, proc, signum, managed=self.processes.__contains__)
         except SendRefused as e:
-            self._deliver(
-                {"t": now(), "pid": self.pid, "role": "ui", "kind": "error", "text": str(e)}
-            )
             raise LabError(str(e)) from None
         return proc
 
@@ -528,6 +511,36 @@ class Lab(EventLog):
             self._watch(new.pid)
         if event.get("kind") == "mode":
             self.reaping = event.get("reaping", self.reaping)
+
+
+def send_recorded(log: Any, proc: LabProcess, signum: int, managed: Callable[[int], bool]) -> None:
+    """Signal ``proc`` through a checked pidfd, with a ``sent`` event from ``log``'s own pid
+    (role ui), or an ``error`` event saying why not. The lab and an attached tree share it.
+
+    The sent event goes into the stream before the signal, so that its received event can
+    never be read ahead of it; its ``t`` is taken after the safety checks.
+
+    Raises:
+        SendRefused: the policy, the kernel, or a pid that is no longer this process.
+    """
+    assert proc.ref is not None
+    try:
+        with pidfd_for(proc.ref, signum, managed=managed) as fd:
+            log._deliver(
+                {
+                    "t": now(),
+                    "pid": log.pid,
+                    "role": "ui",
+                    "kind": "sent",
+                    "sig": signal_name(signum),
+                    "target": proc.pid,
+                    "target_role": proc.role,
+                }
+            )
+            signal_pidfd(fd, proc.pid, signum)
+    except SendRefused as e:
+        log._deliver({"t": now(), "pid": log.pid, "role": "ui", "kind": "error", "text": str(e)})
+        raise
 
 
 def track_event(
