@@ -138,7 +138,7 @@ def scenes(store_dir: Path) -> list[tuple[str, Callable[[], Any], tuple[int, int
         ("compact-80x24", lambda: SigscopeApp(LabSettings(workers=2)), (80, 24), compact),
         (
             "lesson",
-            lambda: LessonApp(resolve_lesson("07", folder), folder, store),
+            lambda: LessonApp(resolve_lesson("09", folder), folder, store),
             (120, 40),
             lesson,
         ),

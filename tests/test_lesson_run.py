@@ -112,7 +112,7 @@ def test_show_me_says_what_went_wrong() -> None:
 
 def test_state_predicates_read_the_observers_snapshot() -> None:
     """With the sampler's latest snapshot as the source, a zombie is seen the same way."""
-    lesson = load_lesson(bundled_lessons() / "07-zombies-and-orphans.toml")
+    lesson = load_lesson(bundled_lessons() / "09-zombies-and-orphans.toml")
     with lesson.make_lab() as lab, Sampler(lab, interval=0.05) as sampler:
         run = LessonRun(lesson, lab, snapshot=lambda: sampler.latest)
         run.show_me()
