@@ -806,3 +806,240 @@ def test_sigcont_discards_pending_stop_signals_even_caught_ones() -> None:
         """
     )
     assert seen == {"pending_while_stopped": [10, 21, 22], "handled": [10]}
+
+
+# --- H6: lessons 10–18 ---
+
+
+def test_a_program_that_exits_137_looks_like_sigkill_to_the_shell() -> None:
+    """Lesson 10: 128+N is the shell's convention (bash, dash): `exit 137` and death by
+    SIGKILL give the same `$?`; only the wait status (and subprocess: 137 vs -9) tells them
+    apart."""
+    import os
+
+    shell = subprocess.run(
+        ["sh", "-c", "sh -c 'exit 137'; echo $?; sh -c 'kill -KILL $$'; echo $?"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert shell.stdout.split() == ["137", "137"]
+    assert subprocess.run(["sh", "-c", "exit 137"], timeout=30).returncode == 137
+    assert subprocess.run(["sh", "-c", "kill -KILL $$"], timeout=30).returncode == -9
+    # The raw statuses differ: exited 137 is 137 << 8; killed by 9 is 9.
+    assert os.waitstatus_to_exitcode(137 << 8) == 137
+    assert os.waitstatus_to_exitcode(9) == -9
+
+
+def test_the_seeds_python2_master_code_fails_in_python3() -> None:
+    """Lesson 11 (facts.md item 7): the seed's `dict.items().pop(0)` and `e.error` fail in
+    Python 3, `errno` must be imported, and a class attribute dict is shared by instances."""
+    with pytest.raises(AttributeError):
+        {1: "w"}.items().pop(0)  # type: ignore[attr-defined]
+    assert not hasattr(OSError(4, "Interrupted system call"), "error")
+    assert OSError(4, "Interrupted system call").errno == 4
+    with pytest.raises(NameError):
+        exec("errno.EINTR", {})  # the seed's module never imports errno
+
+    class Arbiter:
+        WORKERS: dict[int, str] = {}  # the seed's class attribute
+
+    first, second = Arbiter(), Arbiter()
+    first.WORKERS[100] = "worker"
+    assert second.WORKERS == {100: "worker"}  # one dict for every master
+
+
+def test_six_different_signals_pending_in_a_stopped_process_are_all_handled() -> None:
+    """Lesson 11: signals sent to a stopped process stay pending (ShdPnd); six different ones
+    are six pending bits, and after SIGCONT each handler runs — none is dropped."""
+    seen = experiment(
+        """
+        import json, os, signal
+        six = [signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD,
+               signal.SIGWINCH, signal.SIGTERM]
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            got = []
+            for s in six:
+                signal.signal(s, lambda n, f: got.append(n))
+            os.write(w, b"r")
+            while signal.SIGTERM not in got:
+                signal.pause()
+            os.write(w, json.dumps(sorted(got)).encode())
+            os._exit(0)
+        os.close(w)
+        os.read(r, 1)
+        os.kill(pid, signal.SIGSTOP)
+        os.waitpid(pid, os.WUNTRACED)
+        for s in six:
+            os.kill(pid, s)
+        with open(f"/proc/{pid}/status") as f:
+            fields = dict(l.split(":", 1) for l in f)
+        shdpnd = int(fields["ShdPnd"], 16)
+        pending = sorted(n for n in range(1, 65) if shdpnd >> (n - 1) & 1)
+        os.kill(pid, signal.SIGCONT)
+        got = json.loads(os.read(r, 200))
+        os.waitpid(pid, 0)
+        print(json.dumps({"state": fields["State"].split()[0], "pending": pending,
+                          "handled": got}))
+        """
+    )
+    six = sorted([1, 10, 12, 17, 28, 15])
+    assert seen == {"state": "T", "pending": six, "handled": six}
+
+
+def test_rt_signals_past_rlimit_sigpending_are_lost() -> None:
+    """Lesson 13: real-time signals queue only up to RLIMIT_SIGPENDING (counted over the whole
+    real user's queued signals, SigQ). Past it, kill() still reports success and the instance
+    is lost; sigqueue() fails with EAGAIN."""
+    seen = experiment(
+        """
+        import ctypes, errno, json, os, resource, signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        rt = signal.SIGRTMIN + 2
+        signal.pthread_sigmask(signal.SIG_BLOCK, [rt])
+        def queued():
+            with open("/proc/self/status") as f:
+                sigq = next(l.split()[1] for l in f if l.startswith("SigQ:"))
+            return int(sigq.split("/")[0])
+        # SigQ counts this user's queued signals in every process: leave room for only 4 more.
+        limit = queued() + 4
+        hard = resource.getrlimit(resource.RLIMIT_SIGPENDING)[1]
+        resource.setrlimit(resource.RLIMIT_SIGPENDING, (limit, hard))
+        kill_errors = 0
+        for _ in range(20):
+            try:
+                os.kill(os.getpid(), rt)
+            except OSError:
+                kill_errors += 1
+        sigqueue_errnos = []
+        for _ in range(20):
+            if libc.sigqueue(os.getpid(), rt, ctypes.c_void_p(0)) != 0:
+                sigqueue_errnos.append(ctypes.get_errno())
+        taken = 0
+        while signal.sigtimedwait([rt], 0) is not None:
+            taken += 1
+        print(json.dumps({"kill_errors": kill_errors, "taken": taken,
+                          "sigqueue_eagain": sigqueue_errnos.count(errno.EAGAIN),
+                          "sigqueue_other": len(sigqueue_errnos)
+                          - sigqueue_errnos.count(errno.EAGAIN)}))
+        """
+    )
+    assert seen["kill_errors"] == 0, seen  # every kill() said "sent"…
+    assert seen["taken"] < 40, seen  # …but not all 40 were delivered
+    assert seen["sigqueue_eagain"] >= 16, seen  # sigqueue is told: at most 4 fit
+    assert seen["sigqueue_other"] == 0, seen
+
+
+def test_sa_restart_does_not_restart_poll() -> None:
+    """Lesson 14: with SA_RESTART (siginterrupt(sig, False)) the kernel restarts a read() on a
+    pipe, but poll() fails with EINTR anyway (signal(7)). Measured on the C calls (ctypes), below
+    Python's own PEP 475 retry."""
+    seen = experiment(
+        """
+        import ctypes, errno, json, os, signal, threading, time
+        libc = ctypes.CDLL(None, use_errno=True)
+        signal.signal(signal.SIGUSR1, lambda s, f: None)
+
+        class PollFd(ctypes.Structure):
+            _fields_ = [("fd", ctypes.c_int), ("events", ctypes.c_short),
+                        ("revents", ctypes.c_short)]
+
+        def trial(call, restart):
+            signal.siginterrupt(signal.SIGUSR1, not restart)
+            r, w = os.pipe()
+            def other():
+                # This thread blocks USR1, so the process-directed signal goes to the main
+                # thread, which is inside the C call.
+                signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+                time.sleep(0.2)
+                os.kill(os.getpid(), signal.SIGUSR1)
+                time.sleep(1.0)
+                os.write(w, b"x")
+            t = threading.Thread(target=other)
+            start = time.monotonic()
+            t.start()
+            if call == "poll":
+                fd = PollFd(r, 1, 0)  # POLLIN
+                ret = libc.poll(ctypes.byref(fd), 1, 5000)
+            else:
+                buf = ctypes.create_string_buffer(1)
+                ret = libc.read(r, buf, 1)
+            err = ctypes.get_errno() if ret < 0 else 0
+            elapsed = time.monotonic() - start
+            t.join()
+            os.close(r); os.close(w)
+            return {"ret": ret, "eintr": err == errno.EINTR, "after_write": elapsed >= 1.1}
+
+        print(json.dumps({f"{c}-{'restart' if rs else 'interrupt'}": trial(c, rs)
+                          for c in ("read", "poll") for rs in (True, False)}))
+        """
+    )
+    # read(): SA_RESTART restarts it (it returns the byte written at 1.2 s); without, EINTR.
+    assert seen["read-restart"] == {"ret": 1, "eintr": False, "after_write": True}, seen
+    assert seen["read-interrupt"] == {"ret": -1, "eintr": True, "after_write": False}, seen
+    # poll(): EINTR whatever the flag.
+    assert seen["poll-restart"] == {"ret": -1, "eintr": True, "after_write": False}, seen
+    assert seen["poll-interrupt"] == {"ret": -1, "eintr": True, "after_write": False}, seen
+
+
+def test_the_signal_mask_is_per_thread() -> None:
+    """Lesson 16: pthread_sigmask changes the calling thread's mask only (SigBlk of each task
+    in /proc/PID/task/TID/status); a thread started later inherits its creator's mask."""
+    seen = experiment(
+        """
+        import json, os, signal, threading
+
+        def sigblk(tid):
+            with open(f"/proc/self/task/{tid}/status") as f:
+                v = int(next(l.split()[1] for l in f if l.startswith("SigBlk:")), 16)
+            return bool(v >> (signal.SIGUSR1 - 1) & 1)
+
+        ready, go = threading.Event(), threading.Event()
+        tids = {}
+        def before():
+            tids["before"] = threading.get_native_id()
+            ready.set(); go.wait(20)
+        t1 = threading.Thread(target=before); t1.start(); ready.wait(20)
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])  # main thread only
+        def after():
+            tids["after"] = threading.get_native_id()
+        t2 = threading.Thread(target=after); t2.start(); t2.join()  # created after the block
+        result = {"main": sigblk(threading.get_native_id()), "before": sigblk(tids["before"])}
+        go.set(); t1.join()
+        inherited = []
+        def probe():
+            inherited.append(signal.SIGUSR1 in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+        t3 = threading.Thread(target=probe); t3.start(); t3.join()
+        result["after"] = inherited[0]
+        print(json.dumps(result))
+        """
+    )
+    assert seen == {"main": True, "before": False, "after": True}
+
+
+def test_pthread_kill_and_tgkill_arrive_as_si_user_on_this_kernel() -> None:
+    """Lessons 16, 18: a signal aimed at one thread (pthread_kill, or the tgkill system call)
+    arrives with si_code SI_USER (0) and the sender's pid on this machine's kernel: measured,
+    since SI_TKILL (-6) is what older documentation leads one to expect."""
+    import os
+
+    if os.uname().machine != "x86_64":
+        pytest.skip("the tgkill system call number used here is x86_64's")
+    seen = experiment(
+        """
+        import ctypes, json, os, signal, threading
+        libc = ctypes.CDLL(None, use_errno=True)
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGUSR2])
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+        a = signal.sigwaitinfo([signal.SIGUSR1])
+        SYS_tgkill = 234  # x86_64
+        libc.syscall(SYS_tgkill, os.getpid(), threading.get_native_id(), signal.SIGUSR2)
+        b = signal.sigwaitinfo([signal.SIGUSR2])
+        print(json.dumps({"pthread_kill": [a.si_code, a.si_pid == os.getpid()],
+                          "tgkill": [b.si_code, b.si_pid == os.getpid()]}))
+        """
+    )
+    assert seen == {"pthread_kill": [0, True], "tgkill": [0, True]}
