@@ -460,13 +460,18 @@ class SigscopeApp(App[None]):
 
         if lab is not None and lab.ended.is_set():
             state_of = _all_gone  # noqa: F811 - after close nothing of the lab exists
-        now_ns = time.monotonic_ns()
+        now_ns = self.clock_ns()
 
         def rate_of(pid: int) -> tuple[float, ...]:
             return tuple(self.rates.series(pid, now_ns)[-RATE_WIDTH:])
 
         rows = build_rows(
-            processes, state_of, self._ui_pid(), self.process_tree.gone_since, rate_of=rate_of
+            processes,
+            state_of,
+            self._ui_pid(),
+            self.process_tree.gone_since,
+            rate_of=rate_of,
+            now_ns=now_ns,
         )
         self.process_tree.show(rows)
         live = sum(
@@ -484,6 +489,11 @@ class SigscopeApp(App[None]):
     @staticmethod
     def _ui_pid() -> int:
         return os.getpid()
+
+    def clock_ns(self) -> int:
+        """Now, on the clock of the events' ``t``: ages and rates are measured against it
+        (a replay answers with the recorded time at its play head)."""
+        return time.monotonic_ns()
 
     @_while_dashboard_exists
     def on_process_tree_selected(self, message: ProcessTree.Selected) -> None:

@@ -71,14 +71,20 @@ def build_rows(
     gone_since: dict[int, float],
     clock: float | None = None,
     rate_of: RateOf | None = None,
+    now_ns: int | None = None,
 ) -> list[ProcessRow]:
     """Order the lab's processes as a tree: master, then each worker and its own children.
 
     ``gone_since`` remembers when a process was first seen reaped (it is updated here), so
     that reaped processes linger for :data:`KEEP_GONE` seconds and then leave.
+
+    ``now_ns`` is "now" on the clock of the processes' ``started`` times: the monotonic clock
+    for a live lab, the recorded time at the play head for a replay (whose ``started`` are
+    the recording's times, so a wall-clock age would count the replay, not the recording).
+    ``clock`` (seconds, for the lingering) follows it unless given.
     """
-    clock = time.monotonic() if clock is None else clock
-    now_ns = time.monotonic_ns()
+    now_ns = time.monotonic_ns() if now_ns is None else now_ns
+    clock = now_ns / 1e9 if clock is None else clock
     procs = list(processes)
     info: dict[int, tuple[str, int | None]] = {}
     for p in procs:
