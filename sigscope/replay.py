@@ -104,11 +104,17 @@ class Replay(EventLog):
         self._reset_subscribers.append(callback)
 
     def _track(self, event: Event) -> None:
-        track_event(self.processes, event, early_ready=self._early_ready)
+        new = track_event(self.processes, event, early_ready=self._early_ready)
+        if new is not None:
+            # Started at the recorded time, not when this replay delivered the spawn: ages are
+            # measured against the play head's recorded time (``head_t``).
+            new.started = int(event["t"])
         if event.get("role") == "master" and event["pid"] not in self.processes:
             # A live lab knows its master from the start; a replay meets it in its events.
             self._master = int(event["pid"])
-            self.processes[self._master] = LabProcess(self._master, "master", None)
+            self.processes[self._master] = LabProcess(
+                self._master, "master", None, started=int(event["t"])
+            )
         if event.get("kind") == "mode":
             self.reaping = event.get("reaping", self.reaping)
 
@@ -120,6 +126,13 @@ class Replay(EventLog):
     @property
     def at_end(self) -> bool:
         return self.position >= len(self.entries)
+
+    @property
+    def head_t(self) -> int | None:
+        """The recorded time (``t``, monotonic ns of the recording) at the play head: that of
+        the last entry delivered; None before the first."""
+        position = self.position
+        return self._t(self.entries[position - 1]) if position > 0 else None
 
     def step(self) -> bool:
         """Deliver the next entry; False at the end."""
