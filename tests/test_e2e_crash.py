@@ -1,5 +1,6 @@
 """End to end, in a pty: when the app crashes, the terminal is restored and no lab process is
-left. (SIGSCOPE_FAULT=crash makes the dashboard raise one second after it starts.)"""
+left. (SIGSCOPE_FAULT=crash with SIGSCOPE_TESTING=1 makes the dashboard raise one second after
+it starts; without SIGSCOPE_TESTING=1 the product ignores SIGSCOPE_FAULT.)"""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def test_a_crash_restores_the_terminal_and_leaves_no_lab() -> None:
     fcntl.ioctl(slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     before = termios.tcgetattr(slave_fd)
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env.update(TERM="xterm-256color", SIGSCOPE_FAULT="crash")
+    env.update(TERM="xterm-256color", SIGSCOPE_FAULT="crash", SIGSCOPE_TESTING="1")
     proc = subprocess.Popen(
         ["sigscope"],
         stdin=slave_fd,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from rich.errors import MarkupError
 from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
@@ -40,7 +41,7 @@ from sigscope.lab.controller import Lab, LabError, LabProcess
 from sigscope.observe.sampler import Sampler, Snapshot
 from sigscope.signames import parse_signal, signal_name
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, help_keys
-from sigscope.ui.messages import LabEvent, SnapshotReady
+from sigscope.ui.messages import LabEvent, Notice, SnapshotReady
 from sigscope.ui.screens.choose import ChoiceDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
@@ -52,6 +53,7 @@ from sigscope.ui.widgets.master_panel import REAPING_HELP, MasterPanel
 from sigscope.ui.widgets.process_tree import RATE_WIDTH, ProcessRow, ProcessTree, build_rows
 from sigscope.ui.widgets.rates import RateHistory
 from sigscope.ui.widgets.sequence_chart import SequenceChart
+from sigscope.ui.widgets.status_line import StatusLine
 from sigscope.ui.widgets.timers import TimersPanel
 
 # Signals that end the lab when the master gets them: asked before sending (issue 4).
@@ -61,6 +63,15 @@ FULL_HEIGHT = 34
 TREE_REFRESH = 0.25  # seconds between tree refreshes (ages, states from /proc)
 STATUS_DEBOUNCE = 0.3  # ask the master for its status this long after a change
 TERMINATION_GRACE = 5.0  # seconds a SIGTERM / SIGHUP may take to end the app before _exit
+NOTICE_TIMEOUT = 5.0  # seconds a notice stays on the status line unless its caller says
+ROOT_MARK = "⚠ RUNNING AS ROOT"
+# Actions that change the lab itself (not one process of it): a fresh lab has them, an
+# attached tree or a recording does not, so their buttons and footer keys are not shown there.
+LAB_ONLY_ACTIONS = frozenset({"master", "reaping", "new_worker", "restart"})
+LAB_ONLY_BUTTONS = ("btn-ttin", "btn-ttou", "btn-reaping", "btn-spawn", "btn-restart")
+# The footer is cut on the right at 80 columns: the keys a newcomer needs most come first.
+FOOTER_FIRST = ("signal_menu", "help", "quit")
+HINT = "esc: back to the tree · tab: next panel · ?: help · ctrl+p: every command"
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class LabSettings:
     grace: float = 5.0
 
     record: Path | None = None  # --record FILE: events and snapshots as JSON lines
+    lab_controls: bool = True  # TTIN/TTOU, reaping, spawn and restart act on this source
 
     def make_lab(self) -> Lab:
         return Lab(
@@ -106,6 +118,28 @@ class SourceSettings(Protocol):
     def observe(self, lab: Any, callback: Callable[[Snapshot], None]) -> Sampler | None: ...
 
     def describe(self, lab: Any) -> str: ...
+
+
+def lab_controls(settings: Any) -> bool:
+    """Whether ``settings`` makes a lab of our own (TTIN, reaping, spawn, restart apply)."""
+    return bool(getattr(settings, "lab_controls", False))
+
+
+def describe_workers(master_pid: int | None, behaviours: list[str]) -> str:
+    """The header's sub-title from the workers alive now (``2 × idle``, ``3 workers: 2 idle,
+    1 crash``): a count fixed at start contradicted the tree after a TTIN."""
+    counts: dict[str, int] = {}
+    for name in behaviours:
+        counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        workers = "no workers"
+    elif len(counts) == 1:
+        ((name, n),) = counts.items()
+        workers = f"{n} × {name}"
+    else:
+        parts = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+        workers = f"{len(behaviours)} workers: {parts}"
+    return f"lab: master {master_pid} · {workers}"
 
 
 @dataclass(frozen=True)
@@ -172,7 +206,9 @@ class SigscopeApp(App[None]):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "sigscope"
-    BINDINGS: ClassVar[list[BindingType]] = [c.binding() for c in COMMANDS]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        c.binding() for c in sorted(COMMANDS, key=lambda c: c.action not in FOOTER_FIRST)
+    ]
 
     def __init__(self, settings: SourceSettings | None = None) -> None:
         super().__init__()
@@ -211,12 +247,19 @@ class SigscopeApp(App[None]):
             yield ActionButton("Signal…", id="btn-menu", compact=True, tooltip="k / F9")
             for key, sig in QUICK_SIGNALS:
                 yield ActionButton(sig[3:], id=f"btn-{sig}", compact=True, tooltip=f"{key}: {sig}")
-            yield ActionButton("+TTIN", id="btn-ttin", compact=True, tooltip="+: one more worker")
-            yield ActionButton("-TTOU", id="btn-ttou", compact=True, tooltip="-: one worker fewer")
-            yield ActionButton("Reaping…", id="btn-reaping", compact=True, tooltip="m")
-            yield ActionButton("Spawn…", id="btn-spawn", compact=True, tooltip="n: new worker")
-            yield ActionButton("Restart", id="btn-restart", compact=True, tooltip="R")
+            if lab_controls(self.settings):
+                # An attached tree or a recording refuses these: they are not offered there.
+                yield from self._lab_buttons()
+        yield StatusLine(HINT, id="status")
         yield Footer()
+
+    @staticmethod
+    def _lab_buttons() -> Iterable[ActionButton]:
+        yield ActionButton("+TTIN", id="btn-ttin", compact=True, tooltip="+: one more worker")
+        yield ActionButton("-TTOU", id="btn-ttou", compact=True, tooltip="-: one worker fewer")
+        yield ActionButton("Reaping…", id="btn-reaping", compact=True, tooltip="m (zombies)")
+        yield ActionButton("Spawn…", id="btn-spawn", compact=True, tooltip="n: new worker")
+        yield ActionButton("Restart", id="btn-restart", compact=True, tooltip="R")
 
     def _make_panel(self, panel: SecondaryPanel) -> Widget:
         widget = panel.make(f"panel-{panel.key}")
@@ -251,7 +294,18 @@ class SigscopeApp(App[None]):
         """The chart, dispositions and timers panels: each takes every event and snapshot."""
         return self._sinks
 
+    @property
+    def status_line(self) -> StatusLine:
+        return self.screen_stack[0].query_one("#status", StatusLine)
+
+    def titled(self, title: str) -> str:
+        """``title`` with the root warning, where it is always seen (the header)."""
+        return f"{title} {ROOT_MARK}" if os.geteuid() == 0 else title
+
     def on_mount(self) -> None:
+        # The dashboard's notices go to the status line; Textual's toasts on this screen would
+        # cover the panels (a toast is still used over a dialog, and hidden here: app.tcss).
+        self.screen_stack[0].add_class("-dashboard")
         self.query_one("#panel-tabs", Tabs).active = "tab-log"
         self._apply_layout(self.size.width, self.size.height)
         self.process_tree.focus()
@@ -265,20 +319,22 @@ class SigscopeApp(App[None]):
                 loop.add_signal_handler(sig, self._terminated, sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (e.g. some test harnesses): the CLI's handler stays
-        if os.environ.get("SIGSCOPE_FAULT") == "crash":
+        testing = os.environ.get("SIGSCOPE_TESTING") == "1"
+        if testing and os.environ.get("SIGSCOPE_FAULT") == "crash":
             # Fault injection for the end-to-end test that a crash restores the terminal and
-            # leaves no lab process (tests/test_e2e_crash.py).
+            # leaves no lab process (tests/test_e2e_crash.py); test-only: the shipped product
+            # ignores SIGSCOPE_FAULT unless SIGSCOPE_TESTING=1 is set as well.
             self.set_timer(1.0, self._crash_on_purpose)
         if self._terminate_with is not None:  # SIGTERM / SIGHUP came while starting up
             self.call_later(self._terminated, self._terminate_with)
             return
         if os.geteuid() == 0:
-            # As root, a signal can reach any process: say so where it is always seen.
-            self.title = "sigscope ⚠ RUNNING AS ROOT"
-            self.notify(
-                "Running as root: sigscope still signals only its own tree, but take care.",
-                severity="warning",
-                timeout=8,
+            # As root, a signal can reach any process: say so where it is always seen, in the
+            # header, and on the status line's hint (the compact layout has no header). A toast
+            # here covered the lesson's step list for its whole timeout at every start.
+            self.title = self.titled(self.title)
+            self.status_line.set_hint(
+                "⚠ running as root: signals still go only to this tree · " + HINT
             )
         self.start_lab()
 
@@ -298,6 +354,52 @@ class SigscopeApp(App[None]):
             main = self.screen_stack[0]
             main.set_class(mode == "compact", "-compact")
             main.set_class(mode == "full", "-full")
+
+    # -- notices ------------------------------------------------------------------------------
+    def notify(  # same signature as Textual's; the notice goes to the status line
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notice on the status line (thread-safe, as Textual's ``notify`` is).
+
+        A toast covered whatever was under it (the step list, the master's zombie count); the
+        status line has a row of its own. Over a dialog, the notice is also a toast on the
+        dialog, where the student is looking (it covers nothing of the dashboard).
+        """
+        text = f"{title}: {message}" if title else str(message)
+        self.post_message(Notice(text, str(severity), timeout or NOTICE_TIMEOUT, markup))
+
+    def on_notice(self, message: Notice) -> None:
+        try:
+            line = self.status_line
+        except (NoMatches, IndexError):
+            line = None  # no dashboard (yet, or any more): Textual's toast it is
+        if line is not None:
+            text = message.text
+            if message.markup:
+                try:
+                    text = Text.from_markup(text).plain
+                except MarkupError:
+                    pass  # not markup after all (a typed reply with a bracket): as written
+            line.show_notice(text, message.severity, message.timeout)
+        if line is None or self.screen is not self.screen_stack[0]:
+            super().notify(
+                message.text,
+                severity=message.severity,  # type: ignore[arg-type]
+                timeout=message.timeout,
+                markup=message.markup,
+            )
+
+    def action_focus_tree(self) -> None:
+        """Escape: back to the process tree from a filter, the answer box or any panel, so
+        that the single-letter keys work again (in an input they are typed)."""
+        if self.screen is self.screen_stack[0]:
+            self.process_tree.focus()
 
     @property
     def layout_mode(self) -> str:
@@ -480,7 +582,16 @@ class SigscopeApp(App[None]):
             if r.role.startswith("worker") and r.state not in ("Z", "reaped", "gone")
         )
         zombies = sum(1 for r in rows if r.state == "Z")
-        self.master_panel.set_counts(live, zombies)
+        master = next((r for r in rows if r.role == "master"), None)
+        self.master_panel.set_counts(live, zombies, master.state if master is not None else None)
+        if lab is not None and isinstance(self.settings, LabSettings) and lab.running:
+            # From the workers alive now: "2 × idle" stayed after a TTIN made it three.
+            behaviours = [
+                r.behaviour
+                for r in rows
+                if r.role.startswith("worker") and r.state not in ("Z", "reaped", "gone")
+            ]
+            self.sub_title = describe_workers(lab.master_pid, behaviours)
         title = f"Processes — {len(rows)} shown"
         if self.process_tree.tagged:
             title += f", {len(self.process_tree.tagged)} tagged"
@@ -654,8 +765,17 @@ class SigscopeApp(App[None]):
             self.notify(f"Event log: only {plain_target(row, row.pid)}", timeout=2)
 
     def action_save_svg(self) -> None:
+        # Named by the time only: Textual's default name is the title, which can hold the
+        # root warning (and so characters no one wants in a file name).
+        filename = time.strftime("sigscope-%Y%m%d-%H%M%S.svg")
+        if self.is_web:
+            # Served (sigscope serve): the file is for the person at the browser, not for the
+            # server's disk; textual-serve hands it to the page as a download.
+            self.deliver_screenshot(filename=filename)
+            self.notify(f"Screen sent to your browser as {filename}", timeout=6)
+            return
         try:
-            path = self.save_screenshot(path=os.getcwd())
+            path = self.save_screenshot(filename=filename, path=os.getcwd())
         except OSError as e:
             self.notify(f"Screen not saved: {e.strerror or e}", severity="error")
         else:
@@ -712,10 +832,23 @@ class SigscopeApp(App[None]):
         elif button in actions:
             await self.run_action(actions[button])
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An attached tree or a recording has no master of ours to ask for workers, no
+        reaping mode and nothing to restart: those keys are neither shown nor honoured."""
+        return action not in LAB_ONLY_ACTIONS or lab_controls(self.settings)
+
     # -- command palette ------------------------------------------------------------------------
+    # Textual's own commands that ours replace (with words about the lab): listing both made
+    # near-duplicates in the palette (Quit / Quit (ends the lab…), Keys / Help, Screenshot / Save…).
+    REPLACED_SYSTEM_COMMANDS = frozenset({"Quit", "Keys", "Screenshot"})
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for system in super().get_system_commands(screen):
+            if system.title not in self.REPLACED_SYSTEM_COMMANDS:
+                yield system
         for command in COMMANDS:
+            if command.action.split("(")[0] in LAB_ONLY_ACTIONS and not lab_controls(self.settings):
+                continue
             yield SystemCommand(
                 command.title,
                 f"key: {command.shown_keys or command.keys}",
