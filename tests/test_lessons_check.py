@@ -30,7 +30,59 @@ from sigscope.lab.behaviours import BEHAVIOURS
 from sigscope.signames import RTMAX, RTMIN
 
 BROKEN = Path(__file__).parent / "data" / "broken_lessons"
-GOOD = Path(__file__).resolve().parents[1] / "lessons" / "01-kill-and-default-actions.toml"
+REPO = Path(__file__).resolve().parents[1]
+# A lesson that uses every kind of step (kept here, not in lessons/: the bundled lessons are
+# checked by the solutions test, and this one must not change when they are rewritten).
+GOOD_TEXT = """\
+title = "A good lesson"
+summary = "SIGKILL cannot be caught."
+sources = ["signal(7)", "TLPI §20.2"]
+renamed_from = ["07-old-name"]
+
+[lab]
+workers = 1
+
+[[steps]]
+title = "Reading"
+text = "A reading step: nothing to check."
+sources = ["signal(7) \\"Standard signals\\""]
+
+[[steps]]
+text = "Send SIGTERM to worker 0."
+sources = ["kill(2)", "PEP 475", "Python docs: signal.signal"]
+panels = ["tree"]
+expect = { reaped = { sig = "SIGTERM", worker = 0 } }
+missed = { when = { reaped = { sig = "SIGKILL" } }, text = "That was SIGKILL; try SIGTERM." }
+hints = ["Which signal asks politely?"]
+solution = [{ send = "TERM@worker:0" }]
+
+[[steps]]
+text = "What will $? be for a SIGKILL?"
+sources = ["bash(1) \\"EXIT STATUS\\"", "https://docs.python.org/3/library/os.html"]
+predict = "What will a shell's $? show?"
+expect = { reaped = { sig = "SIGKILL" } }
+answer = "shell_code"
+hints = ["128 + N."]
+solution = [{ predict = "137" }, { send = "KILL@worker:0" }]
+
+[[steps]]
+text = "How did it end?"
+sources = ["waitpid(2)", "gunicorn docs: signals", "sigscope: sigscope/lab/master.py"]
+question = "How did the last worker end?"
+answer = "how"
+hints = ["It did not exit by itself."]
+solution = [{ answer = "signalled" }]
+"""
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    path = tmp_path / "good" / "01-good.toml"
+    path.parent.mkdir()
+    path.write_text(GOOD_TEXT)
+    return path
+
+
 KNOWN = ", ".join(sorted(BEHAVIOURS))
 PREDICATES = (
     "received, sent, reaped, spawned, exited, stopped, continued, event, state, pending, "
@@ -38,42 +90,59 @@ PREDICATES = (
 )
 
 EXPECTED = [
-    "bad-signal.toml:7: bad signal name 'SIGFOO': unknown signal 'SIGFOO' "
+    "bad-signal.toml:9: bad signal name 'SIGFOO': unknown signal 'SIGFOO' "
     "(e.g. TERM, SIGUSR1, RTMIN+2, 15)",
-    "bad-signal.toml:9: bad signal name 'RTMIN+99': 'RTMIN+99' is out of range: real-time "
+    "bad-signal.toml:11: bad signal name 'RTMIN+99': 'RTMIN+99' is out of range: real-time "
     f"signals are RTMIN+0 to RTMIN+{RTMAX - RTMIN}",
-    "bad-target.toml:5: bad target: worker must be an index 0-511, not 'zero'",
-    "bad-target.toml:7: bad target 'workr:0' (master, worker, or worker:N) in 'TERM@workr:0'",
+    "bad-target.toml:7: bad target: worker must be an index 0-511, not 'zero'",
+    "bad-target.toml:9: bad target 'workr:0' (master, worker, or worker:N) in 'TERM@workr:0'",
     "deep-nesting.toml:2: values nest too deeply",
-    "deep-predicates.toml:5: predicates nest too deeply (more than 8 levels)",
-    "missing-solution.toml:3: missing solution: step 1 is checked, so it needs solution = [...]",
-    'missing-solution.toml:11: the solution of a question must include {answer = "..."}',
-    'missing-text.toml:3: missing text: step 1 needs text = "..."',
-    "missing-text.toml:8: text is empty: step 2 needs something to say",
+    "deep-predicates.toml:7: predicates nest too deeply (more than 8 levels)",
+    "missing-solution.toml:4: missing solution: step 1 is checked, so it needs solution = [...]",
+    'missing-solution.toml:14: the solution of a question must include {answer = "..."}',
+    'missing-text.toml:4: missing text: step 1 needs text = "..."',
+    "missing-text.toml:11: text is empty: step 2 needs something to say",
+    "new-keys.toml:3: unknown source form 'the internet' (forms: name(N) [text] for a man page; "
+    "TLPI §N.N or TLPI ch. N; PEP N; Python docs: TEXT or https://docs.python.org/3/...; "
+    "PROGRAM docs: TEXT; tests/test_lesson_facts.py::test_name; sigscope: PATH)",
+    'new-keys.toml:4: renamed_from must be a list of up to 20 lesson ids, e.g. ["03-pause"]',
+    "new-keys.toml:6: step 1 makes claims but names no sources",
+    "new-keys.toml:14: step 2 makes claims but names no sources",
+    "new-keys.toml:19: missing answer: a prediction is compared with answer = ... "
+    "(what the lab shows)",
+    "new-keys.toml:19: a prediction needs expect = {...}: what the lab must show before it is "
+    "compared",
+    'new-keys.toml:29: the solution of a prediction must begin with {predict = "..."} (and have '
+    "only that one): what show me types before it acts",
+    "new-keys.toml:34: unknown panel 'graph' (panels: tree, chart, events, dispositions, timers, "
+    "master)",
+    f"new-keys.toml:36: unknown predicate 'recieved' (known: {PREDICATES})",
+    'new-keys.toml:38: a {predict = "..."} action needs predict = "..." in the same step',
     'no-title-no-steps.toml:1: missing title: a lesson needs title = "..."',
     "no-title-no-steps.toml:1: missing steps: a lesson needs at least one [[steps]] table",
-    "no-title-no-steps.toml:2: unknown key 'author' (known: title, summary, lab, steps)",
+    "no-title-no-steps.toml:3: unknown key 'author' "
+    "(known: title, summary, sources, renamed_from, lab, steps)",
     # tomllib's wording is Python's; the line is what matters (checked exactly below)
     "syntax-error.toml:5: TOML syntax error: *",
-    f"unknown-behaviour.toml:5: unknown behaviour 'sleepy' (known: {KNOWN})",
-    "unknown-behaviour.toml:9: idle: unknown parameter 'colour' (parameters: none)",
-    f"unknown-behaviour.toml:13: unknown behaviour 'dozing' (known: {KNOWN})",
-    f"unknown-behaviour.toml:14: unknown behaviour 'dozing' (known: {KNOWN})",
-    f"unknown-predicate.toml:5: unknown predicate 'recieved' (known: {PREDICATES})",
+    f"unknown-behaviour.toml:6: unknown behaviour 'sleepy' (known: {KNOWN})",
+    "unknown-behaviour.toml:10: idle: unknown parameter 'colour' (parameters: none)",
+    f"unknown-behaviour.toml:15: unknown behaviour 'dozing' (known: {KNOWN})",
+    f"unknown-behaviour.toml:16: unknown behaviour 'dozing' (known: {KNOWN})",
+    f"unknown-predicate.toml:7: unknown predicate 'recieved' (known: {PREDICATES})",
     "wrong-types.toml:1: title must be a non-empty string, not a number",
-    "wrong-types.toml:4: workers must be a whole number 0-64, not 'two'",
-    "wrong-types.toml:5: reaping must be one of handler, off, ignore, not 'sometimes'",
-    "wrong-types.toml:6: grace must be seconds from 0 to 60, not -1",
-    'wrong-types.toml:10: an expectation must be a table like {received = "SIGTERM"}, not 5',
-    "wrong-types.toml:11: hints must be a list of non-empty strings",
-    "wrong-types.toml:12: solution must be a non-empty list of actions, "
+    "wrong-types.toml:5: workers must be a whole number 0-64, not 'two'",
+    "wrong-types.toml:6: reaping must be one of handler, off, ignore, not 'sometimes'",
+    "wrong-types.toml:7: grace must be seconds from 0 to 60, not -1",
+    'wrong-types.toml:12: an expectation must be a table like {received = "SIGTERM"}, not 5',
+    "wrong-types.toml:13: hints must be a list of non-empty strings",
+    "wrong-types.toml:14: solution must be a non-empty list of actions, "
     'e.g. [{send = "TERM@worker:0"}]',
-    "wrong-types.toml:17: unknown answer source 'how_many' (known: shell_code, exitcode, "
+    "wrong-types.toml:20: unknown answer source 'how_many' (known: shell_code, exitcode, "
     "signal, status, how, live_workers, reaping, or a table: {count = {...}}, {value = ...})",
-    "wrong-types.toml:18: answer wants a string, a number or true, not ['a', 'list']",
-    "wrong-types.toml:18: unknown action 'fly' (known: send, reaping, spawn, wait, until, "
-    "status, answer)",
-    "wrong-types.toml:18: wait wants seconds from 0 to 30, not -3",
+    "wrong-types.toml:21: answer wants a string, a number or true, not ['a', 'list']",
+    "wrong-types.toml:21: unknown action 'fly' (known: send, reaping, spawn, wait, until, "
+    "status, answer, predict)",
+    "wrong-types.toml:21: wait wants seconds from 0 to 30, not -3",
 ]
 
 
@@ -112,11 +181,114 @@ def test_each_file_alone_gives_its_own_lines(capsys: pytest.CaptureFixture[str])
         same_lines([line.removeprefix(str(BROKEN) + "/") for line in lines], mine)
 
 
-def test_a_good_lesson_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lessons", "--check", str(GOOD)]) == 0
+def test_a_good_lesson_passes(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lessons", "--check", str(good)]) == 0
     out, err = capsys.readouterr()
     assert out == ""
     assert err.strip() == "1 lesson file OK"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "signal(7)",
+        'sigaction(2) "SA_RESTART"',
+        'proc(5) "/proc/pid/status"',
+        'bash(1) "JOB CONTROL"',
+        "pthread_sigmask(3p)",
+        "TLPI §20.10",
+        "TLPI ch. 22",
+        "TLPI §22.8 Synchronously waiting",
+        "PEP 475",
+        "Python docs: signal.siginterrupt",
+        "https://docs.python.org/3/library/signal.html#signal.set_wakeup_fd",
+        "gunicorn docs: signals",
+        "nginx docs: control",
+        "tests/test_lesson_facts.py::test_anything",  # not a checkout: not looked up
+        "sigscope: sigscope/lab/master.py",
+    ],
+)
+def test_accepted_source_forms(source: str) -> None:
+    from sigscope.course.sources import check_source
+
+    assert check_source(source, None) is None
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "",
+        "the internet",
+        "signal",
+        "signal(77)",
+        "TLPI",
+        "TLPI page 12",
+        "PEP",
+        "https://example.com/signals",
+        "docs.python.org",
+        "tests/test_lesson_facts.py",
+        "sigscope: /etc/passwd",
+        "sigscope: ../../etc/passwd",
+        "signal(7)\x1b[31m",
+    ],
+)
+def test_refused_source_forms(source: str) -> None:
+    from sigscope.course.sources import check_source
+
+    assert check_source(source, None) is not None
+
+
+def test_an_experiment_must_exist_in_a_checkout(tmp_path: Path) -> None:
+    """In a source checkout (lessons/ beside sigscope/ and tests/), a source naming an
+    experiment is looked up in the test file with ast, and a sigscope: path must exist."""
+    (tmp_path / "sigscope").mkdir()
+    (tmp_path / "sigscope" / "__init__.py").write_text("")
+    (tmp_path / "sigscope" / "lab").mkdir()
+    (tmp_path / "sigscope" / "lab" / "master.py").write_text("")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_lesson_facts.py").write_text(
+        "def test_real() -> None:\n    pass\n\nclass TestGroup:\n    def test_inner(self):\n"
+        "        pass\n"
+    )
+    (tmp_path / "lessons").mkdir()
+    lesson = tmp_path / "lessons" / "01-x.toml"
+    body = GOOD_TEXT.replace(
+        'sources = ["signal(7)", "TLPI §20.2"]',
+        'sources = ["tests/test_lesson_facts.py::test_real", '
+        '"tests/test_lesson_facts.py::TestGroup::test_inner", '
+        '"tests/test_lesson_facts.py::test_imagined", "tests/test_other.py::test_x", '
+        '"sigscope: sigscope/nowhere.py"]',
+    )
+    lesson.write_text(body)
+    with pytest.raises(LessonInvalid) as info:
+        load_lesson(lesson)
+    assert [str(p).removeprefix(str(lesson) + ":") for p in info.value.problems] == [
+        "3: experiment tests/test_lesson_facts.py::test_imagined: no such test in "
+        "tests/test_lesson_facts.py",
+        "3: experiment tests/test_other.py::test_x: no such test file in this repository",
+        "3: source 'sigscope: sigscope/nowhere.py': no such file in this repository: "
+        "sigscope/nowhere.py",
+    ]
+    lesson.write_text(
+        body.replace(', "tests/test_lesson_facts.py::test_imagined"', "")
+        .replace(', "tests/test_other.py::test_x"', "")
+        .replace(', "sigscope: sigscope/nowhere.py"', "")
+    )
+    assert load_lesson(lesson).sources[0] == "tests/test_lesson_facts.py::test_real"
+
+
+def test_the_new_keys_are_read(good: Path) -> None:
+    lesson = load_lesson(good)
+    reading, send, predict, question = lesson.steps
+    assert lesson.renamed_from == ("07-old-name",)
+    assert lesson.sources == ("signal(7)", "TLPI §20.2")
+    assert reading.reading and not reading.checked and reading.needed_panels == ()
+    assert send.sources == ("kill(2)", "PEP 475", "Python docs: signal.signal")
+    assert send.missed is not None and send.missed.text.startswith("That was SIGKILL")
+    assert send.needed_panels == ("tree", "chart")
+    assert predict.predict == "What will a shell's $? show?" and predict.checked
+    assert [a.kind for a in predict.solution] == ["predict", "send"]
+    assert question.question and not question.predict
 
 
 def test_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -181,12 +353,15 @@ def test_installed_command_exit_status() -> None:
 
 
 def test_listing_shows_progress(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    good: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     folder = tmp_path / "course"
     folder.mkdir()
-    (folder / "01-first.toml").write_bytes(GOOD.read_bytes())
+    (folder / "01-first.toml").write_bytes(good.read_bytes())
     (folder / "02-broken.toml").write_text('title = "x"\n')
     lesson = load_lesson(folder / "01-first.toml")
     checked = [i for i, s in enumerate(lesson.steps) if s.checked]
@@ -200,10 +375,13 @@ def test_listing_shows_progress(
 
 
 def test_env_var_names_the_teachers_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    good: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    (tmp_path / "07-mine.toml").write_bytes(GOOD.read_bytes())
+    (tmp_path / "07-mine.toml").write_bytes(good.read_bytes())
     monkeypatch.setenv("SIGSCOPE_LESSONS", str(tmp_path))
     assert main(["lessons"]) == 0
     assert capsys.readouterr().out.split()[0] == "07-mine"
@@ -291,9 +469,13 @@ def test_any_document_is_a_lesson_or_problems_never_a_crash(doc: dict) -> None:
 def test_a_hostile_value_does_not_flood_the_terminal() -> None:
     long_key = "k" * 5000
     with pytest.raises(LessonInvalid) as info:
-        parse_lesson(f'title = "t"\n"{long_key}" = 1\n[[steps]]\ntext = "x"\n', "long.toml")
+        parse_lesson(
+            f'title = "t"\nsources = ["PEP 1"]\n"{long_key}" = 1\n'
+            '[[steps]]\ntext = "x"\nsources = ["PEP 1"]\n',
+            "long.toml",
+        )
     (problem,) = info.value.problems
-    assert problem.line == 2
+    assert problem.line == 3
     assert len(problem.message) == 300 and problem.message.endswith("…")
 
 
@@ -313,18 +495,19 @@ def test_an_unreadable_folder_is_one_line(
     assert main(["lessons", "--lessons-dir", str(BROKEN)]) == 2
 
 
-def test_lesson_index_for_a_picker(tmp_path: Path) -> None:
+def test_lesson_index_for_a_picker(tmp_path: Path, good: Path) -> None:
     from sigscope.course import lesson_index
 
-    (tmp_path / "01-good.toml").write_bytes(GOOD.read_bytes())
+    (tmp_path / "01-good.toml").write_bytes(good.read_bytes())
     (tmp_path / "02-bad.toml").write_text('title = "\\u001b[31mred"\n')
     store = ProgressStore(tmp_path / "progress.json")
-    store.save("01-good", LessonProgress(done={0}, current=1))
-    good, bad = lesson_index(tmp_path, store)
-    checked = sum(1 for s in load_lesson(GOOD).steps if s.checked)
-    assert (good.id, good.done, good.checked) == ("01-good", 1, checked)
-    assert good.lesson is not None and good.title == good.lesson.title
+    store.save("01-good", LessonProgress(done={1}, current=2))
+    entry, bad = lesson_index(tmp_path, store)
+    checked = sum(1 for s in load_lesson(good).steps if s.checked)
+    assert (entry.id, entry.done, entry.checked) == ("01-good", 1, checked)
+    assert entry.lesson is not None and entry.title == entry.lesson.title
     assert bad.lesson is None and bad.title == ""
     assert [str(p) for p in bad.problems] == [
-        f"{tmp_path}/02-bad.toml:1: missing steps: a lesson needs at least one [[steps]] table"
+        f"{tmp_path}/02-bad.toml:1: the lesson's summary makes claims but names no sources",
+        f"{tmp_path}/02-bad.toml:1: missing steps: a lesson needs at least one [[steps]] table",
     ]

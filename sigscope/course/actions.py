@@ -5,7 +5,8 @@ Every action is a one-key table, e.g. ``{send = "KILL@worker:0"}`` (the ``sigsco
 ``{wait = 0.5}``, ``{until = {state = "Z"}}`` (wait for an expectation, up to ``timeout``),
 ``{status = true}`` (ask the master for a status event), ``{answer = "137"}`` (answer the step's
 question; ``{answer = true}`` answers with what the lab shows, for answers that vary from run
-to run, such as a count of merged signals).
+to run, such as a count of merged signals), ``{predict = "6"}`` (lock a prediction: what
+"show me" types first on a *predict, then see* step).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from sigscope.course.problems import SpecError
 from sigscope.lab.behaviours import BehaviourError, parse_behaviour_spec
 from sigscope.sendspec import SendSpecError, parse_send_spec
 
-KINDS = ("send", "reaping", "spawn", "wait", "until", "status", "answer")
+KINDS = ("send", "reaping", "spawn", "wait", "until", "status", "answer", "predict")
 MAX_WAIT = 30.0
+MAX_PREDICTION = 80  # characters: a prediction is a word or a number, not an essay
 UNTIL_TIMEOUT = 10.0
 
 
@@ -98,6 +100,13 @@ def _parse(kind: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise SpecError(f"answer wants a string, a number or true, not {value!r}")
         return str(value)
+    if kind == "predict":
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise SpecError(f"predict wants a string or a number, not {value!r}")
+        text = str(value).strip()
+        if not text or len(text) > MAX_PREDICTION or not text.isprintable():
+            raise SpecError(f"predict wants 1-{MAX_PREDICTION} printable characters, not {value!r}")
+        return text
     raise SpecError(f"unknown action {kind!r} (known: {', '.join(KINDS)})")
 
 

@@ -19,6 +19,7 @@ from sigscope.course.locate import Locator
 from sigscope.course.predicates import Predicate, compile_predicate
 from sigscope.course.problems import KeyPath, LessonInvalid, Problem, SpecError
 from sigscope.course.questions import Answer, compile_answer
+from sigscope.course.sources import MAX_SOURCES, check_source, repo_root
 from sigscope.lab.behaviours import BehaviourError, check_params, parse_behaviour_spec
 
 if TYPE_CHECKING:
@@ -31,10 +32,25 @@ MAX_ACTIONS = 50
 MAX_WORKERS = 64
 MAX_GRACE = 60.0
 MAX_MESSAGE = 300  # characters of one problem message
-TOP_KEYS = ("title", "summary", "lab", "steps", "renamed_from")
+MAX_RENAMES = 20
+TOP_KEYS = ("title", "summary", "sources", "renamed_from", "lab", "steps")
 LAB_KEYS = ("workers", "behaviour", "params", "slots", "reaping", "grace")
-STEP_KEYS = ("title", "text", "expect", "question", "answer", "hints", "solution")
+STEP_KEYS = (
+    "title",
+    "text",
+    "sources",
+    "panels",
+    "expect",
+    "question",
+    "predict",
+    "answer",
+    "missed",
+    "hints",
+    "solution",
+)
 REAPING = ("handler", "off", "ignore")
+PANELS = ("tree", "chart", "events", "dispositions", "timers", "master")
+_LESSON_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -62,9 +78,18 @@ class LabSetup:
         )
 
 
+@dataclass(frozen=True)
+class Missed:
+    """A window the learner can miss: when ``when`` holds, say ``text`` and start again."""
+
+    when: Predicate
+    text: str
+
+
 @dataclass
 class Step:
-    """One step: prose, and what completes it (an expectation, or a question answered)."""
+    """One step: prose, and what completes it (an expectation, a question answered, or a
+    prediction locked and then an expectation met); no check at all makes a reading step."""
 
     text: str
     title: str = ""
@@ -74,11 +99,57 @@ class Step:
     hints: list[str] = field(default_factory=list)
     solution: list[Action] = field(default_factory=list)
     line: int = 1
+    sources: tuple[str, ...] = ()
+    predict: str | None = None  # "predict, then see": asked before the action, then compared
+    panels: tuple[str, ...] = ()  # what the lesson file asks to have on screen
+    missed: Missed | None = None
 
     @property
     def checked(self) -> bool:
         """Whether the lab decides when this step is done (else the learner moves on)."""
         return self.expect is not None or self.question is not None
+
+    @property
+    def reading(self) -> bool:
+        """A step with nothing to check: the learner reads it and moves on."""
+        return not self.checked
+
+    @property
+    def needed_panels(self) -> tuple[str, ...]:
+        """The panels this step needs on screen: the ones it names, and the ones what it
+        checks is seen in (a learner cannot watch for a pending signal without the
+        dispositions panel)."""
+        wanted = list(self.panels)
+        for pred in (self.expect, self.missed.when if self.missed else None):
+            if pred is not None:
+                wanted += _panels_of(pred)
+        if self.answer is not None and self.answer.source in ("live_workers", "reaping"):
+            wanted.append("master")
+        return tuple(p for p in PANELS if p in wanted)
+
+
+def _panels_of(pred: Predicate) -> list[str]:
+    """The panels where what ``pred`` checks can be seen."""
+    from sigscope.course.predicates import All, Any_, EventMatch, LabMatch, Not, ProcessMatch
+
+    if isinstance(pred, All | Any_):
+        return [p for part in pred.parts for p in _panels_of(part)]
+    if isinstance(pred, Not):
+        return _panels_of(pred.part)
+    if isinstance(pred, ProcessMatch):
+        if pred.key in ("pending", "blocked", "ignored", "caught"):
+            return ["dispositions"]
+        return ["tree"]  # a state, or wake-ups: the tree shows each process's state
+    if isinstance(pred, LabMatch):
+        return ["master"]
+    if isinstance(pred, EventMatch):
+        out = ["chart"]
+        if pred.kind == "timer":
+            out.append("timers")
+        if pred.kind in ("status", "phase"):
+            out.append("master")
+        return out
+    return []
 
 
 @dataclass
@@ -89,6 +160,8 @@ class Lesson:
     summary: str
     setup: LabSetup
     steps: list[Step]
+    sources: tuple[str, ...] = ()
+    renamed_from: tuple[str, ...] = ()  # earlier ids: saved progress under them is this one's
 
     def make_lab(self) -> Lab:
         return self.setup.make_lab()
@@ -218,6 +291,9 @@ def _build(doc: dict[str, Any], out: _Collector, path: Path) -> Lesson | None:
     if not isinstance(summary, str):
         out.add(("summary",), f"summary must be a string, not {_type_name(summary)}")
         summary = ""
+    root = repo_root(path)
+    sources = _sources(doc, (), out, root, "the lesson's summary")
+    renamed = _renamed(doc.get("renamed_from", []), out)
     setup = _setup(doc.get("lab", {}), out)
     steps_raw = doc.get("steps")
     steps: list[Step] = []
@@ -229,12 +305,53 @@ def _build(doc: dict[str, Any], out: _Collector, path: Path) -> Lesson | None:
         out.add(("steps",), f"too many steps ({len(steps_raw)}; at most {MAX_STEPS})")
     else:
         for i, raw in enumerate(steps_raw):
-            step = _step(i, raw, out)
+            step = _step(i, raw, out, root)
             if step is not None:
                 steps.append(step)
     if out.problems:
         return None
-    return Lesson(path.stem, path, str(title).strip(), summary.strip(), setup, steps)
+    return Lesson(
+        path.stem, path, str(title).strip(), summary.strip(), setup, steps, sources, renamed
+    )
+
+
+def _sources(
+    raw: dict[str, Any], where: KeyPath, out: _Collector, root: Path | None, who: str
+) -> tuple[str, ...]:
+    """A table's ``sources``: required, non-empty, each in one of the accepted forms."""
+    value = raw.get("sources")
+    if value is None:
+        out.add(where, f"{who} makes claims but names no sources", line=None if where else 1)
+        return ()
+    if value == []:
+        out.add(where + ("sources",), f"{who} makes claims but names no sources")
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        out.add(where + ("sources",), 'sources must be a list of strings, e.g. ["signal(7)"]')
+        return ()
+    if len(value) > MAX_SOURCES:
+        out.add(where + ("sources",), f"too many sources ({len(value)}; at most {MAX_SOURCES})")
+        return ()
+    for j, text in enumerate(value):
+        problem = check_source(text.strip(), root)
+        if problem is not None:
+            out.add(where + ("sources", j), problem)
+    return tuple(v.strip() for v in value)
+
+
+def _renamed(value: Any, out: _Collector) -> tuple[str, ...]:
+    """``renamed_from``: the ids this lesson had before, so saved progress follows it."""
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_RENAMES
+        or not all(isinstance(v, str) and _LESSON_ID.fullmatch(v) for v in value)
+    ):
+        out.add(
+            ("renamed_from",),
+            f'renamed_from must be a list of up to {MAX_RENAMES} lesson ids, e.g. ["03-pause"]',
+        )
+        return ()
+    return tuple(value)
 
 
 def _setup(raw: Any, out: _Collector) -> LabSetup:
@@ -299,7 +416,7 @@ def _behaviour(
         return name, dict(from_spec)
 
 
-def _step(i: int, raw: Any, out: _Collector) -> Step | None:
+def _step(i: int, raw: Any, out: _Collector, root: Path | None = None) -> Step | None:
     where: KeyPath = ("steps", i)
     if not isinstance(raw, dict):
         out.add(where, f"step {i + 1} must be a table ([[steps]]), not {_type_name(raw)}")
@@ -320,6 +437,8 @@ def _step(i: int, raw: Any, out: _Collector) -> Step | None:
     title = raw.get("title", "")
     if not isinstance(title, str):
         out.add(where + ("title",), f"title must be a string, not {_type_name(title)}")
+    sources = _sources(raw, where, out, root, f"step {i + 1}")
+    panels = _panels(raw.get("panels", []), where, out)
     expect = None
     if "expect" in raw:
         try:
@@ -332,17 +451,39 @@ def _step(i: int, raw: Any, out: _Collector) -> Step | None:
             where + ("question",),
             f"question must be a non-empty string, not {_type_name(question)}",
         )
+    predict = raw.get("predict")
+    if predict is not None and (not isinstance(predict, str) or not predict.strip()):
+        out.add(
+            where + ("predict",),
+            f"predict must be a non-empty question, not {_type_name(predict)}",
+        )
     if "answer" in raw:
         try:
             answer = compile_answer(raw["answer"])
         except SpecError as e:
             out.spec(where + ("answer",), e)
-        if question is None:
-            out.add(where + ("answer",), 'an answer needs a question = "..." in the same step')
+        if question is None and predict is None:
+            out.add(
+                where + ("answer",),
+                'an answer needs a question = "..." (or predict = "...") in the same step',
+            )
     elif question is not None:
         out.add(where + ("question",), "missing answer: a question needs answer = ... (see README)")
+    elif predict is not None:
+        out.add(
+            where + ("predict",),
+            "missing answer: a prediction is compared with answer = ... (what the lab shows)",
+        )
     if "expect" in raw and question is not None:
         out.add(where + ("question",), "a step either expects or asks a question, not both")
+    if predict is not None and question is not None:
+        out.add(where + ("predict",), "a step either asks a question or a prediction, not both")
+    if predict is not None and "expect" not in raw:
+        out.add(
+            where + ("predict",),
+            "a prediction needs expect = {...}: what the lab must show before it is compared",
+        )
+    missed = _missed(raw, where, out)
     hints = raw.get("hints", [])
     if not isinstance(hints, list) or not all(isinstance(h, str) and h.strip() for h in hints):
         out.add(where + ("hints",), "hints must be a list of non-empty strings")
@@ -351,7 +492,7 @@ def _step(i: int, raw: Any, out: _Collector) -> Step | None:
         out.add(where + ("hints",), f"too many hints ({len(hints)}; at most {MAX_HINTS})")
     actions: list[Action] = []
     solution = raw.get("solution")
-    checked = "expect" in raw or question is not None
+    checked = "expect" in raw or question is not None or predict is not None
     if solution is None:
         if checked:
             out.add(
@@ -375,6 +516,20 @@ def _step(i: int, raw: Any, out: _Collector) -> Step | None:
             out.add(
                 where + ("solution",), 'the solution of a question must include {answer = "..."}'
             )
+        predicts = [j for j, a in enumerate(actions) if a.kind == "predict"]
+        if complete and predict is not None and predicts != [0]:
+            out.add(
+                where + ("solution",),
+                'the solution of a prediction must begin with {predict = "..."} (and have '
+                "only that one): what show me types before it acts",
+            )
+        elif complete and predict is None and predicts:
+            out.add(
+                where + ("solution", predicts[0]),
+                'a {predict = "..."} action needs predict = "..." in the same step',
+            )
+    if not checked and missed is not None:
+        out.add(where + ("missed",), "missed applies to a checked step (one with expect)")
     if len(out.problems) > before:
         return None
     return Step(
@@ -386,4 +541,40 @@ def _step(i: int, raw: Any, out: _Collector) -> Step | None:
         hints=list(hints),
         solution=actions,
         line=out.locator.line(where) if out.locator else 1,
+        sources=sources,
+        predict=predict.strip() if isinstance(predict, str) else None,
+        panels=panels,
+        missed=missed,
     )
+
+
+def _panels(value: Any, where: KeyPath, out: _Collector) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        out.add(where + ("panels",), f"panels must be a list of names ({', '.join(PANELS)})")
+        return ()
+    for j, name in enumerate(value):
+        if name not in PANELS:
+            out.add(where + ("panels", j), f"unknown panel {name!r} (panels: {', '.join(PANELS)})")
+            return ()
+    return tuple(dict.fromkeys(value))
+
+
+def _missed(raw: dict[str, Any], where: KeyPath, out: _Collector) -> Missed | None:
+    """``missed = { when = <predicate>, text = "..." }``."""
+    if "missed" not in raw:
+        return None
+    value = raw["missed"]
+    here = where + ("missed",)
+    if not isinstance(value, dict) or set(value) != {"when", "text"}:
+        out.add(here, 'missed must be a table { when = {...}, text = "..." } (both keys)')
+        return None
+    text = value["text"]
+    if not isinstance(text, str) or not text.strip():
+        out.add(here + ("text",), f"missed text must be a non-empty string, not {text!r}")
+        return None
+    try:
+        when = compile_predicate(value["when"])
+    except SpecError as e:
+        out.spec(here + ("when",), e)
+        return None
+    return Missed(when, text.strip())
