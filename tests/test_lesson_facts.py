@@ -1043,3 +1043,168 @@ def test_pthread_kill_and_tgkill_arrive_as_si_user_on_this_kernel() -> None:
         """
     )
     assert seen == {"pthread_kill": [0, True], "tgkill": [0, True]}
+
+
+# --- H5: lessons 01–09 ---
+
+
+def test_the_virtual_timer_runs_down_with_user_cpu() -> None:
+    """Lesson 7: ITIMER_VIRTUAL counts the process's user CPU time. A process that burns user
+    CPU gets SIGVTALRM; one that sleeps for as long does not, and its timer stays where it was
+    armed. A sleeper that *handles signals* spends user CPU in the handlers, and that counts:
+    enough of it and the timer fires — slowly, not never."""
+    seen = experiment(
+        """
+        import json, os, signal, time
+        fired = []
+        signal.signal(signal.SIGVTALRM, lambda s, f: fired.append(s))
+        def spin(seconds):  # user CPU, measured by the process's own CPU clock
+            end = time.process_time() + seconds
+            while time.process_time() < end:
+                pass
+        signal.signal(signal.SIGUSR1, lambda s, f: spin(0.002))
+        out = {}
+        # A sleeper: no user CPU, no expiry, the value (nearly) unchanged.
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0.1)
+        armed = signal.getitimer(signal.ITIMER_VIRTUAL)[0]
+        time.sleep(1.0)
+        out["sleeper_fired"] = len(fired)
+        # At most a clock tick or two of user CPU charged while it slept (HZ ticks: 1-10 ms).
+        out["sleeper_value_kept"] = signal.getitimer(signal.ITIMER_VIRTUAL)[0] > armed - 0.02
+        # The same sleeper, woken by signals whose handler uses a little user CPU each time.
+        handled = 0
+        while not fired and handled < 1000:
+            os.kill(os.getpid(), signal.SIGUSR1)
+            handled += 1
+            time.sleep(0.001)
+        out["handler_cpu_fired"] = len(fired)
+        out["handled_more_than_one"] = handled > 1
+        # A burner: the timer runs down with the CPU it spends.
+        fired.clear()
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0.1)
+        deadline = time.monotonic() + 20
+        while not fired and time.monotonic() < deadline:
+            pass
+        out["burner_fired"] = len(fired)
+        print(json.dumps(out))
+        """
+    )
+    assert seen == {
+        "sleeper_fired": 0,
+        "sleeper_value_kept": True,
+        "handler_cpu_fired": 1,
+        "handled_more_than_one": True,
+        "burner_fired": 1,
+    }
+
+
+def test_a_signal_handled_before_pause_does_not_wake_it() -> None:
+    """Lesson 5: pause() sleeps until a signal is delivered *during* it; a signal whose handler
+    ran just before the call does not count, and pause() sleeps on until the next one (here a
+    SIGALRM armed as a guard)."""
+    seen = experiment(
+        """
+        import json, os, signal
+        got = []
+        for s in (signal.SIGUSR2, signal.SIGALRM):
+            signal.signal(s, lambda n, f: got.append(signal.Signals(n).name))
+        os.kill(os.getpid(), signal.SIGUSR2)  # handled at once, before pause() is called
+        before = list(got)
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        signal.pause()
+        print(json.dumps({"before": before, "after": got}))
+        """
+    )
+    assert seen == {"before": ["SIGUSR2"], "after": ["SIGUSR2", "SIGALRM"]}
+
+
+def test_a_stopped_process_runs_no_handler_until_sigcont() -> None:
+    """Lesson 3: a signal sent to a stopped process stays pending (ShdPnd) and its handler does
+    not run; SIGCONT continues it and the pending signal is delivered. The parent learns of the
+    stop through SIGCHLD (CLD_STOPPED) and waitpid(WUNTRACED); a caught SIGTSTP does not stop."""
+    seen = experiment(
+        """
+        import json, os, select, signal, time
+        r, w = os.pipe()
+        chld = []
+        signal.signal(signal.SIGCHLD, lambda s, f: chld.append(s))
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            for s in (signal.SIGTERM, signal.SIGTSTP):
+                signal.signal(s, lambda n, f: os.write(w, signal.Signals(n).name.encode() + b" "))
+            os.write(w, b"ready ")
+            while True:
+                signal.pause()
+        os.close(w)
+        def state():
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0]
+        def shdpnd():
+            with open(f"/proc/{pid}/status") as f:
+                mask = next(int(l.split()[1], 16) for l in f if l.startswith("ShdPnd:"))
+            return sorted(n for n in range(1, 65) if mask >> (n - 1) & 1)
+        def said(timeout):
+            if not select.select([r], [], [], timeout)[0]:
+                return ""
+            return os.read(r, 100).decode().strip()
+        out = {"start": said(20)}
+        os.kill(pid, signal.SIGTSTP)
+        out["tstp_said"] = said(20)
+        out["tstp_stopped"] = state() in ("T", "t")
+        os.kill(pid, signal.SIGSTOP)
+        _, st = os.waitpid(pid, os.WUNTRACED)
+        out["wifstopped"] = os.WIFSTOPPED(st) and os.WSTOPSIG(st) == signal.SIGSTOP
+        out["stop_state"] = state()
+        os.kill(pid, signal.SIGTERM)
+        out["pending_while_stopped"] = shdpnd()
+        out["said_while_stopped"] = said(0.5)
+        os.kill(pid, signal.SIGCONT)
+        out["said_after_cont"] = said(20)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        out["sigchld_seen"] = len(chld) >= 1
+        print(json.dumps(out))
+        """
+    )
+    assert seen == {
+        "start": "ready",
+        "tstp_said": "SIGTSTP",
+        "tstp_stopped": False,
+        "wifstopped": True,
+        "stop_state": "T",
+        "pending_while_stopped": [15],
+        "said_while_stopped": "",
+        "said_after_cont": "SIGTERM",
+        "sigchld_seen": True,
+    }
+
+
+def test_sigchld_default_is_not_sig_ign_and_leaves_zombies() -> None:
+    """Lesson 9: SIGCHLD's default action is "ignore", but its disposition is SIG_DFL, not
+    SIG_IGN (no SigIgn bit): under it an exited child stays a zombie until waited for. Only an
+    explicit SIG_IGN (or SA_NOCLDWAIT) makes the kernel reap by itself."""
+    seen = experiment(
+        """
+        import json, os, signal, time
+        def state(pid):
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0]
+        with open("/proc/self/status") as f:
+            sigign = next(int(l.split()[1], 16) for l in f if l.startswith("SigIgn:"))
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        deadline = time.monotonic() + 20
+        while state(pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        zombie = state(pid)
+        os.waitpid(pid, 0)
+        print(json.dumps({
+            "default": signal.getsignal(signal.SIGCHLD) is signal.SIG_DFL,
+            "in_sigign": bool(sigign >> (signal.SIGCHLD - 1) & 1),
+            "state": zombie,
+        }))
+        """
+    )
+    assert seen == {"default": True, "in_sigign": False, "state": "Z"}
