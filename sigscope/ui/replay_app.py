@@ -1,32 +1,110 @@
 """The dashboard on a recording: the same panels, driven by playback instead of a lab.
 
 Keys: space plays or pauses, ``.`` steps one entry, ``[`` / ``]`` halve / double the speed,
-``g`` / ``G`` jump to the start / the end, ``b`` / ``j`` jump 50 entries back / ahead.
-Sending signals is refused in plain words (a recording has no process to signal).
+``g`` / ``G`` jump to the start / the end, ``b`` / ``j`` jump a tenth of the recording back /
+ahead. A recording has no process to signal: the dashboard's lab controls (quick signals, the
+signal menu, TTIN/TTOU, reaping, spawn, restart) are neither shown nor bound, and the
+quick-action buttons are replaced by the replay's own.
+
+Every panel shows the recorded state at the play head: ages and timer countdowns run on the
+recorded time of the last entry delivered (:attr:`Replay.head_t`), and the master panel's
+"wanted" follows the recorded master (a replay cannot ask the master for its status, as the
+live dashboard does after each change).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from textual import on
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Button
 
 from sigscope.replay import Replay
-from sigscope.ui.app import SigscopeApp
+from sigscope.ui.app import ActionButton, SigscopeApp
+from sigscope.ui.commands import COMMANDS
+from sigscope.ui.messages import LabEvent
+from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.sources import ReplaySettings
+from sigscope.ui.widgets.timers import TimersPanel
 
-JUMP = 50
+MAX_JUMP = 50  # entries: b / j jump a tenth of the recording, at most this many
 
-REPLAY_KEYS: tuple[tuple[str, str, str, str | None], ...] = (
-    ("space", "play_pause", "Replay: play or pause", "Play/Pause"),
-    ("full_stop", "step", "Replay: one entry forward", "Step"),
-    ("left_square_bracket", "speed(0.5)", "Replay: half as fast", "Slower"),
-    ("right_square_bracket", "speed(2.0)", "Replay: twice as fast", "Faster"),
-    ("g", "jump_to(0)", "Replay: back to the start", None),
-    ("G", "jump_to(-1)", "Replay: to the end", None),
-    ("b", f"jump_by(-{JUMP})", f"Replay: {JUMP} entries back", None),
-    ("j", f"jump_by({JUMP})", f"Replay: {JUMP} entries ahead", None),
+REPLAY_KEYS: tuple[tuple[str, str, str, str | None, str], ...] = (
+    # key, action, title (help and palette), footer label, the key as help writes it
+    ("space", "play_pause", "Replay: play or pause", "Play/Pause", "space"),
+    ("full_stop", "step", "Replay: one entry forward (and pause)", "Step", "."),
+    ("left_square_bracket", "speed(0.5)", "Replay: half as fast", "Slower", "["),
+    ("right_square_bracket", "speed(2.0)", "Replay: twice as fast", "Faster", "]"),
+    ("b", "jump_tenth(-1)", "Replay: a tenth of the recording back", None, "b"),
+    ("j", "jump_tenth(1)", "Replay: a tenth of the recording ahead", None, "j"),
+    ("g", "jump_to(0)", "Replay: back to the start", None, "g"),
+    ("G", "jump_to(-1)", "Replay: to the end", None, "G"),
 )
+
+# The dashboard's actions that act on a live lab: a recording has nothing to act on.
+LAB_ACTIONS = frozenset(
+    {"signal_menu", "tag", "quick", "master", "reaping", "new_worker", "restart"}
+)
+# The quick-action buttons of the replay: (id, label, action, tooltip).
+REPLAY_BUTTONS = (
+    ("btn-replay-start", "⏮ Start", "jump_to(0)", "g: back to the start"),
+    ("btn-replay-back", "« Back", "jump_tenth(-1)", "b: a tenth back"),
+    ("btn-replay-play", "⏯ Play/Pause", "play_pause", "space"),
+    ("btn-replay-step", "Step", "step", ".: one entry"),
+    ("btn-replay-ahead", "Ahead »", "jump_tenth(1)", "j: a tenth ahead"),
+    ("btn-replay-end", "End ⏭", "jump_to(-1)", "G: to the end"),
+    ("btn-replay-slower", "Slower", "speed(0.5)", "["),
+    ("btn-replay-faster", "Faster", "speed(2.0)", "]"),
+)
+
+
+def _action_name(action: str) -> str:
+    return action.split("(", 1)[0]
+
+
+def replay_help_keys() -> list[tuple[str, str]]:
+    """(keys, what they do) for the replay's help screen: its own keys, then the dashboard's
+    that still mean something on a recording."""
+    rows = [(shown, title) for _, _, title, _, shown in REPLAY_KEYS]
+    rows += [
+        (c.shown_keys or c.keys, c.title)
+        for c in COMMANDS
+        if _action_name(c.action) not in LAB_ACTIONS
+    ]
+    rows.append(("ctrl+p", "Command palette: every action by name"))
+    rows.append(("↑ ↓ / mouse", "Select a process or an event"))
+    rows.append(("tab", "Move between panels"))
+    rows.append(("p (in the chart)", "Pause or resume the sequence chart"))
+    return rows
+
+
+def recorded_target(target: int | None, phase: str, event: dict[str, Any]) -> int | None:
+    """The master's wanted worker count after ``event``, read from the recording alone.
+
+    The live dashboard asks the master for a ``status`` after each change; a replay cannot, so
+    it follows what the master did: a spawn into slot N means it wants at least N + 1 workers
+    (TTIN and the spawn command both spawn into the next slot; a refused TTIN spawns nothing),
+    a TTOU while running lowers the target (never below 1), a WINCH sets it to 0.
+    """
+    kind = event.get("kind")
+    if event.get("role") != "master":
+        return target
+    if kind in ("start", "status") and isinstance(event.get("target"), int):
+        return int(event["target"])
+    if kind == "spawn" and isinstance(event.get("index"), int):
+        return max(target or 0, int(event["index"]) + 1)
+    if kind == "received" and phase == "running" and target is not None:
+        if event.get("sig") == "SIGTTOU" and target > 1:
+            return target - 1
+        if event.get("sig") == "SIGWINCH":
+            return 0
+    return target
 
 
 class ReplayApp(SigscopeApp):
@@ -34,13 +112,14 @@ class ReplayApp(SigscopeApp):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(key, action, footer or title, show=footer is not None)
-        for key, action, title, footer in REPLAY_KEYS
+        for key, action, title, footer, _ in REPLAY_KEYS
     ]
 
     def __init__(self, settings: ReplaySettings, speed: float = 1.0, paused: bool = False):
         super().__init__(settings)
         self.speed = speed
         self.autoplay = not paused
+        self._target: int | None = None
 
     @property
     def replay(self) -> Replay | None:
@@ -49,6 +128,7 @@ class ReplayApp(SigscopeApp):
 
     def start_lab(self) -> None:
         super().start_lab()
+        self._target = None
         replay = self.replay
         if replay is not None:
             replay.set_speed(self.speed)
@@ -58,7 +138,61 @@ class ReplayApp(SigscopeApp):
     def on_mount(self) -> None:
         # Textual runs SigscopeApp.on_mount too (handlers are called along the MRO): only
         # what the replay adds goes here.
+        timers = self.panel("timers")
+        if isinstance(timers, TimersPanel):
+            timers.set_clock(self.clock_ns)
+        self._replace_buttons()
         self.set_interval(0.25, self._show_position)
+
+    def _replace_buttons(self) -> None:
+        """The replay's transport instead of the lab's buttons (nothing here can be sent)."""
+        actions = self.screen_stack[0].query_one("#actions", Container)
+        for button in actions.children:
+            button.display = False  # hidden, not removed: the dashboard may still look them up
+        actions.mount_all(
+            ActionButton(label, id=button_id, compact=True, tooltip=tip)
+            for button_id, label, _, tip in REPLAY_BUTTONS
+        )
+
+    @on(Button.Pressed)
+    async def _replay_button(self, event: Button.Pressed) -> None:
+        actions = {button_id: action for button_id, _, action, _ in REPLAY_BUTTONS}
+        action = actions.get(event.button.id or "")
+        if action is not None:
+            await self.run_action(action)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The lab's controls are neither shown (footer) nor run (keys, palette) here."""
+        if action in LAB_ACTIONS:
+            return False
+        return super().check_action(action, parameters)
+
+    def clock_ns(self) -> int:
+        """The recorded time at the play head (ages, rates and countdowns count recorded
+        time: a paused replay's clocks stand still)."""
+        replay = self.replay
+        head = replay.head_t if replay is not None else None
+        return head if head is not None else time.monotonic_ns()
+
+    def on_lab_event(self, message: LabEvent) -> None:
+        # Runs before the dashboard's handler (Textual calls them along the MRO).
+        if message.generation != self.generation:
+            return
+        state = self.master_panel.state
+        target = recorded_target(self._target, state.phase, message.event)
+        if target != self._target:
+            self._target = target
+            if target != state.target:
+                # The master panel's own word for a target is a status event: give it one
+                # that changes nothing else.
+                self.master_panel.add_event(
+                    {
+                        "kind": "status",
+                        "role": "master",
+                        "target": target,
+                        "backoff": dict(state.backoff),
+                    }
+                )
 
     def _show_position(self) -> None:
         replay = self.replay
@@ -95,8 +229,7 @@ class ReplayApp(SigscopeApp):
         replay = self.replay
         if replay is not None:
             self.speed = replay.set_speed(replay.speed * factor)
-            self.notify(f"Replay speed ×{self.speed:g}", timeout=2)
-            self._show_position()
+            self._show_position()  # the header shows the speed: no toast over the panels
 
     def action_jump_to(self, position: int) -> None:
         replay = self.replay
@@ -105,10 +238,18 @@ class ReplayApp(SigscopeApp):
         target = replay.length if position < 0 else position
         self._jump(target)
 
-    def action_jump_by(self, delta: int) -> None:
+    def jump_size(self) -> int:
+        """How far b / j jump: a tenth of the recording (at least one entry, at most
+        :data:`MAX_JUMP`), so that they are steps through a short recording too, not a
+        jump to its start or end."""
+        replay = self.replay
+        length = replay.length if replay is not None else 0
+        return max(1, min(MAX_JUMP, length // 10))
+
+    def action_jump_tenth(self, direction: int) -> None:
         replay = self.replay
         if replay is not None:
-            self._jump(replay.position + delta)
+            self._jump(replay.position + (1 if direction > 0 else -1) * self.jump_size())
 
     def _jump(self, target: int) -> None:
         replay = self.replay
@@ -136,9 +277,14 @@ class ReplayApp(SigscopeApp):
         )
         self.refresh_tree()
 
-    def get_system_commands(self, screen: Any) -> Any:
-        from textual.app import SystemCommand
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(replay_help_keys()))
 
-        yield from super().get_system_commands(screen)
-        for key, action, title, _ in REPLAY_KEYS:
-            yield SystemCommand(title, f"key: {key}", lambda a=action: self.run_action(a))
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        # The dashboard's palette minus what acts on a lab, plus the replay's own.
+        lab_titles = {c.title for c in COMMANDS if _action_name(c.action) in LAB_ACTIONS}
+        for command in super().get_system_commands(screen):
+            if command.title not in lab_titles:
+                yield command
+        for _, action, title, _, shown in REPLAY_KEYS:
+            yield SystemCommand(title, f"key: {shown}", lambda a=action: self.run_action(a))

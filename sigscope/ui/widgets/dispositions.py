@@ -95,6 +95,11 @@ class DispositionsPanel(Widget):
         self._clock = clock
         self._view: Any = None  # the ProcessView of the selected pid in the latest snapshot
         self._seen_snapshot = False
+        self._snapshot: Any = None  # the latest snapshot: a newly selected pid is read from it
+        # pid -> its view in the last scan that showed it: a process that has gone (or a
+        # replay paused after the last scan) still shows what was last seen of it.
+        self._last_views: OrderedDict[int, Any] = OrderedDict()
+        self._stale = False  # the view shown is from an older scan than the latest
         self._sets: dict[str, frozenset[int]] | None = None
         self.changed_at: dict[tuple[int | str, str], float] = {}
         """(signal number or "rt", column) -> when that cell last changed (clock seconds)."""
@@ -109,25 +114,46 @@ class DispositionsPanel(Widget):
     def watch_pid(self, old: int | None, new: int | None) -> None:
         self._sets = None
         self._view = None
+        self._stale = False
         self.changed_at.clear()
         self.border_title = "Dispositions" if new is None else f"Dispositions · pid {new}"
+        if new is not None and self._snapshot is not None:
+            # Read the newly selected process from the scan we already have: the next scan
+            # may never come (a replay paused or at its end, a lab that has ended).
+            self._read(self._snapshot)
         self.refresh(layout=True)
 
     def clear(self) -> None:
         """Forget every process (a restarted lab): counts, masks and highlights."""
         self._handled.clear()
         self._seen_snapshot = False
+        self._snapshot = None
+        self._last_views.clear()
         self.watch_pid(self.pid, self.pid)
 
     def update_snapshot(self, snapshot: Any) -> None:
         """Read the selected process's masks from a sampler snapshot; mark what changed."""
         self._seen_snapshot = True
+        self._snapshot = snapshot
+        for view in snapshot.processes:
+            self._last_views[view.pid] = view
+            self._last_views.move_to_end(view.pid)
+        while len(self._last_views) > MAX_COUNTED_PIDS:
+            self._last_views.popitem(last=False)
         if self.pid is None:
             return
+        self._read(snapshot)
+        self.refresh()
+
+    def _read(self, snapshot: Any) -> None:
+        """Take the selected process's view from ``snapshot`` (or the last one that had it)."""
         view = snapshot.by_pid(self.pid)
+        self._stale = view is None and self.pid in self._last_views
+        if view is None:
+            view = self._last_views.get(self.pid or 0)
         self._view = view
         if view is None:
-            self.refresh()
+            self._sets = None
             return
         sets = mask_sets(view.masks)
         if self._sets is not None:
@@ -138,11 +164,10 @@ class DispositionsPanel(Widget):
                 for sig in diff:
                     self.changed_at[(sig if sig < RTMIN else "rt", column)] = now
                     changed = True
-            if changed:
+            if changed and self.is_mounted:
                 # One redraw when the highlight is due to fade (a little late, never early).
                 self.set_timer(HIGHLIGHT_SECONDS + 0.05, self.refresh)
         self._sets = sets
-        self.refresh()
 
     def add_event(self, event: dict[str, Any]) -> None:
         """Count handler runs (``received``) per process and signal."""
@@ -207,7 +232,10 @@ class DispositionsPanel(Widget):
             who += f" {view.index}"
         if view.behaviour:
             who += f" ({view.behaviour})"
-        text.append(f"{who} · state {view.state}\n", style="bold")
+        text.append(f"{who} · state {view.state}", style="bold")
+        if self._stale:
+            text.append(" · as last seen (gone from the latest scan)", style="italic yellow")
+        text.append("\n")
         if compact:
             header = " # " + "sig".ljust(7) + "dflt " + "".join(SHORT[c] + " " for c in COLUMNS)
         else:

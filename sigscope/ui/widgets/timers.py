@@ -126,6 +126,13 @@ class TimersPanel(Widget):
         self.border_title = "Timers"
 
     # -- public API --------------------------------------------------------------------------
+    def set_clock(self, clock: Callable[[], int]) -> None:
+        """Count down on ``clock`` (ns on the events' clock): a replay passes the recorded
+        time at its play head, so a paused replay's countdowns stand still."""
+        self._clock = clock
+        self._sync_ticker()
+        self.refresh()
+
     def show_pid(self, pid: int | None) -> None:
         """Show the timers of ``pid``."""
         self.pid = pid
