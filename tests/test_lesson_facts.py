@@ -893,7 +893,8 @@ def test_six_different_signals_pending_in_a_stopped_process_are_all_handled() ->
 def test_rt_signals_past_rlimit_sigpending_are_lost() -> None:
     """Lesson 13: real-time signals queue only up to RLIMIT_SIGPENDING (counted over the whole
     real user's queued signals, SigQ). Past it, kill() still reports success and the instance
-    is lost; sigqueue() fails with EAGAIN."""
+    is lost; sigqueue() fails with EAGAIN. (Python has no signal.sigqueue: libc's, by ctypes.)"""
+    assert not hasattr(signal, "sigqueue")
     seen = experiment(
         """
         import ctypes, errno, json, os, resource, signal
