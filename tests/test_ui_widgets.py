@@ -133,6 +133,7 @@ async def test_chart_draws_real_lab_arrows_latency_exits_and_reaps() -> None:
     async with One(chart).run_test(size=(120, 40)) as pilot:
         for event in events:
             chart.add_event(event)
+        chart.flush()
         await pilot.pause()
         usr1 = arrows(chart, "SIGUSR1")
         assert len(usr1) == 1
@@ -155,7 +156,10 @@ async def test_chart_draws_real_lab_arrows_latency_exits_and_reaps() -> None:
         assert chld and all(r.sender == "kernel" and r.receiver == "master" for r in chld)
         assert any("killed by SIGKILL (-9)" in t for t in texts)
         assert any("master: graceful shutdown" in t for t in texts)
-        assert sum("exits: dies by SIGTERM" in t for t in texts) == 2
+        # An idle worker's handler runs, then resets SIGTERM to default and re-raises it: the
+        # caption says so (not "handled", then an unexplained death).
+        said = "dies by SIGTERM: its handler re-raised it"
+        assert sum(said in t for t in texts) == 2
         assert texts[-1].endswith("the lab has ended")
         # The master's TERMs to its workers start on the master's lane.
         assert {r.sender for r in arrows(chart, "SIGTERM")} == {"you", "master"}
@@ -167,6 +171,7 @@ async def test_chart_aggregates_a_real_storm_of_1000_into_one_row() -> None:
     async with One(chart).run_test(size=(120, 40)) as pilot:
         for event in events:
             chart.add_event(event)
+        chart.flush()
         await pilot.pause()
         storm = arrows(chart, "SIGUSR2")
         assert len(storm) == 1
@@ -193,6 +198,7 @@ async def test_chart_storage_is_bounded_after_100k_events() -> None:
                 chart.add_events(batch)
                 batch = []
                 await pilot.pause()
+        chart.flush()
         assert chart.model.sent == 100_000
         assert len(chart.rows) == MAX_ROWS
         assert len(chart.model.pending_keys()) <= PENDING_KEYS
@@ -207,7 +213,7 @@ async def test_chart_storage_is_bounded_after_100k_events() -> None:
 
 
 async def test_chart_merges_only_within_the_storm_window_and_pairs_latencies() -> None:
-    chart = SequenceChart()
+    chart = SequenceChart(window_ns=0)  # in order already: drawn as added
     async with One(chart).run_test(size=(120, 30)) as pilot:
         t = 5_000 * S
         rt = signal_name(RTMIN + 1)
@@ -264,6 +270,7 @@ async def test_chart_marks_a_real_zombie_the_sampler_saw() -> None:
     chart = SequenceChart()
     async with One(chart).run_test(size=(120, 30)) as pilot:
         chart.add_events(events)
+        chart.flush()
         await pilot.pause()
         zombie = [r for r in chart.rows if r.kind == "mark" and r.glyph == "Z"]
         assert len(zombie) == 1 and zombie[0].receiver == "w0"
@@ -280,7 +287,7 @@ async def test_chart_marks_a_real_zombie_the_sampler_saw() -> None:
 
 
 async def test_chart_pause_holds_events_then_draws_them() -> None:
-    chart = SequenceChart()
+    chart = SequenceChart(window_ns=0)  # in order already: drawn as added
     async with One(chart).run_test(size=(100, 30)) as pilot:
         chart.focus()
         t = 7_000 * S
@@ -297,7 +304,7 @@ async def test_chart_pause_holds_events_then_draws_them() -> None:
 
 
 async def test_chart_show_pid_highlights_that_lane() -> None:
-    chart = SequenceChart()
+    chart = SequenceChart(window_ns=0)  # in order already: drawn as added
     async with One(chart).run_test(size=(100, 30)) as pilot:
         t = 9_000 * S
         chart.add_event(ev("spawn", t, 2, "master", child=3, index=0, behaviour="idle"))
@@ -312,13 +319,25 @@ async def test_chart_show_pid_highlights_that_lane() -> None:
         )
         chart.show_pid(None)
         assert chart._selected_lane() is None
-        # Worker 0 replaced: its slot's header shows the new pid, even when the old pid is
-        # mentioned afterwards (the sampler saying it is gone).
-        chart.add_event(ev("reaped", t, 2, "master", child=3, how="exited", exitcode=0))
-        chart.add_event(ev("spawn", t, 2, "master", child=5, index=0, behaviour="idle"))
-        chart.add_event(ev("state", t, 1, "ui", child=3, state="gone", old="Z"))
-        assert chart.model._lanes["w0"].pid == 5
-        assert "5" in chart._header_text(1).plain.split()
+        # Worker 0 replaced: the new process gets a lane of its own (titled like its slot),
+        # the old lane keeps its pid and ends at the reap, even when the old pid is mentioned
+        # afterwards (the sampler saying it is gone).
+        chart.add_event(ev("reaped", t + 1, 2, "master", child=3, how="exited", exitcode=0))
+        chart.add_event(ev("spawn", t + 2, 2, "master", child=5, index=0, behaviour="idle"))
+        chart.add_event(ev("state", t + 3, 1, "ui", child=3, state="gone", old="Z"))
+        old, new = chart.model.lane("w0"), chart.model.lane("w0.1")
+        assert old is not None and new is not None
+        assert (old.pid, old.end_t, new.pid, new.end_t) == (3, t + 1, 5, None)
+        assert [la.title for la in chart.model.lanes].count("w0") == 2
+        assert chart._header_text(1).plain.split()[-3:] == ["3", "5", "4"]
+        # The old lane's line stops at its reap; the new one starts at its fork.
+        chart.add_event(ev("exit", t + 4, 4, index=1, code=0))
+        await pilot.pause()
+        texts = chart.row_texts()
+        assert "fork w0 pid 5" in texts[-2]
+        g = chart._geometry()
+        assert (texts[-1][g.centre("w0")], texts[-1][g.centre("w0.1")]) == (" ", "│")
+        assert texts[0][g.centre("w0.1")] == " "  # not born yet
 
 
 # -- dispositions ----------------------------------------------------------------------------

@@ -2,13 +2,18 @@
 
 A student reads it like a UML sequence diagram: who sent which signal to whom, how long the
 receiver took to run its handler, and what happened to the lanes (forks, exits, reaps,
-zombies). Two things make it hold up under a storm of signals:
+zombies). The order of the rows is a claim like any sentence in a lesson, so the model
+(:mod:`sigscope.observe.sequence`, no Textual) puts events through a short reorder window and
+keeps rows sorted by their time stamps; each process has its own lane, which ends at its reap.
 
 - **aggregation**: consecutive arrows with the same signal between the same two lanes, each
   within :data:`STORM_WINDOW_NS` of the previous one, merge into one row with a count
   (``SIGUSR1 ×1000``), so a storm is one row, not a thousand;
 - **bounded storage**: rows live in a deque of at most ``max_rows``; the sends still waiting
-  for their handler are bounded too, so memory stays flat however long the lab runs.
+  for their handler are bounded too, so memory stays flat however long the lab runs;
+- **lanes never fall off the side**: when the lanes do not fit, the lanes of processes that
+  have ended fold into one ``+N`` column (named in the header), and if the live ones still do
+  not fit the chart scrolls sideways, with a ``→`` in the header saying so.
 
 The chart is a line-API widget (:class:`~textual.scroll_view.ScrollView` + ``render_line``):
 only the visible rows are rendered, each once per change (an LRU cache of strips).
@@ -17,7 +22,7 @@ only the visible rows are rendered, each once per change (an LRU cache of strips
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -28,417 +33,78 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
-from sigscope.signames import RTMIN, SignalError, parse_signal
+from sigscope.observe.sequence import (
+    MAX_PID_LANES,
+    MAX_ROWS,
+    MERGE_LOOKBACK,
+    PENDING_KEYS,
+    PENDING_MAX_AGE_NS,
+    PENDING_PER_KEY,
+    REORDER_WINDOW_NS,
+    STORM_WINDOW_NS,
+    ChartRow,
+    Event,
+    Lane,
+    SequenceModel,
+    format_ms,
+)
+from sigscope.signames import SignalError, parse_signal
 
-Event = dict[str, Any]
+__all__ = [
+    "MAX_PID_LANES",
+    "MAX_ROWS",
+    "MERGE_LOOKBACK",
+    "PENDING_KEYS",
+    "PENDING_MAX_AGE_NS",
+    "PENDING_PER_KEY",
+    "REORDER_WINDOW_NS",
+    "STORM_WINDOW_NS",
+    "ChartRow",
+    "Lane",
+    "SequenceChart",
+    "SequenceModel",
+    "format_ms",
+]
 
-MAX_ROWS = 2_000
-"""Rows kept; older ones scroll away for good (memory stays flat)."""
-STORM_WINDOW_NS = 250_000_000
-"""Arrows closer together than this (same signal, same two lanes) merge into one row."""
-MERGE_LOOKBACK = 8
-"""How many recent rows a new arrow may merge into (a storm to two workers interleaves)."""
-PENDING_KEYS = 1_024
-PENDING_PER_KEY = 4_096
-PENDING_MAX_AGE_NS = 30_000_000_000
-"""A send whose handler has not run after this long is forgotten (blocked, ignored, lost)."""
-COALESCE_SLACK_NS = 50_000_000
-"""Sends older than this before a handler ran were merged by the kernel into that delivery."""
 PAUSE_BUFFER = 100_000
 HEADER_LINES = 2
 GUTTER = 10  # "  12.345s " : seconds since the first event
-LABEL_WIDTH = 34  # the label column's share of the width; longer labels are cut at the edge
+LABEL_WIDTH = 52  # the label column's least width: a whole caption (longer ones end in "…")
 MIN_LANE_WIDTH = 5
 MAX_LANE_WIDTH = 10
 NARROW_LANE_WIDTH = 4  # in a narrow panel: room for "you", "w12", "ker"
-MAX_PID_LANES = 8  # lanes for processes without a worker index (orphans, strangers)
+FOLDED = "+"  # the column key standing for every folded (ended) lane
 
 SENDER_STYLE = {"you": "bold cyan", "master": "bold yellow", "kernel": "bold magenta"}
 
 
-def _lane_order(key: str) -> tuple[int, int]:
-    """Fixed lanes first (you, kernel, master), then workers by index, then other pids."""
-    fixed = {"you": 0, "kernel": 1, "master": 2}
-    if key in fixed:
-        return (fixed[key], 0)
-    if key.startswith("w"):
-        return (3, int(key[1:]))
-    if key.startswith("p"):
-        return (4, int(key[1:]))
-    return (5, 0)
+class Columns:
+    """Which lane is drawn in which column at the current width, and how wide a column is.
 
-
-def _is_realtime(sig: str) -> bool:
-    """Real-time signals queue (one delivery per send); standard ones coalesce while pending."""
-    try:
-        return parse_signal(sig) >= RTMIN
-    except SignalError:
-        return False
-
-
-def format_ms(ns: float) -> str:
-    """A latency in the unit a person reads best: µs, ms or s."""
-    if ns < 1_000_000:
-        return f"{ns / 1000:.0f} µs"
-    if ns < 1_000_000_000:
-        return f"{ns / 1e6:.2f} ms"
-    return f"{ns / 1e9:.2f} s"
-
-
-class Lane:
-    """One column of the chart: a sender lane (you, kernel) or a process slot."""
-
-    __slots__ = ("key", "title", "pid")
-
-    def __init__(self, key: str, title: str, pid: int | None = None) -> None:
-        self.key = key
-        self.title = title
-        self.pid = pid
-
-
-class ChartRow:
-    """One row: an arrow (possibly aggregated), or a mark on a lane (fork, exit, reap…).
-
-    Rows are mutable: a storm row's count and latency grow as sends and handlers arrive;
-    ``version`` changes with each update so the widget re-renders only that row.
+    ``folded`` lanes (ended processes, when the lanes do not fit) share the last column.
     """
 
-    __slots__ = (
-        "uid",
-        "kind",
-        "t",
-        "last_t",
-        "sender",
-        "receiver",
-        "sig",
-        "text",
-        "glyph",
-        "style",
-        "count",
-        "handled",
-        "lat_sum",
-        "lat_max",
-        "version",
-        "undrawn",
-    )
+    __slots__ = ("lanes", "index", "folded", "width", "lines", "overflow")
 
     def __init__(
-        self,
-        uid: int,
-        kind: str,
-        t: int,
-        receiver: str,
-        sender: str | None = None,
-        sig: str = "",
-        text: str = "",
-        glyph: str = "",
-        style: str = "",
+        self, lanes: list[Lane | None], folded: list[Lane], width: int, lines: int, overflow: bool
     ) -> None:
-        self.uid = uid
-        self.kind = kind  # "arrow" or "mark"
-        self.t = t
-        self.last_t = t
-        self.sender = sender
-        self.receiver = receiver
-        self.sig = sig
-        self.text = text
-        self.glyph = glyph
-        self.style = style
-        self.count = 1
-        self.handled = 0
-        self.lat_sum = 0
-        self.lat_max = 0
-        self.version = 0
-        # Event times not yet on screen: the widget turns them into sent-to-drawn delays.
-        self.undrawn: list[int] = [t]
+        self.lanes = lanes  # None: the "+N" column
+        self.folded = folded
+        self.width = width
+        self.lines = lines
+        self.overflow = overflow  # wider than the widget: it scrolls sideways
+        self.index: dict[str, int] = {}
+        for i, lane in enumerate(lanes):
+            if lane is not None:
+                self.index[lane.key] = i
+        for lane in folded:
+            self.index[lane.key] = len(lanes) - 1
 
-    def label(self) -> str:
-        """What the row says in the label column."""
-        if self.kind != "arrow":
-            return self.text
-        parts = [self.sig + (f" ×{self.count}" if self.count > 1 else "")]
-        if self.sender == "kernel":
-            known = self.sig in _KERNEL_SIGNALS
-            parts.append("from the kernel" if known else "no known sender")
-        if self.handled:
-            if self.count == 1:
-                parts.append(f"handled after {format_ms(self.lat_sum)}")
-            else:
-                avg = self.lat_sum / self.handled
-                handled = "all handled" if self.handled == self.count else f"{self.handled} handled"
-                parts.append(f"{handled}, avg {format_ms(avg)}")
-        return " · ".join(parts)
-
-    def touch(self, t: int) -> None:
-        self.version += 1
-        if len(self.undrawn) < 4096:
-            self.undrawn.append(t)
-
-
-_KERNEL_SIGNALS = frozenset({"SIGCHLD", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGPIPE", "SIGSEGV"})
-
-
-class SequenceModel:
-    """The chart's state, independent of any screen: lanes, rows and unmatched sends.
-
-    ``add(event)`` takes events in the contract of :mod:`sigscope.lab.events`. A ``sent``
-    draws an arrow at once (so a SIGKILL, which never runs a handler, still shows); the
-    ``received`` that matches it (same signal, the target's pid) adds its latency to that row.
-    A ``received`` with no matching send is drawn from the *kernel* lane (SIGCHLD, SIGALRM, or a
-    ``kill`` typed in another terminal).
-
-    Matching follows the kernel's rules: real-time signals queue, so sends and handler runs
-    pair first-in first-out; a standard signal is pending at most once, so when its handler
-    runs, the older sends to the same process were merged into that one delivery.
-    """
-
-    def __init__(self, max_rows: int = MAX_ROWS) -> None:
-        self.rows: deque[ChartRow] = deque(maxlen=max_rows)
-        self.lanes: list[Lane] = []
-        self._lanes: dict[str, Lane] = {}
-        self._pid_lane: OrderedDict[int, str] = OrderedDict()
-        self._pending: OrderedDict[tuple[str, int], deque[tuple[int, ChartRow]]] = OrderedDict()
-        self._last_received: dict[tuple[str, int], int] = {}
-        self._uid = 0
-        self.origin: int | None = None
-        self.layout_version = 0
-        self.evicted = 0  # rows pushed out of the deque since the widget last looked
-        self.sent = 0  # arrows started by a `sent` event (for benchmarks: counted vs sent)
-        self.received = 0
-        for key in ("you", "kernel", "master"):
-            self._lane(key)
-
-    # -- lanes -----------------------------------------------------------------------------
-    def _lane(self, key: str, pid: int | None = None, title: str | None = None) -> Lane:
-        lane = self._lanes.get(key)
-        if lane is None:
-            lane = Lane(key, title or key, pid)
-            self._lanes[key] = lane
-            self.lanes.append(lane)
-            self.lanes.sort(key=lambda la: _lane_order(la.key))
-            self.layout_version += 1
-        if pid is not None and lane.pid != pid and key not in ("you", "kernel"):
-            lane.pid = pid
-            self.layout_version += 1
-        return lane
-
-    def lane_of(
-        self, pid: int, role: str | None = None, index: int | None = None, claim: bool = False
-    ) -> str:
-        """The lane key of a process: master, w<index>, p<pid>, or "other" past the cap.
-
-        ``claim``: the event shows this pid is the lane's current process (it speaks for
-        itself, or was just forked), so the lane's header shows its pid. A mere mention (a
-        reap, a state change, a signal sent to it) must not: a worker's slot may already
-        belong to its replacement when the old one's zombie is reaped.
-        """
-        key = self._pid_lane.get(pid)
-        if key is None or (role == "worker" and index is not None and key != f"w{index}"):
-            if role == "ui":
-                key = "you"
-            elif role == "master":
-                key = "master"
-            elif role == "worker" and index is not None:
-                key = f"w{index}"
-            else:
-                pid_lanes = sum(1 for la in self.lanes if la.key.startswith("p"))
-                key = f"p{pid}" if pid_lanes < MAX_PID_LANES else "other"
-            self._pid_lane[pid] = key
-            if len(self._pid_lane) > 4 * MAX_ROWS:
-                self._pid_lane.popitem(last=False)
-        if key != "you":
-            title = (role or "pid") if key.startswith("p") else "others" if key == "other" else key
-            lane = self._lane(key, None, title)
-            if (claim or lane.pid is None) and key != "other" and lane.pid != pid:
-                lane.pid = pid
-                self.layout_version += 1
-        return key
-
-    def column(self, key: str) -> int:
-        for i, lane in enumerate(self.lanes):
-            if lane.key == key:
-                return i
-        return 0
-
-    def lane_of_event(self, event: Event) -> str:
-        pid, role = int(event.get("pid", 0)), event.get("role")
-        return self.lane_of(pid, role, event.get("index"), claim=True)
-
-    # -- rows ------------------------------------------------------------------------------
-    def _new_row(self, kind: str, t: int, receiver: str, **kw: Any) -> ChartRow:
-        self._uid += 1
-        row = ChartRow(self._uid, kind, t, receiver, **kw)
-        if len(self.rows) == self.rows.maxlen:
-            self.evicted += 1
-        self.rows.append(row)
-        return row
-
-    def _arrow(self, t: int, sender: str, receiver: str, sig: str) -> ChartRow:
-        """A new arrow, or one more signal on a recent row of the same storm."""
-        for i in range(1, min(MERGE_LOOKBACK, len(self.rows)) + 1):
-            row = self.rows[-i]
-            if (
-                row.kind == "arrow"
-                and row.sig == sig
-                and row.sender == sender
-                and row.receiver == receiver
-                and 0 <= t - row.last_t <= STORM_WINDOW_NS
-            ):
-                row.count += 1
-                row.last_t = t
-                row.touch(t)
-                return row
-        return self._new_row("arrow", t, receiver, sender=sender, sig=sig)
-
-    def _mark(
-        self, t: int, lane: str, glyph: str, text: str, style: str, other: str | None = None
-    ) -> ChartRow:
-        return self._new_row("mark", t, lane, sender=other, glyph=glyph, text=text, style=style)
-
-    # -- events ----------------------------------------------------------------------------
-    def add(self, event: Event) -> None:
-        """Take one event of the lab's stream (any kind; those the chart does not draw are
-        ignored)."""
-        kind = event.get("kind")
-        t = int(event.get("t", 0))
-        if self.origin is None and t:
-            self.origin = t
-        if kind == "sent":
-            self._sent(event, t)
-        elif kind == "received":
-            self._received(event, t)
-        elif kind in ("spawn", "fork"):
-            child = int(event["child"])
-            index = event.get("index") if kind == "spawn" else None
-            role = "worker" if kind == "spawn" else "orphan"
-            lane = self.lane_of(child, role, index, claim=True)
-            parent = self.lane_of_event(event)
-            what = f"w{index}" if index is not None else "a child"
-            extra = f" ({event['behaviour']})" if event.get("behaviour") else ""
-            self._mark(t, lane, "◉", f"fork {what} pid {child}{extra}", "green", parent)
-        elif kind == "exit":
-            lane = self.lane_of_event(event)
-            code = event.get("code")
-            how = (
-                f"exits: dies by {event.get('sig') or f'signal {-code}'}"
-                if isinstance(code, int) and code < 0
-                else f"exits with code {code}"
-            )
-            self._mark(t, lane, "✕", f"pid {event.get('pid')} {how}", "yellow")
-        elif kind in ("reaped", "gone"):
-            self._reaped(event, t, kind)
-        elif kind == "state":
-            self._state(event, t)
-        elif kind == "phase":
-            lane = self.lane_of_event(event)
-            self._mark(t, lane, "◆", f"master: {event.get('phase')} shutdown", "bold yellow")
-        elif kind == "dropped":
-            lane = self.lane_of_event(event)
-            text = f"{event.get('count')} events lost (channel full)"
-            self._mark(t, lane, "!", text, "bold red")
-        elif kind == "ended":
-            self._mark(t, "master", "■", "the lab has ended", "bold red")
-
-    def _sent(self, event: Event, t: int) -> None:
-        sig = str(event.get("sig", "?"))
-        target = int(event.get("target", 0))
-        sender = self.lane_of_event(event)
-        receiver = self.lane_of(target, event.get("target_role"))
-        row = self._arrow(t, sender, receiver, sig)
-        self.sent += 1
-        key = (sig, target)
-        queue = self._pending.get(key)
-        if queue is None:
-            queue = self._pending[key] = deque(maxlen=PENDING_PER_KEY)
-            if len(self._pending) > PENDING_KEYS:
-                self._pending.popitem(last=False)
-        else:
-            self._pending.move_to_end(key)
-            last = self._last_received.get(key)
-            # A standard signal's sends from before its last handler run, with no second run
-            # a second later, were merged into that delivery: they will never match.
-            if last is not None and t - last > 1_000_000_000 and not _is_realtime(sig):
-                while queue and queue[0][0] <= last:
-                    queue.popleft()
-        while queue and t - queue[0][0] > PENDING_MAX_AGE_NS:
-            queue.popleft()
-        queue.append((t, row))
-
-    def _received(self, event: Event, t: int) -> None:
-        sig = str(event.get("sig", "?"))
-        pid = int(event.get("pid", 0))
-        receiver = self.lane_of_event(event)
-        self.received += 1
-        key = (sig, pid)
-        queue = self._pending.get(key)
-        while queue and t - queue[0][0] > PENDING_MAX_AGE_NS:
-            queue.popleft()
-        if queue and queue[0][0] <= t:
-            sent_t, row = queue.popleft()
-            if not _is_realtime(sig):
-                while queue and queue[0][0] <= t - COALESCE_SLACK_NS:
-                    queue.popleft()
-            self._last_received[key] = t
-            if len(self._last_received) > PENDING_KEYS:
-                self._last_received.pop(next(iter(self._last_received)))
-            latency = t - sent_t
-            row.handled += 1
-            row.lat_sum += latency
-            row.lat_max = max(row.lat_max, latency)
-            row.version += 1  # a new label, not a new arrow: no sent-to-drawn sample
-            return
-        self._arrow(t, "kernel", receiver, sig)
-
-    def _reaped(self, event: Event, t: int, kind: str) -> None:
-        child = int(event.get("child", 0))
-        lane = self.lane_of(child)
-        reaper = self.lane_of_event(event)
-        for key in [k for k in self._pending if k[1] == child]:
-            del self._pending[key]
-        if kind == "gone":
-            text = f"pid {child} gone without a status (SIGCHLD ignored: the kernel reaped it)"
-            self._mark(t, lane, "∅", text, "magenta", reaper)
-            return
-        how = event.get("how")
-        if how == "signalled":
-            core = ", core dumped" if event.get("core") else ""
-            code = event.get("exitcode")
-            result = f"killed by {event.get('sig')}{core} ({code})"
-        elif how == "exited":
-            result = f"exited with code {event.get('exitcode')}"
-        else:
-            result = str(how or "status unknown")
-        adopted = " (adopted)" if event.get("adopted") else ""
-        self._mark(t, lane, "⊗", f"reaped{adopted}: pid {child} {result}", "magenta", reaper)
-
-    def _state(self, event: Event, t: int) -> None:
-        child = event.get("child")
-        if child is None:
-            return
-        lane = self.lane_of(int(child))
-        state, old = event.get("state"), event.get("old")
-        if state == "Z":
-            self._mark(t, lane, "Z", f"pid {child} is a zombie: dead, not reaped yet", "bold red")
-        elif state in ("T", "t"):
-            self._mark(t, lane, state, f"pid {child} stopped ({state})", "bold blue")
-        elif old in ("T", "t") and state not in ("gone", "X"):
-            self._mark(t, lane, "▷", f"pid {child} continued ({state})", "blue")
-
-    def forget_unmatched(self, pid: int, sigs: frozenset[str], before: int) -> None:
-        """Drop sends to ``pid`` of signals in ``sigs`` made before ``before``: a snapshot
-        shows those signals are not pending, so no handler run is coming for them."""
-        for sig in sigs:
-            queue = self._pending.get((sig, pid))
-            while queue and queue[0][0] < before:
-                queue.popleft()
-
-    def pending_keys(self) -> list[tuple[str, int]]:
-        return [k for k, q in self._pending.items() if q]
-
-    def take_evicted(self) -> int:
-        n, self.evicted = self.evicted, 0
-        return n
+    def centre(self, key: str) -> int:
+        return GUTTER + self.index.get(key, 0) * self.width + self.width // 2
 
 
 class SequenceChart(ScrollView, can_focus=True):
@@ -447,14 +113,17 @@ class SequenceChart(ScrollView, can_focus=True):
     Public API (call on the app's thread; the lab calls its subscribers on its reader thread,
     so hand events over with ``post_message`` first):
 
-    - ``add_event(event)``: one event of the lab's stream (``sigscope.lab.events`` contract).
+    - ``add_event(event)`` / ``add_events(events)``: events of the lab's stream
+      (``sigscope.lab.events`` contract), in arrival order: they are drawn in time order after
+      the reorder window (:data:`REORDER_WINDOW_NS`); ``flush()`` draws the held ones now.
     - ``update_snapshot(snapshot)``: a ``sigscope.observe.sampler.Snapshot``; it tells which
-      sends can no longer be matched (their signal is not pending any more) and names lanes.
+      sends can no longer be matched (their signal is not pending any more).
     - ``show_pid(pid)``: highlight the lane of the selected process (``None``: no selection).
     - ``clear()``: forget everything (a restarted lab).
 
     Keys: ``p`` pauses (events are held, up to :data:`PAUSE_BUFFER`, and drawn on resume),
-    ``end`` follows the newest row again; arrows and page keys scroll.
+    ``end`` follows the newest row again; arrows and page keys scroll (sideways too, when the
+    lanes are wider than the panel).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -470,6 +139,7 @@ class SequenceChart(ScrollView, can_focus=True):
         border-title-color: $text;
         border-subtitle-color: $text-muted;
         scrollbar-size-vertical: 1;
+        scrollbar-size-horizontal: 1;
     }
     SequenceChart:focus {
         border: round $primary;
@@ -484,18 +154,22 @@ class SequenceChart(ScrollView, can_focus=True):
         max_rows: int = MAX_ROWS,
         clock: Callable[[], int] = time.monotonic_ns,
         *,
+        window_ns: int = REORDER_WINDOW_NS,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.model = SequenceModel(max_rows)
+        self.model = SequenceModel(max_rows, window_ns)
         self._clock = clock
         self._held: deque[Event] = deque(maxlen=PAUSE_BUFFER)
         self._held_lost = 0
         self._selected: int | None = None
         self._follow = True  # show the newest rows as they come (until the person scrolls up)
         self._syncing = False
+        self._release_timer: Timer | None = None
+        self._columns: Columns | None = None
+        self._columns_key: tuple[int, int, int] | None = None
         self._cache: LRUCache[tuple[int, int, int, int, int | None, int], Strip] = LRUCache(1024)
         self.draw_delays: deque[int] | None = None
         """Set to a deque to measure: nanoseconds from each new arrow's (or storm signal's)
@@ -506,21 +180,25 @@ class SequenceChart(ScrollView, can_focus=True):
     # -- public API --------------------------------------------------------------------------
     def add_event(self, event: Event) -> None:
         """Add one event of the lab's stream to the chart (or hold it while paused)."""
-        if self.paused:
-            if len(self._held) == self._held.maxlen:
-                self._held_lost += 1
-            self._held.append(event)
-            self._show_paused()
-            return
-        self._take([event])
+        self.add_events([event])
 
     def add_events(self, events: list[Event]) -> None:
         """Add a batch of events (one layout update for all of them)."""
         if self.paused:
             for event in events:
-                self.add_event(event)
+                if len(self._held) == self._held.maxlen:
+                    self._held_lost += 1
+                self._held.append(event)
+            self._show_paused()
             return
-        self._take(events)
+        now = self._clock()
+        for event in events:
+            self.model.hold(event, now)
+        self._release(now)
+
+    def flush(self) -> None:
+        """Draw every event still in the reorder window now (the end of a recording)."""
+        self._release(self._clock(), everything=True)
 
     def update_snapshot(self, snapshot: Any) -> None:
         """Use a sampler snapshot: sends of signals no longer pending are not waited for."""
@@ -554,9 +232,10 @@ class SequenceChart(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         """Forget every row and lane: a new lab starts on a clean chart."""
-        self.model = SequenceModel(self.model.rows.maxlen or MAX_ROWS)
+        self.model = SequenceModel(self.model.rows.maxlen or MAX_ROWS, self.model.window_ns)
         self._held.clear()
         self._cache.clear()
+        self._columns = None
         self.virtual_size = Size(0, 0)
         self.refresh()
 
@@ -588,26 +267,19 @@ class SequenceChart(ScrollView, can_focus=True):
         if lost:
             t = int(held[0].get("t", 0)) if held else self._clock()
             text = f"{lost} events not drawn (held while paused)"
-            self.model._mark(t, "kernel", "…", text, "dim")
-        self._take(held)
+            self.model.mark(t, "kernel", "…", text, "dim")
+        self.add_events(held)
+        self.flush()  # they waited long enough: nothing older is still on its way
 
     def _show_paused(self) -> None:
         self.border_subtitle = f"⏸ paused · {len(self._held) + self._held_lost} new · p resume"
 
-    # -- layout ----------------------------------------------------------------------------
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if not self._syncing:
-            # The person scrolled: follow new rows only while at (or next to) the end. One
-            # row of slack, as a horizontal scrollbar appearing adds one to max_scroll_y.
-            self._follow = new_value >= self.max_scroll_y - 1
-
-    def _take(self, events: list[Event]) -> None:
+    # -- the reorder window ------------------------------------------------------------------
+    def _release(self, now: int, everything: bool = False) -> None:
         follow = self._follow
         before = len(self.model.rows)
         layout = self.model.layout_version
-        for event in events:
-            self.model.add(event)
+        self.model.release(now, everything)
         evicted = self.model.take_evicted()
         if len(self.model.rows) != before or evicted or layout != self.model.layout_version:
             self._update_virtual_size()
@@ -617,36 +289,75 @@ class SequenceChart(ScrollView, can_focus=True):
                     self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
                 elif evicted:
                     # Keep the rows the person is reading in place as old ones fall off.
-                    y = max(0, self.scroll_y - evicted * self._geometry()[1])
+                    y = max(0, self.scroll_y - evicted * self._geometry().lines)
                     self.scroll_to(y=y, animate=False, immediate=True, force=True)
             finally:
                 self._syncing = False
         self.refresh()
+        wait = self.model.next_release(self._clock())
+        if wait is not None and self._release_timer is None:
+            # Wake when the oldest held event has waited the window (plus a millisecond, so
+            # that the clock has surely passed it).
+            self._release_timer = self.set_timer(wait / 1e9 + 0.001, self._release_due)
+
+    def _release_due(self) -> None:
+        self._release_timer = None
+        self._release(self._clock())
+
+    # -- layout ----------------------------------------------------------------------------
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if not self._syncing:
+            # The person scrolled: follow new rows only while at (or next to) the end. One
+            # row of slack, as a horizontal scrollbar appearing adds one to max_scroll_y.
+            self._follow = new_value >= self.max_scroll_y - 1
 
     def _lane_width(self) -> int:
-        return self._geometry()[0]
+        return self._geometry().width
 
-    def _geometry(self) -> tuple[int, int]:
-        """(lane width, lines per row). Wide enough: one line, lanes then the label. Narrow
-        (a dashboard panel): two lines, the arrow, then the label under it, so signal names
-        stay readable without scrolling sideways."""
-        lanes = max(1, len(self.model.lanes))
+    def _geometry(self) -> Columns:
+        """Columns for the current width. Wide enough: one line a row, lanes then the label.
+        Narrow (a dashboard panel): two lines, the arrow, then the label under it, so signal
+        names stay readable without scrolling sideways. Lanes that do not fit: ended ones fold
+        into one column; live ones that still do not fit scroll sideways."""
         width = (self.size.width or 80) - 1  # the vertical scrollbar
-        room = width - GUTTER - 1 - LABEL_WIDTH
-        if room >= lanes * MIN_LANE_WIDTH:
-            return min(MAX_LANE_WIDTH, room // lanes), 1
-        return max(NARROW_LANE_WIDTH, min(MAX_LANE_WIDTH, (width - GUTTER) // lanes)), 2
+        key = (self.model.layout_version, width, len(self.model.lanes))
+        if self._columns is not None and self._columns_key == key:
+            return self._columns
+        lanes: list[Lane | None] = list(self.model.lanes)
+        folded: list[Lane] = []
+        ended = sorted(
+            (la for la in self.model.lanes if la.end_t is not None), key=lambda la: la.end_t or 0
+        )
+        while True:
+            n = len(lanes)
+            room = width - GUTTER - 1 - LABEL_WIDTH
+            if room >= n * MIN_LANE_WIDTH:
+                columns = Columns(lanes, folded, min(MAX_LANE_WIDTH, room // n), 1, False)
+                break
+            w = min(MAX_LANE_WIDTH, (width - GUTTER) // n)
+            if w >= NARROW_LANE_WIDTH or not ended:
+                w = max(NARROW_LANE_WIDTH, w)
+                columns = Columns(lanes, folded, w, 2, GUTTER + n * w > width)
+                break
+            # Fold the lane that ended first (its rows are the oldest) into the "+N" column.
+            lane = ended.pop(0)
+            folded.append(lane)
+            lanes = [la for la in lanes if la is not lane and la is not None] + [None]
+        self._columns, self._columns_key = columns, key
+        return columns
 
     def _update_virtual_size(self) -> None:
-        w, lines = self._geometry()
-        width = GUTTER + len(self.model.lanes) * w + (1 + LABEL_WIDTH if lines == 1 else 0)
-        height = len(self.model.rows) * lines + HEADER_LINES
-        if lines == 2 and (self.size.height - HEADER_LINES) % 2:
+        g = self._geometry()
+        width = GUTTER + len(g.lanes) * g.width + (1 + LABEL_WIDTH if g.lines == 1 else 0)
+        height = len(self.model.rows) * g.lines + HEADER_LINES
+        if g.lines == 2 and (self.size.height - HEADER_LINES) % 2:
             height += 1  # so that the end shows whole rows: an arrow, never a lone label
         self.virtual_size = Size(width, height)
 
     def on_resize(self) -> None:
         self._cache.clear()
+        self._columns = None
         self._update_virtual_size()
 
     # -- rendering -------------------------------------------------------------------------
@@ -657,18 +368,18 @@ class SequenceChart(ScrollView, can_focus=True):
         if y < HEADER_LINES:
             strip = self._strip(self._header_text(y))
         else:
-            w, lines = self._geometry()
-            index, part = divmod(scroll_y + y - HEADER_LINES, lines)
+            g = self._geometry()
+            index, part = divmod(scroll_y + y - HEADER_LINES, g.lines)
             if index >= len(self.model.rows):
                 return Strip.blank(width, base)
             row = self.model.rows[index]
             key = (row.uid, row.version, self.model.layout_version, width, self._selected, part)
             cached = self._cache.get(key)
             if cached is None:
-                if lines == 1:
-                    text = self._row_text(row, w)
+                if g.lines == 1:
+                    text = self._row_text(row)
                 else:
-                    text = self._row_lanes(row, w) if part == 0 else self._row_label_line(row, w)
+                    text = self._row_lanes(row) if part == 0 else self._row_label_line(row)
                 cached = self._strip(text)
                 self._cache[key] = cached
             if row.undrawn:
@@ -685,15 +396,21 @@ class SequenceChart(ScrollView, can_focus=True):
         text.stylize_before(self.rich_style)
         return Strip(text.render(self.app.console), text.cell_len)
 
-    def _canvas(self, w: int) -> tuple[list[str], list[tuple[int, int, str]]]:
-        """A blank row: the gutter and each lane's vertical line."""
-        cells = [" "] * (GUTTER + len(self.model.lanes) * w)
+    def _canvas(self, t: int | None) -> tuple[list[str], list[tuple[int, int, str]]]:
+        """A blank row at time ``t``: the gutter and the line of each lane alive then (a
+        lane starts at its fork and ends at its reap). ``None``: every lane (the header)."""
+        g = self._geometry()
+        cells = [" "] * (GUTTER + len(g.lanes) * g.width)
         spans: list[tuple[int, int, str]] = []
         sel = self._selected_lane()
-        for i, lane in enumerate(self.model.lanes):
-            c = GUTTER + i * w + w // 2
-            cells[c] = "│"
-            spans.append((c, c + 1, "bold" if lane.key == sel else "bright_black"))
+        for i, lane in enumerate(g.lanes):
+            c = GUTTER + i * g.width + g.width // 2
+            if lane is None:
+                cells[c] = "┆"  # the folded lanes of ended processes
+                spans.append((c, c + 1, "bright_black"))
+            elif t is None or lane.alive_at(t):
+                cells[c] = "│"
+                spans.append((c, c + 1, "bold" if lane.key == sel else "bright_black"))
         return cells, spans
 
     def _text(self, cells: list[str], spans: list[tuple[int, int, str]], start: int = 0) -> Text:
@@ -703,8 +420,8 @@ class SequenceChart(ScrollView, can_focus=True):
                 text.stylize(style, max(0, a - start), b - start)
         return text
 
-    def _centre(self, key: str, w: int) -> int:
-        return GUTTER + self.model.column(key) * w + w // 2
+    def _centre(self, key: str, w: int | None = None) -> int:
+        return self._geometry().centre(key)
 
     def _selected_lane(self) -> str | None:
         if self._selected is None:
@@ -712,19 +429,20 @@ class SequenceChart(ScrollView, can_focus=True):
         key = self.model._pid_lane.get(self._selected)
         if key is None:
             return None
-        lane = self.model._lanes.get(key)
+        lane = self.model.lane(key)
         return key if lane is not None and lane.pid == self._selected else None
 
-    def _row_lanes(self, row: ChartRow, w: int) -> Text:
+    def _row_lanes(self, row: ChartRow, w: int | None = None) -> Text:
         """The time stamp and the lanes, with the row's arrow or mark drawn across them."""
-        cells, spans = self._canvas(w)
+        g = self._geometry()
+        cells, spans = self._canvas(row.t)
         origin = self.model.origin or row.t
         stamp = f"{(row.t - origin) / 1e9:8.3f}s "
         cells[: len(stamp)] = stamp
         spans.append((0, GUTTER, "dim"))
-        dest = self._centre(row.receiver, w)
+        dest = g.centre(row.receiver)
         if row.kind == "arrow":
-            src = self._centre(row.sender or "kernel", w)
+            src = g.centre(row.sender or "kernel")
             style = self._style(row)
             if src == dest:
                 cells[dest] = "↺"
@@ -737,11 +455,12 @@ class SequenceChart(ScrollView, can_focus=True):
                 spans.append((min(src, dest), max(src, dest) + 1, style))
         else:
             if row.sender is not None and row.sender != row.receiver:
-                src = self._centre(row.sender, w)
-                step = 1 if dest > src else -1
-                for c in range(src + step, dest, step):
-                    cells[c] = "┄"
-                spans.append((min(src, dest), max(src, dest) + 1, "dim " + row.style))
+                src = g.centre(row.sender)
+                if src != dest:
+                    step = 1 if dest > src else -1
+                    for c in range(src + step, dest, step):
+                        cells[c] = "┄"
+                    spans.append((min(src, dest), max(src, dest) + 1, "dim " + row.style))
             cells[dest] = row.glyph[:1]
             spans.append((dest, dest + 1, row.style))
         return self._text(cells, spans)
@@ -751,26 +470,39 @@ class SequenceChart(ScrollView, can_focus=True):
             return SENDER_STYLE.get(row.sender or "", "bold green")
         return row.style
 
-    def _label(self, row: ChartRow) -> Text:
-        """What happened, in words: the signal's name in its sender's colour."""
-        label = Text(row.label(), style="bold" if row.count > 1 else "", end="")
+    def _label(self, row: ChartRow, room: int | None = None) -> Text:
+        """What happened, in words: the signal's name in its sender's colour. A label longer
+        than ``room`` ends in "…" (a visible mark), never cut silently."""
+        said = row.label()
+        g = self._geometry()
+        if row.kind == "arrow":
+            # An arrow into (or out of) the folded column: say which process it was.
+            for key, way in ((row.receiver, "to"), (row.sender, "from")):
+                lane = self.model.lane(key) if key else None
+                if lane is not None and lane in g.folded:
+                    said += f" · {way} {lane.title} {lane.pid} (ended)"
+        label = Text(said, style="bold" if row.count > 1 else "", end="", no_wrap=True)
         if row.kind == "arrow":
             label.stylize(self._style(row), 0, len(row.sig))
+        if room is not None and label.cell_len > room:
+            label.truncate(max(1, room), overflow="ellipsis")
         return label
 
     def _row_text(self, row: ChartRow, w: int | None = None) -> Text:
-        """The whole row on one line: lanes, then the label."""
-        text = self._row_lanes(row, self._lane_width() if w is None else w)
+        """The whole row on one line: lanes, then the label (to the right edge at most)."""
+        text = self._row_lanes(row)
+        width = (self.size.width or 80) - 1
         text.append(" ")
-        text.append_text(self._label(row))
+        text.append_text(self._label(row, max(LABEL_WIDTH, width - text.cell_len)))
         return text
 
-    def _row_label_line(self, row: ChartRow, w: int) -> Text:
+    def _row_label_line(self, row: ChartRow, w: int | None = None) -> Text:
         """The second line of a narrow row: the label under the time stamp, the lanes going
         on to its right."""
-        label = self._label(row)
+        width = (self.size.width or 80) - 1
+        label = self._label(row, max(8, width - 2))
         start = 2 + label.cell_len + 1
-        cells, spans = self._canvas(w)
+        cells, spans = self._canvas(row.t)
         text = Text("  ", style=self.rich_style, end="")
         text.append_text(label)
         text.append(" ")
@@ -779,21 +511,35 @@ class SequenceChart(ScrollView, can_focus=True):
         return text
 
     def _header_text(self, y: int) -> Text:
-        w = self._lane_width()
+        g = self._geometry()
+        w = g.width
         sel = self._selected_lane()
         text = Text(style=self.rich_style, no_wrap=True, end="")
         text.append("time".rjust(GUTTER - 2) + "  " if y == 0 else " " * GUTTER, style="dim")
-        for lane in self.model.lanes:
-            title = lane.title if y == 0 else str(lane.pid) if lane.pid is not None else ""
+        for lane in g.lanes:
+            if lane is None:  # the folded lanes of ended processes
+                title = f"+{len(g.folded)}" if y == 0 else "ended"
+                text.append(title[: w - 1].center(w), style="dim" if y else "bold")
+                continue
+            if y == 0:
+                title = lane.title
+            elif lane.pid is None:
+                title = ""
+            else:
+                title = str(lane.pid)
             if len(title) > w - 1:  # keep a gap between columns; a pid keeps its last digits
                 title = title[: w - 1] if y == 0 else "…" + title[-(w - 2) :]
             cell = title.center(w)
             style = SENDER_STYLE.get(lane.key, "bold") if y == 0 else "dim"
+            if lane.end_t is not None:
+                style = "dim strike" if y == 1 else "dim"
             if lane.key == sel:
                 style = "reverse bold"
             text.append(cell, style=style)
-        if y == 0 and self._geometry()[1] == 1:  # narrow rows carry their label underneath
+        if y == 0 and g.lines == 1:  # narrow rows carry their label underneath
             text.append(" what happened", style="dim italic")
+        if y == 0 and g.overflow:
+            text.append(" →", style="bold")  # more lanes to the right: scroll sideways
         return text
 
 
