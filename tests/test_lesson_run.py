@@ -8,12 +8,80 @@ from pathlib import Path
 
 import pytest
 
-from sigscope.course import LessonRun, ProgressStore, ShowMeFailed, load_lesson, parse_lesson
+from sigscope.course import (
+    LessonProgress,
+    LessonRun,
+    ProgressStore,
+    ShowMeFailed,
+    load_lesson,
+    parse_lesson,
+)
 from sigscope.lab import Lab
 from sigscope.observe.sampler import Sampler
-from sigscope.paths import bundled_lessons
 
-LESSON = bundled_lessons() / "01-kill-and-default-actions.toml"
+# The runs below use lessons of their own: the bundled ones are rewritten by their authors, and
+# each is run whole by tests/test_lessons_solutions.py.
+KILL = """\
+title = "Kill and default actions"
+summary = "A signal's default action, or its handler."
+sources = ["signal(7)"]
+
+[lab]
+workers = 2
+behaviour = "idle"
+
+[[steps]]
+title = "A signal with a handler"
+text = "Send SIGUSR1 to worker 0."
+sources = ["signal(7)"]
+expect = { all = [{ received = "SIGUSR1", worker = 0 }, { live_workers = 2 }] }
+hints = ["Which signal has no meaning of its own?", "SIGUSR1, to worker 0."]
+solution = [{ send = "USR1@worker:0" }]
+
+[[steps]]
+title = "SIGTERM: polite"
+text = "Send SIGTERM to worker 1."
+sources = ["signal(7)"]
+expect = { reaped = { sig = "SIGTERM", how = "signalled", worker = 1 } }
+hints = ["Send SIGTERM (15) to worker 1."]
+solution = [{ send = "TERM@worker:1" }]
+
+[[steps]]
+title = "What the shell reports"
+text = "128 + N."
+sources = ["bash(1) \\"EXIT STATUS\\""]
+question = "What would `echo $?` print in a shell?"
+answer = "shell_code"
+hints = ["128 + 15."]
+solution = [{ answer = "143" }]
+
+[[steps]]
+title = "Reading"
+text = "Nothing to do here."
+sources = ["signal(7)"]
+"""
+
+ZOMBIE = """\
+title = "Zombies"
+sources = ["waitpid(2)"]
+[lab]
+workers = 2
+reaping = "off"
+[[steps]]
+text = "Kill worker 0."
+sources = ["waitpid(2)"]
+expect = { all = [{ sent = "SIGKILL", worker = 0 }, { state = "Z", worker = 0 }] }
+hints = ["h"]
+solution = [{ send = "KILL@worker:0" }]
+"""
+
+
+@pytest.fixture
+def lesson_file(tmp_path: Path) -> Path:
+    path = tmp_path / "lessons" / "01-kill.toml"
+    path.parent.mkdir()
+    path.write_text(KILL)
+    return path
 
 
 def wait_for_step(run: LessonRun, index: int, timeout: float = 10) -> list[int]:
@@ -28,8 +96,8 @@ def wait_for_step(run: LessonRun, index: int, timeout: float = 10) -> list[int]:
     return completed
 
 
-def test_the_learners_own_signals_complete_steps(tmp_path: Path) -> None:
-    lesson = load_lesson(LESSON)
+def test_the_learners_own_signals_complete_steps(tmp_path: Path, lesson_file: Path) -> None:
+    lesson = load_lesson(lesson_file)
     with lesson.make_lab() as lab:
         run = LessonRun(lesson, lab, store=ProgressStore(tmp_path / "p.json"))
         assert run.check() == []
@@ -52,8 +120,8 @@ def test_the_learners_own_signals_complete_steps(tmp_path: Path) -> None:
         assert run.fraction == 3 / len([s for s in lesson.steps if s.checked])
 
 
-def test_hints_next_back_and_progress_resume(tmp_path: Path) -> None:
-    lesson = load_lesson(LESSON)
+def test_hints_next_back_and_progress_resume(tmp_path: Path, lesson_file: Path) -> None:
+    lesson = load_lesson(lesson_file)
     store = ProgressStore(tmp_path / "state" / "progress.json")
     with lesson.make_lab() as lab:
         run = LessonRun(lesson, lab, store=store)
@@ -81,8 +149,8 @@ def test_hints_next_back_and_progress_resume(tmp_path: Path) -> None:
     assert LessonRun(lesson, lab, store=store).done == frozenset()
 
 
-def test_reset_onto_a_fresh_lab(tmp_path: Path) -> None:
-    lesson = load_lesson(LESSON)
+def test_reset_onto_a_fresh_lab(lesson_file: Path) -> None:
+    lesson = load_lesson(lesson_file)
     with lesson.make_lab() as first:
         run = LessonRun(lesson, first)
         run.show_me()
@@ -98,7 +166,8 @@ def test_reset_onto_a_fresh_lab(tmp_path: Path) -> None:
 
 def test_show_me_says_what_went_wrong() -> None:
     lesson = parse_lesson(
-        b'title = "t"\n[lab]\nworkers = 1\n[[steps]]\ntext = "x"\n'
+        b'title = "t"\nsources = ["PEP 1"]\n[lab]\nworkers = 1\n[[steps]]\ntext = "x"\n'
+        b'sources = ["PEP 1"]\n'
         b'expect = { received = "SIGUSR1", worker = 0 }\n'
         b'solution = [{ send = "USR1@worker:5" }]\n',
         "inline.toml",
@@ -112,7 +181,7 @@ def test_show_me_says_what_went_wrong() -> None:
 
 def test_state_predicates_read_the_observers_snapshot() -> None:
     """With the sampler's latest snapshot as the source, a zombie is seen the same way."""
-    lesson = load_lesson(bundled_lessons() / "09-zombies-and-orphans.toml")
+    lesson = parse_lesson(ZOMBIE, "zombie.toml")
     with lesson.make_lab() as lab, Sampler(lab, interval=0.05) as sampler:
         run = LessonRun(lesson, lab, snapshot=lambda: sampler.latest)
         run.show_me()
@@ -126,21 +195,24 @@ def test_state_predicates_read_the_observers_snapshot() -> None:
 
 def test_a_broken_lesson_never_reaches_a_lab(tmp_path: Path) -> None:
     path = tmp_path / "x.toml"
-    path.write_text('title = "x"\n[[steps]]\ntext = "t"\nexpect = { nope = 1 }\n')
+    path.write_text(
+        'title = "x"\nsources = ["PEP 1"]\n[[steps]]\ntext = "t"\nsources = ["PEP 1"]\n'
+        "expect = { nope = 1 }\n"
+    )
     from sigscope.course import LessonInvalid
 
     with pytest.raises(LessonInvalid) as info:
         load_lesson(path)
     assert [str(p) for p in info.value.problems] == [
-        f"{path}:4: unknown predicate 'nope' (known: received, sent, reaped, spawned, exited, "
+        f"{path}:6: unknown predicate 'nope' (known: received, sent, reaped, spawned, exited, "
         "stopped, continued, event, state, pending, blocked, ignored, caught, live_workers, "
         "reaping, wakeups, all, any, not)",
-        f"{path}:2: missing solution: step 1 is checked, so it needs solution = [...]",
+        f"{path}:3: missing solution: step 1 is checked, so it needs solution = [...]",
     ][::-1]
 
 
-def test_lab_is_used_as_given() -> None:
-    lesson = load_lesson(LESSON)
+def test_lab_is_used_as_given(lesson_file: Path) -> None:
+    lesson = load_lesson(lesson_file)
     lab = lesson.make_lab()
     assert isinstance(lab, Lab)
     assert lab.config["workers"] == lesson.setup.workers
@@ -165,3 +237,140 @@ def test_replies_are_compared_as_what_they_are(reply: str, want: object, ok: boo
     from sigscope.course.questions import same
 
     assert same(reply, want) is ok
+
+
+# -- predict, then see; missed windows; renamed lessons ------------------------------------------
+
+PREDICT = """\
+title = "Predict"
+sources = ["signal(7)"]
+[lab]
+workers = 1
+[[steps]]
+text = "Send SIGUSR1 to worker 0."
+sources = ["signal(7)"]
+predict = "How many times will its handler run?"
+expect = { received = "SIGUSR1", worker = 0 }
+answer = { count = { received = "SIGUSR1" } }
+hints = ["h"]
+solution = [{ predict = "1" }, { send = "USR1@worker:0" }]
+[[steps]]
+text = "Done."
+sources = ["signal(7)"]
+"""
+
+
+def ready(lab: Lab, *workers: int) -> None:
+    for i in workers:  # before its handlers are installed, USR1 would kill a worker
+        lab.wait_for(kind="ready", pid=lab.worker(i).pid, timeout=10)
+
+
+@pytest.mark.parametrize("guess, right", [("1", True), ("  5 \x1b[31m", False)])
+def test_a_prediction_is_locked_and_the_window_starts_there(guess: str, right: bool) -> None:
+    lesson = parse_lesson(PREDICT, "predict.toml")
+    with lesson.make_lab() as lab:
+        run = LessonRun(lesson, lab)
+        ready(lab, 0)
+        assert run.awaiting_prediction and run.prediction is None
+        mark = lab.cursor()
+        lab.send("worker:0", "USR1")  # before the prediction: it must not count
+        lab.wait_for(kind="received", sig="SIGUSR1", since=mark, timeout=10)
+        assert run.check() == [] and run.index == 0
+        assert not run.answer("1")  # a prediction is compared, never typed as an answer
+        assert not run.predict("   ")
+        assert run.predict(guess)
+        assert not run.awaiting_prediction and not run.predict("7")  # locked
+        assert run.prediction == " ".join(guess.replace("\x1b", " ").split())  # one clean line
+        assert run.check() == [] and run.index == 0  # the USR1 before the lock is not evidence
+        lab.send("worker:0", "USR1")
+        assert wait_for_step(run, 0) == [0]
+        run.back()
+        outcome = run.outcome
+        assert outcome is not None
+        # One handler run since the lock (two since the run began: the count starts at the lock)
+        assert (outcome.shown, outcome.right) == ("1", right)
+        mark_ = "✓" if right else "✗"
+        assert str(outcome) == f"You predicted {run.prediction} — the lab shows 1 {mark_}"
+
+
+def test_show_me_predicts_first() -> None:
+    lesson = parse_lesson(PREDICT, "predict.toml")
+    with lesson.make_lab() as lab:
+        run = LessonRun(lesson, lab)
+        for _ in range(5):  # nothing happens, and nothing is predicted: nothing completes
+            assert run.check() == []
+        assert run.show_me() == [0]
+        assert run.outcomes[0].predicted == "1" and run.outcomes[0].right
+
+
+MISSED = """\
+title = "Missed"
+sources = ["signal(7)"]
+[lab]
+workers = 1
+[[steps]]
+text = "Send SIGUSR1 to worker 0 twice, with no SIGUSR2 between."
+sources = ["signal(7)"]
+expect = { received = "SIGUSR1", worker = 0, times = 2 }
+missed = { when = { received = "SIGUSR2" }, text = "A SIGUSR2 came between: start again." }
+hints = ["h"]
+solution = [{ send = "USR1@worker:0" }, { send = "USR1@worker:0" }]
+"""
+
+
+def test_a_missed_window_says_so_and_starts_again() -> None:
+    lesson = parse_lesson(MISSED, "missed.toml")
+    assert lesson.steps[0].needed_panels == ("chart",)
+    with lesson.make_lab() as lab:
+        run = LessonRun(lesson, lab)
+        ready(lab, 0)
+        for sig in ("USR1", "USR2"):
+            mark = lab.cursor()
+            lab.send("worker:0", sig)
+            lab.wait_for(kind="received", sig=f"SIG{sig}", since=mark, timeout=10)
+        assert run.notice is None
+        assert run.check() == []
+        assert run.notice == "A SIGUSR2 came between: start again."
+        mark = lab.cursor()
+        lab.send("worker:0", "USR1")  # one USR1 since the restart: not two yet
+        lab.wait_for(kind="received", sig="SIGUSR1", since=mark, timeout=10)
+        assert run.check() == [] and run.index == 0
+        lab.send("worker:0", "USR1")
+        assert wait_for_step(run, 0) == [0]
+        assert run.notice is None
+
+
+def test_saved_progress_follows_a_renamed_lesson(tmp_path: Path) -> None:
+    from sigscope.course import lesson_index
+
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    (folder / "05-new.toml").write_text(
+        KILL.replace(
+            'sources = ["signal(7)"]\n', 'sources = ["signal(7)"]\nrenamed_from = ["03-old"]\n', 1
+        )
+    )
+    store = ProgressStore(tmp_path / "progress.json")
+    store.save("03-old", LessonProgress(done={0}, current=1))
+    (entry,) = lesson_index(folder, store)
+    assert entry.done == 1
+    lesson = load_lesson(folder / "05-new.toml")
+    assert lesson.renamed_from == ("03-old",)
+    with lesson.make_lab() as lab:
+        run = LessonRun(lesson, lab, store=store)
+        assert run.index == 1 and run.done == {0}
+        run.hint()  # saves
+    assert set(store.raw()) == {"05-new"}
+    assert store.load("05-new").done == {0}
+
+
+def test_progress_file_is_read_with_care(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    path.write_text(
+        '{"lessons": {"x": {"done": [1, true, -3, 2], "current": true, '
+        '"hints": {"²": 1, "0": 2, "1": true}}}}'
+    )
+    got = ProgressStore(path).load("x")
+    assert (got.done, got.current, got.hints) == ({1, 2}, 0, {0: 2})
+    path.write_text("[" * 100_000)
+    assert ProgressStore(path).load("x") == LessonProgress()

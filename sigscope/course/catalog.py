@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sigscope.course.lesson import Lesson, load_lesson
 from sigscope.course.problems import LessonInvalid, Problem
-from sigscope.course.progress import ProgressStore
+from sigscope.course.progress import LessonProgress, ProgressStore, find_saved
+from sigscope.numbers import is_int
 from sigscope.paths import bundled_lessons
 
 ENV = "SIGSCOPE_LESSONS"
@@ -57,7 +58,7 @@ def find_lesson(name: str, folder: Path) -> Path | None:
         stem = f.stem
         number, _, rest = stem.partition("-")
         if wanted in (stem, rest) or (
-            wanted.isdigit() and number.isdigit() and int(wanted) == int(number)
+            is_int(wanted) and is_int(number) and int(wanted) == int(number)
         ):
             return f
     return None
@@ -80,8 +81,23 @@ class LessonEntry:
     @property
     def title(self) -> str:
         """The title, without control characters (a lesson file must not drive the terminal)."""
-        raw = self.lesson.title if self.lesson else ""
-        return "".join(c if c.isprintable() else " " for c in raw)
+        return printable(self.lesson.title if self.lesson else "")
+
+    @property
+    def summary(self) -> str:
+        """The summary's first paragraph as one line, without control characters."""
+        raw = self.lesson.summary if self.lesson else ""
+        return printable(" ".join(raw.split("\n\n", 1)[0].split()))
+
+    @property
+    def name(self) -> str:
+        """The file's id, fit to print: a file name may hold any byte but "/" and NUL."""
+        return printable(self.id)
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character (escape sequences, newlines) made a space."""
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def lesson_index(folder: Path, store: ProgressStore | None = None) -> list[LessonEntry]:
@@ -91,7 +107,8 @@ def lesson_index(folder: Path, store: ProgressStore | None = None) -> list[Lesso
     Raises:
         LessonFolderError: the folder cannot be listed.
     """
-    saved = (store or ProgressStore()).all()
+    store = store or ProgressStore()
+    saved = store.raw()
     entries = []
     for f in lesson_files([folder]):
         try:
@@ -100,7 +117,8 @@ def lesson_index(folder: Path, store: ProgressStore | None = None) -> list[Lesso
             entries.append(LessonEntry(f, None, tuple(e.problems)))
             continue
         checked = [i for i, s in enumerate(lesson.steps) if s.checked]
-        progress = saved.get(lesson.id)
+        found = find_saved(saved, lesson.id, lesson.renamed_from)
+        progress = None if found is None else LessonProgress.from_json(found)
         done = sum(1 for i in checked if progress is not None and i in progress.done)
         entries.append(LessonEntry(f, lesson, (), len(checked), done))
     return entries

@@ -13,19 +13,26 @@ while the solution's actions take effect)::
         run.hint()       # the next hint of the current step, or None
         run.show_me()    # perform the solution (blocks; raises ShowMeFailed with a reason)
         run.answer("137")
+        run.predict("6")  # a "predict, then see" step: lock it; the step's window starts now
         run.next(); run.back(); run.reset(fresh_lab)
+
+A *predict* step completes only after the prediction is locked and then the expectation holds;
+:attr:`LessonRun.outcomes` keeps "you predicted X, the lab shows Y". A step with ``missed``
+shows :attr:`LessonRun.notice` and starts its window again when the learner missed it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sigscope.course.actions import UNTIL_TIMEOUT, Action, sleep
+from sigscope.course.actions import MAX_PREDICTION, UNTIL_TIMEOUT, Action, sleep
 from sigscope.course.lesson import Lesson, Step
 from sigscope.course.predicates import Predicate
 from sigscope.course.progress import LessonProgress, ProgressStore
+from sigscope.course.questions import same
 from sigscope.course.world import SnapshotProvider, World, facts_from_proc
 
 if TYPE_CHECKING:
@@ -37,6 +44,26 @@ POLL = 0.1  # seconds between checks of a state predicate while waiting (states 
 
 class ShowMeFailed(Exception):
     """A solution action could not be done, or its effect did not come; fit to show a user."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A prediction beside what the lab showed, once a predict step completed."""
+
+    predicted: str
+    shown: str | None  # None: the lab showed the expectation but not the value asked for
+    right: bool
+
+    def __str__(self) -> str:
+        mark = "✓" if self.right else "✗"
+        return f"You predicted {self.predicted} — the lab shows {self.shown or 'nothing'} {mark}"
+
+
+def clean_prediction(text: str) -> str:
+    """A typed prediction as it is locked: one line, printable, trimmed, at most
+    MAX_PREDICTION characters (it is shown back beside the lab's answer)."""
+    flat = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(flat.split())[:MAX_PREDICTION].strip()
 
 
 class LessonRun:
@@ -65,7 +92,13 @@ class LessonRun:
         self.origin = lab.cursor()  # questions look at what happened since the run began
         self._start = self.origin  # the current step looks at events from here on
         self._baseline = self._wakeup_counts()
-        self.progress = store.load(lesson.id) if store is not None else LessonProgress()
+        self.predictions: dict[int, str] = {}  # step -> the locked prediction
+        self._locked_at: dict[int, int] = {}  # step -> event position when it was locked
+        self.outcomes: dict[int, Outcome] = {}  # step -> prediction vs the lab, once done
+        self._notice: tuple[int, str] | None = None  # (step, missed text) shown to the learner
+        self.progress = (
+            store.load(lesson.id, lesson.renamed_from) if store is not None else LessonProgress()
+        )
         self.progress.done = {i for i in self.progress.done if 0 <= i < len(lesson.steps)}
         self.progress.current = min(self.progress.current, len(lesson.steps) - 1)
 
@@ -94,6 +127,33 @@ class LessonRun:
         if not checked:
             return 1.0 if self.index == len(self.lesson.steps) - 1 else 0.0
         return sum(1 for i in checked if i in self.progress.done) / len(checked)
+
+    @property
+    def awaiting_prediction(self) -> bool:
+        """The current step asks for a prediction that is not locked yet."""
+        step = self.current_step
+        return (
+            step.predict is not None
+            and self.index not in self.predictions
+            and self.index not in self.progress.done
+        )
+
+    @property
+    def prediction(self) -> str | None:
+        """The current step's locked prediction, if any."""
+        return self.predictions.get(self.index)
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The current step's "you predicted X — the lab shows Y", once it is done."""
+        return self.outcomes.get(self.index)
+
+    @property
+    def notice(self) -> str | None:
+        """What the learner missed in the current step (its window started again)."""
+        if self._notice is not None and self._notice[0] == self.index:
+            return self._notice[1]
+        return None
 
     @property
     def hints_shown(self) -> list[str]:
@@ -132,6 +192,7 @@ class LessonRun:
     def _go(self, index: int, start: int) -> None:
         self.progress.current = index
         self._start = start
+        self._notice = None
         self._baseline = self._wakeup_counts()
         self._save()
 
@@ -153,20 +214,67 @@ class LessonRun:
                 step = self.current_step
                 if step.expect is None or self.index in self.progress.done:
                     break
-                evidence = step.expect.evidence(self.world())
+                if self.awaiting_prediction:
+                    break  # nothing counts before the prediction is locked
+                world = self.world()
+                evidence = step.expect.evidence(world)
                 if evidence is None:
+                    self._check_missed(step, world)
                     break
+                if step.predict is not None:
+                    self._compare(step)
                 completed.append(self.index)
                 if not self._complete(evidence):
                     break
         return completed
 
+    def _check_missed(self, step: Step, world: World) -> None:
+        """If the learner missed the step's window, say so and start the window again (after
+        the evidence of the miss, so that what comes next is a fresh try)."""
+        if step.missed is None:
+            return
+        found = step.missed.when.evidence(world)
+        if found is None:
+            return
+        # A state has no event as evidence: start again from now, not from the same place.
+        self._notice = (self.index, step.missed.text)
+        self._start = found if found > self._start else world.end
+        self._baseline = self._wakeup_counts()
+
+    def _compare(self, step: Step) -> None:
+        """Put the locked prediction beside what the lab shows (events since the lock)."""
+        assert step.answer is not None
+        locked = self._locked_at.get(self.index, self._start)
+        world = World.observe(self.lab, self._start, locked, self.snapshot, self._baseline)
+        shown = step.answer.expected(world)
+        predicted = self.predictions.get(self.index, "")
+        right = any(same(predicted, want) for want in shown)
+        self.outcomes[self.index] = Outcome(predicted, str(shown[0]) if shown else None, right)
+
+    def predict(self, text: str) -> bool:
+        """Lock the learner's prediction for the current step; its window starts now.
+
+        Returns False (and locks nothing) if the step asks for no prediction, one is already
+        locked, or ``text`` is empty."""
+        with self._lock:
+            if not self.awaiting_prediction:
+                return False
+            value = clean_prediction(text)
+            if not value:
+                return False
+            self.predictions[self.index] = value
+            self._start = self.lab.cursor()
+            self._locked_at[self.index] = self._start
+            self._baseline = self._wakeup_counts()
+            self._notice = None
+            return True
+
     def answer(self, reply: str) -> bool:
         """Answer the current step's question; True (and the step is done) if right."""
         with self._lock:
             step = self.current_step
-            if step.answer is None:
-                return False
+            if step.answer is None or step.question is None:
+                return False  # a predict step's answer is compared, not typed
             world = self.world(questions=True)
             if not step.answer.accepts(reply, world):
                 return False
@@ -182,6 +290,7 @@ class LessonRun:
     def _complete(self, evidence: int) -> bool:
         """Mark the current step done and move on; False if it was the last."""
         self.progress.done.add(self.index)
+        self._notice = None  # done: what was missed before no longer matters
         if self.index + 1 >= len(self.lesson.steps):
             self._save()
             return False
@@ -253,6 +362,9 @@ class LessonRun:
         elif kind == "status":
             lab.request_status()
             lab.wait_for(kind="status", since=mark, timeout=timeout)
+        elif kind == "predict":
+            if not self.predict(value) and self.awaiting_prediction:
+                raise ShowMeFailed(f"step {self.index + 1}: the prediction could not be locked")
         elif kind == "wait":
             sleep(value)
         elif kind == "until":
@@ -322,11 +434,14 @@ class LessonRun:
                 self.lab = lab
             self.origin = self.lab.cursor()
             self.progress = LessonProgress()
+            self.predictions.clear()
+            self._locked_at.clear()
+            self.outcomes.clear()
             self._go(0, self.origin)
 
     def _save(self) -> None:
         if self.store is not None:
             try:
-                self.store.save(self.lesson.id, self.progress)
+                self.store.save(self.lesson.id, self.progress, self.lesson.renamed_from)
             except OSError:
                 pass  # progress is a convenience: a read-only home must not stop a lesson
