@@ -501,7 +501,10 @@ class SequenceModel:
         are ignored)."""
         kind = event.get("kind")
         t = _t(event)
-        if self.origin is None and t:
+        if t and (self.origin is None or t < self.origin):
+            # Time stamps count from the earliest event, even one that arrived late.
+            if self.origin is not None:
+                self.layout_version += 1
             self.origin = t
         if kind == "sent":
             self._sent(event, t)

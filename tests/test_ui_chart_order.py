@@ -1,0 +1,96 @@
+"""The sequence chart's order is a claim: rows in time-stamp order, whatever the arrival order.
+
+Events reach the UI out of order (a worker reports its handler run after it ran, the master
+writes its SIGCHLD after the fork it led to, the sampler reports late). The recording
+``tests/data/lab-recording.jsonl`` and its shuffled copy ``lab-recording-shuffled.jsonl``
+(the same lines, each delivered up to 25 ms late as a loaded machine would: a SIGTERM's
+handler run arrives before the send, the TTIN's fork before the TTIN, "ended" before the
+master's reap) must draw the same rows in the same, time-stamp, order.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from sigscope.observe.sequence import SequenceModel
+from sigscope.record import load
+from sigscope.ui.replay_app import ReplayApp
+from sigscope.ui.sources import ReplaySettings
+from sigscope.ui.widgets.sequence_chart import SequenceChart
+
+DATA = Path(__file__).parent / "data"
+RECORDING = DATA / "lab-recording.jsonl"
+SHUFFLED = DATA / "lab-recording-shuffled.jsonl"
+WAIT = 30.0
+
+
+def recorded_events(path: Path) -> list[dict[str, Any]]:
+    lines = path.read_text().splitlines()[1:]
+    return [e for e in map(json.loads, lines) if e.get("kind") != "snapshot"]
+
+
+def test_the_shuffled_copy_really_arrives_out_of_order() -> None:
+    """The fixture is what it claims: same events, many pairs in the wrong order."""
+    plain, shuffled = recorded_events(RECORDING), recorded_events(SHUFFLED)
+    assert sorted(map(json.dumps, plain)) == sorted(map(json.dumps, shuffled))
+    ts = [e["t"] for e in shuffled]
+    assert sum(1 for a, b in zip(ts, ts[1:], strict=False) if a > b) >= 10
+    kinds = [(e["kind"], e.get("sig")) for e in shuffled]
+    # A handler run arrives before the send that caused it.
+    assert kinds.index(("received", "SIGTTIN")) < kinds.index(("sent", "SIGTTIN"))
+
+
+async def chart_rows_of(path: Path) -> tuple[list[str], list[int]]:
+    """Replay a recording to its end in the dashboard; the chart's rows (text, time)."""
+    app = ReplayApp(ReplaySettings(path), paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.replay is not None
+        app.replay.jump(len(load(path).entries))
+        chart = app.panel("chart")
+        assert isinstance(chart, SequenceChart)
+        deadline = time.monotonic() + WAIT
+        # Every event has reached the chart (as messages) and left the reorder window.
+        while not (
+            any("the lab has ended" in t for t in chart.row_texts())
+            and any("exited with code 0" in t for t in chart.row_texts())
+            and chart.model.held == 0
+        ):
+            assert time.monotonic() < deadline, "the replay never reached the chart's end"
+            await pilot.pause(0.05)
+        texts, times = chart.row_texts(), [row.t for row in chart.rows]
+        await pilot.press("q")
+    return texts, times
+
+
+async def test_chart_rows_are_in_time_order_whatever_the_arrival_order() -> None:
+    plain_texts, plain_times = await chart_rows_of(RECORDING)
+    shuffled_texts, shuffled_times = await chart_rows_of(SHUFFLED)
+    assert plain_times == sorted(plain_times)
+    assert shuffled_times == plain_times
+    assert shuffled_texts == plain_texts
+    # What the order says is true: the TTIN arrow comes before the fork it caused, and its
+    # handler run found it (no "no known sender" arrow from the kernel).
+    ttin = next(i for i, t in enumerate(shuffled_texts) if "SIGTTIN" in t)
+    fork = next(i for i, t in enumerate(shuffled_texts) if "fork w2" in t)
+    assert ttin < fork and "handled after" in shuffled_texts[ttin]
+    assert not any("no known sender" in t for t in shuffled_texts)
+    assert shuffled_texts[-1].endswith("the lab has ended")
+
+
+def test_rows_stay_sorted_even_for_events_later_than_the_window() -> None:
+    """A full shuffle (far beyond the reorder window): merging may differ, the order not."""
+    events = recorded_events(RECORDING)
+    rng = random.Random(7)
+    for _ in range(20):
+        rng.shuffle(events)
+        model = SequenceModel()
+        for event in events:
+            model.add(event)
+        times = [row.t for row in model.rows]
+        assert times == sorted(times)
+        assert model.origin == min(e["t"] for e in events)
