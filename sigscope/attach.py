@@ -24,6 +24,7 @@ from sigscope import procfs
 from sigscope.eventlog import EventLog, EventTimeout
 from sigscope.lab.controller import LabError, LabProcess, send_recorded
 from sigscope.lab.events import Event, now
+from sigscope.numbers import is_int, parse_int
 from sigscope.observe.masks import mask_names
 from sigscope.observe.sampler import Sampler, Snapshot
 from sigscope.safety import (
@@ -153,7 +154,7 @@ class AttachedTree(EventLog):
         """Signal one process of the tree through a checked pidfd; nothing outside it."""
         signum = parse_signal(sig) if isinstance(sig, str) else int(sig)
         text = str(target).strip().lower()
-        pid = self.root if text == "master" else int(text) if text.isdigit() else None
+        pid = self.root if text == "master" else parse_int(text) if is_int(text) else None
         if pid is None:
             raise AttachError(f"bad target {target!r}: a pid of the attached tree, or master")
         proc = self.processes.get(pid)

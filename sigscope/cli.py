@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from typing import Any, NoReturn
 
 from sigscope import __version__
 from sigscope.lab.behaviours import BEHAVIOURS, BehaviourError, parse_behaviour_spec
+from sigscope.numbers import NumberError, is_int, parse_float, parse_int
 from sigscope.sendspec import SendSpec, SendSpecError, parse_send_spec
 
 EXIT_USAGE = 2
@@ -36,10 +38,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def workers_count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not is_int(text.strip(), signed=True):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    n = parse_int(text, signed=True)
     if not 0 <= n <= 512:
         raise argparse.ArgumentTypeError(f"{n} workers: choose from 0 to 512")
     return n
@@ -47,10 +48,10 @@ def workers_count(text: str) -> int:
 
 def seconds(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
+        value = parse_float(text, what="seconds")
+    except NumberError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value >= 0 or value == float("inf"):
+    if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: seconds must be 0 or more")
     return value
 
@@ -161,8 +162,17 @@ def add_lab_options(
 def unwritable(path: str) -> str | None:
     """Why a file cannot be written at ``path`` (None if it can), checked before any work."""
     target = Path(path)
-    if target.is_dir():
+    try:
+        mode: int | None = os.lstat(target).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISLNK(mode):
+        # The lab opens it with O_NOFOLLOW as well: this is only the early, one-line answer.
+        return "it is a symbolic link (sigscope does not write through one)"
+    if mode is not None and stat.S_ISDIR(mode):
         return "it is a folder"
+    if mode is not None and not stat.S_ISREG(mode):
+        return "it is not a regular file"
     parent = target.parent
     if not parent.is_dir():
         return "No such file or directory"
@@ -275,6 +285,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_term)
     signal.signal(signal.SIGHUP, _exit_on_term)
+    if args.command in (None, "trace", "lesson", "demo"):
+        # A bad cap is an error before any lab or screen starts, never a quiet "no cap".
+        from sigscope.lab.master import max_workers_from_env
+
+        try:
+            max_workers_from_env()
+        except NumberError as e:
+            print(f"sigscope: error: {e}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         if args.command == "trace":
             return run_trace(args)

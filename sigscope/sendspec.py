@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sigscope.numbers import NumberError, is_int, parse_float
 from sigscope.signames import SignalError, parse_signal, signal_name
 
 
@@ -33,8 +34,10 @@ class SendSpec:
 
 def parse_target(text: str) -> str:
     t = text.strip().lower()
-    if t in ("master", "worker") or (t.startswith("worker:") and t[7:].isdigit()):
+    if t in ("master", "worker"):
         return t
+    if t.startswith("worker:") and is_int(t[7:]):
+        return t  # the Lab reads N back with the same parser (isdigit() would take "²")
     raise SendSpecError(f"bad target {text.strip()!r} (master, worker, or worker:N)")
 
 
@@ -53,10 +56,10 @@ def parse_send_spec(text: str, max_at: float = math.inf) -> SendSpec:
     when, colon, sig_text = body.partition(":")
     if colon:
         try:
-            at = float(when)
-        except ValueError:
+            at = parse_float(when, what="seconds")
+        except NumberError:
             raise SendSpecError(f"bad time {when!r} in {text!r} (seconds, e.g. 0.5:TERM)") from None
-        if not 0 <= at <= max_at or math.isinf(at):
+        if not 0 <= at <= max_at:
             limit = "0 or more" if math.isinf(max_at) else f"0 to {max_at:g} seconds"
             raise SendSpecError(f"bad time {when!r} in {text!r}: {limit}")
     else:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass
 
+from sigscope.numbers import is_int, parse_int
+
 RTMIN = signal.SIGRTMIN
 RTMAX = signal.SIGRTMAX
 NSIG = RTMAX + 1
@@ -83,8 +85,8 @@ def parse_signal(text: str) -> int:
     raw = text.strip()
     if not raw:
         raise SignalError("empty signal name")
-    if raw.isdigit():
-        num = int(raw)
+    if is_int(raw):
+        num = parse_int(raw, what="a signal number")
         if 1 <= num <= RTMAX and (num in _NAMES or num >= RTMIN):
             return num
         raise SignalError(f"no signal has number {num} (valid: 1-{RTMAX})")
@@ -95,9 +97,9 @@ def parse_signal(text: str) -> int:
     for base, origin, sign in (("SIGRTMIN", RTMIN, 1), ("SIGRTMAX", RTMAX, -1)):
         if name == base or name.startswith(base + ("+" if sign > 0 else "-")):
             offset_text = name[len(base) + 1 :] if name != base else "0"
-            if not offset_text.isdigit():
+            if not is_int(offset_text):
                 raise SignalError(f"bad real-time signal {text!r} (e.g. RTMIN+2)")
-            num = origin + sign * int(offset_text)
+            num = origin + sign * parse_int(offset_text)
             if not RTMIN <= num <= RTMAX:
                 raise SignalError(
                     f"{text!r} is out of range: real-time signals are RTMIN+0 to "

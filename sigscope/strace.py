@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from sigscope.lab.events import Event, now
+from sigscope.numbers import is_int, parse_int
 from sigscope.signames import SignalError, parse_signal, signal_name
 
 _SIGNAL = re.compile(r"^(?:\[pid\s+(\d+)\]\s+)?--- (SIG[A-Z0-9_]+) \{(.*)\} ---\s*$")
@@ -26,8 +27,8 @@ KERNEL_SIGRTMIN = 32
 
 def strace_signal(name: str) -> int | None:
     """A signal as strace names it (``SIGTERM``, ``SIGRT_2``, ``SIGRTMIN``) to its number."""
-    if name.startswith("SIGRT_") and name[6:].isdigit():
-        return KERNEL_SIGRTMIN + int(name[6:])
+    if name.startswith("SIGRT_") and is_int(name[6:]):
+        return KERNEL_SIGRTMIN + parse_int(name[6:])
     if name == "SIGRTMIN":
         return KERNEL_SIGRTMIN
     try:
@@ -53,8 +54,9 @@ def parse_line(line: str, default_pid: int) -> Event | None:
         if "si_code" in fields:
             event["si_code"] = fields["si_code"].strip()
         for key in ("si_pid", "si_uid"):
-            if key in fields and fields[key].strip().lstrip("-").isdigit():
-                event["sender" if key == "si_pid" else "sender_uid"] = int(fields[key])
+            if key in fields and is_int(fields[key].strip(), signed=True):
+                value = parse_int(fields[key], signed=True)
+                event["sender" if key == "si_pid" else "sender_uid"] = value
         return event
     m = _DEATH.match(line)
     if m:
@@ -73,7 +75,7 @@ def parse_line(line: str, default_pid: int) -> Event | None:
             "pid": pid,
             "kind": "exit",
             "via": "strace",
-            "code": int(code) if code.isdigit() else code,
+            "code": parse_int(code) if is_int(code) else code,
         }
     return None
 

@@ -9,20 +9,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sigscope.numbers import NumberError, is_int, parse_float, parse_int
+
 EXIT_USAGE = 2
 
 
 def _pid(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a pid (a whole number)") from None
+    # Signed, so that -1 reaches check_attachable and is refused there as off-limits.
+    if not is_int(text.strip(), signed=True):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pid (a whole number)")
+    return parse_int(text, signed=True)
 
 
 def _speed(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
+        value = parse_float(text, what="speed")
+    except NumberError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0.1 <= value <= 100:
         raise argparse.ArgumentTypeError(f"speed {text} is out of range (0.1 to 100)")

@@ -34,7 +34,8 @@ from sigscope import procfs, record
 from sigscope.eventlog import EventLog, EventTimeout
 from sigscope.lab.behaviours import BehaviourError, check_params
 from sigscope.lab.events import Event, EventReader, make_channel, now
-from sigscope.lab.master import REAPING_MODES
+from sigscope.lab.master import MAX_WORKERS_ENV, REAPING_MODES, max_workers_from_env
+from sigscope.numbers import NumberError, is_int, parse_int
 from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.safety import ProcessRef, SendRefused, pidfd_for, send_signal, signal_pidfd
 from sigscope.signames import parse_signal, signal_name
@@ -102,6 +103,14 @@ class Lab(EventLog):
                 check_params(spec.get("behaviour", behaviour), spec.get("params", {}))
         except BehaviourError as e:
             raise LabError(str(e)) from None
+        try:
+            cap = max_workers_from_env()
+        except NumberError as e:
+            raise LabError(str(e)) from None
+        if cap is not None and workers > cap:
+            raise LabError(
+                f"{workers} workers is more than this lab may have ({MAX_WORKERS_ENV}={cap})"
+            )
         self.workers_wanted = workers
         self.config: dict[str, Any] = {
             "workers": workers,
@@ -111,6 +120,7 @@ class Lab(EventLog):
             "reaping": reaping,
             "grace": grace,
         }
+        self.max_workers = cap
         self.record_path = Path(record) if record else None
         self.pid = os.getpid()
         self.master: subprocess.Popen[bytes] | None = None
@@ -144,14 +154,18 @@ class Lab(EventLog):
         procfs.set_child_subreaper()
         if self.record_path is not None:
             try:
-                self._record_file = open(self.record_path, "w")  # noqa: SIM115
-            except OSError as e:
-                raise LabError(f"cannot record to {self.record_path}: {e.strerror}") from None
+                self._record_file = record.open_for_writing(self.record_path)
+            except record.RecordingError as e:
+                raise LabError(str(e)) from None
             self._record_file.write(json.dumps(record.header(self.config, now())) + "\n")
         self._events_r, self._events_w = make_channel()
         control_r, self._control_w = os.pipe2(os.O_CLOEXEC)
         config = dict(
-            self.config, parent=os.getpid(), events_fd=self._events_w, control_fd=control_r
+            self.config,
+            parent=os.getpid(),
+            events_fd=self._events_w,
+            control_fd=control_r,
+            max_workers=self.max_workers,
         )
         env = dict(os.environ)
         # Run from a source checkout as well as from an install: the master imports sigscope.
@@ -159,7 +173,9 @@ class Lab(EventLog):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.master = subprocess.Popen(
-            [sys.executable, "-m", "sigscope.lab.master", json.dumps(config)],
+            # -P: `python -m` would put the current folder first on sys.path, and a json.py or
+            # signal.py in the folder where a student runs sigscope would run inside the lab.
+            [sys.executable, "-P", "-m", "sigscope.lab.master", json.dumps(config)],
             pass_fds=(self._events_w, control_r),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -301,8 +317,8 @@ class Lab(EventLog):
 
     def resolve(self, target: str | int) -> LabProcess:
         """``master``, ``worker`` (the first live worker), ``worker:N``, or a pid of the lab."""
-        if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
-            pid = int(target)
+        if isinstance(target, int) or is_int(target.strip()):
+            pid = target if isinstance(target, int) else parse_int(target, what="a pid")
             if pid not in self.processes:
                 raise LabError(f"pid {pid} is not a process of this lab")
             return self.processes[pid]
@@ -314,8 +330,8 @@ class Lab(EventLog):
             if not live:
                 raise LabError("there is no live worker")
             return live[0]
-        if text.startswith("worker:") and text[7:].isdigit():
-            return self.worker(int(text[7:]))
+        if text.startswith("worker:") and is_int(text[7:]):
+            return self.worker(parse_int(text[7:], what="a worker index"))
         raise LabError(f"bad target {target!r} (master, worker, worker:N, or a pid of the lab)")
 
     # -- acting ----------------------------------------------------------------------------

@@ -21,9 +21,13 @@ USR1 emits a ``status`` event. Unlike gunicorn, TTOU retires the worker with the
 A control pipe (JSON lines from the controller, not signals) switches the reaping mode
 (``handler``, ``off``, ``ignore``), starts a worker with a chosen behaviour, and asks for status.
 
-``SIGSCOPE_MAX_WORKERS`` in the environment caps the workers (``sigscope serve`` sets it for
-each page's lab, through the app, which passes its environment on): a TTIN or a spawn beyond it
-is refused with a ``note`` event, so that a page cannot grow its lab without bound.
+``SIGSCOPE_MAX_WORKERS`` in the environment caps the lab (``sigscope serve`` sets it for each
+page's lab, through the app, which passes its environment on; the controller checks it and
+hands it to the master in the config). It caps two things, so that a page cannot grow its lab
+without bound: the target (a TTIN or a spawn beyond it is refused with a ``note`` event), and
+every live process of the lab at once — retiring workers that ignore TERM, their orphans,
+anything in the lab's process group — so a fresh worker is only forked while fewer than the cap
+are alive (a ``note`` says that a spawn waits, and the master looks again when one is reaped).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,18 +49,28 @@ from sigscope import procfs
 from sigscope.lab.behaviours import check_params
 from sigscope.lab.events import EventWriter, now
 from sigscope.lab.worker import run_worker, set_title
+from sigscope.numbers import parse_int
 from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.signames import signal_name
 
 MAX_WORKERS_ENV = "SIGSCOPE_MAX_WORKERS"
 
 
-def max_workers_from_env() -> int | None:
-    """The cap ``sigscope serve`` put in the environment, or None for no cap."""
-    try:
-        return max(0, int(os.environ[MAX_WORKERS_ENV]))
-    except (KeyError, ValueError):
+MAX_CAP = 512  # the most workers a lab may have at all (Lab refuses more)
+CAP_RECHECK = 0.25  # seconds: while a spawn waits on orphans (not our children), look again
+
+
+def max_workers_from_env(environ: Mapping[str, str] | None = None) -> int | None:
+    """The cap ``sigscope serve`` put in the environment, or None when it is not set.
+
+    Raises:
+        NumberError: a value that is not a whole number 0-512 (``abc``, ``²``, ``-1``): a
+            typo must not quietly mean "no cap".
+    """
+    text = (os.environ if environ is None else environ).get(MAX_WORKERS_ENV)
+    if text is None:
         return None
+    return parse_int(text, what=MAX_WORKERS_ENV, low=0, high=MAX_CAP)
 
 
 REAPING_MODES = ("handler", "off", "ignore")
@@ -114,6 +129,7 @@ class Config:
     parent: int = 0
     events_fd: int = -1
     control_fd: int = -1
+    max_workers: int | None = None  # SIGSCOPE_MAX_WORKERS, checked by the controller
 
 
 class Master:
@@ -122,7 +138,8 @@ class Master:
         self.events = EventWriter(config.events_fd, "master")
         self.control_fd = config.control_fd
         self.target = config.workers
-        self.max_workers = max_workers_from_env()
+        self.max_workers = config.max_workers
+        self._cap_waiting = False  # a spawn waits for room under the cap (said once per wait)
         self.default = Slot(config.behaviour, check_params(config.behaviour, config.params))
         self.slots: dict[int, Slot] = {}
         for i, spec in enumerate(config.slots):
@@ -183,6 +200,10 @@ class Master:
         if self.phase == "running":
             occupied = self._occupied()
             due += [self._slot(i).not_before for i in range(self.target) if i not in occupied]
+            if self._cap_waiting:
+                # Room under the cap also comes when an orphan exits, and its SIGCHLD goes to
+                # the controller, not to us: look again soon, only while a spawn waits.
+                due.append(time.monotonic() + CAP_RECHECK)
         if not due:
             return -1
         return max(0, int((min(due) - time.monotonic()) * 1000) + 1)
@@ -273,9 +294,39 @@ class Master:
     def spawn_missing(self) -> None:
         occupied = self._occupied()
         t = time.monotonic()
-        for i in range(self.target):
-            if i not in occupied and self._slot(i).not_before <= t:
-                self.spawn(i)
+        due = [i for i in range(self.target) if i not in occupied and self._slot(i).not_before <= t]
+        if not due:
+            self._cap_waiting = False
+            return
+        room = len(due) if self.max_workers is None else self.max_workers - self._lab_size()
+        for i in due[: max(0, room)]:
+            self.spawn(i)
+        waiting = len(due) > room
+        if waiting and not self._cap_waiting:
+            self.events.emit(
+                "note",
+                text=f"spawn waits: {self.max_workers} processes of this lab are alive, the "
+                f"most it may have at once ({MAX_WORKERS_ENV}); retiring workers and orphans "
+                "count too",
+                waiting=len(due) - max(0, room),
+            )
+        self._cap_waiting = waiting
+
+    def _lab_size(self) -> int:
+        """Live processes of this lab besides the master: every descendant of ours (retiring
+        workers and their children included), and the lab's orphans, which the controller (the
+        subreaper) adopted and which stay in our process group. Zombies count: they hold a pid
+        until reaped."""
+        ours = procfs.descendants_of(self.pid)
+        known = set(ours)
+        orphans = 0
+        for child in procfs.children_of(self.config.parent):
+            if child == self.pid or child in known:
+                continue
+            st = procfs.read_stat(child)
+            if st is not None and st.pgid == self.pid:
+                orphans += 1
+        return max(len(ours) + orphans, len(self.workers))
 
     def spawn(self, index: int) -> None:
         slot = self._slot(index)

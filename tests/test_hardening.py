@@ -1,0 +1,261 @@
+"""Issue 11, the lab and its inputs: nothing from the current folder runs in the lab, a cap
+counts every process of a lab, recordings and typed numbers are untrusted, ``--record`` opens
+its file with care. Each test here failed on the code before the fix."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sigscope import procfs
+from sigscope.lab import Lab, LabError
+from sigscope.lab.master import MAX_WORKERS_ENV
+
+T = 15.0
+
+
+def sigscope(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+             timeout: float = 60) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    return subprocess.run(
+        ["sigscope", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The result is a refusal: exit 2, one line on stderr, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+# -- 1. nothing from the current folder runs in the lab -----------------------------------------
+
+PLANTED = ("json", "signal", "select", "resource", "traceback", "ctypes", "sigscope")
+
+
+def plant(folder: Path) -> Path:
+    """Modules named like ones the master and workers import, each leaving a marker file."""
+    markers = folder / "markers"
+    markers.mkdir()
+    for name in PLANTED:
+        code = (
+            "import os\n"
+            f"open(os.path.join({str(markers)!r}, {name!r} + '-' + str(os.getpid())), 'w')"
+            ".close()\n"
+        )
+        if name == "sigscope":
+            (folder / name).mkdir()
+            (folder / name / "__init__.py").write_text(code)
+        else:
+            (folder / f"{name}.py").write_text(code)
+    return markers
+
+
+def test_a_module_planted_in_the_current_folder_never_runs_in_the_lab(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    markers = plant(tmp_path)
+    monkeypatch.chdir(tmp_path)  # the master and its workers inherit this folder
+    with Lab(workers=2, behaviour="orphan-maker", params={"linger": 0.2}) as lab:
+        lab.wait_for(kind="fork", timeout=T)  # a worker forked a grandchild: all three ran
+        pids = [lab.master_pid, *(w.pid for w in lab.live_workers())]
+        for pid in pids:
+            assert os.readlink(f"/proc/{pid}/cwd") == str(tmp_path)
+    assert sorted(os.listdir(markers)) == []
+
+
+def test_sigscope_trace_in_a_folder_with_planted_modules(tmp_path: Path) -> None:
+    markers = plant(tmp_path)
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    result = sigscope("trace", "--duration", "0.5", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert '"kind":"spawn"' in result.stdout.replace(" ", "")
+    assert sorted(os.listdir(markers)) == []
+
+
+# -- 2. a cap counts every process of a lab ------------------------------------------------------
+
+
+def lab_processes(pgid: int) -> int:
+    """Every process in the lab's process group (the master included), zombies too."""
+    count = 0
+    for pid in procfs.all_pids():
+        st = procfs.read_stat(pid)
+        if st is not None and st.pgid == pgid:
+            count += 1
+    return count
+
+
+def test_a_hup_storm_to_stubborn_workers_never_exceeds_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stubborn workers ignore TERM: a HUP retires them, but they live until the grace period
+    ends. Counted or not, they are processes: with a cap of 8, never more than 8 + 1."""
+    monkeypatch.setenv(MAX_WORKERS_ENV, "8")
+    with Lab(workers=8, behaviour="stubborn", grace=0.3) as lab:
+        assert lab.pgid is not None
+        pgid = lab.pgid
+        most = 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal most
+            while not stop.wait(0.002):  # sample /proc all through the storm
+                most = max(most, lab_processes(pgid))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            since = lab.cursor()
+            for _ in range(30):
+                lab.send("master", "HUP")
+                # Each HUP is received before the next: a storm the master really sees.
+                lab.wait_for(since=since, kind="received", role="master", timeout=T)
+                since = lab.cursor()
+                time.sleep(0.02)
+            # The storm is over: the lab recovers to 8 fresh workers, within the cap.
+            lab.wait_until(
+                lambda: (
+                    len([w for w in lab.live_workers() if not w.exited]) == 8
+                    and lab_processes(pgid) == 9
+                ),
+                timeout=T,
+            )
+            notes = [e for e in lab.events() if e["kind"] == "note"]
+        finally:
+            stop.set()
+            sampler.join()
+        assert most <= 9, f"{most} lab processes at once under a cap of 8"
+        assert any("spawn waits" in n["text"] for n in notes), notes
+
+
+@pytest.mark.parametrize("value", ["abc", "²", "-1", "", "8.5", "99999"])
+def test_a_bad_max_workers_is_an_error_not_no_cap(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MAX_WORKERS_ENV, value)
+    with pytest.raises(LabError, match=MAX_WORKERS_ENV):
+        Lab(workers=1)
+    env = dict(os.environ)
+    line = one_line_error(sigscope("trace", "--duration", "0.1", env=env))
+    assert MAX_WORKERS_ENV in line
+    # The dashboard refuses it before any screen opens (no terminal needed to see that).
+    line = one_line_error(sigscope("--workers", "1", env=env))
+    assert MAX_WORKERS_ENV in line
+
+
+def test_workers_beyond_the_cap_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MAX_WORKERS_ENV, "2")
+    with pytest.raises(LabError, match="more than this lab may have"):
+        Lab(workers=3)
+
+
+# -- 6. --record opens its file with care ---------------------------------------------------------
+
+
+def test_record_does_not_follow_a_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    link = tmp_path / "rec.jsonl"
+    link.symlink_to(victim)
+    line = one_line_error(sigscope("trace", "--duration", "0.1", "--record", str(link)))
+    assert "symbolic link" in line
+    assert victim.read_text() == "precious\n"
+
+
+def test_record_refuses_a_fifo_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "rec.fifo"
+    os.mkfifo(fifo)
+    t0 = time.monotonic()
+    line = one_line_error(sigscope("trace", "--duration", "0.1", "--record", str(fifo)))
+    assert "not a regular file" in line
+    assert time.monotonic() - t0 < 30  # not blocked waiting for a reader
+
+
+def test_a_recording_is_created_private(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    old = os.umask(0o022)
+    try:
+        result = sigscope("trace", "--duration", "0.3", "--record", str(path))
+    finally:
+        os.umask(old)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_lab_record_refuses_a_symlink_itself(tmp_path: Path) -> None:
+    """The Lab opens with O_NOFOLLOW too: a link planted after the CLI's check is refused."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    link = tmp_path / "rec.jsonl"
+    link.symlink_to(victim)
+    with pytest.raises(LabError, match="symbolic link"):
+        Lab(workers=0, record=link).start()
+    assert victim.read_text() == "precious\n"
+
+
+# -- 7. digits that are not ASCII -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trace", "--send", "0.2:KILL@worker:²"],
+        ["trace", "--send", "²:KILL"],
+        ["trace", "--send", "0.2:²"],
+        ["trace", "--send", "0.2:RTMIN+²"],
+        ["trace", "--send", "0.2:٣"],
+        ["trace", "--workers", "²"],
+        ["trace", "--workers", "٣"],
+        ["trace", "--duration", "²"],
+        ["trace", "--grace", "½"],
+        ["attach", "²"],
+        ["attach", "٣٣"],
+        ["replay", "x.jsonl", "--speed", "²"],
+    ],
+)
+def test_digits_that_are_not_ascii_are_one_line(args: list[str]) -> None:
+    one_line_error(sigscope(*args))
+
+
+def test_the_library_parsers_refuse_non_ascii_digits() -> None:
+    from sigscope.sendspec import SendSpecError, parse_send_spec
+    from sigscope.signames import SignalError, parse_signal
+    from sigscope.strace import parse_line
+
+    for text in ("²", "٣", "1_5", "RTMIN+²"):
+        with pytest.raises(SignalError):
+            parse_signal(text)
+    for text in ("0.2:KILL@worker:²", "²:TERM", "1_0:TERM"):
+        with pytest.raises(SendSpecError):
+            parse_send_spec(text)
+    # strace's lines are text too: a non-ASCII "pid" is not a sender.
+    event = parse_line("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=٣, si_uid=0} ---", 7)
+    assert event is not None and "sender" not in event
+    assert parse_line("+++ exited with ² +++", 7) == {
+        "pid": 7,
+        "kind": "exit",
+        "via": "strace",
+        "code": "²",
+    }
+
+
+def test_a_lab_target_with_non_ascii_digits_is_refused() -> None:
+    with Lab(workers=1) as lab:
+        for target in ("²", "worker:²", "٣"):
+            with pytest.raises(LabError):
+                lab.send(target, "USR1")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-q"]))
