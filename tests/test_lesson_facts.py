@@ -1209,3 +1209,39 @@ def test_sigchld_default_is_not_sig_ign_and_leaves_zombies() -> None:
         """
     )
     assert seen == {"default": True, "in_sigign": False, "state": "Z"}
+
+
+def _python2() -> str | None:
+    """A Python 2.7 interpreter on this machine, if there is one (pyenv's, or on PATH)."""
+    import glob
+    import os
+    import shutil
+
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates = sorted(glob.glob(os.path.join(root, "versions", "2.7*", "bin", "python2.7")))
+    if candidates:
+        return candidates[-1]
+    found = shutil.which("python2.7")
+    # A pyenv shim runs only when a 2.7 is selected: not an interpreter to rely on.
+    return found if found and "/shims/" not in found else None
+
+
+def test_the_wakeup_fd_got_a_nul_byte_in_python_2_and_gets_the_number_in_3() -> None:
+    """Lesson 15: the seed (Python 2 era) says the wakeup fd receives b"\\0": true in Python 2;
+    Python 3.3 changed it to the signal number (this Python writes 12 for SIGUSR2)."""
+    code = (
+        "import os, signal, fcntl\n"
+        "signal.signal(signal.SIGUSR2, lambda *a: None)\n"
+        "r, w = os.pipe()\n"
+        "fcntl.fcntl(w, fcntl.F_SETFL, os.O_NONBLOCK)\n"
+        "signal.set_wakeup_fd(w)\n"
+        "os.kill(os.getpid(), signal.SIGUSR2)\n"
+        "print(list(bytearray(os.read(r, 10))))\n"
+    )
+    now = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert now.stdout.split() == ["[12]"], now
+    python2 = _python2()
+    if python2 is None:
+        pytest.skip("no Python 2.7 on this machine to show the old behaviour")
+    old = subprocess.run([python2, "-c", code], capture_output=True, text=True, timeout=30)
+    assert old.stdout.split() == ["[0]"], old
