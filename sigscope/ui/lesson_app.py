@@ -267,7 +267,8 @@ class LessonApp(SigscopeApp):
         run = self._active_run()
         if run is None:
             return
-        if run.current_step.question is None or run.index in run.done:
+        asks = run.current_step.question is not None and run.index not in run.done
+        if not asks and not run.awaiting_prediction:
             self.notify("This step asks no question.", severity="warning")
             return
         self._show_lesson_pane()
@@ -285,6 +286,12 @@ class LessonApp(SigscopeApp):
         if run is None or not reply:
             return
         index = run.index
+        if run.awaiting_prediction:  # predict, then see: lock it; the step's window starts now
+            if run.predict(reply):
+                event.input.clear()
+                self.process_tree.focus()
+                self._refresh_pane()
+            return
         if run.answer(reply):
             event.input.clear()
             self.process_tree.focus()

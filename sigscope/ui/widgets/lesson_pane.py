@@ -4,6 +4,12 @@ It shows a :class:`~sigscope.course.run.LessonRun` and never changes it: the app
 :meth:`LessonPane.show` after anything that may have moved the run (a check, next, back, a
 hint, an answer, a reset), and the pane redraws only what changed (re-rendering the Markdown
 on every event of a signal storm would be wasted work).
+
+Under the step's text: its sources (dim: where each claim can be checked), then the question
+or the prediction asked (and, once locked, the prediction; once done, the prediction beside
+what the lab showed), a notice if the learner missed the step's window, and the hints revealed.
+Code blocks wrap instead of being cut at the pane's right edge (the pane is narrow at 120x40,
+and a fence's own horizontal scrolling has no visible scrollbar).
 """
 
 from __future__ import annotations
@@ -23,12 +29,48 @@ HERE = "▶"
 TODO = "·"
 
 
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~")
+
+
+def md_escape(text: str) -> str:
+    """Text a learner typed, shown in Markdown as itself (``**`` stays two stars)."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in text)
+
+
+def prediction_markdown(run: LessonRun) -> str:
+    """The prediction part of a *predict, then see* step, as the step stands now."""
+    step = run.current_step
+    if step.predict is None:
+        return ""
+    if run.awaiting_prediction:
+        return f"**Predict first:** {step.predict}  \n*Type your prediction (`/`), then Enter.*"
+    outcome = run.outcome
+    if outcome is not None:
+        mark = "✓" if outcome.right else "✗"
+        shown = md_escape(outcome.shown) if outcome.shown is not None else "nothing"
+        return (
+            f"**Predicted:** {step.predict}  \n"
+            f"You predicted **{md_escape(outcome.predicted)}** — the lab shows **{shown}** {mark}"
+        )
+    locked = run.prediction
+    if locked is None:  # done before any prediction (a step skipped back to)
+        return f"**Predict:** {step.predict}"
+    return (
+        f"**Predicted:** {step.predict}  \n"
+        f"You predicted **{md_escape(locked)}** (locked). Now do it, and watch the lab."
+    )
+
+
 def step_markdown(run: LessonRun) -> str:
-    """The current step as Markdown: its text, its question, the hints revealed so far."""
+    """The current step as Markdown: its text, its question or prediction, a missed-window
+    notice, the hints revealed so far."""
     step = run.current_step
     parts = [step.text]
     if step.question:
         parts.append(f"**Question:** {step.question}")
+    parts.append(prediction_markdown(run))
+    if run.notice:
+        parts.append(f"> **Missed:** {run.notice}")
     for n, hint in enumerate(run.hints_shown, 1):
         parts.append(f"> **Hint {n}:** {hint}")
     if run.index in run.done:
@@ -36,6 +78,15 @@ def step_markdown(run: LessonRun) -> str:
     if run.finished and run.index == len(run.lesson.steps) - 1:
         parts.append("**Lesson complete.** `L` for another lesson, `ctrl+r` to start again.")
     return "\n\n".join(p for p in parts if p)
+
+
+def sources_text(run: LessonRun) -> Text:
+    """The step's sources, one line each, dim (plain text: never parsed as markup)."""
+    sources = run.current_step.sources
+    text = Text(style="dim")
+    for i, source in enumerate(sources):
+        text.append(("\n" if i else "") + ("Sources: " if i == 0 else "         ") + source)
+    return text
 
 
 def checklist(run: LessonRun) -> Text:
@@ -82,8 +133,14 @@ class LessonPane(Vertical):
     LessonPane #lesson-text { height: 1fr; }
     LessonPane #lesson-step { margin: 0; padding: 0; }
     LessonPane #lesson-step MarkdownBlock { margin-bottom: 1; }
+    /* Code wraps at the pane's edge: a fence scrolls sideways with no scrollbar, so a cut
+       line looked complete (issue 19). */
+    LessonPane #lesson-step MarkdownFence { overflow-x: hidden; }
+    LessonPane #lesson-step MarkdownFence > Label { width: 100%; text-wrap: wrap; }
+    LessonPane #lesson-sources { height: auto; padding: 0 2; margin-bottom: 1; }
     LessonPane #lesson-answer { display: none; height: 3; }
     LessonPane.-question #lesson-answer { display: block; }
+    LessonPane.-predict #lesson-answer { display: block; }
     LessonPane #lesson-keys { height: auto; color: $text-muted; }
     """
 
@@ -94,6 +151,7 @@ class LessonPane(Vertical):
         self.keys = keys
         self._shown_markdown: str | None = None
         self._shown_checklist: str | None = None
+        self._shown_sources: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-status")
@@ -101,7 +159,8 @@ class LessonPane(Vertical):
         yield Static(id="lesson-checklist")
         with VerticalScroll(id="lesson-text", can_focus=False):
             yield Markdown(id="lesson-step")
-        yield Input(placeholder="your answer, then Enter", id="lesson-answer")
+            yield Static(id="lesson-sources")
+        yield Input(placeholder="your answer, then Enter", id="lesson-answer", max_length=80)
         yield Static(Text(self.keys), id="lesson-keys")
 
     @property
@@ -115,6 +174,11 @@ class LessonPane(Vertical):
         return self._shown_checklist or ""
 
     @property
+    def sources_shown(self) -> str:
+        """The step's sources as shown under its text (plain)."""
+        return self._shown_sources or ""
+
+    @property
     def answer_box(self) -> Input:
         return self.query_one("#lesson-answer", Input)
 
@@ -124,7 +188,9 @@ class LessonPane(Vertical):
         if run is None:
             status.update(Text(message or "No lesson", style="bold"))
             self._set_markdown("")
+            self._set_sources(Text())
             self.set_class(False, "-question")
+            self.set_class(False, "-predict")
             return
         status.update(status_line(run))
         self.query_one("#lesson-progress", ProgressBar).update(progress=round(run.fraction * 100))
@@ -134,7 +200,21 @@ class LessonPane(Vertical):
             self.query_one("#lesson-checklist", Static).update(marks)
         question = run.current_step.question is not None and run.index not in run.done
         self.set_class(question, "-question")
+        predicting = run.awaiting_prediction
+        self.set_class(predicting, "-predict")
+        box = self.answer_box
+        box.placeholder = (
+            "your prediction, then Enter (it is locked)"
+            if predicting
+            else "your answer, then Enter"
+        )
         self._set_markdown(step_markdown(run))
+        self._set_sources(sources_text(run))
+
+    def _set_sources(self, text: Text) -> None:
+        if text.plain != self._shown_sources:
+            self._shown_sources = text.plain
+            self.query_one("#lesson-sources", Static).update(text)
 
     def _set_markdown(self, text: str) -> None:
         old = self._shown_markdown
