@@ -1245,3 +1245,33 @@ def test_the_wakeup_fd_got_a_nul_byte_in_python_2_and_gets_the_number_in_3() -> 
         pytest.skip("no Python 2.7 on this machine to show the old behaviour")
     old = subprocess.run([python2, "-c", code], capture_output=True, text=True, timeout=30)
     assert old.stdout.split() == ["[0]"], old
+
+
+def test_alarm_gives_si_kernel_sigqueue_si_queue_pidfd_si_user() -> None:
+    """Lesson 18: si_code says how a signal was sent: alarm()'s SIGALRM is SI_KERNEL with
+    si_pid 0; sigqueue() gives SI_QUEUE; pidfd_send_signal (what sigscope uses) gives SI_USER
+    and the sender's pid, like kill()."""
+    seen = experiment(
+        """
+        import ctypes, json, os, signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        SI_USER, SI_QUEUE, SI_KERNEL = 0, -1, 0x80
+        sigs = [signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2]
+        signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+        signal.alarm(1)
+        alarm = signal.sigwaitinfo([signal.SIGALRM])
+        assert libc.sigqueue(os.getpid(), signal.SIGUSR1, ctypes.c_void_p(0)) == 0
+        queued = signal.sigwaitinfo([signal.SIGUSR1])
+        fd = os.pidfd_open(os.getpid())
+        signal.pidfd_send_signal(fd, signal.SIGUSR2)
+        os.close(fd)
+        pidfd = signal.sigwaitinfo([signal.SIGUSR2])
+        me = os.getpid()
+        print(json.dumps({
+            "alarm": [alarm.si_code == SI_KERNEL, alarm.si_pid],
+            "sigqueue": [queued.si_code == SI_QUEUE, queued.si_pid == me],
+            "pidfd": [pidfd.si_code == SI_USER, pidfd.si_pid == me],
+        }))
+        """
+    )
+    assert seen == {"alarm": [True, 0], "sigqueue": [True, True], "pidfd": [True, True]}
