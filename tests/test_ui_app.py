@@ -18,7 +18,9 @@ import pytest
 from rich.console import Console
 from textual.command import CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, Static, Tabs
+from textual.widgets import Footer, Input, OptionList, Static, Tabs
+from textual.widgets._footer import FooterKey
+from textual.widgets._toast import Toast
 
 from sigscope import procfs
 from sigscope.lab.controller import Lab
@@ -423,8 +425,11 @@ async def test_help_screen_and_command_palette() -> None:
         for static in app.screen.query(Static):
             console.print(static.content)
         text = console.export_text()
-        for words in ("k / F9", "SIGKILL", "Restart the lab", "reaping mode", "zombie"):
+        for words in ("k / F9", "SIGKILL", "Restart the lab", "Reaping mode", "zombie"):
             assert words in text
+        # The dispositions panel's short headings are explained.
+        for short in ("dflt", "cgt", "ign", "blk", "pnd", "ran"):
+            assert short in text, short
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help closed")
         # Every action is in the palette: find "reaping", run it.
@@ -640,3 +645,135 @@ async def test_selection_follows_its_process_when_rows_move() -> None:
         # and when the reaped row leaves the tree, the selection still stays.
         await until(pilot, lambda: app.process_tree.row_for(w0.pid) is None, "reaped row gone")
         assert app.process_tree.selected_pid == w1.pid
+
+
+# -- issue 19: nothing covers what a student must see; the screen never contradicts the lab ----
+
+
+def visible_toasts(app: SigscopeApp) -> list[Any]:
+    """Toasts drawn on the dashboard (a toast over a dialog covers none of the panels)."""
+    return [t for t in app.screen_stack[0].query(Toast) if t.display and t.region.area]
+
+
+@pytest.mark.parametrize("size", [(120, 40), (100, 30), (80, 24)])
+async def test_notices_cover_no_panel(size: tuple[int, int]) -> None:
+    """A notice (the reaping mode, a refused send, the root warning) takes a row of its own:
+    no toast over the master's zombie count or any panel, at every size."""
+    width, height = size
+    app = RecordingApp(LabSettings(workers=2))
+    async with app.run_test(size=size) as pilot:
+        lab = await ready(pilot)
+        if os.geteuid() == 0:
+            # As root the warning is in the header (and on the status line's hint when the
+            # compact layout hides the header), never a toast.
+            assert "ROOT" in app.title
+            assert "root" in app.status_line.text
+        since = lab.cursor()
+        await pilot.press("m")
+        dialog = await until(
+            pilot, lambda: isinstance(app.screen, ChoiceDialog) and app.screen, "reaping dialog"
+        )
+        dialog.query_one(OptionList).highlighted = 1  # off
+        await pilot.press("enter")
+        await event(lab, since, kind="mode", reaping="off")
+        await until(pilot, lambda: "Reaping mode: off" in app.status_line.text, "the notice")
+        await pilot.pause(0.3)
+        assert not visible_toasts(app)
+        status = app.status_line.region
+        assert _inside(status, width, height) and status.height == 1
+        panels = [app.process_tree] + [app.panel(k) for k in ("master", "chart", "log")]
+        for widget in panels:
+            if widget.display:
+                assert not status.overlaps(widget.region), widget.id
+        for button in app.query("#actions Button"):
+            assert not status.overlaps(button.region)
+        # A zombie forms while the notice is up: the master panel's count is not covered.
+        w = worker_row(app, 0)
+        assert w is not None
+        lab.send(w.pid, "KILL")
+        await until(pilot, lambda: app.master_panel.state.zombies == 1, "1 zombie counted")
+        assert not visible_toasts(app)
+        # Several notices at once stay on the one line, newest first.
+        app.notify("first notice")
+        app.notify("second notice", severity="warning")
+        await until(pilot, lambda: "second notice" in app.status_line.text, "two notices")
+        assert app.status_line.text.index("second") < app.status_line.text.index("first")
+        assert not visible_toasts(app)
+
+
+async def test_escape_leaves_a_filter_and_the_focused_panel_is_obvious() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        tree_border = app.process_tree.styles.border_top
+        assert app.process_tree.has_focus and tree_border[0] == "heavy"
+        log = app.event_log
+        log.query_one("#log-sig", Input).focus()
+        await pilot.pause()
+        # The focused panel is drawn heavy; the tree it left is not.
+        assert log.styles.border_top[0] == "heavy"
+        assert app.process_tree.styles.border_top[0] != "heavy"
+        await pilot.press("u")  # typed into the filter, not a signal
+        assert log.query_one("#log-sig", Input).value == "u"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.process_tree.has_focus, "focus back on the tree")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help after escape")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help closed")
+        assert app.process_tree.has_focus
+
+
+async def test_at_80x24_the_footer_shows_help_and_quit() -> None:
+    app = RecordingApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        footer = app.screen.query_one(Footer)
+        await until(pilot, lambda: list(footer.query(FooterKey)), "the footer's keys")
+        await pilot.pause(0.3)
+        keys = {k.description: k for k in footer.query(FooterKey)}
+        for label in ("Help", "Quit", "Signal"):
+            assert label in keys, (label, list(keys))
+            region = keys[label].region
+            assert region.area and region.right <= 80 and region.y == 23, (label, region)
+
+
+async def test_master_panel_follows_the_master_and_title_follows_the_workers() -> None:
+    app = RecordingApp(LabSettings(workers=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        await until(pilot, lambda: app.master_panel.state.phase == "running", "running")
+        await until(pilot, lambda: "2 × idle" in app.sub_title, "2 × idle in the title")
+        # SIGSTOP to the master: the tree shows T, and so does the panel (not "running").
+        lab.send(lab.master_pid, "STOP")
+        await until(
+            pilot, lambda: app.master_panel.shown_phase.startswith("stopped"), "stopped shown"
+        )
+        assert "(T)" in app.master_panel.shown_phase
+        since = lab.cursor()
+        lab.send(lab.master_pid, "CONT")
+        await until(pilot, lambda: app.master_panel.shown_phase == "running", "running again")
+        # TTIN: a third worker, and the title says so.
+        await pilot.press("plus")
+        await event(lab, since, kind="spawn")
+        await until(pilot, lambda: "3 × idle" in app.sub_title, "3 × idle in the title")
+
+
+async def test_after_the_lab_ended_the_panel_keeps_the_chosen_reaping_mode() -> None:
+    app = RecordingApp(LabSettings(workers=2, grace=1.0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await ready(pilot)
+        since = lab.cursor()
+        lab.set_reaping("off")
+        await event(lab, since, kind="mode", reaping="off")
+        await until(pilot, lambda: app.master_panel.state.reaping == "off", "off shown")
+        # TERM to the master: it switches to reaping its workers on the way out, but the
+        # mode the learner chose stays on the panel, with a word on what the master does.
+        since = lab.cursor()
+        lab.send(lab.master_pid, "TERM")
+        await event(lab, since, kind="mode", reaping="handler")
+        await until(pilot, lambda: app.ended_reason is not None, "the lab ended")
+        await pilot.pause(0.3)
+        state = app.master_panel.state
+        assert state.reaping == "off" and state.reaps_to_exit
+        assert state.phase == "ended"

@@ -64,13 +64,22 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("plus", "master('SIGTTIN')", "Master: one more worker (SIGTTIN)", "+TTIN", "+"),
     Command("minus", "master('SIGTTOU')", "Master: one worker fewer (SIGTTOU)", "-TTOU", "-"),
-    Command("m", "reaping", "Switch the master's reaping mode…", "Reaping", "m"),
+    Command(
+        "m", "reaping", "Reaping mode: who collects exited children (zombies)…", "Reaping", "m"
+    ),
     Command("n", "new_worker", "Start a new worker with a chosen behaviour…", "Spawn", "n"),
     Command("R", "restart", "Restart the lab (a fresh master and workers)", "Restart", "R"),
     Command("f", "filter_selected", "Event log: only the selected process (again: all)", None, "f"),
     Command("S", "save_svg", "Save the screen as an SVG file (for a handout)", None, "S"),
     Command("question_mark", "help", "Help: keys and what the columns mean", "Help", "?"),
     Command("q", "quit", "Quit (ends the lab; no process is left behind)", "Quit", "q / ctrl+q"),
+    Command(
+        "escape",
+        "focus_tree",
+        "Back to the process tree (from a filter, the answer box or any panel)",
+        None,
+        "esc",
+    ),
 )
 
 

@@ -38,3 +38,13 @@ class SnapshotReady(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SnapshotReady) and message.generation == self.generation
+
+
+@dataclass
+class Notice(Message):
+    """A notice for the status line (the dashboard's ``notify``: posted, so thread-safe)."""
+
+    text: str
+    severity: str
+    timeout: float
+    markup: bool = True

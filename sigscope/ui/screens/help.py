@@ -1,4 +1,5 @@
-"""The help screen (``?``): every key, what the tree's columns and state letters mean."""
+"""The help screen (``?``): every key, what the tree's columns and state letters mean, and the
+dispositions panel's abbreviations (a narrow panel writes ``dflt cgt ign blk pnd``)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,25 @@ COLUMNS = (
     ("SIGS", "how many signals this process's handler has run for"),
     ("LAST", "the last signal its handler ran for"),
     ("RATE", "handled signals per second over the last 10 seconds"),
+)
+
+
+# The dispositions panel's columns (full word, short form when the panel is narrow).
+DISPOSITIONS = (
+    ("default / dflt", "what the kernel does with the signal under SIG_DFL: Term, Core, Stop,"),
+    ("", "Cont or Ign"),
+    ("caught / cgt", "a handler is installed (SigCgt in /proc/PID/status)"),
+    ("ignored / ign", "set to SIG_IGN: discarded when sent (SigIgn)"),
+    ("blocked / blk", "in the signal mask: it waits, pending, until unblocked (SigBlk)"),
+    ("pending / pnd", "sent but not delivered yet, usually because it is blocked (SigPnd/ShdPnd)"),
+    ("ran", "how many times this process's handler has run for it"),
+    ("never / –", "SIGKILL and SIGSTOP: can never be caught, ignored or blocked"),
+)
+
+FOCUS = (
+    "\nThe focused panel has a heavy, bright border. In a filter or the answer box letters are "
+    "typed, not keys: esc brings you back to the process tree, where every key works again. "
+    "Notices appear on the line above the footer."
 )
 
 
@@ -69,6 +89,9 @@ class HelpScreen(ModalScreen[None]):
             yield Static(help_table(list(COLUMNS)))
             yield Static(Text("\nProcess states (column S)", style="bold"))
             yield Static(help_table(list(STATES)))
+            yield Static(Text("\nDispositions panel (full / narrow heading)", style="bold"))
+            yield Static(help_table(list(DISPOSITIONS)))
+            yield Static(Text(FOCUS))
             yield Static(
                 Text(
                     "\nThe quick keys send to the selected process; k / F9 opens the menu for "

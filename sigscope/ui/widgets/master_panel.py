@@ -27,7 +27,12 @@ PHASE_STYLES = {
     "quick": "bold red",
     "exiting": "bold red",
     "ended": "bold white on red",
+    "stopped": "bold black on yellow",
 }
+# What the master's state letter (from /proc, via the tree) says when it is not what its own
+# words say: "phase running" beside a master the tree shows as stopped (T) was a contradiction.
+PROCESS_STATES = {"T": "stopped", "t": "stopped", "Z": "exited (zombie)", "D": "in a system call"}
+SHUTTING_DOWN = frozenset({"graceful", "quick", "exiting", "ended"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,10 @@ class MasterState:
     phase: str = "starting"
     backoff: dict[str, Any] = field(default_factory=dict)
     ended: str | None = None  # why the lab ended, once it has
+    process_state: str | None = None  # the master's state letter in /proc (from the tree)
+    # A master that shuts down reaps its workers whatever the mode (it switches `off` to
+    # `handler` on the way out); the panel keeps the mode the learner chose, and says this.
+    reaps_to_exit: bool = False
 
 
 def apply_event(state: MasterState, event: dict[str, Any], master_pid: int | None) -> MasterState:
@@ -50,10 +59,14 @@ def apply_event(state: MasterState, event: dict[str, Any], master_pid: int | Non
     kind = event.get("kind")
     if kind == "status":
         backoff = event.get("backoff") or {}
+        phase = event.get("phase", state.phase)
+        reaping = event.get("reaping", state.reaping)
+        if phase in SHUTTING_DOWN and state.reaping is not None and reaping != state.reaping:
+            return replace(state, phase=phase, reaps_to_exit=True)
         return replace(
             state,
             target=event.get("target", state.target),
-            reaping=event.get("reaping", state.reaping),
+            reaping=reaping,
             queued=event.get("queued", state.queued),
             phase=event.get("phase", state.phase),
             backoff={str(k): v for k, v in backoff.items()},
@@ -66,6 +79,8 @@ def apply_event(state: MasterState, event: dict[str, Any], master_pid: int | Non
             phase="running",
         )
     if kind == "mode":
+        if state.phase in SHUTTING_DOWN:
+            return replace(state, reaps_to_exit=event.get("reaping") != state.reaping)
         return replace(state, reaping=event.get("reaping", state.reaping))
     if kind == "phase":
         return replace(state, phase=str(event.get("phase")))
@@ -114,10 +129,20 @@ class MasterPanel(Static):
             self.state = new
             self._redraw()
 
-    def set_counts(self, live: int, zombies: int) -> None:
-        if (live, zombies) != (self.state.live, self.state.zombies):
-            self.state = replace(self.state, live=live, zombies=zombies)
+    def set_counts(self, live: int, zombies: int, process_state: str | None = None) -> None:
+        """The counts and the master's state letter, as the tree shows them now."""
+        new = replace(self.state, live=live, zombies=zombies, process_state=process_state)
+        if new != self.state:
+            self.state = new
             self._redraw()
+
+    @property
+    def shown_phase(self) -> str:
+        """The phase line: the master's own word, unless /proc says otherwise (stopped)."""
+        s = self.state
+        if s.process_state in PROCESS_STATES and s.phase not in ("ended",):
+            return f"{PROCESS_STATES[s.process_state]} ({s.process_state}) · {s.phase}"
+        return s.phase
 
     def _redraw(self) -> None:
         s = self.state
@@ -125,7 +150,9 @@ class MasterPanel(Static):
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(no_wrap=True, overflow="ellipsis")
         grid.add_row("master", Text(str(s.pid or "-"), style="bold"))
-        grid.add_row("phase", Text(s.phase, style=PHASE_STYLES.get(s.phase, "")))
+        stopped = s.process_state in ("T", "t") and s.phase != "ended"
+        style = PHASE_STYLES.get("stopped" if stopped else s.phase, "")
+        grid.add_row("phase", Text(self.shown_phase, style=style))
         if s.ended:
             grid.add_row("ended", Text(s.ended, style="bold red"))
         wanted = "?" if s.target is None else str(s.target)
@@ -135,6 +162,8 @@ class MasterPanel(Static):
         grid.add_row("reaping", Text(s.reaping or "?", style="bold"))
         if s.reaping in REAPING_HELP:
             grid.add_row("", Text(REAPING_HELP[s.reaping], style="dim italic"))
+        if s.reaps_to_exit:
+            grid.add_row("", Text("shutting down: reaps its workers anyway", style="dim italic"))
         grid.add_row("queued", Text("?" if s.queued is None else str(s.queued)))
         if s.backoff:
             text = ", ".join(f"slot {k}: {_backoff_text(v)}" for k, v in sorted(s.backoff.items()))
