@@ -45,7 +45,7 @@ from sigscope.ui.messages import LabEvent, Notice, SnapshotReady
 from sigscope.ui.screens.choose import ChoiceDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
-from sigscope.ui.screens.signal_menu import SignalMenu
+from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
 from sigscope.ui.screens.too_small import TooSmallScreen, too_small
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.event_log import EventLog
@@ -665,7 +665,9 @@ class SigscopeApp(App[None]):
         # One send shows in the tree, the log and the chart at once; a toast would only cover
         # them. Several (tagged) sends are worth a word of confirmation.
         if len(sent) > 1:
-            self.notify(f"{name} sent to {', '.join(sent)}", timeout=3)
+            times = {target: sent.count(target) for target in sent}  # a count repeats targets
+            to = ", ".join(f"{t} ×{n}" if n > 1 else t for t, n in times.items())
+            self.notify(f"{name} sent to {to}", timeout=3)
 
     async def action_signal_menu(self) -> None:
         if self._running_lab() is None:
@@ -686,11 +688,12 @@ class SigscopeApp(App[None]):
             pids = [row.pid]
             target = plain_target(row, row.pid)
 
-        def chosen(signum: int | None) -> None:
-            if signum is None:
+        def chosen(choice: SignalChoice | None) -> None:
+            if choice is None:
                 return
-            self.last_signal = signum
-            self.send_signal(pids, signum)
+            self.last_signal = choice.signum
+            # A count (5*usr1 in the menu) sends to each target that many times, in turn.
+            self.send_signal(pids * choice.count, choice.signum)
 
         self.push_screen(SignalMenu(target, self.last_signal), chosen)
 
