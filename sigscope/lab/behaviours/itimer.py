@@ -10,10 +10,10 @@ PROF       user + system CPU time           SIGPROF
 
 A VIRTUAL or PROF timer only runs down while the process uses CPU, so with ``burn`` (the
 default) the worker spins in a Python loop until the timer's signal arrives. With
-``burn=false`` it waits idle on its wakeup fd: a REAL timer still fires, but a VIRTUAL one never
-does — its ``getitimer`` value stays where it was armed, moving only by the CPU the worker
-spends handling a signal (facts.md). The worker says so in a ``note`` and repeats the value
-whenever another signal wakes it.
+``burn=false`` it waits idle on its wakeup fd: a REAL timer still fires, but a VIRTUAL one
+hardly moves — its ``getitimer`` value stays where it was armed, running down only by the user
+CPU the worker spends handling a signal (facts.md): very slowly, not never. The worker says so
+in a ``note`` and repeats the value whenever another signal wakes it.
 
 Parameters:
     which: REAL, VIRTUAL or PROF (``ITIMER_`` prefix and case optional). Default REAL.
@@ -81,7 +81,7 @@ def _cpu() -> float:
 
 @behaviour(
     "itimer",
-    "setitimer REAL / VIRTUAL / PROF; reports each expiry; an idle VIRTUAL timer never fires",
+    "setitimer REAL / VIRTUAL / PROF; reports each expiry; an idle VIRTUAL timer barely moves",
     check=_check,
     which="REAL",
     value=0.5,
@@ -144,7 +144,7 @@ def _idle_note(worker: Any, name: str, which: int) -> None:
     worker.note(
         f"{name} is armed and this process is idle: the timer counts only the CPU time this "
         f"process uses (a little to handle a signal, none while it waits), so its value stays "
-        f"near {value:.3f} s and it never fires",
+        f"near {value:.3f} s: it would take thousands of wake-ups to make it fire",
         timer=name,
         value=round(value, 6),
         interval=round(interval, 6),
