@@ -33,6 +33,7 @@ MAX_TEXT = 1 << 16  # one text field
 PID_MAX = 1 << 22  # the kernel's largest pid_max
 INT_MAX = (1 << 63) - 1  # t is monotonic_ns, starttime clock ticks: both fit in 63 bits
 _HEX_MASK = re.compile(r"[0-9a-fA-F]{1,16}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # newline and tab are text (tracebacks)
 _MASKS = ("pending", "shared_pending", "blocked", "ignored", "caught")
 
 
@@ -129,6 +130,9 @@ def _optional_int(value: object, name: str, high: int = INT_MAX) -> int | None:
 def _text(value: object, name: str, longest: int = MAX_TEXT) -> str:
     if not isinstance(value, str) or len(value) > longest:
         raise RecordingError(f"{name} must be text (up to {longest} characters)")
+    if _CONTROL.search(value):
+        # An escape sequence in a recording must not reach the user's terminal.
+        raise RecordingError(f"{name} holds a control character: {_shown(value)}")
     return value
 
 
@@ -370,6 +374,8 @@ def _event(obj: dict[str, Any]) -> dict[str, Any]:
     for key in _EVENT_TEXTS:
         if key in obj:
             _optional_text(obj[key], f"an event's {key}")
+    if "reaping" in obj:
+        _text(obj["reaping"], "an event's reaping", 40)  # the replay keeps it as its mode
     for key in ("exitcode", "code"):
         value = obj.get(key)
         ok = value is None or isinstance(value, str) and len(value) <= 40
