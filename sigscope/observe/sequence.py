@@ -295,6 +295,7 @@ class SequenceModel:
         self._uid = 0
         self.origin: int | None = None
         self.layout_version = 0
+        self.changes = 0  # bumped by every event applied: rows may have new labels
         self.evicted = 0  # rows pushed out of the deque since the widget last looked
         self.sent = 0  # arrows started by a `sent` event (for benchmarks: counted vs sent)
         self.received = 0
@@ -493,6 +494,7 @@ class SequenceModel:
         self, t: int, lane: str, glyph: str, text: str, style: str, other: str | None = None
     ) -> ChartRow:
         """A mark on ``lane`` (with a dotted line from ``other``, e.g. the parent of a fork)."""
+        self.changes += 1
         return self._new_row("mark", t, lane, sender=other, glyph=glyph, text=text, style=style)
 
     # -- events ----------------------------------------------------------------------------
@@ -501,6 +503,7 @@ class SequenceModel:
         are ignored)."""
         kind = event.get("kind")
         t = _t(event)
+        self.changes += 1
         if t and (self.origin is None or t < self.origin):
             # Time stamps count from the earliest event, even one that arrived late.
             if self.origin is not None:

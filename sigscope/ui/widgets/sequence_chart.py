@@ -22,6 +22,7 @@ only the visible rows are rendered, each once per change (an LRU cache of strips
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -71,11 +72,12 @@ __all__ = [
 PAUSE_BUFFER = 100_000
 HEADER_LINES = 2
 GUTTER = 10  # "  12.345s " : seconds since the first event
-LABEL_WIDTH = 52  # the label column's least width: a whole caption (longer ones end in "…")
+LABEL_WIDTH = 44  # the label column's least width: a whole caption (longer ones end in "…")
 MIN_LANE_WIDTH = 5
 MAX_LANE_WIDTH = 10
 NARROW_LANE_WIDTH = 4  # in a narrow panel: room for "you", "w12", "ker"
-FOLDED = "+"  # the column key standing for every folded (ended) lane
+MAX_LABEL_LINES = 4  # a label wraps onto this many lines at most (then it ends in "…")
+RELAYOUT_EVERY_NS = 100_000_000  # a storm row's growing label re-wraps at most this often
 
 SENDER_STYLE = {"you": "bold cyan", "master": "bold yellow", "kernel": "bold magenta"}
 
@@ -86,7 +88,7 @@ class Columns:
     ``folded`` lanes (ended processes, when the lanes do not fit) share the last column.
     """
 
-    __slots__ = ("lanes", "index", "folded", "width", "lines", "overflow")
+    __slots__ = ("lanes", "index", "folded", "width", "lines", "overflow", "gutter")
 
     def __init__(
         self, lanes: list[Lane | None], folded: list[Lane], width: int, lines: int, overflow: bool
@@ -96,6 +98,9 @@ class Columns:
         self.width = width
         self.lines = lines
         self.overflow = overflow  # wider than the widget: it scrolls sideways
+        # One line a row: the time stamp in a gutter on the left. Two lines: the time stamp
+        # starts the label line, so the lanes get the whole width.
+        self.gutter = GUTTER if lines == 1 else 0
         self.index: dict[str, int] = {}
         for i, lane in enumerate(lanes):
             if lane is not None:
@@ -104,7 +109,17 @@ class Columns:
             self.index[lane.key] = len(lanes) - 1
 
     def centre(self, key: str) -> int:
-        return GUTTER + self.index.get(key, 0) * self.width + self.width // 2
+        return self.gutter + self.index.get(key, 0) * self.width + self.width // 2
+
+    @property
+    def span(self) -> int:
+        """Cells the lanes need: the last lane ends at its line (no padding after it)."""
+        n = len(self.lanes)
+        return self.gutter + (n - 1) * self.width + self.width // 2 + 1
+
+
+def _narrow_fits(n: int, w: int, width: int) -> bool:
+    return (n - 1) * w + w // 2 + 1 <= width
 
 
 class SequenceChart(ScrollView, can_focus=True):
@@ -170,6 +185,13 @@ class SequenceChart(ScrollView, can_focus=True):
         self._release_timer: Timer | None = None
         self._columns: Columns | None = None
         self._columns_key: tuple[int, int, int] | None = None
+        # Rows have as many lines as their label needs (it wraps, never cut): where each row
+        # starts, recomputed when rows change (``_relayout``).
+        self._starts: list[int] = []
+        self._total_lines = 0
+        self._lines_key: tuple[int, int, int] = (-1, -1, -1)
+        self._lines_at = 0
+        self._wrapped: dict[tuple[int, int, int, int], list[Text]] = {}
         self._cache: LRUCache[tuple[int, int, int, int, int | None, int], Strip] = LRUCache(1024)
         self.draw_delays: deque[int] | None = None
         """Set to a deque to measure: nanoseconds from each new arrow's (or storm signal's)
@@ -281,7 +303,15 @@ class SequenceChart(ScrollView, can_focus=True):
         layout = self.model.layout_version
         self.model.release(now, everything)
         evicted = self.model.take_evicted()
-        if len(self.model.rows) != before or evicted or layout != self.model.layout_version:
+        grown = (
+            now - self._lines_at > RELAYOUT_EVERY_NS and self.model.changes != self._lines_key[0]
+        )
+        if (
+            len(self.model.rows) != before
+            or evicted
+            or layout != self.model.layout_version
+            or grown
+        ):
             self._update_virtual_size()
             self._syncing = True
             try:
@@ -289,7 +319,7 @@ class SequenceChart(ScrollView, can_focus=True):
                     self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
                 elif evicted:
                     # Keep the rows the person is reading in place as old ones fall off.
-                    y = max(0, self.scroll_y - evicted * self._geometry().lines)
+                    y = max(0, self.scroll_y - evicted * self._geometry().lines)  # about
                     self.scroll_to(y=y, animate=False, immediate=True, force=True)
             finally:
                 self._syncing = False
@@ -335,10 +365,12 @@ class SequenceChart(ScrollView, can_focus=True):
             if room >= n * MIN_LANE_WIDTH:
                 columns = Columns(lanes, folded, min(MAX_LANE_WIDTH, room // n), 1, False)
                 break
-            w = min(MAX_LANE_WIDTH, (width - GUTTER) // n)
-            if w >= NARROW_LANE_WIDTH or not ended:
-                w = max(NARROW_LANE_WIDTH, w)
-                columns = Columns(lanes, folded, w, 2, GUTTER + n * w > width)
+            w = MAX_LANE_WIDTH
+            while w > NARROW_LANE_WIDTH and not _narrow_fits(n, w, width):
+                w -= 1
+            fits = _narrow_fits(n, w, width)
+            if fits or not ended:
+                columns = Columns(lanes, folded, w, 2, not fits)
                 break
             # Fold the lane that ended first (its rows are the oldest) into the "+N" column.
             lane = ended.pop(0)
@@ -349,11 +381,55 @@ class SequenceChart(ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         g = self._geometry()
-        width = GUTTER + len(g.lanes) * g.width + (1 + LABEL_WIDTH if g.lines == 1 else 0)
-        height = len(self.model.rows) * g.lines + HEADER_LINES
-        if g.lines == 2 and (self.size.height - HEADER_LINES) % 2:
-            height += 1  # so that the end shows whole rows: an arrow, never a lone label
-        self.virtual_size = Size(width, height)
+        width = g.span if g.lines == 2 else g.gutter + len(g.lanes) * g.width + 1 + LABEL_WIDTH
+        self._relayout()
+        self.virtual_size = Size(width, self._total_lines + HEADER_LINES)
+
+    def _relayout(self) -> None:
+        """Where each row starts (rows are as tall as their wrapped label)."""
+        width = self.size.width
+        key = (self.model.changes, self.model.layout_version, width)
+        if key == self._lines_key and len(self._starts) == len(self.model.rows):
+            return
+        self._lines_key = key
+        self._lines_at = self._clock()
+        if len(self._wrapped) > 4 * len(self.model.rows) + 64:
+            self._wrapped.clear()
+        g = self._geometry()
+        starts, line = [], 0
+        for row in self.model.rows:
+            starts.append(line)
+            line += len(self._label_lines(row)) + (1 if g.lines == 2 else 0)
+        self._starts, self._total_lines = starts, line
+
+    def _label_room(self, row: ChartRow) -> int:
+        g = self._geometry()
+        width = (self.size.width or 80) - 1  # the vertical scrollbar
+        if g.lines == 1:  # after the lanes' cells (the last lane's padding included)
+            return max(LABEL_WIDTH, width - g.gutter - len(g.lanes) * g.width - 1)
+        return max(8, width - len(self._stamp(row)) - 1)
+
+    def _label_lines(self, row: ChartRow) -> list[Text]:
+        """The row's label wrapped at word boundaries to its room (at most
+        :data:`MAX_LABEL_LINES` lines; only a longer one ends in "…")."""
+        key = (row.uid, row.version, self.model.layout_version, self.size.width)
+        lines = self._wrapped.get(key)
+        if lines is None:
+            room = self._label_room(row)
+            label = self._label(row)
+            if label.cell_len <= room:
+                lines = [label]
+            else:
+                lines = list(label.wrap(self.app.console, room, overflow="fold", no_wrap=False))
+                if len(lines) > MAX_LABEL_LINES:
+                    lines = lines[:MAX_LABEL_LINES]
+                    lines[-1].truncate(room - 1)
+                    lines[-1].append("…")
+                for line in lines:
+                    line.rstrip()
+                    line.end = ""
+            self._wrapped[key] = lines
+        return lines
 
     def on_resize(self) -> None:
         self._cache.clear()
@@ -369,17 +445,26 @@ class SequenceChart(ScrollView, can_focus=True):
             strip = self._strip(self._header_text(y))
         else:
             g = self._geometry()
-            index, part = divmod(scroll_y + y - HEADER_LINES, g.lines)
-            if index >= len(self.model.rows):
+            self._relayout()
+            line = scroll_y + y - HEADER_LINES
+            if line >= self._total_lines or not self._starts:
                 return Strip.blank(width, base)
+            index = bisect_right(self._starts, line) - 1
+            part = line - self._starts[index]
             row = self.model.rows[index]
             key = (row.uid, row.version, self.model.layout_version, width, self._selected, part)
             cached = self._cache.get(key)
             if cached is None:
+                labels = self._label_lines(row)
                 if g.lines == 1:
-                    text = self._row_text(row)
+                    text = self._row_lanes(row) if part == 0 else self._row_lanes(row, blank=True)
+                    text.append(" ")
+                    if part < len(labels):
+                        text.append_text(labels[part].copy())
+                elif part == 0:
+                    text = self._row_lanes(row)
                 else:
-                    text = self._row_lanes(row) if part == 0 else self._row_label_line(row)
+                    text = self._row_label_line(row, labels, part - 1)
                 cached = self._strip(text)
                 self._cache[key] = cached
             if row.undrawn:
@@ -400,11 +485,11 @@ class SequenceChart(ScrollView, can_focus=True):
         """A blank row at time ``t``: the gutter and the line of each lane alive then (a
         lane starts at its fork and ends at its reap). ``None``: every lane (the header)."""
         g = self._geometry()
-        cells = [" "] * (GUTTER + len(g.lanes) * g.width)
+        cells = [" "] * (g.gutter + len(g.lanes) * g.width)
         spans: list[tuple[int, int, str]] = []
         sel = self._selected_lane()
         for i, lane in enumerate(g.lanes):
-            c = GUTTER + i * g.width + g.width // 2
+            c = g.gutter + i * g.width + g.width // 2
             if lane is None:
                 cells[c] = "┆"  # the folded lanes of ended processes
                 spans.append((c, c + 1, "bright_black"))
@@ -432,14 +517,17 @@ class SequenceChart(ScrollView, can_focus=True):
         lane = self.model.lane(key)
         return key if lane is not None and lane.pid == self._selected else None
 
-    def _row_lanes(self, row: ChartRow, w: int | None = None) -> Text:
-        """The time stamp and the lanes, with the row's arrow or mark drawn across them."""
+    def _row_lanes(self, row: ChartRow, blank: bool = False) -> Text:
+        """The time stamp and the lanes, with the row's arrow or mark drawn across them
+        (``blank``: only the lanes, for the lines a long label wraps onto)."""
         g = self._geometry()
         cells, spans = self._canvas(row.t)
-        origin = self.model.origin or row.t
-        stamp = f"{(row.t - origin) / 1e9:8.3f}s "
-        cells[: len(stamp)] = stamp
-        spans.append((0, GUTTER, "dim"))
+        if blank:
+            return self._text(cells, spans)
+        if g.gutter:
+            stamp = self._stamp(row).rjust(GUTTER - 1) + " "
+            cells[: len(stamp)] = stamp
+            spans.append((0, GUTTER, "dim"))
         dest = g.centre(row.receiver)
         if row.kind == "arrow":
             src = g.centre(row.sender or "kernel")
@@ -465,14 +553,17 @@ class SequenceChart(ScrollView, can_focus=True):
             spans.append((dest, dest + 1, row.style))
         return self._text(cells, spans)
 
+    def _stamp(self, row: ChartRow) -> str:
+        """Seconds since the earliest event."""
+        return f"{(row.t - (self.model.origin or row.t)) / 1e9:.3f}s"
+
     def _style(self, row: ChartRow) -> str:
         if row.kind == "arrow":
             return SENDER_STYLE.get(row.sender or "", "bold green")
         return row.style
 
-    def _label(self, row: ChartRow, room: int | None = None) -> Text:
-        """What happened, in words: the signal's name in its sender's colour. A label longer
-        than ``room`` ends in "…" (a visible mark), never cut silently."""
+    def _label(self, row: ChartRow) -> Text:
+        """What happened, in words: the signal's name in its sender's colour."""
         said = row.label()
         g = self._geometry()
         if row.kind == "arrow":
@@ -484,30 +575,22 @@ class SequenceChart(ScrollView, can_focus=True):
         label = Text(said, style="bold" if row.count > 1 else "", end="", no_wrap=True)
         if row.kind == "arrow":
             label.stylize(self._style(row), 0, len(row.sig))
-        if room is not None and label.cell_len > room:
-            label.truncate(max(1, room), overflow="ellipsis")
         return label
 
-    def _row_text(self, row: ChartRow, w: int | None = None) -> Text:
-        """The whole row on one line: lanes, then the label (to the right edge at most)."""
+    def _row_text(self, row: ChartRow) -> Text:
+        """The whole row on one line: lanes, then the whole label (for tests and exports)."""
         text = self._row_lanes(row)
-        width = (self.size.width or 80) - 1
         text.append(" ")
-        text.append_text(self._label(row, max(LABEL_WIDTH, width - text.cell_len)))
+        text.append_text(self._label(row))
         return text
 
-    def _row_label_line(self, row: ChartRow, w: int | None = None) -> Text:
-        """The second line of a narrow row: the label under the time stamp, the lanes going
-        on to its right."""
-        width = (self.size.width or 80) - 1
-        label = self._label(row, max(8, width - 2))
-        start = 2 + label.cell_len + 1
-        cells, spans = self._canvas(row.t)
-        text = Text("  ", style=self.rich_style, end="")
-        text.append_text(label)
-        text.append(" ")
-        if start < len(cells):
-            text.append_text(self._text(cells, spans, start))
+    def _row_label_line(self, row: ChartRow, labels: list[Text], k: int) -> Text:
+        """Line ``k`` of a narrow row's label, under its arrow: the time stamp starts the
+        first line, the next ones are indented under it."""
+        stamp = self._stamp(row) + " "
+        text = Text(stamp if k == 0 else " " * len(stamp), style="dim", end="")
+        if k < len(labels):
+            text.append_text(labels[k].copy())
         return text
 
     def _header_text(self, y: int) -> Text:
@@ -515,7 +598,8 @@ class SequenceChart(ScrollView, can_focus=True):
         w = g.width
         sel = self._selected_lane()
         text = Text(style=self.rich_style, no_wrap=True, end="")
-        text.append("time".rjust(GUTTER - 2) + "  " if y == 0 else " " * GUTTER, style="dim")
+        if g.gutter:
+            text.append("time".rjust(GUTTER - 2) + "  " if y == 0 else " " * GUTTER, style="dim")
         for lane in g.lanes:
             if lane is None:  # the folded lanes of ended processes
                 title = f"+{len(g.folded)}" if y == 0 else "ended"
