@@ -8,9 +8,12 @@ strace numbers real-time signals from the kernel's first one (``SIGRT_2`` is sig
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import IO, Any
@@ -80,11 +83,33 @@ def parse_line(line: str, default_pid: int) -> Event | None:
     return None
 
 
+# Runs as ``python -I -S -c _DIE_WITH_PARENT PARENT STRACE ARGS…`` and becomes strace: it asks
+# the kernel for SIGKILL when its parent (thread) dies, checks that the parent has not died
+# already, then execs strace (the death signal survives execve). A SIGKILLed sigscope thus
+# takes strace with it, and the kernel detaches strace's tracees. A tiny program rather than a
+# preexec_fn: Python code run between fork and exec in a threaded process (the UI's) can
+# deadlock on a lock another thread held at the fork.
+_DIE_WITH_PARENT = """\
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) != 0:
+    sys.exit("sigscope: cannot arm PR_SET_PDEATHSIG for strace")
+if os.getppid() != int(sys.argv[1]):
+    os._exit(0)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
 class StraceFeed:
     """Runs strace on some pids and delivers its signal lines as events.
 
     ``deliver(event)`` is called on the feed's thread; ``role_of(pid)`` names the lane.
     :attr:`problem` says, in plain words, why strace is not running (None while it is).
+
+    strace never outlives sigscope: it is started from the feed's own reader thread, which
+    lives exactly as long as strace's output does, with ``PR_SET_PDEATHSIG(SIGKILL)`` armed
+    against that thread (so it dies with sigscope, even SIGKILLed); :meth:`stop` (also run at
+    interpreter exit) ends it with SIGTERM, on which strace detaches from every tracee.
     """
 
     def __init__(
@@ -96,6 +121,7 @@ class StraceFeed:
         self.problem: str | None = None
         self._proc: subprocess.Popen[str] | None = None
         self._thread: threading.Thread | None = None
+        self._started = threading.Event()
 
     def start(self) -> bool:
         exe = shutil.which("strace")
@@ -105,17 +131,35 @@ class StraceFeed:
         args = [exe, "-f", "-qq", "-e", "trace=none", "-e", "signal=all"]
         for pid in self.pids:
             args += ["-p", str(pid)]
-        self._proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
+        self._thread = threading.Thread(
+            target=self._run, args=(args,), name="sigscope-strace", daemon=True
         )
-        self._thread = threading.Thread(target=self._read, name="sigscope-strace", daemon=True)
         self._thread.start()
+        self._started.wait()
+        if self._proc is None:
+            return False
+        atexit.register(self.stop)
         return True
+
+    def _run(self, args: list[str]) -> None:
+        # PR_SET_PDEATHSIG fires when the *thread* that forked strace exits: fork it from this
+        # thread, which ends only when strace has.
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+                cwd="/",  # nothing of the user's folder is needed, nor kept busy
+            )
+        except OSError as e:
+            self.problem = f"strace could not start: {e.strerror}"
+            return
+        finally:
+            self._started.set()
+        self._read()
 
     def _read(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
@@ -143,12 +187,14 @@ class StraceFeed:
         return event
 
     def stop(self) -> None:
+        """End strace (it detaches from every tracee on SIGTERM) and its reader; idempotent."""
+        atexit.unregister(self.stop)
         if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()  # strace detaches from every tracee on SIGTERM
+            self._proc.terminate()
             try:
                 self._proc.wait(5)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
+                self._proc.kill()  # the kernel detaches the tracees of a killed tracer
                 self._proc.wait()
-        if self._thread is not None:
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(5)

@@ -239,3 +239,108 @@ def test_without_strace_it_says_so_and_carries_on(monkeypatch: pytest.MonkeyPatc
     finally:
         proc.kill()
         proc.wait()
+
+
+def tracer_of(pid: int) -> int | None:
+    """TracerPid from /proc/PID/status (None once the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def _comm(pid: int) -> str | None:
+    from sigscope import procfs
+
+    st = procfs.read_stat(pid)
+    return None if st is None else st.comm
+
+
+def _strace_pids(root: int) -> set[int]:
+    from sigscope import procfs
+
+    return {p for p in procfs.descendants_of(root) if _comm(p) == "strace"}
+
+
+@needs_strace
+def test_strace_dies_with_a_sigkilled_sigscope_and_the_target_is_untraced() -> None:
+    """`sigscope attach PID --strace`, then SIGKILL of sigscope (no clean-up code runs): within
+    a second no strace is left, and the target is traced by no one (TracerPid 0)."""
+    import fcntl
+    import select
+    import struct
+    import termios
+
+    from sigscope import procfs
+
+    target = subprocess.Popen(["/usr/bin/sleep", "120"], start_new_session=True)
+    master_fd, slave_fd = os.openpty()
+    fcntl.ioctl(slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["TERM"] = "xterm-256color"
+    app = subprocess.Popen(
+        ["sigscope", "attach", str(target.pid), "--strace"],
+        stdin=slave_fd,
+        stdout=slave_fd,
+        stderr=slave_fd,
+        env=env,
+        start_new_session=True,
+    )
+    stracers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until strace runs and has seized the target
+            if select.select([master_fd], [], [], 0.05)[0]:
+                try:
+                    os.read(master_fd, 1 << 16)  # keep the pty drained
+                except OSError:
+                    pass
+            stracers |= _strace_pids(app.pid)
+            tracer = tracer_of(target.pid)
+            if tracer and tracer in stracers:
+                break
+            assert app.poll() is None, "sigscope attach ended early"
+            assert time.monotonic() < deadline, "strace never attached to the target"
+        app.kill()
+        app.wait()
+        killed_at = time.monotonic()
+        while True:
+            reap_children(stracers, timeout=0)  # orphaned to us (the subreaper) when it died
+            alive = {p for p in stracers if procfs.read_stat(p) is not None}
+            if not alive and tracer_of(target.pid) == 0:
+                break
+            assert time.monotonic() - killed_at < 1.0, (
+                f"after SIGKILL of sigscope: strace {alive} left, target's TracerPid "
+                f"{tracer_of(target.pid)}"
+            )
+            time.sleep(0.01)
+        assert target.poll() is None, "the target must live on, untraced"
+    finally:
+        for proc in (app, target):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        reap_children(stracers, timeout=2)
+        os.close(master_fd)
+        os.close(slave_fd)
+
+
+@needs_strace
+def test_closing_the_tree_detaches_strace() -> None:
+    proc = subprocess.Popen(["/usr/bin/sleep", "60"], start_new_session=True)
+    try:
+        with AttachedTree(proc.pid, strace=True) as tree:
+            deadline = time.monotonic() + T
+            while not tracer_of(proc.pid):
+                assert time.monotonic() < deadline, "strace never attached"
+                time.sleep(0.01)
+            assert tree.strace is not None and tree.strace.problem is None
+        assert tracer_of(proc.pid) == 0
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
