@@ -5,12 +5,22 @@ their own. That makes the server's limits part of its design:
 
 - it listens on loopback unless told otherwise, and binds its sockets *before* it starts, so
   a port in use or a bad host is one line and exit 2, not a traceback from deep in aiohttp;
+  another host is a warning that names the risk, and as root it is refused without
+  ``--allow-root``;
+- a page drives processes as the user who runs the server, so nothing is served without a
+  key: a random token made at start and printed in the URL (as Jupyter does); the page and
+  its WebSocket must carry it, and a WebSocket from a page of another origin is refused
+  (any site the user visits could otherwise open one: cross-site WebSocket hijacking);
+- what a page sends is bounded: the terminal size it asks for is clamped, a malformed or
+  huge message is dropped with one log line, the refused pages held open are capped, and
+  ``--grace`` is bounded;
 - ``--max-connections`` caps the labs alive at once (a page beyond it gets a message, and no
   process is started for it); ``--max-workers`` caps the ``--workers`` each lab starts with;
-- each page's app is a child of this process, started as ``python -m sigscope.serve`` (see
+- each page's app is a child of this process, started as ``python -P -m sigscope.serve`` (see
   :func:`main_served`), which arms ``PR_SET_PDEATHSIG(SIGKILL)`` before it runs the dashboard:
   if this server dies, every app dies with it, and the lab's own layers (the master's and the
-  workers' PDEATHSIG) take the lab down after it;
+  workers' PDEATHSIG) take the lab down after it. ``-P`` keeps the current folder off
+  ``sys.path``: a ``json.py`` in the folder serve was started from must not run in an app;
 - when a page closes, its app is asked to quit (it closes its lab), then TERMed, then KILLed,
   and the processes its lab had are checked by pid and start time until none is left.
   This server is a child subreaper, so whatever a dead app orphans is re-parented here, not to
@@ -26,7 +36,11 @@ from __future__ import annotations
 
 import argparse
 import errno
+import hmac
+import ipaddress
+import json
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -36,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigscope import procfs
+from sigscope.numbers import NumberError, parse_int
 from sigscope.safety import ProcessRef, SendRefused, send_signal
 
 EXIT_USAGE = 2
@@ -46,6 +61,13 @@ DEFAULT_MAX_WORKERS = 8
 MAX_CONNECTIONS_LIMIT = 64  # a lab is 3+ processes and an app; more pages than this is a mistake
 QUIT_TIMEOUT = 3.0  # seconds an app gets to quit (closing its lab) before it is TERMed
 SERVER_PID_ENV = "SIGSCOPE_SERVE_PID"  # tells a served app which process must be its parent
+MAX_GRACE = 10.0  # seconds: a page's lab may not keep stubborn workers alive longer on close
+# The largest terminal a page may ask for. A 5000x5000 resize took one app from 45 to 518 MB
+# and it stopped answering quit; 300x100 is more than a 4K screen shows at a readable size.
+MAX_COLUMNS = 300
+MAX_ROWS = 100
+MAX_MESSAGE = 64 * 1024  # bytes in one WebSocket message (keys typed, a resize, a ping)
+MAX_REFUSED = 8  # refused pages held open at once to show why; more are closed at once
 
 
 class ServeError(Exception):
@@ -69,6 +91,7 @@ class ServeSettings:
         """The command each page's app runs: the dashboard, with ``--workers`` capped."""
         return [
             sys.executable,
+            "-P",  # never the current folder first on sys.path (Python >= 3.11)
             "-m",
             "sigscope.serve",
             "--workers",
@@ -88,9 +111,9 @@ class ServeSettings:
 def _count(low: int, high: int, what: str) -> Any:
     def parse(text: str) -> int:
         try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+            n = parse_int(text, what=what)
+        except NumberError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
         if not low <= n <= high:
             raise argparse.ArgumentTypeError(f"{n} {what}: choose from {low} to {high}")
         return n
@@ -100,9 +123,9 @@ def _count(low: int, high: int, what: str) -> Any:
 
 def port_number(text: str) -> int:
     try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+        n = parse_int(text, what="a port")
+    except NumberError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
     if not 0 <= n <= 65535:
         raise argparse.ArgumentTypeError(f"{n}: a port is from 0 to 65535")
     return n
@@ -134,7 +157,13 @@ def add_serve_parser(sub: Any) -> None:
     parser.add_argument(
         "--host",
         default=DEFAULT_HOST,
-        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for every interface)",
+        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for every interface: "
+        "anyone who can reach the port and has the URL drives processes as you)",
+    )
+    parser.add_argument(
+        "--allow-root",
+        action="store_true",
+        help="as root, allow a --host other than loopback (every page then runs as root)",
     )
     parser.add_argument(
         "--port",
@@ -167,6 +196,10 @@ def add_serve_parser(sub: Any) -> None:
 def settings_from(args: argparse.Namespace) -> ServeSettings:
     if args.workers > args.max_workers:
         raise ServeError(f"--workers {args.workers} is more than --max-workers {args.max_workers}")
+    if args.grace > MAX_GRACE:
+        # Every closing page waits this long for stubborn workers: unbounded, a page could
+        # keep processes alive for hours after it closed.
+        raise ServeError(f"--grace {args.grace:g} is too long for serve: at most {MAX_GRACE:g} s")
     return ServeSettings(
         host=args.host,
         port=args.port,
@@ -187,6 +220,25 @@ def run_serve(args: argparse.Namespace) -> int:
     except ServeError as e:
         print(f"sigscope serve: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    if not on_loopback(sockets):
+        port = sockets[0].getsockname()[1]
+        if os.geteuid() == 0 and not getattr(args, "allow_root", False):
+            for s in sockets:
+                s.close()
+            print(
+                f"sigscope serve: error: refusing to serve on {settings.host} as root: anyone "
+                f"who can reach port {port} and has the URL would run processes as root "
+                "(use loopback, run as another user, or add --allow-root)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        print(
+            f"sigscope serve: warning: {settings.host} is not loopback: anyone who can reach "
+            f"port {port} and has the URL (with its token) starts and signals processes on "
+            f"this machine as {user_name()}",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         from sigscope.ui.serve_web import DashboardServer
     except ImportError as e:
@@ -196,7 +248,147 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # Orphans of a dead app come to us, not to init, so that we can check and reap them.
     procfs.set_child_subreaper()
-    return DashboardServer(settings, sockets).serve()
+    return DashboardServer(settings, sockets, new_token()).serve()
+
+
+# -- the key, the origin and what a page may send ------------------------------------------------
+
+
+def new_token() -> str:
+    """The key a page must show: 256 random bits, URL-safe (made once per server run)."""
+    return secrets.token_urlsafe(32)
+
+
+def token_ok(given: str | None, token: str) -> bool:
+    """Whether ``given`` is the key, compared in constant time (no timing oracle)."""
+    if given is None or len(given) > 256:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
+
+
+def user_name() -> str:
+    uid = os.geteuid()
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def on_loopback(sockets: Sequence[socket.socket]) -> bool:
+    """Whether every socket listens on a loopback address (no other machine can connect)."""
+    for sock in sockets:
+        try:
+            if not ipaddress.ip_address(sock.getsockname()[0]).is_loopback:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+LOOPBACK_NAMES = ("localhost", "localhost.")
+
+
+def loopback_host(host_header: str) -> bool:
+    """Whether an HTTP ``Host`` (``name[:port]``) names this machine's loopback.
+
+    A server on loopback checks it to defeat DNS rebinding: a hostile site whose name is
+    made to resolve to 127.0.0.1 would otherwise be "same origin" with this server.
+    """
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [::1]:8000
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def origin_ok(origin: str | None, scheme: str, host_header: str) -> bool:
+    """Whether a WebSocket's ``Origin`` is the page this server served.
+
+    A browser always sends ``Origin`` on a WebSocket, so a missing one is not a page of
+    another site (a plain client, which still needs the token); ``null`` (a sandboxed or
+    file: page) and any other origin are refused.
+    """
+    if origin is None:
+        return True
+    return origin.strip().lower() == f"{scheme}://{host_header}".lower()
+
+
+def clamp_size(width: int, height: int) -> tuple[int, int]:
+    """A terminal size a page may have: 1..MAX_COLUMNS x 1..MAX_ROWS."""
+    return max(1, min(width, MAX_COLUMNS)), max(1, min(height, MAX_ROWS))
+
+
+def size_from_query(text: str | None, default: int) -> int:
+    """A width or height from the WebSocket's query string (textual's page sends them)."""
+    if text is None:
+        return default
+    try:
+        return parse_int(text, what="a terminal size", low=1, high=1_000_000)
+    except NumberError:
+        return default
+
+
+class BadMessage(Exception):
+    """A WebSocket message that is not one a textual page sends; the text says why."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message from a page, checked: ``kind`` and what goes with it."""
+
+    kind: str  # stdin, resize, ping, blur, focus
+    text: str = ""  # stdin: the keys; ping: the data to echo
+    width: int = 0
+    height: int = 0
+
+
+def _size_field(data: dict[str, Any], name: str) -> int:
+    value = data.get(name)
+    # bool is an int to Python; JSON true is not a size.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadMessage(f"resize {name} is not a whole number")
+    return value
+
+
+def read_message(text: str) -> Message:
+    """Check one text message from a page, as textual's page sends them.
+
+    ``["stdin", str]``, ``["resize", {"width": int, "height": int}]`` (clamped here),
+    ``["ping", str]``, ``["blur"]``, ``["focus"]``.
+
+    Raises:
+        BadMessage: anything else (bad JSON, wrong types, too long, too deep).
+    """
+    if len(text) > MAX_MESSAGE:
+        raise BadMessage(f"{len(text)} characters (at most {MAX_MESSAGE})")
+    try:
+        envelope = json.loads(text)
+    except (ValueError, RecursionError):
+        raise BadMessage("not JSON") from None
+    if not isinstance(envelope, list) or not envelope or not isinstance(envelope[0], str):
+        raise BadMessage("not a list that starts with a type")
+    kind = envelope[0]
+    data = envelope[1] if len(envelope) > 1 else None
+    if kind in ("stdin", "ping"):
+        if not isinstance(data, str):
+            raise BadMessage(f"{kind} data is not a string")
+        return Message(kind, text=data)
+    if kind == "resize":
+        if not isinstance(data, dict):
+            raise BadMessage("resize data is not an object")
+        width, height = clamp_size(_size_field(data, "width"), _size_field(data, "height"))
+        return Message(kind, width=width, height=height)
+    if kind in ("blur", "focus"):
+        return Message(kind)
+    raise BadMessage(f"unknown type {kind[:40]!r}")
 
 
 # -- listening -------------------------------------------------------------------------------
@@ -266,14 +458,16 @@ def bind_problem(host: str, port: int, error: OSError) -> str:
     return f"cannot listen on {host} port {port}: {error.strerror}"
 
 
-def url_of(sockets: Sequence[socket.socket], host: str) -> str:
+def url_of(sockets: Sequence[socket.socket], host: str, token: str | None = None) -> str:
     """The address to give people: the first socket's port, the host as the user wrote it
-    (this machine's name when that is a wildcard, which no browser elsewhere can use)."""
+    (this machine's name when that is a wildcard, which no browser elsewhere can use), and
+    the key, without which the server serves nothing."""
     port = sockets[0].getsockname()[1]
     if host in ("0.0.0.0", "::"):
         host = socket.gethostname()
     shown = host if ":" not in host else f"[{host}]"
-    return f"http://{shown}:{port}/"
+    key = f"?token={token}" if token else ""
+    return f"http://{shown}:{port}/{key}"
 
 
 # -- the processes of a page's lab -------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -55,13 +56,24 @@ class Served:
     """A running ``sigscope serve`` and the lines it has written on stderr."""
 
     process: subprocess.Popen[str]
-    url: str
+    base: str  # http://127.0.0.1:PORT/ : no key
     lines: queue.Queue[str] = field(default_factory=queue.Queue)
     seen: list[str] = field(default_factory=list)
+    token: str = ""  # read from the address the server prints
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def url(self) -> str:
+        """The address the server printed: with its key."""
+        return f"{self.base}?token={self.token}"
+
+    def ws_url(self, width: int = 100, height: int = 30, token: str | None = None) -> str:
+        """The page's WebSocket address, as the served page builds it (key in the path)."""
+        key = self.token if token is None else token
+        return f"{self.base.replace('http:', 'ws:')}ws/{key}?width={width}&height={height}"
 
     def wait_line(self, text: str, timeout: float = START_TIMEOUT) -> str:
         """The first stderr line (seen so far or to come) that contains ``text``."""
@@ -105,16 +117,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(*options: str) -> Iterator[Served]:
-    """Start ``sigscope serve`` on a free port; on the way out TERM it and check it stopped."""
+def serve(*options: str, cwd: str | None = None) -> Iterator[Served]:
+    """Start ``sigscope serve`` on a free port; on the way out TERM it and check it stopped.
+
+    Started with ``-P``, as the installed ``sigscope`` script runs (its folder, not the
+    current one, is on ``sys.path``): a test run from a folder with planted modules must
+    not have them imported by the server itself, only ever (wrongly) by what it starts."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "sigscope", "serve", "--port", str(port), *options],
+        [sys.executable, "-P", "-m", "sigscope", "serve", "--port", str(port), *options],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        cwd=cwd,
     )
     served = Served(process, f"http://127.0.0.1:{port}/")
 
@@ -126,7 +143,12 @@ def serve(*options: str) -> Iterator[Served]:
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        served.wait_line("serving the dashboard on", timeout=30)
+        line = served.wait_line("serving the dashboard on", timeout=30)
+        match = re.search(r"on (http://\S+)/\?token=([A-Za-z0-9_-]{40,}) ", line)
+        assert match is not None, f"no address with a token in {line!r}"
+        # The port the server bound (the host is this machine's name when it is a wildcard).
+        assert match.group(1).endswith(f":{port}"), line
+        served.token = match.group(2)
         yield served
     finally:
         if process.poll() is None:
@@ -234,6 +256,27 @@ def shown(received: list[bytes]) -> bytes:
 def test_a_page_gets_a_lab_of_its_own_and_takes_it_along_when_it_closes(browser: Any) -> None:
     with serve("--workers", "2") as served:
         assert served.labs() == []
+        # Without the key the page is refused: no terminal, no websocket, no lab.
+        keyless = browser.new_page()
+        sockets: list[Any] = []
+        keyless.on("websocket", lambda ws: sockets.append(ws))
+        response = keyless.goto(served.base)
+        assert response is not None and response.status == 403
+        assert "needs its key" in keyless.inner_text("body")
+        assert keyless.query_selector(".xterm") is None and not sockets
+        # Even a page that knows the websocket's address but not the key gets no app.
+        said = keyless.evaluate(
+            """url => new Promise(resolve => {
+                const ws = new WebSocket(url);
+                ws.onopen = () => resolve("open");
+                ws.onerror = () => resolve("refused");
+            })""",
+            served.ws_url(token="x" * 43),
+        )
+        assert said == "refused"
+        served.wait_line("websocket refused: a wrong key")
+        keyless.close()
+        assert served.labs() == []
         page, received = open_dashboard(browser, served.url)
         # The page shows the terminal once the app's first output arrives...
         page.wait_for_selector("body.-first-byte .xterm", timeout=START_TIMEOUT * 1000)
@@ -311,7 +354,7 @@ def test_pages_beyond_the_cap_get_a_message_and_no_lab(browser: Any) -> None:
                 ws.onmessage = e => resolve(new TextDecoder().decode(e.data));
                 ws.onerror = () => reject("websocket error");
             })""",
-            served.url.replace("http:", "ws:") + "ws?width=80&height=24",
+            served.ws_url(80, 24),
         )
         assert "every lab of this server is in use (1 of 1, --max-connections 1)" in said
         served.wait_line("page refused")
@@ -403,6 +446,9 @@ def test_a_port_in_use_is_one_line_and_exit_2() -> None:
         (["--workers", "9", "--max-workers", "8"], "--workers 9 is more than --max-workers 8"),
         (["--max-connections", "0"], "choose from 1 to 64"),
         (["--behaviour", "nope"], "nope"),
+        (["--grace", "1000"], "--grace 1000 is too long for serve: at most 10 s"),
+        (["--port", "8²"], "a port must be a whole number"),
+        (["--max-connections", "²"], "connections must be a whole number"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(args: list[str], says: str) -> None:
@@ -434,7 +480,8 @@ def test_the_address_shown_is_one_a_browser_can_use() -> None:
 
 def test_each_page_runs_the_dashboard_with_capped_workers() -> None:
     argv = ServeSettings(workers=50, max_workers=8, behaviour="alarm:seconds=2").app_argv()
-    assert argv[:3] == [sys.executable, "-m", "sigscope.serve"]
+    # -P: the folder serve runs in is never first on the app's sys.path (issue 11)
+    assert argv[:4] == [sys.executable, "-P", "-m", "sigscope.serve"]
     assert argv[argv.index("--workers") + 1] == "8"
     assert argv[argv.index("--behaviour") + 1] == "alarm:seconds=2"
 
@@ -446,24 +493,21 @@ async def test_when_the_server_is_killed_every_app_and_lab_dies_with_it() -> Non
     import aiohttp
 
     with serve("--workers", "1") as served:
-        async with aiohttp.ClientSession() as session:
-            url = served.url.replace("http:", "ws:") + "ws?width=100&height=30"
-            async with session.ws_connect(url) as ws:
-                [master] = wait_until(served.labs, what="a lab for the websocket client")
-                wait_until(lambda: procfs.children_of(master), what="its worker")
-                lab = refs_below(served.pid)
-                served.process.send_signal(signal.SIGKILL)
-                served.process.wait(timeout=10)
-                # Orphans come to us (pytest is a subreaper): reap them as they die.
-                wait_until(
-                    lambda: (
-                        (reap_children({r.pid for r in lab}, timeout=0) or True)
-                        and not existing(lab)
-                    ),
-                    timeout=20,
-                    what="the app and its lab to die with the server",
-                )
-                await ws.close()
+        async with aiohttp.ClientSession() as session, session.ws_connect(served.ws_url()) as ws:
+            [master] = wait_until(served.labs, what="a lab for the websocket client")
+            wait_until(lambda: procfs.children_of(master), what="its worker")
+            lab = refs_below(served.pid)
+            served.process.send_signal(signal.SIGKILL)
+            served.process.wait(timeout=10)
+            # Orphans come to us (pytest is a subreaper): reap them as they die.
+            wait_until(
+                lambda: (
+                    (reap_children({r.pid for r in lab}, timeout=0) or True) and not existing(lab)
+                ),
+                timeout=20,
+                what="the app and its lab to die with the server",
+            )
+            await ws.close()
 
 
 async def test_an_app_that_does_not_quit_is_terminated_then_killed_with_its_lab() -> None:
@@ -471,15 +515,13 @@ async def test_an_app_that_does_not_quit_is_terminated_then_killed_with_its_lab(
     import aiohttp
 
     with serve("--workers", "1") as served:
-        async with aiohttp.ClientSession() as session:
-            url = served.url.replace("http:", "ws:") + "ws?width=100&height=30"
-            async with session.ws_connect(url) as ws:
-                [master] = wait_until(served.labs, what="a lab for the websocket client")
-                wait_until(lambda: procfs.children_of(master), what="its worker")
-                lab = refs_below(served.pid)
-                app = parent(master)
-                os.kill(app, signal.SIGSTOP)  # our grandchild, unreaped: the pid is its own
-                await ws.close()
+        async with aiohttp.ClientSession() as session, session.ws_connect(served.ws_url()) as ws:
+            [master] = wait_until(served.labs, what="a lab for the websocket client")
+            wait_until(lambda: procfs.children_of(master), what="its worker")
+            lab = refs_below(served.pid)
+            app = parent(master)
+            os.kill(app, signal.SIGSTOP)  # our grandchild, unreaped: the pid is its own
+            await ws.close()
         line = served.wait_line("page 1 closed", timeout=30)
         assert f"app {app} was killed (exit -9)" in line, line
         wait_until(lambda: not existing(lab), timeout=10, what="the stopped app's lab")

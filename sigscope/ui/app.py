@@ -773,8 +773,18 @@ class SigscopeApp(App[None]):
         filename = time.strftime("sigscope-%Y%m%d-%H%M%S.svg")
         if self.is_web:
             # Served (sigscope serve): the file is for the person at the browser, not for the
-            # server's disk; textual-serve hands it to the page as a download.
-            self.deliver_screenshot(filename=filename)
+            # server's disk; textual-serve hands it to the page. As a download, not "browser"
+            # (deliver_screenshot's choice): an SVG opened inline would run on the server's
+            # origin, the one whose key drives the lab.
+            import io
+
+            self.deliver_text(
+                io.StringIO(self.export_screenshot()),
+                save_filename=filename,
+                open_method="download",
+                mime_type="image/svg+xml",
+                name="screenshot",
+            )
             self.notify(f"Screen sent to your browser as {filename}", timeout=6)
             return
         try:

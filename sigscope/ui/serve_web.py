@@ -10,7 +10,14 @@ kills, and counts nothing. A page here is one lab, so :class:`DashboardServer` a
   process its lab had is gone (see :mod:`sigscope.serve` for the rules);
 - reaping, by pid, of whatever a dead app orphaned (this process is a subreaper);
 - an index page whose websocket address comes from the request, so that a server listening
-  on 0.0.0.0 gives each browser an address it can reach.
+  on 0.0.0.0 gives each browser an address it can reach;
+- a key: the page is served only at ``/?token=KEY`` and its WebSocket is ``/ws/KEY`` (in the
+  path, because textual's page appends ``?width=…`` to the address it is given); a
+  WebSocket whose ``Origin`` is another site's is refused, and on loopback so is a request
+  whose ``Host`` is not a loopback name (DNS rebinding);
+- checks on what a page sends (see :func:`sigscope.serve.read_message`): a malformed message
+  is dropped with one log line, a terminal size is clamped, and no more than
+  ``MAX_REFUSED`` refused pages are held open at once.
 
 Only the command line and the process rules are in :mod:`sigscope.serve`; this module is
 imported only when ``serve`` runs (it needs aiohttp).
@@ -33,21 +40,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp_jinja2
-from aiohttp import web
+import jinja2
+from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
-from textual_serve.server import Server, to_int
+from textual_serve.server import Server
 
 from sigscope.lab.master import MAX_WORKERS_ENV
 from sigscope.safety import ProcessRef
 from sigscope.serve import (
+    MAX_MESSAGE,
+    MAX_REFUSED,
     QUIT_TIMEOUT,
     SERVER_PID_ENV,
+    BadMessage,
     ServeSettings,
+    clamp_size,
     clear_leftovers,
     kill_all,
     leftovers,
+    loopback_host,
+    on_loopback,
+    origin_ok,
+    read_message,
     reap_orphans,
+    size_from_query,
     still_there,
+    token_ok,
     tree_of,
     url_of,
 )
@@ -57,6 +75,16 @@ TERM_TIMEOUT = 3.0  # after QUIT_TIMEOUT and a SIGTERM: then SIGKILL
 OUTPUT_TIMEOUT = 5.0  # for the app's output to end once it has exited
 GONE_TIMEOUT = 5.0  # for its lab to be gone once the app has exited
 REFUSED_HOLD = 30.0  # seconds a refused page keeps its message before "Session ended"
+MALFORMED_SHOWN = 3  # malformed messages logged per page; the rest are dropped quietly
+REFUSALS_SHOWN = 20  # refused requests logged one line each; then one line per 100
+# Served with every page: the key in the address must not leak to other sites (Referer),
+# be cached, or be framed by another site's page.
+PAGE_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+}
 
 
 @dataclass
@@ -67,6 +95,7 @@ class Page:
     websocket: web.WebSocketResponse
     app: PageApp | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    malformed: int = 0  # messages dropped as malformed
 
 
 class PageApp(AppService):
@@ -199,7 +228,7 @@ class DashboardServer(Server):
     """textual-serve's server, serving the dashboard with one lab per page, and no more than
     ``settings.max_connections`` of them."""
 
-    def __init__(self, settings: ServeSettings, sockets: list[socket.socket]) -> None:
+    def __init__(self, settings: ServeSettings, sockets: list[socket.socket], token: str) -> None:
         super().__init__(
             shlex.join(settings.app_argv()),
             host=settings.host,
@@ -208,7 +237,11 @@ class DashboardServer(Server):
         )
         self.settings = settings
         self.sockets = sockets
-        self.url = url_of(sockets, settings.host)
+        self.token = token
+        self.url = url_of(sockets, settings.host, token)
+        # On loopback only a loopback Host is ours: anything else is DNS rebinding.
+        self.loopback = on_loopback(sockets)
+        self.refusals = 0
         self.pages: dict[int, Page] = {}
         self.refused: set[web.WebSocketResponse] = set()
         self.apps: set[int] = set()  # pids of our app processes (our children), until reaped
@@ -295,31 +328,94 @@ class DashboardServer(Server):
             await asyncio.sleep(0.02)
 
     # -- web ----------------------------------------------------------------------------------
+    async def _make_app(self) -> web.Application:
+        """textual-serve's routes, but the WebSocket carries the key in its path."""
+        app = web.Application()
+        aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(self.templates_path))
+        app.add_routes(
+            [
+                web.get("/", self.handle_index, name="index"),
+                web.get("/ws", self.handle_socket),  # no key: refused
+                web.get("/ws/{token}", self.handle_socket, name="websocket"),
+                # The key of a download is a fresh uuid4 the page is told over its WebSocket,
+                # valid while that one delivery lasts: as good a key as ours.
+                web.get("/download/{key}", self.handle_download, name="download"),
+                web.static("/static", self.statics_path, name="static"),
+            ]
+        )
+        app.on_startup.append(self.on_startup)
+        app.on_shutdown.append(self.on_shutdown)
+        return app
+
+    def refused_why(self, request: web.Request, token: str | None) -> str | None:
+        """Why ``request`` may not have a page or a WebSocket (None: it may)."""
+        if self.loopback and not loopback_host(request.host):
+            return f"Host {shorten(request.host)} is not this machine's loopback"
+        if not token_ok(token, self.token):
+            return "no key" if not token else "a wrong key"
+        return None
+
+    def say_refused(self, what: str, why: str) -> None:
+        """One line per refusal, but no flood: a hostile page can make thousands."""
+        self.refusals += 1
+        n = self.refusals
+        if n <= REFUSALS_SHOWN:
+            self.say(f"{what} refused: {why}")
+        elif n % 100 == 0:
+            self.say(f"{n} requests refused so far (latest: {what}, {why})")
+
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
-        """The page with the terminal, or a 503 page when every lab is in use."""
+        """The page with the terminal (with the key), a 403 without it, or a 503 page when
+        every lab is in use."""
+        why = self.refused_why(request, request.query.get("token"))
+        if why is not None:
+            self.say_refused("page", why)
+            return web.Response(
+                status=403, text=key_page(), content_type="text/html", headers=PAGE_HEADERS
+            )
         if len(self.pages) >= self.settings.max_connections:
-            return web.Response(status=503, text=full_page(self.settings), content_type="text/html")
+            return web.Response(
+                status=503,
+                text=full_page(self.settings, self.token),
+                content_type="text/html",
+                headers=PAGE_HEADERS,
+            )
         scheme = "wss" if request.secure else "ws"
         origin = f"{request.scheme}://{request.host}"
         context = {
-            "font_size": to_int(request.query.get("fontsize", "16"), 16),
-            "app_websocket_url": f"{scheme}://{request.host}/ws",
+            "font_size": size_from_query(request.query.get("fontsize"), 16),
+            "app_websocket_url": f"{scheme}://{request.host}/ws/{self.token}",
             "config": {"static": {"url": f"{origin}/static/"}},
             "application": {"name": self.title},
         }
-        return aiohttp_jinja2.render_template("app_index.html", request, context)
+        response = aiohttp_jinja2.render_template("app_index.html", request, context)
+        response.headers.update(PAGE_HEADERS)
+        return response
 
-    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        """One page: start its app (if a lab is free), relay, and tear it all down at the end."""
-        websocket = web.WebSocketResponse(heartbeat=15)
+    async def handle_socket(self, request: web.Request) -> web.StreamResponse:
+        """One page: start its app (if a lab is free), relay, and tear it all down at the end.
+
+        Without the key, or from a page of another origin, the handshake is refused (403)
+        before anything is started or held."""
+        why = self.refused_why(request, request.match_info.get("token"))
+        origin = request.headers.get("Origin")
+        if why is None and not origin_ok(origin, request.scheme, request.host):
+            why = f"Origin {shorten(origin or '')} is not {request.scheme}://{request.host}"
+        if why is not None:
+            self.say_refused("websocket", why)
+            return web.Response(status=403, text="sigscope serve: refused\n")
+        # max_msg_size: a bigger message closes the socket (1009) instead of being buffered.
+        websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_MESSAGE)
         await websocket.prepare(request)
         # No await between the check and the insertion: two pages cannot both take the last lab.
         if len(self.pages) >= self.settings.max_connections:
             return await self.refuse(websocket)
         page = Page(next(self._numbers), websocket)
         self.pages[page.number] = page
-        width = to_int(request.query.get("width", "80"), 80)
-        height = to_int(request.query.get("height", "24"), 24)
+        width, height = clamp_size(
+            size_from_query(request.query.get("width"), 80),
+            size_from_query(request.query.get("height"), 24),
+        )
         app = page.app = PageApp(
             self,
             page,
@@ -334,7 +430,7 @@ class DashboardServer(Server):
                 f"page {page.number} opened: app {app.pid} "
                 f"({len(self.pages)} of {self.settings.max_connections} labs in use)"
             )
-            await self._process_messages(websocket, app)
+            await self.relay(page, app)
         except asyncio.CancelledError:
             await websocket.close()
         except Exception as error:
@@ -347,10 +443,54 @@ class DashboardServer(Server):
                 page.closed.set()
         return websocket
 
+    async def relay(self, page: Page, app: PageApp) -> None:
+        """What the page sends, checked, to its app (textual-serve's ``_process_messages``
+        trusted every message: a bad one logged a traceback, a huge resize was obeyed)."""
+        websocket = page.websocket
+        async for message in websocket:
+            if message.type == WSMsgType.ERROR:
+                self.dropped(page, f"{websocket.exception() or 'websocket error'}")
+                break
+            if message.type != WSMsgType.TEXT:
+                self.dropped(page, f"{message.type.name.lower()} message")
+                continue
+            try:
+                checked = read_message(message.data)
+            except BadMessage as e:
+                self.dropped(page, str(e))
+                continue
+            if checked.kind == "stdin":
+                await app.send_bytes(checked.text.encode("utf-8", "replace"))
+            elif checked.kind == "resize":
+                await app.set_terminal_size(checked.width, checked.height)
+            elif checked.kind == "ping":
+                await websocket.send_json(["pong", checked.text])
+            elif checked.kind == "blur":
+                await app.blur()
+            elif checked.kind == "focus":
+                await app.focus()
+
+    def dropped(self, page: Page, why: str) -> None:
+        page.malformed += 1
+        if page.malformed <= MALFORMED_SHOWN:
+            more = (
+                " (further ones from this page are dropped quietly)"
+                if page.malformed == MALFORMED_SHOWN
+                else ""
+            )
+            self.say(f"page {page.number}: dropped a malformed message: {why}{more}")
+
     async def refuse(self, websocket: web.WebSocketResponse) -> web.WebSocketResponse:
         """Tell a page that every lab is in use (in its terminal), start nothing, and close it
-        after a while (the page then offers to restart)."""
+        after a while (the page then offers to restart). At most ``MAX_REFUSED`` are held:
+        each holds a socket and a task for ``REFUSED_HOLD`` seconds."""
         n = self.settings.max_connections
+        if len(self.refused) >= MAX_REFUSED:
+            self.say_refused(
+                "page", f"every lab is in use, and {MAX_REFUSED} refused pages are already held"
+            )
+            await websocket.close(code=1013, message=b"all labs in use")
+            return websocket
         self.say(f"page refused: every lab is in use ({n} of {n}, --max-connections {n})")
         message = (
             f"\r\n  sigscope serve: every lab of this server is in use "
@@ -371,7 +511,24 @@ class DashboardServer(Server):
         return websocket
 
 
-def full_page(settings: ServeSettings) -> str:
+def shorten(text: str) -> str:
+    """Text from a request as it may go in one log line: printable, short."""
+    shown = text if len(text) <= 60 else text[:59] + "…"
+    return repr(shown)
+
+
+def key_page() -> str:
+    return (
+        "<!DOCTYPE html><html><head><title>sigscope: a key is needed</title></head>"
+        '<body style="background:#0c181f;color:#eee;font-family:monospace;padding:2em">'
+        "<h1>This sigscope server needs its key</h1>"
+        "<p>Open the address it printed when it started, the one that ends in "
+        "<code>?token=…</code>. Anyone with that address drives processes on the machine "
+        "it runs on, so it is not shown here.</p></body></html>"
+    )
+
+
+def full_page(settings: ServeSettings, token: str) -> str:
     n = settings.max_connections
     return (
         "<!DOCTYPE html><html><head><title>sigscope: all labs in use</title></head>"
@@ -380,7 +537,7 @@ def full_page(settings: ServeSettings) -> str:
         f"<p>This sigscope server runs at most {count(n, 'lab')} at once "
         f"(--max-connections {n}), one per open page. "
         "Close another sigscope page, or try again in a minute.</p>"
-        '<p><a style="color:#ac5af4" href="/">Try again</a></p></body></html>'
+        f'<p><a style="color:#ac5af4" href="/?token={token}">Try again</a></p></body></html>'
     )
 
 
