@@ -14,7 +14,7 @@ arrows. Counts go up to :data:`MAX_COUNT`: each send is a system call on the UI'
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -39,7 +39,8 @@ MAX_COUNT = 100  # signals per choice: enough to show coalescing, never a UI-fre
 COUNTED = re.compile(r"\s*([0-9]+)\s*(?:[*×xX]|\s)\s*(.*)", re.DOTALL)
 
 
-class SignalChoice(NamedTuple):
+@dataclass(frozen=True)
+class SignalChoice:
     """What the menu was closed with: the signal, and how many times to send it."""
 
     signum: int
