@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
+from sigscope.numbers import is_int, parse_int
 from sigscope.observe.siginfo import si_code_name
 from sigscope.observe.waitstatus import WaitStatusError, decode_wait_status
 from sigscope.signames import SignalError, parse_signal, signal_name
@@ -248,7 +249,7 @@ class EventLog(Vertical):
         event.stop()
         text = event.value.strip()
         if event.input.id == "log-pid":
-            self.pid_filter = int(text) if text.isdigit() else None
+            self.pid_filter = parse_int(text) if is_int(text) else None  # "²" passes isdigit()
         elif event.input.id == "log-sig":
             if not text:
                 self.sig_filter = None
