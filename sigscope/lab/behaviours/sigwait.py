@@ -3,8 +3,10 @@
 No handler is involved. The signals are blocked with ``pthread_sigmask``, so the kernel keeps
 them pending, and ``signal.sigwaitinfo`` takes one pending signal at a time, with its siginfo:
 who sent it (``si_pid``, ``si_uid``) and how (``si_code``: SI_USER for ``kill()`` and
-``pidfd_send_signal``, SI_TKILL for ``tgkill``/``pthread_kill``, SI_QUEUE for ``sigqueue``,
-SI_KERNEL for the kernel's own, e.g. SIGALRM from a timer).
+``pidfd_send_signal``; SI_QUEUE for ``sigqueue``; SI_KERNEL for some of the kernel's own, e.g.
+SIGALRM from ``alarm``; ``tgkill``/``pthread_kill`` are documented as SI_TKILL but arrive as
+SI_USER on the 6.18 kernel this was measured on — see
+``tests/test_lesson_facts.py::test_pthread_kill_and_tgkill_arrive_as_si_user_on_this_kernel``).
 
 This is the way to count signals exactly (facts.md): a real-time signal queues — every one
 sent is pending as its own entry, up to RLIMIT_SIGPENDING — and ``sigwaitinfo`` takes them one
