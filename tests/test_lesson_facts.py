@@ -303,8 +303,9 @@ def test_alarm_returns_time_left_and_alarm_zero_cancels() -> None:
     assert seen == {"first": 0, "second": 5, "exact": True, "cancelled": 1, "fired": 0}
 
 
-def test_an_idle_process_virtual_timer_never_fires() -> None:
-    """Lesson 5: ITIMER_VIRTUAL counts user CPU time: asleep, it does not run down."""
+def test_a_sleeping_process_virtual_timer_waits_for_cpu() -> None:
+    """Lesson 7: ITIMER_VIRTUAL counts user CPU time: asleep, it does not run down; spinning,
+    it fires (slowly, not never: see test_the_virtual_timer_runs_down_with_user_cpu)."""
     seen = experiment(
         """
         import json, signal, time
