@@ -19,13 +19,22 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
+from textual.widgets._toast import Toast
 
 from sigscope.cli import main
+from sigscope.course.actions import compile_action
 from sigscope.course.lesson import Lesson
 from sigscope.course.progress import ProgressStore
 from sigscope.lab.controller import Lab
 from sigscope.paths import bundled_lessons
-from sigscope.ui.lesson_app import LESSON_COMMANDS, LessonApp, lesson_help_keys, resolve_lesson
+from sigscope.ui.lesson_app import (
+    LESSON_COMMANDS,
+    LessonApp,
+    describe_solution,
+    lesson_help_keys,
+    resolve_lesson,
+    slots_for,
+)
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.lesson_picker import LessonPicker
 
@@ -356,3 +365,103 @@ def test_bad_demo_speeds_are_one_line(speed: str, capsys: pytest.CaptureFixture[
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "--speed" in err and err.count("\n") == 1
+
+
+# -- issue 19: the lesson is never covered, and the panels a step names are on screen ----------
+
+
+def visible_toasts(app: LessonApp) -> list[Any]:
+    return [t for t in app.screen_stack[0].query(Toast) if t.display and t.region.area]
+
+
+@pytest.mark.parametrize("size", [(120, 40), (100, 30), (80, 24)])
+async def test_step_done_and_show_me_cover_nothing(size: tuple[int, int]) -> None:
+    """ "Step N done", "show me" and the root warning: on the status line, never a toast over
+    the step list or the panels the step is about; "show me" names the key it stands for."""
+    app = RecordingLessonApp(lesson_one())
+    async with app.run_test(size=size) as pilot:
+        await lab_ready(pilot)
+        run = app.lesson_run
+        assert run is not None
+        await pilot.press("w")
+        await until(pilot, lambda: said(app, "the key is u on worker 0"), "the key named")
+        await until(pilot, lambda: 0 in run.done, "show me did step 1")
+        await until(pilot, lambda: "Step 1 done" in app.status_line.text, "the tick, on the line")
+        await pilot.pause(0.3)
+        assert not visible_toasts(app)
+        status = app.status_line.region
+        width, height = size
+        assert status.height == 1 and status.right <= width and status.bottom <= height
+        on_screen = [app.pane, app.process_tree] + [
+            app.panel(k) for k in ("chart", "master", "log", "dispositions", "timers")
+        ]
+        for widget in on_screen:
+            if widget.display and widget.region.area:
+                assert not status.overlaps(widget.region), widget.id
+        if size == (120, 40) and os_is_root():
+            assert "ROOT" in app.title  # in the header, where it stays; no toast at start
+        await pilot.press("q")
+
+
+def os_is_root() -> bool:
+    import os
+
+    return os.geteuid() == 0
+
+
+async def test_a_step_that_needs_dispositions_shows_them_at_120x40() -> None:
+    lesson = resolve_lesson("04", FOLDER)
+    assert "dispositions" in lesson.steps[0].needed_panels
+    app = RecordingLessonApp(lesson)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await lab_ready(pilot, workers=0)  # the learner starts the masked worker
+        run = app.lesson_run
+        assert run is not None and run.index == 0
+        disp = app.panel("dispositions")
+        await until(pilot, lambda: disp.display and disp.region.height > 0, "dispositions shown")
+        await pilot.pause(0.2)
+        shown = [app.pane, app.process_tree, app.panel("chart"), disp]
+        for widget in shown:
+            assert app.screen.region.contains_region(widget.region), widget.id
+        for i, a in enumerate(shown):
+            for b in shown[i + 1 :]:
+                assert not a.region.overlaps(b.region), (a.id, b.id)
+        # Alone, it takes both places beside the chart: room for SIGUSR1 and SIGTERM's rows.
+        assert disp.region.height >= 20, disp.region
+        # The next step needs the events too: both are shown, the master panel is not.
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: run.index == 1, "step 2")
+        log = app.panel("log")
+        await until(pilot, lambda: log.display and log.region.height > 0, "events shown")
+        await pilot.pause(0.2)
+        assert disp.display and not app.panel("master").display
+        assert not log.region.overlaps(disp.region)
+        assert disp.region.height >= 13  # the title, the header and signals 1 to 11
+        # Back to a step that names no panel of its own: the default places again.
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await until(pilot, lambda: run.index == 0, "step 1 again")
+        await pilot.pause(0.2)
+        assert disp.display
+
+
+def test_slots_and_show_me_words() -> None:
+    assert slots_for(()) == ("master", "log")
+    assert slots_for(("tree", "chart")) == ("master", "log")
+    assert slots_for(("tree", "dispositions")) == ("dispositions",)
+    assert slots_for(("dispositions", "events")) == ("log", "dispositions")
+    assert slots_for(("master", "dispositions")) == ("master", "dispositions")
+    assert slots_for(("timers",)) == ("master", "timers")
+    actions = [compile_action(a) for a in ({"send": "USR1@worker:0"},) * 3]
+    assert describe_solution(actions) == "3 × SIGUSR1 to worker 0 (the key is u on worker 0)"
+    words = describe_solution(
+        [
+            compile_action({"send": "TTIN"}),
+            compile_action({"send": "USR2@worker:1"}),
+            compile_action({"reaping": "off"}),
+            compile_action({"answer": "143"}),
+        ]
+    )
+    assert "the key is +" in words
+    assert "press k, type usr2" in words
+    assert "the key is m, then off" in words
+    assert "143 (the key is /" in words

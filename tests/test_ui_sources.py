@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sigscope.ui.app import SigscopeApp
+from sigscope.ui.app import LAB_ONLY_ACTIONS, LAB_ONLY_BUTTONS, SigscopeApp
 from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import AttachSettings, ReplaySettings
 
@@ -77,9 +77,12 @@ async def test_replay_plays_pauses_steps_jumps_and_refuses_to_signal(recording: 
         # A recording has nothing to signal: the menu's send is refused in plain words.
         app.send_signal([app.replay.master_pid], 10)
         await pilot.pause()
-        assert any(
-            "cannot be signalled" in n.message or "not running" in n.message
-            for n in app._notifications
+        await until(
+            pilot,
+            lambda: (
+                "cannot be signalled" in app.status_line.text
+                or "not running" in app.status_line.text
+            ),
         )
         await pilot.press("q")
 
@@ -94,6 +97,20 @@ async def test_attach_shows_a_tree_and_sends_only_into_it() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await until(pilot, lambda: len(app.process_tree.rows_shown) >= 3)
             assert f"attached to pid {root.pid}" in app.sub_title
+            # Not our lab: no TTIN/TTOU, reaping, spawn or restart, neither as buttons nor
+            # footer keys nor palette commands, and their keys do nothing.
+            for button in LAB_ONLY_BUTTONS:
+                assert not app.query(f"#{button}"), button
+            assert app.query("#btn-SIGTERM")  # signalling one process of the tree still is
+            shown = {ab.binding.action.split("(")[0] for ab in app.screen.active_bindings.values()}
+            assert not shown & LAB_ONLY_ACTIONS, shown
+            assert "signal_menu" in shown
+            titles = " ".join(c.title for c in app.get_system_commands(app.screen))
+            assert "SIGTTIN" not in titles and "Restart" not in titles
+            tree_before = app.lab
+            await pilot.press("plus", "m", "n", "R")
+            await pilot.pause(0.3)
+            assert app.screen is app.screen_stack[0] and app.lab is tree_before
             pids = [r.pid for r in app.process_tree.rows_shown]
             child = next(p for p in pids if p != root.pid)
             app.send_signal([child], 15)

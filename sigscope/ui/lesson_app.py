@@ -29,6 +29,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, Tab, Tabs
 
 from sigscope.course.catalog import LessonFolderError, find_lesson, lesson_files, lesson_index
@@ -38,7 +39,7 @@ from sigscope.course.progress import ProgressStore
 from sigscope.course.run import LessonRun, ShowMeFailed
 from sigscope.lab.controller import Lab, LabError
 from sigscope.ui.app import LabSettings, SigscopeApp, run_app
-from sigscope.ui.commands import COMMANDS, Command, help_keys
+from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, Command, help_keys
 from sigscope.ui.messages import LabEvent, SnapshotReady
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.lesson_picker import LessonPicker
@@ -70,6 +71,81 @@ FOOTER_KEPT = frozenset({"signal_menu", "help", "quit"})
 def _quiet(command: Command) -> Binding:
     """The dashboard's binding for ``command``, without its footer label."""
     return Binding(command.keys, command.action, command.footer or command.title, show=False)
+
+
+# The lesson layout (full) has two places beside the chart, under the tree: by default the
+# master panel and the event list; a step that needs another panel (``Step.needed_panels``: the
+# dispositions panel for "the signal stays pending", timers, events, master) gets it there while
+# it runs. Lesson panel names -> the dashboard's panel keys.
+SLOT_PANELS = {
+    "master": "master",
+    "events": "log",
+    "dispositions": "dispositions",
+    "timers": "timers",
+}
+DEFAULT_SLOTS = ("master", "log")
+# The upper place is short (11 rows): the master panel fits it; taller panels go below.
+SLOT_ORDER = {"master": 0, "timers": 1, "log": 2, "dispositions": 3}
+
+
+def slots_for(needed: Iterable[str]) -> tuple[str, ...]:
+    """The dashboard panels to show beside the chart (top first) for a step needing ``needed``.
+
+    One needed panel that wants height (the dispositions' 31 rows, the events) takes both
+    places; otherwise the needed ones come first and the defaults fill the rest.
+    """
+    wanted: list[str] = []
+    for name in needed:
+        key = SLOT_PANELS.get(name)
+        if key is not None and key not in wanted:
+            wanted.append(key)
+    if len(wanted) == 1 and wanted[0] in ("dispositions", "log"):
+        return (wanted[0],)
+    chosen = (wanted + [d for d in DEFAULT_SLOTS if d not in wanted])[:2]
+    return tuple(sorted(chosen, key=SLOT_ORDER.__getitem__))
+
+
+QUICK_KEYS = {sig: key for key, sig in QUICK_SIGNALS}
+MASTER_KEYS = {"SIGTTIN": "+", "SIGTTOU": "-"}
+
+
+def _target_words(target: str) -> str:
+    if target == "worker":
+        return "the first live worker"
+    return target.replace(":", " ")
+
+
+def describe_solution(actions: Iterable[Any]) -> str:
+    """What "show me" does, with the keys the learner would have pressed: "show me" that only
+    acts teaches nothing about the keys (issue 19)."""
+    parts: list[tuple[str, int]] = []  # (what, how many times in a row)
+    for action in actions:
+        kind, value = action.kind, action.value
+        if kind == "send":
+            sig, target = value.sig, _target_words(value.target)
+            if value.target == "master" and sig in MASTER_KEYS:
+                how = f"the key is {MASTER_KEYS[sig]}"
+            elif sig in QUICK_KEYS:
+                how = f"the key is {QUICK_KEYS[sig]} on {target}"
+            else:
+                how = f"select {target}, press k, type {sig[3:].lower()}, enter"
+            text = f"{sig} to {target} ({how})"
+        elif kind == "reaping":
+            text = f"reaping {value} (the key is m, then {value})"
+        elif kind == "spawn":
+            text = f"a new {value[0]} worker (the key is n, then {value[0]})"
+        elif kind in ("answer", "predict"):
+            what = "the answer" if kind == "answer" else "a prediction"
+            typed = "what the lab shows" if value is True else str(value)
+            text = f"{what}: {typed} (the key is /, then type it)"
+        else:
+            continue  # waits and checks: nothing the learner presses
+        if parts and parts[-1][0] == text:
+            # Three sends of one signal: "3 × SIGUSR1 to worker 0 (…)", not three times.
+            parts[-1] = (text, parts[-1][1] + 1)
+        else:
+            parts.append((text, 1))
+    return "; ".join(f"{n} × {text}" if n > 1 else text for text, n in parts)
 
 
 def lesson_help_keys() -> list[tuple[str, str]]:
@@ -133,6 +209,7 @@ class LessonApp(SigscopeApp):
         self._check_timer: Any = None
         self._clear_progress = False
         self.pane = LessonPane(id="lesson", classes="secondary", keys=self.PANE_KEYS)
+        self.slots: tuple[str, ...] = ()  # the panels beside the chart (show_needed_panels)
         self.pane.border_title = "Lesson"
 
     # -- layout ----------------------------------------------------------------------------
@@ -146,6 +223,7 @@ class LessonApp(SigscopeApp):
         # right after the tree; in the compact one it comes under the tabs like the panels.
         await body.mount(self.pane, after=main.query_one("#panel-tabs"))
         body.move_child(main.query_one("#panel-master"), after=main.query_one("#panel-chart"))
+        self.show_needed_panels()  # the default places until a step needs others
         tabs = main.query_one("#panel-tabs", Tabs)
         await tabs.add_tab(Tab("Lesson", id="tab-lesson"), before="tab-log")
         self.call_after_refresh(setattr, tabs, "active", "tab-lesson")
@@ -175,7 +253,7 @@ class LessonApp(SigscopeApp):
             self._clear_progress = False
             run.reset()
         self.lesson_run = run
-        self.title = f"sigscope — {self.lesson.title}"
+        self.title = self.titled(f"sigscope — {self.lesson.title}")  # keeps the root warning
         self._refresh_pane()
 
     def _latest_snapshot(self) -> Any:
@@ -192,6 +270,31 @@ class LessonApp(SigscopeApp):
     def _refresh_pane(self) -> None:
         if self.pane.is_attached:
             self.pane.show(self.lesson_run)
+            self.show_needed_panels()
+
+    @property
+    def needed_panels(self) -> tuple[str, ...]:
+        """What the current step needs on screen (``Step.needed_panels``)."""
+        run = self.lesson_run
+        return run.current_step.needed_panels if run is not None else ()
+
+    def show_needed_panels(self) -> None:
+        """Put the panels the current step needs beside the chart (the full layout's grid
+        places in DOM order: tree, pane, chart, then the upper and the lower place)."""
+        slots = slots_for(self.needed_panels)
+        if slots == self.slots:
+            return
+        self.slots = slots
+        main = self.screen_stack[0]
+        body = main.query_one("#body", Container)
+        after: Widget = self.panel("chart")
+        for key in SLOT_PANELS.values():
+            panel = self.panel(key)
+            panel.set_class(key in slots, "-slot")
+            panel.set_class(slots == (key,), "-span")
+        for key in slots:
+            body.move_child(self.panel(key), after=after)
+            after = self.panel(key)
 
     # -- checking ----------------------------------------------------------------------------
     def on_lab_event(self, message: LabEvent) -> None:
@@ -310,7 +413,8 @@ class LessonApp(SigscopeApp):
             self.notify("Nothing to do in this step: read it, then ] for the next.")
             return
         self.showing_me = True
-        self.notify(f"Showing step {run.index + 1} on the lab…", timeout=3)
+        keys = describe_solution(run.current_step.solution)
+        self.notify(f"Show me, step {run.index + 1}: " + (keys or "on the lab…"), timeout=10)
         self.perform_step(run, run.index)
 
     def perform_step(self, run: LessonRun, index: int) -> None:

@@ -27,6 +27,8 @@ class AttachSettings:
 
     root: int
     strace: bool = False
+    # Not a lab of ours: no master to ask for workers, no reaping mode, nothing to restart.
+    lab_controls: bool = False
 
     def make_lab(self) -> AttachedTree:
         return AttachedTree(self.root, strace=self.strace)  # refuses a bad root: AttachError
@@ -46,6 +48,7 @@ class ReplaySettings:
     """``sigscope replay FILE``: a recording played back with no live process."""
 
     path: Path
+    lab_controls: bool = False  # a recording: nothing to act on
 
     def make_lab(self) -> Replay:
         try:
