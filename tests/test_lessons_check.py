@@ -122,6 +122,13 @@ EXPECTED = [
     "no-title-no-steps.toml:1: missing steps: a lesson needs at least one [[steps]] table",
     "no-title-no-steps.toml:3: unknown key 'author' "
     "(known: title, summary, sources, renamed_from, lab, steps)",
+    "over-caps.toml:4: this lesson may have 446464004 processes alive at once (the master, its "
+    "workers, what they fork, every spawn); a lesson may have 128",
+    "over-caps.toml:4: this lesson's workers may allocate 1536 MiB together (busy-c buffers, "
+    "every spawn counted); a lesson may use 512 MiB",
+    "over-caps.toml:7: orphan-maker: parameter 'count' is 1000; a lesson may ask for 1 to 16",
+    "over-caps.toml:10: busy-c: parameter 'mb' is 1024; a lesson may ask for 1 to 256",
+    "over-caps.toml:23: alarm: parameter 'seconds' is 3600; a lesson may ask for 1 to 60",
     # tomllib's wording is Python's; the line is what matters (checked exactly below)
     "syntax-error.toml:5: TOML syntax error: *",
     f"unknown-behaviour.toml:6: unknown behaviour 'sleepy' (known: {KNOWN})",
@@ -404,6 +411,8 @@ WORDS = [
     *("solution", "send", "spawn", "wait", "until", "reaping", "worker", "role", "times"),
     *("workers", "behaviour", "params", "slots", "grace", "kind", "sig", "count", "value"),
     *("last", "field", "SIGTERM", "KILL@worker:0", "idle", "Z", "shell_code", "x"),
+    *("sources", "predict", "panels", "missed", "renamed_from", "when", "signal(7)", "PEP 475"),
+    *("orphan-maker", "busy-c", "count", "linger", "mb", "tree", "chart", "tests/x.py::test_x"),
 ]
 scalars = st.one_of(
     st.sampled_from(WORDS),
@@ -426,6 +435,8 @@ documents = st.fixed_dictionaries(
         "title": values,
         "summary": values,
         "lab": values,
+        "sources": values,
+        "renamed_from": values,
         "steps": st.lists(st.dictionaries(st.sampled_from(WORDS), values, max_size=6), max_size=4),
     },
 ).flatmap(
@@ -511,3 +522,131 @@ def test_lesson_index_for_a_picker(tmp_path: Path, good: Path) -> None:
         f"{tmp_path}/02-bad.toml:1: the lesson's summary makes claims but names no sources",
         f"{tmp_path}/02-bad.toml:1: missing steps: a lesson needs at least one [[steps]] table",
     ]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2048))
+def test_any_bytes_are_a_lesson_or_one_line_problems(data: bytes) -> None:
+    """Random bytes (and random TOML-ish text below): never a traceback, every problem one
+    line with a line number inside the file."""
+    try:
+        parse_lesson(data, "bytes.toml")
+    except LessonInvalid as e:
+        assert e.problems
+        for problem in e.problems:
+            assert problem.message and "\n" not in problem.message
+            assert 1 <= problem.line <= data.count(b"\n") + 1
+
+
+toml_ish = st.lists(
+    st.one_of(
+        st.sampled_from(["[[steps]]", "[lab]", "[[lab.slots]]", "[x.y]", "a = 1", 'text = "t"']),
+        st.builds(lambda k, v: f"{k} = {toml_value(v)}", st.sampled_from(WORDS), values),
+        st.text(max_size=30),
+    ),
+    max_size=25,
+).map("\n".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(toml_ish)
+def test_random_toml_lines_never_crash_the_checker(text: str) -> None:
+    try:
+        parse_lesson(text, "lines.toml")
+    except LessonInvalid as e:
+        for problem in e.problems:
+            assert "\n" not in problem.message
+
+
+def hostile_shapes(size: int) -> list[bytes]:
+    return [
+        b"x = [" + b"1," * (size // 2 - 8) + b"]\n",
+        b"[[steps]]\n" * (size // 10),
+        b'title = "' + b"\\u001b" * (size // 7) + b'"\n',
+        b"a = [" * 200 + b"]" * 200,
+        bytes(range(256)) * (size // 256),
+    ]
+
+
+def test_hostile_inputs_take_bounded_time_and_memory() -> None:
+    """Files of the worst shapes we know: the largest a lesson may be is refused (or read) in
+    bounded time; an eighth of it (tracemalloc is slow) never holds more than a bounded multiple
+    of the file in memory, so the whole one does not either."""
+    import time
+    import tracemalloc
+
+    for data in hostile_shapes(MAX_BYTES):
+        started = time.monotonic()
+        with pytest.raises(LessonInvalid) as info:
+            parse_lesson(data, "big.toml")
+        assert all("\n" not in p.message for p in info.value.problems)
+        assert time.monotonic() - started < 15, data[:20]
+    size = MAX_BYTES // 8
+    for data in hostile_shapes(size):
+        tracemalloc.start()
+        try:
+            parse_lesson(data, "big.toml")
+        except LessonInvalid:
+            pass
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak < 100 * size, (data[:20], peak)
+
+
+# -- caps: what a lesson file may start ----------------------------------------------------------
+
+from sigscope.lab.behaviours import LESSON_BOUNDS, lesson_cost  # noqa: E402
+
+
+def test_every_bound_names_a_real_parameter() -> None:
+    for name, bounds in LESSON_BOUNDS.items():
+        assert name in BEHAVIOURS
+        for key in bounds:
+            assert key in BEHAVIOURS[name].defaults, (name, key)
+
+
+@pytest.mark.parametrize(
+    "name, key, value",
+    [(n, k, hi * 2 + 1) for n, b in LESSON_BOUNDS.items() for k, (_, hi) in b.items()],
+)
+def test_each_parameter_over_its_lesson_cap_is_refused(name: str, key: str, value: float) -> None:
+    if isinstance(BEHAVIOURS[name].defaults[key], int):
+        value = int(value)
+    text = (
+        f'title = "t"\nsources = ["PEP 1"]\n[lab]\nworkers = 1\nbehaviour = "{name}"\n'
+        f"params = {{ {key} = {value!r} }}\n"
+        '[[steps]]\ntext = "x"\nsources = ["PEP 1"]\n'
+    )
+    with pytest.raises(LessonInvalid) as info:
+        parse_lesson(text, "cap.toml")
+    messages = [str(p) for p in info.value.problems]
+    assert any(
+        m.startswith(f"cap.toml:6: {name}: parameter {key!r}")
+        and "a lesson may ask for" in m
+        or m.startswith(f"cap.toml:6: {name}: parameter {key!r} must")  # the lab's own bound
+        for m in messages
+    ), messages
+
+
+def test_totals_count_workers_what_they_fork_and_spawns() -> None:
+    assert lesson_cost("idle", {}).processes == 1
+    # 1 worker + 2 orphans a batch, batches for 5 s of linger at one per 0.5 s: 1 + 2 * 11
+    assert lesson_cost("orphan-maker", {"count": 2, "linger": 5.0, "stay": 0.5}).processes == 23
+    assert lesson_cost("busy-c", {"mb": 64}).memory_mb == 64
+    assert lesson_cost("threads", {"count": 16}).processes == 1  # threads are not processes
+    head = 'title = "t"\nsources = ["PEP 1"]\n[lab]\nworkers = {}\nbehaviour = "busy-c:mb={}"\n'
+    step = '[[steps]]\ntext = "x"\nsources = ["PEP 1"]\n'
+    parse_lesson(head.format(2, 256) + step, "ok.toml")  # 512 MiB: at the cap
+    with pytest.raises(LessonInvalid, match="may allocate 768 MiB"):
+        parse_lesson(head.format(3, 256) + step, "over.toml")
+    parse_lesson(head.format(64, 1) + step, "ok.toml")  # 65 processes
+    spawns = (
+        "hints = ['h']\nexpect = { received = 'SIGUSR1' }\nsolution = ["
+        + ", ".join(
+            ['{ spawn = "orphan-maker:count=16,linger=60,stay=60" }'] * 3
+            + ['{ send = "USR1@worker:0" }']
+        )
+        + "]\n"
+    )
+    with pytest.raises(LessonInvalid, match="may have 164 processes"):
+        parse_lesson(head.format(64, 1) + step + spawns, "spawns.toml")

@@ -20,7 +20,16 @@ from sigscope.course.predicates import Predicate, compile_predicate
 from sigscope.course.problems import KeyPath, LessonInvalid, Problem, SpecError
 from sigscope.course.questions import Answer, compile_answer
 from sigscope.course.sources import MAX_SOURCES, check_source, repo_root
-from sigscope.lab.behaviours import BehaviourError, check_params, parse_behaviour_spec
+from sigscope.lab.behaviours import (
+    LESSON_MAX_MEMORY_MB,
+    LESSON_MAX_PROCESSES,
+    BehaviourError,
+    Cost,
+    check_lesson_params,
+    check_params,
+    lesson_cost,
+    parse_behaviour_spec,
+)
 
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab
@@ -177,6 +186,7 @@ class _Collector:
         self.name = name
         self.locator = locator
         self.problems: list[Problem] = []
+        self.costs: list[Cost] = []  # each worker the lab starts with, and each spawn
 
     def add(self, path: KeyPath, message: str, line: int | None = None) -> None:
         if line is None:
@@ -308,11 +318,34 @@ def _build(doc: dict[str, Any], out: _Collector, path: Path) -> Lesson | None:
             step = _step(i, raw, out, root)
             if step is not None:
                 steps.append(step)
+    _totals(doc, out)
     if out.problems:
         return None
     return Lesson(
         path.stem, path, str(title).strip(), summary.strip(), setup, steps, sources, renamed
     )
+
+
+def _totals(doc: dict[str, Any], out: _Collector) -> None:
+    """Cap what the whole lesson may start: the lab's workers and every spawn of its
+    solutions, with what each forks, alive at once (a spawn adds a worker for good)."""
+    where: KeyPath = ("lab",) if isinstance(doc.get("lab"), dict) else ()
+    processes = 1 + sum(c.processes for c in out.costs)  # 1: the master
+    if processes > LESSON_MAX_PROCESSES:
+        out.add(
+            where,
+            f"this lesson may have {processes} processes alive at once (the master, its "
+            f"workers, what they fork, every spawn); a lesson may have {LESSON_MAX_PROCESSES}",
+            line=None if where else 1,
+        )
+    memory = sum(c.memory_mb for c in out.costs)
+    if memory > LESSON_MAX_MEMORY_MB:
+        out.add(
+            where,
+            f"this lesson's workers may allocate {memory} MiB together (busy-c buffers, every "
+            f"spawn counted); a lesson may use {LESSON_MAX_MEMORY_MB} MiB",
+            line=None if where else 1,
+        )
 
 
 def _sources(
@@ -391,6 +424,11 @@ def _setup(raw: Any, out: _Collector) -> LabSetup:
                 out.add(where + (key,), f"unknown key {key!r} in a slot (known: behaviour, params)")
         name, p = _behaviour(slot.get("behaviour", behaviour), slot.get("params"), where, out)
         slots.append({"behaviour": name, "params": p})
+    for i in range(workers):  # worker i runs slot i's behaviour, else the lab's
+        name, p = (
+            (slots[i]["behaviour"], slots[i]["params"]) if i < len(slots) else (behaviour, params)
+        )
+        out.costs.append(lesson_cost(name, p))
     return LabSetup(workers, behaviour, params, tuple(slots), reaping, float(grace))
 
 
@@ -410,10 +448,15 @@ def _behaviour(
         out.add(where + ("behaviour",), str(e))
         return "idle", {}
     try:
-        return name, check_params(name, {**from_spec, **(params or {})})
+        full = check_params(name, {**from_spec, **(params or {})})
     except BehaviourError as e:
         out.add(where + ("params",), str(e))
         return name, dict(from_spec)
+    try:
+        check_lesson_params(name, full)
+    except BehaviourError as e:
+        out.add(where + ("params" if params else "behaviour",), str(e))
+    return name, full
 
 
 def _step(i: int, raw: Any, out: _Collector, root: Path | None = None) -> Step | None:
@@ -516,6 +559,14 @@ def _step(i: int, raw: Any, out: _Collector, root: Path | None = None) -> Step |
             out.add(
                 where + ("solution",), 'the solution of a question must include {answer = "..."}'
             )
+        for j, a in enumerate(actions):
+            if a.kind == "spawn":
+                name, params = a.value
+                try:
+                    check_lesson_params(name, params)
+                except BehaviourError as e:
+                    out.add(where + ("solution", j), str(e))
+                out.costs.append(lesson_cost(name, params))
         predicts = [j for j, a in enumerate(actions) if a.kind == "predict"]
         if complete and predict is not None and predicts != [0]:
             out.add(

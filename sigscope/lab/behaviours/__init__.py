@@ -8,6 +8,12 @@ types: bool, int, float, str, or a list of signal names). What types cannot say 
 choice among words, a signal that cannot be caught) a behaviour says with ``check=fn``: ``fn``
 gets the complete, coerced parameters and raises :class:`BehaviourError`, so a bad value is
 refused where it is given (``Lab(...)``, ``--behaviour``, a spawn request), not in a worker.
+
+A *lesson file* is untrusted input that starts processes on the learner's machine, so it gets
+tighter bounds than the command line: :data:`LESSON_BOUNDS` caps each parameter a lesson may
+give, and :func:`lesson_cost` says how many processes and how much memory a worker of a
+behaviour may have at once, so that the lesson checker can cap a lesson's totals
+(:data:`LESSON_MAX_PROCESSES`, :data:`LESSON_MAX_MEMORY_MB`).
 """
 
 from __future__ import annotations
@@ -108,6 +114,71 @@ def check_params(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+# -- what a lesson file may ask for ---------------------------------------------------------------
+
+# Per behaviour, per numeric parameter: the range a lesson may give (inclusive). Durations are
+# at most a minute: a lesson is watched, not left running; counts are what a screen can show.
+LESSON_BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
+    "alarm": {"seconds": (1, 60), "repeat": (0, 100)},
+    "busy-c": {"mb": (1, 256), "calls": (0, 100_000)},
+    "crash": {"after": (0, 60)},
+    "itimer": {"value": (0.001, 60), "interval": (0, 60), "ticks": (0, 10_000)},
+    "masked": {"seconds": (0, 60)},
+    "orphan-maker": {"count": (1, 16), "linger": (0, 60), "stay": (0, 60)},
+    "pause": {"work": (0, 60)},
+    "pipe-writer": {"after": (0, 60)},
+    "sigwait": {"quiet": (0.001, 60)},
+    "sleep-loop": {"interval": (0.01, 60)},
+    "threads": {"count": (1, 16)},
+}
+LESSON_MAX_PROCESSES = 128  # alive at once: master, workers, and what the workers fork
+LESSON_MAX_MEMORY_MB = 512  # what the behaviours allocate on purpose (busy-c's buffer)
+# The master respawns a worker that died sooner than this after its start only after a
+# back-off (lab/master.py: QUICK_DEATH, 0.25 s doubling); counted here without the back-off,
+# so the estimate of an orphan-maker's grandchildren alive at once is an upper bound.
+_RESPAWN_FLOOR = 0.25
+
+
+def check_lesson_params(name: str, params: dict[str, Any]) -> None:
+    """Refuse a parameter outside what a lesson may ask for (``params`` already checked by
+    :func:`check_params`).
+
+    Raises:
+        BehaviourError: naming the parameter, its value and the lesson's range.
+    """
+    for key, (low, high) in LESSON_BOUNDS.get(name, {}).items():
+        value = params.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not low <= value <= high:
+            raise BehaviourError(
+                f"{name}: parameter {key!r} is {value:g}; a lesson may ask for {low:g} to {high:g}"
+            )
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one worker of a behaviour may hold at once: processes (itself included; threads
+    are not processes) and memory it allocates on purpose, in MiB."""
+
+    processes: int
+    memory_mb: int
+
+
+def lesson_cost(name: str, params: dict[str, Any]) -> Cost:
+    """The most one worker (one slot, with its respawns) of ``name`` may hold at once."""
+    if name == "orphan-maker":
+        # Each life of the worker forks ``count`` grandchildren that live ``linger`` seconds
+        # after it exits; the slot is refilled after ``stay`` (and a back-off), so up to
+        # 1 + linger / max(stay, floor) batches can be alive together.
+        period = max(float(params.get("stay", 0.5)), _RESPAWN_FLOOR)
+        batches = 1 + int(float(params.get("linger", 5.0)) / period)
+        return Cost(1 + int(params.get("count", 1)) * batches, 0)
+    if name == "busy-c":
+        return Cost(1, int(params.get("mb", 64)))
+    return Cost(1, 0)
+
+
 def parse_behaviour_spec(text: str) -> tuple[str, dict[str, Any]]:
     """Parse ``NAME[:key=value,key=value]``, e.g. ``alarm:seconds=3``; validate it."""
     name, _, rest = text.strip().partition(":")
@@ -131,7 +202,13 @@ __all__ = [
     "BEHAVIOURS",
     "Behaviour",
     "BehaviourError",
+    "LESSON_BOUNDS",
+    "LESSON_MAX_MEMORY_MB",
+    "LESSON_MAX_PROCESSES",
+    "Cost",
     "behaviour",
+    "check_lesson_params",
     "check_params",
+    "lesson_cost",
     "parse_behaviour_spec",
 ]
