@@ -159,6 +159,9 @@ def serve(*options: str, cwd: str | None = None) -> Iterator[Served]:
             process.kill()
             process.wait()
         reader.join(5)
+        # Everything it said, for checks made after it stopped (no traceback, …).
+        while not served.lines.empty():
+            served.seen.append(served.lines.get_nowait())
 
 
 def wait_until(check: Any, timeout: float = START_TIMEOUT, what: str = "", page: Any = None) -> Any:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,32 @@ async def test_the_page_needs_the_key_and_hands_it_to_its_websocket_only() -> No
                 assert response.status == 403
             served.wait_line("page refused: Host 'evil.example:80' is not this machine's loopback")
         assert served.labs() == []
+
+
+def test_broken_requests_are_refused_without_a_traceback() -> None:
+    """What a visitor sends before any handler runs (a garbage request line, a 100 kB header,
+    a broken upgrade) is aiohttp's to refuse: the server logs one line, never a traceback."""
+    with serve("--workers", "1") as served:
+        port = int(served.base.rstrip("/").rsplit(":", 1)[1])
+        host = f"127.0.0.1:{port}"
+        upgrade = (
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: bad\r\n"
+        )
+        requests = [
+            b"GARBAGE\r\n\r\n",
+            f"GET / HTTP/1.1\r\nHost: {host}\r\nX-A: {'a' * 100_000}\r\n\r\n".encode(),
+            f"GET /ws/{served.token} HTTP/1.1\r\nHost: {host}\r\n{upgrade}\r\n".encode(),
+            f"GET /ws/{served.token} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode(),
+        ]
+        for request in requests:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(request)
+                assert sock.recv(100).split(b" ")[1] == b"400", request[:60]
+        served.wait_line("Error handling request")  # aiohttp's own line, now one line
+        assert served.labs() == []
+    said = "\n".join(served.seen)
+    assert "Traceback" not in said and "  File " not in said, said
 
 
 def test_the_key_is_checked_in_constant_time_and_whole() -> None:

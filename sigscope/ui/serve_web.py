@@ -254,7 +254,9 @@ class DashboardServer(Server):
 
     def serve(self, debug: bool = False) -> int:  # type: ignore[override]
         """Serve until SIGINT / SIGTERM / SIGHUP; every page's lab is closed before we return."""
-        logging.basicConfig(level=logging.WARNING, format="sigscope serve: %(message)s")
+        handler = logging.StreamHandler()
+        handler.setFormatter(OneLine())
+        logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -383,7 +385,7 @@ class DashboardServer(Server):
         scheme = "wss" if request.secure else "ws"
         origin = f"{request.scheme}://{request.host}"
         context = {
-            "font_size": size_from_query(request.query.get("fontsize"), 16),
+            "font_size": max(6, min(size_from_query(request.query.get("fontsize"), 16), 64)),
             "app_websocket_url": f"{scheme}://{request.host}/ws/{self.token}",
             "config": {"static": {"url": f"{origin}/static/"}},
             "application": {"name": self.title},
@@ -434,7 +436,8 @@ class DashboardServer(Server):
         except asyncio.CancelledError:
             await websocket.close()
         except Exception as error:
-            log.exception(error)
+            # One line (see OneLine): a page that went away mid-write is not a crash.
+            log.error("page %d: %s", page.number, error, exc_info=error)
         finally:
             try:
                 await app.stop()
@@ -509,6 +512,23 @@ class DashboardServer(Server):
             self.refused.discard(websocket)
             await websocket.close(code=1013, message=b"all labs in use")
         return websocket
+
+
+class OneLine(logging.Formatter):
+    """Every log record as one line, its exception named but never a traceback.
+
+    What a client sends (a header of 100 kB, a broken upgrade) reaches aiohttp's own logging
+    as an exception with a traceback: a visitor must not be able to fill the server's log
+    with them, and the user must not take a refused request for a crash."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            detail = " ".join(str(error).split())
+            detail = detail if len(detail) <= 160 else detail[:159] + "…"
+            text = f"{text}: {type(error).__name__}: {detail}" if detail else f"{text}: {error!r}"
+        return f"sigscope serve: {text}"
 
 
 def shorten(text: str) -> str:
