@@ -19,6 +19,7 @@ from sigscope.course.catalog import (
     lesson_files,
     lesson_index,
     lessons_dir,
+    printable,
 )
 from sigscope.course.lesson import load_lesson
 from sigscope.course.problems import LessonInvalid, Problem
@@ -73,7 +74,10 @@ def check_paths(paths: list[str] | list[Path]) -> int:
     missing."""
     for p in paths:
         if not Path(p).exists():
-            print(f"sigscope lessons: error: no such file or folder: {p}", file=sys.stderr)
+            print(
+                f"sigscope lessons: error: no such file or folder: {printable(str(p))}",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
     files = lesson_files(paths)
     problems: list[Problem] = []
@@ -88,7 +92,8 @@ def check_paths(paths: list[str] | list[Path]) -> int:
         print(problem)
     if not files:
         print(
-            f"sigscope lessons: no lesson files (*.toml) in {', '.join(map(str, paths))}",
+            "sigscope lessons: no lesson files (*.toml) in "
+            + ", ".join(printable(str(p)) for p in paths),
             file=sys.stderr,
         )
         return EXIT_PROBLEMS
@@ -109,14 +114,14 @@ def list_lessons(folder: Path) -> int:
     if not entries:
         print(f"no lessons in {folder}")
         return 0
-    width = max(len(e.id) for e in entries)
-    for e in entries:
+    width = max(len(e.name) for e in entries)
+    for e in entries:  # names and titles printable only: a lesson file must not drive the tty
         if e.lesson is None:
             print(
-                f"{e.id:<{width}}  (invalid: {len(e.problems)} problem(s); "
-                f"see sigscope lessons --check {e.path})"
+                f"{e.name:<{width}}  (invalid: {len(e.problems)} problem(s); "
+                f"see sigscope lessons --check {printable(str(e.path))})"
             )
             continue
         mark = "✓" if e.checked and e.done == e.checked else ("…" if e.done else " ")
-        print(f"{e.id:<{width}}  {mark} {e.done:>2}/{e.checked:<2}  {e.title}")
+        print(f"{e.name:<{width}}  {mark} {e.done:>2}/{e.checked:<2}  {e.title}")
     return 0

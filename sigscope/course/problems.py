@@ -22,7 +22,16 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        # A file name may hold any byte but "/" and NUL, and a message quotes the file's text:
+        # neither may reach the terminal as an escape sequence.
+        return f"{_printable(self.file)}:{self.line}: {_printable(self.message)}"
+
+
+def _printable(text: str) -> str:
+    """Control characters shown as escapes (``\\x1b``), so that a line stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class LessonInvalid(Exception):

@@ -25,14 +25,14 @@ def entry_label(entry: LessonEntry, width: int) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")  # one line a lesson, even at 80 columns
     if entry.lesson is None:
         text.append("✗      ", style="red")
-        text.append(entry.id.ljust(width), style="dim")
+        text.append(entry.name.ljust(width), style="dim")
         text.append(f"  invalid: {len(entry.problems)} problem(s), see sigscope lessons --check")
         return text
     complete = entry.checked and entry.done == entry.checked
     mark = "✓" if complete else "…" if entry.done else " "
     text.append(f"{mark} ", style="green" if complete else "yellow")
     text.append(f"{entry.done:>2}/{entry.checked:<2} ", style="dim")
-    text.append(entry.id.ljust(width), style="cyan")
+    text.append(entry.name.ljust(width), style="cyan")
     text.append("  ")
     text.append(entry.title, style="bold")
     return text
