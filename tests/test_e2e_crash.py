@@ -104,3 +104,54 @@ def test_sigkill_of_the_dashboard_repeated_leaves_nothing() -> None:
                 proc.wait()
             os.close(master_fd)
             os.close(slave_fd)
+
+
+def test_the_shipped_product_ignores_sigscope_fault() -> None:
+    """Without SIGSCOPE_TESTING=1, SIGSCOPE_FAULT=crash does nothing: the dashboard outlives
+    the moment it would have crashed (1 s after it started), then quits on SIGTERM cleanly."""
+    master_fd, slave_fd = os.openpty()
+    fcntl.ioctl(slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "SIGSCOPE_TESTING")}
+    env.update(TERM="xterm-256color", SIGSCOPE_FAULT="crash")
+    proc = subprocess.Popen(
+        ["sigscope", "--workers", "1"],
+        stdin=slave_fd,
+        stdout=slave_fd,
+        stderr=slave_fd,
+        env=env,
+        start_new_session=True,
+    )
+    output = b""
+    lab: set[int] = set()
+
+    def pump(until: float) -> None:
+        nonlocal output, lab
+        while proc.poll() is None and time.monotonic() < until:
+            lab |= set(procfs.descendants_of(proc.pid))
+            if select.select([master_fd], [], [], 0.05)[0]:
+                try:
+                    output += os.read(master_fd, 1 << 16)
+                except OSError:
+                    return
+
+    try:
+        deadline = time.monotonic() + 60
+        while len(lab) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            pump(time.monotonic() + 0.1)  # until the lab (master + worker) is up
+        assert len(lab) >= 2, "the lab never started"
+        # The fault timer is set before the lab starts: 4 s more is well past its 1 s.
+        pump(time.monotonic() + 4.0)
+        assert proc.poll() is None, output.decode(errors="replace")[-500:]
+        proc.terminate()
+        code = proc.wait(20)
+        pump(time.monotonic() + 0.3)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master_fd)
+        os.close(slave_fd)
+    assert code == 128 + 15
+    assert b"crashes on purpose" not in output
+    reap_children(lab, timeout=5)
+    assert wait_gone(lab, timeout=5) == set()
