@@ -1,9 +1,14 @@
 """The event log: every event of the lab, newest last, filterable by pid and by signal.
 
-Selecting an event shows its details underneath: every field, the siginfo a behaviour
+Each row is a sentence (the sequence chart's captions: one wording, :func:`describe`), wrapped
+onto as many lines as the panel's width needs, never cut. The master's periodic ``status``
+rows are folded unless asked for (``v``), so they do not bury the rest.
+
+Selecting an event shows its details underneath: the sentence, the siginfo a behaviour
 reported (``si_code`` named), and for ``reaped`` the raw wait status decoded the way a
 student should learn to read it: exited or signalled, core or not, ``-N`` as ``subprocess``
-shows it and ``128+N`` as a shell's ``$?`` does.
+shows it and ``128+N`` as a shell's ``$?`` does. Every raw field, as recorded, on demand
+(``r``).
 
 Storage is bounded: the log keeps the last :data:`KEEP` events and the table shows at most
 :data:`SHOWN` of them, so a storm of signals costs the same memory as a quiet minute. Rows are
@@ -13,14 +18,18 @@ added in batches by a timer, and the table renders only the lines on screen.
 from __future__ import annotations
 
 import collections
-from typing import Any
+import json
+import textwrap
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from sigscope.numbers import is_int, parse_int
+from sigscope.observe.sequence import describe
 from sigscope.observe.siginfo import si_code_name
 from sigscope.observe.waitstatus import WaitStatusError, decode_wait_status
 from sigscope.signames import SignalError, parse_signal, signal_name
@@ -47,6 +56,9 @@ KIND_STYLES = {
 }
 
 _SHOWN_FIELDS = ("t", "pid", "role", "kind", "sig")
+QUIET_KINDS = frozenset({"start", "ready", "status", "mode", "note"})  # drawn dim
+FOLDED_KINDS = frozenset({"status"})  # periodic: hidden unless asked for
+STAMP = 8  # "  12.345 " then the sentence
 
 
 def event_pids(event: dict[str, Any]) -> set[int]:
@@ -59,51 +71,12 @@ def event_pids(event: dict[str, Any]) -> set[int]:
     return pids
 
 
-def event_summary(event: dict[str, Any]) -> str:
-    """The rest of an event in a few words, for its row."""
-    kind = event.get("kind")
-    if kind == "sent":
-        return f"→ {event.get('target_role', '')} {event.get('target')}"
-    if kind == "spawn":
-        return f"worker {event.get('index')} = pid {event.get('child')} ({event.get('behaviour')})"
-    if kind == "reaped":
-        raw = event.get("status")
-        if isinstance(raw, int):
-            try:
-                return f"pid {event.get('child')} {decode_wait_status(raw).describe()}"
-            except WaitStatusError:
-                pass
-        return f"pid {event.get('child')} status {raw}"
-    if kind in ("gone", "fork"):
-        return f"pid {event.get('child')}"
-    if kind == "state":
-        return f"pid {event.get('child')}: {event.get('old')} → {event.get('state')}"
-    if kind == "exit":
-        return f"code {event.get('code')}"
-    if kind in ("note", "error"):
-        return str(event.get("text", "")).splitlines()[-1] if event.get("text") else ""
-    if kind == "status":
-        return (
-            f"target {event.get('target')} live {event.get('live')} "
-            f"reaping {event.get('reaping')} phase {event.get('phase')}"
-        )
-    if kind == "mode":
-        return f"reaping {event.get('old')} → {event.get('reaping')}"
-    if kind == "phase":
-        return str(event.get("phase"))
-    if kind == "backoff":
-        return f"slot {event.get('index')} waits {event.get('delay')}s"
-    if kind == "timer":
-        return f"{event.get('timer')} {event.get('action')} {event.get('value', '')}"
-    if kind == "dropped":
-        return f"{event.get('count')} events lost"
-    rest = {k: v for k, v in event.items() if k not in _SHOWN_FIELDS}
-    return " ".join(f"{k}={v}" for k, v in rest.items())
-
-
-def event_details(event: dict[str, Any], origin: int | None) -> Text:
-    """Everything known about one event, decoded for a person."""
+def event_details(event: dict[str, Any], origin: int | None, raw: bool = False) -> Text:
+    """Everything known about one event, decoded for a person: the sentence first, then what
+    a student should learn to read (wait status, siginfo); every raw field only with ``raw``
+    (as recorded: JSON, the contract's own form)."""
     out = Text()
+    out.append(describe(event) + "\n", style="bold")
     when = event.get("t")
     if isinstance(when, int) and origin is not None:
         out.append(f"at {(when - origin) / 1e9:.6f}s  ", style="dim")
@@ -112,14 +85,14 @@ def event_details(event: dict[str, Any], origin: int | None) -> Text:
     if event.get("sig"):
         out.append(f"  {event['sig']}", style="bold")
     out.append("\n")
-    raw = event.get("status")
-    if event.get("kind") in ("reaped", "stopped", "continued") and isinstance(raw, int):
+    raw_status = event.get("status")
+    if event.get("kind") in ("reaped", "stopped", "continued") and isinstance(raw_status, int):
         try:
-            ws = decode_wait_status(raw)
+            ws = decode_wait_status(raw_status)
         except WaitStatusError:
-            out.append(f"raw status {raw}: not a wait status\n", style="red")
+            out.append(f"raw status {raw_status}: not a wait status\n", style="red")
         else:
-            out.append(f"raw status {raw} (0x{raw:04x}): ", style="dim")
+            out.append(f"raw status {raw_status} (0x{raw_status:04x}): ", style="dim")
             out.append(ws.describe() + "\n", style="bold")
             out.append(f"  how: {ws.how}")
             if ws.how == "exited":
@@ -136,10 +109,16 @@ def event_details(event: dict[str, Any], origin: int | None) -> Text:
             out.append("\n")
             if ws.how == "signalled":
                 out.append(
-                    f"  (status >> 8 would wrongly say {raw >> 8}: "
+                    f"  (status >> 8 would wrongly say {raw_status >> 8}: "
                     "the signal is in the low bits)\n",
                     style="dim",
                 )
+    if event.get("kind") == "exit" and event.get("role") == "worker" and event.get("sig"):
+        out.append(
+            "  the handler ran, then reset the signal to its default action and re-raised it, "
+            'so that the parent\'s wait sees "killed by" it, not an exit code\n',
+            style="dim",
+        )
     code = event.get("si_code", event.get("code") if event.get("kind") == "received" else None)
     if isinstance(code, int):
         signo = _signo(event.get("sig"))
@@ -148,13 +127,10 @@ def event_details(event: dict[str, Any], origin: int | None) -> Text:
             if key in event:
                 out.append(f", {key} {event[key]}")
         out.append("\n")
-    rest = {k: v for k, v in event.items() if k not in _SHOWN_FIELDS}
-    if isinstance(rest.get("workers"), list):
-        rest["workers"] = ", ".join(
-            f"{w.get('index')}:{w.get('pid')}" for w in rest["workers"] if isinstance(w, dict)
-        )
-    if rest:
-        out.append("  ".join(f"{k}={v}" for k, v in rest.items()), style="dim")
+    if raw:
+        out.append(json.dumps(event, separators=(", ", ": "), default=str), style="dim")
+    elif any(k not in _SHOWN_FIELDS for k in event):
+        out.append("r: every field, as recorded", style="dim italic")
     return out
 
 
@@ -167,11 +143,27 @@ def _signo(name: Any) -> int | None:
         return None
 
 
-HEADER = Text(f"{'TIME':>8} {'PID':>7} {'KIND':<9} WHAT", style="bold")
+def header(folded: int, showing: bool) -> Text:
+    """The table's header: its columns, and what is folded (and the key that unfolds it)."""
+    text = Text(f"{'TIME':>{STAMP - 1}} WHAT", style="bold")
+    if showing:
+        text.append("   v: fold status rows", style="dim")
+    elif folded:
+        text.append(f"   {folded} status rows folded · v shows", style="dim")
+    return text
 
 
 class EventLog(Vertical):
-    """Filter inputs, the table of events, and the details of the selected one."""
+    """Filter inputs, the table of events, and the details of the selected one.
+
+    Keys (while the log has focus): ``v`` shows or folds the master's periodic ``status``
+    rows; ``r`` shows every raw field of the selected event, or hides them again.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "toggle_status", "Status rows"),
+        Binding("r", "toggle_raw", "Raw fields"),
+    ]
 
     DEFAULT_CSS = """
     EventLog { height: 1fr; }
@@ -189,14 +181,20 @@ class EventLog(Vertical):
         self.origin: int | None = None
         self.pid_filter: int | None = None
         self.sig_filter: str | None = None
+        self.show_status = False
+        """Whether the periodic ``status`` rows are shown (folded by default)."""
+        self.show_raw = False
+        """Whether the details show every raw field of the selected event."""
+        self.folded = 0  # status events not shown (for the header)
+        self._folded_shown = -1
         self._pending: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-filters"):
             yield Input(placeholder="filter: pid", id="log-pid", compact=True, type="integer")
             yield Input(placeholder="filter: signal (TERM, 9, RTMIN+1)", id="log-sig", compact=True)
-        yield Static(HEADER, id="log-header")
-        yield EventTable(self.row_text, SHOWN, id="log-table")
+        yield Static(header(0, False), id="log-header")
+        yield EventTable(self.row_lines, self.row_height, SHOWN, id="log-table")
         yield Static(NO_SELECTION, id="log-details")
 
     def on_mount(self) -> None:
@@ -212,19 +210,25 @@ class EventLog(Vertical):
         self.events.clear()
         self._pending.clear()
         self.origin = None
+        self.folded = 0
         self.table.clear()
+        self._show_header()
 
     def add_event(self, event: dict[str, Any]) -> None:
         """Remember an event; it reaches the table at the next flush (batched for storms)."""
         if self.origin is None and isinstance(event.get("t"), int):
             self.origin = event["t"]
         self.events.append(event)
+        if event.get("kind") in FOLDED_KINDS and not self.show_status:
+            self.folded += 1
         if self.matches(event):
             self._pending.append(event)
             if len(self._pending) > SHOWN:
                 del self._pending[: len(self._pending) - SHOWN]
 
     def matches(self, event: dict[str, Any]) -> bool:
+        if not self.show_status and event.get("kind") in FOLDED_KINDS:
+            return False
         if self.pid_filter is not None and self.pid_filter not in event_pids(event):
             return False
         return self.sig_filter is None or event.get("sig") == self.sig_filter
@@ -243,7 +247,25 @@ class EventLog(Vertical):
     def _refilter(self) -> None:
         self.table.clear()
         self._pending = [e for e in self.events if self.matches(e)][-SHOWN:]
+        self.folded = (
+            0 if self.show_status else sum(1 for e in self.events if e.get("kind") in FOLDED_KINDS)
+        )
         self._flush()
+
+    def action_toggle_status(self) -> None:
+        """Show the master's periodic status rows, or fold them again."""
+        self.show_status = not self.show_status
+        self._refilter()
+
+    def action_toggle_raw(self) -> None:
+        """Show every raw field of the selected event in the details, or hide them."""
+        self.show_raw = not self.show_raw
+        self._show_details(self.table.cursor_event)
+
+    def _show_header(self) -> None:
+        self.query_one("#log-header", Static).update(
+            header(self.folded, self.show_status), layout=False
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -264,31 +286,65 @@ class EventLog(Vertical):
         if self._pending:
             batch, self._pending = self._pending, []
             self.table.extend(batch)
+        if self.folded != self._folded_shown:
+            self._folded_shown = self.folded
+            self._show_header()
 
-    def row_text(self, event: dict[str, Any]) -> Text:
-        """One event as a table row: time since the lab started, pid, kind, what."""
+    def _stamp(self, event: dict[str, Any]) -> str:
         t = event.get("t")
         when = (t - self.origin) / 1e9 if isinstance(t, int) and self.origin else 0.0
+        return f"{when:{STAMP - 1}.3f} "
+
+    def row_height(self, event: dict[str, Any], width: int) -> int:
+        """How many lines the row's sentence takes at ``width`` (cheap: most fit on one)."""
+        sentence = describe(event)
+        if STAMP + len(sentence) <= width:
+            return 1
+        return max(1, len(_wrap(sentence, width - STAMP)))
+
+    def row_lines(self, event: dict[str, Any], width: int) -> list[Text]:
+        """One event as the table shows it: time since the lab started, then what happened,
+        in a sentence wrapped at word boundaries (the signal's name in bold)."""
         kind = str(event.get("kind", ""))
-        sig = event.get("sig")
-        return Text.assemble(
-            (f"{when:8.3f} ", "dim"),
-            f"{event.get('pid', ''):>7} ",
-            (f"{kind:<9} ", KIND_STYLES.get(kind, "")),
-            (f"{sig} " if sig else "", "bold"),
-            event_summary(event),
-        )
+        style = "dim" if kind in QUIET_KINDS else KIND_STYLES.get(kind, "")
+        if kind in ("sent", "received"):
+            style = ""  # the commonest rows: plain, the signal's name stands out
+        sentence = describe(event)
+        chunks = [sentence] if STAMP + len(sentence) <= width else _wrap(sentence, width - STAMP)
+        sig = str(event.get("sig") or "")
+        lines = []
+        for i, chunk in enumerate(chunks or [""]):
+            line = Text(self._stamp(event) if i == 0 else " " * STAMP, style="dim", end="")
+            body = Text(chunk, style=style)
+            if sig:
+                body.highlight_words([sig], style=KIND_STYLES.get(kind, "bold") + " bold")
+            line.append_text(body)
+            lines.append(line)
+        return lines
+
+    def row_text(self, event: dict[str, Any]) -> Text:
+        """The whole row on one line (for tests and exports)."""
+        return Text(self._stamp(event) + describe(event))
 
     def on_event_table_highlighted(self, message: EventTable.Highlighted) -> None:
         message.stop()
+        self._show_details(message.event)
+
+    def _show_details(self, event: dict[str, Any] | None) -> None:
         details = self.query_one("#log-details", Static)
         # The details box has a fixed height: no layout pass for each new event.
-        if message.event is None:
+        if event is None:
             details.update(NO_SELECTION, layout=False)
         else:
-            details.update(event_details(message.event, self.origin), layout=False)
+            details.update(event_details(event, self.origin, self.show_raw), layout=False)
 
     @property
     def shown_events(self) -> list[dict[str, Any]]:
         """The events in the table now, oldest first (flushed: what a user sees)."""
         return list(self.table.rows)
+
+
+def _wrap(sentence: str, width: int) -> list[str]:
+    # Word boundaries only (a pid or a signal's name is never split unless it alone is too
+    # wide); hyphens are not break points: "re-raised" stays whole.
+    return textwrap.wrap(sentence, max(8, width), break_on_hyphens=False)

@@ -3,12 +3,16 @@
 A ``DataTable`` measures and re-renders its rows as they are added (and forgets its cache when
 old rows are dropped); under a storm of signals that took tens of milliseconds a frame. This
 widget keeps the rows in a bounded deque and renders only the visible lines, each once (an LRU
-cache of strips keyed by the row's serial number), with fixed column widths.
+cache of strips keyed by the row's serial number). A row is as tall as its text needs at the
+table's width (a sentence wraps, it is never cut): the owner says how many lines
+(``row_height``, cheap: called for every new row) and what they are (``row_lines``, called
+only for rows on screen).
 """
 
 from __future__ import annotations
 
 import collections
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -22,7 +26,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 Event = dict[str, Any]
-RowText = Callable[[Event], Text]
+RowLines = Callable[[Event, int], list[Text]]
+RowHeight = Callable[[Event, int], int]
 
 
 class EventTable(ScrollView, can_focus=True):
@@ -56,19 +61,33 @@ class EventTable(ScrollView, can_focus=True):
             super().__init__()
             self.event = event
 
-    def __init__(self, row_text: RowText, max_rows: int, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        row_lines: RowLines,
+        row_height: RowHeight,
+        max_rows: int,
+        *,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
-        self.row_text = row_text
+        self.row_lines = row_lines
+        self.row_height = row_height
         self.rows: collections.deque[Event] = collections.deque(maxlen=max_rows)
+        self._heights: collections.deque[int] = collections.deque(maxlen=max_rows)
+        self._starts: list[int] = []  # first line of each row (recomputed when rows change)
+        self._total = 0
+        self._dirty = True
         self._first = 0  # serial number of rows[0]; serials never repeat
         self._cursor: int | None = None  # serial of the highlighted row
         self._follow = True
-        self._cache: LRUCache[tuple[int, int, bool], Strip] = LRUCache(512)
+        self._cache: LRUCache[tuple[int, int, bool, int], Strip] = LRUCache(1024)
 
     # -- content ---------------------------------------------------------------------------
     def clear(self) -> None:
         self._first += len(self.rows)
         self.rows.clear()
+        self._heights.clear()
+        self._dirty = True
         self._cursor = None
         self._follow = True
         self._cache.clear()
@@ -80,13 +99,16 @@ class EventTable(ScrollView, can_focus=True):
         """Add rows at the end; the oldest ones fall off beyond ``max_rows``."""
         before = len(self.rows)
         added = 0
+        width = self._text_width()
         for event in new:
             self.rows.append(event)
+            self._heights.append(self.row_height(event, width))
             added += 1
         if not added:
             return
         self._first += before + added - len(self.rows)
-        self.virtual_size = Size(self.size.width, len(self.rows))
+        self._dirty = True
+        self._update_size()
         if self._follow:
             self._set_cursor(self._first + len(self.rows) - 1)
         elif self._cursor is not None and self._cursor < self._first:
@@ -119,10 +141,14 @@ class EventTable(ScrollView, can_focus=True):
         self._cursor = serial
         index = serial - self._first
         height = self.scrollable_content_region.height or 1
-        if index < self.scroll_y:
-            self.scroll_to(y=index, animate=False, immediate=True)
-        elif index >= self.scroll_y + height:
-            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+        self._layout()
+        if 0 <= index < len(self._starts):
+            top = self._starts[index]
+            bottom = top + self._heights[index] - 1
+            if top < self.scroll_y:
+                self.scroll_to(y=top, animate=False, immediate=True, force=True)
+            elif bottom >= self.scroll_y + height:
+                self.scroll_to(y=bottom - height + 1, animate=False, immediate=True, force=True)
         self.refresh()
         self.post_message(self.Highlighted(self.cursor_event))
 
@@ -138,24 +164,59 @@ class EventTable(ScrollView, can_focus=True):
         self.move_to(len(self.rows) - 1)
 
     def on_click(self, event: events.Click) -> None:
-        self.move_to(int(self.scroll_y) + event.y)
+        index = self.row_at(int(self.scroll_y) + event.y)
+        if index is not None:
+            self.move_to(index)
 
     def on_resize(self) -> None:
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, len(self.rows))
+        width = self._text_width()
+        self._heights = collections.deque(
+            (self.row_height(event, width) for event in self.rows), maxlen=self.rows.maxlen
+        )
+        self._dirty = True
+        self._update_size()
+
+    # -- lines -------------------------------------------------------------------------------
+    def _text_width(self) -> int:
+        # The vertical scrollbar takes one column whenever the rows overflow.
+        return max(10, (self.size.width or 80) - 1)
+
+    def _layout(self) -> None:
+        if not self._dirty:
+            return
+        starts, line = [], 0
+        for height in self._heights:
+            starts.append(line)
+            line += height
+        self._starts, self._total, self._dirty = starts, line, False
+
+    def _update_size(self) -> None:
+        self._layout()
+        self.virtual_size = Size(self.size.width, self._total)
+
+    def row_at(self, line: int) -> int | None:
+        """The row (counted from the oldest kept) drawn on virtual line ``line``."""
+        self._layout()
+        if not self._starts or not 0 <= line < self._total:
+            return None
+        return bisect_right(self._starts, line) - 1
 
     # -- rendering -------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        index = int(self.scroll_y) + y
-        if not 0 <= index < len(self.rows):
+        line = int(self.scroll_y) + y
+        index = self.row_at(line)
+        if index is None:
             return Strip.blank(width, self.rich_style)
+        part = line - self._starts[index]
         serial = self._first + index
         selected = serial == self._cursor
-        key = (serial, width, selected)
+        key = (serial, width, selected, part)
         strip = self._cache.get(key)
         if strip is None:
-            text = self.row_text(self.rows[index])
+            lines = self.row_lines(self.rows[index], self._text_width())
+            text = lines[part].copy() if part < len(lines) else Text("")
             text.no_wrap = True
             text.stylize_before(self.rich_style)
             if selected:

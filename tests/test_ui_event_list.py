@@ -1,0 +1,122 @@
+"""The event list reads as sentences: at 120×40 every row says what happened in a whole
+sentence (wrapped, never cut), the same words as the chart's captions; the master's periodic
+``status`` rows are folded until asked for (``v``); raw fields come on demand (``r``), as JSON,
+never as Python dicts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+
+from sigscope.lab.controller import Lab
+from sigscope.observe.sequence import describe
+from sigscope.record import load
+from sigscope.ui.replay_app import ReplayApp
+from sigscope.ui.sources import ReplaySettings
+from sigscope.ui.widgets.event_log import EventLog
+
+RECORDING = Path(__file__).parent / "data" / "lab-recording.jsonl"
+WAIT = 30.0
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + WAIT
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+    return value
+
+
+async def test_every_row_is_a_whole_sentence_at_120x40() -> None:
+    app = ReplayApp(ReplaySettings(RECORDING), paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.replay is not None
+        entries = load(RECORDING).entries
+        app.replay.jump(len(entries))
+        log = app.event_log
+        await until(pilot, lambda: log.table.rows and log.table.rows[-1]["kind"] == "ended", "end")
+        table = log.table
+        width = table._text_width()
+        assert table.size.width < 60  # a narrow panel: sentences must wrap to be whole
+        for event in table.rows:
+            lines = table.row_lines(event, width)
+            assert len(lines) == table.row_height(event, width)
+            assert all(line.cell_len <= width for line in lines)
+            said = " ".join(line.plain[8:].strip() for line in lines)
+            assert said == describe(event)
+        # On screen, the whole sentence of the last rows (the table follows the newest).
+        screen = [table.render_line(y).text.rstrip() for y in range(table.size.height)]
+        assert not any(line.endswith("…") for line in screen)
+        words = " ".join(line[8:].strip() for line in screen).split()
+        assert words[-4:] == ["the", "lab", "has", "ended"]
+        reaped = ["reaped:", "pid", "28470", "exited", "with", "code", "0"]
+        assert any(words[i : i + len(reaped)] == reaped for i in range(len(words)))
+        await pilot.press("q")
+
+
+class LogApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield EventLog(id="log")
+
+
+def lab_events_with_a_status() -> list[dict[str, Any]]:
+    """A real lab's stream, with two of the master's status reports among the rest."""
+    with Lab(workers=1) as lab:
+        lab.wait_all(1, kind="ready", timeout=WAIT)
+        lab.request_status()
+        lab.wait_for(kind="status", timeout=WAIT)
+        since = lab.cursor()
+        lab.send("worker:0", "USR1")
+        lab.wait_for(kind="received", sig="SIGUSR1", since=since, timeout=WAIT)
+        since = lab.cursor()
+        lab.request_status()
+        lab.wait_for(kind="status", since=since, timeout=WAIT)
+        return lab.events()
+
+
+async def test_status_rows_fold_until_asked_and_raw_fields_on_demand() -> None:
+    events = lab_events_with_a_status()
+    statuses = [e for e in events if e["kind"] == "status"]
+    assert len(statuses) >= 2
+    app = LogApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        log = app.query_one(EventLog)
+        for event in events:
+            log.add_event(event)
+        await until(pilot, lambda: len(log.shown_events) == len(events) - len(statuses), "rows")
+        assert not any(e["kind"] == "status" for e in log.shown_events)
+        header = str(log.query_one("#log-header").render())
+        assert f"{len(statuses)} status rows folded" in header and "v shows" in header
+        # A key on the list shows them, and again folds them.
+        log.table.focus()
+        await pilot.pause()
+        await pilot.press("v")
+        await until(pilot, lambda: len(log.shown_events) == len(events), "status rows shown")
+        assert "v: fold" in str(log.query_one("#log-header").render())
+        await pilot.press("v")
+        await until(pilot, lambda: len(log.shown_events) < len(events), "folded again")
+
+        # The worker's start event: a sentence first, no Python dict in the details.
+        shown = log.shown_events
+        start = next(
+            i for i, e in enumerate(shown) if e["kind"] == "start" and e["role"] == "worker"
+        )
+        log.table.move_to(start)
+        await pilot.pause(0.1)
+        details = str(log.query_one("#log-details").render())
+        assert details.startswith(describe(log.shown_events[start]))
+        assert "{'" not in details and "r: every field" in details
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        raw = str(log.query_one("#log-details").render())
+        assert '"inherited": {"blocked": ' in raw  # JSON, as recorded
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        assert '"inherited"' not in str(log.query_one("#log-details").render())
