@@ -63,6 +63,15 @@ def behaviour_spec(text: str) -> tuple[str, dict[str, Any]]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def run_spec(text: str) -> Any:
+    from sigscope.lab.code import RunSpecError, parse_run_spec
+
+    try:
+        return parse_run_spec(text)
+    except (RunSpecError, NumberError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def send_spec(text: str) -> SendSpec:
     try:
         return parse_send_spec(text)
@@ -107,6 +116,21 @@ def build_parser() -> Parser:
         metavar="SPEC",
         help="[SECONDS:]SIGNAL[@TARGET], repeatable; TARGET is master "
         "(default), worker or worker:N; e.g. 0.5:TTIN, 1:KILL@worker:1",
+    )
+    trace.add_argument(
+        "--run",
+        type=run_spec,
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="[SECONDS:]CODE[@worker:N], repeatable, with --behaviour playground: run Python "
+        "in that playground worker (README: The playground); e.g. "
+        "'0.3:import signal; signal.signal(signal.SIGUSR1, signal.SIG_IGN)'",
+    )
+    trace.add_argument(
+        "--yes-run-code-as-root",
+        action="store_true",
+        help="with --run as root: yes, run this code as root (it can do anything root can)",
     )
     trace.add_argument("--json", action="store_true", help="one JSON event a line")
     trace.add_argument(
@@ -190,6 +214,23 @@ def run_trace(args: argparse.Namespace) -> int:
     from sigscope.trace_view import EventPrinter
 
     name, params = args.behaviour
+    if args.run:
+        # Code is remote code execution by design: only in playground workers, and as root
+        # only when the user said yes to exactly that (README: The playground).
+        if name != "playground":
+            print(
+                "sigscope trace: error: --run needs --behaviour playground",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        if os.geteuid() == 0 and not args.yes_run_code_as_root:
+            print(
+                "sigscope trace: error: --run as root runs your code as root in the lab's "
+                "workers (it can kill or change anything on this machine); add "
+                "--yes-run-code-as-root to accept that",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
     if args.record is not None:
         problem = unwritable(args.record)
         if problem:
@@ -211,7 +252,7 @@ def run_trace(args: argparse.Namespace) -> int:
     except LabError as e:
         print(f"sigscope trace: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    sends = sorted(args.send, key=lambda s: s.at)
+    sends = sorted([*args.send, *args.run], key=lambda s: s.at)
     try:
         lab.start()
     except LabError as e:
@@ -231,7 +272,10 @@ def run_trace(args: argparse.Namespace) -> int:
             while sends and t0 + sends[0].at <= t:
                 spec = sends.pop(0)
                 try:
-                    lab.send(spec.target, spec.sig)
+                    if hasattr(spec, "code"):  # a --run spec
+                        lab.run_code(spec.target, spec.code)
+                    else:
+                        lab.send(spec.target, spec.sig)
                 except LabError as e:
                     failures += 1
                     print(f"sigscope trace: {spec.text}: {e}", file=sys.stderr)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from sigscope import procfs, record
 from sigscope.eventlog import EventLog, EventTimeout
+from sigscope.lab import code as playground_code
 from sigscope.lab.behaviours import BehaviourError, check_params
+from sigscope.lab.behaviours.playground import CODE_DIR_ENV
 from sigscope.lab.events import Event, EventReader, make_channel, now
 from sigscope.lab.master import MAX_WORKERS_ENV, REAPING_MODES, max_workers_from_env
 from sigscope.numbers import NumberError, is_int, parse_int
@@ -136,6 +139,9 @@ class Lab(EventLog):
         self._stderr: Any = None
         self.ended = threading.Event()
         self._closed = False
+        # Private (0700) directory for playground workers' sockets: who can write there may
+        # run code in the lab, so it is ours alone (lab/behaviours/playground.py).
+        self.code_dir: str | None = None
 
     # -- life cycle --------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -171,6 +177,8 @@ class Lab(EventLog):
         # Run from a source checkout as well as from an install: the master imports sigscope.
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        self.code_dir = tempfile.mkdtemp(prefix="sigscope-code-")
+        env[CODE_DIR_ENV] = self.code_dir
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.master = subprocess.Popen(
             # -P: `python -m` would put the current folder first on sys.path, and a json.py or
@@ -250,6 +258,8 @@ class Lab(EventLog):
         self._pidfds.clear()
         if self._stderr is not None:
             self._stderr.close()
+        if self.code_dir is not None:
+            shutil.rmtree(self.code_dir, ignore_errors=True)
         with self._cond:
             if self._record_file is not None:
                 self._record_file.close()
@@ -375,6 +385,14 @@ class Lab(EventLog):
 
     def request_status(self) -> None:
         self._control({"cmd": "status"})
+
+    def run_code(self, target: str | int, code: str) -> int:
+        """Run ``code`` in a playground worker; return the snippet id its events carry."""
+        return playground_code.run_code(self, target, code)
+
+    def stop_code(self, target: str | int, grace: float = playground_code.STOP_GRACE) -> str:
+        """Stop a playground worker's snippet: ``idle``, ``stopped`` or ``replaced``."""
+        return playground_code.stop_code(self, target, grace)
 
     # -- events ----------------------------------------------------------------------------
     def record_snapshot(self, snapshot: Snapshot) -> None:

@@ -79,6 +79,17 @@ raised        ``call``, ``exception`` (class name), ``text``; ``errno`` for OSEr
 write         ``fd``, ``bytes``, ``reader`` (``gone``), ``sigpipe`` (the disposition):
               pipe-writer is about to write into a pipe
 note          ``text``: a behaviour explains what it is doing
+snippet       the ``playground`` worker ran learner's code: ``action`` = ``started``
+              (``id``, ``lines``), ``output`` (``id``, ``stream`` stdout/stderr, ``text``,
+              one line or 1 KiB at most), ``truncated`` (``limit``: output over it was
+              dropped), ``finished`` (``id``, ``seconds``, ``result``: repr of a last
+              expression), ``raised`` (``id``, ``exception``, ``text``: traceback;
+              ``during="idle"`` when a learner's handler raised between snippets),
+              ``stopped`` (Stop: SIGRTMAX, reserved), ``refused`` (``why``)
+report        the learner's code called ``report(**fields)``: its fields (scalars, or
+              their repr, 200 chars), ``snippet`` (id of the running snippet or None).
+              A playground ``disposition`` event also has ``snippet``; its ``received``
+              events come from a wrapper around the learner's handler
 error         ``text``: something failed that the user should see
 dropped       ``count``: this many events of this process were lost (channel full)
 ============  ======================================================================
