@@ -77,7 +77,6 @@ MIN_LANE_WIDTH = 5
 MAX_LANE_WIDTH = 10
 NARROW_LANE_WIDTH = 4  # in a narrow panel: room for "you", "w12", "ker"
 MAX_LABEL_LINES = 4  # a label wraps onto this many lines at most (then it ends in "…")
-RELAYOUT_EVERY_NS = 100_000_000  # a storm row's growing label re-wraps at most this often
 
 SENDER_STYLE = {"you": "bold cyan", "master": "bold yellow", "kernel": "bold magenta"}
 
@@ -190,8 +189,8 @@ class SequenceChart(ScrollView, can_focus=True):
         self._starts: list[int] = []
         self._total_lines = 0
         self._lines_key: tuple[int, int, int] = (-1, -1, -1)
-        self._lines_at = 0
         self._wrapped: dict[tuple[int, int, int, int], list[Text]] = {}
+        self._regrow = False
         self._cache: LRUCache[tuple[int, int, int, int, int | None, int], Strip] = LRUCache(1024)
         self.draw_delays: deque[int] | None = None
         """Set to a deque to measure: nanoseconds from each new arrow's (or storm signal's)
@@ -303,15 +302,7 @@ class SequenceChart(ScrollView, can_focus=True):
         layout = self.model.layout_version
         self.model.release(now, everything)
         evicted = self.model.take_evicted()
-        grown = (
-            now - self._lines_at > RELAYOUT_EVERY_NS and self.model.changes != self._lines_key[0]
-        )
-        if (
-            len(self.model.rows) != before
-            or evicted
-            or layout != self.model.layout_version
-            or grown
-        ):
+        if len(self.model.rows) != before or evicted or layout != self.model.layout_version:
             self._update_virtual_size()
             self._syncing = True
             try:
@@ -385,6 +376,16 @@ class SequenceChart(ScrollView, can_focus=True):
         self._relayout()
         self.virtual_size = Size(width, self._total_lines + HEADER_LINES)
 
+    def _grown(self) -> None:
+        self._regrow = False
+        self._update_virtual_size()
+        if self._follow:
+            self._syncing = True
+            try:
+                self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+            finally:
+                self._syncing = False
+
     def _relayout(self) -> None:
         """Where each row starts (rows are as tall as their wrapped label)."""
         width = self.size.width
@@ -392,7 +393,6 @@ class SequenceChart(ScrollView, can_focus=True):
         if key == self._lines_key and len(self._starts) == len(self.model.rows):
             return
         self._lines_key = key
-        self._lines_at = self._clock()
         if len(self._wrapped) > 4 * len(self.model.rows) + 64:
             self._wrapped.clear()
         g = self._geometry()
@@ -446,6 +446,11 @@ class SequenceChart(ScrollView, can_focus=True):
         else:
             g = self._geometry()
             self._relayout()
+            if self._total_lines + HEADER_LINES != self.virtual_size.height and not self._regrow:
+                # A row's label grew a line (a storm's count, a latency): the scroll range
+                # follows after this frame (not while rendering it).
+                self._regrow = True
+                self.call_later(self._grown)
             line = scroll_y + y - HEADER_LINES
             if line >= self._total_lines or not self._starts:
                 return Strip.blank(width, base)
