@@ -283,3 +283,26 @@ async def test_the_event_log_pid_filter_takes_only_ascii_digits() -> None:
         box.value = "²"  # as if pasted: Input.Changed runs the filter
         await pilot.pause()
         assert log.pid_filter is None and box.value == "²"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_spawn_waiting_for_room_does_not_spin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While retiring workers hold the cap, the master waits for room by re-checking a few
+    times a second (or on SIGCHLD), not in a busy poll."""
+    monkeypatch.setenv(MAX_WORKERS_ENV, "2")
+    with Lab(workers=2, behaviour="stubborn", grace=30) as lab:
+        since = lab.cursor()
+        lab.send("master", "HUP")  # both retire, both ignore TERM: 30 s until KILL
+        note = lab.wait_for(since=since, kind="note", role="master", timeout=T)
+        assert "spawn waits" in note["text"]
+        before = _cpu_seconds(lab.master_pid)
+        time.sleep(1.0)  # a measurement window (a rate), not a wait for some condition
+        used = _cpu_seconds(lab.master_pid) - before
+        assert used < 0.2, f"the master used {used:.2f} s of CPU in 1 s, waiting for room"
+        assert lab_processes(lab.master_pid) == 3  # master + the two retiring, no third

@@ -199,7 +199,14 @@ class Master:
             due.append(self.deadline)
         if self.phase == "running":
             occupied = self._occupied()
-            due += [self._slot(i).not_before for i in range(self.target) if i not in occupied]
+            t = time.monotonic()
+            # A free slot already due is one waiting for room under the cap (spawn_missing
+            # filled every other one): it must not make the poll spin, CAP_RECHECK covers it.
+            due += [
+                s.not_before
+                for i in range(self.target)
+                if i not in occupied and (s := self._slot(i)).not_before > t
+            ]
             if self._cap_waiting:
                 # Room under the cap also comes when an orphan exits, and its SIGCHLD goes to
                 # the controller, not to us: look again soon, only while a spawn waits.
