@@ -21,7 +21,7 @@ from textual.widget import Widget
 from sigscope.lab.controller import Lab
 from sigscope.signames import RTMIN, signal_name
 from sigscope.ui.widgets.dispositions import DispositionsPanel
-from sigscope.ui.widgets.rates import RateHistory, Rates, rate_text
+from sigscope.ui.widgets.rates import RateHistory, rate_text
 from sigscope.ui.widgets.sequence_chart import (
     MAX_ROWS,
     PENDING_KEYS,
@@ -520,28 +520,3 @@ def test_rate_history_buckets_per_second_and_forgets_the_old() -> None:
     assert len(history._buckets[7]) <= 5
     assert rate_text([0, 1, 2, 4], width=4).plain == "▁▃▅█"
     assert rate_text([0, 0], width=2).plain == "▁▁"
-
-
-async def test_rates_rows_follow_processes_and_tick_only_when_active() -> None:
-    clock = Clock()
-    rates = Rates(clock=clock.monotonic_ns)
-    async with One(rates).run_test(size=(80, 20)) as pilot:
-        rates.add_event(ev("spawn", clock.ns, 2, "master", child=3, index=0, behaviour="idle"))
-        await pilot.pause()
-        assert set(rates._rows) == {3}
-        assert not rates.ticking
-        for i in range(50):
-            rates.add_event(ev("received", clock.ns - S + i, 3, index=0, sig="SIGUSR1"))
-        assert rates.ticking
-        rates.show_pid(3)
-        await pilot.pause()
-        row = rates._rows[3]
-        assert row.has_class("-selected")
-        rates._tick()
-        assert row.sparkline.data is not None and row.sparkline.data[-2] == 50.0
-        clock.advance(40)
-        rates._tick()
-        assert not rates.ticking
-        rates.add_event(ev("reaped", clock.ns, 2, "master", child=3, how="exited", exitcode=0))
-        await pilot.pause()
-        assert not rates._rows and not rates.query("RateRow")
