@@ -1212,6 +1212,30 @@ def test_sigchld_default_is_not_sig_ign_and_leaves_zombies() -> None:
     assert seen == {"default": True, "in_sigign": False, "state": "Z"}
 
 
+def test_an_ignored_signal_is_still_seen_by_a_tracer() -> None:
+    """Lesson 2: untraced, an ignored signal is discarded when it is sent (see
+    test_an_ignored_signal_is_discarded_unless_blocked); under ptrace (strace) the kernel
+    queues it anyway, so the tracer sees it arrive, and then it is ignored."""
+    import shutil  # only this test needs it; the imports above are shared with lessons 10-18
+
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace not installed")
+    code = (
+        "import os, signal; signal.signal(signal.SIGUSR1, signal.SIG_IGN); "
+        "os.kill(os.getpid(), signal.SIGUSR1); print('alive')"
+    )
+    done = subprocess.run(
+        [strace, "-e", "trace=none", sys.executable, "-I", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "alive"
+    assert "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER" in done.stderr
+
+
 def _python2() -> str | None:
     """A Python 2.7 interpreter on this machine, if there is one (pyenv's, or on PATH)."""
     import glob
