@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Tab
 from textual.widgets._toast import Toast
 
 from sigscope.cli import main
@@ -29,6 +29,7 @@ from sigscope.lab.controller import Lab
 from sigscope.paths import bundled_lessons
 from sigscope.ui.lesson_app import (
     LESSON_COMMANDS,
+    NEEDED_MARK,
     LessonApp,
     describe_solution,
     lesson_help_keys,
@@ -205,7 +206,8 @@ async def test_quitting_during_show_me_does_not_wait_for_it(tmp_path: Path) -> N
     must neither wait for it (a daemon thread, not asyncio's executor that exit joins) nor
     leave the lab behind."""
     never = (
-        'title = "Never"\n[lab]\nworkers = 1\n[[steps]]\ntext = "x"\n'
+        'title = "Never"\nsources = ["signal(7)"]\n[lab]\nworkers = 1\n'
+        '[[steps]]\ntext = "x"\nsources = ["signal(7)"]\n'
         'expect = { received = "SIGUSR2", worker = 0 }\n'
         'solution = [{ send = "USR1@worker:0" }]\n'
     )
@@ -352,10 +354,12 @@ def test_bad_lesson_names_are_one_line(
 def test_a_broken_lesson_file_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "01-broken.toml").write_text('title = "x"\n[[steps]]\ntext = 3\n')
+    (tmp_path / "01-broken.toml").write_text(
+        'title = "x"\nsources = ["signal(7)"]\n[[steps]]\nsources = ["signal(7)"]\ntext = 3\n'
+    )
     assert main(["lesson", "1", "--lessons-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "01-broken.toml:3: text must be a string" in err and err.count("\n") == 1
+    assert "01-broken.toml:5: text must be a string" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("speed", ["0", "-1", "fast", "nan", "1000"])
@@ -428,6 +432,12 @@ async def test_a_step_that_needs_dispositions_shows_them_at_120x40() -> None:
                 assert not a.region.overlaps(b.region), (a.id, b.id)
         # Alone, it takes both places beside the chart: room for SIGUSR1 and SIGTERM's rows.
         assert disp.region.height >= 20, disp.region
+        # In the compact layout (one panel at a time) its tab carries the mark instead.
+        tab = app.screen_stack[0].query_one("#tab-dispositions", Tab)
+        assert tab.label_text.endswith(NEEDED_MARK)
+        assert (
+            not app.screen_stack[0].query_one("#tab-master", Tab).label_text.endswith(NEEDED_MARK)
+        )
         # The next step needs the events too: both are shown, the master panel is not.
         await pilot.press("right_square_bracket")
         await until(pilot, lambda: run.index == 1, "step 2")

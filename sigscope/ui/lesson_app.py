@@ -27,6 +27,7 @@ from textual import on
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
@@ -38,7 +39,7 @@ from sigscope.course.problems import LessonInvalid
 from sigscope.course.progress import ProgressStore
 from sigscope.course.run import LessonRun, ShowMeFailed
 from sigscope.lab.controller import Lab, LabError
-from sigscope.ui.app import LabSettings, SigscopeApp, run_app
+from sigscope.ui.app import SECONDARY, LabSettings, SigscopeApp, run_app
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, Command, help_keys
 from sigscope.ui.messages import LabEvent, SnapshotReady
 from sigscope.ui.screens.help import HelpScreen
@@ -105,6 +106,7 @@ def slots_for(needed: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(chosen, key=SLOT_ORDER.__getitem__))
 
 
+NEEDED_MARK = "◆"  # on the tab of a panel the current step needs (compact layout)
 QUICK_KEYS = {sig: key for key, sig in QUICK_SIGNALS}
 MASTER_KEYS = {"SIGTTIN": "+", "SIGTTOU": "-"}
 
@@ -231,6 +233,20 @@ class LessonApp(SigscopeApp):
             self.pane.show(None, "Choose a lesson (L)")
             self.call_after_refresh(self.action_lessons)
 
+    def _mark_needed_tabs(self, needed: Iterable[str]) -> None:
+        """The compact layout shows one panel at a time, under tabs: the tabs of the panels
+        the current step needs carry a mark, so the learner knows where to look."""
+        keys = {SLOT_PANELS.get(name, name) for name in needed}
+        tabs = self.screen_stack[0].query_one("#panel-tabs", Tabs)
+        for panel in SECONDARY:
+            try:
+                tab = tabs.query_one(f"#tab-{panel.key}", Tab)
+            except NoMatches:
+                continue
+            label = f"{panel.title} {NEEDED_MARK}" if panel.key in keys else panel.title
+            if tab.label_text != label:
+                tab.label = label
+
     @on(Tabs.TabActivated, "#panel-tabs")
     def _show_lesson_tab(self, event: Tabs.TabActivated) -> None:
         self.pane.set_class(event.tab.id == "tab-lesson", "-active")
@@ -281,7 +297,9 @@ class LessonApp(SigscopeApp):
     def show_needed_panels(self) -> None:
         """Put the panels the current step needs beside the chart (the full layout's grid
         places in DOM order: tree, pane, chart, then the upper and the lower place)."""
-        slots = slots_for(self.needed_panels)
+        needed = self.needed_panels
+        self._mark_needed_tabs(needed)
+        slots = slots_for(needed)
         if slots == self.slots:
             return
         self.slots = slots
