@@ -279,6 +279,26 @@ def test_a_page_gets_a_lab_of_its_own_and_takes_it_along_when_it_closes(browser:
         assert said == "refused"
         served.wait_line("websocket refused: a wrong key")
         keyless.close()
+        # A page of another origin that somehow has the key (cross-site WebSocket hijacking):
+        # its Origin is not the server's, and the socket is refused. The other origin is
+        # http://localhost:PORT (another host name is another origin): a made-up public site
+        # is stopped by Chromium's own local-network checks before the server sees it
+        # (ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS), and the server's check must be seen.
+        foreign = browser.new_page()
+        elsewhere = served.base.replace("127.0.0.1", "localhost")
+        response = foreign.goto(elsewhere)
+        assert response is not None and response.status == 403  # no key there either
+        said = foreign.evaluate(
+            """url => new Promise(resolve => {
+                const ws = new WebSocket(url);
+                ws.onopen = () => resolve("open");
+                ws.onerror = () => resolve("refused");
+            })""",
+            served.ws_url(),
+        )
+        assert said == "refused"
+        served.wait_line(f"websocket refused: Origin {elsewhere.rstrip('/')!r} is not http://")
+        foreign.close()
         assert served.labs() == []
         page, received = open_dashboard(browser, served.url)
         # The page shows the terminal once the app's first output arrives...
