@@ -18,7 +18,15 @@ from textual.pilot import Pilot
 
 from sigscope.cli import main
 from sigscope.paths import bundled_lessons
-from sigscope.ui.demo_app import MIN_PAUSE, DemoApp, narration_seconds
+from sigscope.ui.demo_app import (
+    HOLD_SECONDS,
+    MIN_HOLD,
+    MIN_PAUSE,
+    PREDICT_SECONDS,
+    DemoApp,
+    hold_seconds,
+    narration_seconds,
+)
 from sigscope.ui.lesson_app import resolve_lesson
 
 WAIT = 60.0  # seconds: a whole lesson on a shared, loaded machine
@@ -26,16 +34,58 @@ FOLDER = bundled_lessons()
 
 TINY = """
 title = "Tiny"
+sources = ["kill(2)"]
 [lab]
 workers = 1
 [[steps]]
 title = "A handler"
 text = "Send SIGUSR1 to worker 0."
+sources = ["kill(2)"]
 expect = { received = "SIGUSR1", worker = 0 }
 solution = [{ send = "USR1@worker:0" }]
 [[steps]]
 title = "The end"
 text = "That is all."
+sources = ["kill(2)"]
+"""
+
+# Three kinds of outcome to hold on: a handler ran, a question the lab answers, a prediction
+# beside what the lab shows (and a step that needs the master panel).
+PACED = """
+title = "Paced"
+sources = ["kill(2)"]
+[lab]
+workers = 2
+[[steps]]
+title = "A handler"
+text = "Send SIGUSR1 to worker 0."
+sources = ["kill(2)"]
+expect = { received = "SIGUSR1", worker = 0 }
+solution = [{ send = "USR1@worker:0" }]
+[[steps]]
+title = "Ask"
+text = "Worker 1 is killed by SIGTERM."
+sources = ["kill(2)"]
+question = "What would echo $? print in bash?"
+answer = "shell_code"
+solution = [
+  { send = "TERM@worker:1" },
+  { until = { reaped = { sig = "SIGTERM", worker = 1 } } },
+  { answer = true },
+]
+[[steps]]
+title = "Predict"
+text = "Kill worker 0."
+sources = ["kill(2)"]
+panels = ["master"]
+predict = "How many live workers will the master have a moment later?"
+answer = "live_workers"
+expect = { all = [
+  { reaped = { sig = "SIGKILL", worker = 0 } },
+  { spawned = { worker = 0 } },
+  { live_workers = 2 },
+] }
+solution = [{ predict = "2" }, { send = "KILL@worker:0" }]
 """
 
 
@@ -93,13 +143,17 @@ async def test_every_presenter_key(state_home: Path) -> None:
         await pilot.press("minus", "minus", "minus")
         assert app.speed == pytest.approx(1 / 1.5)
         assert "speed 0.67×" in str(app.pane.border_subtitle)
-        # Next: no more waiting; the step is performed on the lab and ticks.
+        # Next: no more waiting; the step is performed on the lab and ticks, and the demo holds
+        # on its outcome (step 1 still in the pane, ticked); next again skips the hold.
         lab = app.lab
         assert lab is not None
         await pilot.press("right")
         await until(pilot, lambda: 0 in run.done, "step 1 performed")
-        await until(pilot, lambda: app.phase == "narrating" and run.index == 1, "step 2 shown")
+        await until(pilot, lambda: app.phase == "holding", "the hold on step 1's outcome")
+        assert app.held == 0 and run.lesson.steps[0].text[:20] in app.pane.markdown_shown
         await until(pilot, lambda: app.pane.checklist_shown.startswith("✓"), "the tick")
+        await pilot.press("right")
+        await until(pilot, lambda: app.phase == "narrating" and run.index == 1, "step 2 shown")
         assert lab.events(0) and any(
             e.get("kind") == "received" and e.get("sig") == "SIGUSR1" for e in lab.events(0)
         )
@@ -145,7 +199,9 @@ async def test_every_lesson_plays_to_its_end_without_an_error(path: Path) -> Non
                 errors.append(str(message))
             super().notify(message, *args, **kwargs)
 
-    app = Recording(lesson, FOLDER, speed=100.0)
+    # This test is about getting through, not pacing (the hold test below is): a short floor
+    # keeps 18 lessons from waiting seconds on every step.
+    app = Recording(lesson, FOLDER, speed=100.0, hold_floor=0.05)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: app.phase in ("ending", "finished"), f"the end of {path.stem}")
         run = app.lesson_run
@@ -173,3 +229,54 @@ def test_demo_needs_a_name(capsys: pytest.CaptureFixture[str]) -> None:
         main(["demo"])
     assert e.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+async def test_each_outcome_stays_on_screen_for_its_hold_at_speed_2(tmp_path: Path) -> None:
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    (folder / "01-paced.toml").write_text(PACED)
+    lesson = resolve_lesson("paced", folder)
+    speed = 2.0
+    hold, predict_hold = hold_seconds(speed), hold_seconds(speed, PREDICT_SECONDS)
+    assert hold == max(MIN_HOLD, HOLD_SECONDS / speed) and predict_hold >= MIN_HOLD
+    app = DemoApp(lesson, folder, speed=speed)
+    seen: list[tuple[str, int | None, str, bool, bool]] = []  # phase, held, pane, master, live
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen.region
+
+        def sample() -> bool:
+            master = app.panel("master")
+            shown = bool(master.display) and screen.contains_region(master.region)
+            running = app.lab is not None and app.lab.running
+            seen.append((app.phase, app.held, app.pane.markdown_shown, shown, running))
+            return app.phase == "finished"
+
+        await until(pilot, sample, "the end of the paced lesson")
+        await pilot.press("q")
+    history = list(app.history)
+    phases = [(phase, index) for _, phase, index in history]
+    # Each performed step is held, then the next step (or the end) comes.
+    for index in range(3):
+        assert ("holding", index) in phases, phases
+    assert ("predicting", 2) in phases and phases[-2:] == [("ending", 2), ("finished", 2)]
+    for (t, phase, index), (t_next, _, _) in zip(history, history[1:], strict=False):
+        if phase == "holding":
+            assert t_next - t >= hold, f"step {index + 1}'s outcome held {t_next - t:.2f}s"
+        if phase == "predicting":
+            assert t_next - t >= predict_hold, f"step {index + 1}'s prediction {t_next - t:.2f}s"
+    # What was on screen while held: the finished step itself, with what the lab said.
+    steps = lesson.steps
+
+    def while_held(index: int) -> list[str]:
+        return [pane for phase, held, pane, _, _ in seen if phase == "holding" and held == index]
+
+    assert all(steps[0].text in pane for pane in while_held(0)) and while_held(0)
+    assert any("The lab says:** 143" in pane for pane in while_held(1))
+    assert any("You predicted **2** — the lab shows **2** ✓" in pane for pane in while_held(2))
+    # The prediction was on screen, locked, before the lab acted.
+    assert any(phase == "predicting" and "(locked)" in pane for phase, _, pane, _, _ in seen)
+    # The step about the master's workers has the master panel on screen; the first does not.
+    assert all(master for phase, held, _, master, _ in seen if phase == "holding" and held == 2)
+    assert not any(master for phase, held, _, master, _ in seen if held == 0)
+    # The lab was not ended under the last outcome.
+    assert all(live for phase, held, _, _, live in seen if phase == "holding" and held == 2)
