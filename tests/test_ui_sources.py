@@ -58,7 +58,9 @@ async def test_replay_plays_pauses_steps_jumps_and_refuses_to_signal(recording: 
         assert replay is not None and replay.position == 0 and not replay.playing
         await pilot.press("full_stop")
         await until(pilot, lambda: app.replay is not None and app.replay.position == 1)
-        await pilot.press("j")  # 50 ahead: past the end of this short recording
+        await pilot.press("j")  # a tenth of the recording ahead
+        await until(pilot, lambda: app.replay is not None and app.replay.position > 1)
+        await pilot.press("G")  # to the end
         await until(pilot, lambda: app.replay is not None and app.replay.at_end)
         # The tree was rebuilt from the events: the master and three workers, all gone.
         rows = {r.pid: r for r in app.process_tree.rows_shown}
