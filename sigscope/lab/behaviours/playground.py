@@ -135,6 +135,7 @@ class Playground:
         self.sent_chars = 0
         self.truncated = False
         self.handlers: dict[int, Any] = {}  # signum -> the learner's own handler
+        self.children: set[int] = set()  # children reported with a ``fork`` event
         self.lab = types.SimpleNamespace(
             worker_index=worker.index, pid=self.pid, master_pid=os.getppid()
         )
@@ -233,16 +234,28 @@ class Playground:
         real_signal(STOP_SIGNAL, self._stop)
 
     def after_fork_in_child(self) -> None:
-        """A snippet forked: this child dies with the worker, and the controller tracks it."""
+        """A snippet forked: this child dies with the worker (even after ``setsid``)."""
         procfs.set_pdeathsig(signal.SIGKILL)
         if os.getppid() != self.pid:
             os._exit(1)  # the worker is already gone: end as PDEATHSIG would have ended us
-        me = os.getpid()
-        events = self.worker.events
-        # Written as the worker (the writer still has its pid): "the worker forked <me>".
-        events.emit("fork", child=me, starttime=procfs.start_time(me), index=self.worker.index)
-        events.rebind("orphan")
-        events.emit("start", parent=self.pid, behaviour="playground child")
+        self.worker.events.rebind("orphan")
+        self.worker.events.emit("start", parent=self.pid, behaviour="playground child")
+
+    def report_children(self) -> None:
+        """Say ``fork`` for each child of this worker not reported yet, so that the controller
+        tracks it and kills it when the lab closes (a ``subprocess`` child with a session of
+        its own is outside the lab's process group, and exec drops nothing of ours into it).
+        Called right after ``os.fork`` (an at-fork hook) and after each snippet."""
+        if os.getpid() != self.pid:
+            return
+        for child in procfs.children_of(self.pid):
+            if child in self.children:
+                continue
+            start = procfs.start_time(child)
+            if start is None:
+                continue
+            self.children.add(child)
+            self.worker.emit("fork", child=child, starttime=start)
 
     # -- running one snippet -----------------------------------------------------------------
     def run_snippet(self, ident: Any, code: str) -> None:
@@ -285,6 +298,7 @@ class Playground:
         self._end("finished", ident, started, **fields)
 
     def _end(self, action: str, ident: int | None, started: float, **fields: Any) -> None:
+        self.report_children()
         with contextlib.suppress(Exception):
             sys.stdout.flush()
             sys.stderr.flush()
@@ -386,7 +400,9 @@ def playground(worker: Any, params: dict[str, Any]) -> None:
     signal.set_wakeup_fd(-1)
     pg = Playground(worker, params)
     pg.install_wrappers()
-    os.register_at_fork(after_in_child=pg.after_fork_in_child)
+    os.register_at_fork(
+        after_in_child=pg.after_fork_in_child, after_in_parent=pg.report_children
+    )
     sys.stdout = _Output(pg, "stdout")
     sys.stderr = _Output(pg, "stderr")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
