@@ -713,6 +713,8 @@ async def test_escape_leaves_a_filter_and_the_focused_panel_is_obvious() -> None
         # The focused panel is drawn heavy; the tree it left is not.
         assert log.styles.border_top[0] == "heavy"
         assert app.process_tree.styles.border_top[0] != "heavy"
+        # The status line says that letters are typed here now, and how to get out.
+        await until(pilot, lambda: "Typing into filter" in app.status_line.text, "the word")
         await pilot.press("u")  # typed into the filter, not a signal
         assert log.query_one("#log-sig", Input).value == "u"
         await pilot.press("escape")

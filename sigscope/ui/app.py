@@ -33,7 +33,7 @@ from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Static, Tab, Tabs
+from textual.widgets import Button, Footer, Header, Input, Static, Tab, Tabs
 
 from sigscope import procfs
 from sigscope.lab.behaviours import BEHAVIOURS
@@ -394,6 +394,14 @@ class SigscopeApp(App[None]):
                 timeout=message.timeout,
                 markup=message.markup,
             )
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # In an input, letters are typed, not keys: say so, and how to get out, the moment it
+        # takes the focus (single-letter keys used to stop working without a word).
+        widget = event.widget
+        if isinstance(widget, Input) and widget.screen is self.screen_stack[0]:
+            what = widget.placeholder.split("(")[0].strip() or "this box"
+            self.notify(f"Typing into {what}: letters are typed here; esc: back to the tree")
 
     def action_focus_tree(self) -> None:
         """Escape: back to the process tree from a filter, the answer box or any panel, so
