@@ -137,6 +137,13 @@ class AttachedTree(EventLog):
     def master_pid(self) -> int:
         return self.root
 
+    def run_code(self, target: str | int, code: str) -> int:
+        """Never: attach observes someone's processes; it runs no code in them (issue 17)."""
+        raise AttachError("attach mode runs no code: the playground is only for sigscope's lab")
+
+    def stop_code(self, target: str | int, grace: float = 0.0) -> str:
+        raise AttachError("attach mode runs no code: the playground is only for sigscope's lab")
+
     @property
     def running(self) -> bool:
         return not self.ended.is_set()

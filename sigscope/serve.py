@@ -86,6 +86,7 @@ class ServeSettings:
     behaviour: str = "idle"
     reaping: str = "handler"
     grace: float = 5.0
+    allow_code: bool = False  # pages may run Python in playground workers (loopback only)
 
     def app_argv(self) -> list[str]:
         """The command each page's app runs: the dashboard, with ``--workers`` capped."""
@@ -94,6 +95,8 @@ class ServeSettings:
             "-P",  # never the current folder first on sys.path (Python >= 3.11)
             "-m",
             "sigscope.serve",
+            # First, and read by main_served: whether this page may run playground code.
+            "--code=on" if self.allow_code else "--code=off",
             "--workers",
             str(min(self.workers, self.max_workers)),
             "--behaviour",
@@ -166,6 +169,12 @@ def add_serve_parser(sub: Any) -> None:
         help="as root, allow a --host other than loopback (every page then runs as root)",
     )
     parser.add_argument(
+        "--allow-code",
+        action="store_true",
+        help="let pages run Python in playground workers (remote code execution by design: "
+        "loopback only; README: The playground)",
+    )
+    parser.add_argument(
         "--port",
         type=port_number,
         default=DEFAULT_PORT,
@@ -200,7 +209,13 @@ def settings_from(args: argparse.Namespace) -> ServeSettings:
         # Every closing page waits this long for stubborn workers: unbounded, a page could
         # keep processes alive for hours after it closed.
         raise ServeError(f"--grace {args.grace:g} is too long for serve: at most {MAX_GRACE:g} s")
+    allow_code = bool(getattr(args, "allow_code", False))
+    if args.behaviour.partition(":")[0].strip() == "playground" and not allow_code:
+        raise ServeError(
+            "the playground runs Python typed in the page; serve refuses it without --allow-code"
+        )
     return ServeSettings(
+        allow_code=allow_code,
         host=args.host,
         port=args.port,
         max_connections=args.max_connections,
@@ -220,6 +235,23 @@ def run_serve(args: argparse.Namespace) -> int:
     except ServeError as e:
         print(f"sigscope serve: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    if settings.allow_code and not on_loopback(sockets):
+        for s in sockets:
+            s.close()
+        print(
+            f"sigscope serve: error: --allow-code serves only on loopback, not {settings.host}: "
+            "anyone who reached the port with the URL would run any code as "
+            f"{user_name()}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if settings.allow_code:
+        print(
+            "sigscope serve: warning: --allow-code: every page can run any Python as "
+            f"{user_name()} on this machine (the playground); keep the URL to yourself",
+            file=sys.stderr,
+            flush=True,
+        )
     if not on_loopback(sockets):
         port = sockets[0].getsockname()[1]
         if os.geteuid() == 0 and not getattr(args, "allow_root", False):
@@ -574,8 +606,16 @@ def main_served(argv: Sequence[str]) -> int:
     if expected is not None and str(os.getppid()) != expected:
         return 1
     from sigscope.cli import main
+    from sigscope.lab.code import CODE_ENV
 
-    return main(list(argv))
+    args = list(argv)
+    # A page runs no code unless the server says --code=on (serve --allow-code): with "off"
+    # its labs get no code directory, so no playground worker can receive any.
+    allowed = bool(args) and args[0] == "--code=on"
+    if args and args[0] in ("--code=on", "--code=off"):
+        args.pop(0)
+    os.environ[CODE_ENV] = "on" if allowed else "off"
+    return main(args)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
 import signal
 import socket
@@ -29,7 +30,22 @@ from sigscope.sendspec import SendSpecError, parse_target
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab, LabProcess
 
+CODE_ENV = "SIGSCOPE_CODE"  # "off": this session runs no learner code (serve, attach)
+
 _ids = itertools.count(1)
+
+
+def code_allowed(environ: dict[str, str] | None = None) -> bool:
+    """Whether labs started by this process may run learner code at all.
+
+    ``sigscope serve`` sets ``SIGSCOPE_CODE=off`` for its pages unless ``--allow-code``, and
+    ``attach`` sets it for itself: a lab started then gets no code directory, so a playground
+    worker has no socket and nothing can reach it (not a check that a later edit could skip).
+    """
+    env = os.environ if environ is None else environ
+    return env.get(CODE_ENV, "on").strip().lower() != "off"
+
+
 READY_TIMEOUT = 10.0
 STOP_GRACE = 2.0  # seconds a stopped snippet has to end before its worker is replaced
 ENDINGS = ("finished", "raised", "stopped")
@@ -70,7 +86,11 @@ def run_code(lab: Lab, target: str | int, code: str, timeout: float = READY_TIME
     if size > MAX_CODE:
         raise LabError(f"the code is {size} bytes; a snippet may have at most {MAX_CODE}")
     if lab.code_dir is None:
-        raise LabError("this lab has no code directory (it was not started)")
+        raise LabError(
+            "this session runs no code (sigscope serve without --allow-code, or attach)"
+            if lab.master is not None
+            else "the lab has not started"
+        )
     proc = playground_worker(lab, target)
     # A worker that has not bound its socket yet would lose the datagram: wait for its ready.
     lab.wait_until(lambda: proc.ready or proc.exited, timeout=timeout)

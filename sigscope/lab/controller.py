@@ -177,8 +177,10 @@ class Lab(EventLog):
         # Run from a source checkout as well as from an install: the master imports sigscope.
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-        self.code_dir = tempfile.mkdtemp(prefix="sigscope-code-")
-        env[CODE_DIR_ENV] = self.code_dir
+        env.pop(CODE_DIR_ENV, None)  # never one inherited from elsewhere
+        if playground_code.code_allowed():
+            self.code_dir = tempfile.mkdtemp(prefix="sigscope-code-")
+            env[CODE_DIR_ENV] = self.code_dir
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.master = subprocess.Popen(
             # -P: `python -m` would put the current folder first on sys.path, and a json.py or
