@@ -118,6 +118,7 @@ EXPECTED = [
     "master)",
     f"new-keys.toml:36: unknown predicate 'recieved' (known: {PREDICATES})",
     'new-keys.toml:38: a {predict = "..."} action needs predict = "..." in the same step',
+    "new-keys.toml:45: missed applies to a step with expect = {...}",
     'no-title-no-steps.toml:1: missing title: a lesson needs title = "..."',
     "no-title-no-steps.toml:1: missing steps: a lesson needs at least one [[steps]] table",
     "no-title-no-steps.toml:3: unknown key 'author' "
