@@ -133,6 +133,11 @@ async def test_the_page_needs_the_key_and_hands_it_to_its_websocket_only() -> No
             async with session.get(served.url, headers={"Host": "evil.example:80"}) as response:
                 assert response.status == 403
             served.wait_line("page refused: Host 'evil.example:80' is not this machine's loopback")
+            # A Host that is not a host name goes neither into the page nor into the log.
+            weird = 'x"><script>alert(1)</script>'
+            async with session.get(served.url, headers={"Host": weird}) as response:
+                assert response.status in (400, 403)
+                assert "<script>" not in await response.text()
         assert served.labs() == []
 
 

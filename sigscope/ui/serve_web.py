@@ -30,6 +30,7 @@ import contextlib
 import itertools
 import logging
 import os
+import re
 import shlex
 import signal
 import socket
@@ -75,6 +76,8 @@ TERM_TIMEOUT = 3.0  # after QUIT_TIMEOUT and a SIGTERM: then SIGKILL
 OUTPUT_TIMEOUT = 5.0  # for the app's output to end once it has exited
 GONE_TIMEOUT = 5.0  # for its lab to be gone once the app has exited
 REFUSED_HOLD = 30.0  # seconds a refused page keeps its message before "Session ended"
+# A Host header: a name or IPv4 address, or a bracketed IPv6 one; then maybe a port.
+HOST_SYNTAX = re.compile(r"(?:[A-Za-z0-9._\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 MALFORMED_SHOWN = 3  # malformed messages logged per page; the rest are dropped quietly
 REFUSALS_SHOWN = 20  # refused requests logged one line each; then one line per 100
 # Served with every page: the key in the address must not leak to other sites (Referer),
@@ -351,6 +354,10 @@ class DashboardServer(Server):
 
     def refused_why(self, request: web.Request, token: str | None) -> str | None:
         """Why ``request`` may not have a page or a WebSocket (None: it may)."""
+        # The Host goes into the page (the WebSocket's address) and into log lines: only a
+        # name or an address, with a port, is let through.
+        if not HOST_SYNTAX.fullmatch(request.host):
+            return f"a malformed Host {shorten(request.host)}"
         if self.loopback and not loopback_host(request.host):
             return f"Host {shorten(request.host)} is not this machine's loopback"
         if not token_ok(token, self.token):
@@ -403,6 +410,7 @@ class DashboardServer(Server):
         origin = request.headers.get("Origin")
         if why is None and not origin_ok(origin, request.scheme, request.host):
             why = f"Origin {shorten(origin or '')} is not {request.scheme}://{request.host}"
+            # (request.host passed HOST_SYNTAX in refused_why: it is safe to show)
         if why is not None:
             self.say_refused("websocket", why)
             return web.Response(status=403, text="sigscope serve: refused\n")
