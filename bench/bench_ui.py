@@ -16,8 +16,13 @@ For each, two phases:
    sent-to-drawn delay during the storm, and the process's RSS before, after one storm and
    after a second one (storage is bounded: the second storm should not add much).
 
+The chart draws rows in time-stamp order after a short reorder window (an event waits up to
+``REORDER_WINDOW_NS`` for older ones still on their way); the single signals' sent-to-drawn
+delay includes that wait. ``--window-ms 0`` measures the same run without it, so the two
+figures give the window's cost.
+
 Everything runs headless (``run_test``): frames are composed as on a terminal, nothing is
-written to one. ``python -m bench.bench_ui [--quick]``
+written to one. ``python -m bench.bench_ui [--quick] [--window-ms MS]``
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ from textual.constants import MAX_FPS
 
 from bench.common import machine_line, save, summary
 from sigscope.lab import Lab
+from sigscope.numbers import parse_float
 from sigscope.ui.messages import LabEvent
-from sigscope.ui.widgets.sequence_chart import SequenceChart
+from sigscope.ui.widgets.sequence_chart import REORDER_WINDOW_NS, SequenceChart
 
 MS = 1e6  # ns per ms
 TICK = 1 / 60  # the frame-lag probe: a timer that should fire 60 times a second
@@ -46,8 +52,12 @@ WAIT = 60.0
 class ChartApp(App[None]):
     """Only the chart, fed like the dashboard feeds it."""
 
+    def __init__(self, window_ns: int = REORDER_WINDOW_NS) -> None:
+        super().__init__()
+        self.window_ns = window_ns
+
     def compose(self) -> ComposeResult:
-        yield SequenceChart()
+        yield SequenceChart(window_ns=self.window_ns)
 
     def on_lab_event(self, message: LabEvent) -> None:
         self.query_one(SequenceChart).add_event(message.event)
@@ -95,6 +105,7 @@ async def drive(
             raise RuntimeError("the lab did not start")
         lab: Lab = lab_of()
         chart: SequenceChart = chart_of()
+        chart.model.window_ns = figures.setdefault("reorder_window_ns", REORDER_WINDOW_NS)
         lab.wait_all(1, kind="ready", timeout=WAIT)
         worker = lab.live_workers()[0].pid
         probe = LagProbe(app)
@@ -152,8 +163,8 @@ async def drive(
     return figures
 
 
-async def run_chart(storm: int, singles: int) -> dict:
-    app = ChartApp()
+async def run_chart(storm: int, singles: int, window_ns: int = REORDER_WINDOW_NS) -> dict:
+    app = ChartApp(window_ns)
     lab = Lab(workers=1)
     lab.start(ready_timeout=WAIT)
     lab.subscribe(lambda e: app.post_message(LabEvent(1, e)))
@@ -162,12 +173,14 @@ async def run_chart(storm: int, singles: int) -> dict:
         return app.query_one(SequenceChart)
 
     try:
-        return await drive(app, lambda: lab, chart, storm, singles, {})
+        return await drive(
+            app, lambda: lab, chart, storm, singles, {"reorder_window_ns": window_ns}
+        )
     finally:
         lab.close()
 
 
-async def run_app(storm: int, singles: int) -> dict | None:
+async def run_app(storm: int, singles: int, window_ns: int = REORDER_WINDOW_NS) -> dict | None:
     try:
         from sigscope.ui.app import LabSettings, SigscopeApp
     except ImportError:
@@ -180,7 +193,7 @@ async def run_app(storm: int, singles: int) -> dict | None:
             raise RuntimeError("the dashboard's chart panel is not the SequenceChart")
         return found
 
-    figures: dict[str, Any] = {}
+    figures: dict[str, Any] = {"reorder_window_ns": window_ns}
     try:
         return await drive(app, lambda: app.lab, chart, storm, singles, figures)
     except Exception as e:
@@ -197,7 +210,7 @@ async def run_app(storm: int, singles: int) -> dict | None:
 
 def report(name: str, f: dict) -> None:
     s = f["single_sent_to_drawn_ms"]
-    print(f"\n[{name}]")
+    print(f"\n[{name}] reorder window {f['reorder_window_ns'] / 1e6:g} ms")
     print(
         f"  single signals: sent -> arrow drawn p50 {s['p50']:.2f} ms, p99 {s['p99']:.2f} ms "
         f"(n={s['n']}; goal p99 < 5 ms: {'met' if s['p99'] < 5 else 'NOT met'})"
@@ -227,19 +240,35 @@ def report(name: str, f: dict) -> None:
     print(f"  rows kept: {f['rows_kept']}")
 
 
+def window_ms(text: str) -> float:
+    """The --window-ms value: milliseconds, 0 to 1000."""
+    return parse_float(text, what="the reorder window in ms", low=0, high=1000)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_ui")
     parser.add_argument("--quick", action="store_true", help="a smaller storm, fewer singles")
     parser.add_argument("--storm", type=int, default=None, help="signals per storm (10000)")
+    parser.add_argument(
+        "--window-ms",
+        type=window_ms,
+        default=REORDER_WINDOW_NS / 1e6,
+        help=f"the chart's reorder window ({REORDER_WINDOW_NS / 1e6:g} ms; 0: none, to compare)",
+    )
+    parser.add_argument("--chart-only", action="store_true", help="skip the whole dashboard")
     args = parser.parse_args(argv)
+    window_ns = int(args.window_ms * 1e6)
     storm = args.storm or (2_000 if args.quick else 10_000)
     singles = 50 if args.quick else 200
     print(f"machine: {machine_line()}; Textual draws at most {MAX_FPS} frames/s (TEXTUAL_FPS)")
     results: dict[str, Any] = {"storm_size": storm, "singles": singles, "textual_fps": MAX_FPS}
-    results["chart"] = asyncio.run(run_chart(storm, singles))
+    results["reorder_window_ns"] = window_ns
+    results["chart"] = asyncio.run(run_chart(storm, singles, window_ns))
     report("chart alone", results["chart"])
-    whole = asyncio.run(run_app(storm, singles))
-    if whole is None:
+    whole = None if args.chart_only else asyncio.run(run_app(storm, singles, window_ns))
+    if args.chart_only:
+        pass
+    elif whole is None:
         print("\n[dashboard] not available (sigscope.ui.app has no SigscopeApp yet)")
     else:
         results["app"] = whole
