@@ -353,6 +353,11 @@ def test_an_app_that_dies_ends_its_page_and_its_lab(browser: Any) -> None:
         line = served.wait_line("page 1 closed")
         assert f"app {app} ended by itself (exit -9)" in line, line
         assert not procfs.descendants_of(served.pid)
+        # "Restart" reloads the page's own address, key and all: a new lab, not a 403.
+        page.click(".closed-dialog button")
+        wait_until(served.labs, what="a new lab after Restart", page=page)
+        served.wait_line("page 2 opened")
+        assert not [line for line in served.seen if "refused" in line], served.seen
 
 
 def test_pages_beyond_the_cap_get_a_message_and_no_lab(browser: Any) -> None:
