@@ -4,6 +4,7 @@ time, the master's wanted count after the recorded TTIN, the last recorded dispo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -184,4 +185,44 @@ async def test_dispositions_at_the_end_are_the_last_recorded_ones() -> None:
         assert f"state {master.state}" in text
         chld = next(line for line in text.splitlines() if line.startswith("17 "))
         assert "●" in chld or "handler" in chld  # the master's SIGCHLD handler
+        await pilot.press("q")
+
+
+def with_exiting_master_scan(tmp_path: Path) -> Path:
+    """The recording plus, after the master's `exit` event, a scan of it mid-exit as measured
+    on this machine (`sigscope trace --record` three times out of three): state R and no
+    handler left (Python resets its handlers as it finalizes), only SIGPIPE/SIGXFSZ ignored."""
+    lines = RECORDING.read_text().splitlines()
+    out: list[str] = []
+    for line in lines:
+        out.append(line)
+        entry = json.loads(line)
+        if entry.get("kind") == "exit" and entry.get("role") == "master":
+            scan = next(
+                json.loads(x) for x in reversed(out) if json.loads(x).get("kind") == "snapshot"
+            )
+            master = dict(scan["processes"][0], state="R")
+            master["masks"] = dict(master["masks"], caught="0000000000000000")
+            out.append(json.dumps({**scan, "t": entry["t"] + 1, "processes": [master]}))
+    path = tmp_path / "exiting.jsonl"
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+async def test_an_exiting_master_shows_the_dispositions_it_worked_with(tmp_path: Path) -> None:
+    recording = with_exiting_master_scan(tmp_path)
+    app = ReplayApp(ReplaySettings(recording), paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("G")
+        panel = app.panel("dispositions")
+        assert isinstance(panel, DispositionsPanel) and app.replay is not None
+        master = app.replay.master_pid
+        await until(pilot, lambda: app.process_tree.row_for(master), "the master's row")
+        app.process_tree.select_pid(master)
+        await until(pilot, lambda: panel.pid == master, "the master selected")
+        text = str(panel.render())
+        assert "state S" in text and "as it was before it exited" in text
+        chld = next(line for line in text.splitlines() if line.startswith("17 "))
+        assert "●" in chld or "handler" in chld  # not the blank row of the mid-exit scan
         await pilot.press("q")

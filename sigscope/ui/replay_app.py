@@ -16,21 +16,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import on
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button
 
+from sigscope.observe.sampler import Snapshot
 from sigscope.replay import Replay
 from sigscope.ui.app import ActionButton, SigscopeApp
 from sigscope.ui.commands import COMMANDS
 from sigscope.ui.messages import LabEvent
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.sources import ReplaySettings
+from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.timers import TimersPanel
 
 MAX_JUMP = 50  # entries: b / j jump a tenth of the recording, at most this many
@@ -62,6 +66,14 @@ REPLAY_BUTTONS = (
     ("btn-replay-slower", "Slower", "speed(0.5)", "["),
     ("btn-replay-faster", "Faster", "speed(2.0)", "]"),
 )
+
+
+@dataclass
+class RecordedSnapshot(Message):
+    """One recorded scan, delivered (to the dispositions panel's memory) in recorded order."""
+
+    generation: int
+    snapshot: Snapshot
 
 
 def _action_name(action: str) -> str:
@@ -173,6 +185,18 @@ class ReplayApp(SigscopeApp):
         replay = self.replay
         head = replay.head_t if replay is not None else None
         return head if head is not None else time.monotonic_ns()
+
+    def _snapshot_from_thread(self, generation: int, snapshot: Snapshot) -> None:
+        # The dashboard hands the panels only the newest scan when several wait (right for a
+        # live lab); a jump delivers a whole recording at once, and the dispositions panel
+        # needs the scans before a process's exit too: each one, in order, besides.
+        self.post_message(RecordedSnapshot(generation, snapshot))
+        super()._snapshot_from_thread(generation, snapshot)
+
+    def on_recorded_snapshot(self, message: RecordedSnapshot) -> None:
+        panel = self.panel("dispositions")
+        if message.generation == self.generation and isinstance(panel, DispositionsPanel):
+            panel.remember(message.snapshot)
 
     def on_lab_event(self, message: LabEvent) -> None:
         # Runs before the dashboard's handler (Textual calls them along the MRO).

@@ -11,7 +11,7 @@ so a student sees ``sigprocmask`` or ``signal(SIG_IGN)`` take effect as it happe
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +36,7 @@ COMPACT_WIDTH = 3 + 7 + 5 + 4 * 4 + 3
 STANDARD = tuple(range(1, 32))
 REALTIME = tuple(range(RTMIN, RTMAX + 1))
 MAX_COUNTED_PIDS = 256
+VIEWS_KEPT = 8  # views per process: enough to reach back past an exit seen late
 
 
 def mask_sets(masks: Any) -> dict[str, frozenset[int]]:
@@ -96,10 +97,14 @@ class DispositionsPanel(Widget):
         self._view: Any = None  # the ProcessView of the selected pid in the latest snapshot
         self._seen_snapshot = False
         self._snapshot: Any = None  # the latest snapshot: a newly selected pid is read from it
-        # pid -> its view in the last scan that showed it: a process that has gone (or a
-        # replay paused after the last scan) still shows what was last seen of it.
-        self._last_views: OrderedDict[int, Any] = OrderedDict()
-        self._stale = False  # the view shown is from an older scan than the latest
+        # pid -> its last few views, with their scan's time: a process that has gone (or a
+        # replay paused after the last scan) still shows what was last seen of it, and one
+        # that has reported its exit shows its last view from *before* the exit (measured: a
+        # Python master scanned during its exit shows state R and no handler at all). Times,
+        # not arrival order: the app hands over only the newest scan when several wait.
+        self._views: OrderedDict[int, deque[tuple[int, Any]]] = OrderedDict()
+        self._exit_t: OrderedDict[int, int] = OrderedDict()  # pid -> its `exit` event's t
+        self._note = ""  # why the view shown is not the latest scan's, if it is not
         self._sets: dict[str, frozenset[int]] | None = None
         self.changed_at: dict[tuple[int | str, str], float] = {}
         """(signal number or "rt", column) -> when that cell last changed (clock seconds)."""
@@ -114,7 +119,7 @@ class DispositionsPanel(Widget):
     def watch_pid(self, old: int | None, new: int | None) -> None:
         self._sets = None
         self._view = None
-        self._stale = False
+        self._note = ""
         self.changed_at.clear()
         self.border_title = "Dispositions" if new is None else f"Dispositions · pid {new}"
         if new is not None and self._snapshot is not None:
@@ -128,29 +133,52 @@ class DispositionsPanel(Widget):
         self._handled.clear()
         self._seen_snapshot = False
         self._snapshot = None
-        self._last_views.clear()
+        self._views.clear()
+        self._exit_t.clear()
         self.watch_pid(self.pid, self.pid)
 
     def update_snapshot(self, snapshot: Any) -> None:
         """Read the selected process's masks from a sampler snapshot; mark what changed."""
         self._seen_snapshot = True
         self._snapshot = snapshot
-        for view in snapshot.processes:
-            self._last_views[view.pid] = view
-            self._last_views.move_to_end(view.pid)
-        while len(self._last_views) > MAX_COUNTED_PIDS:
-            self._last_views.popitem(last=False)
+        self.remember(snapshot)
         if self.pid is None:
             return
         self._read(snapshot)
         self.refresh()
 
+    def remember(self, snapshot: Any) -> None:
+        """Keep each process's view from ``snapshot`` without showing it (a replay hands
+        over every recorded scan here, the newest also through ``update_snapshot``)."""
+        t = int(snapshot.t)
+        for view in snapshot.processes:
+            views = self._views.get(view.pid)
+            if views is None:
+                views = self._views[view.pid] = deque(maxlen=VIEWS_KEPT)
+            self._views.move_to_end(view.pid)
+            if not views or views[-1][0] < t:
+                views.append((t, view))
+        while len(self._views) > MAX_COUNTED_PIDS:
+            self._views.popitem(last=False)
+
+    def _working_view(self, pid: int) -> Any:
+        """The last view of ``pid`` scanned before its exit (any, if it has not exited)."""
+        exit_t = self._exit_t.get(pid)
+        for t, view in reversed(self._views.get(pid, ())):
+            if exit_t is None or t < exit_t:
+                return view
+        return None
+
     def _read(self, snapshot: Any) -> None:
         """Take the selected process's view from ``snapshot`` (or the last one that had it)."""
-        view = snapshot.by_pid(self.pid)
-        self._stale = view is None and self.pid in self._last_views
-        if view is None:
-            view = self._last_views.get(self.pid or 0)
+        pid = self.pid or 0
+        view = snapshot.by_pid(pid)
+        kept = self._working_view(pid)
+        self._note = ""
+        if kept is not None and pid in self._exit_t and kept is not view:
+            view, self._note = kept, "as it was before it exited"
+        elif view is None and kept is not None:
+            view, self._note = kept, "as last seen (gone from the latest scan)"
         self._view = view
         if view is None:
             self._sets = None
@@ -172,6 +200,14 @@ class DispositionsPanel(Widget):
     def add_event(self, event: dict[str, Any]) -> None:
         """Count handler runs (``received``) per process and signal."""
         kind = event.get("kind")
+        if kind == "exit" and isinstance(event.get("t"), int):
+            pid = int(event.get("pid", 0))
+            self._exit_t[pid] = event["t"]
+            while len(self._exit_t) > MAX_COUNTED_PIDS:
+                self._exit_t.popitem(last=False)
+            if pid == self.pid and self._snapshot is not None:
+                self._read(self._snapshot)  # what it did while it worked, from now on
+                self.refresh()
         if kind == "received":
             pid = int(event.get("pid", 0))
             counts = self._handled.setdefault(pid, {})
@@ -233,8 +269,8 @@ class DispositionsPanel(Widget):
         if view.behaviour:
             who += f" ({view.behaviour})"
         text.append(f"{who} · state {view.state}", style="bold")
-        if self._stale:
-            text.append(" · as last seen (gone from the latest scan)", style="italic yellow")
+        if self._note:
+            text.append(f" · {self._note}", style="italic yellow")
         text.append("\n")
         if compact:
             header = " # " + "sig".ljust(7) + "dflt " + "".join(SHORT[c] + " " for c in COLUMNS)
