@@ -81,8 +81,9 @@ async def test_sources_prediction_missed_and_code_in_the_pane(tmp_path: Path) ->
         # Sources, dim, as plain text.
         await until(pilot, lambda: pane.sources_shown, "the sources")
         assert pane.sources_shown.splitlines() == [
-            'Sources: waitpid(2) "WNOHANG"',
-            "         TLPI §26.1.2 [bold]not markup[/bold]",
+            "Sources:",
+            '· waitpid(2) "WNOHANG"',
+            "· TLPI §26.1.2 [bold]not markup[/bold]",
         ]
         # The code block wraps inside the pane: nothing is hidden to the right.
         fence = pane.query_one(MarkdownFence)

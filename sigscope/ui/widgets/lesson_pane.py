@@ -84,8 +84,11 @@ def sources_text(run: LessonRun) -> Text:
     """The step's sources, one line each, dim (plain text: never parsed as markup)."""
     sources = run.current_step.sources
     text = Text(style="dim")
-    for i, source in enumerate(sources):
-        text.append(("\n" if i else "") + ("Sources: " if i == 0 else "         ") + source)
+    if sources:
+        # One a line, below a heading: a long one wraps without hiding where the next begins.
+        text.append("Sources:")
+        for source in sources:
+            text.append(f"\n· {source}")
     return text
 
 
@@ -203,11 +206,7 @@ class LessonPane(Vertical):
         predicting = run.awaiting_prediction
         self.set_class(predicting, "-predict")
         box = self.answer_box
-        box.placeholder = (
-            "your prediction, then Enter (it is locked)"
-            if predicting
-            else "your answer, then Enter"
-        )
+        box.placeholder = "your prediction, then Enter" if predicting else "your answer, then Enter"
         self._set_markdown(step_markdown(run))
         self._set_sources(sources_text(run))
 
