@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, Tab
+from textual.widgets import Footer, Input, OptionList, Tab
+from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 
 from sigscope.cli import main
@@ -402,6 +403,12 @@ async def test_step_done_and_show_me_cover_nothing(size: tuple[int, int]) -> Non
         for widget in on_screen:
             if widget.display and widget.region.area:
                 assert not status.overlaps(widget.region), widget.id
+        # The two keys a newcomer needs most are in the footer at every size.
+        footer = app.screen.query_one(Footer)
+        await until(pilot, lambda: list(footer.query(FooterKey)), "the footer's keys")
+        keys = {k.description: k.region for k in footer.query(FooterKey)}
+        for label in ("Help", "Quit"):
+            assert label in keys and keys[label].right <= width, (label, keys)
         if size == (120, 40) and os_is_root():
             assert "ROOT" in app.title  # in the header, where it stays; no toast at start
         await pilot.press("q")
