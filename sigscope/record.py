@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 import stat
@@ -274,9 +275,16 @@ def _reject_constant(text: str) -> None:
     raise ValueError(f"{text} is not a number a recording holds")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 is inf to float(): not a time, not a number of ours
+        raise ValueError(f"{text[:20]} is not a finite number")
+    return value
+
+
 def _parse_line(raw: bytes, where: str) -> dict[str, Any]:
     try:
-        obj = json.loads(raw, parse_constant=_reject_constant)
+        obj = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise RecordingError(f"{where}: JSON nested too deeply for a recording") from None
     except (ValueError, UnicodeDecodeError) as e:
@@ -382,8 +390,13 @@ def _event(obj: dict[str, Any]) -> dict[str, Any]:
         ok = ok or (not isinstance(value, bool) and isinstance(value, int) and abs(value) < 1 << 31)
         if not ok:
             raise RecordingError(f"an event's {key} must be a whole number, not {_shown(value)}")
-    for key in ("delay", "grace", "value", "interval"):
+    numbers = ["delay", "grace", "value", "interval", "cpu"]
+    if kind == "timer":
+        numbers.append("previous")  # what alarm() returned; the timers panel formats it
+    for key in numbers:
         value = obj.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise RecordingError(f"an event's {key} must be a number, not {_shown(value)}")
+    if obj.get("backoff") is not None and not isinstance(obj["backoff"], dict):
+        raise RecordingError(f"an event's backoff must be an object, not {_shown(obj['backoff'])}")
     return obj

@@ -17,8 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sigscope.observe.sequence import SequenceModel, describe
 from sigscope.record import MAX_LINE, RecordingError, load
 from sigscope.replay import Replay
+from sigscope.ui.widgets.master_panel import MasterState, apply_event
 
 HEADER = '{"kind": "recording", "version": 1, "t": 1, "config": {}}\n'
 SPAWN = '{"t": 2, "pid": 10, "role": "master", "kind": "spawn", "child": 11, "index": 0}\n'
@@ -119,6 +121,17 @@ def deep(depth: int) -> str:
             "control character",
         ),  # fmt: skip
         (HEADER + '{"t": 1, "kind": "snapshot", "processes": "ab"}\n', ":2:", "snapshot"),
+        (HEADER + '{"t": 1, "pid": 10, "role": "m", "kind": "x", "v": 1e999}\n', ":2:", "finite"),
+        (
+            HEADER + '{"t": 1, "pid": 10, "role": "m", "kind": "status", "backoff": [1]}\n',
+            ":2:",
+            "backoff",
+        ),  # fmt: skip
+        (
+            HEADER + '{"t": 1, "pid": 10, "role": "m", "kind": "timer", "previous": "x"}\n',
+            ":2:",
+            "previous",
+        ),  # fmt: skip
         (
             HEADER + '{"t": 1, "kind": "snapshot", "processes": [{"pid": 1, "masks": '
             '{"sigq": [0, 1], "pending": "' + "f" * 5000 + '"}}]}\n',
@@ -161,8 +174,14 @@ def check_bounded(path: Path) -> None:
         replay = Replay(recording)
         replay.play_all()  # the tree model (track_event) reads every field it relies on
         replay.jump(0)
+        # The dashboard's models (no screen needed): the chart, its captions, the master panel.
+        chart = SequenceModel()
+        panel = MasterState()
         for event in recording.events:
             json.dumps(event)  # what `replay --json` prints
+            describe(event)
+            chart.add(event)
+            panel = apply_event(panel, event, replay.master_pid)
         _, peak = tracemalloc.get_traced_memory()
         assert peak < MEMORY_BOUND
     finally:
@@ -170,7 +189,7 @@ def check_bounded(path: Path) -> None:
 
 
 PROPERTY = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
