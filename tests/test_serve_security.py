@@ -345,7 +345,7 @@ async def test_malformed_messages_are_dropped_with_one_line_and_no_traceback() -
         line = served.wait_line("page 1 closed")
         assert f"app {app} quit" in line, line
     said = "\n".join(served.seen)
-    assert "Traceback" not in said and "Error" not in said.replace("error: ", ""), said
+    assert "Traceback" not in said and "  File " not in said, said
     dropped = [line for line in served.seen if "dropped a malformed message" in line]
     assert dropped[0] == "sigscope serve: page 1: dropped a malformed message: not JSON"
     assert dropped[1].endswith("resize width is not a whole number")
@@ -366,9 +366,9 @@ async def test_refused_pages_held_open_are_capped() -> None:
                     assert b"every lab of this server is in use" in message.data
                 extra = [await session.ws_connect(served.ws_url()) for _ in range(3)]
                 for ws in extra:
-                    message = await ws.receive(timeout=5)  # not REFUSED_HOLD (30 s)
+                    message = await ws.receive(timeout=15)  # not REFUSED_HOLD (30 s)
                     while message.type == aiohttp.WSMsgType.BINARY:
-                        message = await ws.receive(timeout=5)
+                        message = await ws.receive(timeout=15)
                     assert message.type == aiohttp.WSMsgType.CLOSE, message
                     assert message.data == 1013
                 assert not any(ws.closed for ws in held)  # the held ones still are
