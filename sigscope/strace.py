@@ -22,9 +22,12 @@ from sigscope.lab.events import Event, now
 from sigscope.numbers import is_int, parse_int
 from sigscope.signames import SignalError, parse_signal, signal_name
 
-_SIGNAL = re.compile(r"^(?:\[pid\s+(\d+)\]\s+)?--- (SIG[A-Z0-9_]+) \{(.*)\} ---\s*$")
-_DEATH = re.compile(r"^(?:\[pid\s+(\d+)\]\s+)?\+\+\+ (killed by|exited with) (\S+).*\+\+\+\s*$")
-_FIELD = re.compile(r"(\w+)=([^,}]+)")
+# re.ASCII: \d would match any script's digits (and int() would take them as a pid).
+_SIGNAL = re.compile(r"^(?:\[pid\s+(\d+)\]\s+)?--- (SIG[A-Z0-9_]+) \{(.*)\} ---\s*$", re.ASCII)
+_DEATH = re.compile(
+    r"^(?:\[pid\s+(\d+)\]\s+)?\+\+\+ (killed by|exited with) (\S+).*\+\+\+\s*$", re.ASCII
+)
+_FIELD = re.compile(r"(\w+)=([^,}]+)", re.ASCII)
 KERNEL_SIGRTMIN = 32
 
 

@@ -242,6 +242,7 @@ def test_the_library_parsers_refuse_non_ascii_digits() -> None:
     # strace's lines are text too: a non-ASCII "pid" is not a sender.
     event = parse_line("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=٣, si_uid=0} ---", 7)
     assert event is not None and "sender" not in event
+    assert parse_line("[pid ٣] --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER} ---", 7) is None
     assert parse_line("+++ exited with ² +++", 7) == {
         "pid": 7,
         "kind": "exit",
