@@ -23,6 +23,7 @@ from textual import on
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button
@@ -56,13 +57,12 @@ LAB_ACTIONS = frozenset(
     {"signal_menu", "tag", "quick", "master", "reaping", "new_worker", "restart"}
 )
 # The quick-action buttons of the replay: (id, label, action, tooltip).
-REPLAY_BUTTONS = (
-    ("btn-replay-start", "⏮ Start", "jump_to(0)", "g: back to the start"),
+REPLAY_BUTTONS = (  # seven: one row of the compact layout's grid; G (to the end) is a key
+    ("btn-replay-start", "Start", "jump_to(0)", "g: back to the start"),
     ("btn-replay-back", "« Back", "jump_tenth(-1)", "b: a tenth back"),
-    ("btn-replay-play", "⏯ Play/Pause", "play_pause", "space"),
+    ("btn-replay-play", "Play", "play_pause", "space: play or pause"),  # says "Pause" playing
     ("btn-replay-step", "Step", "step", ".: one entry"),
     ("btn-replay-ahead", "Ahead »", "jump_tenth(1)", "j: a tenth ahead"),
-    ("btn-replay-end", "End ⏭", "jump_to(-1)", "G: to the end"),
     ("btn-replay-slower", "Slower", "speed(0.5)", "["),
     ("btn-replay-faster", "Faster", "speed(2.0)", "]"),
 )
@@ -227,6 +227,11 @@ class ReplayApp(SigscopeApp):
             f"{self.settings.describe(replay)} · {state} ×{replay.speed:g} · "
             f"{replay.position}/{replay.length}"
         )
+        try:
+            button = self.screen_stack[0].query_one("#btn-replay-play", Button)
+        except NoMatches:
+            return  # not mounted yet
+        button.label = "Pause" if replay.playing else "Play"
 
     def action_play_pause(self) -> None:
         replay = self.replay
