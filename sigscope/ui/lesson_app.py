@@ -212,6 +212,7 @@ class LessonApp(SigscopeApp):
         self._clear_progress = False
         self.pane = LessonPane(id="lesson", classes="secondary", keys=self.PANE_KEYS)
         self.slots: tuple[str, ...] = ()  # the panels beside the chart (show_needed_panels)
+        self._marked_tabs: set[str] | None = None  # the tabs marked as needed (compact layout)
         self.pane.border_title = "Lesson"
 
     # -- layout ----------------------------------------------------------------------------
@@ -237,6 +238,9 @@ class LessonApp(SigscopeApp):
         """The compact layout shows one panel at a time, under tabs: the tabs of the panels
         the current step needs carry a mark, so the learner knows where to look."""
         keys = {SLOT_PANELS.get(name, name) for name in needed}
+        if keys == self._marked_tabs:
+            return  # the pane is refreshed at every check: relabel only on a change
+        self._marked_tabs = keys
         tabs = self.screen_stack[0].query_one("#panel-tabs", Tabs)
         for panel in SECONDARY:
             try:
