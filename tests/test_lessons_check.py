@@ -119,6 +119,7 @@ EXPECTED = [
     f"new-keys.toml:36: unknown predicate 'recieved' (known: {PREDICATES})",
     'new-keys.toml:38: a {predict = "..."} action needs predict = "..." in the same step',
     "new-keys.toml:45: missed applies to a step with expect = {...}",
+    "new-keys.toml:53: missed wants an event predicate in when (a state never ends)",
     'no-title-no-steps.toml:1: missing title: a lesson needs title = "..."',
     "no-title-no-steps.toml:1: missing steps: a lesson needs at least one [[steps]] table",
     "no-title-no-steps.toml:3: unknown key 'author' "

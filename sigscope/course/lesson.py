@@ -629,4 +629,16 @@ def _missed(raw: dict[str, Any], where: KeyPath, out: _Collector) -> Missed | No
     except SpecError as e:
         out.spec(here + ("when",), e)
         return None
+    if not _has_event(when):
+        # A state holds at every check: the window would restart forever.
+        out.add(here + ("when",), "missed wants an event predicate in when (a state never ends)")
+        return None
     return Missed(when, text.strip())
+
+
+def _has_event(pred: Predicate) -> bool:
+    from sigscope.course.predicates import All, Any_, EventMatch
+
+    if isinstance(pred, All | Any_):
+        return any(_has_event(p) for p in pred.parts)
+    return isinstance(pred, EventMatch)
