@@ -240,6 +240,39 @@ def report(name: str, f: dict) -> None:
     print(f"  rows kept: {f['rows_kept']}")
 
 
+def disorder(rounds: int = 20) -> dict[str, Any]:
+    """How far out of time order the lab's events arrive: what the reorder window must cover.
+
+    A lab of four workers; each round USR1 to each, TERM to worker 0 (handler, re-raise, reap,
+    respawn), TTIN and TTOU to the master. For each event that arrives after a newer one, by
+    how much the newer one overtook it."""
+    arrived: list[tuple[int, dict[str, Any]]] = []
+    with Lab(workers=4) as lab:
+        lab.subscribe(lambda e: arrived.append((time.monotonic_ns(), e)))
+        lab.wait_all(4, kind="ready", timeout=WAIT)
+        for _ in range(rounds):
+            since = lab.cursor()
+            for i in range(4):
+                lab.send(f"worker:{i}", "USR1")
+            lab.send("worker:0", "TERM")
+            lab.send("master", "TTIN")
+            lab.send("master", "TTOU")
+            lab.wait_for(kind="ready", index=0, since=since, timeout=WAIT)
+    newest, overtaken = 0, []
+    for _, event in arrived:
+        t = int(event.get("t", 0))
+        if t < newest:
+            overtaken.append((newest - t) / MS)
+        newest = max(newest, t)
+    return {
+        "events": len(arrived),
+        "arrived_after_a_newer_one": len(overtaken),
+        "overtaken_by_ms": summary(overtaken) if overtaken else None,
+        "overtaken_max_ms": max(overtaken, default=0.0),
+        "arrival_after_timestamp_ms": summary([(now - e["t"]) / MS for now, e in arrived]),
+    }
+
+
 def window_ms(text: str) -> float:
     """The --window-ms value: milliseconds, 0 to 1000."""
     return parse_float(text, what="the reorder window in ms", low=0, high=1000)
@@ -256,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"the chart's reorder window ({REORDER_WINDOW_NS / 1e6:g} ms; 0: none, to compare)",
     )
     parser.add_argument("--chart-only", action="store_true", help="skip the whole dashboard")
+    parser.add_argument(
+        "--disorder", action="store_true", help="first: how far out of order events arrive"
+    )
     args = parser.parse_args(argv)
     window_ns = int(args.window_ms * 1e6)
     storm = args.storm or (2_000 if args.quick else 10_000)
@@ -263,6 +299,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine_line()}; Textual draws at most {MAX_FPS} frames/s (TEXTUAL_FPS)")
     results: dict[str, Any] = {"storm_size": storm, "singles": singles, "textual_fps": MAX_FPS}
     results["reorder_window_ns"] = window_ns
+    if args.disorder:
+        results["disorder"] = d = disorder()
+        late = d["overtaken_by_ms"] or {"p50": 0.0, "p99": 0.0}
+        print(
+            f"\n[disorder] {d['arrived_after_a_newer_one']} of {d['events']} events arrived "
+            f"after a newer one, overtaken by p50 {late['p50']:.2f} ms, p99 {late['p99']:.2f} ms, "
+            f"max {d['overtaken_max_ms']:.2f} ms"
+        )
     results["chart"] = asyncio.run(run_chart(storm, singles, window_ns))
     report("chart alone", results["chart"])
     whole = None if args.chart_only else asyncio.run(run_app(storm, singles, window_ns))

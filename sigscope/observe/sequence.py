@@ -44,10 +44,10 @@ COALESCE_SLACK_NS = 50_000_000
 """Sends older than this before a handler ran were merged by the kernel into that delivery."""
 REORDER_WINDOW_NS = 30_000_000
 """How long after its time stamp an event may wait for older ones still on their way (30 ms).
-Measured here (bench/bench_ui.py's notes): at a load of 12 on 2 cores, 81 of 468 events
-arrived after a newer one, overtaken by at most 29.5 ms (half the events arrive within 0.4 ms
-of their time stamp). Later events are still inserted in time order; only the pairing of a
-handler run with its send may then fail."""
+Measured here (``python -m bench.bench_ui --disorder``): at a load of 12 on 2 cores, 81 of
+468 events arrived after a newer one, overtaken by at most 29.5 ms (half the events arrive
+within 0.4 ms of their time stamp). Later events are still inserted in time order; only
+the pairing of a handler run with its send may then fail."""
 LIVE_SKEW_NS = 5_000_000_000
 """An event stamped within this of the clock is live: its window counts from its time stamp
 (the time it spent in the pipe counts too). Others (a replay) wait the window from arrival."""
@@ -295,6 +295,9 @@ class SequenceModel:
         self._pid_seq = itertools.count()
         self._pending: OrderedDict[tuple[str, int], deque[tuple[int, ChartRow]]] = OrderedDict()
         self._last_received: dict[tuple[str, int], int] = {}
+        # Handler runs drawn from the kernel lane for want of a send: a send that arrives later
+        # than the window (but was made before the run) takes them back.
+        self._unsent: OrderedDict[tuple[str, int], deque[tuple[int, ChartRow]]] = OrderedDict()
         self._stop_sent: dict[int, int] = {}  # pid -> time of the last stop signal sent to it
         self._cont_sent: dict[int, int] = {}  # pid -> time of the last SIGCONT sent to it
         self._uid = 0
@@ -388,10 +391,15 @@ class SequenceModel:
         ``new``: a fork, so a pid whose lane has ended (pids are reused) starts a new one.
         """
         key = self._pid_lane.get(pid)
+        known = key
         if key is not None and key in self._lanes:
             lane = self._lanes[key]
-            # Known: its lane, unless a fork reuses the pid of a process that has ended.
-            if not (new and lane.end_t is not None):
+            # Known: its lane, unless a fork reuses the pid of a process that has ended, or its
+            # role is learnt after another event named it (a pid lane so far).
+            adopt = key.startswith("p") and (
+                role == "master" or (role == "worker" and index is not None)
+            )
+            if not (new and lane.end_t is not None) and not adopt:
                 return key
         if role == "ui":
             key = "you"
@@ -409,6 +417,8 @@ class SequenceModel:
         else:
             pid_lanes = sum(1 for la in self.lanes if la.key.startswith("p"))
             key = f"p{pid}" if pid_lanes < MAX_PID_LANES else "other"
+        if known is not None and known.startswith("p") and known in self._lanes:
+            self._move_lane(known, key)
         self._pid_lane[pid] = key
         self._pid_lane.move_to_end(pid)
         if len(self._pid_lane) > 4 * MAX_ROWS:
@@ -430,6 +440,29 @@ class SequenceModel:
             lane.pid = pid
             self.layout_version += 1
         return key
+
+    def _move_lane(self, old: str, key: str) -> None:
+        """A pid lane becomes the worker lane ``key`` (its slot was learnt late): its rows
+        move with it."""
+        lane = self._lanes.pop(old)
+        self.lanes.remove(lane)
+        for row in self.rows:
+            if row.receiver == old or row.sender == old:
+                row.receiver = key if row.receiver == old else row.receiver
+                row.sender = key if row.sender == old else row.sender
+                row.version += 1
+        for pid, k in self._pid_lane.items():
+            if k == old:
+                self._pid_lane[pid] = key
+        target = self._lanes.get(key)
+        if target is None:
+            lane.key, lane.title, lane.order = key, key.split(".")[0], _lane_order(key, 0)
+            self._lanes[key] = lane
+            self.lanes.append(lane)
+            self.lanes.sort(key=lambda la: la.order)
+        elif lane.first_t is not None:
+            target.first_t = min(target.first_t or lane.first_t, lane.first_t)
+        self.layout_version += 1
 
     def lane(self, key: str) -> Lane | None:
         return self._lanes.get(key)
@@ -561,6 +594,8 @@ class SequenceModel:
             if len(table) > PENDING_KEYS:
                 table.pop(next(iter(table)))
         key = (sig, target)
+        if self._took_back(key, t, row):
+            return
         queue = self._pending.get(key)
         if queue is None:
             queue = self._pending[key] = deque(maxlen=PENDING_PER_KEY)
@@ -601,14 +636,45 @@ class SequenceModel:
             row.lat_max = max(row.lat_max, latency)
             row.version += 1  # a new label, not a new arrow: no sent-to-drawn sample
             return
-        self._arrow(t, "kernel", receiver, sig)
+        row = self._arrow(t, "kernel", receiver, sig)
+        unsent = self._unsent.get(key)
+        if unsent is None:
+            unsent = self._unsent[key] = deque(maxlen=PENDING_PER_KEY)
+            if len(self._unsent) > PENDING_KEYS:
+                self._unsent.popitem(last=False)
+        unsent.append((t, row))
+
+    def _took_back(self, key: tuple[str, int], t: int, row: ChartRow) -> bool:
+        """A send made at ``t`` whose handler run was already drawn from the kernel lane (its
+        event overtook the send's by more than the window): move that run onto this send."""
+        unsent = self._unsent.get(key)
+        if not unsent:
+            return False
+        while unsent and unsent[0][0] - t > PENDING_MAX_AGE_NS:
+            unsent.popleft()
+        for i, (ran, kernel_row) in enumerate(unsent):
+            if ran >= t and ran - t <= PENDING_MAX_AGE_NS:
+                del unsent[i]
+                kernel_row.count -= 1
+                kernel_row.version += 1
+                if kernel_row.count <= 0 and kernel_row in self.rows:
+                    self.rows.remove(kernel_row)
+                    self.layout_version += 1
+                row.handled += 1
+                row.lat_sum += ran - t
+                row.lat_max = max(row.lat_max, ran - t)
+                row.version += 1
+                self._last_received[key] = max(self._last_received.get(key, 0), ran)
+                return True
+        return False
 
     def _reaped(self, event: Event, t: int, kind: str) -> None:
         child = int(event.get("child", 0))
         lane = self.lane_of(child)
         reaper = self.lane_of_event(event)
-        for key in [k for k in self._pending if k[1] == child]:
-            del self._pending[key]
+        # Its unmatched sends are not dropped here: a handler run of this child may still be
+        # on its way (events arrive out of order); PENDING_MAX_AGE_NS and PENDING_KEYS bound
+        # what is kept.
         if kind == "gone":
             self.mark(t, lane, "∅", describe(event), "magenta", reaper)
         else:
