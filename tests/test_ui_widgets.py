@@ -340,6 +340,43 @@ async def test_chart_show_pid_highlights_that_lane() -> None:
         assert texts[0][g.centre("w0.1")] == " "  # not born yet
 
 
+async def test_chart_folds_ended_lanes_visibly_when_lanes_do_not_fit() -> None:
+    """A narrow chart (a dashboard panel) after several respawns: the lanes of reaped workers
+    fold into one "+N" column, named in the header; live lanes keep their own; nothing falls
+    off the side. With more live lanes than fit, the header says the chart scrolls (→)."""
+    chart = SequenceChart(window_ns=0)
+    async with One(chart).run_test(size=(30, 30)) as pilot:
+        t = 11_000 * S
+        add = chart.add_event
+        for i in range(3):  # three workers, then each killed, reaped and replaced once
+            add(ev("spawn", t + i, 2, "master", child=10 + i, index=i, behaviour="idle"))
+        for i in range(3):
+            t += S
+            add(ev("sent", t, 1, "ui", sig="SIGKILL", target=10 + i, target_role="worker"))
+            add(ev("reaped", t + 1, 2, "master", child=10 + i, how="signalled", sig="SIGKILL"))
+            add(ev("spawn", t + 2, 2, "master", child=20 + i, index=i, behaviour="idle"))
+        add(ev("sent", t + S, 1, "ui", sig="SIGUSR1", target=20, target_role="worker"))
+        await pilot.pause()
+        g = chart._geometry()
+        assert len(chart.model.lanes) == 9 and len(g.folded) >= 1
+        assert all(lane.end_t is not None for lane in g.folded)
+        assert not g.overflow and g.span <= chart.size.width - 1
+        header = chart._header_text(0).plain
+        assert f"+{len(g.folded)}" in header and "→" not in header
+        assert "end" in chart._header_text(1).plain.split()  # "ended", as wide as the column
+        # A kill into a folded lane says whose lane it was.
+        folded = g.folded[0]
+        kill = next(r for r in chart.rows if r.sig == "SIGKILL" and r.receiver == folded.key)
+        assert f"to {folded.title} {folded.pid} (ended)" in chart._label(kill).plain
+        # Live lanes only, too many for the width: it scrolls sideways, and says so.
+        for i in range(3, 9):
+            add(ev("spawn", t + 2 * S + i, 2, "master", child=30 + i, index=i, behaviour="idle"))
+        await pilot.pause()
+        g = chart._geometry()
+        assert g.overflow and "→" in chart._header_text(0).plain
+        assert chart.virtual_size.width > chart.size.width
+
+
 # -- dispositions ----------------------------------------------------------------------------
 async def test_dispositions_highlight_changes_then_fade() -> None:
     clock = Clock()
