@@ -47,6 +47,7 @@ from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
 from sigscope.ui.screens.too_small import TooSmallScreen, too_small
+from sigscope.ui.widgets.code_panel import CodePanel
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.event_log import EventLog
 from sigscope.ui.widgets.master_panel import REAPING_HELP, MasterPanel
@@ -67,7 +68,7 @@ NOTICE_TIMEOUT = 5.0  # seconds a notice stays on the status line unless its cal
 ROOT_MARK = "⚠ RUNNING AS ROOT"
 # Actions that change the lab itself (not one process of it): a fresh lab has them, an
 # attached tree or a recording does not, so their buttons and footer keys are not shown there.
-LAB_ONLY_ACTIONS = frozenset({"master", "reaping", "new_worker", "restart"})
+LAB_ONLY_ACTIONS = frozenset({"master", "reaping", "new_worker", "restart", "code"})
 LAB_ONLY_BUTTONS = ("btn-ttin", "btn-ttou", "btn-reaping", "btn-spawn", "btn-restart")
 # The footer is cut on the right at 80 columns: the keys a newcomer needs most come first.
 FOOTER_FIRST = ("signal_menu", "help", "quit")
@@ -243,6 +244,13 @@ class SigscopeApp(App[None]):
                 self._widgets[f"panel-{panel.key}"] = widget
                 yield widget
         self._sinks = [self._widgets[f"panel-{key}"] for key in SINKS]
+        if lab_controls(self.settings):
+            # The playground's Code panel (issue 17): only on a lab of our own, never on an
+            # attached tree or a recording. Hidden until a playground worker exists or `e`.
+            code = CodePanel(id="code")
+            self._widgets["code"] = code
+            self._sinks.append(code)
+            yield code
         with Container(id="actions"):
             yield ActionButton("Signal…", id="btn-menu", compact=True, tooltip="k / F9")
             for key, sig in QUICK_SIGNALS:
@@ -759,6 +767,12 @@ class SigscopeApp(App[None]):
                 self.notify(f"Asked the master for a new {name} worker", timeout=3)
 
         self.push_screen(ChoiceDialog("Start a new worker running…", choices), chosen)
+
+    def action_code(self) -> None:
+        """Show the Code panel and put the cursor in it (issue 17: the playground)."""
+        code = self._widgets.get("code")
+        if isinstance(code, CodePanel):
+            code.show()
 
     def action_restart(self) -> None:
         self.notify("Restarting the lab…", timeout=2)

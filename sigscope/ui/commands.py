@@ -68,6 +68,13 @@ COMMANDS: tuple[Command, ...] = (
         "m", "reaping", "Reaping mode: who collects exited children (zombies)…", "Reaping", "m"
     ),
     Command("n", "new_worker", "Start a new worker with a chosen behaviour…", "Spawn", "n"),
+    Command(
+        "e",
+        "code",
+        "Code: run your own Python in a playground worker (ctrl+r runs, ctrl+g stops)",
+        "Code",
+        "e",
+    ),
     Command("R", "restart", "Restart the lab (a fresh master and workers)", "Restart", "R"),
     Command("f", "filter_selected", "Event log: only the selected process (again: all)", None, "f"),
     Command("S", "save_svg", "Save the screen as an SVG file (for a handout)", None, "S"),

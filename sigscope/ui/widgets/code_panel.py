@@ -1,0 +1,341 @@
+"""The Code panel: Python the learner types, run in the selected playground worker (issue 17).
+
+A ``TextArea`` with Python highlighting (tree-sitter, from ``textual[syntax]``; plain text if
+the grammar is missing), history, and keys: **ctrl+enter** runs (terminals that speak the kitty
+keyboard protocol deliver it; most others send a plain Enter for it, so **ctrl+r** runs too
+and is the one the footer shows), **ctrl+g** stops a running snippet (the worker is replaced
+if it does not stop), **ctrl+up / ctrl+down** walk the history.
+
+The panel is bound to a playground worker by *index* (``worker:N``), so a worker replaced after
+a Stop is still the one the panel talks to. What comes back (output, results, exceptions,
+``report`` calls) is shown under the editor; the other panels (dispositions, timers, chart)
+show the effects as they do for any behaviour.
+
+The dashboard feeds it like its other sinks (``add_event``, ``update_snapshot``, ``clear``,
+``show_pid``) and asks it to run with :meth:`run_code`. As root, the first run asks for a
+confirmation that names the risk.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Log, Static, TextArea
+
+from sigscope.ui.screens.confirm import ConfirmDialog
+
+MAX_HISTORY = 50
+MAX_OUTPUT_LINES = 500
+ROOT_QUESTION = "Run your code as root?"
+ROOT_DETAIL = (
+    "The playground runs this Python in a lab worker as root: it can read, change or delete "
+    "any file and signal or kill any process on this machine. sigscope only limits its own "
+    "sends to the lab; your code is not sandboxed."
+)
+
+
+def highlighting_available() -> bool:
+    """Whether tree-sitter's Python grammar is installed (``textual[syntax]``)."""
+    try:
+        from textual._tree_sitter import get_language
+
+        return get_language("python") is not None
+    except Exception:
+        return False
+
+
+class CodeEditor(TextArea):
+    """The editor: its own keys for run, stop and history (shown in the footer)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+enter,ctrl+r", "run_code", "Run", key_display="ctrl+r"),
+        Binding("ctrl+g", "stop_code", "Stop", key_display="ctrl+g"),
+        Binding("ctrl+up", "history(-1)", "Older", show=False),
+        Binding("ctrl+down", "history(1)", "Newer", show=False),
+    ]
+
+    def action_run_code(self) -> None:
+        panel = self._panel()
+        if panel is not None:
+            panel.run_code()
+
+    def action_stop_code(self) -> None:
+        panel = self._panel()
+        if panel is not None:
+            panel.stop_code()
+
+    def action_history(self, step: int) -> None:
+        panel = self._panel()
+        if panel is not None:
+            panel.history_step(step)
+
+    def _panel(self) -> CodePanel | None:
+        for node in self.ancestors:
+            if isinstance(node, CodePanel):
+                return node
+        return None
+
+
+class CodePanel(Vertical):
+    """Editor, status and output for one playground worker (by index)."""
+
+    DEFAULT_CSS = """
+    CodePanel { height: 14; display: none; }
+    CodePanel.-shown { display: block; }
+    CodePanel #code-state { height: 1; padding: 0 1; color: $text-muted; }
+    CodePanel #code-state.-running { color: $warning; text-style: bold; }
+    CodePanel Horizontal { height: 1fr; }
+    CodePanel CodeEditor { width: 1fr; height: 100%; }
+    CodePanel #code-output { width: 1fr; height: 100%; border-left: solid $primary 40%; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.index: int | None = None  # the playground worker's index this panel talks to
+        self.history: list[str] = []
+        self._history_pos = 0
+        self._draft = ""
+        self.running: dict[int, int] = {}  # pid -> id of the snippet it runs now
+        self.root_accepted = False
+        self.highlighting = highlighting_available()
+        self.border_title = "Code"
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._state_text(), id="code-state")
+        with Horizontal():
+            editor = CodeEditor(
+                "",
+                language="python" if self.highlighting else None,
+                show_line_numbers=True,
+                tab_behavior="indent",
+                soft_wrap=False,
+                id="code-editor",
+            )
+            editor.border_title = "Python"
+            yield editor
+            yield Log(max_lines=MAX_OUTPUT_LINES, id="code-output")
+
+    # -- what the dashboard calls ----------------------------------------------------------
+    @property
+    def editor(self) -> CodeEditor:
+        return self.query_one(CodeEditor)
+
+    @property
+    def output(self) -> Log:
+        return self.query_one("#code-output", Log)
+
+    def show(self, focus: bool = True) -> None:
+        self.add_class("-shown")
+        self._pick_worker()
+        self._refresh_state()
+        if focus:
+            self.editor.focus()
+
+    def clear(self) -> None:
+        self.running.clear()
+        if self.is_mounted:
+            self.output.clear()
+            self._refresh_state()
+
+    def update_snapshot(self, snapshot: Any) -> None:
+        pass  # the dispositions and timers panels show what the code changed
+
+    def show_pid(self, pid: int | None) -> None:
+        """The tree's selection: bind to it if it is a playground worker."""
+        proc = self._lab_process(pid)
+        if proc is not None and proc.behaviour == "playground" and proc.index is not None:
+            self.index = proc.index
+            self._refresh_state()
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("kind")
+        if kind == "spawn" and event.get("behaviour") == "playground":
+            if self.index is None:
+                self.index = event.get("index")
+            self.show(focus=False)
+            return
+        if kind not in ("snippet", "report", "disposition") or event.get("role") != "worker":
+            if kind in ("reaped", "gone") and event.get("child") in self.running:
+                self.running.pop(event["child"], None)
+                self._refresh_state()
+            return
+        if event.get("index") != self.index or not self.is_mounted:
+            return
+        pid = event.get("pid", 0)
+        if kind == "snippet":
+            self._snippet(pid, event)
+        elif kind == "report":
+            fields = {
+                k: v
+                for k, v in event.items()
+                if k not in ("t", "pid", "role", "kind", "index", "snippet")
+            }
+            shown = ", ".join(f"{k}={v!r}" for k, v in fields.items())
+            self.output.write_line(f"report({shown})")
+        elif kind == "disposition" and event.get("snippet") is not None:
+            self.output.write_line(
+                f"# {event.get('sig')}: {event.get('previous')} → {event.get('disposition')}"
+            )
+
+    # -- running --------------------------------------------------------------------------
+    def run_code(self, confirmed: bool = False) -> None:
+        code = self.editor.text
+        if not code.strip():
+            self.app.notify("Type some Python first.", severity="warning")
+            return
+        lab = getattr(self.app, "lab", None)
+        if lab is None or not getattr(lab, "running", False):
+            self.app.notify("The lab is not running. Press R to restart it.", severity="warning")
+            return
+        self._pick_worker()
+        if self.index is None:
+            self.app.notify(
+                "No playground worker: start one with n (Spawn…) → playground.",
+                severity="warning",
+            )
+            return
+        if os.geteuid() == 0 and not (confirmed or self.root_accepted):
+            self.app.push_screen(
+                ConfirmDialog(ROOT_QUESTION, ROOT_DETAIL, yes="Run as root"),
+                lambda yes: self._root_answer(bool(yes)),
+            )
+            return
+        try:
+            lab.run_code(f"worker:{self.index}", code)
+        except Exception as e:  # LabError, AttachError: a message fit for the user
+            self.app.notify(f"Code not run: {e}", severity="error")
+            return
+        if not self.history or self.history[-1] != code:
+            self.history.append(code)
+            del self.history[:-MAX_HISTORY]
+        self._history_pos = len(self.history)
+        self._draft = ""
+
+    def _root_answer(self, yes: bool) -> None:
+        if yes:
+            self.root_accepted = True
+            self.run_code(confirmed=True)
+        else:
+            self.app.notify("Not run: you did not accept running code as root.")
+
+    def stop_code(self) -> None:
+        if self.index is None:
+            return
+        if not any(self._index_of(pid) == self.index for pid in self.running):
+            self.app.notify("Nothing is running in this worker.", timeout=3)
+            return
+        self._stop(self.index)
+
+    @work(thread=True, exclusive=True, group="code-stop")
+    def _stop(self, index: int) -> None:
+        # Blocks up to the grace (Lab.stop_code waits for the snippet to end): a thread, which
+        # only sends signals (never forks: textual8.md).
+        lab = getattr(self.app, "lab", None)
+        if lab is None:
+            return
+        try:
+            result = lab.stop_code(f"worker:{index}")
+        except Exception as e:
+            self.app.notify(f"Not stopped: {e}", severity="error")
+            return
+        if result == "replaced":
+            self.app.notify(
+                f"The snippet did not stop: worker {index} was killed and is being replaced.",
+                severity="warning",
+            )
+
+    def history_step(self, step: int) -> None:
+        if not self.history:
+            return
+        if self._history_pos == len(self.history):
+            self._draft = self.editor.text
+        pos = max(0, min(len(self.history), self._history_pos + step))
+        self._history_pos = pos
+        text = self.history[pos] if pos < len(self.history) else self._draft
+        self.editor.load_text(text)
+        self.editor.move_cursor(self.editor.document.end)
+
+    # -- inside ---------------------------------------------------------------------------
+    def _snippet(self, pid: int, event: dict[str, Any]) -> None:
+        action = event.get("action")
+        out = self.output
+        if action == "started":
+            self.running[pid] = event.get("id", 0)
+            out.write_line(f">>> snippet {event.get('id')} ({event.get('lines')} lines)")
+        elif action == "output":
+            # Log.write_line starts a line of its own; the worker sends whole lines (or 1 KiB
+            # pieces of a longer one, shown as lines of their own).
+            out.write_lines(str(event.get("text", "")).rstrip("\n").split("\n"))
+        elif action == "truncated":
+            out.write_line(f"… output over {event.get('limit')} characters dropped")
+        elif action == "finished":
+            self.running.pop(pid, None)
+            if event.get("result") is not None:
+                out.write_line(str(event["result"]))
+        elif action == "raised":
+            if event.get("during") != "idle":
+                self.running.pop(pid, None)
+            text = str(event.get("text", event.get("exception", "")))
+            out.write_lines(text.rstrip("\n").split("\n"))
+        elif action == "stopped":
+            self.running.pop(pid, None)
+            out.write_line(f"■ snippet {event.get('id')} stopped")
+        elif action == "refused":
+            out.write_line(f"refused: {event.get('why')}")
+        self._refresh_state()
+
+    def _lab_process(self, pid: int | None) -> Any:
+        lab = getattr(self.app, "lab", None)
+        if lab is None or pid is None:
+            return None
+        return getattr(lab, "processes", {}).get(pid)
+
+    def _index_of(self, pid: int) -> int | None:
+        proc = self._lab_process(pid)
+        return None if proc is None else proc.index
+
+    def _pick_worker(self) -> None:
+        """Bind to the first live playground worker if none is bound yet."""
+        if self.index is not None:
+            return
+        lab = getattr(self.app, "lab", None)
+        if lab is None:
+            return
+        for proc in lab.live_workers():
+            if proc.behaviour == "playground" and not proc.exited:
+                self.index = proc.index
+                return
+
+    def _state_text(self) -> Text:
+        lab = getattr(self.app, "lab", None) if self.is_attached else None
+        if lab is not None and getattr(lab, "code_dir", "") is None:
+            return Text("Code is off in this session (sigscope serve without --allow-code).")
+        if self.index is None:
+            return Text("No playground worker: n (Spawn…) → playground, or select one.")
+        busy = [pid for pid in self.running if self._index_of(pid) == self.index]
+        keys = "ctrl+r (or ctrl+enter) runs · ctrl+↑/↓ history · esc leaves"
+        plain = "" if self.highlighting else " · no highlighting (textual[syntax] missing)"
+        if busy:
+            return Text(
+                f"worker {self.index} (pid {busy[0]}): running snippet {self.running[busy[0]]}… "
+                "ctrl+g stops it · signals still reach it"
+            )
+        return Text(f"worker {self.index}: idle, waiting for code · {keys}{plain}")
+
+    def _refresh_state(self) -> None:
+        if not self.is_mounted:
+            return
+        state = self.query_one("#code-state", Static)
+        state.update(self._state_text())
+        busy = any(self._index_of(pid) == self.index for pid in self.running)
+        state.set_class(busy, "-running")
+        self.border_title = f"Code — worker {self.index}" if self.index is not None else "Code"
+
+
+__all__ = ["CodeEditor", "CodePanel", "highlighting_available"]

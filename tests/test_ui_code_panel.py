@@ -1,0 +1,197 @@
+"""The Code panel (issue 17), driven with Pilot against a real lab with a playground worker:
+type, run, history, the dispositions panel following ``signal.signal``, Stop, and the root
+confirmation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from sigscope.lab.controller import Lab
+from sigscope.ui.app import LabSettings, SigscopeApp
+from sigscope.ui.screens.confirm import ConfirmDialog
+from sigscope.ui.widgets.code_panel import CodeEditor, CodePanel, highlighting_available
+from sigscope.ui.widgets.dispositions import DispositionsPanel
+
+WAIT = 20.0
+ROOT = os.geteuid() == 0
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + WAIT
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def event(lab: Lab, since: int = 0, **fields: Any) -> dict[str, Any]:
+    return await asyncio.to_thread(lab.wait_for, timeout=WAIT, since=since, **fields)
+
+
+def playground_app() -> SigscopeApp:
+    return SigscopeApp(LabSettings(workers=1, behaviour="playground"))
+
+
+async def type_code(pilot: Pilot[Any], panel: CodePanel, code: str) -> None:
+    """Type as a person does: into the focused editor, key by key (Enter for newlines)."""
+    panel.editor.focus()
+    await pilot.pause()
+    for line_no, line in enumerate(code.split("\n")):
+        if line_no:
+            await pilot.press("enter")
+            # The editor auto-indents after Enter; the code gives its own indentation.
+            panel.editor.action_delete_to_start_of_line()
+        await pilot.press(*[_key(ch) for ch in line])
+
+
+def _key(ch: str) -> str:
+    names = {
+        " ": "space", "(": "left_parenthesis", ")": "right_parenthesis", ".": "full_stop",
+        ",": "comma", "=": "equals_sign", ":": "colon", "_": "underscore", "'": "apostrophe",
+        "+": "plus", "1": "1",
+    }  # fmt: skip
+    return names.get(ch, ch)
+
+
+async def confirm_root(pilot: Pilot[Any], app: SigscopeApp) -> None:
+    """As root, the first run asks first; the dialog names the risk."""
+    if not ROOT:
+        return
+    dialog = await until(
+        pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen, "the root dialog"
+    )
+    assert "as root" in dialog.detail and "not sandboxed" in dialog.detail
+    await pilot.press("y")
+
+
+async def test_type_run_and_the_dispositions_panel_follows_signal_signal() -> None:
+    app = playground_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
+        lab = await until(pilot, lambda: app.lab, "the lab")
+        await until(pilot, lambda: panel.has_class("-shown"), "the panel shown for a playground")
+        assert panel.index == 0
+        pid = lab.worker(0).pid
+        # Select the worker in the tree: the dispositions panel shows it.
+        for sink in app._event_sinks():
+            sink.show_pid(pid)
+        disp = app.query_one(DispositionsPanel)
+        await until(pilot, lambda: disp._sets is not None, "the first scan of the worker")
+        assert 10 not in disp._sets["ignored"]  # SIGUSR1 not ignored yet
+
+        await pilot.press("e")  # the Code key focuses the editor
+        await until(pilot, lambda: isinstance(app.focused, CodeEditor), "the editor focused")
+        since = lab.cursor()
+        await type_code(pilot, panel, "signal.signal(signal.SIGUSR1, signal.SIG_IGN)")
+        assert panel.editor.text == "signal.signal(signal.SIGUSR1, signal.SIG_IGN)"
+        await pilot.press("ctrl+r")
+        await confirm_root(pilot, app)
+        done = await event(lab, since, kind="snippet", action="finished")
+        assert done["pid"] == pid
+        # The panel shows what came back; the dispositions panel shows SIGUSR1 ignored.
+        await until(pilot, lambda: "SIG_IGN" in "\n".join(panel.output.lines), "the output")
+        await until(pilot, lambda: 10 in disp._sets["ignored"], "SIGUSR1 shown as ignored")
+
+
+async def test_history_and_output_and_errors() -> None:
+    app = playground_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
+        lab = await until(pilot, lambda: app.lab, "the lab")
+        await pilot.press("e")
+        for n, code in enumerate(("print(1 + 1)", "1 / 0")):
+            since = lab.cursor()
+            panel.editor.load_text(code)
+            await pilot.press("ctrl+r")
+            if n == 0:
+                await confirm_root(pilot, app)
+            await event(lab, since, kind="snippet", action="raised" if n else "finished")
+        await until(pilot, lambda: "2" in panel.output.lines, "print's output")
+        await until(
+            pilot,
+            lambda: any("ZeroDivisionError" in line for line in panel.output.lines),
+            "the exception",
+        )
+        # History: ctrl+up walks back, ctrl+down forward to the draft.
+        panel.editor.load_text("draft")
+        await pilot.press("ctrl+up")
+        assert panel.editor.text == "1 / 0"
+        await pilot.press("ctrl+up")
+        assert panel.editor.text == "print(1 + 1)"
+        await pilot.press("ctrl+up")  # at the oldest: stays
+        assert panel.editor.text == "print(1 + 1)"
+        await pilot.press("ctrl+down", "ctrl+down")
+        assert panel.editor.text == "draft"
+
+
+async def test_a_running_snippet_shows_and_stop_ends_it() -> None:
+    app = playground_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
+        lab = await until(pilot, lambda: app.lab, "the lab")
+        await pilot.press("e")
+        since = lab.cursor()
+        panel.editor.load_text("time.sleep(30)")
+        await pilot.press("ctrl+r")
+        await confirm_root(pilot, app)
+        await event(lab, since, kind="snippet", action="started")
+        state = app.query_one("#code-state")
+        await until(pilot, lambda: state.has_class("-running"), "the running state")
+        assert "running snippet" in str(state.render())
+        await pilot.press("ctrl+g")
+        await event(lab, since, kind="snippet", action="stopped")
+        await until(pilot, lambda: not state.has_class("-running"), "idle again")
+
+
+async def test_without_a_playground_worker_the_panel_says_how_to_get_one() -> None:
+    app = SigscopeApp(LabSettings(workers=1, behaviour="idle"))
+    async with app.run_test(size=(140, 44)) as pilot:
+        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
+        await until(pilot, lambda: app.lab, "the lab")
+        assert not panel.has_class("-shown")
+        await pilot.press("e")
+        assert panel.has_class("-shown")
+        assert "No playground worker" in str(app.query_one("#code-state").render())
+
+
+@pytest.mark.skipif(not ROOT, reason="the root confirmation is asked only of root")
+async def test_as_root_saying_no_runs_nothing() -> None:
+    app = playground_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
+        lab = await until(pilot, lambda: app.lab, "the lab")
+        await pilot.press("e")
+        since = lab.cursor()
+        panel.editor.load_text("print('should not run')")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the root dialog")
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert not [e for e in lab.events(since) if e["kind"] == "snippet"]
+        assert not panel.root_accepted
+
+
+async def test_highlighting_or_a_plain_editor_that_says_so() -> None:
+    """Python highlighting needs tree-sitter (textual[syntax]); without it the editor is
+    plain and the panel says why (this venv has no tree-sitter: measured)."""
+    app = playground_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
+        await until(pilot, lambda: panel.has_class("-shown"), "the panel")
+        state = str(app.query_one("#code-state").render())
+        if highlighting_available():
+            assert panel.editor.language == "python"
+            assert "no highlighting" not in state
+        else:
+            assert panel.editor.language is None
+            assert "no highlighting (textual[syntax] missing)" in state
