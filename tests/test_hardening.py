@@ -307,3 +307,25 @@ def test_a_spawn_waiting_for_room_does_not_spin(monkeypatch: pytest.MonkeyPatch)
         used = _cpu_seconds(lab.master_pid) - before
         assert used < 0.2, f"the master used {used:.2f} s of CPU in 1 s, waiting for room"
         assert lab_processes(lab.master_pid) == 3  # master + the two retiring, no third
+
+
+def test_orphans_count_against_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """orphan-maker workers fork grandchildren, which the controller adopts: they are lab
+    processes too. A worker is respawned only when it and its orphans fit under the cap."""
+    monkeypatch.setenv(MAX_WORKERS_ENV, "8")
+    with pytest.raises(LabError, match="at most 8"):
+        Lab(workers=2, behaviour="orphan-maker", params={"count": 4})  # 2 × (1 + 4) = 10
+    params = {"count": 3, "linger": 0.5, "stay": 0.1}
+    with Lab(workers=2, behaviour="orphan-maker", params=params) as lab:  # 2 × 4 = 8
+        assert lab.pgid is not None
+        most = 0
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 3.0:  # several generations of workers and orphans
+            most = max(most, lab_processes(lab.pgid))
+            time.sleep(0.002)
+        assert len([e for e in lab.events() if e["kind"] == "spawn"]) >= 3  # it did respawn
+        since = lab.cursor()
+        lab.spawn_worker("orphan-maker", {"count": 10})
+        note = lab.wait_for(since=since, kind="note", role="master", timeout=T)
+        assert "refused" in note["text"]
+    assert most <= 9, f"{most} lab processes at once under a cap of 8"

@@ -37,7 +37,7 @@ from sigscope.lab import code as playground_code
 from sigscope.lab.behaviours import BehaviourError, check_params
 from sigscope.lab.behaviours.playground import CODE_DIR_ENV
 from sigscope.lab.events import Event, EventReader, make_channel, now
-from sigscope.lab.master import MAX_WORKERS_ENV, REAPING_MODES, max_workers_from_env
+from sigscope.lab.master import MAX_WORKERS_ENV, REAPING_MODES, footprint, max_workers_from_env
 from sigscope.numbers import NumberError, is_int, parse_int
 from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.safety import ProcessRef, SendRefused, pidfd_for, send_signal, signal_pidfd
@@ -114,6 +114,19 @@ class Lab(EventLog):
             raise LabError(
                 f"{workers} workers is more than this lab may have ({MAX_WORKERS_ENV}={cap})"
             )
+        if cap is not None:
+            # Every process counts against the cap: an orphan-maker worker is 1 + count.
+            planned = 0
+            for i in range(workers):
+                spec = (slots or [])[i] if i < len(slots or []) else {}
+                name = spec.get("behaviour", behaviour)
+                full = check_params(name, spec.get("params", {})) if spec else params
+                planned += footprint(name, full)
+            if planned > cap:
+                raise LabError(
+                    f"this lab would start {planned} processes at once (workers and the "
+                    f"children they fork); it may have at most {cap} ({MAX_WORKERS_ENV})"
+                )
         self.workers_wanted = workers
         self.config: dict[str, Any] = {
             "workers": workers,

@@ -73,6 +73,15 @@ def max_workers_from_env(environ: Mapping[str, str] | None = None) -> int | None
     return parse_int(text, what=MAX_WORKERS_ENV, low=0, high=MAX_CAP)
 
 
+def footprint(behaviour: str, params: dict[str, Any]) -> int:
+    """How many processes one worker running ``behaviour`` may have alive at once: itself,
+    and the children it forks (orphan-maker's grandchildren). The cap counts all of them."""
+    if behaviour == "orphan-maker":
+        count = params.get("count", 1)
+        return 1 + (count if isinstance(count, int) and count > 0 else 1)
+    return 1
+
+
 REAPING_MODES = ("handler", "off", "ignore")
 HANDLED = (
     signal.SIGHUP,
@@ -305,19 +314,30 @@ class Master:
         if not due:
             self._cap_waiting = False
             return
-        room = len(due) if self.max_workers is None else self.max_workers - self._lab_size()
-        for i in due[: max(0, room)]:
-            self.spawn(i)
-        waiting = len(due) > room
+        if self.max_workers is None:
+            for i in due:
+                self.spawn(i)
+            self._cap_waiting = False
+            return
+        size = self._lab_size()
+        waiting = 0
+        for i in due:
+            slot = self._slot(i)
+            need = footprint(slot.behaviour, slot.params)
+            if size + need <= self.max_workers:
+                self.spawn(i)
+                size += need
+            else:
+                waiting += 1
         if waiting and not self._cap_waiting:
             self.events.emit(
                 "note",
-                text=f"spawn waits: {self.max_workers} processes of this lab are alive, the "
-                f"most it may have at once ({MAX_WORKERS_ENV}); retiring workers and orphans "
-                "count too",
-                waiting=len(due) - max(0, room),
+                text=f"spawn waits: {size} processes of this lab are alive, and it may have at "
+                f"most {self.max_workers} at once ({MAX_WORKERS_ENV}); retiring workers and "
+                "orphans count too",
+                waiting=waiting,
             )
-        self._cap_waiting = waiting
+        self._cap_waiting = waiting > 0
 
     def _lab_size(self) -> int:
         """Live processes of this lab besides the master: every descendant of ours (retiring
@@ -443,9 +463,10 @@ class Master:
             elif what == "spawn":
                 name = cmd.get("behaviour", self.default.behaviour)
                 params = check_params(name, cmd.get("params", {}))
-                if self.phase == "running" and self._has_room("a new worker"):
+                slot = Slot(name, params)
+                if self.phase == "running" and self._has_room("a new worker", slot):
                     index = self.target
-                    self.slots[index] = Slot(name, params)
+                    self.slots[index] = slot
                     self.target += 1
             elif what == "behaviour":
                 name = cmd["behaviour"]
@@ -455,16 +476,30 @@ class Master:
         except Exception as e:  # a bad command must never take the master down
             self.events.emit("error", text=f"control: {e}")
 
-    def _has_room(self, what: str) -> bool:
-        """Below the worker cap (if any); else say why ``what`` is refused."""
-        if self.max_workers is None or self.target < self.max_workers:
+    def _has_room(self, what: str, slot: Slot | None = None) -> bool:
+        """Room under the cap (if any) for one more worker (running ``slot``, or the default):
+        fewer workers than the cap, and the processes the whole lab would then have at once
+        within it too. Else say why ``what`` is refused."""
+        if self.max_workers is None:
             return True
-        self.events.emit(
-            "note",
-            text=f"{what} refused: this lab may have at most {self.max_workers} workers "
-            f"({MAX_WORKERS_ENV})",
-        )
-        return False
+        if self.target >= self.max_workers:
+            self.events.emit(
+                "note",
+                text=f"{what} refused: this lab may have at most {self.max_workers} workers "
+                f"({MAX_WORKERS_ENV})",
+            )
+            return False
+        new = slot or self.default
+        planned = sum(footprint(self._slot(i).behaviour, self._slot(i).params) for i in
+                      range(self.target)) + footprint(new.behaviour, new.params)  # fmt: skip
+        if planned > self.max_workers:
+            self.events.emit(
+                "note",
+                text=f"{what} refused: the lab would have {planned} processes at once, and it "
+                f"may have at most {self.max_workers} ({MAX_WORKERS_ENV})",
+            )
+            return False
+        return True
 
     def _apply_reaping(self, mode: str, initial: bool = False) -> None:
         if mode not in REAPING_MODES:
