@@ -69,6 +69,9 @@ def test_a_count_is_digits_then_a_separator() -> None:
     assert split_count("5x usr1") == (5, "usr1")
     assert split_count("12 rtmin+1") == (12, "rtmin+1")
     assert split_count("3*") == (3, "")
+    assert split_count("5x") == (5, "")
+    assert split_count("5*xcpu") == (5, "xcpu")
+    assert split_count("5xcpu") == (1, "5xcpu")  # not a count: the x is XCPU's
     assert split_count("²*usr1") == (1, "²*usr1")  # not ASCII digits: not a count
     for bad in ("0*usr1", f"{MAX_COUNT + 1}*usr1", "99999999999999999999999*kill"):
         with pytest.raises(NumberError):

@@ -35,8 +35,9 @@ ACTION_WORDS = {
     "Cont": "continue if stopped",
 }
 MAX_COUNT = 100  # signals per choice: enough to show coalescing, never a UI-freezing flood
-# A count in front: ASCII digits (``\d`` would take any Unicode digit), then *, ×, x or a space.
-COUNTED = re.compile(r"\s*([0-9]+)\s*(?:[*×xX]|\s)\s*(.*)", re.DOTALL)
+# A count in front: ASCII digits (``\d`` would take any Unicode digit), then *, ×, a space, or
+# an x that stands alone (``5x usr1``; in ``5xcpu`` the x belongs to SIGXCPU's name).
+COUNTED = re.compile(r"\s*([0-9]+)\s*(?:[*×]|[xX](?=\s|$)|\s)\s*(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
