@@ -23,6 +23,10 @@ Parameters:
         counts wall time; the worker waits idle). Default true.
     ticks: expiries to report before the timer is cancelled and the worker idles; 0 means
         never stop. Default 10 (a burning worker uses a whole core until then).
+    start: a signal to wait for before arming the timer (e.g. ``SIGUSR1``); empty (the
+        default) arms it at once. A lesson's lab can then hold a worker per timer, each armed
+        when the learner says so (the dashboard starts new workers with default parameters
+        only). TERM, INT, QUIT and the timer's own signal are refused.
 
 Events: ``timer`` (``timer`` = ``ITIMER_REAL`` / ``ITIMER_VIRTUAL`` / ``ITIMER_PROF``,
 ``action`` = ``armed`` / ``tick`` (an expiry of a periodic timer) / ``fired`` (of a one-shot
@@ -38,10 +42,10 @@ import os
 import signal
 from typing import Any
 
-from sigscope.signames import catchable_signals
+from sigscope.signames import catchable_signals, signal_name
 
 from . import BehaviourError, behaviour
-from ._ending import report_or_end
+from ._ending import ENDING, catchable, report_or_end
 
 TIMERS: dict[str, tuple[int, int]] = {
     "REAL": (signal.ITIMER_REAL, signal.SIGALRM),
@@ -72,6 +76,13 @@ def _check(params: dict[str, Any]) -> None:
         )
     if params["ticks"] < 0:
         raise BehaviourError(f"itimer: parameter 'ticks' must be >= 0, not {params['ticks']}")
+    if params["start"]:
+        start = catchable(params["start"], "itimer", "start")
+        if start in ENDING or start == TIMERS[timer_key(params["which"])][1]:
+            raise BehaviourError(
+                f"itimer: parameter 'start' cannot be {signal_name(start)}: TERM, INT and QUIT "
+                "end the worker, and the timer's own signal would be taken for an expiry"
+            )
 
 
 def _cpu() -> float:
@@ -88,6 +99,7 @@ def _cpu() -> float:
     interval=0.5,
     burn=True,
     ticks=10,
+    start="",
 )
 def itimer(worker: Any, params: dict[str, Any]) -> None:
     key = timer_key(params["which"])
@@ -110,6 +122,8 @@ def itimer(worker: Any, params: dict[str, Any]) -> None:
         )
 
     worker.ready()
+    if params["start"]:
+        _wait_for_start(worker, name, catchable(params["start"], "itimer", "start"))
     signal.setitimer(which, params["value"], params["interval"])
     timer_event("armed")
     idle_cpu_timer = key != "REAL" and not burn
@@ -150,3 +164,17 @@ def _idle_note(worker: Any, name: str, which: int) -> None:
         interval=round(interval, 6),
         cpu=_cpu(),
     )
+
+
+def _wait_for_start(worker: Any, name: str, start: int) -> None:
+    """Idle (reporting every signal) until ``start`` arrives: the learner arms the timer."""
+    worker.note(
+        f"{name} is not armed yet: it will be when {signal_name(start)} arrives",
+        timer=name,
+        start=signal_name(start),
+    )
+    while True:
+        arrived = worker.wait()
+        report_or_end(worker, arrived)
+        if any(sig == start for sig, _t in arrived):
+            return
