@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button
+from textual.widgets import Button, Static
 
 from sigscope.observe.sampler import Snapshot
 from sigscope.record import load
@@ -100,6 +100,8 @@ async def test_help_lists_the_replay_keys_and_no_lab_key() -> None:
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
         assert isinstance(app.screen, HelpScreen) and app.screen.keys == replay_help_keys()
+        words = " ".join(str(s.content) for s in app.screen.query(Static))
+        assert "nothing in it can be signalled" in words and "quick keys" not in words
         await pilot.press("escape")
         await pilot.press("q")
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
@@ -26,7 +27,7 @@ from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button
+from textual.widgets import Button, Static
 
 from sigscope.observe.sampler import Snapshot
 from sigscope.replay import Replay
@@ -74,6 +75,25 @@ class RecordedSnapshot(Message):
 
     generation: int
     snapshot: Snapshot
+
+
+REPLAY_NOTE = (
+    "\nA replay plays a recording back: nothing in it can be signalled, and every panel shows "
+    "the recorded state at the play head (ages and timers count recorded time; the Master "
+    "panel's 'wanted' follows what the recorded master did). space plays or pauses, . steps "
+    "one entry, b / j jump a tenth of the recording, g / G go to its start / end. Every action "
+    "is also in the command palette (ctrl+p)."
+)
+
+
+class ReplayHelpScreen(HelpScreen):
+    """The help screen, its closing words about sending signals replaced by the replay's."""
+
+    def on_mount(self) -> None:
+        statics = list(self.query(Static))
+        last = statics[-1] if statics else None
+        if last is not None and "quick keys" in str(last.content):
+            last.update(Text(REPLAY_NOTE))
 
 
 def _action_name(action: str) -> str:
@@ -307,7 +327,7 @@ class ReplayApp(SigscopeApp):
         self.refresh_tree()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(replay_help_keys()))
+        self.push_screen(ReplayHelpScreen(replay_help_keys()))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         # The dashboard's palette minus what acts on a lab, plus the replay's own.
