@@ -218,10 +218,12 @@ class EventTable(ScrollView, can_focus=True):
             lines = self.row_lines(self.rows[index], self._text_width())
             text = lines[part].copy() if part < len(lines) else Text("")
             text.no_wrap = True
+            # Pad first, then colour: the padding gets the table's background (and the
+            # cursor's, so the whole selected line shows it), not the terminal's default.
+            text.truncate(width, overflow="ellipsis", pad=True)
             text.stylize_before(self.rich_style)
             if selected:
                 text.stylize(self.get_component_rich_style("event-table--cursor", partial=True))
-            text.truncate(width, overflow="ellipsis", pad=True)
             strip = Strip(text.render(self.app.console), width)
             self._cache[key] = strip
         return strip

@@ -617,7 +617,7 @@ class SequenceChart(ScrollView, can_focus=True):
             else:
                 title = str(lane.pid)
             if len(title) > w - 1:  # keep a gap between columns; a pid keeps its last digits
-                title = title[: w - 1] if y == 0 else "…" + title[-(w - 2) :]
+                title = _short(title, w - 1) if y == 0 else "…" + title[-(w - 2) :]
             cell = title.center(w)
             style = SENDER_STYLE.get(lane.key, "bold") if y == 0 else "dim"
             if lane.end_t is not None:
@@ -630,6 +630,17 @@ class SequenceChart(ScrollView, can_focus=True):
         if y == 0 and g.overflow:
             text.append(" →", style="bold")  # more lanes to the right: scroll sideways
         return text
+
+
+SHORT_TITLES = {"kernel": ("kern", "ker", "k"), "master": ("mstr", "mas", "m")}
+
+
+def _short(title: str, room: int) -> str:
+    """A lane title in ``room`` cells: a known abbreviation rather than a cut word."""
+    for short in SHORT_TITLES.get(title, ()):
+        if len(short) <= room:
+            return short
+    return title[:room]
 
 
 def _signum(name: str) -> int:
