@@ -264,6 +264,10 @@ async def test_each_outcome_stays_on_screen_for_its_hold_at_speed_2(tmp_path: Pa
             assert t_next - t >= hold, f"step {index + 1}'s outcome held {t_next - t:.2f}s"
         if phase == "predicting":
             assert t_next - t >= predict_hold, f"step {index + 1}'s prediction {t_next - t:.2f}s"
+    # A question (or a prediction) was up for at least the floor before the lab answered.
+    for (t, phase, index), (t_next, _, _) in zip(history, history[1:], strict=False):
+        if phase == "narrating" and index in (1, 2):
+            assert t_next - t >= MIN_HOLD, f"step {index + 1}'s question {t_next - t:.2f}s"
     # What was on screen while held: the finished step itself, with what the lab said.
     steps = lesson.steps
 

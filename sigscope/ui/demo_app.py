@@ -224,7 +224,10 @@ class DemoApp(LessonApp):
             return
         self.held = None
         self._set_phase("narrating")
-        self._wait(narration_seconds(run.current_step.text))
+        step = run.current_step
+        asks = " ".join(x for x in (step.question, step.predict) if x)
+        # A question or a prediction is read before the lab answers it, however fast the demo.
+        self._wait(narration_seconds(f"{step.text} {asks}"), self.hold_floor if asks else 0.0)
         self._refresh_pane()
 
     def _refresh_pane(self) -> None:
