@@ -25,6 +25,7 @@ from sigscope.course import (
     load_lesson,
     parse_lesson,
 )
+from sigscope.course.actions import KINDS as ACTIONS
 from sigscope.course.lesson import MAX_BYTES
 from sigscope.lab.behaviours import BEHAVIOURS
 from sigscope.signames import RTMAX, RTMIN
@@ -149,8 +150,7 @@ EXPECTED = [
     "wrong-types.toml:20: unknown answer source 'how_many' (known: shell_code, exitcode, "
     "signal, status, how, live_workers, reaping, or a table: {count = {...}}, {value = ...})",
     "wrong-types.toml:21: answer wants a string, a number or true, not ['a', 'list']",
-    "wrong-types.toml:21: unknown action 'fly' (known: send, reaping, spawn, wait, until, "
-    "status, answer, predict)",
+    f"wrong-types.toml:21: unknown action 'fly' (known: {', '.join(ACTIONS)})",
     "wrong-types.toml:21: wait wants seconds from 0 to 30, not -3",
 ]
 
