@@ -252,6 +252,7 @@ def test_an_experiment_must_exist_in_a_checkout(tmp_path: Path) -> None:
     experiment is looked up in the test file with ast, and a sigscope: path must exist."""
     (tmp_path / "sigscope").mkdir()
     (tmp_path / "sigscope" / "__init__.py").write_text("")
+    (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "sigscope" / "lab").mkdir()
     (tmp_path / "sigscope" / "lab" / "master.py").write_text("")
     (tmp_path / "tests").mkdir()
@@ -284,6 +285,11 @@ def test_an_experiment_must_exist_in_a_checkout(tmp_path: Path) -> None:
         .replace(', "sigscope: sigscope/nowhere.py"', "")
     )
     assert load_lesson(lesson).sources[0] == "tests/test_lesson_facts.py::test_real"
+    # site-packages can hold sigscope/ and someone else's tests/: without pyproject.toml, it is
+    # no checkout, and experiments are not looked up there (an installed wheel's lessons load).
+    (tmp_path / "pyproject.toml").unlink()
+    lesson.write_text(body)
+    assert load_lesson(lesson).sources[2] == "tests/test_lesson_facts.py::test_imagined"
 
 
 def test_the_new_keys_are_read(good: Path) -> None:

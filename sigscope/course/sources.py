@@ -38,10 +38,16 @@ _LAB = re.compile(r"sigscope: ([A-Za-z0-9_./-]+)(?: .+)?")
 
 def repo_root(lesson_path: Path) -> Path | None:
     """The source checkout a lesson file sits in (``ROOT/lessons/x.toml`` beside
-    ``ROOT/sigscope`` and ``ROOT/tests``), or None (an installed wheel, a teacher's folder)."""
+    ``ROOT/sigscope``, ``ROOT/tests`` and ``ROOT/pyproject.toml``), or None (an installed
+    wheel, a teacher's folder). pyproject.toml tells a checkout from site-packages, where
+    some other distribution may have installed a top-level ``tests`` package."""
     try:
         root = lesson_path.resolve().parent.parent
-        if (root / "sigscope" / "__init__.py").is_file() and (root / "tests").is_dir():
+        if (
+            (root / "sigscope" / "__init__.py").is_file()
+            and (root / "tests").is_dir()
+            and (root / "pyproject.toml").is_file()
+        ):
             return root
     except OSError:
         pass
