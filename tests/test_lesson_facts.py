@@ -1300,3 +1300,51 @@ def test_alarm_gives_si_kernel_sigqueue_si_queue_pidfd_si_user() -> None:
         """
     )
     assert seen == {"alarm": [True, 0], "sigqueue": [True, True], "pidfd": [True, True]}
+
+
+# --- H10: playground ---
+
+
+def test_a_python_handler_cannot_take_a_lock_its_own_thread_holds() -> None:
+    """Lesson 19: a Python handler runs in the main thread, on top of the code it interrupted;
+    a Lock that code holds cannot be taken (without a timeout: a deadlock). Sent from another
+    thread, so that nothing but the handler runs in the main thread meanwhile."""
+    seen = experiment(
+        """
+        import json, os, signal, threading, time
+        lock = threading.Lock()
+        seen = {}
+        def handler(sig, frame):
+            start = time.monotonic()
+            seen["got"] = lock.acquire(timeout=0.5)
+            seen["waited"] = time.monotonic() - start >= 0.5
+            seen["main_thread"] = threading.current_thread() is threading.main_thread()
+            if seen["got"]:
+                lock.release()
+        signal.signal(signal.SIGUSR1, handler)
+        with lock:
+            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+            time.sleep(2)
+        print(json.dumps(seen))
+        """
+    )
+    assert seen == {"got": False, "waited": True, "main_thread": True}
+
+
+def test_a_select_on_a_wakeup_fd_returns_after_the_python_handler_ran() -> None:
+    """Lesson 19: the main loop that sleeps in select() on a wakeup fd wakes with the signal's
+    number to read, and the Python handler has run by then (PEP 475 resumed select)."""
+    seen = experiment(
+        """
+        import json, os, select, signal, threading
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(w)
+        arrived = []
+        signal.signal(signal.SIGUSR1, lambda s, f: arrived.append(s))
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        ready, _, _ = select.select([r], [], [], 10)
+        data = os.read(r, 512)
+        print(json.dumps({"ready": ready == [r], "bytes": list(data), "handled": arrived}))
+        """
+    )
+    assert seen == {"ready": True, "bytes": [10], "handled": [10]}

@@ -20,7 +20,7 @@ from sigscope.course.problems import SpecError
 from sigscope.lab.behaviours import BehaviourError, parse_behaviour_spec
 from sigscope.sendspec import SendSpecError, parse_send_spec
 
-KINDS = ("send", "reaping", "spawn", "wait", "until", "status", "answer", "predict")
+KINDS = ("send", "reaping", "spawn", "wait", "until", "status", "answer", "predict", "code")
 MAX_WAIT = 30.0
 MAX_PREDICTION = 80  # characters: a prediction is a word or a number, not an essay
 UNTIL_TIMEOUT = 10.0
@@ -107,6 +107,16 @@ def _parse(kind: str, value: Any) -> Any:
         if not text or len(text) > MAX_PREDICTION or not text.isprintable():
             raise SpecError(f"predict wants 1-{MAX_PREDICTION} printable characters, not {value!r}")
         return text
+    if kind == "code":
+        # Python for the first playground worker (issue 17): what the learner would type in
+        # the Code panel. Bounded like a typed snippet; run only where code may run at all.
+        from sigscope.lab.behaviours.playground import MAX_CODE
+
+        if not isinstance(value, str) or not value.strip():
+            raise SpecError(f"code wants Python as a string, not {value!r}")
+        if len(value.encode()) > MAX_CODE:
+            raise SpecError(f"code is {len(value.encode())} bytes; at most {MAX_CODE}")
+        return value
     raise SpecError(f"unknown action {kind!r} (known: {', '.join(KINDS)})")
 
 

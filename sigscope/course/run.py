@@ -38,6 +38,7 @@ from sigscope.course.world import SnapshotProvider, World, facts_from_proc
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab
 
+CODE_SETTLE = 1.0  # seconds "show me" waits for a solution's snippet to end before going on
 READY_WAIT = 10.0  # seconds "show me" waits for a worker to install its handlers (slow machines)
 POLL = 0.1  # seconds between checks of a state predicate while waiting (states have no events)
 
@@ -362,6 +363,8 @@ class LessonRun:
         elif kind == "status":
             lab.request_status()
             lab.wait_for(kind="status", since=mark, timeout=timeout)
+        elif kind == "code":
+            self._run_code(value, timeout)
         elif kind == "predict":
             if not self.predict(value) and self.awaiting_prediction:
                 raise ShowMeFailed(f"step {self.index + 1}: the prediction could not be locked")
@@ -383,6 +386,33 @@ class LessonRun:
                 )
             return [index]
         return []
+
+    def _run_code(self, code: str, timeout: float) -> None:
+        """Run a solution's Python in the first playground worker (issue 17), and wait until
+        it has ended, or (a snippet that blocks on purpose, e.g. in ``signal.pause()``) has
+        run for a moment: the next action is then what ends it."""
+        lab = self.lab
+        mark = lab.cursor()
+        ident = lab.run_code("worker", code)
+
+        def mine(e: dict[str, object]) -> bool:
+            return e.get("kind") == "snippet" and e.get("id") == ident
+
+        lab.wait_for(
+            lambda e: mine(e) and e.get("action") == "started", since=mark, timeout=timeout
+        )
+        try:
+            end = lab.wait_for(
+                lambda e: mine(e) and e.get("action") in ("finished", "raised", "stopped"),
+                since=mark,
+                timeout=CODE_SETTLE,
+            )
+        except lab.timeout_error:
+            return  # still running: blocked on purpose, until a later action
+        if end.get("action") == "raised":
+            raise ShowMeFailed(
+                f"step {self.index + 1}: the solution's code raised: {end.get('text')}"
+            )
 
     def _await_ready(self, target: str, timeout: float) -> None:
         """Before a worker's behaviour installs its handlers, a signal gets its default action:

@@ -16,6 +16,7 @@ so the handlers here add to the dashboard's; they never call ``super()`` for tho
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 from collections.abc import Iterable
@@ -42,6 +43,7 @@ from sigscope.lab.controller import Lab, LabError
 from sigscope.ui.app import SECONDARY, LabSettings, SigscopeApp, run_app
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, Command, help_keys
 from sigscope.ui.messages import LabEvent, SnapshotReady
+from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.lesson_picker import LessonPicker
 from sigscope.ui.widgets.lesson_pane import LessonPane
@@ -136,6 +138,8 @@ def describe_solution(actions: Iterable[Any]) -> str:
             text = f"reaping {value} (the key is m, then {value})"
         elif kind == "spawn":
             text = f"a new {value[0]} worker (the key is n, then {value[0]})"
+        elif kind == "code":
+            text = "Python in the Code panel (the key is e; type it, then ctrl+r)"
         elif kind in ("answer", "predict"):
             what = "the answer" if kind == "answer" else "a prediction"
             typed = "what the lab shows" if value is True else str(value)
@@ -424,7 +428,7 @@ class LessonApp(SigscopeApp):
         else:
             self.notify(f"{reply!r} is not it. Try again, or g for a hint.", severity="warning")
 
-    def action_show_me(self) -> None:
+    def action_show_me(self, code_accepted: bool = False) -> None:
         run = self._active_run()
         if run is None or self._running_lab() is None:
             return
@@ -433,6 +437,22 @@ class LessonApp(SigscopeApp):
             return
         if not run.current_step.solution:
             self.notify("Nothing to do in this step: read it, then ] for the next.")
+            return
+        codes = [a.value for a in run.current_step.solution if a.kind == "code"]
+        if codes and not code_accepted:
+            # A lesson file is untrusted input: its Python runs only when the learner, having
+            # seen it, says yes (issue 17), and as root the question says what that means.
+            root = " as root: it can change or kill anything on this machine" * (os.geteuid() == 0)
+            shown = "\n".join(codes)
+            shown = shown if len(shown) <= 400 else shown[:399] + "…"
+            self.push_screen(
+                ConfirmDialog(
+                    "Show me runs Python from the lesson file",
+                    f"In the first playground worker{root}:\n\n{shown}",
+                    yes="Run it",
+                ),
+                lambda yes: self.action_show_me(code_accepted=True) if yes else None,
+            )
             return
         self.showing_me = True
         keys = describe_solution(run.current_step.solution)

@@ -127,6 +127,7 @@ LESSON_BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
     "orphan-maker": {"count": (1, 16), "linger": (0, 60), "stay": (0, 60)},
     "pause": {"work": (0, 60)},
     "pipe-writer": {"after": (0, 60)},
+    "playground": {"max_output": (0, 65536)},
     "sigwait": {"quiet": (0.001, 60)},
     "sleep-loop": {"interval": (0.01, 60)},
     "threads": {"count": (1, 16)},
