@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from textual.app import App
+from textual.color import Color
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
@@ -92,6 +93,12 @@ async def test_typing_highlights_and_scrolls_to_the_row(typed: str, signal: str)
         await pilot.pause()
         assert menu.highlighted_signal == parse_signal(signal)
         assert row_in_view(menu), "the highlighted row is scrolled out of sight"
+        # Plainly highlighted though the focus is in the input box (Textual's unfocused
+        # highlight is a faint tint): the accent colour, as the menu's frame.
+        options = menu.query_one(OptionList)
+        assert not options.has_focus
+        highlight = options.get_component_styles("option-list--option-highlighted")
+        assert highlight.background == Color.parse(app.theme_variables["accent"])
         assert menu.will_send == f"Enter sends {signal} to worker 0 (pid 4242)"
         await pilot.press("enter")
         await until(pilot, lambda: app.results, "the menu closed")
