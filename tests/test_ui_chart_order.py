@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sigscope.observe.sequence import SequenceModel
+from sigscope.observe.sequence import SequenceModel, describe
 from sigscope.record import load
 from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import ReplaySettings
@@ -112,3 +112,96 @@ def test_rows_stay_sorted_even_for_events_later_than_the_window() -> None:
         # Every handler run still finds its send, however late either arrived.
         assert arrows(model) == expected
         assert not any("no known sender" in row.label() for row in model.rows)
+
+
+def test_stop_and_continue_are_drawn_when_the_signals_made_them_not_when_seen() -> None:
+    """The sampler sees a stop or a continue up to a scan later; SIGCONT resumes a process
+    when it is sent, so "continued" goes right after the SIGCONT arrow, before what it caused
+    (here the master's reap of a worker it could not reap while stopped)."""
+    s, ms = 1_000_000_000, 1_000_000
+    t = 50 * s
+    events = [
+        {"t": t, "pid": 2, "role": "master", "kind": "spawn", "child": 3, "index": 0},
+        {
+            "t": t + s,
+            "pid": 1,
+            "role": "ui",
+            "kind": "sent",
+            "sig": "SIGSTOP",
+            "target": 2,
+            "target_role": "master",
+        },
+        {
+            "t": t + s + 240 * ms,
+            "pid": 1,
+            "role": "ui",
+            "kind": "state",
+            "child": 2,
+            "state": "T",
+            "old": "S",
+        },
+        {
+            "t": t + 2 * s,
+            "pid": 1,
+            "role": "ui",
+            "kind": "sent",
+            "sig": "SIGCONT",
+            "target": 2,
+            "target_role": "master",
+        },
+        {
+            "t": t + 2 * s + 3 * ms,
+            "pid": 2,
+            "role": "master",
+            "kind": "reaped",
+            "child": 3,
+            "how": "signalled",
+            "sig": "SIGKILL",
+            "exitcode": -9,
+        },
+        {
+            "t": t + 2 * s + 200 * ms,
+            "pid": 1,
+            "role": "ui",
+            "kind": "state",
+            "child": 2,
+            "state": "S",
+            "old": "T",
+        },
+    ]
+    model = SequenceModel()
+    for event in events:
+        model.add(event)
+    labels = [row.label() for row in model.rows]
+    assert labels == [
+        "fork w0 pid 3",
+        "SIGSTOP",
+        "pid 2 stopped (T)",
+        "SIGCONT",
+        "pid 2 continued (S) by SIGCONT",
+        "reaped: pid 3 killed by SIGKILL (-9)",
+    ]
+    stopped = next(r for r in model.rows if r.glyph == "T")
+    assert stopped.t == t + s + 1  # right after the SIGSTOP arrow, not at the scan
+
+
+def test_captions_say_what_a_student_needs() -> None:
+    """One wording for the chart and the event list; the re-raise is explained."""
+    worker = {"pid": 7, "role": "worker", "index": 0}
+    assert describe({**worker, "kind": "exit", "code": -15, "sig": "SIGTERM"}) == (
+        "pid 7 dies by SIGTERM: its handler re-raised it"
+    )
+    assert describe({**worker, "kind": "received", "sig": "SIGUSR1"}) == (
+        "worker 0 (7) ran its SIGUSR1 handler"
+    )
+    took = describe({**worker, "kind": "received", "sig": "SIGUSR1", "via": "sigwaitinfo"})
+    assert took == "worker 0 (7) took SIGUSR1 with sigwaitinfo()"
+    sent = {
+        "pid": 1,
+        "role": "ui",
+        "kind": "sent",
+        "sig": "SIGHUP",
+        "target": 7,
+        "target_role": "worker",
+    }
+    assert describe(sent) == "you sent SIGHUP to worker 7"

@@ -96,6 +96,8 @@ def describe(event: Event) -> str:
         target = _who(event.get("target_role"), event.get("target"))
         return f"{me} sent {sig} to {target}"
     if kind == "received":
+        if event.get("via"):  # sigwaitinfo: taken from the pending set, no handler ran
+            return f"{me} took {sig} with {event['via']}()"
         return f"{me} ran its {sig} handler"
     if kind in ("spawn", "fork"):
         child, index = event.get("child"), event.get("index")
