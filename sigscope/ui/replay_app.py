@@ -220,8 +220,8 @@ class ReplayApp(SigscopeApp):
 
     def on_lab_event(self, message: LabEvent) -> None:
         # Runs before the dashboard's handler (Textual calls them along the MRO).
-        if message.generation != self.generation:
-            return
+        if message.generation != self.generation or not self.master_panel.is_attached:
+            return  # a late event of a replaced replay, or the app is shutting down
         state = self.master_panel.state
         target = recorded_target(self._target, state.phase, message.event)
         if target != self._target:
