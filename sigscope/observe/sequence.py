@@ -55,6 +55,11 @@ HOLD_MAX = 100_000
 """Events held in the window at most (a storm): beyond it the oldest are applied at once."""
 MAX_PID_LANES = 8  # lanes for processes without a worker index (orphans, strangers)
 MAX_ENDED_LANES = 64  # lanes of reaped processes kept (for rows still in the deque)
+DRAWN_KINDS = frozenset(
+    {"sent", "received", "spawn", "fork", "exit", "reaped", "gone", "state", "phase"}
+    | {"dropped", "ended"}
+)
+"""The kinds the chart draws (the others, e.g. a periodic ``status``, change nothing)."""
 STOP_SIGNALS = frozenset({"SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"})
 KERNEL_SIGNALS = frozenset({"SIGCHLD", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGPIPE", "SIGSEGV"})
 
@@ -544,12 +549,15 @@ class SequenceModel:
         are ignored)."""
         kind = event.get("kind")
         t = _t(event)
-        self.changes += 1
         if t and (self.origin is None or t < self.origin):
-            # Time stamps count from the earliest event, even one that arrived late.
+            # Time stamps count from the earliest event (of any kind, as the event list's do),
+            # even one that arrived late.
             if self.origin is not None:
                 self.layout_version += 1
             self.origin = t
+        if kind not in DRAWN_KINDS:
+            return
+        self.changes += 1
         if kind == "sent":
             self._sent(event, t)
         elif kind == "received":
