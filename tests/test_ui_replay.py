@@ -22,7 +22,7 @@ from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.process_tree import format_age
 
 RECORDING = Path(__file__).parent / "data" / "lab-recording.jsonl"
-LAB_WORDS = ("TERM", "KILL", "Restart", "TTIN", "TTOU", "Reaping", "Spawn", "Signal…")
+LAB_WORDS = ("TERM", "KILL", "Restart", "TTIN", "TTOU", "Reaping", "Spawn", "Signal…", "Code")
 
 
 def entries() -> list[Any]:
@@ -77,7 +77,7 @@ async def test_a_replay_offers_replay_controls_only(size: tuple[int, int]) -> No
         notices: list[str] = []
         original = app.notify
         app.notify = lambda message, *a, **k: notices.append(str(message))  # type: ignore[method-assign]
-        await pilot.press("t", "x", "R", "k", "plus", "m", "n")
+        await pilot.press("t", "x", "R", "k", "plus", "m", "n", "e")
         await pilot.pause()
         app.notify = original  # type: ignore[method-assign]
         assert app.generation == generation and notices == []
@@ -94,7 +94,7 @@ async def test_help_lists_the_replay_keys_and_no_lab_key() -> None:
     assert keys["space"] == "Replay: play or pause"
     for key in (".", "[", "]", "b", "j", "g", "G", "?", "q / ctrl+q"):
         assert key in keys, key
-    assert not any(k in keys for k in ("t", "x", "R", "+", "-", "m", "n", "k / F9"))
+    assert not any(k in keys for k in ("t", "x", "R", "+", "-", "m", "n", "e", "k / F9"))
     app = ReplayApp(ReplaySettings(RECORDING), paused=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("question_mark")

@@ -53,9 +53,11 @@ REPLAY_KEYS: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("G", "jump_to(-1)", "Replay: to the end", None, "G"),
 )
 
-# The dashboard's actions that act on a live lab: a recording has nothing to act on.
+# The dashboard's actions that only look (the rest act on a live lab: a recording has nothing
+# to act on). An allow-list: a lab action added to the dashboard later stays out of a replay.
+VIEW_ACTIONS = frozenset({"filter_selected", "save_svg", "help", "quit", "focus_tree"})
 LAB_ACTIONS = frozenset(
-    {"signal_menu", "tag", "quick", "master", "reaping", "new_worker", "restart"}
+    name for name in (c.action.split("(", 1)[0] for c in COMMANDS) if name not in VIEW_ACTIONS
 )
 # The quick-action buttons of the replay: (id, label, action, tooltip).
 REPLAY_BUTTONS = (  # seven: one row of the compact layout's grid; G (to the end) is a key
