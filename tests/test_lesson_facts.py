@@ -1348,3 +1348,54 @@ def test_a_select_on_a_wakeup_fd_returns_after_the_python_handler_ran() -> None:
         """
     )
     assert seen == {"ready": True, "bytes": [10], "handled": [10]}
+
+
+def test_five_blocked_sigusr1_run_the_handler_once_before_unblock_returns() -> None:
+    """Lesson 13 (playground step): five SIGUSR1 sent while blocked are one pending signal;
+    unblocking runs the Python handler once, before pthread_sigmask returns to the caller."""
+    seen = experiment(
+        """
+        import json, os, signal
+        count = 0
+        def handler(sig, frame):
+            global count
+            count += 1
+        signal.signal(signal.SIGUSR1, handler)
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+        for _ in range(5):
+            os.kill(os.getpid(), signal.SIGUSR1)
+        pending = signal.SIGUSR1 in signal.sigpending()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1])
+        right_after = count
+        print(json.dumps({"pending": pending, "right_after": right_after}))
+        """
+    )
+    assert seen == {"pending": True, "right_after": 1}
+
+
+def test_an_alarm_handler_that_raises_ends_a_blocked_read() -> None:
+    """Lesson 14 (playground step): alarm(1) and a raising SIGALRM handler end an os.read that
+    would block for ever; the exception comes out of the read (PEP 475 retries only when the
+    handler returns)."""
+    seen = experiment(
+        """
+        import json, os, signal, time
+        class Timeout(Exception):
+            pass
+        def on_alarm(sig, frame):
+            raise Timeout()
+        signal.signal(signal.SIGALRM, on_alarm)
+        r, w = os.pipe()
+        start = time.monotonic()
+        signal.alarm(1)
+        try:
+            os.read(r, 1)
+            result = "read returned"
+        except Timeout:
+            result = "Timeout"
+        finally:
+            signal.alarm(0)
+        print(json.dumps({"result": result, "about_1s": 0.9 < time.monotonic() - start < 5}))
+        """
+    )
+    assert seen == {"result": "Timeout", "about_1s": True}
