@@ -330,3 +330,28 @@ def _switches(pid: int) -> int:
             if line.startswith("voluntary_ctxt_switches"):
                 return int(line.split()[1])
     raise AssertionError("no voluntary_ctxt_switches")
+
+
+def test_a_learners_handler_and_its_report_are_drawn_in_the_chart() -> None:
+    """The learner's handler runs are `received` (an arrow from the sender, its latency on the
+    row) and its report() is a mark on the worker's lane."""
+    from sigscope.observe.sequence import SequenceModel, describe
+
+    with Lab(workers=1, behaviour="playground") as lab:
+        run(lab, "signal.signal(signal.SIGUSR1, lambda s, f: report(count=1))")
+        pid = lab.worker(0).pid
+        since = lab.cursor()
+        lab.send("worker:0", "USR1")
+        lab.wait_for(kind="report", pid=pid, since=since)
+        model = SequenceModel()
+        for event in lab.events():
+            model.add(event)
+    arrows = [r for r in model.rows if r.kind == "arrow" and r.sig == "SIGUSR1"]
+    assert len(arrows) == 1 and arrows[0].handled == 1  # sent, and the handler ran
+    marks = [r for r in model.rows if r.kind == "mark" and r.glyph == "✎"]
+    assert len(marks) == 1 and "reports count=1" in marks[0].text
+    assert marks[0].receiver == arrows[0].receiver  # on the worker's lane
+    assert describe({"kind": "snippet", "role": "worker", "pid": 5, "action": "raised",
+                     "id": 2, "exception": "ZeroDivisionError"}).endswith(
+        "snippet 2 raised ZeroDivisionError"
+    )  # fmt: skip

@@ -57,7 +57,7 @@ MAX_PID_LANES = 8  # lanes for processes without a worker index (orphans, strang
 MAX_ENDED_LANES = 64  # lanes of reaped processes kept (for rows still in the deque)
 DRAWN_KINDS = frozenset(
     {"sent", "received", "spawn", "fork", "exit", "reaped", "gone", "state", "phase"}
-    | {"dropped", "ended"}
+    | {"dropped", "ended", "report"}  # report: a playground's report() (issue 17)
 )
 """The kinds the chart draws (the others, e.g. a periodic ``status``, change nothing)."""
 STOP_SIGNALS = frozenset({"SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"})
@@ -174,6 +174,15 @@ def describe(event: Event) -> str:
     if kind in ("note", "error"):
         text = str(event.get("text", ""))
         return text.splitlines()[-1] if text else str(kind)
+    if kind == "report":  # the playground: the learner's report(**fields) (issue 17)
+        skip = ("t", "pid", "role", "kind", "index", "snippet")
+        fields = ", ".join(f"{k}={v!r}" for k, v in event.items() if k not in skip)
+        return f"{me} reports {fields}"
+    if kind == "snippet":
+        action, ident = event.get("action"), event.get("id")
+        if action == "raised":
+            return f"{me}: snippet {ident} raised {event.get('exception')}"
+        return f"{me}: snippet {ident} {action}"
     return f"{me}: {kind}"
 
 
@@ -582,6 +591,9 @@ class SequenceModel:
         elif kind == "dropped":
             lane = self.lane_of_event(event)
             self.mark(t, lane, "!", describe(event), "bold red")
+        elif kind == "report":  # a playground's report(): drawn on its lane, like a handler run
+            lane = self.lane_of_event(event)
+            self.mark(t, lane, "✎", describe(event), "cyan")
         elif kind == "ended":
             self.mark(t, "master", "■", describe(event), "bold red")
             for lane_ in self.lanes:
