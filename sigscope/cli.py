@@ -114,8 +114,9 @@ def build_parser() -> Parser:
         action="append",
         default=[],
         metavar="SPEC",
-        help="[SECONDS:]SIGNAL[@TARGET], repeatable; TARGET is master "
-        "(default), worker or worker:N; e.g. 0.5:TTIN, 1:KILL@worker:1",
+        help="[SECONDS:]SIGNAL[=VALUE][@TARGET], repeatable; TARGET is master "
+        "(default), worker or worker:N; =VALUE sends it queued (sigqueue, SI_QUEUE) with "
+        "that int; e.g. 0.5:TTIN, 1:KILL@worker:1, 0.5:RTMIN+1=42@worker:0",
     )
     trace.add_argument(
         "--run",
@@ -275,7 +276,7 @@ def run_trace(args: argparse.Namespace) -> int:
                     if hasattr(spec, "code"):  # a --run spec
                         lab.run_code(spec.target, spec.code)
                     else:
-                        lab.send(spec.target, spec.sig)
+                        lab.send(spec.target, spec.sig, spec.value)
                 except LabError as e:
                     failures += 1
                     print(f"sigscope trace: {spec.text}: {e}", file=sys.stderr)

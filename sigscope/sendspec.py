@@ -1,6 +1,8 @@
-"""``[SECONDS:]SIGNAL[@TARGET]``: how ``trace --send`` and lesson solutions say "send this".
+"""``[SECONDS:]SIGNAL[=VALUE][@TARGET]``: how ``trace --send`` and lesson solutions say "send this".
 
 SIGNAL is a name with or without ``SIG`` (``TERM``, ``SIGTERM``, ``RTMIN+2``) or a number;
+``=VALUE`` (an integer that fits a C ``int``) sends it queued with that value, as ``sigqueue(3)``
+does (``si_code`` SI_QUEUE, the value in ``si_value.sival_int``);
 TARGET is ``master`` (the default), ``worker`` (the first live worker) or ``worker:N``.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sigscope.numbers import NumberError, is_int, parse_float
+from sigscope.numbers import NumberError, is_int, parse_float, parse_int
 from sigscope.signames import SignalError, parse_signal, signal_name
 
 
@@ -22,6 +24,7 @@ class SendSpec:
     at: float  # seconds from the start (trace) or before sending (a lesson's solution)
     sig: int
     target: str
+    value: int | None = None  # sent queued (SI_QUEUE) with this sival_int
 
     @property
     def signame(self) -> str:
@@ -29,7 +32,8 @@ class SendSpec:
 
     @property
     def text(self) -> str:
-        return f"{self.at:g}:{self.signame}@{self.target}"
+        value = "" if self.value is None else f"={self.value}"
+        return f"{self.at:g}:{self.signame}{value}@{self.target}"
 
 
 def parse_target(text: str) -> str:
@@ -64,8 +68,30 @@ def parse_send_spec(text: str, max_at: float = math.inf) -> SendSpec:
             raise SendSpecError(f"bad time {when!r} in {text!r}: {limit}")
     else:
         sig_text = when
+    sig_text, eq, value_text = sig_text.partition("=")
+    value: int | None = None
+    if eq:
+        value = parse_value(value_text, text)
     try:
         sig = parse_signal(sig_text)
     except SignalError as e:
         raise SendSpecError(f"bad signal name {sig_text.strip()!r}: {e}") from None
-    return SendSpec(at, sig, target)
+    return SendSpec(at, sig, target, value)
+
+
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # sival_int is a C int
+
+
+def parse_value(text: str, spec: str | None = None) -> int:
+    """The ``VALUE`` of ``SIGNAL=VALUE``: a whole number that fits a C ``int``.
+
+    Raises:
+        SendSpecError: said with the spec it came from.
+    """
+    where = f" in {spec!r}" if spec is not None else ""
+    try:
+        return parse_int(text.strip(), what="a value", low=INT_MIN, high=INT_MAX, signed=True)
+    except NumberError:
+        raise SendSpecError(
+            f"bad value {text.strip()!r}{where} (a whole number from {INT_MIN} to {INT_MAX})"
+        ) from None

@@ -31,6 +31,7 @@ class Send:
     delay: float
     sig: str
     target: str
+    value: int | None = None  # SIGNAL=VALUE: sent queued (sigqueue, SI_QUEUE) with this value
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,14 @@ class Action:
 
 
 def parse_send(text: Any) -> Send:
-    """``[SECONDS:]SIGNAL[@TARGET]``, as ``sigscope trace --send`` takes it."""
+    """``[SECONDS:]SIGNAL[=VALUE][@TARGET]``, as ``sigscope trace --send`` takes it."""
     if not isinstance(text, str):
         raise SpecError(f'send wants a string like "TERM@worker:0", not {text!r}')
     try:
         spec = parse_send_spec(text, max_at=MAX_WAIT)
     except SendSpecError as e:
         raise SpecError(str(e)) from None
-    return Send(spec.at, spec.signame, spec.target)
+    return Send(spec.at, spec.signame, spec.target, spec.value)
 
 
 def compile_action(spec: Any) -> Action:

@@ -352,7 +352,7 @@ class LessonRun:
             if value.delay:
                 sleep(value.delay)
             self._await_ready(value.target, timeout)
-            lab.send(value.target, value.sig)
+            lab.send(value.target, value.sig, value.value)
         elif kind == "reaping":
             lab.set_reaping(value)
             lab.wait_for(kind="mode", reaping=value, since=mark, timeout=timeout)

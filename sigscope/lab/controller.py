@@ -16,6 +16,7 @@ Nothing is left behind (design.md), in layers:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import select
@@ -360,8 +361,11 @@ class Lab(EventLog):
         raise LabError(f"bad target {target!r} (master, worker, worker:N, or a pid of the lab)")
 
     # -- acting ----------------------------------------------------------------------------
-    def send(self, target: str | int, sig: str | int) -> LabProcess:
+    def send(self, target: str | int, sig: str | int, value: int | None = None) -> LabProcess:
         """Send a signal to one lab process, through a pidfd; record a ``sent`` event.
+
+        With ``value``, the signal goes queued as ``sigqueue(3)`` sends it (SI_QUEUE, the value
+        in ``sival_int``), still through the checked pidfd: see :func:`send_recorded`.
 
         Raises:
             LabError: a bad target or signal, or a process that cannot be signalled now.
@@ -371,7 +375,7 @@ class Lab(EventLog):
         if proc.ref is None:
             raise LabError(f"process {proc.pid} cannot be signalled: its start time is unknown")
         try:
-            send_recorded(self, proc, signum, managed=self.processes.__contains__)
+            send_recorded(self, proc, signum, managed=self.processes.__contains__, value=value)
         except SendRefused as e:
             raise LabError(str(e)) from None
         return proc
@@ -562,9 +566,20 @@ class Lab(EventLog):
             self.reaping = event.get("reaping", self.reaping)
 
 
-def send_recorded(log: Any, proc: LabProcess, signum: int, managed: Callable[[int], bool]) -> None:
+def send_recorded(
+    log: Any,
+    proc: LabProcess,
+    signum: int,
+    managed: Callable[[int], bool],
+    value: int | None = None,
+) -> None:
     """Signal ``proc`` through a checked pidfd, with a ``sent`` event from ``log``'s own pid
     (role ui), or an ``error`` event saying why not. The lab and an attached tree share it.
+
+    With ``value``: ``pidfd_send_signal`` with a siginfo as ``sigqueue(3)`` builds it (SI_QUEUE;
+    allowed to another process because ``si_code`` is negative, pidfd_send_signal(2) and
+    rt_sigqueueinfo(2)). Python's ``signal.pidfd_send_signal`` takes no siginfo, hence ctypes;
+    the pidfd keeps the start-time check race-free, where ``sigqueue(pid)`` would not.
 
     The sent event goes into the stream before the signal, so that its received event can
     never be read ahead of it; its ``t`` is taken after the safety checks.
@@ -584,12 +599,38 @@ def send_recorded(log: Any, proc: LabProcess, signum: int, managed: Callable[[in
                     "sig": signal_name(signum),
                     "target": proc.pid,
                     "target_role": proc.role,
+                    **({} if value is None else {"value": value, "via": "sigqueue"}),
                 }
             )
-            signal_pidfd(fd, proc.pid, signum)
+            if value is None:
+                signal_pidfd(fd, proc.pid, signum)
+            else:
+                _queue_pidfd(fd, proc.pid, signum, value)
     except SendRefused as e:
         log._deliver({"t": now(), "pid": log.pid, "role": "ui", "kind": "error", "text": str(e)})
         raise
+
+
+def _queue_pidfd(fd: int, pid: int, signum: int, value: int) -> None:
+    """A queued value through the pidfd, with the kernel's refusals said in words."""
+    from sigscope.lab import libc
+
+    try:
+        libc.pidfd_sigqueue(fd, signum, value)
+    except libc.LibcError as e:
+        name = signal_name(signum)
+        if e.errno == errno.ESRCH:
+            raise SendRefused(f"process {pid} has exited; {name} not sent") from None
+        if e.errno == errno.EPERM:
+            raise SendRefused(f"not allowed to signal pid {pid} (another user's)") from None
+        if e.errno == errno.EAGAIN:
+            raise SendRefused(
+                f"{name}={value} not queued to pid {pid}: EAGAIN, the user's queued signals "
+                "reached RLIMIT_SIGPENDING"
+            ) from None
+        raise SendRefused(f"{name}={value} not sent to pid {pid}: {e.strerror}") from None
+    except ValueError as e:
+        raise SendRefused(str(e)) from None
 
 
 def track_event(
