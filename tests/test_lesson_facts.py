@@ -1399,3 +1399,170 @@ def test_an_alarm_handler_that_raises_ends_a_blocked_read() -> None:
         """
     )
     assert seen == {"result": "Timeout", "about_1s": True}
+
+
+# --- H12: beneath the signal module ---
+
+
+def test_sa_resethand_runs_the_handler_once_then_the_default_kills() -> None:
+    """Lesson 20: with SA_RESETHAND the disposition is reset to SIG_DFL as the handler is
+    entered (sigaction(2)): the first SIGUSR1 runs the handler, the read-back then says SIG_DFL,
+    and the second SIGUSR1 takes the default action (Term)."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
+                import os, signal, sys
+                from sigscope.lab import libc as L
+                runs = []
+                signal.signal(signal.SIGUSR1, lambda s, f: runs.append(s))
+                L.set_action(signal.SIGUSR1, None, L.SA_RESETHAND)
+                before = L.get_action(signal.SIGUSR1).sa_handler
+                os.kill(os.getpid(), signal.SIGUSR1)
+                after = L.get_action(signal.SIGUSR1).sa_handler
+                print(len(runs), before not in (0, 1, None), after in (0, None), flush=True)
+                sys.stdin.read()
+                os.kill(os.getpid(), signal.SIGUSR1)
+                print("survived", flush=True)
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout.readline().split() == ["1", "True", "True"]
+        child.stdin.close()
+        assert child.wait(timeout=30) == -signal.SIGUSR1
+        assert child.stdout.read() == ""
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+_PROBE = """
+import ctypes, json, os, signal
+from sigscope.lab import libc as L
+log = []
+HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_int)
+depth = [0]
+def probe(sig):
+    # Runs inside the C-level handler (the main thread is in a GIL-free C call: sigsuspend).
+    depth[0] += 1
+    log.append(["enter", depth[0], L.blocked_now()])
+    if len(log) == 1:
+        getattr(L.libc(), "raise")(sig)  # the same signal again, from inside its handler
+    log.append(["leave", depth[0]])
+    depth[0] -= 1
+c_probe = HANDLER(probe)
+addr = ctypes.cast(c_probe, ctypes.c_void_p).value
+L.set_action(signal.SIGUSR1, addr, FLAGS, MASK)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+os.kill(os.getpid(), signal.SIGUSR1)  # pending until sigsuspend opens the mask
+L.libc().sigsuspend(ctypes.byref(L.make_sigset([])))
+# sigsuspend put the old mask back (SIGUSR1 blocked): a signal raised inside the handler and
+# held by its mask is still pending; unblock it (in C, without the GIL) to let it in.
+L.libc().pthread_sigmask(signal.SIG_UNBLOCK, ctypes.byref(L.make_sigset([signal.SIGUSR1])), None)
+print(json.dumps(log))
+"""
+
+
+def _probe(flags: str, mask: str) -> list:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE.replace("FLAGS", flags).replace("MASK", mask)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_a_signal_is_blocked_during_its_own_handler_and_sa_mask_adds_more() -> None:
+    """Lesson 20: while a handler runs, its own signal is blocked (and those in sa_mask), so
+    the same signal raised inside the handler waits: it runs the handler again only after the
+    first run returned (sigaction(2), "sa_mask"; signal(7))."""
+    usr1, usr2 = int(signal.SIGUSR1), int(signal.SIGUSR2)
+    log = _probe("0", "[signal.SIGUSR2]")
+    assert [e[:2] for e in log] == [["enter", 1], ["leave", 1], ["enter", 1], ["leave", 1]]
+    assert usr1 in log[0][2] and usr2 in log[0][2], log
+
+
+def test_sa_nodefer_lets_a_handler_be_interrupted_by_its_own_signal() -> None:
+    """Lesson 20: with SA_NODEFER the signal is not added to the mask while its handler runs:
+    the same signal raised inside the handler enters it again, nested (sigaction(2))."""
+    usr1 = int(signal.SIGUSR1)
+    log = _probe("L.SA_NODEFER", "[]")
+    assert [e[:2] for e in log] == [["enter", 1], ["enter", 2], ["leave", 2], ["leave", 1]]
+    assert usr1 not in log[0][2], log
+
+
+def test_python_installs_its_handlers_with_sa_onstack_and_an_empty_sa_mask() -> None:
+    """Lesson 20: signal.signal() hides the flags: CPython installs its C trampoline with
+    SA_ONSTACK (no SA_RESTART, no SA_NODEFER) and an empty sa_mask — read back with
+    sigaction(sig, NULL, &old)."""
+    seen = experiment(
+        """
+        import json, signal
+        from sigscope.lab import libc as L
+        signal.signal(signal.SIGUSR1, lambda s, f: None)
+        act = L.get_action(signal.SIGUSR1)
+        names = [n for n in L.flag_names(act.sa_flags) if n != "SA_RESTORER"]
+        print(json.dumps({"flags": names, "mask": L.sigset_members(act.sa_mask)}))
+        """
+    )
+    assert seen == {"flags": ["SA_ONSTACK"], "mask": []}
+
+
+_CHILDREN = """
+import json, os, signal
+from sigscope.lab import libc as L
+signal.signal(signal.SIGCHLD, lambda s, f: None)
+L.set_action(signal.SIGCHLD, HANDLER, FLAGS)
+# Blocked, SIGCHLD stays pending; a standard signal does not queue, so the first one generated
+# keeps its siginfo and later ones are merged into it: its si_code says which came first.
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+pid = os.fork()
+if pid == 0:
+    os.kill(os.getpid(), signal.SIGSTOP)
+    os._exit(0)
+os.waitid(os.P_PID, pid, os.WSTOPPED | os.WNOWAIT)  # blocks until the child has stopped
+os.kill(pid, signal.SIGCONT)
+try:
+    # Blocks until the child has exited; WNOWAIT leaves a zombie where it is.
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    with open(f"/proc/{pid}/stat") as f:
+        state = f.read().rsplit(")", 1)[1].split()[0]
+    os.waitpid(pid, 0)
+except ChildProcessError:  # ECHILD: the kernel reaped it already, nothing to wait for
+    state = "reaped"
+info = signal.sigtimedwait([signal.SIGCHLD], 0)
+codes = {os.CLD_STOPPED: "CLD_STOPPED", os.CLD_CONTINUED: "CLD_CONTINUED",
+         os.CLD_EXITED: "CLD_EXITED"}
+print(json.dumps({"first_sigchld": None if info is None else codes[info.si_code],
+                  "state": state}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("handler", "flags", "expected"),
+    [
+        ("None", "0", {"first_sigchld": "CLD_STOPPED", "state": "Z"}),
+        ("None", "L.SA_NOCLDSTOP", {"first_sigchld": "CLD_EXITED", "state": "Z"}),
+        ("None", "L.SA_NOCLDWAIT", {"first_sigchld": "CLD_STOPPED", "state": "reaped"}),
+        ("L.SIG_IGN", "0", {"first_sigchld": None, "state": "reaped"}),
+    ],
+)
+def test_sigchld_variants_nocldstop_nocldwait_and_sig_ign(
+    handler: str, flags: str, expected: dict
+) -> None:
+    """Lesson 21: a child's stop sends its parent SIGCHLD (CLD_STOPPED) unless SA_NOCLDSTOP;
+    an exited child stays a zombie until waited for unless SA_NOCLDWAIT or SIG_IGN, with which
+    the kernel reaps it and a wait fails with ECHILD (sigaction(2), waitpid(2) NOTES)."""
+    code = _CHILDREN.replace("HANDLER", handler).replace("FLAGS", flags)
+    assert experiment(code) == expected
