@@ -94,7 +94,7 @@ async def test_type_run_and_the_dispositions_panel_follows_signal_signal() -> No
         since = lab.cursor()
         await type_code(pilot, panel, "signal.signal(signal.SIGUSR1, signal.SIG_IGN)")
         assert panel.editor.text == "signal.signal(signal.SIGUSR1, signal.SIG_IGN)"
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+o")
         await confirm_root(pilot, app)
         done = await event(lab, since, kind="snippet", action="finished")
         assert done["pid"] == pid
@@ -112,7 +112,7 @@ async def test_history_and_output_and_errors() -> None:
         for n, code in enumerate(("print(1 + 1)", "1 / 0")):
             since = lab.cursor()
             panel.editor.load_text(code)
-            await pilot.press("ctrl+r")
+            await pilot.press("ctrl+o")
             if n == 0:
                 await confirm_root(pilot, app)
             await event(lab, since, kind="snippet", action="raised" if n else "finished")
@@ -142,7 +142,7 @@ async def test_a_running_snippet_shows_and_stop_ends_it() -> None:
         await pilot.press("e")
         since = lab.cursor()
         panel.editor.load_text("time.sleep(30)")
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+o")
         await confirm_root(pilot, app)
         await event(lab, since, kind="snippet", action="started")
         state = app.query_one("#code-state")
@@ -173,7 +173,7 @@ async def test_as_root_saying_no_runs_nothing() -> None:
         await pilot.press("e")
         since = lab.cursor()
         panel.editor.load_text("print('should not run')")
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+o")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the root dialog")
         await pilot.press("n")
         await pilot.pause(0.3)

@@ -71,7 +71,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "e",
         "code",
-        "Code: run your own Python in a playground worker (ctrl+r runs, ctrl+g stops)",
+        "Code: run your own Python in a playground worker (ctrl+o runs, ctrl+g stops)",
         "Code",
         "e",
     ),

@@ -139,7 +139,7 @@ def describe_solution(actions: Iterable[Any]) -> str:
         elif kind == "spawn":
             text = f"a new {value[0]} worker (the key is n, then {value[0]})"
         elif kind == "code":
-            text = "Python in the Code panel (the key is e; type it, then ctrl+r)"
+            text = "Python in the Code panel (the key is e; type it, then ctrl+o)"
         elif kind in ("answer", "predict"):
             what = "the answer" if kind == "answer" else "a prediction"
             typed = "what the lab shows" if value is True else str(value)

@@ -2,9 +2,11 @@
 
 A ``TextArea`` with Python highlighting (tree-sitter, from ``textual[syntax]``; plain text if
 the grammar is missing), history, and keys: **ctrl+enter** runs (terminals that speak the kitty
-keyboard protocol deliver it; most others send a plain Enter for it, so **ctrl+r** runs too
-and is the one the footer shows), **ctrl+g** stops a running snippet (the worker is replaced
-if it does not stop), **ctrl+up / ctrl+down** walk the history.
+keyboard protocol deliver it as ``CSI 13;5u``; a plain terminal or tmux sends Enter, and
+xterm's modifyOtherKeys form ``CSI 27;5;13~`` parses as ``ctrl+\r`` in Textual 8.2.8: measured
+with its XTermParser), so **ctrl+o** runs too and is the one the footer shows (not ctrl+r: in
+a lesson that resets the lesson, without asking), **ctrl+g** stops a running snippet (the
+worker is replaced if it does not stop), **ctrl+up / ctrl+down** walk the history.
 
 The panel is bound to a playground worker by *index* (``worker:N``), so a worker replaced after
 a Stop is still the one the panel talks to. What comes back (output, results, exceptions,
@@ -54,7 +56,7 @@ class CodeEditor(TextArea):
     """The editor: its own keys for run, stop and history (shown in the footer)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+enter,ctrl+r", "run_code", "Run", key_display="ctrl+r"),
+        Binding("ctrl+enter,ctrl+o", "run_code", "Run", key_display="ctrl+o"),
         Binding("ctrl+g", "stop_code", "Stop", key_display="ctrl+g"),
         Binding("ctrl+up", "history(-1)", "Older", show=False),
         Binding("ctrl+down", "history(1)", "Newer", show=False),
@@ -86,7 +88,11 @@ class CodePanel(Vertical):
     """Editor, status and output for one playground worker (by index)."""
 
     DEFAULT_CSS = """
-    CodePanel { height: 14; display: none; }
+    CodePanel {
+        height: 14; display: none;
+        border: round $primary 40%; border-title-color: $text; border-title-style: bold;
+    }
+    CodePanel:focus-within { border: heavy $accent; border-title-background: $accent; }
     CodePanel.-shown { display: block; }
     CodePanel #code-state { height: 1; padding: 0 1; color: $text-muted; }
     CodePanel #code-state.-running { color: $warning; text-style: bold; }
@@ -319,7 +325,7 @@ class CodePanel(Vertical):
         if self.index is None:
             return Text("No playground worker: n (Spawn…) → playground, or select one.")
         busy = [pid for pid in self.running if self._index_of(pid) == self.index]
-        keys = "ctrl+r (or ctrl+enter) runs · ctrl+↑/↓ history · esc leaves"
+        keys = "ctrl+o (or ctrl+enter) runs · ctrl+↑/↓ history · esc leaves"
         plain = "" if self.highlighting else " · no highlighting (textual[syntax] missing)"
         if busy:
             return Text(
