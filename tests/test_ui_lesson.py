@@ -237,7 +237,8 @@ async def test_the_picker_opens_a_lesson() -> None:
             pilot, lambda: isinstance(app.screen, LessonPicker) and app.screen, "the picker"
         )
         assert app.lab is None  # no lab until a lesson is chosen
-        menu = picker.query_one(OptionList)
+        # The screen is current a moment before its list is composed (seen under load).
+        menu = await until(pilot, lambda: next(iter(picker.query(OptionList)), None), "the list")
         assert menu.option_count == len(list(FOLDER.glob("*.toml")))
         await pilot.press("down")  # from lesson 1 (nothing done yet) to lesson 2
         await pilot.press("enter")
