@@ -782,3 +782,19 @@ async def test_after_the_lab_ended_the_panel_keeps_the_chosen_reaping_mode() -> 
         state = app.master_panel.state
         assert state.reaping == "off" and state.reaps_to_exit
         assert state.phase == "ended"
+
+
+def test_master_state_keeps_the_chosen_mode_through_a_shutdown() -> None:
+    """The master switches `off` to `handler` as it shuts down (to reap its workers): the
+    panel keeps `off` and says why it reaps; before a shutdown a mode change is shown as is."""
+    from sigscope.ui.widgets.master_panel import MasterState, apply_event
+
+    state = MasterState(pid=10, reaping="handler", phase="running")
+    state = apply_event(state, {"kind": "mode", "reaping": "off"}, 10)
+    assert state.reaping == "off" and not state.reaps_to_exit
+    state = apply_event(state, {"kind": "phase", "phase": "graceful"}, 10)
+    state = apply_event(state, {"kind": "mode", "reaping": "handler", "old": "off"}, 10)
+    assert state.reaping == "off" and state.reaps_to_exit
+    status = {"kind": "status", "reaping": "handler", "phase": "graceful", "target": 2}
+    state = apply_event(state, status, 10)
+    assert state.reaping == "off" and state.phase == "graceful"

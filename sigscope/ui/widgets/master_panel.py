@@ -31,7 +31,7 @@ PHASE_STYLES = {
 }
 # What the master's state letter (from /proc, via the tree) says when it is not what its own
 # words say: "phase running" beside a master the tree shows as stopped (T) was a contradiction.
-PROCESS_STATES = {"T": "stopped", "t": "stopped", "Z": "exited (zombie)", "D": "in a system call"}
+PROCESS_STATES = {"T": "stopped", "t": "stopped", "Z": "exited (zombie)"}  # not D: a blink
 SHUTTING_DOWN = frozenset({"graceful", "quick", "exiting", "ended"})
 
 
