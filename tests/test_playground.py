@@ -355,3 +355,22 @@ def test_a_learners_handler_and_its_report_are_drawn_in_the_chart() -> None:
                      "id": 2, "exception": "ZeroDivisionError"}).endswith(
         "snippet 2 raised ZeroDivisionError"
     )  # fmt: skip
+
+
+def test_code_that_closes_the_workers_socket_ends_it_and_a_fresh_one_takes_over() -> None:
+    """recv on a closed socket fails at once: the worker must end (and be replaced), not spin
+    emitting errors."""
+    with Lab(workers=1, behaviour="playground") as lab:
+        old = lab.worker(0).pid
+        since = lab.cursor()
+        lab.run_code(
+            "worker:0",
+            "import gc, socket\n"
+            "for s in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:\n"
+            "    s.close()\n",
+        )
+        lab.wait_for(kind="reaped", child=old, since=since, timeout=10)
+        errors = [e for e in lab.events(since) if e["kind"] == "error" and e["pid"] == old]
+        assert len(errors) == 1 and "socket was closed" in errors[0]["text"]
+        lab.wait_for(kind="ready", behaviour="playground", since=since, timeout=10)
+        assert run(lab, "1 + 1")["result"] == "2"

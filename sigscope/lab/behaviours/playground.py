@@ -53,6 +53,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -334,6 +335,14 @@ class Playground:
             except SystemExit:
                 raise
             except BaseException as e:
+                if not _is_socket(sock):
+                    # The learner's code closed (or replaced) our socket: nothing can reach
+                    # this worker any more, and recv would fail at once, for ever. End; the
+                    # master starts a fresh playground in the slot.
+                    self.worker.emit(
+                        "error", text="playground: its code socket was closed; the worker ends"
+                    )
+                    return
                 # A learner's handler raised while the worker waited for code: say so, wait on.
                 self.worker.emit(
                     "snippet",
@@ -361,6 +370,13 @@ class Playground:
             )
             return
         self.run_snippet(ident, code)
+
+
+def _is_socket(sock: socket.socket) -> bool:
+    try:
+        return stat.S_ISSOCK(os.fstat(sock.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _disposition_name(handler: Any) -> str:
@@ -400,9 +416,7 @@ def playground(worker: Any, params: dict[str, Any]) -> None:
     signal.set_wakeup_fd(-1)
     pg = Playground(worker, params)
     pg.install_wrappers()
-    os.register_at_fork(
-        after_in_child=pg.after_fork_in_child, after_in_parent=pg.report_children
-    )
+    os.register_at_fork(after_in_child=pg.after_fork_in_child, after_in_parent=pg.report_children)
     sys.stdout = _Output(pg, "stdout")
     sys.stderr = _Output(pg, "stderr")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
