@@ -1165,8 +1165,8 @@ def test_a_stopped_process_runs_no_handler_until_sigcont() -> None:
         """
         import json, os, select, signal, time
         r, w = os.pipe()
-        chld = []
-        signal.signal(signal.SIGCHLD, lambda s, f: chld.append(s))
+        # SIGCHLD blocked, so that the one for the stop can be taken with its siginfo.
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
         pid = os.fork()
         if pid == 0:
             os.close(r)
@@ -1194,6 +1194,8 @@ def test_a_stopped_process_runs_no_handler_until_sigcont() -> None:
         os.kill(pid, signal.SIGSTOP)
         _, st = os.waitpid(pid, os.WUNTRACED)
         out["wifstopped"] = os.WIFSTOPPED(st) and os.WSTOPSIG(st) == signal.SIGSTOP
+        info = signal.sigtimedwait([signal.SIGCHLD], 20)  # the stop's, not a later death's
+        out["sigchld_for_the_stop"] = info is not None and info.si_code == os.CLD_STOPPED
         out["stop_state"] = state()
         os.kill(pid, signal.SIGTERM)
         out["pending_while_stopped"] = shdpnd()
@@ -1202,7 +1204,6 @@ def test_a_stopped_process_runs_no_handler_until_sigcont() -> None:
         out["said_after_cont"] = said(20)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        out["sigchld_seen"] = len(chld) >= 1
         print(json.dumps(out))
         """
     )
@@ -1215,7 +1216,7 @@ def test_a_stopped_process_runs_no_handler_until_sigcont() -> None:
         "pending_while_stopped": [15],
         "said_while_stopped": "",
         "said_after_cont": "SIGTERM",
-        "sigchld_seen": True,
+        "sigchld_for_the_stop": True,
     }
 
 
@@ -1337,6 +1338,144 @@ def test_alarm_gives_si_kernel_sigqueue_si_queue_pidfd_si_user() -> None:
         """
     )
     assert seen == {"alarm": [True, 0], "sigqueue": [True, True], "pidfd": [True, True]}
+
+
+def test_the_kernel_takes_pending_signals_lowest_first_but_c_handlers_run_highest_first(
+    tmp_path: object,  # pytest's pathlib.Path; only its str() is used
+) -> None:
+    """Lesson 3: with SIGTERM, SIGUSR2 and SIGUSR1 pending, Linux *takes* them lowest number
+    first (sigwait returns 10, 12, 15), but when it delivers them to handlers on one return to
+    user space it stacks a frame for each, so a C program's handlers run 15, 12, 10. CPython's
+    C handler only records the signal; its Python handlers then run in number order (see
+    test_pending_standard_signals_are_delivered_lowest_number_first). So "SIGTERM's handler
+    before SIGCONT's" in the lab is CPython's order, not the kernel's."""
+    import os
+    import shutil
+
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler to show the kernel's order without CPython in between")
+    source = os.path.join(str(tmp_path), "order.c")
+    binary = os.path.join(str(tmp_path), "order")
+    with open(source, "w") as f:
+        f.write(
+            textwrap.dedent(
+                """
+                #include <signal.h>
+                #include <stdio.h>
+                #include <unistd.h>
+                static volatile sig_atomic_t ran[3], n;
+                static void h(int s) { ran[n++] = s; }
+                int main(void) {
+                    int sigs[3] = {SIGTERM, SIGUSR2, SIGUSR1};
+                    sigset_t set; sigemptyset(&set);
+                    struct sigaction sa = {0}; sa.sa_handler = h; sigemptyset(&sa.sa_mask);
+                    for (int i = 0; i < 3; i++) {
+                        sigaction(sigs[i], &sa, NULL); sigaddset(&set, sigs[i]);
+                    }
+                    sigprocmask(SIG_BLOCK, &set, NULL);
+                    for (int i = 0; i < 3; i++) kill(getpid(), sigs[i]);
+                    sigprocmask(SIG_UNBLOCK, &set, NULL);
+                    printf("%d %d %d\\n", ran[0], ran[1], ran[2]);
+                    sigprocmask(SIG_BLOCK, &set, NULL);
+                    for (int i = 0; i < 3; i++) kill(getpid(), sigs[i]);
+                    for (int i = 0; i < 3; i++) { int s; sigwait(&set, &s); printf("%d ", s); }
+                    printf("\\n");
+                    return 0;
+                }
+                """
+            )
+        )
+    subprocess.run([cc, "-O0", "-o", binary, source], check=True, timeout=120)
+    done = subprocess.run([binary], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done
+    handlers, taken = done.stdout.splitlines()
+    assert taken.split() == ["10", "12", "15"]
+    assert handlers.split() == ["15", "12", "10"]
+
+
+def test_sigchld_tells_the_parent_of_a_stop() -> None:
+    """Lesson 3: when a child stops, its parent gets SIGCHLD with si_code CLD_STOPPED (no
+    SA_NOCLDSTOP: Python's signal.signal does not set it), before any death of that child."""
+    seen = experiment(
+        """
+        import json, os, signal
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+        pid = os.fork()
+        if pid == 0:
+            while True:
+                signal.pause()
+        os.kill(pid, signal.SIGSTOP)
+        _, st = os.waitpid(pid, os.WUNTRACED)
+        info = signal.sigtimedwait([signal.SIGCHLD], 20)
+        out = {"stopped": os.WIFSTOPPED(st),
+               "code": None if info is None else info.si_code == os.CLD_STOPPED,
+               "child": None if info is None else info.si_pid == pid,
+               "status": None if info is None else info.si_status}
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        print(json.dumps(out))
+        """
+    )
+    assert seen == {"stopped": True, "code": True, "child": True, "status": signal.SIGSTOP}
+
+
+@pytest.mark.parametrize("how", ["ignored", "blocked"])
+def test_sigcont_continues_a_stopped_process_even_if_ignored_or_blocked(how: str) -> None:
+    """Lesson 2: SIGCONT continues a stopped process whatever its disposition or mask: the
+    continue happens when the signal is sent, not when (or whether) it is delivered."""
+    seen = experiment(
+        f"""
+        import json, os, signal
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            if "{how}" == "ignored":
+                signal.signal(signal.SIGCONT, signal.SIG_IGN)
+            else:
+                signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCONT])
+            os.write(w, b"x")
+            while True:
+                signal.pause()
+        os.read(r, 1)
+        os.kill(pid, signal.SIGSTOP)
+        _, st = os.waitpid(pid, os.WUNTRACED)
+        stopped = os.WIFSTOPPED(st)
+        os.kill(pid, signal.SIGCONT)
+        _, st = os.waitpid(pid, os.WCONTINUED)
+        continued = os.WIFCONTINUED(st)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        print(json.dumps({{"stopped": stopped, "continued": continued}}))
+        """
+    )
+    assert seen == {"stopped": True, "continued": True}
+
+
+def test_alarm_rounds_the_time_left_to_the_nearest_second_and_at_least_one() -> None:
+    """Lesson 6: alarm() returns the seconds left on the alarm it replaces rounded to the
+    nearest second (2.8 s left: 3, where truncating would say 2), and at least 1 while one is
+    pending (0.2 s left: 1, where rounding alone would say 0). Each case is read with
+    getitimer just before the alarm(0), and retried if the machine was too slow to hit it."""
+    seen = experiment(
+        """
+        import json, signal, time
+        signal.signal(signal.SIGALRM, lambda s, f: None)
+        def trial(seconds, pause, low, high):
+            for _ in range(20):
+                signal.alarm(seconds)
+                time.sleep(pause)
+                left = signal.getitimer(signal.ITIMER_REAL)[0]
+                got = signal.alarm(0)
+                if low < left < high:
+                    return got
+            return None
+        print(json.dumps({"near_3": trial(3, 0.2, 2.6, 2.95),
+                          "near_0": trial(1, 0.8, 0.01, 0.45)}))
+        """,
+        timeout=120,
+    )
+    assert seen == {"near_3": 3, "near_0": 1}
 
 
 # --- H10: playground ---
