@@ -93,13 +93,13 @@ async def test_status_rows_fold_until_asked_and_raw_fields_on_demand() -> None:
         await until(pilot, lambda: len(log.shown_events) == len(events) - len(statuses), "rows")
         assert not any(e["kind"] == "status" for e in log.shown_events)
         header = str(log.query_one("#log-header").render())
-        assert f"{len(statuses)} status rows folded" in header and "v shows" in header
+        assert header.endswith(f"+{len(statuses)} status rows: v")
         # A key on the list shows them, and again folds them.
         log.table.focus()
         await pilot.pause()
         await pilot.press("v")
         await until(pilot, lambda: len(log.shown_events) == len(events), "status rows shown")
-        assert "v: fold" in str(log.query_one("#log-header").render())
+        assert "v: hide status rows" in str(log.query_one("#log-header").render())
         await pilot.press("v")
         await until(pilot, lambda: len(log.shown_events) < len(events), "folded again")
 

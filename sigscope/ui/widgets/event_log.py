@@ -146,10 +146,11 @@ def _signo(name: Any) -> int | None:
 def header(folded: int, showing: bool) -> Text:
     """The table's header: its columns, and what is folded (and the key that unfolds it)."""
     text = Text(f"{'TIME':>{STAMP - 1}} WHAT", style="bold")
+    # Short enough for the narrowest panel (37 columns at 120x40): the key must not be cut.
     if showing:
-        text.append("   v: fold status rows", style="dim")
+        text.append("  v: hide status rows", style="dim")
     elif folded:
-        text.append(f"   {folded} status rows folded · v shows", style="dim")
+        text.append(f"  +{folded} status rows: v", style="dim")
     return text
 
 
