@@ -1742,3 +1742,84 @@ def test_sigchld_variants_nocldstop_nocldwait_and_sig_ign(
     the kernel reaps it and a wait fails with ECHILD (sigaction(2), waitpid(2) NOTES)."""
     code = _CHILDREN.replace("HANDLER", handler).replace("FLAGS", flags)
     assert experiment(code) == expected
+
+
+def test_rt_signals_are_taken_lowest_number_first_then_in_sending_order() -> None:
+    """Lesson 22: queued real-time signals each keep their own siginfo and value (sigqueue(3));
+    pending ones are taken lowest number first, and one signal's instances in the order they
+    were sent (signal(7), "Real-time signals"). Read here with a signalfd (Python has neither
+    sigqueue nor signalfd: libc by ctypes)."""
+    assert not hasattr(signal, "sigqueue") and not hasattr(signal, "signalfd")
+    seen = experiment(
+        """
+        import json, os, signal
+        from sigscope.lab import libc as L
+        lo, hi = signal.SIGRTMIN + 1, signal.SIGRTMIN + 2
+        signal.pthread_sigmask(signal.SIG_BLOCK, [lo, hi])
+        for sig, value in ((hi, 1), (lo, 2), (hi, 3), (lo, 4)):
+            L.sigqueue(os.getpid(), sig, value)
+        fd = L.signalfd([lo, hi], L.SFD_CLOEXEC | L.SFD_NONBLOCK)
+        taken = []
+        while True:
+            try:
+                info = L.read_signalfd(fd)
+            except BlockingIOError:
+                break
+            taken.append([info.ssi_signo - signal.SIGRTMIN, info.ssi_int])
+        print(json.dumps({"taken": taken}))
+        """
+    )
+    assert seen == {"taken": [[1, 2], [1, 4], [2, 1], [2, 3]]}
+
+
+def test_signalfd_reads_who_sent_a_blocked_signal_and_its_value() -> None:
+    """Lessons 22, 23: a signalfd turns blocked pending signals into records to read():
+    ssi_signo, ssi_code (SI_QUEUE from sigqueue, SI_USER from kill), ssi_pid and ssi_uid of the
+    sender, ssi_int the queued value; a standard signal sent three times while pending is read
+    once (signalfd(2), signal(7))."""
+    seen = experiment(
+        """
+        import json, os, signal
+        from sigscope.lab import libc as L
+        rt, usr1 = signal.SIGRTMIN + 1, signal.SIGUSR1
+        signal.pthread_sigmask(signal.SIG_BLOCK, [rt, usr1])
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # another process sends: its pid must come back as ssi_pid
+            L.sigqueue(parent, rt, 42)
+            for _ in range(3):
+                os.kill(parent, usr1)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        fd = L.signalfd([rt, usr1], L.SFD_CLOEXEC | L.SFD_NONBLOCK)
+        records = []
+        while True:
+            try:
+                i = L.read_signalfd(fd)
+            except BlockingIOError:
+                break
+            records.append({"sig": i.ssi_signo, "code": i.ssi_code,
+                            "from_child": i.ssi_pid == pid, "uid": i.ssi_uid == os.getuid(),
+                            "value": i.ssi_int})
+        print(json.dumps({"records": records}))
+        """
+    )
+    from sigscope.lab import libc as L
+
+    # Lowest number first: SIGUSR1 (10) before SIGRTMIN+1; three SIGUSR1s, one record.
+    assert seen["records"] == [
+        {
+            "sig": int(signal.SIGUSR1),
+            "code": L.SI_USER,
+            "from_child": True,
+            "uid": True,
+            "value": 0,
+        },
+        {
+            "sig": int(signal.SIGRTMIN) + 1,
+            "code": L.SI_QUEUE,
+            "from_child": True,
+            "uid": True,
+            "value": 42,
+        },
+    ]
