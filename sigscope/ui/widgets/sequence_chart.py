@@ -333,9 +333,6 @@ class SequenceChart(ScrollView, can_focus=True):
             # row of slack, as a horizontal scrollbar appearing adds one to max_scroll_y.
             self._follow = new_value >= self.max_scroll_y - 1
 
-    def _lane_width(self) -> int:
-        return self._geometry().width
-
     def _geometry(self) -> Columns:
         """Columns for the current width. Wide enough: one line a row, lanes then the label.
         Narrow (a dashboard panel): two lines, the arrow, then the label under it, so signal
@@ -509,9 +506,6 @@ class SequenceChart(ScrollView, can_focus=True):
             if b > start:
                 text.stylize(style, max(0, a - start), b - start)
         return text
-
-    def _centre(self, key: str, w: int | None = None) -> int:
-        return self._geometry().centre(key)
 
     def _selected_lane(self) -> str | None:
         if self._selected is None:
