@@ -972,6 +972,28 @@ def test_linux_takes_synchronous_signals_before_lower_numbers() -> None:
     assert seen == [signal.SIGSEGV, signal.SIGHUP, signal.SIGUSR1, signal.SIGRTMIN + 1]
 
 
+def test_sigkill_and_sigstop_cannot_be_blocked() -> None:
+    """Lesson 12: SIGKILL (and SIGSTOP) cannot be blocked either (signal(7), "Standard
+    signals"): the mask silently leaves them out, and a SIGKILL sent while "blocked" kills."""
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, signal, time\n"
+            "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGKILL, signal.SIGSTOP, 10])\n"
+            "print(sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])), flush=True)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n"
+            "time.sleep(20)\n"
+            "print('survived', flush=True)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.stdout.split("\n")[0] == "[<Signals.SIGUSR1: 10>]", child.stdout
+    assert child.returncode == -signal.SIGKILL, (child.returncode, child.stdout)
+
+
 def test_sa_restart_does_not_restart_poll() -> None:
     """Lesson 14: with SA_RESTART (siginterrupt(sig, False)) the kernel restarts a read() on a
     pipe, but poll() fails with EINTR anyway (signal(7)). Measured on the C calls (ctypes), below
