@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sigscope.numbers import NumberError, parse_float, parse_int
 from sigscope.signames import SignalError, parse_signal, signal_name
 
 RunFn = Callable[[Any, dict[str, Any]], None]
@@ -70,15 +71,22 @@ def _coerce(behaviour_name: str, key: str, default: Any, value: Any) -> Any:
             return False
         raise BehaviourError(f"{where} wants true or false, not {value!r}")
     if isinstance(default, int):
-        try:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
             return int(value)
-        except (TypeError, ValueError):
+        try:  # text: ASCII digits only (int() takes '٣' and '1_0', which nobody typed as 3 or 10)
+            return parse_int(str(value), signed=True)
+        except NumberError:
             raise BehaviourError(f"{where} wants a whole number, not {value!r}") from None
     if isinstance(default, float):
-        try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
             number = float(value)
-        except (TypeError, ValueError):
-            raise BehaviourError(f"{where} wants a number, not {value!r}") from None
+        else:
+            try:
+                number = parse_float(str(value))
+            except NumberError:
+                raise BehaviourError(f"{where} wants a number, not {value!r}") from None
         if number != number or number in (float("inf"), float("-inf")):
             raise BehaviourError(f"{where} wants a finite number, not {value!r}")
         return number
