@@ -1845,3 +1845,74 @@ def test_signalfd_reads_who_sent_a_blocked_signal_and_its_value() -> None:
             "value": 42,
         },
     ]
+
+
+def _masks(status: str) -> dict[str, list[int]]:
+    """SigPnd|ShdPnd, SigBlk, SigIgn, SigCgt of a /proc/PID/status text, as signal numbers."""
+    out: dict[str, list[int]] = {}
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"):
+            bits = int(value.strip(), 16)
+            nums = [n + 1 for n in range(64) if bits >> n & 1]
+            name = "pending" if key in ("SigPnd", "ShdPnd") else key
+            out[name] = sorted(set(out.get(name, [])) | set(nums))
+    return out
+
+
+_BEFORE_EXEC = """
+import os, signal, subprocess, sys
+signal.signal(signal.SIGUSR1, lambda s, f: None)  # a handler
+signal.signal(signal.SIGUSR2, signal.SIG_IGN)  # an ignore
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGHUP])  # blocked…
+os.kill(os.getpid(), signal.SIGHUP)  # …and pending
+with open("/proc/self/status") as f:
+    before = f.read()
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    with open("/proc/self/status") as f:
+        os.write(w, f.read().encode())
+    os._exit(0)
+os.close(w)
+forked = os.read(r, 1 << 16).decode()
+os.waitpid(pid, 0)
+kept = subprocess.run(["/bin/cat", "/proc/self/status"], capture_output=True, text=True,
+                      restore_signals=False).stdout
+restored = subprocess.run(["/bin/cat", "/proc/self/status"], capture_output=True,
+                          text=True).stdout
+sys.stdout.write(repr([before, forked, kept, restored]) + "\\n")
+sys.stdout.flush()
+os.execv("/bin/cat", ["cat", "/proc/self/status"])  # the same process, a new program
+"""
+
+
+def test_fork_keeps_dispositions_and_mask_exec_resets_handlers_only() -> None:
+    """Lesson 24: a fork child inherits handlers, ignores and the mask, with no pending signals
+    (fork(2)); execve resets handled signals to SIG_DFL but keeps ignores, the mask and the
+    pending signals (execve(2), signal(7)); Python's subprocess resets SIGPIPE and SIGXFSZ to
+    SIG_DFL in the child unless restore_signals=False (Python docs: subprocess.Popen). The
+    exec'd program is /bin/cat, which changes no disposition, reading its own status."""
+    import ast
+
+    done = subprocess.run(
+        [sys.executable, "-c", _BEFORE_EXEC], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    first, _, after_exec = done.stdout.partition("\n")
+    before, forked, kept, restored = (_masks(s) for s in ast.literal_eval(first))
+    after = _masks(after_exec)
+    usr1, usr2, hup = int(signal.SIGUSR1), int(signal.SIGUSR2), int(signal.SIGHUP)
+    pipe, xfsz = int(signal.SIGPIPE), int(signal.SIGXFSZ)
+    assert usr1 in before["SigCgt"] and usr2 in before["SigIgn"], before
+    assert hup in before["SigBlk"] and hup in before["pending"], before
+    # fork: everything but the pending signal
+    assert usr1 in forked["SigCgt"] and usr2 in forked["SigIgn"] and hup in forked["SigBlk"]
+    assert forked["pending"] == [], forked
+    # exec: handlers gone (no SigCgt at all: cat catches nothing), the rest kept
+    assert after["SigCgt"] == [], after
+    assert usr2 in after["SigIgn"] and hup in after["SigBlk"] and hup in after["pending"], after
+    # subprocess: SIGPIPE and SIGXFSZ back to SIG_DFL unless restore_signals=False
+    assert {pipe, xfsz} <= set(before["SigIgn"]), before
+    assert {pipe, xfsz} <= set(kept["SigIgn"]), kept
+    assert not {pipe, xfsz} & set(restored["SigIgn"]) and usr2 in restored["SigIgn"], restored
