@@ -848,6 +848,30 @@ def test_the_seeds_python2_master_code_fails_in_python3() -> None:
     first, second = Arbiter(), Arbiter()
     first.WORKERS[100] = "worker"
     assert second.WORKERS == {100: "worker"}  # one dict for every master
+    # The seed's reap_workers, with the seed's imports, in a process with no child: waitpid
+    # raises ECHILD, and the except clause itself fails (e.error) before errno is even looked up.
+    seen = experiment(
+        """
+        import json, os, sys, signal, time, random  # the seed's imports: no errno
+        def reap_workers():
+            try:
+                while True:
+                    wpid, status = os.waitpid(-1, os.WNOHANG)
+                    if not wpid:
+                        break
+            except OSError as e:
+                if e.error != errno.ECHILD:
+                    raise
+        try:
+            reap_workers()
+            outcome = "returned"
+        except Exception as e:
+            outcome = type(e).__name__ + ": " + str(e)
+        print(json.dumps({"outcome": outcome}))
+        """
+    )
+    assert seen["outcome"].startswith("AttributeError"), seen
+    assert "'error'" in seen["outcome"], seen
 
 
 def test_six_different_signals_pending_in_a_stopped_process_are_all_handled() -> None:
