@@ -154,6 +154,13 @@ def header(folded: int, showing: bool) -> Text:
     return text
 
 
+HELP_KEYS: tuple[tuple[str, str], ...] = (
+    ("v", "Event list: show or fold the master's periodic status rows"),
+    ("r", "Event list: every raw field of the selected event (as recorded), or not"),
+)
+"""The list's own keys (active while it has focus), for the help screen."""
+
+
 class EventLog(Vertical):
     """Filter inputs, the table of events, and the details of the selected one.
 
@@ -162,8 +169,8 @@ class EventLog(Vertical):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "toggle_status", "Status rows"),
-        Binding("r", "toggle_raw", "Raw fields"),
+        Binding("v", "toggle_status", "Status rows", tooltip=HELP_KEYS[0][1]),
+        Binding("r", "toggle_raw", "Raw fields", tooltip=HELP_KEYS[1][1]),
     ]
 
     DEFAULT_CSS = """

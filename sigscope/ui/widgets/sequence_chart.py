@@ -300,7 +300,9 @@ class SequenceChart(ScrollView, can_focus=True):
         follow = self._follow
         before = len(self.model.rows)
         layout = self.model.layout_version
-        self.model.release(now, everything)
+        if not self.model.release(now, everything) and layout == self.model.layout_version:
+            self._arm_release_timer()
+            return  # nothing left the window: nothing to draw yet
         evicted = self.model.take_evicted()
         if len(self.model.rows) != before or evicted or layout != self.model.layout_version:
             self._update_virtual_size()
@@ -315,6 +317,9 @@ class SequenceChart(ScrollView, can_focus=True):
             finally:
                 self._syncing = False
         self.refresh()
+        self._arm_release_timer()
+
+    def _arm_release_timer(self) -> None:
         wait = self.model.next_release(self._clock())
         if wait is not None and self._release_timer is None:
             # Wake when the oldest held event has waited the window (plus a millisecond, so
