@@ -977,6 +977,55 @@ def test_rt_signals_past_rlimit_sigpending_are_lost() -> None:
     }, seen
 
 
+def test_sigq_counts_the_whole_real_users_queued_signals() -> None:
+    """Lesson 13: SigQ counts the queued signals of the real user, in every process of that
+    user (proc(5)): one process queues 3 signals, and another process of the same user, with
+    nothing pending of its own, shows 3 too. A user id no other process runs as keeps the count
+    exact (root is needed to take it)."""
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run two processes as an otherwise unused user id")
+    seen = experiment(
+        """
+        import json, os, signal
+        UID = 54321  # a user id that no other process here runs as
+        def sigq():
+            with open("/proc/self/status") as f:
+                return next(l.split()[1] for l in f if l.startswith("SigQ:"))
+        def shdpnd():
+            with open("/proc/self/status") as f:
+                return int(next(l.split()[1] for l in f if l.startswith("ShdPnd:")), 16)
+        queued_r, queued_w = os.pipe()
+        done_r, done_w = os.pipe()
+        result_r, result_w = os.pipe()
+        a = os.fork()
+        if a == 0:
+            os.setuid(UID)
+            rt = signal.SIGRTMIN + 1
+            signal.pthread_sigmask(signal.SIG_BLOCK, [rt])
+            for _ in range(3):
+                os.kill(os.getpid(), rt)
+            os.write(queued_w, sigq().encode())
+            os.read(done_r, 1)  # keep them queued until the other process has looked
+            os._exit(0)
+        own = os.read(queued_r, 100).decode()
+        b = os.fork()
+        if b == 0:
+            os.setuid(UID)
+            os.write(result_w, json.dumps([sigq(), shdpnd()]).encode())
+            os._exit(0)
+        other, other_pending = json.loads(os.read(result_r, 100))
+        os.waitpid(b, 0)
+        os.write(done_w, b"x")
+        os.waitpid(a, 0)
+        print(json.dumps({"queuer": own.split("/")[0], "other": other.split("/")[0],
+                          "other_pending": other_pending}))
+        """
+    )
+    assert seen == {"queuer": "3", "other": "3", "other_pending": 0}
+
+
 def test_linux_takes_synchronous_signals_before_lower_numbers() -> None:
     """Lesson 13: "lowest number first" is Linux's rule for pending signals, with one exception
     no man page states: the synchronous (fault) signals — SIGSEGV, SIGBUS, SIGILL, SIGTRAP,
