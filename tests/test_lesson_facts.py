@@ -1573,6 +1573,50 @@ def test_alarm_rounds_the_time_left_to_the_nearest_second_and_at_least_one() -> 
     assert seen == {"near_3": 3, "near_0": 1}
 
 
+def test_the_virtual_timer_moves_in_whole_clock_ticks() -> None:
+    """Lesson 7: with tick-based CPU accounting (CONFIG_TICK_CPU_ACCOUNTING, most kernels) user
+    CPU time is charged a whole clock tick at a time to whatever the tick finds running, so a
+    sleeper's VIRTUAL timer, woken by short handler runs, moves by whole ticks (1/HZ: 4 ms at
+    HZ=250) or not at all — never by the microseconds a handler run takes."""
+    import os
+
+    config = f"/boot/config-{os.uname().release}"
+    hz = None
+    if os.path.exists(config):
+        with open(config) as f:
+            text = f.read()
+        if "CONFIG_TICK_CPU_ACCOUNTING=y" not in text:
+            pytest.skip("this kernel does not account CPU time by ticks")
+        hz = next(
+            int(line.split("=")[1]) for line in text.splitlines() if line.startswith("CONFIG_HZ=")
+        )
+    seen = experiment(
+        """
+        import json, os, signal, time
+        signal.signal(signal.SIGVTALRM, lambda s, f: None)
+        signal.signal(signal.SIGUSR1, lambda s, f: None)
+        signal.setitimer(signal.ITIMER_VIRTUAL, 100)
+        last = signal.getitimer(signal.ITIMER_VIRTUAL)[0]
+        steps = []
+        for _ in range(40):
+            for _ in range(100):
+                os.kill(os.getpid(), signal.SIGUSR1)
+                time.sleep(0.0005)
+            now = signal.getitimer(signal.ITIMER_VIRTUAL)[0]
+            if now != last:
+                steps.append(round(last - now, 6))
+                last = now
+        print(json.dumps({"steps": steps}))
+        """,
+        timeout=120,
+    )
+    steps = seen["steps"]
+    assert steps, "four thousand wake-ups used no tick of user CPU at all"
+    tick = 1 / hz if hz else min(steps)
+    assert tick >= 0.001
+    assert all(abs(d / tick - round(d / tick)) < 0.01 for d in steps), (tick, steps)
+
+
 # --- H10: playground ---
 
 
