@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 from textual.command import CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import Footer, Input, OptionList, Static, Tabs
+from textual.widgets import Footer, Input, Label, OptionList, Static, Tabs
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 
@@ -30,6 +30,7 @@ from sigscope.ui.commands import COMMANDS
 from sigscope.ui.screens.choose import ChoiceDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
+from sigscope.ui.screens.params import ParamsDialog
 from sigscope.ui.screens.signal_menu import SignalMenu, find_signal
 from sigscope.ui.screens.too_small import TooSmallScreen
 from sigscope.ui.widgets.process_tree import COLUMNS as TREE_COLUMNS
@@ -297,7 +298,23 @@ async def test_every_button_works() -> None:
         menu = dialog.query_one(OptionList)
         menu.highlighted = menu.get_option_index("pause")
         await pilot.press("enter")
+        # Its parameters, as a lesson may ask for them: a mistake is said in the dialog, in
+        # one line, and nothing starts; the corrected text starts the worker with it.
+        params = await until(
+            pilot, lambda: isinstance(app.screen, ParamsDialog) and app.screen, "params dialog"
+        )
+        box = params.query_one(Input)
+        assert box.value == "work=0.0"
+        box.value = "work=٣"
+        await pilot.press("enter")
+        error = params.query_one("#params-error", Label)
+        await until(pilot, lambda: "wants a number" in str(error.render()), "the mistake said")
+        assert isinstance(app.screen, ParamsDialog)
+        box.value = "work=3"
+        await pilot.press("enter")
         spawned = await event(lab, since, kind="spawn", behaviour="pause")
+        started = await event(lab, since, kind="start", pid=spawned["child"])
+        assert started["params"] == {"work": 3.0}
         await until(
             pilot,
             lambda: (r := app.process_tree.row_for(spawned["child"])) and r.behaviour == "pause",

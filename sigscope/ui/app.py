@@ -45,6 +45,7 @@ from sigscope.ui.messages import LabEvent, Notice, SnapshotReady
 from sigscope.ui.screens.choose import ChoiceDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
+from sigscope.ui.screens.params import ParamsDialog
 from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
 from sigscope.ui.screens.too_small import TooSmallScreen, too_small
 from sigscope.ui.widgets.code_panel import CodePanel
@@ -756,15 +757,25 @@ class SigscopeApp(App[None]):
             (b.name, b.name, b.summary) for b in sorted(BEHAVIOURS.values(), key=lambda b: b.name)
         ]
 
-        def chosen(name: str | None) -> None:
-            if name is None or self.lab is None:
+        def spawn(name: str, params: dict[str, Any] | None) -> None:
+            if params is None or self.lab is None:
                 return
             try:
-                self.lab.spawn_worker(name)
+                self.lab.spawn_worker(name, params)
             except LabError as e:
                 self.notify(f"No new worker: {e}", severity="error")
             else:
                 self.notify(f"Asked the master for a new {name} worker", timeout=3)
+
+        def chosen(name: str | None) -> None:
+            if name is None or self.lab is None:
+                return
+            if not BEHAVIOURS[name].defaults:  # nothing to ask: start it
+                spawn(name, {})
+                return
+            # A lesson may ask for parameters (crash with how=exit,code=137): the learner must be
+            # able to type what "show me" would, so the defaults are offered for editing.
+            self.push_screen(ParamsDialog(name), lambda params: spawn(name, params))
 
         self.push_screen(ChoiceDialog("Start a new worker running…", choices), chosen)
 
