@@ -1617,6 +1617,28 @@ def test_the_virtual_timer_moves_in_whole_clock_ticks() -> None:
     assert all(abs(d / tick - round(d / tick)) < 0.01 for d in steps), (tick, steps)
 
 
+def test_sigkill_ends_a_stopped_process_at_once() -> None:
+    """Lesson 3: a stopped process keeps other signals pending, but SIGKILL ends it without a
+    SIGCONT: the next wait status is "killed by SIGKILL"."""
+    seen = experiment(
+        """
+        import json, os, signal
+        pid = os.fork()
+        if pid == 0:
+            while True:
+                signal.pause()
+        os.kill(pid, signal.SIGSTOP)
+        _, st = os.waitpid(pid, os.WUNTRACED)
+        stopped = os.WIFSTOPPED(st)
+        os.kill(pid, signal.SIGKILL)
+        _, st = os.waitpid(pid, 0)
+        print(json.dumps({"stopped": stopped, "killed_by": os.WTERMSIG(st)
+                          if os.WIFSIGNALED(st) else None}))
+        """
+    )
+    assert seen == {"stopped": True, "killed_by": 9}
+
+
 # --- H10: playground ---
 
 
