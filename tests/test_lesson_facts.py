@@ -1639,6 +1639,43 @@ def test_sigkill_ends_a_stopped_process_at_once() -> None:
     assert seen == {"stopped": True, "killed_by": 9}
 
 
+def test_kill_and_pidfd_pend_for_the_process_pthread_kill_for_the_thread() -> None:
+    """Lesson 4: kill() and pidfd_send_signal() make a process-directed signal, pending in
+    ShdPnd; pthread_kill (tgkill) makes a thread-directed one, pending in the thread's SigPnd.
+    Three of the same standard signal are still one pending bit."""
+    seen = experiment(
+        """
+        import json, os, signal, threading
+        def pending():
+            with open("/proc/self/task/%d/status" % threading.get_native_id()) as f:
+                masks = {l.split(":")[0]: int(l.split()[1], 16) for l in f
+                         if l.startswith(("SigPnd:", "ShdPnd:"))}
+            return {k: sorted(n for n in range(1, 65) if v >> (n - 1) & 1)
+                    for k, v in masks.items()}
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGUSR2])
+        out = {}
+        for _ in range(3):
+            os.kill(os.getpid(), signal.SIGUSR1)
+        out["kill"] = pending()
+        signal.sigwaitinfo([signal.SIGUSR1])
+        fd = os.pidfd_open(os.getpid())
+        signal.pidfd_send_signal(fd, signal.SIGUSR1)
+        os.close(fd)
+        out["pidfd"] = pending()
+        signal.sigwaitinfo([signal.SIGUSR1])
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR2)
+        out["pthread_kill"] = pending()
+        signal.sigwaitinfo([signal.SIGUSR2])
+        print(json.dumps(out))
+        """
+    )
+    assert seen == {
+        "kill": {"SigPnd": [], "ShdPnd": [10]},
+        "pidfd": {"SigPnd": [], "ShdPnd": [10]},
+        "pthread_kill": {"SigPnd": [12], "ShdPnd": []},
+    }
+
+
 # --- H10: playground ---
 
 
@@ -2055,3 +2092,142 @@ def test_fork_keeps_dispositions_and_mask_exec_resets_handlers_only() -> None:
     assert {pipe, xfsz} <= set(before["SigIgn"]), before
     assert {pipe, xfsz} <= set(kept["SigIgn"]), kept
     assert not {pipe, xfsz} & set(restored["SigIgn"]) and usr2 in restored["SigIgn"], restored
+
+
+import os  # noqa: E402  (the H12 block below forks and waits itself)
+from pathlib import Path  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("sig", "limit", "status"), [("SIGQUIT", -1, 131), ("SIGSEGV", -1, 139), ("SIGQUIT", 0, 3)]
+)
+def test_a_core_dump_sets_wcoredump_and_0x80_in_the_wait_status(
+    tmp_path: Path, sig: str, limit: int, status: int
+) -> None:
+    """Lesson 25: a signal whose default action is Core (SIGQUIT, SIGSEGV, SIGABRT…) kills the
+    process and, when RLIMIT_CORE allows, writes a core file: the wait status then has 0x80 set
+    (WCOREDUMP), 131 = 128 + 3 for SIGQUIT, 139 for SIGSEGV; with RLIMIT_CORE 0 no core is
+    written and the status is the bare signal number (core(5), waitpid(2), signal(7)). Here
+    core_pattern is a plain file name (read below); a pattern that pipes (|…) hands the core to
+    a program instead."""
+    with open("/proc/sys/kernel/core_pattern") as f:
+        pattern = f.read().strip()
+    if pattern.startswith("|") or "/" in pattern:
+        pytest.skip(f"core_pattern {pattern!r} does not write into the working directory")
+    code = f"""
+import os, resource, signal
+hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+resource.setrlimit(resource.RLIMIT_CORE, (hard if {limit} < 0 else {limit}, hard))
+os.kill(os.getpid(), signal.{sig})
+"""
+    child = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, timeout=60)
+    cores = [p for p in tmp_path.iterdir() if p.name.startswith("core")]
+    try:
+        assert child.returncode == -getattr(signal, sig)
+        # subprocess gives only -N; the raw status comes from a wait of our own
+        pid = os.fork()
+        if pid == 0:
+            os.chdir(tmp_path)
+            os.execv(sys.executable, [sys.executable, "-c", code])
+        _, raw = os.waitpid(pid, 0)
+        assert raw == status, raw
+        assert os.WIFSIGNALED(raw) and os.WTERMSIG(raw) == getattr(signal, sig)
+        assert os.WCOREDUMP(raw) is (limit != 0)
+        cores = [p for p in tmp_path.iterdir() if p.name.startswith("core")]
+        assert bool(cores) is (limit != 0), cores
+        assert all(p.stat().st_size > 0 for p in cores)
+    finally:
+        for p in cores:
+            p.unlink()
+
+
+def test_kill_zero_tests_existence_esrch_and_eperm() -> None:
+    """Lesson 27: kill(pid, 0) sends nothing and checks only: 0 for a live process (and for a
+    zombie: it still has its pid), ESRCH once it has been reaped, EPERM for a process we may
+    not signal (kill(2)). Here the EPERM comes from an unprivileged user signalling pid 1."""
+    seen = experiment(
+        """
+        import json, os, signal
+        out = {}
+        pid = os.fork()
+        if pid == 0:
+            signal.pause()
+            os._exit(0)
+        out["live"] = os.kill(pid, 0) is None
+        os.kill(pid, signal.SIGKILL)
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # a zombie now, not yet reaped
+        out["zombie"] = os.kill(pid, 0) is None
+        os.waitpid(pid, 0)
+        try:
+            os.kill(pid, 0)
+            out["reaped"] = "ok"
+        except ProcessLookupError:
+            out["reaped"] = "ESRCH"
+        r, w = os.pipe()
+        helper = os.fork()
+        if helper == 0:  # an unprivileged user may not signal init
+            if os.getuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            try:
+                os.kill(1, 0)
+                os.write(w, b"ok")
+            except PermissionError:
+                os.write(w, b"EPERM")
+            os._exit(0)
+        os.waitpid(helper, 0)
+        out["init"] = os.read(r, 16).decode()
+        print(json.dumps(out))
+        """
+    )
+    assert seen == {"live": True, "zombie": True, "reaped": "ESRCH", "init": "EPERM"}
+
+
+_REUSE = """
+import json, os, signal
+# In a fresh pid namespace (unshare --pid --fork) we are pid 1 and may set the next pid.
+assert os.getpid() == 1, os.getpid()
+old = os.fork()
+if old == 0:
+    signal.pause()
+    os._exit(0)
+pidfd = os.pidfd_open(old)
+os.kill(old, signal.SIGKILL)
+os.waitpid(old, 0)  # reaped: the number is free again
+with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+    f.write(str(old - 1))  # the next fork gets the old number
+new = os.fork()
+if new == 0:
+    signal.pause()
+    os._exit(0)
+out = {"same_number": new == old}
+out["kill_hits_the_new_one"] = os.kill(old, 0) is None
+try:
+    signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+    out["pidfd"] = "sent"
+except ProcessLookupError:
+    out["pidfd"] = "ESRCH"
+os.kill(new, 0)  # still alive: the pidfd did not reach it
+os.kill(new, signal.SIGKILL)
+os.waitpid(new, 0)
+print(json.dumps(out))
+"""
+
+
+def test_a_pidfd_refuses_after_its_pid_was_reused() -> None:
+    """Lesson 27: a pid is a number that the kernel reuses once its process has been reaped;
+    kill() of the stale number reaches whatever process has it now, while a pidfd names one
+    process and fails with ESRCH once that process is gone, whoever has its number
+    (pidfd_open(2), pidfd_send_signal(2)). Reuse is forced in a private pid namespace, where
+    ns_last_pid chooses the next pid (needs root; pid_namespaces(7))."""
+    if os.geteuid() != 0:
+        pytest.skip("a new pid namespace and ns_last_pid need root")
+    done = subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", _REUSE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"same_number": True, "kill_hits_the_new_one": True, "pidfd": "ESRCH"}
