@@ -1026,6 +1026,26 @@ def test_sigq_counts_the_whole_real_users_queued_signals() -> None:
     assert seen == {"queuer": "3", "other": "3", "other_pending": 0}
 
 
+def test_only_a_caught_signal_writes_to_the_wakeup_fd() -> None:
+    """Lesson 15: the byte comes from Python's C-level handler, so only a signal with a Python
+    handler writes one: an ignored signal (SIG_IGN, or SIG_DFL whose action is to ignore) does
+    not."""
+    seen = experiment(
+        """
+        import json, os, signal
+        r, w = os.pipe2(os.O_NONBLOCK)
+        signal.set_wakeup_fd(w)
+        signal.signal(signal.SIGUSR1, lambda *a: None)
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+        signal.signal(signal.SIGWINCH, signal.SIG_DFL)
+        for s in (signal.SIGUSR2, signal.SIGWINCH, signal.SIGUSR1):
+            os.kill(os.getpid(), s)
+        print(json.dumps({"bytes": list(os.read(r, 100))}))
+        """
+    )
+    assert seen == {"bytes": [signal.SIGUSR1]}
+
+
 def test_linux_takes_synchronous_signals_before_lower_numbers() -> None:
     """Lesson 13: "lowest number first" is Linux's rule for pending signals, with one exception
     no man page states: the synchronous (fault) signals — SIGSEGV, SIGBUS, SIGILL, SIGTRAP,
