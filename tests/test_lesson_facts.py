@@ -1046,6 +1046,27 @@ def test_only_a_caught_signal_writes_to_the_wakeup_fd() -> None:
     assert seen == {"bytes": [signal.SIGUSR1]}
 
 
+def test_signal_signal_sets_the_siginterrupt_flag_back_to_true() -> None:
+    """Lesson 14: signal.signal() clears SA_RESTART each time it installs a handler (the flag
+    back to True), even after siginterrupt(sig, False) set it: read back from the kernel with
+    sigaction(2)."""
+    seen = experiment(
+        """
+        import json, signal
+        from sigscope.lab import libc as L
+        def restart():
+            return bool(L.get_action(signal.SIGUSR1).sa_flags & L.SA_RESTART)
+        signal.signal(signal.SIGUSR1, lambda *a: None)
+        first = restart()
+        signal.siginterrupt(signal.SIGUSR1, False)
+        after_false = restart()
+        signal.signal(signal.SIGUSR1, lambda *a: None)
+        print(json.dumps([first, after_false, restart()]))
+        """
+    )
+    assert seen == [False, True, False]
+
+
 def test_linux_takes_synchronous_signals_before_lower_numbers() -> None:
     """Lesson 13: "lowest number first" is Linux's rule for pending signals, with one exception
     no man page states: the synchronous (fault) signals — SIGSEGV, SIGBUS, SIGILL, SIGTRAP,
@@ -2251,3 +2272,36 @@ def test_a_pidfd_refuses_after_its_pid_was_reused() -> None:
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen == {"same_number": True, "kill_hits_the_new_one": True, "pidfd": "ESRCH"}
+
+
+def test_a_handler_that_prints_inside_print_raises_reentrant_call() -> None:
+    """Lesson 26: a Python handler that print()s while the main code is inside print() on the
+    same stream can fail with RuntimeError "reentrant call inside <_io.BufferedWriter …>": the
+    buffered writer runs pending handlers between its writes while it holds its own lock, and
+    the handler's print finds that lock taken by its own thread (Python docs: signal, "Note on
+    Signal Handlers and Exceptions"; lines over the text layer's 8 KiB chunk, so that both
+    reach the buffered writer). A race made likely: a timer fires every 0.5 ms."""
+    seen = experiment(
+        """
+        import json, os, signal, sys, time
+        out = open(os.devnull, "w")
+        line = "x" * 20000
+        runs = [0]
+        def handler(signum, frame):
+            runs[0] += 1
+            print(line, file=out)
+        signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+        error = None
+        deadline = time.monotonic() + 20
+        try:
+            while time.monotonic() < deadline:
+                print(line, file=out)
+        except RuntimeError as e:
+            error = str(e)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        print(json.dumps({"error": error, "handler_ran": runs[0] > 0}))
+        """
+    )
+    assert seen["handler_ran"], seen
+    assert seen["error"] is not None and seen["error"].startswith("reentrant call inside"), seen
