@@ -1196,7 +1196,7 @@ def test_the_signal_mask_is_per_thread() -> None:
 
 
 def test_pthread_kill_and_tgkill_arrive_as_si_user_on_this_kernel() -> None:
-    """Lessons 16, 18: a signal aimed at one thread (pthread_kill, or the tgkill system call)
+    """Lessons 16, 18: a signal aimed at one thread (pthread_kill, the tgkill or tkill call)
     arrives with si_code SI_USER (0) and the sender's pid on this machine's kernel: measured,
     since SI_TKILL (-6) is what older documentation leads one to expect."""
     import os
@@ -1210,14 +1210,18 @@ def test_pthread_kill_and_tgkill_arrive_as_si_user_on_this_kernel() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGUSR2])
         signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
         a = signal.sigwaitinfo([signal.SIGUSR1])
-        SYS_tgkill = 234  # x86_64
+        SYS_tgkill, SYS_tkill = 234, 200  # x86_64
         libc.syscall(SYS_tgkill, os.getpid(), threading.get_native_id(), signal.SIGUSR2)
         b = signal.sigwaitinfo([signal.SIGUSR2])
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGHUP])
+        libc.syscall(SYS_tkill, threading.get_native_id(), signal.SIGHUP)
+        c = signal.sigwaitinfo([signal.SIGHUP])
         print(json.dumps({"pthread_kill": [a.si_code, a.si_pid == os.getpid()],
-                          "tgkill": [b.si_code, b.si_pid == os.getpid()]}))
+                          "tgkill": [b.si_code, b.si_pid == os.getpid()],
+                          "tkill": [c.si_code, c.si_pid == os.getpid()]}))
         """
     )
-    assert seen == {"pthread_kill": [0, True], "tgkill": [0, True]}
+    assert seen == {"pthread_kill": [0, True], "tgkill": [0, True], "tkill": [0, True]}
 
 
 # --- H5: lessons 01–09 ---
