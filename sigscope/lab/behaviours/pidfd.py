@@ -1,0 +1,233 @@
+"""pidfd: sending through a pidfd, ``kill(pid, 0)``, ESRCH vs EPERM, and PID reuse made visible.
+
+On each ``trigger`` the worker runs three experiments on processes it makes itself (it never
+signals anything outside the lab; signal 0 sends nothing, it only checks, kill(2)):
+
+1. **Life of a pid**: a child, a pidfd on it (``pidfd_open``). While it lives, ``kill(pid, 0)``
+   and ``pidfd_send_signal(fd, 0)`` succeed. Ended by SIGTERM through the pidfd but not yet
+   reaped (a zombie), both *still* succeed (a signal to a zombie is accepted and discarded).
+   Once reaped, both fail with ESRCH ("no such process").
+2. **EPERM**: a process that exists but is not yours: as root, a child that drops to user
+   nobody (``setresuid``) tries ``kill(worker, 0)``: EPERM. As another user the experiment is
+   skipped (it would need someone else's process, and the lab signals only its own).
+3. **PID reuse**: in a private PID namespace (``unshare(CLONE_NEWPID)``, with CLONE_NEWUSER when
+   not root; the numbers are that namespace's), a victim gets pid N and a pidfd; it exits and is
+   reaped; ``ns_last_pid`` is set to N−1 (the namespace's own counter: no other process on the
+   machine is affected) and the next fork gets N again. ``kill(N, 0)`` now succeeds — the stale
+   number reaches the *new* process — while ``pidfd_send_signal`` on the old pidfd refuses with
+   ESRCH: a pidfd names one process for its whole life (pidfd_open(2)).
+
+Parameters: ``trigger`` (default SIGUSR1).
+
+Events: ``pidfd`` with ``step``: ``alive`` / ``zombie`` / ``reaped`` (``child``, ``kill0`` and
+``pidfd0``: ``ok`` or an errno name, ``sent`` for the SIGTERM through the pidfd in ``zombie``);
+``eperm`` (``target``, ``as_uid``, ``kill0``; or ``skipped`` with ``why``); ``reuse``
+(``number`` (pid in the namespace), ``recycled`` (bool: the new process got it),
+``old_global`` / ``new_global`` (their pids outside the namespace: two processes),
+``kill0_after`` (``ok``: the stale number reached the new one), ``pidfd_after`` (``ESRCH``: the
+pidfd refused); or ``skipped`` with ``why``); ``received`` for ``trigger``. TERM, INT and QUIT
+keep their default action.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import select
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from sigscope.lab import libc as L
+from sigscope.signames import signal_name
+
+from . import behaviour
+from ._ending import catchable
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+NOBODY = 65534
+REPORT_MAX = 4096  # bytes a child's JSON report may have
+WAIT = 10.0  # seconds any step may wait for a child
+
+
+def _try(fn: Callable[[], object]) -> str:
+    try:
+        fn()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno or 0, str(e.errno))
+
+
+def _global_pid() -> int:
+    """This process's pid outside any namespace: the first NSpid of the host's /proc view."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("NSpid:"):
+                return int(line.split()[1])
+    return os.getpid()
+
+
+def _child_report(body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``body`` in a child; return the JSON it reports (or why not)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            try:
+                out = body()
+            except Exception as e:  # reported, not raised: this is a child of the worker
+                out = {"skipped": True, "why": f"{type(e).__name__}: {e}"[:300]}
+                code = 1
+            os.write(w, json.dumps(out).encode()[:REPORT_MAX])
+        finally:
+            os._exit(code)
+    os.close(w)
+    ready, _, _ = select.select([r], [], [], WAIT)
+    data = os.read(r, REPORT_MAX) if ready else b""
+    os.close(r)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)  # our own child, stuck
+    os.waitpid(pid, 0)
+    try:
+        result = json.loads(data.decode() or "{}")
+    except ValueError:
+        result = {}
+    return result if isinstance(result, dict) else {}
+
+
+def _life_of_a_pid(worker: Any) -> None:
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(w)
+        os.read(r, 1)  # until killed
+        os._exit(0)
+    os.close(r)
+    fd = os.pidfd_open(child)
+    try:
+        worker.emit(
+            "pidfd",
+            step="alive",
+            child=child,
+            kill0=_try(lambda: os.kill(child, 0)),
+            pidfd0=_try(lambda: signal.pidfd_send_signal(fd, 0)),
+        )
+        sent = _try(lambda: signal.pidfd_send_signal(fd, signal.SIGTERM))
+        select.select([fd], [], [], WAIT)  # readable once it has exited: now a zombie
+        worker.emit(
+            "pidfd",
+            step="zombie",
+            child=child,
+            sent=sent,
+            kill0=_try(lambda: os.kill(child, 0)),
+            pidfd0=_try(lambda: signal.pidfd_send_signal(fd, 0)),
+        )
+        os.waitpid(child, 0)
+        worker.emit(
+            "pidfd",
+            step="reaped",
+            child=child,
+            kill0=_try(lambda: os.kill(child, 0)),
+            pidfd0=_try(lambda: signal.pidfd_send_signal(fd, 0)),
+        )
+    finally:
+        os.close(fd)
+        os.close(w)
+
+
+def _eperm(worker: Any) -> None:
+    if os.geteuid() != 0:
+        worker.emit(
+            "pidfd",
+            step="eperm",
+            skipped=True,
+            why="needs another user's process; the lab signals only its own (as root it makes one)",
+        )
+        return
+    target = os.getpid()
+
+    def body() -> dict[str, Any]:
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)
+        return {"kill0": _try(lambda: os.kill(target, 0))}
+
+    got = _child_report(body)
+    worker.emit("pidfd", step="eperm", target=target, as_uid=NOBODY, **got)
+
+
+def _reuse_in_namespace() -> dict[str, Any]:
+    """In a child: a private PID namespace where a number is freed and handed out again."""
+    lib = L.libc()
+    flags = CLONE_NEWPID | (0 if os.geteuid() == 0 else CLONE_NEWUSER)
+    lib.unshare.argtypes = [ctypes.c_int]
+    if lib.unshare(flags) != 0:
+        err = ctypes.get_errno()
+        return {"skipped": True, "why": f"unshare: {os.strerror(err)}"}
+
+    def in_init() -> dict[str, Any]:
+        # pid 1 of the new namespace: its children get that namespace's numbers.
+        r, w = os.pipe()
+        victim = os.fork()
+        if victim == 0:
+            os.close(w)
+            os.write(vr_w, str(_global_pid()).encode())
+            os.read(r, 1)
+            os._exit(0)
+        old_global = int(os.read(vr_r, 32) or 0)
+        fd = os.pidfd_open(victim)
+        os.close(w)  # the victim exits
+        os.close(r)
+        os.waitpid(victim, 0)
+        gone = _try(lambda: os.kill(victim, 0))
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(victim - 1))
+        r2, w2 = os.pipe()
+        newcomer = os.fork()
+        if newcomer == 0:
+            os.close(w2)
+            os.write(vr_w, str(_global_pid()).encode())
+            os.read(r2, 1)
+            os._exit(0)
+        new_global = int(os.read(vr_r, 32) or 0)
+        out = {
+            "number": victim,
+            "recycled": newcomer == victim,
+            "old_global": old_global,
+            "new_global": new_global,
+            "kill0_before": gone,
+            "kill0_after": _try(lambda: os.kill(victim, 0)),
+            "pidfd_after": _try(lambda: signal.pidfd_send_signal(fd, signal.SIGTERM)),
+        }
+        os.close(fd)
+        os.close(w2)
+        os.close(r2)
+        os.waitpid(newcomer, 0)
+        return out
+
+    vr_r, vr_w = os.pipe()
+    return _child_report(in_init)
+
+
+@behaviour(
+    "pidfd",
+    "pidfds vs pid numbers: kill(pid, 0), zombies, ESRCH vs EPERM, a recycled pid refused",
+    trigger="SIGUSR1",
+)
+def pidfd(worker: Any, params: dict[str, Any]) -> None:
+    trigger = catchable(params["trigger"], "pidfd", "trigger")
+    worker.catch([trigger])
+    worker.ready()
+    while True:
+        arrived = worker.wait()
+        for s, t in arrived:
+            worker.emit("received", t=t, sig=signal_name(s))
+        if any(s == trigger for s, _t in arrived):
+            _life_of_a_pid(worker)
+            _eperm(worker)
+            got = _child_report(_reuse_in_namespace)
+            worker.emit("pidfd", step="reuse", **got)
