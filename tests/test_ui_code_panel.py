@@ -72,6 +72,8 @@ async def confirm_root(pilot: Pilot[Any], app: SigscopeApp) -> None:
     )
     assert "as root" in dialog.detail and "not sandboxed" in dialog.detail
     await pilot.press("y")
+    # The focus is back in the editor: on the tree, the next letters would be signal keys.
+    await until(pilot, lambda: isinstance(app.focused, CodeEditor), "the editor focused again")
 
 
 async def test_type_run_and_the_dispositions_panel_follows_signal_signal() -> None:

@@ -224,6 +224,9 @@ class CodePanel(Vertical):
         self._draft = ""
 
     def _root_answer(self, yes: bool) -> None:
+        # Back to the editor either way: the dialog left the focus on the tree, where the
+        # next letters typed would have been signal keys (found in a real terminal).
+        self.editor.focus()
         if yes:
             self.root_accepted = True
             self.run_code(confirmed=True)
