@@ -915,6 +915,54 @@ def test_six_different_signals_pending_in_a_stopped_process_are_all_handled() ->
     assert seen == {"state": "T", "pending": six, "handled": six}
 
 
+def test_sigttou_for_a_background_tcsetattr_and_a_write_only_with_tostop() -> None:
+    """Lesson 11: the terminal stops a process of a background group with SIGTTOU when it
+    changes the terminal's settings (tcsetattr), always; when it writes, only if TOSTOP is set.
+    Each trial runs in a session of its own on a fresh pty."""
+    seen = experiment(
+        """
+        import fcntl, json, os, signal, termios
+        def trial(action):
+            master, slave = os.openpty()
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(r)
+                os.setsid()
+                fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+                attrs = termios.tcgetattr(slave)
+                if action == "write with tostop":
+                    attrs[3] |= termios.TOSTOP
+                else:
+                    attrs[3] &= ~termios.TOSTOP
+                termios.tcsetattr(slave, termios.TCSANOW, attrs)
+                child = os.fork()
+                if child == 0:
+                    os.setpgid(0, 0)  # a group of its own: a background group of this session
+                    if action == "tcsetattr":
+                        termios.tcsetattr(slave, termios.TCSANOW, termios.tcgetattr(slave))
+                    else:
+                        os.write(slave, b"x")
+                    os._exit(0)
+                _, st = os.waitpid(child, os.WUNTRACED)
+                got = signal.Signals(os.WSTOPSIG(st)).name if os.WIFSTOPPED(st) else "not stopped"
+                if os.WIFSTOPPED(st):
+                    os.kill(child, signal.SIGKILL)
+                    os.waitpid(child, 0)
+                os.write(w, got.encode())
+                os._exit(0)
+            os.close(w)
+            got = os.read(r, 100).decode()
+            os.waitpid(pid, 0)
+            for fd in (r, master, slave):
+                os.close(fd)
+            return got
+        print(json.dumps({a: trial(a) for a in ("tcsetattr", "write", "write with tostop")}))
+        """
+    )
+    assert seen == {"tcsetattr": "SIGTTOU", "write": "not stopped", "write with tostop": "SIGTTOU"}
+
+
 def test_rt_signals_past_rlimit_sigpending_are_lost() -> None:
     """Lesson 13: real-time signals queue only up to RLIMIT_SIGPENDING (counted over the whole
     real user's queued signals, SigQ). Past it, kill() still reports success and the instance
