@@ -197,3 +197,35 @@ async def test_highlighting_or_a_plain_editor_that_says_so() -> None:
         else:
             assert panel.editor.language is None
             assert "no highlighting (textual[syntax] missing)" in state
+
+
+async def test_show_me_asks_before_it_runs_a_lessons_python(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lesson file is untrusted: show me shows its code and runs it only on yes; no runs
+    nothing, yes completes the step on the live lab."""
+    from sigscope.paths import bundled_lessons
+    from sigscope.ui.lesson_app import LessonApp, resolve_lesson
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    folder = bundled_lessons()
+    app = LessonApp(resolve_lesson("19", folder), folder)
+    async with app.run_test(size=(140, 44)) as pilot:
+        lab = await until(pilot, lambda: app.lab and app.lab.running and app.lab, "the lab")
+        run = await until(pilot, lambda: app._active_run(), "the lesson run")
+        since = lab.cursor()
+        await pilot.press("w")
+        dialog = await until(
+            pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen, "the question"
+        )
+        assert "Python from the lesson file" in dialog.question
+        assert "signal.signal(signal.SIGUSR1, on_usr1)" in dialog.detail
+        assert ("as root" in dialog.detail) == ROOT
+        await pilot.press("n")
+        await pilot.pause(0.5)
+        assert not [e for e in lab.events(since) if e["kind"] == "snippet"]
+        assert 0 not in run.done
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question again")
+        await pilot.press("y")
+        await until(pilot, lambda: 0 in run.done, "step 1 done by its code")
