@@ -176,6 +176,9 @@ class EventTable(ScrollView, can_focus=True):
         )
         self._dirty = True
         self._update_size()
+        if self._follow and self.rows:
+            # Rows re-wrapped at the new width: the newest must still be in view.
+            self.scroll_to(y=self._total, animate=False, immediate=True, force=True)
 
     # -- lines -------------------------------------------------------------------------------
     def _text_width(self) -> int:

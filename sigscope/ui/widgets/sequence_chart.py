@@ -437,6 +437,8 @@ class SequenceChart(ScrollView, can_focus=True):
         self._cache.clear()
         self._columns = None
         self._update_virtual_size()
+        if self._follow:
+            self._grown()  # rows re-wrapped at the new width: keep the newest in view
 
     # -- rendering -------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
