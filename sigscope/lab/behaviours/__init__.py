@@ -139,6 +139,12 @@ LESSON_BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
     "sigwait": {"quiet": (0.001, 60)},
     "sleep-loop": {"interval": (0.01, 60)},
     "threads": {"count": (1, 16)},
+    # Issue 15's behaviours (beneath Python's signal module):
+    "flags": {"children": (0, 8), "linger": (0, 60)},
+    "rtlimit": {"room": (1, 64), "burst": (1, 200)},
+    "exec": {"after": (0, 60)},
+    "core": {"after": (0, 60), "mb": (1, 256)},  # mb: the core file's cap, on disk
+    "unsafe": {"seconds": (0.1, 10), "interval": (0.0001, 0.1)},
 }
 LESSON_MAX_PROCESSES = 128  # alive at once: master, workers, and what the workers fork
 LESSON_MAX_MEMORY_MB = 512  # what the behaviours allocate on purpose (busy-c's buffer)
@@ -185,6 +191,12 @@ def lesson_cost(name: str, params: dict[str, Any]) -> Cost:
         return Cost(1 + int(params.get("count", 1)) * batches, 0)
     if name == "busy-c":
         return Cost(1, int(params.get("mb", 64)))
+    if name == "flags":  # its children stay as zombies until ``linger`` ends
+        return Cost(1 + int(params.get("children", 0)), 0)
+    if name in ("exec", "core"):  # a fork child or cat / the core's cleaner
+        return Cost(2, 0)
+    if name == "pidfd":  # namespace child, its init, and a victim or newcomer at once
+        return Cost(4, 0)
     return Cost(1, 0)
 
 

@@ -326,6 +326,11 @@ def flags(worker: Any, params: dict[str, Any]) -> None:
             state = now_state
             worker.emit("flags", why="changed", **state)
         if any(s == fork_on for s, _t in arrived) and n_children:
+            # The lab's cap counts this worker as 1 + children (master.footprint): the last
+            # batch's zombies are reaped before the next is forked, or a storm piles them up.
+            for pid in list(zombies):
+                del zombies[pid]
+                reap(pid)
             fork_children()
         for pid, when in list(zombies.items()):
             if time.monotonic() >= when:
