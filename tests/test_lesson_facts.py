@@ -1666,23 +1666,25 @@ def test_alarm_rounds_the_time_left_to_the_nearest_second_and_at_least_one() -> 
     assert seen == {"near_3": 3, "near_0": 1}
 
 
-def test_the_virtual_timer_moves_in_whole_clock_ticks() -> None:
+def test_the_virtual_timer_moves_by_clock_ticks_not_per_wake_up() -> None:
     """Lesson 7: with tick-based CPU accounting (CONFIG_TICK_CPU_ACCOUNTING, most kernels) user
-    CPU time is charged a whole clock tick at a time to whatever the tick finds running, so a
-    sleeper's VIRTUAL timer, woken by short handler runs, moves by whole ticks (1/HZ: 4 ms at
-    HZ=250) or not at all — never by the microseconds a handler run takes."""
+    CPU time is charged per clock tick to whatever the tick finds running. So a sleeper's VIRTUAL
+    timer, woken 2000 times by short handler runs, does not move at each wake-up: it moves now
+    and then, by about a tick (1/HZ: 4 ms at HZ=250; less any time a hypervisor stole, with
+    CONFIG_PARAVIRT_TIME_ACCOUNTING) — not by the microseconds one handler run takes."""
+    import gzip
     import os
 
-    config = f"/boot/config-{os.uname().release}"
-    hz = None
-    if os.path.exists(config):
-        with open(config) as f:
-            text = f.read()
-        if "CONFIG_TICK_CPU_ACCOUNTING=y" not in text:
-            pytest.skip("this kernel does not account CPU time by ticks")
-        hz = next(
-            int(line.split("=")[1]) for line in text.splitlines() if line.startswith("CONFIG_HZ=")
-        )
+    text = ""
+    for path in (f"/boot/config-{os.uname().release}", "/proc/config.gz"):
+        if os.path.exists(path):
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rt") as f:
+                text = f.read()
+            break
+    if text and "CONFIG_TICK_CPU_ACCOUNTING=y" not in text:
+        pytest.skip("this kernel does not account CPU time by ticks")
+    hz = next((int(x.split("=")[1]) for x in text.splitlines() if x.startswith("CONFIG_HZ=")), 0)
     seen = experiment(
         """
         import json, os, signal, time
@@ -1690,24 +1692,24 @@ def test_the_virtual_timer_moves_in_whole_clock_ticks() -> None:
         signal.signal(signal.SIGUSR1, lambda s, f: None)
         signal.setitimer(signal.ITIMER_VIRTUAL, 100)
         last = signal.getitimer(signal.ITIMER_VIRTUAL)[0]
-        steps = []
-        for _ in range(40):
-            for _ in range(100):
-                os.kill(os.getpid(), signal.SIGUSR1)
-                time.sleep(0.0005)
+        moves = []
+        for _ in range(2000):
+            os.kill(os.getpid(), signal.SIGUSR1)
+            time.sleep(0.0005)
             now = signal.getitimer(signal.ITIMER_VIRTUAL)[0]
             if now != last:
-                steps.append(round(last - now, 6))
+                moves.append(round(last - now, 6))
                 last = now
-        print(json.dumps({"steps": steps}))
+        print(json.dumps({"moves": moves}))
         """,
         timeout=120,
     )
-    steps = seen["steps"]
-    assert steps, "four thousand wake-ups used no tick of user CPU at all"
-    tick = 1 / hz if hz else min(steps)
-    assert tick >= 0.001
-    assert all(abs(d / tick - round(d / tick)) < 0.01 for d in steps), (tick, steps)
+    moves = sorted(seen["moves"])
+    # Per-wake-up accounting would move it at (nearly) every one of the 2000 wake-ups.
+    assert 1 <= len(moves) <= 500, moves
+    # A typical move is a tick's worth, not a handler run's microseconds.
+    tick = 1 / hz if hz else 0.001
+    assert moves[len(moves) // 2] >= tick / 2, (tick, moves)
 
 
 def test_sigkill_ends_a_stopped_process_at_once() -> None:
