@@ -329,3 +329,58 @@ def test_orphans_count_against_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
         note = lab.wait_for(since=since, kind="note", role="master", timeout=T)
         assert "refused" in note["text"]
     assert most <= 9, f"{most} lab processes at once under a cap of 8"
+
+
+def test_a_flags_worker_and_its_children_count_against_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """flags forks ``children`` on each USR2 and keeps each child a zombie for ``linger``
+    seconds: a USR2 storm piled them up (162 lab processes under a cap of 8, measured, and a
+    served page can spawn this worker). A flags worker counts as 1 + children, and a new batch
+    first reaps the zombies of the last one."""
+    monkeypatch.setenv(MAX_WORKERS_ENV, "8")
+    with pytest.raises(LabError, match="at most 8"):
+        Lab(workers=1, behaviour="flags", params={"children": 8})  # 1 + 8 = 9
+    with Lab(workers=1, behaviour="flags", params={"children": 7, "linger": 60}) as lab:
+        assert lab.pgid is not None
+        pgid = lab.pgid
+        most = 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal most
+            while not stop.wait(0.002):
+                most = max(most, lab_processes(pgid))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            lab.wait_for(kind="flags", timeout=T)  # installed: USR2 is caught from now on
+            for batch in range(1, 6):
+                lab.send("worker", "USR2")
+                lab.wait_until(
+                    lambda n=batch: (
+                        len(  # type: ignore[misc]
+                            [
+                                e
+                                for e in lab.events()
+                                if e["kind"] == "child" and e.get("event") == "exited"
+                            ]  # fmt: skip
+                        )
+                        >= 7 * n
+                    ),
+                    timeout=T,
+                )
+        finally:
+            stop.set()
+            sampler.join()
+    assert most <= 9, f"{most} lab processes at once under a cap of 8"
+
+
+def test_a_record_file_name_with_escapes_is_shown_escaped(tmp_path: Path) -> None:
+    """The refusal names the file: its control characters are shown escaped, not sent to the
+    terminal (an OSC sequence in a name from a shared folder would retitle it, or worse)."""
+    name = str(tmp_path / "missing" / "rec\x1b]0;owned\x07.jsonl")
+    line = one_line_error(sigscope("trace", "--duration", "0.1", "--record", name))
+    assert "\x1b" not in line and "\x07" not in line
+    assert "\\x1b]0;owned\\x07" in line

@@ -79,6 +79,18 @@ def footprint(behaviour: str, params: dict[str, Any]) -> int:
     if behaviour == "orphan-maker":
         count = params.get("count", 1)
         return 1 + (count if isinstance(count, int) and count > 0 else 1)
+    if behaviour == "flags":
+        # A batch of children on each fork_on signal, each a zombie for `linger`: the worker
+        # reaps the last batch before forking the next, so at most `children` at once.
+        children = params.get("children", 0)
+        return 1 + (children if isinstance(children, int) and children > 0 else 0)
+    if behaviour in ("core", "exec"):
+        # core forks its cleaner (which outlives the worker a moment); exec forks one child
+        # and then runs cat, one at a time: one process besides the worker.
+        return 2
+    if behaviour == "pidfd":
+        # Its namespace child, that child's init, and a victim or a newcomer, all at once.
+        return 4
     return 1
 
 
