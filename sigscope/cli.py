@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from sigscope import __version__
 from sigscope.lab.behaviours import BEHAVIOURS, BehaviourError, parse_behaviour_spec
 from sigscope.numbers import NumberError, is_int, parse_float, parse_int
+from sigscope.record import shown_path
 from sigscope.sendspec import SendSpec, SendSpecError, parse_send_spec
 
 EXIT_USAGE = 2
@@ -236,7 +237,8 @@ def run_trace(args: argparse.Namespace) -> int:
         problem = unwritable(args.record)
         if problem:
             print(
-                f"sigscope trace: error: cannot record to {args.record}: {problem}", file=sys.stderr
+                f"sigscope trace: error: cannot record to {shown_path(args.record)}: {problem}",
+                file=sys.stderr,
             )
             return EXIT_USAGE
     printer = EventPrinter(json_lines=args.json)
@@ -314,7 +316,10 @@ def run_dashboard(args: argparse.Namespace) -> int:
     if args.record is not None:
         problem = unwritable(args.record)
         if problem:
-            print(f"sigscope: error: cannot record to {args.record}: {problem}", file=sys.stderr)
+            print(
+                f"sigscope: error: cannot record to {shown_path(args.record)}: {problem}",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         record = Path(args.record)
     return run(LabSettings(args.workers, name, params, args.reaping, args.grace, record))

@@ -173,6 +173,15 @@ class Recording:
         return [e for e in self.entries if isinstance(e, Snapshot)]
 
 
+def shown_path(path: str | Path) -> str:
+    """A file name fit for the terminal: a name from a shared folder may hold escape
+    sequences (``sigscope replay *``), so control characters are shown escaped, not sent."""
+    text = str(path)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def open_for_writing(path: str | Path) -> IO[str]:
     """Open a recording to write, with care: never through a symlink at the last component
     (``O_NOFOLLOW``: a planted link must not make sigscope overwrite the file it points to),
@@ -192,10 +201,10 @@ def open_for_writing(path: str | Path) -> IO[str]:
             why = "it is a symbolic link (sigscope does not write through one)"
         elif e.errno == errno.ENXIO:
             why = "it is not a regular file"
-        raise RecordingError(f"cannot record to {path}: {why}") from None
+        raise RecordingError(f"cannot record to {shown_path(path)}: {why}") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise RecordingError(f"cannot record to {path}: it is not a regular file")
+        raise RecordingError(f"cannot record to {shown_path(path)}: it is not a regular file")
     os.set_blocking(fd, True)
     return os.fdopen(fd, "w", encoding="utf-8")
 
@@ -207,7 +216,7 @@ def _open_for_reading(path: Path) -> IO[bytes]:
     ``fstat`` on what was opened (not the name, which can change meanwhile) refuses a FIFO, a
     device like /dev/zero, a folder.
     """
-    name = str(path)
+    name = shown_path(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError as e:
@@ -239,7 +248,7 @@ def load(path: str | Path) -> Recording:
             that is not JSON or not an event).
     """
     path = Path(path)
-    name = str(path)
+    name = shown_path(path)
     f = _open_for_reading(path)
     entries: list[dict[str, Any] | Snapshot] = []
     head: dict[str, Any] | None = None
@@ -247,7 +256,10 @@ def load(path: str | Path) -> Recording:
     with f:
         number = 0
         while True:
-            raw = f.readline(MAX_LINE + 1)  # bounded: /dev/zero-like input never fills memory
+            try:
+                raw = f.readline(MAX_LINE + 1)  # bounded: /dev/zero-like input never fills memory
+            except OSError as e:  # a regular file can still fail to read (EIO: /proc/self/mem)
+                raise RecordingError(f"{name}:{number + 1}: cannot read: {e.strerror}") from None
             if not raw:
                 break
             number += 1

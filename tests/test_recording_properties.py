@@ -150,6 +150,24 @@ def test_untrusted_recordings_are_one_line_and_exit_2(
     assert says in line
 
 
+@pytest.mark.parametrize("json_flag", [["--json"], []])
+def test_a_file_that_fails_to_read_is_one_line(json_flag: list[str]) -> None:
+    """A regular file whose read fails (EIO: /proc/self/mem at offset 0 is not mapped) was a
+    traceback; it is one line with the file and its line, exit 2."""
+    line, _, _ = refused(["replay", "/proc/self/mem", *json_flag], "/proc/self/mem:1:")
+    assert "cannot read" in line
+
+
+def test_control_characters_in_a_file_name_never_reach_the_terminal(tmp_path: Path) -> None:
+    """A recording's name from a shared folder (``sigscope replay *``) may hold escape
+    sequences: the error line shows them escaped."""
+    path = tmp_path / "rec\x1b]0;owned\x07.jsonl"
+    path.write_text("not json\n")
+    line, _, _ = refused(["replay", str(path)], ":1:")
+    assert "\x1b" not in line and "\x07" not in line
+    assert "\\x1b" in line
+
+
 def test_a_folder_is_not_a_recording(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="a folder"):
         load(tmp_path)
