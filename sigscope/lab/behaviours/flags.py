@@ -215,18 +215,26 @@ def flags(worker: Any, params: dict[str, Any]) -> None:
 
     def fork_children() -> None:
         for _ in range(n_children):
+            go_r, go_w = os.pipe()
+            take_arrivals()  # earlier SIGCHLDs are not this child's
+            arrived_since.clear()
             pid = os.fork()
             if pid == 0:  # the child: stop (if asked), then exit at once
                 try:
+                    os.close(go_w)
+                    os.read(go_r, 1)  # until the parent holds a pidfd on us
                     if params["stop_children"]:
                         os.kill(os.getpid(), signal.SIGSTOP)
                 finally:
                     os._exit(0)
-            watch_child(pid)
+            os.close(go_r)
+            # A pidfd first: under SIG_IGN or SA_NOCLDWAIT the kernel reaps the child the
+            # moment it exits, and its pid could not be opened any more.
+            pidfd = os.pidfd_open(pid)
+            os.close(go_w)
+            watch_child(pid, pidfd)
 
-    def watch_child(pid: int) -> None:
-        arrived_since.clear()
-        pidfd = os.pidfd_open(pid)
+    def watch_child(pid: int, pidfd: int) -> None:
         try:
             if params["stop_children"]:
                 os.waitid(os.P_PID, pid, os.WSTOPPED | os.WNOWAIT)
