@@ -10,14 +10,18 @@ kind          fields beyond t, pid, role
 sent          ``sig``, ``target`` (pid), ``target_role``; by the controller (role ui)
               or the master; by a worker to one of its own threads with ``via``
               (``pthread_kill``), ``thread`` (name) and ``native_id`` of the target thread;
-              ``count`` when one event stands for a burst (a test's 10,000 signals)
+              ``count`` when one event stands for a burst (a test's 10,000 signals);
+              ``value`` and ``via`` (``sigqueue``) when sent queued (``SIGNAL=VALUE``)
 received      ``sig``: this process's handler ran for it (``t`` is when it ran); the
               ``threads`` behaviour adds ``thread`` and ``native_id`` (which thread ran the
               Python handler) and ``targeted_thread`` (after a pthread_kill). ``sigwait``
               takes signals without a handler: ``via`` (``sigwaitinfo``), ``si_pid``,
               ``si_uid``, ``si_code``, ``si_code_name``, ``n`` (count of that signal);
               ``busy-c`` adds ``late_at_most`` (s since its C call began);
-              ``sleep-loop`` adds ``noticed_after`` (s until its loop looked)
+              ``sleep-loop`` adds ``noticed_after`` (s until its loop looked);
+              ``signalfd`` reads them from a signalfd: ``via`` (``signalfd``), ``si_pid``,
+              ``si_uid``, ``si_code``, ``si_code_name``, ``n``, ``value`` (``ssi_int``,
+              only for SI_QUEUE)
 spawn         ``child``, ``index``, ``behaviour``: the master forked a worker
 fork          ``child``, ``starttime``: a worker forked a process of its own (the
               controller tracks it with role ``orphan``); orphan-maker adds ``orphan`` (n)
@@ -58,7 +62,9 @@ call          ``call`` (``pause()``, ``os.read(pipe)``, ``open(fifo)``), ``state
               it), ``retried`` (a handler ran and Python retried it, PEP 475),
               ``restarted`` (SA_RESTART: the kernel restarted it, no Python handler ran);
               ``waited`` (s), ``sig``; for pause() also ``woke_by``, ``missed`` (handled
-              before pause() began), ``late`` (s)
+              before pause() began), ``late`` (s); ``flags`` waits in a C
+              ``read(wakeup fd)``: ``interrupted`` (``errno`` EINTR: no SA_RESTART) or
+              ``returned`` (``bytes``: restarted by SA_RESTART)
 tripped       ``sig``: the C-level handler ran (a byte on the wakeup fd, read by a
               watcher thread); the Python handler runs later (``received``)
 busy          ``call``, ``duration`` (s), ``started``/``ended`` (ns), ``handled``: a C
@@ -90,6 +96,32 @@ report        the learner's code called ``report(**fields)``: its fields (scalar
               their repr, 200 chars), ``snippet`` (id of the running snippet or None).
               A playground ``disposition`` event also has ``snippet``; its ``received``
               events come from a wrapper around the learner's handler
+flags         ``sig``, ``handler`` (python / probe / SIG_DFL / SIG_IGN / handler +
+              ``address``), ``flags`` (SA_* names read back with sigaction), ``flags_raw``,
+              ``mask`` (sa_mask names), ``why`` (installed / changed): the ``flags``
+              behaviour's disposition, as the kernel has it
+handler       ``sig``, ``phase`` (enter / leave), ``depth``, ``run``, ``blocked`` (enter:
+              the mask inside the C-level handler): the ``flags`` probe handler ran
+child         ``child``, ``event`` (stopped / exited / reaped), ``sigchld``, ``zombie``,
+              ``status``/``exitcode`` or ``error`` (ECHILD): a ``flags`` worker's child
+inherit       ``phase`` (before / fork-child / subprocess / exec / after-exec),
+              ``blocked``, ``ignored``, ``caught``, ``pending`` (names from /proc),
+              ``child``, ``restore_signals``, ``program``, ``handled``, ``disposition``:
+              the ``exec`` behaviour (after-exec comes from ``sigscope.lab.exec_probe``)
+rtlimit       ``action`` (set / burst / drained), ``sig``, ``limit``, ``room``,
+              ``already``, ``queued_ok``, ``queued_eagain``, ``kill_ok``, ``sent_ok``,
+              ``received``, ``lost``, ``values``, ``codes``, ``sigq``: RLIMIT_SIGPENDING
+core          ``action`` (armed / dumping / found / missing), ``sig``, ``limit``,
+              ``core_pattern``, ``core_uses_pid``, ``where`` (directory / elsewhere / pipe),
+              ``program``, ``directory``, ``expected``, ``worker``, ``path``, ``size``,
+              ``removed``, ``text``: the ``core`` behaviour and its cleaner (role orphan)
+unsafe        ``action`` (started / done / hanging / stuck), ``mode`` (print / lock),
+              ``raised``, ``handler_runs``, ``seconds``, ``state``, ``wchan``, ``syscall``,
+              ``after``: the ``unsafe`` behaviour (its RuntimeError is a ``raised``)
+pidfd         ``step`` (alive / zombie / reaped / eperm / reuse), ``child``, ``kill0``,
+              ``pidfd0``, ``sent`` (ok or an errno name), ``target``, ``as_uid``,
+              ``number``, ``recycled``, ``old_global``, ``new_global``, ``kill0_before``,
+              ``kill0_after``, ``pidfd_after``, ``skipped``/``why``: the ``pidfd`` behaviour
 error         ``text``: something failed that the user should see
 dropped       ``count``: this many events of this process were lost (channel full)
 ============  ======================================================================
