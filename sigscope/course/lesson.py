@@ -84,6 +84,9 @@ class LabSetup:
             slots=[dict(s) for s in self.slots],
             reaping=self.reaping,
             grace=self.grace,
+            # The checker caps what a lesson asks for; this caps what its lab really runs:
+            # a HUP to stubborn workers or a TTIN per action starts processes no count saw.
+            max_processes=LESSON_MAX_PROCESSES - 1,  # the cap counts all but the master
         )
 
 

@@ -94,7 +94,10 @@ class Lab(EventLog):
         reaping: str = "handler",
         grace: float = 5.0,
         record: str | Path | None = None,
+        max_processes: int | None = None,
     ) -> None:
+        """``max_processes``: a cap like ``SIGSCOPE_MAX_WORKERS`` (the lower of the two holds),
+        for a caller whose input decides what the lab runs (a lesson file)."""
         if workers < 0 or workers > 512:
             raise LabError(f"workers must be between 0 and 512, not {workers}")
         if reaping not in REAPING_MODES:
@@ -111,6 +114,8 @@ class Lab(EventLog):
             cap = max_workers_from_env()
         except NumberError as e:
             raise LabError(str(e)) from None
+        if max_processes is not None:
+            cap = max_processes if cap is None else min(cap, max_processes)
         if cap is not None and workers > cap:
             raise LabError(
                 f"{workers} workers is more than this lab may have ({MAX_WORKERS_ENV}={cap})"
