@@ -117,3 +117,17 @@ def test_attach_runs_no_code() -> None:
                 tree.run_code(child.pid, "print(1)")
         finally:
             child.kill()
+
+
+def test_demo_refuses_a_lessons_python_without_allow_code() -> None:
+    """A demo performs every solution unasked: a lesson file's Python needs --allow-code."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sigscope", "demo", "19"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    line = one_line_error(result)
+    assert "runs Python from its file" in line and "--allow-code" in line
+    assert ("as root" in line) == (os.geteuid() == 0)

@@ -66,6 +66,12 @@ def add_play_parsers(sub: Any) -> None:
         action="store_true",
         help="kiosk: at the end, start the lesson again on a fresh lab",
     )
+    demo.add_argument(
+        "--allow-code",
+        action="store_true",
+        help="let the demo run the lesson's own Python (its code actions, in a playground "
+        "worker) without asking: code from the lesson file runs as you",
+    )
     add_lessons_dir_option(demo)
 
 
@@ -102,4 +108,17 @@ def run_demo(args: argparse.Namespace) -> int:
         lesson = resolve_lesson(args.name, folder)
     except (LessonNotFound, LessonInvalid) as e:
         return lesson_error("sigscope demo", e)
+    runs_code = any(a.kind == "code" for step in lesson.steps for a in step.solution or ())
+    if runs_code and not args.allow_code:
+        # A demo performs every solution unasked; a lesson file's Python (issue 17) only
+        # runs when its user said so, here once for the whole demo.
+        import os
+
+        who = "root" if os.geteuid() == 0 else "you"
+        print(
+            f"sigscope demo: error: this lesson runs Python from its file (as {who}) in a "
+            "playground worker; add --allow-code to let the demo run it",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     return run_lesson_app(DemoApp(lesson, folder, speed=args.speed, loop=args.loop))
