@@ -730,3 +730,26 @@ def test_a_lessons_lab_is_capped_while_it_runs(monkeypatch: pytest.MonkeyPatch) 
             p for p in procfs.all_pids() if (st := procfs.read_stat(p)) and st.pgid == small.pgid
         ]
         assert len(alive) <= 4, alive
+
+
+def test_a_ttin_to_the_master_counts_as_one_more_worker() -> None:
+    """A TTIN sent by a solution starts a worker for good, like a spawn: two of them to one
+    busy-c worker of 256 MiB passed the checker (768 MiB), and a slot beyond ``workers`` (the
+    one a TTIN starts) could hide a costlier behaviour than the lab's."""
+    head = 'title = "t"\nsources = ["PEP 1"]\n[lab]\nworkers = 1\nbehaviour = "{}"\n'
+    step = (
+        '[[steps]]\ntext = "x"\nsources = ["PEP 1"]\nhints = ["h"]\n'
+        "expect = {{ live_workers = 3 }}\nsolution = [{}]\n"
+    )
+    ttins = ", ".join(['{ send = "TTIN" }'] * 2)
+    parse_lesson(head.format("busy-c:mb=128") + step.format(ttins), "ok.toml")  # 384 MiB
+    with pytest.raises(LessonInvalid, match="may allocate 768 MiB"):
+        parse_lesson(head.format("busy-c:mb=256") + step.format(ttins), "over.toml")
+    slots = "".join(
+        '[[lab.slots]]\nbehaviour = "busy-c"\nparams = { mb = 256 }\n' for _ in range(3)
+    )
+    cheap = 'title = "t"\nsources = ["PEP 1"]\n[lab]\nworkers = 0\nbehaviour = "idle"\n'
+    with pytest.raises(LessonInvalid, match="may allocate 768 MiB"):
+        parse_lesson(cheap + slots + step.format(", ".join(['{ send = "TTIN" }'] * 3)), "s.toml")
+    # A TTIN to a worker is only a signal it receives: it starts nothing.
+    parse_lesson(head.format("busy-c:mb=256") + step.format('{ send = "TTIN@worker:0" }'), "w.toml")

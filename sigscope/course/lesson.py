@@ -190,6 +190,9 @@ class _Collector:
         self.locator = locator
         self.problems: list[Problem] = []
         self.costs: list[Cost] = []  # each worker the lab starts with, and each spawn
+        # What one more worker may cost (a TTIN to the master starts the next slot's worker,
+        # or the lab's behaviour): the most of any of them.
+        self.grow_cost = Cost(1, 0)
 
     def add(self, path: KeyPath, message: str, line: int | None = None) -> None:
         if line is None:
@@ -432,6 +435,9 @@ def _setup(raw: Any, out: _Collector) -> LabSetup:
             (slots[i]["behaviour"], slots[i]["params"]) if i < len(slots) else (behaviour, params)
         )
         out.costs.append(lesson_cost(name, p))
+    kinds = [lesson_cost(behaviour, params)]
+    kinds += [lesson_cost(slot["behaviour"], slot["params"]) for slot in slots]
+    out.grow_cost = Cost(max(c.processes for c in kinds), max(c.memory_mb for c in kinds))
     return LabSetup(workers, behaviour, params, tuple(slots), reaping, float(grace))
 
 
@@ -570,6 +576,8 @@ def _step(i: int, raw: Any, out: _Collector, root: Path | None = None) -> Step |
                 except BehaviourError as e:
                     out.add(where + ("solution", j), str(e))
                 out.costs.append(lesson_cost(name, params))
+            elif a.kind == "send" and a.value.sig == "SIGTTIN" and a.value.target == "master":
+                out.costs.append(out.grow_cost)  # the master starts one more worker, for good
         predicts = [j for j, a in enumerate(actions) if a.kind == "predict"]
         if complete and predict is not None and predicts != [0]:
             out.add(
