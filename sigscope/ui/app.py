@@ -645,13 +645,20 @@ class SigscopeApp(App[None]):
             self.notify("Select a process first (arrow keys or the mouse).", severity="warning")
         return row
 
-    def send_signal(self, pids: Iterable[int], signum: int, confirmed: bool = False) -> None:
-        """Send ``signum`` to each pid; ask first if it would end the lab."""
+    def send_signal(
+        self,
+        pids: Iterable[int],
+        signum: int,
+        confirmed: bool = False,
+        value: int | None = None,
+    ) -> None:
+        """Send ``signum`` to each pid (queued with ``value``, if given); ask first if it
+        would end the lab."""
         lab = self._running_lab()
         if lab is None:
             return
         pids = list(pids)
-        name = signal_name(signum)
+        name = signal_name(signum) + ("" if value is None else f"={value}")
         if not confirmed and signum in LAB_ENDING and lab.master_pid in pids:
             self.push_screen(
                 ConfirmDialog(
@@ -660,7 +667,7 @@ class SigscopeApp(App[None]):
                     "You can restart it afterwards with R.",
                     yes=f"Send {name}",
                 ),
-                lambda yes: self.send_signal(pids, signum, confirmed=True) if yes else None,
+                lambda yes: self.send_signal(pids, signum, True, value) if yes else None,
             )
             return
         sent = []
@@ -674,7 +681,7 @@ class SigscopeApp(App[None]):
                 )
                 continue
             try:
-                lab.send(pid, signum)
+                lab.send(pid, signum, value)
             except LabError as e:
                 self.notify(f"{name} to {plain_target(row, pid)} not sent: {e}", severity="error")
             else:
@@ -710,7 +717,7 @@ class SigscopeApp(App[None]):
                 return
             self.last_signal = choice.signum
             # A count (5*usr1 in the menu) sends to each target that many times, in turn.
-            self.send_signal(pids * choice.count, choice.signum)
+            self.send_signal(pids * choice.count, choice.signum, value=choice.value)
 
         self.push_screen(SignalMenu(target, self.last_signal), chosen)
 

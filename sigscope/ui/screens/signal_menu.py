@@ -9,6 +9,9 @@ typed always has a visible answer (or a plain "no signal called …").
 A count sends the signal several times, as a shell loop or a vim count would: ``5*usr1``,
 ``5×usr1`` or ``5x usr1`` (a lone ``5`` is signal 5, as ``kill -5`` is), or ``5*`` then the
 arrows. Counts go up to :data:`MAX_COUNT`: each send is a system call on the UI's thread.
+
+``NAME=VALUE`` (``rtmin+1=42``) sends the signal queued with an integer value, as
+``sigqueue(3)`` does (``si_code`` SI_QUEUE; a ``signalfd`` or ``sigwait`` worker reports it).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from sigscope.numbers import NumberError, parse_int
+from sigscope.sendspec import SendSpecError, parse_value
 from sigscope.signames import SignalError, all_signals, parse_signal, signal_name
 
 ACTION_WORDS = {
@@ -46,6 +50,7 @@ class SignalChoice:
 
     signum: int
     count: int = 1
+    value: int | None = None  # NAME=VALUE: sent queued (sigqueue, SI_QUEUE) with this value
 
 
 def signal_option(number: int, name: str, action: str, catchable: bool) -> Option:
@@ -126,16 +131,18 @@ class SignalMenu(ModalScreen[SignalChoice | None]):
         """How many times Enter sends the highlighted signal (from a typed count)."""
         self.count_error: str | None = None  # a typed count out of range: nothing is sent
         self.name_error: str | None = None  # no signal by the typed name (until ↑↓ pick one)
+        self.value: int | None = None  # a typed =VALUE: the signal goes queued with it
+        self.value_error: str | None = None  # a =VALUE that is not a C int: nothing is sent
 
     @property
     def problem(self) -> str | None:
         """Why Enter would send nothing now (a bad count, no such signal), or None."""
-        return self.count_error or self.name_error
+        return self.count_error or self.value_error or self.name_error
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text(f"Send a signal to {self.target}"), id="menu-title")
-            hint = "type a name or number (5*usr1: five times) · ↑↓ move · Enter · Esc"
+            hint = "name or number · 5*usr1: five times · rtmin+1=42: with a value · Esc"
             yield Label(hint, id="menu-hint")
             yield Input(placeholder="e.g. kill, 9, usr1, rtmin+2, 5*usr1", id="menu-find")
             yield Label("", id="menu-will")
@@ -175,7 +182,8 @@ class SignalMenu(ModalScreen[SignalChoice | None]):
         signum = self.highlighted_signal
         if self.problem is None and signum is not None:
             times = f" ×{self.count}" if self.count > 1 else ""
-            text = f"Enter sends {signal_name(signum)}{times} to {self.target}"
+            value = "" if self.value is None else f"={self.value} (queued, sigqueue)"
+            text = f"Enter sends {signal_name(signum)}{value}{times} to {self.target}"
         else:
             text = self.problem or "nothing highlighted"
         will.update(Text(text))
@@ -183,12 +191,20 @@ class SignalMenu(ModalScreen[SignalChoice | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.count_error = self.name_error = None
+        self.count_error = self.name_error = self.value_error = None
+        self.value = None
         try:
             self.count, query = split_count(event.value)
         except NumberError as e:
             self.count, query = 1, ""
             self.count_error = f"{e} (counts go from 1 to {MAX_COUNT})"
+        query, eq, value_text = query.partition("=")
+        query = query.strip()
+        if eq:
+            try:
+                self.value = parse_value(value_text)
+            except SendSpecError as e:
+                self.value_error = str(e)[:70]
         if query:
             found = find_signal(query)
             if found is None:
@@ -207,7 +223,7 @@ class SignalMenu(ModalScreen[SignalChoice | None]):
         event.stop()
         signum = self.highlighted_signal
         if signum is not None and self.problem is None:
-            self.dismiss(SignalChoice(signum, self.count))
+            self.dismiss(SignalChoice(signum, self.count, self.value))
 
     def action_move(self, step: int) -> None:
         menu = self.query_one(OptionList)
@@ -219,8 +235,8 @@ class SignalMenu(ModalScreen[SignalChoice | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()  # a click (or Enter in the list) picks that row; a bad count still blocks
-        if event.option_id is not None and self.count_error is None:
-            self.dismiss(SignalChoice(int(event.option_id), self.count))
+        if event.option_id is not None and self.count_error is None and self.value_error is None:
+            self.dismiss(SignalChoice(int(event.option_id), self.count, self.value))
 
     def action_dismiss_menu(self) -> None:
         self.dismiss(None)

@@ -109,6 +109,9 @@ class DispositionsPanel(Widget):
         self.changed_at: dict[tuple[int | str, str], float] = {}
         """(signal number or "rt", column) -> when that cell last changed (clock seconds)."""
         self._handled: OrderedDict[int, dict[str, int]] = OrderedDict()
+        # pid -> lines the process reported about itself that /proc cannot show: the sigaction
+        # flags a ``flags`` worker read back, where a ``core`` worker's core dump goes.
+        self._reported: OrderedDict[int, dict[str, str]] = OrderedDict()
         self.border_title = "Dispositions"
 
     # -- public API --------------------------------------------------------------------------
@@ -131,6 +134,7 @@ class DispositionsPanel(Widget):
     def clear(self) -> None:
         """Forget every process (a restarted lab): counts, masks and highlights."""
         self._handled.clear()
+        self._reported.clear()
         self._seen_snapshot = False
         self._snapshot = None
         self._views.clear()
@@ -208,6 +212,8 @@ class DispositionsPanel(Widget):
             if pid == self.pid and self._snapshot is not None:
                 self._read(self._snapshot)  # what it did while it worked, from now on
                 self.refresh()
+        if kind in ("flags", "core"):
+            self._add_reported(event)
         if kind == "received":
             pid = int(event.get("pid", 0))
             counts = self._handled.setdefault(pid, {})
@@ -218,6 +224,39 @@ class DispositionsPanel(Widget):
                 self._handled.popitem(last=False)
             if pid == self.pid:
                 self.refresh()
+
+    def _add_reported(self, event: dict[str, Any]) -> None:
+        """Keep a ``flags`` worker's sigaction read-back, or where a ``core`` worker's core
+        goes (core_pattern), as a line under the table (what /proc/PID/status cannot say)."""
+        pid = int(event.get("pid", 0))
+        if event.get("kind") == "flags":
+            flags = [str(f) for f in event.get("flags") or [] if f != "SA_RESTORER"][:8]
+            mask = [str(m) for m in event.get("mask") or []][:8]
+            line = f"sigaction {str(event.get('sig', '?'))[:14]}: "
+            line += str(event.get("handler", "?"))[:12]
+            line += " · " + (" ".join(flags) if flags else "no flags")
+            if mask:
+                line += " · sa_mask " + " ".join(m.removeprefix("SIG") for m in mask)
+            key = f"flags {event.get('sig')}"
+        elif event.get("action") == "armed":
+            where = event.get("where")
+            pattern = str(event.get("core_pattern", ""))[:60]
+            if where == "pipe":
+                line = f"core dumps piped to {str(event.get('program', '?'))[:40]} (core_pattern)"
+            elif where == "elsewhere":
+                line = f"core dumps go to {pattern} (core_pattern)"
+            else:
+                line = f"core dumps in its private directory as {pattern or 'core'}"
+            key = "core"
+        else:
+            return
+        lines = self._reported.setdefault(pid, {})
+        self._reported.move_to_end(pid)
+        lines[key] = line
+        while len(self._reported) > MAX_COUNTED_PIDS:
+            self._reported.popitem(last=False)
+        if pid == self.pid:
+            self.refresh(layout=True)
 
     def is_highlighted(self, sig: int | str, column: str) -> bool:
         """Whether the cell of ``sig`` (a number, or "rt") in ``column`` shows as changed."""
@@ -302,6 +341,8 @@ class DispositionsPanel(Widget):
             else f"queued for this user: {queued} of {limit}"
         )
         text.append(f"\n{queue} (SigQ)", style="dim")
+        for line in self._reported.get(self.pid or 0, {}).values():
+            text.append(f"\n{line}", style="italic")
         return text
 
     def _realtime_line(self, sets: dict[str, frozenset[int]], compact: bool = False) -> Text:
