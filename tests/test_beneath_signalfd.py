@@ -67,3 +67,15 @@ def test_signalfd_reads_sender_code_and_values_in_sending_order() -> None:
         assert {e["si_uid"] for e in got} == {os.getuid()}
         sent = [e for e in lab.events(c) if e["kind"] == "sent"]
         assert [e.get("value") for e in sent] == [3, 1, 2, None]
+
+
+def test_trace_help_lists_the_new_behaviours() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "sigscope", "trace", "--help"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())  # argparse wraps the list of names
+    for name in ("flags", "signalfd", "rtlimit", "exec", "core", "unsafe", "pidfd"):
+        assert f" {name}," in text or f" {name}." in text or f" {name} " in text, name
+    assert "SIGNAL[=VALUE][@TARGET]" in text
