@@ -483,3 +483,32 @@ def test_slots_and_show_me_words() -> None:
     assert "press k, type usr2" in words
     assert "the key is m, then off" in words
     assert "143 (the key is /" in words
+
+
+async def test_a_step_that_checks_a_status_event_unfolds_the_status_rows() -> None:
+    """Lesson 11 step 4 says "find its status event": the event list folds status rows by
+    default, so once that step is on screen they are unfolded, and they stay unfolded after
+    it ticks (the next step shows at the moment the learner looks for the event)."""
+    lesson = resolve_lesson("11", FOLDER)
+    index = next(i for i, s in enumerate(lesson.steps) if "status report" in s.title)
+    app = RecordingLessonApp(lesson)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await lab_ready(pilot)
+        run = app.lesson_run
+        assert run is not None
+        log = app.event_log
+        await pilot.pause(0.3)
+        assert not log.show_status  # folded on a step that is not about them
+        for _ in range(index):
+            await pilot.press("right_square_bracket")
+        await until(pilot, lambda: run.index == index, "the status step")
+        await until(pilot, lambda: log.show_status, "status rows unfolded")
+        await pilot.press("w")
+        await until(pilot, lambda: index in run.done, "show me did the status step")
+        await until(
+            pilot,
+            lambda: any(e.get("kind") == "status" for e in log.shown_events),
+            "the status event listed",
+        )
+        assert run.index == index + 1 and log.show_status
+        await pilot.press("q")

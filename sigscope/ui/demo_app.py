@@ -183,9 +183,18 @@ class DemoApp(LessonApp):
         index = self.held if self.held is not None else run.index
         return run.lesson.steps[index].needed_panels
 
+    @property
+    def step_on_screen(self) -> Step | None:
+        """The held step while its outcome is shown, else the current one."""
+        run = self.lesson_run
+        if run is None:
+            return None
+        return run.lesson.steps[self.held] if self.held is not None else run.current_step
+
     def show_needed_panels(self) -> None:
         """Show the step's needed panels below the chart, in a fixed order (the demo's grid
         places them in DOM order: tree, pane, chart, then these); hide the others."""
+        self.show_status_rows()
         needed = [key for name, key in DEMO_PANELS.items() if name in self.needed_panels]
         if tuple(needed) == self.slots:
             return

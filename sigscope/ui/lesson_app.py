@@ -35,7 +35,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Tab, Tabs
 
 from sigscope.course.catalog import LessonFolderError, find_lesson, lesson_files, lesson_index
-from sigscope.course.lesson import LabSetup, Lesson, load_lesson
+from sigscope.course.lesson import LabSetup, Lesson, Step, load_lesson
 from sigscope.course.problems import LessonInvalid
 from sigscope.course.progress import ProgressStore
 from sigscope.course.run import LessonRun, ShowMeFailed
@@ -106,6 +106,22 @@ def slots_for(needed: Iterable[str]) -> tuple[str, ...]:
         return (wanted[0],)
     chosen = (wanted + [d for d in DEFAULT_SLOTS if d not in wanted])[:2]
     return tuple(sorted(chosen, key=SLOT_ORDER.__getitem__))
+
+
+def checks_status(step: Step) -> bool:
+    """Whether ``step`` is checked on a master ``status`` event: the event list folds those
+    rows by default (they bury the rest), so a step that says "find its status event" must
+    unfold them while it is on screen (issue 19)."""
+    from sigscope.course.predicates import All, Any_, EventMatch, Not, Predicate
+
+    def about_status(pred: Predicate | None) -> bool:
+        if isinstance(pred, All | Any_):
+            return any(about_status(part) for part in pred.parts)
+        if isinstance(pred, Not):
+            return about_status(pred.part)
+        return isinstance(pred, EventMatch) and pred.kind == "status"
+
+    return about_status(step.expect) or about_status(step.missed.when if step.missed else None)
 
 
 NEEDED_MARK = "◆"  # on the tab of a panel the current step needs (compact layout)
@@ -302,9 +318,25 @@ class LessonApp(SigscopeApp):
         run = self.lesson_run
         return run.current_step.needed_panels if run is not None else ()
 
+    @property
+    def step_on_screen(self) -> Step | None:
+        """The step whose text the pane shows (the demo holds a finished one a while)."""
+        run = self.lesson_run
+        return run.current_step if run is not None else None
+
+    def show_status_rows(self) -> None:
+        """Unfold the event list's status rows when the step on screen is checked on a status
+        event. They stay unfolded after it: the step ticks (and the next one shows) the moment
+        that event arrives, which is when the learner starts looking for it."""
+        step = self.step_on_screen
+        log = self.event_log
+        if step is not None and checks_status(step) and not log.show_status:
+            log.action_toggle_status()
+
     def show_needed_panels(self) -> None:
         """Put the panels the current step needs beside the chart (the full layout's grid
         places in DOM order: tree, pane, chart, then the upper and the lower place)."""
+        self.show_status_rows()
         needed = self.needed_panels
         self._mark_needed_tabs(needed)
         slots = slots_for(needed)
