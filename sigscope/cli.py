@@ -6,6 +6,7 @@ Every bad input ends in one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import stat
@@ -190,7 +191,9 @@ def unwritable(path: str) -> str | None:
     target = Path(path)
     try:
         mode: int | None = os.lstat(target).st_mode
-    except OSError:
+    except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:  # a name no file can have: say so, not a traceback
+            return e.strerror
         mode = None
     if mode is not None and stat.S_ISLNK(mode):
         # The lab opens it with O_NOFOLLOW as well: this is only the early, one-line answer.
@@ -200,7 +203,7 @@ def unwritable(path: str) -> str | None:
     if mode is not None and not stat.S_ISREG(mode):
         return "it is not a regular file"
     parent = target.parent
-    if not parent.is_dir():
+    if not os.path.isdir(parent):  # False, not an exception, for EACCES on the way
         return "No such file or directory"
     if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         return "Permission denied"

@@ -384,3 +384,28 @@ def test_a_record_file_name_with_escapes_is_shown_escaped(tmp_path: Path) -> Non
     line = one_line_error(sigscope("trace", "--duration", "0.1", "--record", name))
     assert "\x1b" not in line and "\x07" not in line
     assert "\\x1b]0;owned\\x07" in line
+
+
+LONG = "a" * 300  # one name longer than any file system allows (NAME_MAX 255): ENAMETOOLONG
+
+
+@pytest.mark.parametrize(
+    "args, env_lessons",
+    [
+        (["lessons"], LONG),
+        (["lesson", "x"], LONG),
+        (["demo", "x"], LONG),
+        (["lessons", "--check", LONG], None),
+        (["lessons", "--lessons-dir", LONG], None),
+        (["trace", "--duration", "0.1", "--record", LONG], None),
+        (["--record", LONG], None),
+        (["replay", LONG], None),
+    ],
+)
+def test_a_name_too_long_is_one_line(args: list[str], env_lessons: str | None) -> None:
+    """``Path.is_dir()`` and ``exists()`` raise for ENAMETOOLONG (and EACCES) instead of
+    answering False: a long $SIGSCOPE_LESSONS or file name was a traceback."""
+    env = dict(os.environ)
+    if env_lessons is not None:
+        env["SIGSCOPE_LESSONS"] = env_lessons
+    one_line_error(sigscope(*args, env=env))

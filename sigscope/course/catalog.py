@@ -31,7 +31,7 @@ def lesson_files(paths: Iterable[str | Path]) -> list[Path]:
     """Lesson files among ``paths``: a folder stands for its ``*.toml`` files, in name order."""
     out: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
+        if os.path.isdir(p):  # (Path.is_dir raises for a name too long or EACCES)
             try:
                 names = sorted(p.iterdir())
             except OSError as e:
@@ -50,7 +50,7 @@ def find_lesson(name: str, folder: Path) -> Path | None:
     """A lesson by file name, id (``01-kill-and-default-actions``), number (``1``) or the id
     without its number (``kill-and-default-actions``)."""
     try:
-        files = lesson_files([folder]) if folder.is_dir() else []
+        files = lesson_files([folder]) if os.path.isdir(folder) else []
     except LessonFolderError:
         return None
     wanted = name.strip().removesuffix(".toml")

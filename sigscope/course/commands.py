@@ -9,6 +9,7 @@ exist is a usage error (exit 2).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ def run_lessons(args: argparse.Namespace) -> int:
     try:
         if args.check is not None:
             return check_paths(args.check or [folder])
-        if not folder.is_dir():
+        if not os.path.isdir(folder):  # (Path.is_dir raises for a name too long or EACCES)
             print(f"sigscope lessons: error: no lessons folder {str(folder)!r}", file=sys.stderr)
             return EXIT_USAGE
         return list_lessons(folder)
@@ -73,7 +74,7 @@ def check_paths(paths: list[str] | list[Path]) -> int:
     """Check every lesson file under ``paths``; print each problem; 1 if any, 2 if a path is
     missing."""
     for p in paths:
-        if not Path(p).exists():
+        if not os.path.exists(p):  # (Path.exists raises for a name too long or EACCES)
             print(
                 f"sigscope lessons: error: no such file or folder: {printable(str(p))}",
                 file=sys.stderr,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from typing import Any
 
-from sigscope.course.catalog import ENV, lessons_dir
+from sigscope.course.catalog import ENV, lessons_dir, printable
 from sigscope.course.commands import add_lessons_dir_option
 
 EXIT_USAGE = 2
@@ -86,7 +87,7 @@ def run_lesson(args: argparse.Namespace) -> int:
     )
 
     folder = lessons_dir(args.lessons_dir)
-    if not folder.is_dir():
+    if not os.path.isdir(folder):  # (Path.is_dir raises for a name too long or EACCES)
         print(f"sigscope lesson: error: no lessons folder {str(folder)!r}", file=sys.stderr)
         return EXIT_USAGE
     lesson = None
@@ -104,6 +105,11 @@ def run_demo(args: argparse.Namespace) -> int:
     from sigscope.ui.lesson_app import LessonNotFound, lesson_error, resolve_lesson, run_lesson_app
 
     folder = lessons_dir(args.lessons_dir)
+    if not os.path.isdir(folder):  # (Path.is_dir raises for a name too long or EACCES)
+        print(
+            f"sigscope demo: error: no lessons folder {printable(str(folder))!r}", file=sys.stderr
+        )
+        return EXIT_USAGE
     try:
         lesson = resolve_lesson(args.name, folder)
     except (LessonNotFound, LessonInvalid) as e:
@@ -112,8 +118,6 @@ def run_demo(args: argparse.Namespace) -> int:
     if runs_code and not args.allow_code:
         # A demo performs every solution unasked; a lesson file's Python (issue 17) only
         # runs when its user said so, here once for the whole demo.
-        import os
-
         who = "root" if os.geteuid() == 0 else "you"
         print(
             f"sigscope demo: error: this lesson runs Python from its file (as {who}) in a "
