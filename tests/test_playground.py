@@ -374,3 +374,20 @@ def test_code_that_closes_the_workers_socket_ends_it_and_a_fresh_one_takes_over(
         assert len(errors) == 1 and "socket was closed" in errors[0]["text"]
         lab.wait_for(kind="ready", behaviour="playground", since=since, timeout=10)
         assert run(lab, "1 + 1")["result"] == "2"
+
+
+def test_code_is_bounded() -> None:
+    with Lab(workers=1, behaviour="playground") as lab:
+        with pytest.raises(LabError, match="at most 16384"):
+            lab.run_code("worker:0", "x = 1\n" * 3000)
+        # The worker checks too (a datagram from anything else that can reach its socket).
+        import socket as socket_module
+
+        assert lab.code_dir is not None
+        since = lab.cursor()
+        big = json.dumps({"id": 99, "code": "#" * 17000}).encode()
+        with socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_DGRAM) as s:
+            s.sendto(big, os.path.join(lab.code_dir, f"{lab.worker(0).pid}.sock"))
+        refused = lab.wait_for(kind="snippet", action="refused", since=since)
+        assert "over 16384 bytes" in refused["why"]
+        assert run(lab, "'still here'")["result"] == "'still here'"
