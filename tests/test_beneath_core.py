@@ -60,3 +60,15 @@ def test_expected_core_name_follows_core_pattern() -> None:
     assert expected_core("core", True, 42, 3, "/d") == "/d/core.42"
     assert expected_core("core.%e.%p.%s", True, 42, 3, "/d") == "/d/core.*.42.3"
     assert expected_core("/var/crash/%t-%p", False, 7, 11, "/d") == "/var/crash/*-7"
+
+
+def test_a_core_dump_just_before_close_leaves_no_directory() -> None:
+    """The lab SIGKILLs everything at close, the cleaner too: the lab removes the directory."""
+    with Lab(workers=0) as lab:
+        c = lab.cursor()
+        lab.spawn_worker("core", {})
+        pid = int(lab.wait_for(kind="spawn", behaviour="core", since=c, timeout=T)["child"])
+        lab.wait_for(kind="ready", pid=pid, timeout=T)
+        lab.send(pid, "USR1")
+        dumping = lab.wait_for(kind="core", pid=pid, action="dumping", timeout=T)
+    assert not os.path.exists(dumping["directory"])

@@ -161,6 +161,9 @@ class Lab(EventLog):
         # Private (0700) directory for playground workers' sockets: who can write there may
         # run code in the lab, so it is ours alone (lab/behaviours/playground.py).
         self.code_dir: str | None = None
+        # Private directories a ``core`` worker made for its dump (its ``core`` event with
+        # action ``dumping``): removed at close, should its cleaner have been killed first.
+        self._core_dirs: set[str] = set()
 
     # -- life cycle --------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -281,6 +284,8 @@ class Lab(EventLog):
             self._stderr.close()
         if self.code_dir is not None:
             shutil.rmtree(self.code_dir, ignore_errors=True)
+        for directory in self._core_dirs:
+            shutil.rmtree(directory, ignore_errors=True)
         with self._cond:
             if self._record_file is not None:
                 self._record_file.close()
@@ -569,6 +574,15 @@ class Lab(EventLog):
             self._watch(new.pid)
         if event.get("kind") == "mode":
             self.reaping = event.get("reaping", self.reaping)
+        if event.get("kind") == "core" and event.get("action") == "dumping":
+            directory = event.get("directory")
+            # Only a directory mkdtemp made with the core behaviour's prefix, in the temp dir.
+            if (
+                isinstance(directory, str)
+                and os.path.dirname(directory) == tempfile.gettempdir()
+                and os.path.basename(directory).startswith("sigscope-core-")
+            ):
+                self._core_dirs.add(directory)
 
 
 def send_recorded(
