@@ -127,7 +127,12 @@ class StraceFeed:
         self._started = threading.Event()
 
     def start(self) -> bool:
-        exe = shutil.which("strace")
+        # Only absolute PATH entries: an empty one (``PATH=/usr/bin:``) or ``.`` means the
+        # current folder, where a planted ``strace`` would run with the tree's pids.
+        path = os.environ.get("PATH", os.defpath)
+        exe = shutil.which(
+            "strace", path=os.pathsep.join(d for d in path.split(os.pathsep) if os.path.isabs(d))
+        )
         if exe is None:
             self.problem = "strace is not installed: no received events for this tree"
             return False

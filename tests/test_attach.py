@@ -344,3 +344,33 @@ def test_closing_the_tree_detaches_strace() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+@needs_strace
+def test_strace_is_never_taken_from_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty or relative PATH entry (``PATH=/usr/bin:``, a common slip, or ``.``) made
+    ``shutil.which`` find an ``strace`` in the current folder: a planted one would run, with
+    the attached tree's pids. Only absolute PATH entries are searched."""
+    from sigscope.strace import StraceFeed
+
+    marker = tmp_path / "planted-strace-ran"
+    planted = tmp_path / "strace"
+    planted.write_text(f"#!/bin/sh\ntouch {marker}\nexec sleep 30\n")
+    planted.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", ":." + os.pathsep + os.environ["PATH"])
+    proc = subprocess.Popen(["/usr/bin/sleep", "60"], start_new_session=True)
+    feed = StraceFeed([proc.pid], lambda e: None, lambda pid: "worker")
+    try:
+        assert feed.start(), feed.problem
+        deadline = time.monotonic() + T
+        while not tracer_of(proc.pid):  # the real strace seizes it
+            assert time.monotonic() < deadline, "strace never attached"
+            time.sleep(0.01)
+        assert not marker.exists(), "the strace planted in the current folder ran"
+    finally:
+        feed.stop()
+        proc.kill()
+        proc.wait()
