@@ -284,3 +284,50 @@ async def test_each_outcome_stays_on_screen_for_its_hold_at_speed_2(tmp_path: Pa
     assert not any(master for phase, held, _, master, _ in seen if held == 0)
     # The lab was not ended under the last outcome.
     assert all(live for phase, held, _, _, live in seen if phase == "holding" and held == 2)
+
+
+TWO_PANELS = """
+title = "Two panels"
+sources = ["kill(2)"]
+[lab]
+workers = 2
+[[steps]]
+title = "Status"
+text = "Send SIGUSR1 to the master and find its status event."
+sources = ["kill(2)"]
+panels = ["master", "events"]
+expect = { all = [{ received = "SIGUSR1", role = "master" }, { event = { kind = "status" } }] }
+solution = [{ send = "USR1@master" }]
+"""
+
+
+@pytest.mark.parametrize("size", [(100, 30), (120, 40)])
+async def test_two_needed_panels_leave_the_chart_room_for_its_arrows(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """At 100×30 a step needing the master panel and the events (lesson 11's status step) left
+    the chart no row at all: the tree, the chart (its lane header and at least two rows of
+    arrows), and both panels are on screen, none over another."""
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    (folder / "01-two.toml").write_text(TWO_PANELS)
+    app = DemoApp(resolve_lesson("two", folder), folder, speed=1.0)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.phase == "narrating" and app.lab is not None, "step 1")
+        master, log, chart = app.panel("master"), app.panel("log"), app.panel("chart")
+        await until(pilot, lambda: master.display and log.display, "both panels shown")
+        await pilot.pause(0.3)
+        shown = [app.process_tree, chart, master, log, app.pane]
+        screen = app.screen.region
+        for widget in shown:
+            assert screen.contains_region(widget.region), widget.id
+        for i, a in enumerate(shown):
+            for b in shown[i + 1 :]:
+                assert not a.region.overlaps(b.region), (a.id, b.id)
+        # A border (2), the lane names and pids (2), two arrows with their captions (4).
+        assert chart.region.height >= 8, chart.region
+        # The master panel keeps its lines about workers and zombies; the events show rows.
+        assert master.region.height >= 6, master.region
+        assert log.region.height >= 6, log.region
+        assert log.table.region.height >= 3, log.table.region  # rows, not filters and details
+        await pilot.press("q")

@@ -201,6 +201,7 @@ class DemoApp(LessonApp):
         self.slots = tuple(needed)
         body = self.screen_stack[0].query_one("#body", Container)
         after = self.panel("chart")
+        body.set_class(len(needed) > 1, "-two-needs")  # each takes less (demo.tcss)
         for key in DEMO_PANELS.values():
             self.panel(key).set_class(key in needed, "-need")
         for key in needed:
