@@ -512,3 +512,28 @@ async def test_a_step_that_checks_a_status_event_unfolds_the_status_rows() -> No
         )
         assert run.index == index + 1 and log.show_status
         await pilot.press("q")
+
+
+async def test_show_me_selects_the_process_it_sends_to() -> None:
+    """Lesson 13 step 2 says "watch its pending set in the dispositions panel" about worker 0;
+    "show me" sent to worker 0 while the master stayed selected, so the panel showed the
+    master's empty set. It selects the target, as the learner would to press the key."""
+    lesson = resolve_lesson("13", FOLDER)
+    app = RecordingLessonApp(lesson)
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await lab_ready(pilot, workers=1)
+        run = app.lesson_run
+        assert run is not None
+        worker = lab.worker(0).pid
+        await until(pilot, lambda: app.process_tree.selected_pid is not None, "a selection")
+        assert app.process_tree.selected_pid == lab.master_pid
+        await pilot.press("w")  # step 1: SIGSTOP to worker 0
+        await until(pilot, lambda: 0 in run.done and not app.showing_me, "step 1 shown")
+        assert app.process_tree.selected_pid == worker
+        disp = app.panel("dispositions")
+        await until(pilot, lambda: run.index == 1 and disp.display, "step 2, dispositions shown")
+        assert disp.pid == worker
+        await pilot.press("w")  # step 2: the bursts; both stay pending in the stopped worker
+        await until(pilot, lambda: 1 in run.done, "step 2 shown")
+        assert disp.pid == worker
+        await pilot.press("q")

@@ -278,6 +278,7 @@ class DemoApp(LessonApp):
         if step.solution and run.index not in run.done:
             self._set_phase("performing")
             self.showing_me = True
+            self.select_solution_target(step)
             self.perform_step(run, run.index)
         else:  # prose only (or done already): read, then on
             self._advance(run)

@@ -489,7 +489,22 @@ class LessonApp(SigscopeApp):
         self.showing_me = True
         keys = describe_solution(run.current_step.solution)
         self.notify(f"Show me, step {run.index + 1}: " + (keys or "on the lab…"), timeout=10)
+        self.select_solution_target(run.current_step)
         self.perform_step(run, run.index)
+
+    def select_solution_target(self, step: Step) -> None:
+        """Select the process the step's first send goes to, as the learner would have done to
+        press the key "show me" names: the panels that follow the selection (dispositions,
+        timers) then show that process, e.g. worker 0's pending set rather than the master's."""
+        lab = self.lab
+        send = next((a.value for a in step.solution if a.kind == "send"), None)
+        if lab is None or send is None:
+            return
+        try:
+            pid = lab.resolve(send.target).pid
+        except LabError:
+            return  # gone already: the send itself will say so
+        self.process_tree.select_pid(pid)
 
     def perform_step(self, run: LessonRun, index: int) -> None:
         """Run the step's solution in a daemon thread (it blocks while the lab reacts).
