@@ -2024,6 +2024,8 @@ print(json.dumps({"first_sigchld": None if info is None else codes[info.si_code]
         ("None", "0", {"first_sigchld": "CLD_STOPPED", "state": "Z"}),
         ("None", "L.SA_NOCLDSTOP", {"first_sigchld": "CLD_EXITED", "state": "Z"}),
         ("None", "L.SA_NOCLDWAIT", {"first_sigchld": "CLD_STOPPED", "state": "reaped"}),
+        # SA_NOCLDWAIT needs no handler: with SIG_DFL too the kernel reaps (sigaction(2))
+        ("L.SIG_DFL", "L.SA_NOCLDWAIT", {"first_sigchld": "CLD_STOPPED", "state": "reaped"}),
         ("L.SIG_IGN", "0", {"first_sigchld": None, "state": "reaped"}),
     ],
 )
@@ -2031,8 +2033,9 @@ def test_sigchld_variants_nocldstop_nocldwait_and_sig_ign(
     handler: str, flags: str, expected: dict
 ) -> None:
     """Lesson 21: a child's stop sends its parent SIGCHLD (CLD_STOPPED) unless SA_NOCLDSTOP;
-    an exited child stays a zombie until waited for unless SA_NOCLDWAIT or SIG_IGN, with which
-    the kernel reaps it and a wait fails with ECHILD (sigaction(2), waitpid(2) NOTES)."""
+    an exited child stays a zombie until waited for unless SA_NOCLDWAIT (with a handler or with
+    SIG_DFL) or SIG_IGN, with which the kernel reaps it and a wait fails with ECHILD
+    (sigaction(2), waitpid(2) NOTES)."""
     code = _CHILDREN.replace("HANDLER", handler).replace("FLAGS", flags)
     assert experiment(code) == expected
 
@@ -2234,6 +2237,46 @@ os.kill(os.getpid(), signal.{sig})
     finally:
         for p in cores:
             p.unlink()
+
+
+@pytest.mark.parametrize("sig", ["SIGQUIT", "SIGSEGV"])
+def test_a_shell_shows_128_plus_n_with_or_without_a_core(tmp_path: Path, sig: str) -> None:
+    """Lesson 25: a shell's $? for a child killed by signal N is 128 + N whether or not a core
+    was written (bash(1) "EXIT STATUS"): the core shows only in the raw wait status (0x80). The
+    inner shell kills itself under RLIMIT_CORE 0 and then under the hard limit; a core file
+    appears only the second time, and $? is the same both times."""
+    with open("/proc/sys/kernel/core_pattern") as f:
+        pattern = f.read().strip()
+    if pattern.startswith("|") or "/" in pattern:
+        pytest.skip(f"core_pattern {pattern!r} does not write into the working directory")
+    num = int(getattr(signal, sig))
+    codes = []
+    cores: list[Path] = []
+    try:
+        for limit in ("0", "hard"):
+            code = f"""
+import resource, subprocess, sys
+hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+resource.setrlimit(resource.RLIMIT_CORE, ({limit}, hard))
+done = subprocess.run(["sh", "-c", "sh -c 'kill -{num} $$'; echo $?"],
+                      capture_output=True, text=True)
+sys.stdout.write(done.stdout)
+"""
+            done = subprocess.run(
+                [sys.executable, "-c", code],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            codes.append(int(done.stdout.strip()))
+            cores = [p for p in tmp_path.iterdir() if p.name.startswith("core")]
+            assert bool(cores) is (limit != "0"), (limit, cores)
+    finally:
+        for p in cores:
+            p.unlink()
+    assert codes == [128 + num, 128 + num]
 
 
 def test_kill_zero_tests_existence_esrch_and_eperm() -> None:
