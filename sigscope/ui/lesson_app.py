@@ -228,6 +228,7 @@ class LessonApp(SigscopeApp):
         self.store = (store or ProgressStore()) if save_progress else None
         self.lesson_run: LessonRun | None = None
         self.showing_me = False
+        self._show_me_said = ""  # the last "show me" notice (said again once it has done)
         self._check_timer: Any = None
         self._clear_progress = False
         self.pane = LessonPane(id="lesson", classes="secondary", keys=self.PANE_KEYS)
@@ -488,7 +489,8 @@ class LessonApp(SigscopeApp):
             return
         self.showing_me = True
         keys = describe_solution(run.current_step.solution)
-        self.notify(f"Show me, step {run.index + 1}: " + (keys or "on the lab…"), timeout=10)
+        self._show_me_said = f"Show me, step {run.index + 1}: " + (keys or "on the lab…")
+        self.notify(self._show_me_said, timeout=10)
         self.select_solution_target(run.current_step)
         self.perform_step(run, run.index)
 
@@ -536,6 +538,11 @@ class LessonApp(SigscopeApp):
         if message.error is not None:
             self.notify(f"Show me: {message.error}", severity="error", timeout=8)
         self._announce(message.run, message.completed)
+        if message.completed and message.error is None and self._show_me_said:
+            # Said again, so that it comes before "Step N done" on the status line (newest
+            # first): at 80 columns the keys it names were cut off behind the tick, which the
+            # step list shows anyway. The line keeps one copy of a notice.
+            self.notify(self._show_me_said, timeout=8)
         self._check_soon()  # what happened while the solution ran (e.g. the learner's own keys)
         self.after_show_me(message.run, message.index, message.error is None)
 

@@ -57,7 +57,9 @@ class StatusLine(Static):
             text = text[: MAX_LENGTH - 1] + "…"
         now = time.monotonic()
         notice = Notice(text, severity, now + max(0.5, timeout))
-        self.notices = [notice, *self._live(now)][:MAX_NOTICES]
+        # The same words twice say nothing new: the newer copy replaces the older one.
+        older = [n for n in self._live(now) if n.text != text]
+        self.notices = [notice, *older][:MAX_NOTICES]
         self._redraw()
         self.set_timer(max(0.5, timeout) + 0.05, self._expire)
 
