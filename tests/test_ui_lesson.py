@@ -544,3 +544,47 @@ async def test_show_me_selects_the_process_it_sends_to() -> None:
         await until(pilot, lambda: 1 in run.done, "step 2 shown")
         assert disp.pid == worker
         await pilot.press("q")
+
+
+async def test_every_pending_signal_of_the_step_is_on_screen() -> None:
+    """Lesson 11's "Six pending at once" stops the master and sends it six signals; the
+    dispositions panel (the demo's share of 100×30; both places beside the chart at 120×40)
+    drew signals in number order, so pending ones past its height (USR2, TERM, WINCH) were off
+    screen. Quiet rows are left out instead, and said so."""
+    from sigscope.signames import signal_name
+
+    lesson = resolve_lesson("11", FOLDER)
+    index = next(i for i, s in enumerate(lesson.steps) if "pending at once" in s.title)
+    app = RecordingLessonApp(lesson)
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await lab_ready(pilot)
+        run = app.lesson_run
+        assert run is not None
+        for _ in range(index):
+            await pilot.press("right_square_bracket")
+        await until(pilot, lambda: run.index == index, "the six-pending step")
+        await pilot.press("w")
+        await until(pilot, lambda: index in run.done and not app.showing_me, "the step done")
+        disp = app.panel("dispositions")
+
+        def pending() -> set[int]:
+            snapshot = app.sampler.latest if app.sampler is not None else None
+            view = snapshot.by_pid(lab.master_pid) if snapshot is not None else None
+            if view is None:
+                return set()
+            return {s for s in view.masks.pending | view.masks.shared_pending if s < 32}
+
+        await until(pilot, lambda: len(pending()) >= 6, "six pending in the master")
+        assert disp.pid == lab.master_pid  # show me selected the master it sends to
+        await pilot.pause(0.5)
+        height = disp.content_region.height
+        assert 0 < height < 34  # too short for every row: the case in question
+        lines = disp.render().plain.splitlines()[:height]
+        shown = " ".join(lines)
+        for sig in pending():
+            assert f" {signal_name(sig)[3:]} " in shown or f" {signal_name(sig)} " in shown, (
+                sig,
+                lines,
+            )
+        assert "quiet signals left out" in shown
+        await pilot.press("q")

@@ -46,6 +46,7 @@ from sigscope.ui.messages import LabEvent, SnapshotReady
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.lesson_picker import LessonPicker
+from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.lesson_pane import LessonPane
 
 CHECK_DEBOUNCE = 0.05  # seconds: one check for a burst of events, not one per event
@@ -248,6 +249,10 @@ class LessonApp(SigscopeApp):
         await body.mount(self.pane, after=main.query_one("#panel-tabs"))
         body.move_child(main.query_one("#panel-master"), after=main.query_one("#panel-chart"))
         self.show_needed_panels()  # the default places until a step needs others
+        disp = self.panel("dispositions")
+        if isinstance(disp, DispositionsPanel):
+            # A step names the signals it is about: they are on screen even in a short panel.
+            disp.elide_quiet = True
         tabs = main.query_one("#panel-tabs", Tabs)
         await tabs.add_tab(Tab("Lesson", id="tab-lesson"), before="tab-log")
         self.call_after_refresh(setattr, tabs, "active", "tab-lesson")
@@ -315,9 +320,18 @@ class LessonApp(SigscopeApp):
 
     @property
     def needed_panels(self) -> tuple[str, ...]:
-        """What the current step needs on screen (``Step.needed_panels``)."""
+        """What the current step needs on screen (``Step.needed_panels``), and then what the
+        step before it needed if that one is done: a step ticks, and the next one shows, at the
+        very moment its outcome appears (six signals pending in the dispositions panel), so
+        the outcome's panels stay while the next step is read."""
         run = self.lesson_run
-        return run.current_step.needed_panels if run is not None else ()
+        if run is None:
+            return ()
+        needed = run.current_step.needed_panels
+        if run.index > 0 and run.index - 1 in run.done:
+            before = run.lesson.steps[run.index - 1].needed_panels
+            needed += tuple(p for p in before if p not in needed)
+        return needed
 
     @property
     def step_on_screen(self) -> Step | None:

@@ -113,6 +113,11 @@ class DispositionsPanel(Widget):
         # flags a ``flags`` worker read back, where a ``core`` worker's core dump goes.
         self._reported: OrderedDict[int, dict[str, str]] = OrderedDict()
         self.border_title = "Dispositions"
+        self.elide_quiet = False
+        """When the panel is too short for every signal, leave out quiet rows (nothing pending,
+        blocked or ignored, no handler, no change) so that the ones a step is about are on
+        screen, and say how many were left out. Lessons and demos set it: a step that says
+        "six signals are pending" must show the six, and a short panel showed rows 1–8."""
 
     # -- public API --------------------------------------------------------------------------
     def show_pid(self, pid: int | None) -> None:
@@ -317,7 +322,8 @@ class DispositionsPanel(Widget):
             header = " # " + "signal".ljust(10) + "default".ljust(9)
             header += "".join(c.ljust(7) + " " for c in COLUMNS)
         text.append(header + "ran\n", style="dim u")
-        for sig in STANDARD:
+        rows, left_out = self._rows_shown(sets, handled)
+        for sig in rows:
             name = signal_name(sig)
             action = default_action(sig)
             text.append(f"{sig:>2} ", style="dim")
@@ -333,6 +339,8 @@ class DispositionsPanel(Widget):
                 self._cell(text, sig, column, sig in sets[column], compact)
             runs = handled.get(name, 0)
             text.append(f"{runs:>3}\n" if runs else "  ·\n", style="" if runs else "dim")
+        if left_out:
+            text.append(f"… {left_out} quiet signals left out (too little room)\n", style="dim")
         text.append(self._realtime_line(sets, compact))
         queued, limit = tuple(view.masks.sigq) if view.masks.sigq else (0, 0)
         queue = (
@@ -344,6 +352,35 @@ class DispositionsPanel(Widget):
         for line in self._reported.get(self.pid or 0, {}).values():
             text.append(f"\n{line}", style="italic")
         return text
+
+    def _rows_shown(
+        self, sets: dict[str, frozenset[int]], handled: dict[str, int]
+    ) -> tuple[tuple[int, ...], int]:
+        """The standard signals to draw, and how many were left out (``elide_quiet``).
+
+        Drawn in number order either way; when they do not all fit, those with something
+        pending, blocked, ignored or just changed come first, then caught or handled ones, then
+        the rest, and exactly as many as fit are drawn (so the panel's height stays put)."""
+        room = self.content_region.height
+        if not self.elide_quiet or room <= 0:
+            return STANDARD, 0
+        # The lines around the rows: who, the header, the left-out note, RT, SigQ, reports.
+        around = 5 + len(self._reported.get(self.pid or 0, {}))
+        fits = max(room - around, 1)
+        if fits >= len(STANDARD):
+            return STANDARD, 0
+
+        def rank(sig: int) -> int:
+            if sig in sets["pending"] | sets["blocked"] | sets["ignored"] or any(
+                self.is_highlighted(sig, column) for column in COLUMNS
+            ):
+                return 0
+            if sig in sets["caught"] or handled.get(signal_name(sig)):
+                return 1
+            return 2
+
+        chosen = sorted(STANDARD, key=lambda sig: (rank(sig), sig))[:fits]
+        return tuple(sorted(chosen)), len(STANDARD) - len(chosen)
 
     def _realtime_line(self, sets: dict[str, frozenset[int]], compact: bool = False) -> Text:
         """The 31+ real-time signals in one line: counts per column, names where few."""
