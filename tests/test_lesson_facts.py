@@ -2040,6 +2040,48 @@ def test_sigchld_variants_nocldstop_nocldwait_and_sig_ign(
     assert experiment(code) == expected
 
 
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        ("None", {"sigchld": "CLD_EXITED", "wait": "ECHILD"}),
+        ("L.SIG_IGN", {"sigchld": None, "wait": "ECHILD"}),
+    ],
+)
+def test_sa_nocldwait_still_sends_sigchld_on_exit_sig_ign_does_not(
+    handler: str, expected: dict
+) -> None:
+    """Lesson 21: with SA_NOCLDWAIT POSIX leaves it unspecified whether an exiting child still
+    sends SIGCHLD; Linux sends it (the handler runs), and the child is reaped by the kernel all
+    the same (a wait: ECHILD). An explicit SIG_IGN sends none (sigaction(2) "SA_NOCLDWAIT")."""
+    code = """
+import json, os, select, signal
+from sigscope.lab import libc as L
+signal.signal(signal.SIGCHLD, lambda s, f: None)
+L.set_action(signal.SIGCHLD, HANDLER, L.SA_NOCLDWAIT)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])  # keep it pending to look at
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.read(r, 1)  # until the parent holds a pidfd: it is reaped the moment it exits
+    os._exit(0)
+fd = os.pidfd_open(pid)
+os.write(w, b"go")
+assert select.select([fd], [], [], 30)[0]  # readable once the child has exited
+try:
+    # The kernel queues the SIGCHLD under the same lock (tasklist_lock) that this wait takes,
+    # so after the wait it is surely pending, though the pidfd woke us a moment earlier.
+    os.waitpid(pid, 0)
+    wait = "reaped by us"
+except ChildProcessError:
+    wait = "ECHILD"
+info = signal.sigtimedwait([signal.SIGCHLD], 0)
+print(json.dumps({"sigchld": None if info is None else
+                  {os.CLD_EXITED: "CLD_EXITED"}.get(info.si_code, info.si_code),
+                  "wait": wait}))
+""".replace("HANDLER", handler)
+    assert experiment(code) == expected
+
+
 def test_rt_signals_are_taken_lowest_number_first_then_in_sending_order() -> None:
     """Lesson 22: queued real-time signals each keep their own siginfo and value (sigqueue(3));
     pending ones are taken lowest number first, and one signal's instances in the order they
