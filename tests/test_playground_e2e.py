@@ -5,6 +5,7 @@ with esc and quit; nothing of the lab is left (issue 17)."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 
@@ -52,6 +53,9 @@ def test_type_run_and_stop_python_in_a_real_terminal(terminal) -> None:  # type:
 
     # A snippet that never returns is shown running; ctrl+g stops it.
     term.keys("C-a", "C-k")  # empty the line (TextArea: line start, delete to end)
+    # Wait until it is empty, as a person sees it: TextArea's ctrl+k is an async action, and
+    # letters typed right behind it were inserted first and then deleted with the line.
+    term.wait_for(lambda s: re.search(r"▊ 1 +▎", s), "the editor emptied")
     term.keys("-l", "time.sleep(30)")
     term.wait_for(lambda s: "time.sleep(30)" in s, "the new code typed")
     term.keys("C-o")
