@@ -331,3 +331,25 @@ async def test_two_needed_panels_leave_the_chart_room_for_its_arrows(
         assert log.region.height >= 6, log.region
         assert log.table.region.height >= 3, log.table.region  # rows, not filters and details
         await pilot.press("q")
+
+
+async def test_the_event_list_alone_shows_its_rows_at_100x30(tmp_path: Path) -> None:
+    """A step needing only the events got a 4-line list (header and one row): an "auto" grid
+    row measured it so, whatever its height."""
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    one = TWO_PANELS.replace('panels = ["master", "events"]', 'panels = ["events"]').replace(
+        ', { event = { kind = "status" } }',
+        "",  # a status event needs the master panel too
+    )
+    (folder / "01-two.toml").write_text(one)
+    app = DemoApp(resolve_lesson("two", folder), folder, speed=1.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.phase == "narrating" and app.lab is not None, "step 1")
+        log, chart = app.panel("log"), app.panel("chart")
+        await until(pilot, lambda: log.display, "the events shown")
+        await pilot.pause(0.3)
+        assert app.screen.region.contains_region(log.region)
+        assert not log.region.overlaps(chart.region) and chart.region.height >= 8
+        assert log.table.region.height >= 5, log.region
+        await pilot.press("q")

@@ -202,6 +202,7 @@ class DemoApp(LessonApp):
         body = self.screen_stack[0].query_one("#body", Container)
         after = self.panel("chart")
         body.set_class(len(needed) > 1, "-two-needs")  # each takes less (demo.tcss)
+        body.set_class(needed == ["log"], "-log-need")  # its row is sized (demo.tcss)
         for key in DEMO_PANELS.values():
             self.panel(key).set_class(key in needed, "-need")
         for key in needed:
