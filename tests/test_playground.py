@@ -391,3 +391,31 @@ def test_code_is_bounded() -> None:
         refused = lab.wait_for(kind="snippet", action="refused", since=since)
         assert "over 16384 bytes" in refused["why"]
         assert run(lab, "'still here'")["result"] == "'still here'"
+
+
+def test_alarm_and_setitimer_from_the_playground_are_timer_events() -> None:
+    """/proc shows no timers: the Timers panel reads `timer` events, so the learner's alarm()
+    and setitimer() report what they did, and a handled expiry says it fired."""
+    with Lab(workers=1, behaviour="playground") as lab:
+        since = lab.cursor()
+        end = run(
+            lab,
+            "signal.signal(signal.SIGALRM, lambda s, f: None)\n"
+            "first = signal.alarm(30)\n"
+            "signal.alarm(1)\n",
+        )
+        assert end["action"] == "finished"
+        armed = [e for e in lab.events(since) if e["kind"] == "timer" and e["timer"] == "alarm"]
+        assert [e["action"] for e in armed] == ["armed", "armed"]
+        assert armed[0]["previous"] == 0 and armed[1]["previous"] == 30
+        assert 29 < armed[1]["replaced_left"] <= 30 and 0.5 < armed[1]["value"] <= 1
+        fired = lab.wait_for(kind="timer", action="fired", since=since, timeout=10)
+        assert fired["timer"] == "alarm"
+        run(lab, "signal.setitimer(signal.ITIMER_VIRTUAL, 5, 0.5)\nsignal.alarm(0)")
+        timers = [e for e in lab.events(since) if e["kind"] == "timer"][-2:]
+        assert (timers[0]["timer"], timers[0]["action"], timers[0]["interval"]) == (
+            "ITIMER_VIRTUAL",
+            "armed",
+            0.5,
+        )
+        assert (timers[1]["timer"], timers[1]["action"]) == ("alarm", "cancelled")

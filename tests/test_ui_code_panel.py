@@ -229,3 +229,23 @@ async def test_show_me_asks_before_it_runs_a_lessons_python(
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question again")
         await pilot.press("y")
         await until(pilot, lambda: 0 in run.done, "step 1 done by its code")
+
+
+async def test_the_timers_panel_follows_an_alarm_set_in_the_code() -> None:
+    from sigscope.ui.widgets.timers import TimersPanel
+
+    app = playground_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
+        lab = await until(pilot, lambda: app.lab, "the lab")
+        pid = lab.worker(0).pid
+        timers = app.query_one(TimersPanel)
+        assert "alarm" not in timers.timers.get(pid, {})
+        await pilot.press("e")
+        since = lab.cursor()
+        panel.editor.load_text("signal.signal(signal.SIGALRM, lambda s, f: None)\nsignal.alarm(20)")
+        await pilot.press("ctrl+o")
+        await confirm_root(pilot, app)
+        await event(lab, since, kind="timer", action="armed")
+        state = await until(pilot, lambda: timers.timers.get(pid, {}).get("alarm"), "the alarm")
+        assert state.action == "armed" and 19 < state.value <= 20

@@ -94,8 +94,10 @@ snippet       the ``playground`` worker ran learner's code: ``action`` = ``start
               ``stopped`` (Stop: SIGRTMAX, reserved), ``refused`` (``why``)
 report        the learner's code called ``report(**fields)``: its fields (scalars, or
               their repr, 200 chars), ``snippet`` (id of the running snippet or None).
-              A playground ``disposition`` event also has ``snippet``; its ``received``
-              events come from a wrapper around the learner's handler
+              A playground ``disposition`` or ``timer`` event also has ``snippet``; its
+              ``received`` events come from a wrapper around the learner's handler, and
+              its ``signal.alarm``/``setitimer`` calls and handled expiries are ``timer``
+              events (armed / cancelled / fired / tick), as the alarm and itimer behaviours'
 flags         ``sig``, ``handler`` (python / probe / SIG_DFL / SIG_IGN / handler +
               ``address``), ``flags`` (SA_* names read back with sigaction), ``flags_raw``,
               ``mask`` (sa_mask names), ``why`` (installed / changed): the ``flags``

@@ -78,6 +78,18 @@ MAX_FIELD = 200  # characters of one reported value (its repr if not a plain JSO
 MAX_RESULT = 1000  # characters of a snippet's last expression's repr
 
 
+ITIMER_NAMES = {
+    signal.ITIMER_REAL: "ITIMER_REAL",
+    signal.ITIMER_VIRTUAL: "ITIMER_VIRTUAL",
+    signal.ITIMER_PROF: "ITIMER_PROF",
+}
+TIMER_OF: dict[int, int] = {
+    signal.SIGALRM: signal.ITIMER_REAL,
+    signal.SIGVTALRM: signal.ITIMER_VIRTUAL,
+    signal.SIGPROF: signal.ITIMER_PROF,
+}
+
+
 def socket_path(directory: str, pid: int) -> str:
     """Where the playground worker ``pid`` listens (the controller sends here)."""
     return os.path.join(directory, f"{pid}.sock")
@@ -137,6 +149,7 @@ class Playground:
         self.truncated = False
         self.handlers: dict[int, Any] = {}  # signum -> the learner's own handler
         self.children: set[int] = set()  # children reported with a ``fork`` event
+        self.real_timer = "alarm"  # alarm and ITIMER_REAL are one timer: the name last used
         self.lab = types.SimpleNamespace(
             worker_index=worker.index, pid=self.pid, master_pid=os.getppid()
         )
@@ -195,6 +208,7 @@ class Playground:
         def handler(sig: int, frame: Any) -> Any:
             # The learner's handler ran for sig: the same event any behaviour's handler gives.
             emit("received", t=now(), sig=signal_name(sig))
+            self._timer_fired(sig)
             return fn(sig, frame)
 
         handler.__wrapped__ = fn  # type: ignore[attr-defined]
@@ -232,7 +246,63 @@ class Playground:
 
         signal.signal = patched_signal
         signal.getsignal = patched_getsignal
+        self._wrap_timers()
         real_signal(STOP_SIGNAL, self._stop)
+
+    # /proc shows no alarm or itimer values: the Timers panel reads ``timer`` events, so the
+    # learner's alarm() and setitimer() say what they did, as the alarm and itimer behaviours do.
+    def _wrap_timers(self) -> None:
+        real_alarm, real_setitimer = signal.alarm, signal.setitimer
+        emit = self.worker.emit
+
+        def patched_alarm(seconds: int) -> int:
+            left_before = signal.getitimer(signal.ITIMER_REAL)[0]
+            previous = real_alarm(seconds)
+            self.real_timer = "alarm"
+            emit(
+                "timer",
+                timer="alarm",
+                action="armed" if seconds else "cancelled",
+                value=signal.getitimer(signal.ITIMER_REAL)[0],
+                interval=0.0,
+                previous=previous,
+                replaced_left=left_before,
+                snippet=self.snippet,
+            )
+            return previous
+
+        def patched_setitimer(which: int, seconds: float, interval: float = 0.0) -> Any:
+            old = real_setitimer(which, seconds, interval)
+            name = ITIMER_NAMES.get(which, str(which))
+            if which == signal.ITIMER_REAL:
+                self.real_timer = name
+            value, reload = signal.getitimer(which)
+            emit(
+                "timer",
+                timer=name,
+                action="armed" if seconds else "cancelled",
+                value=value,
+                interval=reload,
+                snippet=self.snippet,
+            )
+            return old
+
+        signal.alarm = patched_alarm
+        signal.setitimer = patched_setitimer
+
+    def _timer_fired(self, sig: int) -> None:
+        which = TIMER_OF.get(sig)
+        if which is None:
+            return
+        value, reload = signal.getitimer(which)
+        name = self.real_timer if which == signal.ITIMER_REAL else ITIMER_NAMES[which]
+        self.worker.emit(
+            "timer",
+            timer=name,
+            action="tick" if reload else "fired",
+            value=value,
+            interval=reload,
+        )
 
     def after_fork_in_child(self) -> None:
         """A snippet forked: this child dies with the worker (even after ``setsid``)."""
