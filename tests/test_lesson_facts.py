@@ -2413,6 +2413,58 @@ def test_a_pidfd_refuses_after_its_pid_was_reused() -> None:
     assert seen == {"same_number": True, "kill_hits_the_new_one": True, "pidfd": "ESRCH"}
 
 
+def test_a_python_handler_still_runs_while_the_main_thread_hangs_on_a_lock() -> None:
+    """Lesson 26: a handler that waits for a Lock the interrupted code holds hangs the main
+    thread for good, yet another signal's Python handler still runs: CPython's lock wait is
+    interrupted (EINTR), runs pending handlers and waits on. So a recording handler records —
+    but the main loop that would act on the record never runs again; only a default action
+    (done by the kernel) still ends the process."""
+    import select
+    import time
+
+    code = """
+import os, signal, threading, time
+lock = threading.Lock()
+def greedy(s, f):
+    with lock:  # held by the code this handler interrupted: never acquired
+        pass
+def term(s, f):
+    os.write(2, b"TERM handler ran\\n")
+signal.signal(signal.SIGUSR1, greedy)
+signal.signal(signal.SIGTERM, term)
+with lock:
+    os.kill(os.getpid(), signal.SIGUSR1)
+    time.sleep(0)
+    os.write(1, b"unreachable\\n")
+"""
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert child.stderr is not None and child.stdout is not None
+        # Wait until the main thread sleeps (S) in the kernel inside the handler's lock wait.
+        deadline = time.monotonic() + 30
+        wchan = ""
+        while time.monotonic() < deadline:
+            with open(f"/proc/{child.pid}/wchan") as f:
+                wchan = f.read()
+            with open(f"/proc/{child.pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            if state == "S" and "futex" in wchan:
+                break
+            select.select([], [], [], 0.02)
+        assert "futex" in wchan, wchan
+        child.send_signal(signal.SIGTERM)
+        ready, _, _ = select.select([child.stderr], [], [], 30)
+        assert ready, "the SIGTERM handler did not run"
+        assert child.stderr.readline() == b"TERM handler ran\n"
+        assert child.poll() is None  # still hanging: the handler ran, the main code did not
+    finally:
+        child.kill()
+        child.wait()
+    assert child.stdout.read() == b""
+
+
 def test_a_handler_that_prints_inside_print_raises_reentrant_call() -> None:
     """Lesson 26: a Python handler that print()s while the main code is inside print() on the
     same stream can fail with RuntimeError "reentrant call inside <_io.BufferedWriter …>": the
