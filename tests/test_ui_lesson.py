@@ -586,5 +586,5 @@ async def test_every_pending_signal_of_the_step_is_on_screen() -> None:
                 sig,
                 lines,
             )
-        assert "quiet signals left out" in shown
+        assert "quiet rows left out" in shown
         await pilot.press("q")

@@ -340,7 +340,7 @@ class DispositionsPanel(Widget):
             runs = handled.get(name, 0)
             text.append(f"{runs:>3}\n" if runs else "  ·\n", style="" if runs else "dim")
         if left_out:
-            text.append(f"… {left_out} quiet signals left out (too little room)\n", style="dim")
+            text.append(f"… {left_out} quiet rows left out\n", style="dim")
         text.append(self._realtime_line(sets, compact))
         queued, limit = tuple(view.masks.sigq) if view.masks.sigq else (0, 0)
         queue = (
@@ -359,8 +359,8 @@ class DispositionsPanel(Widget):
         """The standard signals to draw, and how many were left out (``elide_quiet``).
 
         Drawn in number order either way; when they do not all fit, those with something
-        pending, blocked, ignored or just changed come first, then caught or handled ones, then
-        the rest, and exactly as many as fit are drawn (so the panel's height stays put)."""
+        pending or blocked or just changed come first, then caught, ignored or handled ones,
+        then the rest, and exactly as many as fit are drawn (so the panel's height stays put)."""
         room = self.content_region.height
         if not self.elide_quiet or room <= 0:
             return STANDARD, 0
@@ -371,11 +371,11 @@ class DispositionsPanel(Widget):
             return STANDARD, 0
 
         def rank(sig: int) -> int:
-            if sig in sets["pending"] | sets["blocked"] | sets["ignored"] or any(
+            if sig in sets["pending"] | sets["blocked"] or any(
                 self.is_highlighted(sig, column) for column in COLUMNS
             ):
                 return 0
-            if sig in sets["caught"] or handled.get(signal_name(sig)):
+            if sig in sets["caught"] | sets["ignored"] or handled.get(signal_name(sig)):
                 return 1
             return 2
 
