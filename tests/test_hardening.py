@@ -409,3 +409,20 @@ def test_a_name_too_long_is_one_line(args: list[str], env_lessons: str | None) -
     if env_lessons is not None:
         env["SIGSCOPE_LESSONS"] = env_lessons
     one_line_error(sigscope(*args, env=env))
+
+
+def test_answers_and_demo_speeds_take_ascii_digits_only() -> None:
+    """int() and float() take '١٣٧' as 137 and '1_0' as 10: a typed answer or a --speed went
+    around sigscope.numbers. Now only what the learner could have meant counts."""
+    import argparse
+
+    from sigscope.course.play_commands import speed_factor
+    from sigscope.course.questions import same
+
+    assert same("137", 137) and same("−9", -9) and same(" -9 ", -9)
+    for reply in ("١٣٧", "1_37", "²", "9" * 5000):
+        assert not same(reply, 137), reply
+    assert speed_factor("2") == 2.0
+    for text in ("١", "1_0", "²", "nan"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            speed_factor(text)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sigscope.course.catalog import ENV, lessons_dir, printable
 from sigscope.course.commands import add_lessons_dir_option
+from sigscope.numbers import NumberError, parse_float
 
 EXIT_USAGE = 2
 MAX_SPEED = 100.0
@@ -24,8 +25,8 @@ MAX_SPEED = 100.0
 
 def speed_factor(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
+        value = parse_float(text)  # ASCII only: float() takes '١.٥' and '1_0'
+    except NumberError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number (e.g. 0.5, 1, 2)") from None
     if not (math.isfinite(value) and 0 < value <= MAX_SPEED):
         raise argparse.ArgumentTypeError(f"{text!r}: the speed must be above 0, at most 100")

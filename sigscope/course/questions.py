@@ -15,6 +15,7 @@ from typing import Any
 from sigscope.course.predicates import EventMatch, compile_predicate
 from sigscope.course.problems import SpecError
 from sigscope.course.world import Event, World
+from sigscope.numbers import NumberError, parse_int
 from sigscope.signames import SignalError, parse_signal, signal_name
 
 SOURCES = {
@@ -100,9 +101,10 @@ def same(reply: str, want: Any) -> bool:
     if isinstance(want, bool):
         return text.lower() in (("true", "yes") if want else ("false", "no"))
     if isinstance(want, int):
+        # ASCII digits only: int() took '١٣٧' and '1_37' as 137, which no one typed as it.
         try:
-            return int(text) == want
-        except ValueError:
+            return parse_int(text, signed=True) == want
+        except NumberError:
             return False
     want_text = str(want).strip()
     want_sig = _as_signal(want_text) if want_text.upper().startswith("SIG") else None
