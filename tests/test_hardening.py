@@ -426,3 +426,25 @@ def test_answers_and_demo_speeds_take_ascii_digits_only() -> None:
     for text in ("١", "1_0", "²", "nan"):
         with pytest.raises(argparse.ArgumentTypeError):
             speed_factor(text)
+
+
+def test_a_capped_labs_spawns_take_the_lessons_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A served page's Spawn… chose any parameter the behaviour takes: 8 busy-c workers of
+    1 GiB under a cap of 8 (32 GiB for 4 pages). In a capped lab (serve's, a lesson's) a spawn
+    takes the lessons' bounds; an uncapped lab (your own dashboard) still takes the full range."""
+    monkeypatch.setenv(MAX_WORKERS_ENV, "8")
+    with Lab(workers=1) as lab:
+        for behaviour, params in (
+            ("busy-c", {"mb": 1024}),
+            ("orphan-maker", {"count": 64}),
+            ("threads", {"count": 64}),
+            ("core", {"mb": 1024}),
+        ):
+            with pytest.raises(LabError, match="may ask for"):
+                lab.spawn_worker(behaviour, params)
+        since = lab.cursor()
+        lab.spawn_worker("busy-c", {"mb": 1})  # within the bounds: started
+        lab.wait_for(since=since, kind="start", role="worker", behaviour="busy-c", timeout=T)
+    monkeypatch.delenv(MAX_WORKERS_ENV)
+    with Lab(workers=0) as lab:
+        lab.spawn_worker("orphan-maker", {"count": 64, "linger": 0.1})  # accepted, not capped

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sigscope import procfs, record
 from sigscope.eventlog import EventLog, EventTimeout
 from sigscope.lab import code as playground_code
-from sigscope.lab.behaviours import BehaviourError, check_params
+from sigscope.lab.behaviours import BehaviourError, check_lesson_params, check_params
 from sigscope.lab.behaviours.playground import CODE_DIR_ENV
 from sigscope.lab.events import Event, EventReader, make_channel, now
 from sigscope.lab.master import MAX_WORKERS_ENV, REAPING_MODES, footprint, max_workers_from_env
@@ -405,9 +405,15 @@ class Lab(EventLog):
         self._control({"cmd": "reaping", "mode": mode})
 
     def spawn_worker(self, behaviour: str = "idle", params: dict[str, Any] | None = None) -> None:
-        """Ask the master for one more worker running ``behaviour``."""
+        """Ask the master for one more worker running ``behaviour``.
+
+        In a capped lab (a served page's, a lesson's) the parameters must also be within the
+        lessons' bounds: a page's Spawn… asked for 8 busy-c workers of 1 GiB each, and 4 pages
+        for more memory than the machine has."""
         try:
             full = check_params(behaviour, params)
+            if self.max_workers is not None:
+                check_lesson_params(behaviour, full)
         except BehaviourError as e:
             raise LabError(str(e)) from None
         self._control({"cmd": "spawn", "behaviour": behaviour, "params": full})
