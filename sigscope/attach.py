@@ -157,8 +157,10 @@ class AttachedTree(EventLog):
         proc = self.processes.get(pid)
         return proc is not None and proc.alive
 
-    def send(self, target: str | int, sig: str | int) -> LabProcess:
-        """Signal one process of the tree through a checked pidfd; nothing outside it."""
+    def send(self, target: str | int, sig: str | int, value: int | None = None) -> LabProcess:
+        """Signal one process of the tree through a checked pidfd; nothing outside it.
+
+        With ``value``, queued as the lab does it (SI_QUEUE through the same pidfd)."""
         signum = parse_signal(sig) if isinstance(sig, str) else int(sig)
         text = str(target).strip().lower()
         pid = self.root if text == "master" else parse_int(text) if is_int(text) else None
@@ -168,7 +170,7 @@ class AttachedTree(EventLog):
         if proc is None or not proc.alive or proc.ref is None:
             raise AttachError(f"pid {pid} is not a live process of the attached tree")
         try:
-            send_recorded(self, proc, signum, managed=self.in_tree)
+            send_recorded(self, proc, signum, managed=self.in_tree, value=value)
         except SendRefused as e:
             raise AttachError(str(e)) from None
         return proc

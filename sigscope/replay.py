@@ -79,7 +79,7 @@ class Replay(EventLog):
             found = [p for p in self.processes.values() if p.role == "worker" and p.alive]
         return sorted(found, key=lambda p: (p.index if p.index is not None else 1 << 30, p.pid))
 
-    def send(self, target: object, sig: object) -> LabProcess:
+    def send(self, target: object, sig: object, value: int | None = None) -> LabProcess:
         raise ReplayError("this is a recording: nothing in it can be signalled")
 
     def request_status(self) -> None:

@@ -119,6 +119,36 @@ def test_mask_changes_are_events(tmp_path: Path) -> None:
         proc.wait()
 
 
+def test_a_queued_value_reaches_an_attached_process_as_si_queue() -> None:
+    """The dashboard's NAME=VALUE works on an attached tree as on the lab (it was a TypeError)."""
+    script = (
+        "import signal, sys\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])\n"
+        "print('ready', flush=True)\n"
+        "info = signal.sigwaitinfo([signal.SIGUSR1])\n"
+        "print(info.si_code, info.si_pid, flush=True)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        with AttachedTree(proc.pid) as tree:
+            c = tree.cursor()
+            tree.send(proc.pid, "USR1", 42)
+            sent = tree.wait_for(kind="sent", sig="SIGUSR1", since=c, timeout=T)
+            assert sent.get("value") == 42
+        code, sender = proc.stdout.readline().split()
+        assert int(code) == -1  # SI_QUEUE: the value went with it
+        assert int(sender) == os.getpid()
+        assert proc.wait(timeout=T) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_sends_stay_inside_the_tree() -> None:
     proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
     other = subprocess.Popen(["sleep", "60"], start_new_session=True)
