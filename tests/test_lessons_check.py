@@ -753,3 +753,15 @@ def test_a_ttin_to_the_master_counts_as_one_more_worker() -> None:
         parse_lesson(cheap + slots + step.format(", ".join(['{ send = "TTIN" }'] * 3)), "s.toml")
     # A TTIN to a worker is only a signal it receives: it starts nothing.
     parse_lesson(head.format("busy-c:mb=256") + step.format('{ send = "TTIN@worker:0" }'), "w.toml")
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\x1b", "\r", "\x00"])
+def test_lesson_code_that_could_hide_what_runs_is_refused(char: str) -> None:
+    """Show me displays a lesson's Python before it runs: a bidi override ("Trojan Source")
+    or a control character would let the text shown differ from the code run."""
+    from sigscope.course.actions import compile_action
+    from sigscope.course.problems import SpecError
+
+    assert compile_action({"code": "x = 1\n\treport(x=x)"}).kind == "code"
+    with pytest.raises(SpecError, match="hide or reorder"):
+        compile_action({"code": f"x = 1  # {char} harmless\n"})

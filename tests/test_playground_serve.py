@@ -131,3 +131,13 @@ def test_demo_refuses_a_lessons_python_without_allow_code() -> None:
     line = one_line_error(result)
     assert "runs Python from its file" in line and "--allow-code" in line
     assert ("as root" in line) == (os.geteuid() == 0)
+
+
+@pytest.mark.parametrize("word", ["off", "OFF", "0", "no", "false", "of", ""])
+def test_any_word_but_on_turns_code_off(word: str) -> None:
+    """Fail safe: a typo or another spelling of 'no' must not mean 'run code'."""
+    from sigscope.lab.code import CODE_ENV, code_allowed
+
+    assert not code_allowed({CODE_ENV: word})
+    assert code_allowed({CODE_ENV: "on"}) and code_allowed({CODE_ENV: " On "})
+    assert code_allowed({})  # the dashboard's own default: the learner's machine, the learner

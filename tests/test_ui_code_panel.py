@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 
 from sigscope.lab.controller import Lab
 from sigscope.ui.app import LabSettings, SigscopeApp
+from sigscope.ui.screens.code_confirm import CodeConfirmDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.widgets.code_panel import CodeEditor, CodePanel, highlighting_available
 from sigscope.ui.widgets.dispositions import DispositionsPanel
@@ -216,19 +217,82 @@ async def test_show_me_asks_before_it_runs_a_lessons_python(
         since = lab.cursor()
         await pilot.press("w")
         dialog = await until(
-            pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen, "the question"
+            pilot, lambda: isinstance(app.screen, CodeConfirmDialog) and app.screen, "the question"
         )
         assert "Python from the lesson file" in dialog.question
-        assert "signal.signal(signal.SIGUSR1, on_usr1)" in dialog.detail
+        assert "signal.signal(signal.SIGUSR1, on_usr1)" in dialog.code
         assert ("as root" in dialog.detail) == ROOT
         await pilot.press("n")
         await pilot.pause(0.5)
         assert not [e for e in lab.events(since) if e["kind"] == "snippet"]
         assert 0 not in run.done
         await pilot.press("w")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question again")
+        dialog = await until(
+            pilot,
+            lambda: isinstance(app.screen, CodeConfirmDialog) and app.screen,
+            "the question again",
+        )
+        await pilot.press("end")
+        await until(pilot, lambda: dialog.read_to_end, "the code read to its end")
         await pilot.press("y")
         await until(pilot, lambda: 0 in run.done, "step 1 done by its code")
+
+
+LONG_CODE_LESSON = """
+title = "A long code action"
+sources = ["sigscope: sigscope/lab/behaviours/playground.py"]
+[lab]
+workers = 1
+behaviour = "playground"
+[[steps]]
+text = "Show me runs a long snippet."
+sources = ["sigscope: sigscope/lab/behaviours/playground.py"]
+expect = { event = { kind = "report", marker = "end" } }
+hints = ["Press w."]
+solution = [{ code = '''
+PADDING
+report(marker="end")
+''' }]
+"""
+
+
+async def test_show_me_shows_every_line_before_run_it_is_possible(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dialog used to cut the code at 400 characters while 16 KiB ran: a lesson could
+    hide its last line. Now every line is in the dialog, and "Run it" waits until the
+    learner has scrolled to the end; a bidi override is shown, not obeyed."""
+    from sigscope.course import load_lesson
+    from sigscope.ui.lesson_app import LessonApp
+    from sigscope.ui.screens.code_confirm import visible
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    padding = "\n".join(f"# harmless comment {i}" for i in range(60))
+    path = folder / "01-long.toml"
+    path.write_text(LONG_CODE_LESSON.replace("PADDING", padding))
+    app = LessonApp(load_lesson(path), folder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await until(pilot, lambda: app.lab and app.lab.running and app.lab, "the lab")
+        run = await until(pilot, lambda: app._active_run(), "the lesson run")
+        since = lab.cursor()
+        await pilot.press("w")
+        dialog = await until(
+            pilot, lambda: isinstance(app.screen, CodeConfirmDialog) and app.screen, "the question"
+        )
+        assert 'report(marker="end")' in dialog.code
+        await pilot.pause(0.3)
+        assert not dialog.read_to_end
+        await pilot.press("y")  # refused: the last lines were never on screen
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, CodeConfirmDialog)
+        assert not [e for e in lab.events(since) if e["kind"] == "snippet"]
+        await pilot.press("end")
+        await until(pilot, lambda: dialog.read_to_end, "scrolled to the end")
+        await pilot.press("y")
+        await until(pilot, lambda: 0 in run.done, "the step done by its code")
+    assert "\\u202e" in str(visible("a\u202eb"))
 
 
 async def test_the_timers_panel_follows_an_alarm_set_in_the_code() -> None:

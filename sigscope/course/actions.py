@@ -117,8 +117,17 @@ def _parse(kind: str, value: Any) -> Any:
             raise SpecError(f"code wants Python as a string, not {value!r}")
         if len(value.encode()) > MAX_CODE:
             raise SpecError(f"code is {len(value.encode())} bytes; at most {MAX_CODE}")
+        hidden = sorted({c for c in value if c in HIDING or not (c.isprintable() or c in "\n\t")})
+        if hidden:  # the learner must be able to read what show me runs, as it runs
+            shown = ", ".join(f"U+{ord(c):04X}" for c in hidden[:5])
+            raise SpecError(f"code has characters that hide or reorder text ({shown})")
         return value
     raise SpecError(f"unknown action {kind!r} (known: {', '.join(KINDS)})")
+
+
+# Characters that make code read differently from what runs: bidirectional overrides and
+# isolates ("Trojan Source", CVE-2021-42574) and the invisible direction marks.
+HIDING = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F))
 
 
 def sleep(seconds: float) -> None:

@@ -30,7 +30,7 @@ from sigscope.sendspec import SendSpecError, parse_target
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab, LabProcess
 
-CODE_ENV = "SIGSCOPE_CODE"  # "off": this session runs no learner code (serve, attach)
+CODE_ENV = "SIGSCOPE_CODE"  # anything but "on": this session runs no learner code (serve, attach)
 
 _ids = itertools.count(1)
 
@@ -43,7 +43,8 @@ def code_allowed(environ: dict[str, str] | None = None) -> bool:
     worker has no socket and nothing can reach it (not a check that a later edit could skip).
     """
     env = os.environ if environ is None else environ
-    return env.get(CODE_ENV, "on").strip().lower() != "off"
+    # Fail safe: only "on" (or no word at all) allows code; "0", "no", "false", a typo: off.
+    return env.get(CODE_ENV, "on").strip().lower() == "on"
 
 
 READY_TIMEOUT = 10.0

@@ -43,7 +43,7 @@ from sigscope.lab.controller import Lab, LabError
 from sigscope.ui.app import SECONDARY, LabSettings, SigscopeApp, run_app
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, Command, help_keys
 from sigscope.ui.messages import LabEvent, SnapshotReady
-from sigscope.ui.screens.confirm import ConfirmDialog
+from sigscope.ui.screens.code_confirm import CodeConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.lesson_picker import LessonPicker
 from sigscope.ui.widgets.dispositions import DispositionsPanel
@@ -490,13 +490,11 @@ class LessonApp(SigscopeApp):
             # A lesson file is untrusted input: its Python runs only when the learner, having
             # seen it, says yes (issue 17), and as root the question says what that means.
             root = " as root: it can change or kill anything on this machine" * (os.geteuid() == 0)
-            shown = "\n".join(codes)
-            shown = shown if len(shown) <= 400 else shown[:399] + "…"
             self.push_screen(
-                ConfirmDialog(
+                CodeConfirmDialog(
                     "Show me runs Python from the lesson file",
-                    f"In the first playground worker{root}:\n\n{shown}",
-                    yes="Run it",
+                    f"In the first playground worker{root}",
+                    "\n\n".join(codes),
                 ),
                 lambda yes: self.action_show_me(code_accepted=True) if yes else None,
             )
