@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -256,10 +255,6 @@ def test_a_lab_target_with_non_ascii_digits_is_refused() -> None:
         for target in ("²", "worker:²", "٣"):
             with pytest.raises(LabError):
                 lab.send(target, "USR1")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(pytest.main([__file__, "-q"]))
 
 
 async def test_the_event_log_pid_filter_takes_only_ascii_digits() -> None:
