@@ -205,3 +205,40 @@ def test_captions_say_what_a_student_needs() -> None:
         "target_role": "worker",
     }
     assert describe(sent) == "you sent SIGHUP to worker 7"
+
+
+def test_a_handler_run_reported_late_still_finds_its_send() -> None:
+    """Lesson 05's pause worker runs its SIGUSR1 handler at once but reports it only after its
+    5 s of work; a /proc scan in between shows SIGUSR1 no longer pending and the send was let
+    go, so the late run was drawn from the kernel lane as "no known sender" (seen on screen).
+    It finds its send; a send merged into an earlier run does not take a later unrelated run."""
+    s = 1_000_000_000
+    t0 = 1000 * s
+
+    def worker_ran(t: int) -> dict[str, Any]:
+        return {"t": t, "pid": 11, "role": "worker", "index": 0, "kind": "received",
+                "sig": "SIGUSR1"}  # fmt: skip
+
+    def you_sent(t: int) -> dict[str, Any]:
+        return {"t": t, "pid": 5, "role": "ui", "kind": "sent", "sig": "SIGUSR1", "target": 11,
+                "target_role": "worker"}  # fmt: skip
+
+    model = SequenceModel()
+    model.add({"t": t0, "pid": 10, "role": "master", "kind": "start", "target": 1})
+    model.add({"t": t0 + 1, "pid": 10, "role": "master", "kind": "spawn", "child": 11,
+               "index": 0, "behaviour": "pause"})  # fmt: skip
+    model.add(you_sent(t0 + s))
+    model.forget_unmatched(11, frozenset({"SIGUSR1"}), t0 + 3 * s)  # a scan: not pending
+    model.add(worker_ran(t0 + s + 200_000))  # reported after the work, 5 s later
+    labels = [row.label() for row in model.rows]
+    assert not any("no known sender" in x for x in labels), labels
+    assert any(x.startswith("SIGUSR1") and "handled after" in x for x in labels), labels
+    # Three sends merged into one run; the scan lets the other two go. A run 10 s later that
+    # nobody sent (here: none of ours) is not pinned on them.
+    for k in range(3):
+        model.add(you_sent(t0 + 20 * s + k))
+    model.add(worker_ran(t0 + 20 * s + 100_000))
+    model.forget_unmatched(11, frozenset({"SIGUSR1"}), t0 + 22 * s)
+    model.add(worker_ran(t0 + 30 * s))
+    labels = [row.label() for row in model.rows]
+    assert labels[-1].startswith("SIGUSR1") and "no known sender" in labels[-1], labels

@@ -314,6 +314,9 @@ class SequenceModel:
         # Handler runs drawn from the kernel lane for want of a send: a send that arrives later
         # than the window (but was made before the run) takes them back.
         self._unsent: OrderedDict[tuple[str, int], deque[tuple[int, ChartRow]]] = OrderedDict()
+        # Sends a /proc scan said were no longer pending (forget_unmatched): a handler run
+        # reported late (a worker busy in its work reports after it) still finds its send here.
+        self._forgotten: OrderedDict[tuple[str, int], deque[tuple[int, ChartRow]]] = OrderedDict()
         self._stop_sent: dict[int, int] = {}  # pid -> time of the last stop signal sent to it
         self._cont_sent: dict[int, int] = {}  # pid -> time of the last SIGCONT sent to it
         self._uid = 0
@@ -658,6 +661,8 @@ class SequenceModel:
             row.lat_max = max(row.lat_max, latency)
             row.version += 1  # a new label, not a new arrow: no sent-to-drawn sample
             return
+        if self._found_forgotten(key, t):
+            return
         row = self._arrow(t, "kernel", receiver, sig)
         unsent = self._unsent.get(key)
         if unsent is None:
@@ -665,6 +670,26 @@ class SequenceModel:
             if len(self._unsent) > PENDING_KEYS:
                 self._unsent.popitem(last=False)
         unsent.append((t, row))
+
+    def _found_forgotten(self, key: tuple[str, int], t: int) -> bool:
+        """A handler run at ``t`` whose send a scan had let go (the signal was no longer
+        pending: delivered, its run not reported yet): the send with no run drawn gets it,
+        rather than an arrow from the kernel saying "no known sender" (lesson 05: the pause
+        worker reports its SIGUSR1 run after 5 s of work; a scan in between saw it delivered)."""
+        forgotten = self._forgotten.get(key)
+        if not forgotten:
+            return False
+        for i, (sent_t, row) in enumerate(forgotten):
+            if sent_t <= t and t - sent_t <= PENDING_MAX_AGE_NS and row.handled == 0:
+                del forgotten[i]
+                latency = t - sent_t
+                row.handled += 1
+                row.lat_sum += latency
+                row.lat_max = max(row.lat_max, latency)
+                row.version += 1
+                self._last_received[key] = max(self._last_received.get(key, 0), t)
+                return True
+        return False
 
     def _took_back(self, key: tuple[str, int], t: int, row: ChartRow) -> bool:
         """A send made at ``t`` whose handler run was already drawn from the kernel lane (its
@@ -737,7 +762,12 @@ class SequenceModel:
         for sig in sigs:
             queue = self._pending.get((sig, pid))
             while queue and queue[0][0] < before:
-                queue.popleft()
+                forgotten = self._forgotten.get((sig, pid))
+                if forgotten is None:
+                    forgotten = self._forgotten[(sig, pid)] = deque(maxlen=PENDING_PER_KEY)
+                    if len(self._forgotten) > PENDING_KEYS:
+                        self._forgotten.popitem(last=False)
+                forgotten.append(queue.popleft())
 
     def pending_keys(self) -> list[tuple[str, int]]:
         return [k for k, q in self._pending.items() if q]
