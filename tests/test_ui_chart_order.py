@@ -242,3 +242,16 @@ def test_a_handler_run_reported_late_still_finds_its_send() -> None:
     model.add(worker_ran(t0 + 30 * s))
     labels = [row.label() for row in model.rows]
     assert labels[-1].startswith("SIGUSR1") and "no known sender" in labels[-1], labels
+
+
+def test_calls_and_gone_processes_are_sentences() -> None:
+    """The event list said "worker 0 (9264): call" (lesson 05) and "pid 15591: state S →
+    gone" (a replay): what the call did, and that the process has gone, in words."""
+    waiting = {"t": 1, "pid": 9, "role": "worker", "index": 0, "kind": "call",
+               "call": "pause()", "state": "waiting"}  # fmt: skip
+    woke = dict(waiting, state="returned", woke_by="SIGUSR1", waited=5.0012)
+    assert describe(waiting) == "worker 0 (9): pause() waiting"
+    assert describe(woke) == "worker 0 (9): pause() returned, woken by SIGUSR1 after 5.001 s"
+    gone = {"t": 1, "pid": 1, "role": "ui", "kind": "state", "child": 7, "old": "S",
+            "state": "gone"}  # fmt: skip
+    assert describe(gone) == "pid 7 has left the process table"

@@ -143,6 +143,8 @@ def describe(event: Event) -> str:
             return f"pid {child} stopped ({state})"
         if old in ("T", "t") and state not in ("gone", "X"):
             return f"pid {child} continued ({state})"
+        if state in ("gone", "X"):
+            return f"pid {child} has left the process table"
         return f"pid {child}: state {old} → {state}"
     if kind == "phase":
         return f"master: {event.get('phase')} shutdown"
@@ -157,6 +159,14 @@ def describe(event: Event) -> str:
         return f"{me} starts ({event.get('behaviour')})"
     if kind == "ready":
         return f"{me} is ready: handlers installed"
+    if kind == "call":  # a blocking call a behaviour makes (pause, sleep, read…): its progress
+        text = f"{me}: {event.get('call', 'its call')} {event.get('state', '')}".rstrip()
+        if event.get("woke_by"):
+            text += f", woken by {event.get('woke_by')}"
+        waited = event.get("waited")
+        if isinstance(waited, int | float) and not isinstance(waited, bool):
+            text += f" after {waited:.3f} s"
+        return text
     if kind == "status":
         return (
             f"master status: {event.get('live')} live of {event.get('target')} wanted, "
