@@ -120,3 +120,19 @@ async def test_status_rows_fold_until_asked_and_raw_fields_on_demand() -> None:
         await pilot.press("r")
         await pilot.pause(0.1)
         assert '"inherited"' not in str(log.query_one("#log-details").render())
+
+
+async def test_rows_that_arrive_together_are_listed_in_time_order() -> None:
+    """A recording replayed listed "1.590 pid … left" above "1.573 reaped …" (the sampler's
+    event came through the pipe first): events that reach the list together go by time."""
+    events = [e for e in load(RECORDING).events if e.get("kind") != "status"]
+    events = events[:40]
+    shuffled = events[::-1]  # all in one batch, newest first
+    app = LogApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        log = app.query_one(EventLog)
+        for event in shuffled:
+            log.add_event(event)
+        await until(pilot, lambda: len(log.shown_events) == len(events), "rows")
+        times = [e["t"] for e in log.shown_events]
+        assert times == sorted(times)
