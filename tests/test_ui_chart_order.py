@@ -252,6 +252,8 @@ def test_calls_and_gone_processes_are_sentences() -> None:
     woke = dict(waiting, state="returned", woke_by="SIGUSR1", waited=5.0012)
     assert describe(waiting) == "worker 0 (9): pause() waiting"
     assert describe(woke) == "worker 0 (9): pause() returned, woken by SIGUSR1 after 5.001 s"
+    both = dict(woke, woke_by=["SIGUSR1", "SIGUSR2"])  # pause reports every handler that ran
+    assert describe(both).endswith("woken by SIGUSR1, SIGUSR2 after 5.001 s")
     gone = {"t": 1, "pid": 1, "role": "ui", "kind": "state", "child": 7, "old": "S",
             "state": "gone"}  # fmt: skip
     assert describe(gone) == "pid 7 has left the process table"

@@ -161,8 +161,10 @@ def describe(event: Event) -> str:
         return f"{me} is ready: handlers installed"
     if kind == "call":  # a blocking call a behaviour makes (pause, sleep, read…): its progress
         text = f"{me}: {event.get('call', 'its call')} {event.get('state', '')}".rstrip()
-        if event.get("woke_by"):
-            text += f", woken by {event.get('woke_by')}"
+        woke = event.get("woke_by")
+        if woke:  # a name, or the names of the signals whose handlers ran (pause)
+            names = [str(w) for w in woke] if isinstance(woke, list | tuple) else [str(woke)]
+            text += f", woken by {', '.join(names[:6])}"
         waited = event.get("waited")
         if isinstance(waited, int | float) and not isinstance(waited, bool):
             text += f" after {waited:.3f} s"
