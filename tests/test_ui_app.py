@@ -815,3 +815,18 @@ def test_master_state_keeps_the_chosen_mode_through_a_shutdown() -> None:
     status = {"kind": "status", "reaping": "handler", "phase": "graceful", "target": 2}
     state = apply_event(state, status, 10)
     assert state.reaping == "off" and state.phase == "graceful"
+
+
+@pytest.mark.parametrize(("size", "on_status_line"), [((120, 40), False), ((80, 24), True)])
+async def test_the_root_notice_is_in_the_header_and_only_there_if_there_is_one(
+    size: tuple[int, int], on_status_line: bool
+) -> None:
+    """As root the warning is in the title; the status line repeats it only in the compact
+    layout, which has no header (issue 19: a session-long notice belongs in the header)."""
+    app = RecordingApp()
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot)
+        root = os.geteuid() == 0
+        assert ("RUNNING AS ROOT" in app.title) == root
+        assert ("running as root" in app.status_line.hint) == (root and on_status_line)
+        assert not any("root" in m.lower() for m, _ in app.said)  # no notice, no toast

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -339,13 +340,16 @@ class SigscopeApp(App[None]):
             return
         if os.geteuid() == 0:
             # As root, a signal can reach any process: say so where it is always seen, in the
-            # header, and on the status line's hint (the compact layout has no header). A toast
-            # here covered the lesson's step list for its whole timeout at every start.
+            # header (and, in the compact layout, which has none, on the status line's hint:
+            # see _apply_layout). A toast here covered the lesson's step list at every start.
             self.title = self.titled(self.title)
-            self.status_line.set_hint(
-                "⚠ running as root: signals still go only to this tree · " + HINT
-            )
+            self._show_root_hint()
         self.start_lab()
+
+    def _show_root_hint(self) -> None:
+        root = os.geteuid() == 0 and self._layout_mode == "compact"
+        prefix = "⚠ running as root: signals still go only to this tree · " if root else ""
+        self.status_line.set_hint(prefix + HINT)
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_layout(event.size.width, event.size.height)
@@ -363,6 +367,8 @@ class SigscopeApp(App[None]):
             main = self.screen_stack[0]
             main.set_class(mode == "compact", "-compact")
             main.set_class(mode == "full", "-full")
+            with suppress(NoMatches, IndexError):  # before the dashboard is composed
+                self._show_root_hint()
 
     # -- notices ------------------------------------------------------------------------------
     def notify(  # same signature as Textual's; the notice goes to the status line
