@@ -63,9 +63,25 @@ async def received_until(ws: Any, check: Any, timeout: float, what: str) -> byte
 
 
 def app_of(served: Served) -> int:
-    """The pid of the page's app: the parent of its lab's master."""
-    [master] = wait_until(served.labs, what="a lab for the page")
-    return parent(master)
+    """The pid of the page's app: the server's child running ``sigscope.serve``.
+
+    Not found through its lab: these tests hold the page's websocket unread meanwhile, so
+    on a loaded machine the app's first (300×100) frames could fill the pipe to the server
+    and the lab be late past any deadline (seen once in a full run: 60 s, no lab)."""
+
+    def apps() -> list[int]:
+        found = []
+        for pid in procfs.children_of(served.pid):
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"sigscope.serve" in argv:
+                found.append(pid)
+        return found
+
+    [app] = wait_until(apps, what="the page's app")
+    return app
 
 
 def environ_of(pid: int) -> dict[str, str]:
