@@ -16,24 +16,7 @@ from sigscope.attach import AttachedTree, AttachError
 from sigscope.lab import Lab, LabError
 from sigscope.lab.code import CODE_ENV
 from sigscope.serve import ServeSettings
-
-
-def run_serve(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sigscope", "serve", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 2, result
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
-    return lines[0]
+from tests.test_serve import one_line_error, run_serve
 
 
 def test_serve_refuses_the_playground_without_allow_code() -> None:
