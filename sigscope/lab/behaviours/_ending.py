@@ -8,6 +8,7 @@ event says "killed by SIGTERM" exactly as for a process that never caught it.
 from __future__ import annotations
 
 import signal
+import time
 from typing import Any
 
 from sigscope.signames import UNCATCHABLE, SignalError, parse_signal, signal_name
@@ -23,6 +24,21 @@ def report_or_end(worker: Any, arrived: list[tuple[int, int]], **fields: Any) ->
         worker.emit("received", t=t, sig=signal_name(sig), **fields)
         if sig in ENDING:
             worker.die_by(sig)
+
+
+def wait_for_trigger(worker: Any, after: float, trigger: int) -> None:
+    """Report arrivals (dying by an ending signal) until ``after`` seconds have passed, or,
+    with ``after`` 0, until ``trigger`` arrives: the learner's signal that starts the show."""
+    if after > 0:
+        deadline = time.monotonic() + after
+        while (left := deadline - time.monotonic()) > 0:
+            report_or_end(worker, worker.wait(left))
+        return
+    while True:
+        arrived = worker.wait()
+        report_or_end(worker, arrived)
+        if any(s == trigger for s, _t in arrived):
+            return
 
 
 def catchable(name: str, behaviour: str, key: str) -> int:

@@ -49,7 +49,7 @@ from sigscope import procfs
 from sigscope.signames import parse_signal, signal_name
 
 from . import BehaviourError, behaviour
-from ._ending import catchable, report_or_end
+from ._ending import catchable, wait_for_trigger
 
 CORE_SIGNALS = frozenset(
     int(s)
@@ -191,16 +191,7 @@ def core(worker: Any, params: dict[str, Any]) -> None:
     worker.emit("core", action="armed", **armed)
     worker.catch([trigger, signal.SIGTERM, signal.SIGINT])
     worker.ready()
-    if after > 0:
-        deadline = time.monotonic() + after
-        while (left := deadline - time.monotonic()) > 0:
-            report_or_end(worker, worker.wait(left))
-    else:
-        while True:
-            arrived = worker.wait()
-            report_or_end(worker, arrived)
-            if any(s == trigger for s, _t in arrived):
-                break
+    wait_for_trigger(worker, after, trigger)
 
     # The directory only now: a worker ended before its trigger leaves nothing behind.
     directory = tempfile.mkdtemp(prefix="sigscope-core-")

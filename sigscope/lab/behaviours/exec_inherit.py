@@ -33,14 +33,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from typing import Any
 
 from sigscope.lab.exec_probe import read_masks
 from sigscope.signames import signal_name
 
 from . import BehaviourError, behaviour
-from ._ending import ENDING, catchable, report_or_end
+from ._ending import ENDING, catchable, wait_for_trigger
 
 CAT = "/bin/cat"
 
@@ -89,16 +88,7 @@ def exec_inherit(worker: Any, params: dict[str, Any]) -> None:
     worker.emit("inherit", phase="before", **read_masks())
     worker.ready()
     after: float = params["after"]
-    if after > 0:
-        deadline = time.monotonic() + after
-        while (left := deadline - time.monotonic()) > 0:
-            report_or_end(worker, worker.wait(left))
-    else:
-        while True:
-            arrived = worker.wait()
-            report_or_end(worker, arrived)
-            if any(s == handled for s, _t in arrived):
-                break
+    wait_for_trigger(worker, after, handled)
 
     # 1. fork: the child reports its masks through a pipe; the worker emits them (the child is
     # not a lab process the controller tracks, and it lives a moment only).
