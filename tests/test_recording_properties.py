@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -26,28 +26,47 @@ HEADER = '{"kind": "recording", "version": 1, "t": 1, "config": {}}\n'
 SPAWN = '{"t": 2, "pid": 10, "role": "master", "kind": "spawn", "child": 11, "index": 0}\n'
 
 
+# Peak RSS is read by a small Python in between: wait4's ru_maxrss for a child that was
+# vfork-ed (subprocess's default) and exec-ed starts at the *parent's* high-water mark
+# (fs/exec.c keeps the old mm's hiwater_rss in signal->maxrss), so measured straight from
+# pytest it reports pytest's own size after a long run (CI saw 305 MB for a 60 MB process).
+# The go-between is small, so what it reports is sigscope's own peak.
+MEASURE = """
+import os, subprocess, sys, time
+timeout = float(sys.argv[1])
+proc = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+deadline = time.monotonic() + timeout
+while True:
+    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+    if pid:
+        break
+    if time.monotonic() > deadline:
+        proc.kill()
+        os.wait4(proc.pid, 0)
+        print("timeout", flush=True)
+        sys.exit(0)
+    time.sleep(0.01)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, flush=True)
+"""
+
+
 def run_measured(args: list[str], timeout: float = 30) -> tuple[int, str, float, int]:
     """Run ``sigscope ARGS`` with its output captured; return (exit status, stderr, seconds,
-    peak RSS in KiB of that one process, from wait4's rusage)."""
-    with tempfile.TemporaryFile() as err:
-        t0 = time.monotonic()
-        proc = subprocess.Popen(
-            ["sigscope", *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
-        )
-        deadline = t0 + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                pytest.fail(f"sigscope {' '.join(args)} did not end within {timeout} s")
-            time.sleep(0.01)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
-        elapsed = time.monotonic() - t0
-        err.seek(0)
-        return proc.returncode, err.read().decode(errors="replace"), elapsed, usage.ru_maxrss
+    peak RSS in KiB of that one process, from wait4's rusage in a small go-between)."""
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", MEASURE, str(timeout), "sigscope", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout + 30,
+        check=True,
+    )
+    elapsed = time.monotonic() - t0
+    report = done.stdout.decode().split()
+    if report == ["timeout"]:
+        pytest.fail(f"sigscope {' '.join(args)} did not end within {timeout} s")
+    code, rss = (int(x) for x in report)
+    return code, done.stderr.decode(errors="replace"), elapsed, rss
 
 
 def refused(args: list[str], where: str) -> tuple[str, float, int]:
