@@ -84,3 +84,16 @@ def no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
             pass
     reap_children(left, timeout=2.0)
     pytest.fail("processes left behind:\n  " + "\n  ".join(lines), pytrace=False)
+
+
+TIERS = ("unit", "lab", "ui", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, named by its folder (tests/unit, tests/lab, tests/ui,
+    tests/e2e), so ``pytest -m unit`` and ``pytest tests/unit`` select the same tests. The lesson
+    experiments (tests/test_lesson_facts.py, a path the lessons cite) run real processes: lab."""
+    for item in items:
+        parts = item.path.parts
+        tier = next((t for t in TIERS if t in parts[-3:-1]), "lab")
+        item.add_marker(getattr(pytest.mark, tier))

@@ -33,7 +33,7 @@ from sigscope.serve import (
     read_message,
     token_ok,
 )
-from tests.test_serve import (
+from tests.e2e.test_serve import (
     Served,
     one_line_error,
     parent,

@@ -21,7 +21,7 @@ from sigscope.ui.sources import ReplaySettings
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.process_tree import format_age
 
-RECORDING = Path(__file__).parent / "data" / "lab-recording.jsonl"
+RECORDING = Path(__file__).parents[1] / "data" / "lab-recording.jsonl"
 LAB_WORDS = ("TERM", "KILL", "Restart", "TTIN", "TTOU", "Reaping", "Spawn", "Signal…", "Code")
 
 

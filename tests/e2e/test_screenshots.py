@@ -6,7 +6,7 @@ import asyncio
 import importlib.util
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "dashboard": ["Processes", "Signals", "Events", "Dispositions", "Timers", "Master"],
     "signal-menu": ["SIGKILL"],

@@ -12,8 +12,8 @@ from sigscope.signames import parse_signal
 from sigscope.ui.app import LabSettings, SigscopeApp
 from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
 from sigscope.ui.widgets.dispositions import DispositionsPanel
-from tests.test_ui_signal_menu import WAIT, MenuApp, until
-from tests.test_ui_widgets import One
+from tests.ui.test_ui_signal_menu import WAIT, MenuApp, until
+from tests.ui.test_ui_widgets import One
 
 
 async def test_menu_takes_a_value_and_refuses_a_bad_one() -> None:

@@ -22,7 +22,7 @@ from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import ReplaySettings
 from sigscope.ui.widgets.sequence_chart import SequenceChart
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 RECORDING = DATA / "lab-recording.jsonl"
 SHUFFLED = DATA / "lab-recording-shuffled.jsonl"
 WAIT = 30.0

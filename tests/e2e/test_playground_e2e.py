@@ -13,7 +13,7 @@ import pytest
 
 from sigscope import procfs
 from tests.conftest import wait_gone
-from tests.test_e2e_terminal import SIGSCOPE, TMUX, WAIT, Terminal, lab_pids
+from tests.e2e.test_e2e_terminal import SIGSCOPE, TMUX, WAIT, Terminal, lab_pids
 
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
 

@@ -16,7 +16,7 @@ from sigscope.attach import AttachedTree, AttachError
 from sigscope.lab import Lab, LabError
 from sigscope.lab.code import CODE_ENV
 from sigscope.serve import ServeSettings
-from tests.test_serve import one_line_error, run_serve
+from tests.e2e.test_serve import one_line_error, run_serve
 
 
 def test_serve_refuses_the_playground_without_allow_code() -> None:

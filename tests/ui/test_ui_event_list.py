@@ -21,7 +21,7 @@ from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import ReplaySettings
 from sigscope.ui.widgets.event_log import EventLog
 
-RECORDING = Path(__file__).parent / "data" / "lab-recording.jsonl"
+RECORDING = Path(__file__).parents[1] / "data" / "lab-recording.jsonl"
 WAIT = 30.0
 
 

@@ -13,7 +13,7 @@ from sigscope.record import load
 from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import ReplaySettings
 
-RECORDING = Path(__file__).parent / "data" / "lab-recording.jsonl"
+RECORDING = Path(__file__).parents[1] / "data" / "lab-recording.jsonl"
 
 
 def zombie_moment() -> tuple[int, int]:

@@ -38,7 +38,7 @@ def _wait_children(pid: int, count: int) -> set[int]:
 def gunicorn(tmp_path: Path):  # type: ignore[no-untyped-def]
     pytest.importorskip("gunicorn")
     exe = Path(sys.executable).parent / "gunicorn"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
         [
             str(exe),

@@ -30,8 +30,8 @@ from sigscope.course.lesson import MAX_BYTES
 from sigscope.lab.behaviours import BEHAVIOURS
 from sigscope.signames import RTMAX, RTMIN
 
-BROKEN = Path(__file__).parent / "data" / "broken_lessons"
-REPO = Path(__file__).resolve().parents[1]
+BROKEN = Path(__file__).parents[1] / "data" / "broken_lessons"
+REPO = Path(__file__).resolve().parents[2]
 # A lesson that uses every kind of step (kept here, not in lessons/: the bundled lessons are
 # checked by the solutions test, and this one must not change when they are rewritten).
 GOOD_TEXT = """\
