@@ -1,0 +1,281 @@
+"""The layering of sigscope is a checked contract (design.md, issue 13).
+
+- No circle of imports between any two modules of sigscope/: the graph is built with ``ast``
+  from every import statement, at module level, in functions and under ``if TYPE_CHECKING:``
+  alike (a circle of knowledge is a circle even when Python can be made to load it).
+- The import-linter contracts in pyproject.toml hold (``lint-imports``), and they do catch a
+  planted violation: the check is run on a copy of the package with ``import textual`` planted
+  in the lab, and must fail.
+- The core modules import without Textual: each is imported in a fresh ``python -I`` and
+  ``textual`` must not be in ``sys.modules`` afterwards (what harlequin checks).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sigscope
+
+PACKAGE = Path(sigscope.__file__).parent
+ROOT = PACKAGE.parent
+LINT_IMPORTS = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+
+
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = list(path.relative_to(package.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules(package: Path = PACKAGE) -> dict[str, Path]:
+    return {module_name(p, package): p for p in sorted(package.rglob("*.py"))}
+
+
+def imported_names(path: Path, name: str) -> Iterator[tuple[str, int]]:
+    """Every module name an import in ``path`` (module ``name``) may load, with its line:
+    absolute and relative imports, anywhere in the file. ``from a import b`` yields ``a.b``:
+    the caller takes the longest prefix that is a module (``a.b`` if b is a submodule, else
+    ``a``). The parent packages Python loads on the way are not edges (every import of a
+    submodule would otherwise be a circle with its package's ``__init__``)."""
+    is_package = path.name == "__init__.py"
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".")
+                # a package's own __init__ is the package: one level up is the package itself
+                drop = node.level - 1 if is_package else node.level
+                base = base[: len(base) - drop] if drop else base
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            for alias in node.names:
+                yield f"{module}.{alias.name}", node.lineno
+
+
+def import_graph(package: Path = PACKAGE) -> dict[str, dict[str, int]]:
+    """module → {module it imports: first line}, over the modules of ``package`` only."""
+    mods = modules(package)
+    graph: dict[str, dict[str, int]] = {m: {} for m in mods}
+    for name, path in mods.items():
+        for target, line in imported_names(path, name):
+            # `import a.b.c` names a.b.c; the longest prefix that is one of ours is the edge
+            while target and target not in mods:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                graph[name].setdefault(target, line)
+    return graph
+
+
+def cycles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
+    """One circle (as a closed path) for each strongly connected component of more than one
+    module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                if len(component) > 1:
+                    components.append(component)
+    return [_circle_in(graph, set(c)) for c in components]
+
+
+def _circle_in(graph: dict[str, dict[str, int]], component: set[str]) -> list[str]:
+    """A shortest closed path through the first module (by name) of a strongly connected
+    component: breadth-first from it back to itself."""
+    start = min(component)
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for child in sorted(graph[node]):
+                if child not in component:
+                    continue
+                if child == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(previous[path[-1]])
+                    return [*reversed(path), start]
+                if child not in previous:
+                    previous[child] = node
+                    following.append(child)
+        frontier = following
+    raise AssertionError("not a strongly connected component")
+
+
+def describe(graph: dict[str, dict[str, int]], circle: list[str]) -> str:
+    """``a (line 3) → b (line 9) → a``: each hop with the line of the import that makes it."""
+    hops = [f"{a} (line {graph[a][b]})" for a, b in zip(circle, circle[1:], strict=False)]
+    return " → ".join([*hops, circle[-1]])
+
+
+# -- no circle between modules --------------------------------------------------------------
+
+
+def test_no_import_cycle_between_modules() -> None:
+    graph = import_graph()
+    found = [describe(graph, circle) for circle in cycles(graph)]
+    assert found == [], "import circles in sigscope/:\n  " + "\n  ".join(found)
+
+
+def test_the_cycle_check_sees_every_kind_of_import(tmp_path: Path) -> None:
+    """A planted circle through an absolute import, a relative one in a subpackage, an import
+    inside a function and one under ``if TYPE_CHECKING:`` is found, and printed hop by hop."""
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("import os\nfrom pkg import b\n")
+    (pkg / "b.py").write_text("from .sub import c\n")
+    (pkg / "sub" / "c.py").write_text("def f():\n    from ..d import x\n    return x\n")
+    (pkg / "d.py").write_text(
+        "from typing import TYPE_CHECKING\nx = 1\nif TYPE_CHECKING:\n    import pkg.a\n"
+    )
+    (pkg / "e.py").write_text("from pkg import a\n")  # into the circle, not part of it
+    graph = import_graph(pkg)
+    assert graph["pkg.sub.c"] == {"pkg.d": 2}
+    assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.sub.c", "pkg.d", "pkg.a"]]
+    assert describe(graph, cycles(graph)[0]) == (
+        "pkg.a (line 2) → pkg.b (line 1) → pkg.sub.c (line 2) → pkg.d (line 4) → pkg.a"
+    )
+    (pkg / "d.py").write_text("x = 1\n")
+    assert cycles(import_graph(pkg)) == []
+
+
+# -- import-linter -------------------------------------------------------------------------
+
+
+def lint_imports(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    return subprocess.run(
+        [LINT_IMPORTS, "--no-cache", "--no-logo", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_contracts_hold() -> None:
+    run = lint_imports(ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+PLANTED = [
+    # (contract id, file to plant in, what to plant, what the report must name)
+    ("textual-in-ui-only", "lab/planted.py", "import textual\n", "sigscope.lab.planted"),
+    ("textual-in-ui-only", "procfs.py", "\nimport textual_serve\n", "sigscope.procfs"),
+    (
+        "core-below-ui",
+        "observe/planted.py",
+        "def later():\n    from sigscope.ui import app\n",
+        "sigscope.observe.planted -> sigscope.ui.app",
+    ),
+    (
+        "layers",
+        "signames.py",
+        "\ndef later():\n    import sigscope.course\n",
+        "sigscope.signames -> sigscope.course",
+    ),
+]
+
+
+@pytest.mark.parametrize(("contract", "where", "code", "named"), PLANTED)
+def test_lint_imports_fails_on_a_planted_violation(
+    tmp_path: Path, contract: str, where: str, code: str, named: str
+) -> None:
+    """Run on a copy of the package (first on PYTHONPATH) with one bad import added: the
+    contract must break and name it. Limited to that contract, so that the test speaks of the
+    planted import only."""
+    shutil.copytree(PACKAGE, tmp_path / "sigscope", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    target = tmp_path / "sigscope" / where
+    with target.open("a") as f:
+        f.write(code)
+    run = lint_imports(tmp_path, "--contract", contract)
+    report = run.stdout + run.stderr
+    assert run.returncode != 0, report
+    assert named in report, report
+
+
+# -- the core without Textual --------------------------------------------------------------
+
+# The parts of sigscope that may load Textual: the UI and what starts it.
+UI_SIDE = {"ui", "commands", "cli", "__main__"}
+
+IMPORT_EACH = """
+import importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+    loaded = sorted(m for m in ("textual", "textual_serve", "textual_dev") if m in sys.modules)
+    if loaded:
+        print(f"importing {name} loads {', '.join(loaded)}")
+        raise SystemExit(1)
+print("ok", len(sys.argv) - 1)
+"""
+
+
+def test_the_core_imports_without_textual() -> None:
+    """Each core module is imported, one after the other, in a fresh isolated interpreter
+    (``python -I``: no PYTHONPATH, no current directory); the first one after which Textual is
+    in ``sys.modules`` is named. (One after the other is as exact as one interpreter each:
+    every module imported before the culprit left Textual out.)"""
+    core = sorted(m for m in modules() if m != "sigscope" and m.split(".")[1] not in UI_SIDE)
+    assert "sigscope.lab.controller" in core and "sigscope.procfs" in core
+    run = subprocess.run(
+        [sys.executable, "-I", "-c", IMPORT_EACH, *core],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip() == f"ok {len(core)}"
