@@ -41,7 +41,7 @@ from typing import Any
 from bench.bench_lab import _wait_children
 from bench.common import machine_line, save, see_gone, summary
 from sigscope import procfs
-from sigscope.lab.events import now
+from sigscope.events import now
 
 MS = 1e6  # ns per ms
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,8 +30,8 @@ from typing import Any
 from bench.bench_lab import _gunicorn_version, _start_gunicorn, _stop, _wait_children
 from bench.common import machine_line, save, see_gone, summary
 from sigscope import procfs
+from sigscope.events import now
 from sigscope.lab import Lab
-from sigscope.lab.events import now
 
 MS = 1e6  # ns per ms
 WORKERS = 100

@@ -26,8 +26,8 @@ from typing import Any
 
 from bench.common import machine_line, save, summary
 from sigscope import procfs
+from sigscope.events import now
 from sigscope.lab import Lab
-from sigscope.lab.events import now
 
 MS = 1e6  # ns per ms
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from sigscope import procfs
 from sigscope.eventlog import EventLog, EventTimeout
+from sigscope.events import Event, now
 from sigscope.lab.controller import LabError, LabProcess, send_recorded
-from sigscope.lab.events import Event, now
 from sigscope.numbers import is_int, parse_int
 from sigscope.observe.masks import mask_names
 from sigscope.observe.sampler import Sampler, Snapshot

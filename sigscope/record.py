@@ -2,7 +2,7 @@
 
 A recording is one JSON object a line. The first is the header
 ``{"kind": "recording", "version": 1, "t": …, "config": {…}}``; every other line is an event
-(the contract in :mod:`sigscope.lab.events`) or an observer snapshot
+(the contract in :mod:`sigscope.events`) or an observer snapshot
 ``{"kind": "snapshot", "t": …, "processes": [{pid, ppid, pgid, state, comm, starttime,
 threads, cpu_seconds, role, index, behaviour, masks: {pending, shared_pending, blocked,
 ignored, caught: 16 hex digits; sigq: [queued, limit]}}, …]}``. Masks are kept in the /proc

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 
 from sigscope.eventlog import EventLog, EventTimeout
+from sigscope.events import Event
 from sigscope.lab.controller import LabError, LabProcess, track_event
-from sigscope.lab.events import Event
 from sigscope.observe.sampler import Snapshot
 from sigscope.record import Recording
 

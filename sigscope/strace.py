@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
-from sigscope.lab.events import Event, now
+from sigscope.events import Event, now
 from sigscope.numbers import is_int, parse_int
 from sigscope.signames import SignalError, parse_signal, signal_name
 

@@ -22,8 +22,8 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sigscope.events import Event
 from sigscope.lab.behaviours.playground import MAX_CODE, STOP_SIGNAL, socket_path
-from sigscope.lab.events import Event
 from sigscope.numbers import NumberError, parse_float
 from sigscope.sendspec import SendSpecError, parse_target
 

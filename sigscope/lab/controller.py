@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 from sigscope import procfs, record
 from sigscope.eventlog import EventLog, EventTimeout
+from sigscope.events import Event, now
 from sigscope.lab import code as playground_code
 from sigscope.lab.behaviours import BehaviourError, check_lesson_params, check_params
 from sigscope.lab.behaviours.playground import CODE_DIR_ENV
-from sigscope.lab.events import Event, EventReader, make_channel, now
+from sigscope.lab.channel import EventReader, make_channel
 from sigscope.lab.master import MAX_WORKERS_ENV, REAPING_MODES, footprint, max_workers_from_env
 from sigscope.numbers import NumberError, is_int, parse_int
 from sigscope.observe.waitstatus import decode_wait_status

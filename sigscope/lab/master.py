@@ -46,8 +46,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sigscope import procfs
+from sigscope.events import now
 from sigscope.lab.behaviours import check_params
-from sigscope.lab.events import EventWriter, now
+from sigscope.lab.channel import EventWriter
 from sigscope.lab.worker import run_worker, set_title
 from sigscope.numbers import parse_int
 from sigscope.observe.waitstatus import decode_wait_status

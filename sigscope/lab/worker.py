@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from typing import Any, NoReturn
 
 from sigscope import procfs
-from sigscope.lab.events import EventWriter, now
+from sigscope.events import now
+from sigscope.lab.channel import EventWriter
 from sigscope.signames import signal_name
 
 try:

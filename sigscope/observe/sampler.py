@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from sigscope.lab.events import Event, now
+from sigscope.events import Event, now
 from sigscope.observe.masks import decode_mask
 
 if TYPE_CHECKING:

@@ -300,7 +300,7 @@ class ChartRow:
 class SequenceModel:
     """The chart's state, independent of any screen: lanes, rows and unmatched sends.
 
-    ``add(event)`` takes events in the contract of :mod:`sigscope.lab.events`. A ``sent``
+    ``add(event)`` takes events in the contract of :mod:`sigscope.events`. A ``sent``
     draws an arrow at once (so a SIGKILL, which never runs a handler, still shows); the
     ``received`` that matches it (same signal, the target's pid) adds its latency to that row.
     A ``received`` with no matching send is drawn from the *kernel* lane (SIGCHLD, SIGALRM, or a

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from sigscope import procfs
+from sigscope.events import Event, now
 from sigscope.lab import Lab, LabError, LabTimeout
 from sigscope.lab.behaviours import BehaviourError, check_params
-from sigscope.lab.events import Event, now
 from sigscope.signames import signal_name
 
 T = 10.0  # generous: the machine may be busy; nothing here asserts speed

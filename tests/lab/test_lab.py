@@ -11,7 +11,7 @@ import pytest
 
 from sigscope import procfs
 from sigscope.lab import Lab, LabError
-from sigscope.lab.events import EventReader, EventWriter
+from sigscope.lab.channel import EventReader, EventWriter
 
 T = 10.0  # generous: the machine may be busy; nothing here asserts speed
 

@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Any
 
-from sigscope.lab.events import now
+from sigscope.events import now
 from sigscope.signames import catchable_signals
 
 CONFIRM_FOR = 2.0  # seconds to look for the main thread in the call before giving up

@@ -40,7 +40,7 @@ import signal
 import tempfile
 from typing import Any
 
-from sigscope.lab.events import now
+from sigscope.events import now
 from sigscope.signames import catchable_signals, signal_name
 
 from . import BehaviourError, behaviour

@@ -43,7 +43,7 @@ import signal
 import threading
 from typing import Any
 
-from sigscope.lab.events import now
+from sigscope.events import now
 from sigscope.signames import catchable_signals, signal_name
 
 from . import behaviour

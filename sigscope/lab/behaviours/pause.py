@@ -36,7 +36,7 @@ import signal
 import time
 from typing import Any
 
-from sigscope.lab.events import now
+from sigscope.events import now
 from sigscope.signames import catchable_signals, signal_name
 
 from . import BehaviourError, behaviour

@@ -63,7 +63,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sigscope import procfs
-from sigscope.lab.events import now
+from sigscope.events import now
 from sigscope.signames import signal_name
 
 from . import BehaviourError, behaviour

@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sigscope.lab.events import now
+from sigscope.events import now
 from sigscope.signames import catchable_signals, signal_name
 
 from . import BehaviourError, behaviour

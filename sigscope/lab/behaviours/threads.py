@@ -30,7 +30,7 @@ import signal
 import threading
 from typing import Any
 
-from sigscope.lab.events import now
+from sigscope.events import now
 from sigscope.signames import signal_name
 
 from . import BehaviourError, behaviour

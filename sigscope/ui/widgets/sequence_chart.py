@@ -128,7 +128,7 @@ class SequenceChart(ScrollView, can_focus=True):
     so hand events over with ``post_message`` first):
 
     - ``add_event(event)`` / ``add_events(events)``: events of the lab's stream
-      (``sigscope.lab.events`` contract), in arrival order: they are drawn in time order after
+      (``sigscope.events`` contract), in arrival order: they are drawn in time order after
       the reorder window (:data:`REORDER_WINDOW_NS`); ``flush()`` draws the held ones now.
     - ``update_snapshot(snapshot)``: a ``sigscope.observe.sampler.Snapshot``; it tells which
       sends can no longer be matched (their signal is not pending any more).
