@@ -1,14 +1,23 @@
-"""Small, exact readers of /proc and the prctl calls the lab relies on. No Textual, no psutil.
+"""The one reader of /proc, and the prctl calls the lab relies on. No Textual, no psutil.
 
-psutil covers most of /proc, but the lab needs a few things on hot paths (a pid's start time
-before every send, a scan for adopted children) where one direct read is both faster and
-clearer about what the kernel said.
+Every module that wants what the kernel says about a process reads it here:
+``/proc/PID/stat`` through :func:`parse_stat` / :func:`read_stat` (one :class:`Stat`),
+``/proc/PID/status`` through :func:`read_status` and its parsers (:func:`parse_status_masks`
+for the five signal masks and SigQ, :func:`voluntary_switches`), and the process tree through
+:func:`children_of`. psutil covers most of /proc, but not the signal masks, and the lab reads
+a pid's start time before every send and scans for adopted children on hot paths, where one
+direct read is both faster and clearer about what the kernel said.
+
+The parsers take the file's bytes, so a caller that keeps a file open (the sampler re-reads
+its descriptors with ``pread``) parses exactly what a fresh read would.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+from dataclasses import dataclass
 from typing import NamedTuple
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -39,6 +48,10 @@ def is_child_subreaper() -> bool:
     if _libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(value), 0, 0, 0) != 0:
         return False
     return bool(value.value)
+
+
+# Reading a process's file fails with these once it has gone (or the pid never was one).
+_GONE = (FileNotFoundError, ProcessLookupError, NotADirectoryError)
 
 
 class Stat(NamedTuple):
@@ -100,7 +113,7 @@ def read_stat(pid: int) -> Stat | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
-    except (FileNotFoundError, ProcessLookupError):
+    except _GONE:
         return None
     return parse_stat(data)
 
@@ -111,6 +124,118 @@ def start_time(pid: int) -> int | None:
     return None if st is None else st.starttime
 
 
+# -- /proc/PID/status ---------------------------------------------------------------------
+def read_status(pid: int | str) -> bytes | None:
+    """The text of /proc/PID/status (``pid`` may be ``"self"``), or None if the process is gone.
+    A zombie still has one: its state line says Z, its masks are what they were at exit."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            return f.read()
+    except _GONE:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def signals_in(bits: int) -> frozenset[int]:
+    """The signals set in a mask's value: bit n-1 stands for signal n (``0x4002`` -> {2, 15}).
+
+    Cached: a scan decodes the same few masks for every worker, and the result is immutable.
+    """
+    found = []
+    signo = 1
+    while bits:
+        if bits & 1:
+            found.append(signo)
+        bits >>= 1
+        signo += 1
+    return frozenset(found)
+
+
+_EMPTY: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Masks:
+    """The signal masks of one process, from /proc/PID/status, as sets of signal numbers.
+
+    Its own record, not part of :class:`Stat`: the masks come from another file (status), and
+    each scan shares one ``Masks`` among every process whose six lines read the same.
+    """
+
+    pending: frozenset[int]  # SigPnd: pending for the main thread
+    shared_pending: frozenset[int]  # ShdPnd: pending for the process (where kill() puts them)
+    blocked: frozenset[int]  # SigBlk (main thread)
+    ignored: frozenset[int]  # SigIgn
+    caught: frozenset[int]  # SigCgt: a handler is installed
+    sigq: tuple[int, int]  # SigQ: signals queued for this user, RLIMIT_SIGPENDING
+
+    @property
+    def all_pending(self) -> frozenset[int]:
+        """Pending for the thread or the process: what ``ps -o pending`` shows."""
+        return self.pending | self.shared_pending
+
+
+NO_MASKS = Masks(_EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, (0, 0))
+_MASK_KEYS = (b"SigQ", b"SigPnd", b"ShdPnd", b"SigBlk", b"SigIgn", b"SigCgt")
+
+
+def _decode_masks(block: bytes) -> Masks:
+    lines = block.split(b"\n")
+    values: list[bytes] = []
+    for key, line in zip(_MASK_KEYS, lines, strict=False):
+        name, _, value = line.partition(b":")
+        if name != key:
+            raise ValueError(f"/proc/PID/status: expected {key.decode()}, found {line[:40]!r}")
+        values.append(value.strip())
+    if len(values) < len(_MASK_KEYS):
+        raise ValueError("/proc/PID/status: SigQ is not followed by the five mask lines")
+    queued, _, limit = values[0].partition(b"/")
+    pending, shared, blocked, ignored, caught = (signals_in(int(v, 16)) for v in values[1:])
+    return Masks(pending, shared, blocked, ignored, caught, (int(queued), int(limit or 0)))
+
+
+# A lab's workers mostly share the same six lines (same user, so the same SigQ; same handlers,
+# so the same masks): decoding each distinct block once is most of a scan's parsing saved.
+_MASK_BLOCKS: dict[bytes, Masks] = {}
+_MASK_BLOCKS_MAX = 4096
+
+
+def parse_status_masks(data: bytes) -> Masks:
+    """The SigQ line and the five mask lines of /proc/PID/status (consecutive, in this order:
+    SigQ, SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt); :data:`NO_MASKS` if there is no SigQ line.
+
+    Raises:
+        ValueError: a SigQ line not followed by the five mask lines.
+    """
+    at = data.find(b"\nSigQ:")
+    if at < 0:
+        return NO_MASKS
+    end = at
+    for _ in range(6):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            end = len(data)
+            break
+    block = data[at + 1 : end]
+    masks = _MASK_BLOCKS.get(block)
+    if masks is None:
+        if len(_MASK_BLOCKS) >= _MASK_BLOCKS_MAX:
+            _MASK_BLOCKS.clear()
+        masks = _MASK_BLOCKS[block] = _decode_masks(block)
+    return masks
+
+
+def voluntary_switches(data: bytes) -> int | None:
+    """``voluntary_ctxt_switches`` of /proc/PID/status: how often the process went to sleep and
+    was woken (None if the line is missing)."""
+    at = data.rfind(b"\nvoluntary_ctxt_switches:")
+    if at < 0:
+        return None
+    end = data.find(b"\n", at + 1)
+    return int(data[at + 25 : end if end >= 0 else len(data)])
+
+
+# -- the process tree ----------------------------------------------------------------------
 def all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 

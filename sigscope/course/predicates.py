@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sigscope.course.problems import SpecError
-from sigscope.course.world import Event, ProcessFacts, World
+from sigscope.course.world import Event, World
+from sigscope.observe.sampler import ProcessView
 from sigscope.signames import SignalError, parse_signal, signal_name
 
 MAX_DEPTH = 8  # all/any/not nesting; deeper is a mistake (or an attack), not a lesson
@@ -185,7 +186,7 @@ class ProcessMatch(Predicate):
 
     key: str
     value: Any
-    test: Callable[[ProcessFacts, World], bool]
+    test: Callable[[ProcessView, World], bool]
     role: str | None = None
     worker: int | None = None
     times: int = 1
@@ -442,11 +443,11 @@ def _state(key: str, value: Any, spec: dict[str, Any]) -> Predicate:
         return ProcessMatch(key, value, lambda p, w: p.state == value, **quals)
     sig = parse_signal(parse_sig(value, (key,)))
     name = signal_name(sig)
-    tests: dict[str, Callable[[ProcessFacts, World], bool]] = {
-        "pending": lambda p, w: sig in p.pending,
-        "blocked": lambda p, w: sig in p.blocked,
-        "ignored": lambda p, w: sig in p.ignored,
-        "caught": lambda p, w: sig in p.caught,
+    tests: dict[str, Callable[[ProcessView, World], bool]] = {
+        "pending": lambda p, w: sig in p.masks.all_pending,  # SigPnd or ShdPnd
+        "blocked": lambda p, w: sig in p.masks.blocked,
+        "ignored": lambda p, w: sig in p.masks.ignored,
+        "caught": lambda p, w: sig in p.masks.caught,
     }
     return ProcessMatch(key, name, tests[key], **quals)
 
@@ -465,7 +466,7 @@ def _wakeups(value: Any, quals: dict[str, Any]) -> Predicate:
         bounds[k] = v
     low, high = bounds.get("at_least", 0), bounds.get("at_most", 1 << 62)
 
-    def test(p: ProcessFacts, world: World) -> bool:
+    def test(p: ProcessView, world: World) -> bool:
         woke = world.wakeups(p)
         return woke is not None and low <= woke <= high
 

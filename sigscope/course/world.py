@@ -1,18 +1,20 @@
 """What a lesson can see of the lab at one moment: the events so far and each process's state.
 
-Predicates are checked against a :class:`World`. The process states come from the observer's
-latest snapshot when the caller has one (the dashboard runs a sampler anyway); without one,
-this module reads ``/proc/PID/stat`` and ``/proc/PID/status`` of the lab's processes itself,
-so that lessons also run headless (tests, ``show_me`` in a script).
+Predicates are checked against a :class:`World`. Its processes are the observer's
+:class:`~sigscope.observe.sampler.ProcessView`s: from the sampler's latest snapshot when the
+caller has one (the dashboard runs a sampler anyway); without one, read from /proc here for
+the lab's processes (through the same reader), so that lessons also run headless (tests,
+``show_me`` in a script).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sigscope import procfs
+from sigscope.observe.sampler import ProcessView, read_view
 
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab
@@ -21,95 +23,32 @@ Event = dict[str, Any]
 SnapshotProvider = Callable[[], Any]  # returns an observer Snapshot, or None
 
 
-@dataclass(frozen=True)
-class ProcessFacts:
-    """One lab process as a predicate sees it. Masks are sets of signal numbers."""
-
-    pid: int
-    role: str
-    index: int | None
-    state: str  # R S D Z T t X (proc(5)); "?" if it could not be read
-    pending: frozenset[int] = frozenset()
-    blocked: frozenset[int] = frozenset()
-    ignored: frozenset[int] = frozenset()
-    caught: frozenset[int] = frozenset()
-    switches: int | None = None  # voluntary_ctxt_switches: how often it went to sleep and woke
-
-
-def decode_mask(hex_text: str) -> frozenset[int]:
-    """``/proc/PID/status`` masks are hex; bit n-1 stands for signal n."""
-    value = int(hex_text, 16)
-    return frozenset(n + 1 for n in range(value.bit_length()) if value >> n & 1)
-
-
-def read_status(pid: int) -> dict[str, Any] | None:
-    """From ``/proc/PID/status``: SigPnd | ShdPnd (pending to the thread or the process),
-    SigBlk, SigIgn, SigCgt, and voluntary_ctxt_switches (each sleep that ended in a wake-up)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    raw: dict[str, frozenset[int]] = {}
-    switches = None
-    for line in lines:
-        key, _, value = line.partition(":")
-        if key in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"):
-            raw[key] = decode_mask(value.strip())
-        elif key == "voluntary_ctxt_switches":
-            switches = int(value)
-    empty: frozenset[int] = frozenset()
-    return {
-        "pending": raw.get("SigPnd", empty) | raw.get("ShdPnd", empty),
-        "blocked": raw.get("SigBlk", empty),
-        "ignored": raw.get("SigIgn", empty),
-        "caught": raw.get("SigCgt", empty),
-        "switches": switches,
-    }
-
-
-def switches_of(pid: int) -> int | None:
-    found = read_status(pid)
-    return None if found is None else found["switches"]
-
-
-def facts_from_proc(lab: Lab) -> list[ProcessFacts]:
-    """Read the state of every lab process that has not been reaped yet."""
+def facts_from_proc(lab: Lab) -> list[ProcessView]:
+    """Every lab process that has not been reaped yet, read from /proc now."""
     out = []
     for proc in list(lab.processes.values()):
         if not proc.alive or proc.ref is None:
             continue
-        st = procfs.read_stat(proc.pid)
-        if st is None or st.starttime != proc.ref.starttime:
+        view = read_view(proc.pid, proc)
+        if view is None or view.starttime != proc.ref.starttime:
             continue  # gone, or the pid now names another process
-        status = read_status(proc.pid) or {}
-        out.append(ProcessFacts(proc.pid, proc.role, proc.index, st.state, **status))
+        out.append(view)
     return out
 
 
-def facts_from_snapshot(snapshot: Any, lab: Lab) -> list[ProcessFacts]:
-    """Adapt the observer's ``Snapshot`` (its ``ProcessView``s) to :class:`ProcessFacts`."""
+def facts_from_snapshot(snapshot: Any, lab: Lab) -> list[ProcessView]:
+    """The lab's processes in the observer's ``Snapshot``: those it has a role for, named by
+    the lab's table when the scan came before the lab heard of them."""
     out = []
     for view in snapshot.processes:
-        known = lab.processes.get(view.pid)
-        role = view.role or (known.role if known else None)
-        if role is None:
-            continue
-        index = view.index if view.index is not None else (known.index if known else None)
-        m = view.masks
-        out.append(
-            ProcessFacts(
-                view.pid,
-                role,
-                index,
-                view.state,
-                pending=frozenset(m.pending) | frozenset(m.shared_pending),
-                blocked=frozenset(m.blocked),
-                ignored=frozenset(m.ignored),
-                caught=frozenset(m.caught),
-                switches=switches_of(view.pid),  # the observer does not sample this one
+        if view.role is None:
+            known = lab.processes.get(view.pid)
+            if known is None or known.role is None:
+                continue
+            view = dataclasses.replace(
+                view, role=known.role, index=known.index, behaviour=known.behaviour
             )
-        )
+        out.append(view)
     return out
 
 
@@ -125,7 +64,7 @@ class World:
     events: list[Event]
     base: int
     start: int
-    processes: list[ProcessFacts]
+    processes: list[ProcessView]
     baseline: dict[int, int] = field(default_factory=dict)  # pid -> switches at step start
 
     @classmethod
@@ -144,7 +83,7 @@ class World:
         facts = facts_from_snapshot(snap, lab) if snap is not None else facts_from_proc(lab)
         return cls(lab, events, base, start, facts, dict(baseline or {}))
 
-    def wakeups(self, p: ProcessFacts) -> int | None:
+    def wakeups(self, p: ProcessView) -> int | None:
         """How often ``p`` woke since the step began (since it started, if it is newer)."""
         if p.switches is None:
             return None

@@ -1,8 +1,9 @@
 """The sampler: what the kernel says about every process of a lab, a few times a second.
 
 Each scan reads ``/proc/PID/stat`` (state, ppid, pgid, start time, threads, CPU time) and
-``/proc/PID/status`` (the five signal masks and SigQ, which psutil does not expose) for the
-managed tree, and publishes an immutable :class:`Snapshot`. The tree is:
+``/proc/PID/status`` (the five signal masks and SigQ, which psutil does not expose; the
+voluntary context switches) for the managed tree, and publishes an immutable
+:class:`Snapshot`. The tree is:
 
 - the lab's known processes (``lab.processes`` still alive: master, workers, reported forks);
 - every descendant of those, found through ``/proc/PID/task/TID/children`` (grandchildren a
@@ -17,8 +18,9 @@ busy worker flips between them many times a second.
 
 Cost: a scan of 100 workers reads about 300 small /proc files. Each process's files are kept
 open between scans and re-read with ``pread(fd, n, 0)`` (the kernel renders them afresh), which
-saves the path lookup, open and close; and the six SigQ/mask lines, mostly identical across
-workers, are decoded once per distinct text. ``python -m bench.bench_observer`` measures it.
+saves the path lookup, open and close. :mod:`sigscope.procfs` parses both files (the six
+SigQ/mask lines, mostly identical across workers, are decoded once per distinct text).
+``python -m bench.bench_observer`` measures it.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from sigscope.events import Event, now
-from sigscope.observe.masks import decode_mask
+from sigscope.procfs import Masks, Stat, parse_stat, parse_status_masks, voluntary_switches
 
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab, LabProcess
@@ -40,32 +42,17 @@ if TYPE_CHECKING:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # States worth an event: the rest (R, S, D, I) flicker many times a second in a busy worker.
 NOTABLE_STATES = frozenset({"Z", "T", "t", "X", "gone"})
-_EMPTY: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True)
-class Masks:
-    """The signal masks of one process (/proc/PID/status; bit n-1 = signal n)."""
-
-    pending: frozenset[int]  # SigPnd: pending for the main thread
-    shared_pending: frozenset[int]  # ShdPnd: pending for the process (where kill() puts them)
-    blocked: frozenset[int]  # SigBlk (main thread)
-    ignored: frozenset[int]  # SigIgn
-    caught: frozenset[int]  # SigCgt: a handler is installed
-    sigq: tuple[int, int]  # SigQ: signals queued for this user, RLIMIT_SIGPENDING
-
-    @property
-    def all_pending(self) -> frozenset[int]:
-        """Pending for the thread or the process: what ``ps -o pending`` shows."""
-        return self.pending | self.shared_pending
-
-
-NO_MASKS = Masks(_EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, (0, 0))
 
 
 @dataclass(frozen=True)
 class ProcessView:
-    """One process at one scan."""
+    """One process at one scan: what the UI, recordings and lesson checks see of it.
+
+    It joins the three sources nothing else joins: its :class:`~sigscope.procfs.Stat` line, its
+    status file (masks, wake-ups) and the lab's name for it (role, index, behaviour), read at
+    one moment and never changed. ``procfs.Stat`` is one file; ``LabProcess`` is what the lab
+    was told, alive or not.
+    """
 
     pid: int
     ppid: int
@@ -79,6 +66,9 @@ class ProcessView:
     role: str | None  # from the lab's table; None if the lab does not know the process
     index: int | None
     behaviour: str | None
+    # voluntary_ctxt_switches (how often it slept and was woken), from the status file the scan
+    # reads anyway; None where it is unknown (a recording keeps no wake-ups).
+    switches: int | None = None
 
 
 @dataclass(frozen=True)
@@ -116,70 +106,6 @@ def _read(path: str, size: int = 4096) -> bytes | None:
         return None
     finally:
         os.close(fd)
-
-
-class _Stat(NamedTuple):
-    comm: str
-    state: str
-    ppid: int
-    pgid: int
-    ticks: int  # utime + stime
-    threads: int
-    starttime: int
-
-
-def _parse_stat(data: bytes) -> _Stat:
-    # comm may hold spaces and parentheses: it runs from the first "(" to the last ")".
-    left, right = data.index(b"("), data.rindex(b")")
-    f = data[right + 2 :].split(None, 20)
-    return _Stat(
-        data[left + 1 : right].decode(errors="replace"),
-        f[0].decode(),
-        int(f[1]),
-        int(f[2]),
-        int(f[11]) + int(f[12]),
-        int(f[17]),
-        int(f[19]),
-    )
-
-
-def _decode_masks(block: bytes) -> Masks:
-    values = [line.partition(b":")[2].strip().decode() for line in block.split(b"\n")[:6]]
-    queued, _, limit = values[0].partition("/")
-    return Masks(
-        pending=decode_mask(values[1]),
-        shared_pending=decode_mask(values[2]),
-        blocked=decode_mask(values[3]),
-        ignored=decode_mask(values[4]),
-        caught=decode_mask(values[5]),
-        sigq=(int(queued), int(limit or 0)),
-    )
-
-
-# A lab's workers mostly share the same six lines (same user, so the same SigQ; same handlers,
-# so the same masks): decoding each distinct block once is most of a scan's parsing saved.
-_MASK_BLOCKS: dict[bytes, Masks] = {}
-_MASK_BLOCKS_MAX = 4096
-
-
-def parse_status_masks(data: bytes) -> Masks:
-    """The SigQ line and the five mask lines of /proc/PID/status (consecutive, in this order)."""
-    at = data.find(b"\nSigQ:")
-    if at < 0:
-        return NO_MASKS
-    end = at
-    for _ in range(6):
-        end = data.find(b"\n", end + 1)
-        if end < 0:
-            end = len(data)
-            break
-    block = data[at + 1 : end]
-    masks = _MASK_BLOCKS.get(block)
-    if masks is None:
-        if len(_MASK_BLOCKS) >= _MASK_BLOCKS_MAX:
-            _MASK_BLOCKS.clear()
-        masks = _MASK_BLOCKS[block] = _decode_masks(block)
-    return masks
 
 
 class _ProcFiles:
@@ -398,19 +324,19 @@ class Sampler:
                 continue
             views.append(_view(pid, st, status, proc))
             if st.state not in ("Z", "X"):  # a zombie's children were re-parented at its exit
-                todo.extend((child, False) for child in _children(pid, st.threads, files))
+                todo.extend((child, False) for child in _children(pid, st.num_threads, files))
         for pid in [p for p in self._files if p not in visited]:
             self._files.pop(pid).close()
         views.sort(key=_order)
         return Snapshot(t, tuple(views))
 
-    def _open(self, pid: int) -> tuple[_ProcFiles, _Stat] | None:
+    def _open(self, pid: int) -> tuple[_ProcFiles, Stat] | None:
         """The kept files of ``pid`` and its stat now; None if no such process exists."""
         files = self._files.get(pid)
         if files is not None:
             data = files.read(0, 1024)
             if data:
-                st = _parse_stat(data)
+                st = parse_stat(data)
                 if st.starttime == files.starttime:
                     return files, st
             # Gone (its files now fail), or read by path and the pid is someone else's now.
@@ -421,7 +347,7 @@ class Sampler:
         if not data:
             files.close()
             return None
-        st = _parse_stat(data)
+        st = parse_stat(data)
         files.starttime = st.starttime
         self._files[pid] = files
         return files, st
@@ -466,7 +392,7 @@ class Sampler:
 
 def _thread_count(pid: int) -> int:
     data = _read(f"/proc/{pid}/stat", 1024)
-    return _parse_stat(data).threads if data else 1
+    return parse_stat(data).num_threads if data else 1
 
 
 _ROLE_ORDER = {"master": 0, "worker": 1, "orphan": 2}
@@ -478,7 +404,7 @@ def _order(view: ProcessView) -> tuple[int, int, int]:
     return (rank, view.index if view.index is not None else 1 << 30, view.pid)
 
 
-def _view(pid: int, st: _Stat, status: bytes, proc: LabProcess | None) -> ProcessView:
+def _view(pid: int, st: Stat, status: bytes, proc: LabProcess | None) -> ProcessView:
     """One process's view from its stat and status, with the lab's name for it if known."""
     return ProcessView(
         pid,
@@ -487,25 +413,29 @@ def _view(pid: int, st: _Stat, status: bytes, proc: LabProcess | None) -> Proces
         st.state,
         st.comm,
         st.starttime,
-        st.threads,
-        st.ticks / CLOCK_TICKS,
+        st.num_threads,
+        st.cpu_ticks / CLOCK_TICKS,
         parse_status_masks(status),
         None if proc is None else proc.role,
         None if proc is None else proc.index,
         None if proc is None else proc.behaviour,
+        voluntary_switches(status),
     )
+
+
+def read_view(pid: int, proc: LabProcess | None = None) -> ProcessView | None:
+    """One process's view now, read by path (no scan, no kept files), named as ``proc`` says;
+    None if it is gone. For one-off reads: ``attach``, lesson checks without a sampler."""
+    data = _read(f"/proc/{pid}/stat", 1024)
+    status = _read(f"/proc/{pid}/status", 8192) if data else None
+    if not data or not status:
+        return None
+    return _view(pid, parse_stat(data), status, proc)
 
 
 def scan_pids(pids: Iterable[int]) -> list[ProcessView]:
     """Views of the given pids without a lab (no roles): for ``attach`` and benchmarks."""
-    views = []
-    for pid in pids:
-        data = _read(f"/proc/{pid}/stat", 1024)
-        status = _read(f"/proc/{pid}/status") if data else None
-        if not data or not status:
-            continue
-        views.append(_view(pid, _parse_stat(data), status, None))
-    return views
+    return [view for pid in pids if (view := read_view(pid)) is not None]
 
 
 def wait_snapshot(

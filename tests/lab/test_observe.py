@@ -18,9 +18,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sigscope.observe.masks import MaskError, decode_mask, encode_mask, mask_names
-from sigscope.observe.sampler import parse_status_masks, scan_pids
+from sigscope.observe.sampler import scan_pids
 from sigscope.observe.siginfo import si_code_meaning, si_code_name
 from sigscope.observe.waitstatus import WaitStatusError, decode_wait_status
+from sigscope.procfs import parse_status_masks
 from sigscope.signames import RTMAX, RTMIN, default_action, signal_name
 
 SIGNALS = st.integers(min_value=1, max_value=64)
