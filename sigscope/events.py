@@ -128,6 +128,40 @@ error         ``text``: something failed that the user should see
 dropped       ``count``: this many events of this process were lost (channel full)
 ============  ======================================================================
 
+**The terminal lane** (:mod:`sigscope.terminal`, issue 16) adds two roles: ``shell`` (the
+session leader on the lane's pty: bash by default) and ``job`` (any other process of that
+session, or one that left it with ``setsid``). Its events go into the same log as the lab's:
+
+============  ======================================================================
+kind          fields beyond t, pid, role
+============  ======================================================================
+terminal      role ``ui``, pid sigscope: the lane itself. ``action``: ``started``
+              (``shell`` pid, ``argv``, ``tty`` name, ``rows``, ``cols``, ``strace``
+              true/false), ``strace`` (``text``: why there are no received/ended events:
+              strace missing or not permitted), ``hangup`` (sigscope closed the pty's
+              master: the terminal hung up), ``closed`` (the lane ended)
+joined        ``pgid``, ``sid``, ``ppid``, ``comm``, ``argv`` (list): a process appeared
+              in the session (the shell's own joined comes first)
+left          ``pgid``, ``comm``: it is no longer in /proc (ended and reaped)
+foreground    pid and role of the shell: ``pgid`` (the tty's new foreground process group,
+              tpgid; -1 none), ``previous`` (None at first), ``members`` (its pids)
+group         pid = ``pgid`` (the group's leader may be gone): ``pgid``, ``members``
+              (sorted pids), ``added``, ``removed``; ``members`` empty: the group is gone
+state         ``child`` (= pid), ``state``, ``old``: entered or left Z, T, t (as the
+              sampler's state events, but on the process's own lane)
+stopped       ``sig`` (SIGTSTP, SIGTTIN, SIGTTOU, SIGSTOP), ``via`` (``strace``: its
+              ``--- stopped by SIG ---``; ``proc``: state T seen, no strace, no ``sig``)
+continued     ``via`` (``proc``): it left state T and still lives
+received      ``sig``, ``si_code`` (``SI_KERNEL`` for a tty-generated signal, ``SI_USER``
+              from kill), ``sender`` (si_pid), ``sender_uid``, ``via`` (``strace``); SIGCHLD
+              adds ``si_status``: what the kernel delivered (the handler may run later)
+ended         ``code`` (exit code, or -N when killed by signal N), ``sig`` (killed by),
+              ``core``, ``how`` (``exited with 0``, ``killed by SIGINT``), ``via``
+              (``strace``; ``keeper``: the lane's reaper saw the status)
+sent          role ``ui``: ``sig``, ``target`` (a pid, or -PGID for a whole group),
+              ``target_role`` (``shell``, ``job``, ``group``), ``members`` for a group
+============  ======================================================================
+
 Lab processes write events to the channel of :mod:`sigscope.lab.channel`; an attached tree
 makes them from /proc and strace (:mod:`sigscope.sources.attach`); a replay reads them back from
 a recording (:mod:`sigscope.sources.replay`). Nothing here imports anything of sigscope's.
