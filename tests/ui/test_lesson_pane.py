@@ -6,18 +6,15 @@ right. Real labs, real signals; progress goes to a temporary state directory."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input
 from textual.widgets._markdown import MarkdownFence
 
 from sigscope.course import parse_lesson
 from sigscope.ui.lesson_app import LessonApp
+from tests.ui.helpers import until
 
 WAIT = 30.0
 CODE = "pid, status = os.waitpid(-1, os.WNOHANG)  # reap one child, if one has ended: 0 if none"
@@ -56,15 +53,6 @@ def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "state"
     monkeypatch.setenv("XDG_STATE_HOME", str(home))
     return home
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-    return value
 
 
 async def test_sources_prediction_missed_and_code_in_the_pane(tmp_path: Path) -> None:

@@ -6,13 +6,10 @@ never as Python dicts.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
-from textual.pilot import Pilot
 
 from sigscope.lab.controller import Lab
 from sigscope.observe.sequence import describe
@@ -20,17 +17,10 @@ from sigscope.record import load
 from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import ReplaySettings
 from sigscope.ui.widgets.event_log import EventLog
+from tests.ui.helpers import until
 
 RECORDING = Path(__file__).parents[1] / "data" / "lab-recording.jsonl"
 WAIT = 30.0
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
-    return value
 
 
 async def test_every_row_is_a_whole_sentence_at_120x40() -> None:

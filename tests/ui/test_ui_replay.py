@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Button, Static
 
 from sigscope.observe.sampler import Snapshot
@@ -20,6 +19,7 @@ from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.sources import ReplaySettings
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.process_tree import format_age
+from tests.ui.helpers import until
 
 RECORDING = Path(__file__).parents[1] / "data" / "lab-recording.jsonl"
 LAB_WORDS = ("TERM", "KILL", "Restart", "TTIN", "TTOU", "Reaping", "Spawn", "Signal…", "Code")
@@ -38,15 +38,6 @@ def index_of(predicate: Callable[[Any], bool]) -> int:
 
 def t_of(entry: Any) -> int:
     return entry.t if isinstance(entry, Snapshot) else int(entry["t"])
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
-    for _ in range(100):  # 5 s: events reach the app as messages; the tree refreshes 4×/s
-        value = condition()
-        if value:
-            return value
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def shown_bindings(app: ReplayApp) -> dict[str, str]:

@@ -6,33 +6,20 @@ real lab to see a count become that many sends."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from textual.app import App
 from textual.color import Color
-from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from sigscope.numbers import NumberError
 from sigscope.signames import parse_signal
 from sigscope.ui.app import LabSettings, SigscopeApp
 from sigscope.ui.screens.signal_menu import MAX_COUNT, SignalChoice, SignalMenu, split_count
+from tests.ui.helpers import until
 
 WAIT = 20.0  # seconds: generous, the machine is shared
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 class MenuApp(App[None]):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,7 @@ import pytest
 from sigscope.ui.app import LAB_ONLY_ACTIONS, LAB_ONLY_BUTTONS, SigscopeApp
 from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import AttachSettings, ReplaySettings
-
-T = 20.0
+from tests.ui.helpers import until
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +39,6 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
     )
     return path
-
-
-async def until(pilot, condition, timeout: float = T) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 async def test_replay_plays_pauses_steps_jumps_and_refuses_to_signal(recording: Path) -> None:
