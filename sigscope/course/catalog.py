@@ -122,3 +122,34 @@ def lesson_index(folder: Path, store: ProgressStore | None = None) -> list[Lesso
         done = sum(1 for i in checked if progress is not None and i in progress.done)
         entries.append(LessonEntry(f, lesson, (), len(checked), done))
     return entries
+
+
+class LessonNotFound(Exception):
+    """No lesson by that name: the message names a few that exist and fits on one line."""
+
+
+def resolve_lesson(name: str, folder: Path) -> Lesson:
+    """The lesson called ``name`` in ``folder`` (file name, id, number or id without number).
+
+    Raises:
+        LessonNotFound: with a message that fits on one line.
+        LessonInvalid: the file exists but is broken.
+    """
+    path = find_lesson(name, folder)
+    if path is None:
+        try:
+            names = [f.stem for f in lesson_files([folder])] if os.path.isdir(folder) else []
+        except LessonFolderError:
+            names = []
+        some = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+        where = f"; try one of: {some}" if names else f" (no lessons in {folder})"
+        raise LessonNotFound(f"no lesson {name!r}{where} (sigscope lessons lists them)")
+    return load_lesson(path)
+
+
+def lookup_problem(error: LessonNotFound | LessonInvalid) -> str:
+    """What :func:`resolve_lesson` raised, as one line to show a user (no program name)."""
+    if isinstance(error, LessonInvalid):
+        first = error.problems[0] if error.problems else "invalid lesson"
+        return f"{first} (see sigscope lessons --check)"
+    return str(error)

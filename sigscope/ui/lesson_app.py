@@ -9,7 +9,7 @@ master's ``PR_SET_PDEATHSIG`` follows the thread that forked it). Progress goes 
 learner's XDG state directory through the engine's ``ProgressStore`` at every change, so a
 restart of the app (or of the lab, R) resumes where the learner was.
 
-Textual calls message handlers (``on_mount``, ``on_lab_event``, …) of every class in the MRO,
+Textual calls message handlers (``on_mount``, ``on_lab_events``, …) of every class in the MRO,
 so the handlers here add to the dashboard's; they never call ``super()`` for those.
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Tab, Tabs
 
-from sigscope.course.catalog import LessonFolderError, find_lesson, lesson_files, lesson_index
+from sigscope.course.catalog import LessonFolderError, lesson_index
 from sigscope.course.lesson import LabSetup, Lesson, Step, load_lesson
 from sigscope.course.problems import LessonInvalid
 from sigscope.course.progress import ProgressStore
@@ -42,7 +41,7 @@ from sigscope.course.run import LessonRun, ShowMeFailed
 from sigscope.lab.controller import Lab, LabError
 from sigscope.ui.app import SECONDARY, LabSettings, SigscopeApp, run_app
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, Command, help_keys
-from sigscope.ui.messages import LabEvent, SnapshotReady
+from sigscope.ui.messages import LabEvents, SnapshotReady
 from sigscope.ui.screens.code_confirm import CodeConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.lesson_picker import LessonPicker
@@ -370,7 +369,7 @@ class LessonApp(SigscopeApp):
             after = self.panel(key)
 
     # -- checking ----------------------------------------------------------------------------
-    def on_lab_event(self, message: LabEvent) -> None:
+    def on_lab_events(self, message: LabEvents) -> None:
         if message.generation == self.generation:
             self._check_soon()
 
@@ -611,39 +610,6 @@ class LessonApp(SigscopeApp):
             )
 
 
-class LessonNotFound(Exception):
-    """No lesson by that name: the message names a few that exist."""
-
-
-def resolve_lesson(name: str, folder: Path) -> Lesson:
-    """The lesson called ``name`` in ``folder`` (file name, id, number or id without number).
-
-    Raises:
-        LessonNotFound: with a message that fits on one line.
-        LessonInvalid: the file exists but is broken.
-    """
-    path = find_lesson(name, folder)
-    if path is None:
-        try:
-            names = [f.stem for f in lesson_files([folder])] if folder.is_dir() else []
-        except LessonFolderError:
-            names = []
-        some = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
-        where = f"; try one of: {some}" if names else f" (no lessons in {folder})"
-        raise LessonNotFound(f"no lesson {name!r}{where} (sigscope lessons lists them)")
-    return load_lesson(path)
-
-
 def run_lesson_app(app: LessonApp) -> int:
     """Run a lesson (or demo) app until the user quits; its lab is closed on every way out."""
     return run_app(app)
-
-
-def lesson_error(prog: str, error: Exception) -> int:
-    """Print a lookup/loading error as one line; the usage exit status."""
-    if isinstance(error, LessonInvalid):
-        first = error.problems[0] if error.problems else "invalid lesson"
-        print(f"{prog}: error: {first} (see sigscope lessons --check)", file=sys.stderr)
-    else:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-    return 2

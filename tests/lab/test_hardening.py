@@ -411,7 +411,7 @@ def test_answers_and_demo_speeds_take_ascii_digits_only() -> None:
     around sigscope.numbers. Now only what the learner could have meant counts."""
     import argparse
 
-    from sigscope.course.play_commands import speed_factor
+    from sigscope.commands.demo import speed_factor
     from sigscope.course.questions import same
 
     assert same("137", 137) and same("−9", -9) and same(" -9 ", -9)

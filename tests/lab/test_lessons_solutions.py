@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from sigscope.commands.lessons import check_paths
 from sigscope.course import Lesson, LessonRun, ShowMeFailed, load_lesson
-from sigscope.course.commands import check_paths
 from sigscope.lab.controller import LabTimeout
 from sigscope.paths import bundled_lessons
 

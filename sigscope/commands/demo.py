@@ -1,10 +1,8 @@
-"""``sigscope lesson [NAME]`` and ``sigscope demo NAME``: a lesson in the dashboard, taught or
-played by itself.
+"""``sigscope demo NAME``: a lesson that plays itself in a presentation layout.
 
-Kept out of ``sigscope/cli.py`` (which only wires them in) and free of Textual at import: the
-apps are imported when a command runs. The lab comes from the lesson file, so these commands
-take no lab options. A name that matches no lesson, or a broken lesson file, is one line on
-stderr and exit status 2 before any process starts.
+The lab comes from the lesson file, so this command takes no lab options. A name that matches no
+lesson, a broken lesson file, or a lesson whose Python would run without ``--allow-code``, is one
+line on stderr and exit status 2 before any process starts.
 """
 
 from __future__ import annotations
@@ -15,11 +13,13 @@ import os
 import sys
 from typing import Any
 
-from sigscope.course.catalog import ENV, lessons_dir, printable
-from sigscope.course.commands import add_lessons_dir_option
+from sigscope.commands._common import EXIT_USAGE
+from sigscope.commands._lab_options import check_worker_cap
+from sigscope.commands.lesson import open_lesson
+from sigscope.commands.lessons import add_lessons_dir_option
+from sigscope.course.catalog import lessons_dir, printable
 from sigscope.numbers import NumberError, parse_float
 
-EXIT_USAGE = 2
 MAX_SPEED = 100.0
 
 
@@ -33,20 +33,8 @@ def speed_factor(text: str) -> float:
     return value
 
 
-def add_play_parsers(sub: Any) -> None:
-    """Add ``lesson`` and ``demo`` to the ``sigscope`` parser's subparsers."""
-    lesson = sub.add_parser(
-        "lesson",
-        help="learn: a lesson in the dashboard, checked step by step on the live lab",
-        description="Open a lesson in the dashboard: its text, a checklist of steps, hints, "
-        "'show me' and reset. Steps complete by themselves when the lab shows what they ask; "
-        "progress is saved and resumed. With no NAME, choose from a list. NAME is a lesson's "
-        f"number, id or file name (sigscope lessons lists them; --lessons-dir or ${ENV} "
-        "point at a teacher's own folder).",
-    )
-    lesson.add_argument("name", nargs="?", metavar="NAME", help="the lesson (default: choose)")
-    add_lessons_dir_option(lesson)
-
+def add_parser(sub: Any) -> None:
+    """Add ``demo`` to the ``sigscope`` parser's subparsers."""
     demo = sub.add_parser(
         "demo",
         help="present: a lesson that plays itself, with presenter keys",
@@ -77,44 +65,17 @@ def add_play_parsers(sub: Any) -> None:
     add_lessons_dir_option(demo)
 
 
-def run_lesson(args: argparse.Namespace) -> int:
-    from sigscope.course.problems import LessonInvalid
-    from sigscope.ui.lesson_app import (
-        LessonApp,
-        LessonNotFound,
-        lesson_error,
-        resolve_lesson,
-        run_lesson_app,
-    )
-
-    folder = lessons_dir(args.lessons_dir)
-    if not os.path.isdir(folder):  # (Path.is_dir raises for a name too long or EACCES)
-        print(f"sigscope lesson: error: no lessons folder {str(folder)!r}", file=sys.stderr)
-        return EXIT_USAGE
-    lesson = None
-    if args.name is not None:
-        try:
-            lesson = resolve_lesson(args.name, folder)
-        except (LessonNotFound, LessonInvalid) as e:
-            return lesson_error("sigscope lesson", e)
-    return run_lesson_app(LessonApp(lesson, folder))
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    from sigscope.course.problems import LessonInvalid
-    from sigscope.ui.demo_app import DemoApp
-    from sigscope.ui.lesson_app import LessonNotFound, lesson_error, resolve_lesson, run_lesson_app
-
+def run(args: argparse.Namespace) -> int:
+    check_worker_cap()
     folder = lessons_dir(args.lessons_dir)
     if not os.path.isdir(folder):  # (Path.is_dir raises for a name too long or EACCES)
         print(
             f"sigscope demo: error: no lessons folder {printable(str(folder))!r}", file=sys.stderr
         )
         return EXIT_USAGE
-    try:
-        lesson = resolve_lesson(args.name, folder)
-    except (LessonNotFound, LessonInvalid) as e:
-        return lesson_error("sigscope demo", e)
+    lesson = open_lesson("sigscope demo", args.name, folder)
+    if lesson is None:
+        return EXIT_USAGE
     runs_code = any(a.kind == "code" for step in lesson.steps for a in step.solution or ())
     if runs_code and not args.allow_code:
         # A demo performs every solution unasked; a lesson file's Python (issue 17) only
@@ -126,4 +87,7 @@ def run_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    from sigscope.ui.demo_app import DemoApp
+    from sigscope.ui.lesson_app import run_lesson_app
+
     return run_lesson_app(DemoApp(lesson, folder, speed=args.speed, loop=args.loop))

@@ -1,6 +1,5 @@
 """``sigscope lessons``: list the lessons with progress, or ``--check`` lesson files.
 
-Kept here rather than in ``sigscope/cli.py`` so that the CLI module only wires it in.
 ``--check`` prints every problem as ``file:line: message`` on stdout (one a line, like a
 compiler, so editors can jump to it) and exits 1 if there is any; a path that does not
 exist is a usage error (exit 2).
@@ -14,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sigscope.commands._common import EXIT_USAGE
 from sigscope.course.catalog import (
     ENV,
     LessonFolderError,
@@ -26,10 +26,9 @@ from sigscope.course.lesson import load_lesson
 from sigscope.course.problems import LessonInvalid, Problem
 
 EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
 
 
-def add_lessons_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """Add the ``lessons`` subcommand to the ``sigscope`` parser's subparsers."""
     parser = sub.add_parser(
         "lessons",
@@ -49,6 +48,8 @@ def add_lessons_parser(sub: Any) -> None:
 
 
 def add_lessons_dir_option(parser: argparse.ArgumentParser) -> None:
+    """``--lessons-dir``, for every command that finds lessons (``lessons``, ``lesson``,
+    ``demo``)."""
     parser.add_argument(
         "--lessons-dir",
         metavar="DIR",
@@ -56,7 +57,7 @@ def add_lessons_dir_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_lessons(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     folder = lessons_dir(args.lessons_dir)
     try:
         if args.check is not None:

@@ -1,0 +1,39 @@
+"""``sigscope`` with no command: the dashboard on a fresh lab. Its options are the top-level
+parser's (the lab options and ``--record``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sigscope.commands._common import EXIT_USAGE, unwritable
+from sigscope.commands._lab_options import add_lab_options, check_worker_cap
+from sigscope.record import shown_path
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """Add the dashboard's options to the top-level ``sigscope`` parser."""
+    add_lab_options(parser)
+    parser.add_argument(
+        "--record", metavar="FILE", help="dashboard: write the session to FILE (JSON lines)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    check_worker_cap()
+    from sigscope.ui.app import LabSettings
+    from sigscope.ui.app import run as run_dashboard
+
+    name, params = args.behaviour
+    record = None
+    if args.record is not None:
+        problem = unwritable(args.record)
+        if problem:
+            print(
+                f"sigscope: error: cannot record to {shown_path(args.record)}: {problem}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        record = Path(args.record)
+    return run_dashboard(LabSettings(args.workers, name, params, args.reaping, args.grace, record))
