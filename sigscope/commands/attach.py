@@ -38,7 +38,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sigscope.attach import AttachError, check_attachable
+    from sigscope.sources.attach import AttachError, check_attachable
 
     try:
         check_attachable(args.pid)

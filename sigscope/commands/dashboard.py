@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sigscope.commands._common import EXIT_USAGE, unwritable
 from sigscope.commands._lab_options import add_lab_options, check_worker_cap
-from sigscope.record import shown_path
+from sigscope.sources.record import shown_path
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:

@@ -38,7 +38,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sigscope.record import RecordingError, load
+    from sigscope.sources.record import RecordingError, load
 
     try:
         recording = load(args.file)

@@ -14,8 +14,8 @@ from typing import Any
 from sigscope.commands._common import EXIT_USAGE, unwritable
 from sigscope.commands._lab_options import add_lab_options, check_worker_cap, seconds
 from sigscope.numbers import NumberError
-from sigscope.record import shown_path
 from sigscope.sendspec import SendSpec, SendSpecError, parse_send_spec
+from sigscope.sources.record import shown_path
 
 
 def run_spec(text: str) -> Any:

@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sigscope import procfs, record
-from sigscope.eventlog import EventLog, EventTimeout
+from sigscope import procfs
 from sigscope.events import Event, now
 from sigscope.lab import code as playground_code
 from sigscope.lab.behaviours import BehaviourError, check_lesson_params, check_params
@@ -44,6 +43,8 @@ from sigscope.numbers import NumberError, is_int, parse_int
 from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.safety import ProcessRef, SendRefused, pidfd_for, send_signal, signal_pidfd
 from sigscope.signames import parse_signal, signal_name
+from sigscope.sources import record
+from sigscope.sources.eventlog import EventLog, EventTimeout
 
 if TYPE_CHECKING:
     from sigscope.observe.sampler import Snapshot

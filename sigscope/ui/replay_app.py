@@ -30,7 +30,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Static
 
 from sigscope.observe.sampler import Snapshot
-from sigscope.replay import Replay
+from sigscope.sources.replay import Replay
 from sigscope.ui.app import ActionButton, SigscopeApp
 from sigscope.ui.commands import COMMANDS
 from sigscope.ui.messages import LabEvent

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sigscope.attach import AttachedTree
 from sigscope.lab.controller import LabError
 from sigscope.observe.sampler import Sampler, Snapshot
-from sigscope.record import RecordingError, load
-from sigscope.replay import Replay
+from sigscope.sources.attach import AttachedTree
+from sigscope.sources.record import RecordingError, load
+from sigscope.sources.replay import Replay
 
 SnapshotCallback = Callable[[Snapshot], None]
 

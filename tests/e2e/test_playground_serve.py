@@ -11,11 +11,11 @@ import sys
 import time
 
 import pytest
+from sigscope.serve import ServeSettings
 
-from sigscope.attach import AttachedTree, AttachError
 from sigscope.lab import Lab, LabError
 from sigscope.lab.code import CODE_ENV
-from sigscope.serve import ServeSettings
+from sigscope.sources.attach import AttachedTree, AttachError
 from tests.e2e.test_serve import one_line_error, run_serve
 
 

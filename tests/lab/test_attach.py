@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sigscope.attach import AttachedTree, AttachError, check_attachable
+from sigscope.sources.attach import AttachedTree, AttachError, check_attachable
 from tests.conftest import reap_children, wait_gone
 
 T = 10.0
@@ -194,7 +194,7 @@ needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="strace
 
 
 def test_strace_lines_become_events() -> None:
-    from sigscope.strace import parse_line
+    from sigscope.sources.strace import parse_line
 
     e = parse_line(
         "[pid 12] --- SIGTTIN {si_signo=SIGTTIN, si_code=SI_USER, si_pid=7, si_uid=1000} ---",
@@ -383,7 +383,7 @@ def test_strace_is_never_taken_from_the_current_folder(
     """An empty or relative PATH entry (``PATH=/usr/bin:``, a common slip, or ``.``) made
     ``shutil.which`` find an ``strace`` in the current folder: a planted one would run, with
     the attached tree's pids. Only absolute PATH entries are searched."""
-    from sigscope.strace import StraceFeed
+    from sigscope.sources.strace import StraceFeed
 
     marker = tmp_path / "planted-strace-ran"
     planted = tmp_path / "strace"

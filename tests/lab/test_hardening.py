@@ -230,7 +230,7 @@ def test_digits_that_are_not_ascii_are_one_line(args: list[str]) -> None:
 def test_the_library_parsers_refuse_non_ascii_digits() -> None:
     from sigscope.sendspec import SendSpecError, parse_send_spec
     from sigscope.signames import SignalError, parse_signal
-    from sigscope.strace import parse_line
+    from sigscope.sources.strace import parse_line
 
     for text in ("²", "٣", "1_5", "RTMIN+²"):
         with pytest.raises(SignalError):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sigscope.observe.sequence import SequenceModel, describe
-from sigscope.record import load
+from sigscope.sources.record import load
 from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import ReplaySettings
 from sigscope.ui.widgets.sequence_chart import SequenceChart

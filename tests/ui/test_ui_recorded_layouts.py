@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sigscope.observe.sampler import Snapshot
-from sigscope.record import load
+from sigscope.sources.record import load
 from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import ReplaySettings
 

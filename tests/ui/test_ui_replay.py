@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Button, Static
 
 from sigscope.observe.sampler import Snapshot
-from sigscope.record import load
+from sigscope.sources.record import load
 from sigscope.ui.replay_app import ReplayApp, replay_help_keys
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.sources import ReplaySettings

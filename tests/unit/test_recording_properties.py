@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sigscope.observe.sequence import SequenceModel, describe
-from sigscope.record import MAX_LINE, RecordingError, load
-from sigscope.replay import Replay
+from sigscope.sources.record import MAX_LINE, RecordingError, load
+from sigscope.sources.replay import Replay
 from sigscope.ui.widgets.master_panel import MasterState, apply_event
 
 HEADER = '{"kind": "recording", "version": 1, "t": 1, "config": {}}\n'

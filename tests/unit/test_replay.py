@@ -12,8 +12,8 @@ import pytest
 
 from sigscope.lab import Lab
 from sigscope.observe.sampler import Sampler
-from sigscope.record import RecordingError, load, snapshot_from_json, snapshot_to_json
-from sigscope.replay import Replay, ReplayError
+from sigscope.sources.record import RecordingError, load, snapshot_from_json, snapshot_to_json
+from sigscope.sources.replay import Replay, ReplayError
 
 
 @pytest.fixture(scope="module")

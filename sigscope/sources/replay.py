@@ -13,11 +13,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from sigscope.eventlog import EventLog, EventTimeout
 from sigscope.events import Event
 from sigscope.lab.controller import LabError, LabProcess, track_event
 from sigscope.observe.sampler import Snapshot
-from sigscope.record import Recording
+from sigscope.sources.eventlog import EventLog, EventTimeout
+from sigscope.sources.record import Recording
 
 MIN_SPEED, MAX_SPEED = 0.1, 100.0
 MAX_GAP = 2.0  # seconds: a longer silence in the recording is shortened to this

@@ -21,7 +21,6 @@ import threading
 from typing import Any
 
 from sigscope import procfs
-from sigscope.eventlog import EventLog, EventTimeout
 from sigscope.events import Event, now
 from sigscope.lab.controller import LabError, LabProcess, send_recorded
 from sigscope.numbers import is_int, parse_int
@@ -35,7 +34,8 @@ from sigscope.safety import (
     owner_uid,
 )
 from sigscope.signames import parse_signal
-from sigscope.strace import StraceFeed
+from sigscope.sources.eventlog import EventLog, EventTimeout
+from sigscope.sources.strace import StraceFeed
 
 
 class AttachError(LabError):
