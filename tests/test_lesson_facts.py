@@ -2496,3 +2496,539 @@ def test_a_handler_that_prints_inside_print_raises_reentrant_call() -> None:
     )
     assert seen["handler_ran"], seen
     assert seen["error"] is not None and seen["error"].startswith("reentrant call inside"), seen
+
+
+# -- 28-32 the terminal: a real bash on a real pty ------------------------------------------------
+
+import re  # noqa: E402  (the terminal block below drives its own pty)
+import select  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+from sigscope import procfs  # noqa: E402
+from tests.conftest import reap_children  # noqa: E402
+
+_SESSION_LEADER = (
+    "import fcntl, os, sys, termios\n"
+    "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"  # a session leader opening its terminal
+    "os.execvp('bash', ['bash', '--norc', '--noprofile', '-i'])\n"
+)
+_SIGNAL = re.compile(r"^(\d+) +--- (SIG\w+) \{si_signo=\w+, si_code=(\w+)(?:, si_pid=(\d+))?")
+_ENDED = re.compile(r"^(\d+) +\+\+\+ (?:killed by (SIG\w+)|exited with (\d+))")
+
+
+def _strace_usable() -> bool:
+    if shutil.which("strace") is None:
+        return False
+    done = subprocess.run(["strace", "-o", "/dev/null", "true"], capture_output=True, timeout=30)
+    return done.returncode == 0
+
+
+class PtyShell:
+    """An interactive bash as the session leader of a fresh pty, its controlling terminal — as a
+    terminal emulator starts one (credentials(7), ioctl_tty(2) TIOCSCTTY). The test types into
+    the pty's master side and reads what bash writes. With ``strace``, strace follows bash and
+    everything it starts (``trace`` names the system calls to show; none by default) and
+    :meth:`signals` reads what the kernel delivered, with si_code and sender."""
+
+    def __init__(self, strace: bool = False, trace: str = "none") -> None:
+        if strace and not _strace_usable():
+            pytest.skip("strace is not installed or may not trace here")
+        self.master, slave = os.openpty()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": tempfile.gettempdir(),
+            "TERM": "dumb",
+            "PS1": "$ ",
+            "HISTFILE": "/dev/null",
+        }
+        self.bash = subprocess.Popen(
+            [sys.executable, "-c", _SESSION_LEADER],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            env=env,
+        )
+        os.close(slave)
+        self.pid = self.bash.pid
+        self.output = ""
+        self.tracer: subprocess.Popen[bytes] | None = None
+        self.log = ""
+        self.known: set[int] = set()
+        self.wait_output("$ ")
+        if strace:
+            fd, self.log = tempfile.mkstemp(prefix="sigscope-facts-", suffix=".strace")
+            os.close(fd)
+            self.tracer = subprocess.Popen(
+                ["strace", "-f", "-e", f"trace={trace}", "-e", "signal=all", "-o", self.log]
+                + ["-p", str(self.pid)],
+                stderr=subprocess.PIPE,
+            )
+            assert self.tracer.stderr is not None
+            ready, _, _ = select.select([self.tracer.stderr], [], [], 10)
+            assert ready, "strace did not attach"
+            assert b"attached" in self.tracer.stderr.readline()
+
+    def type(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+    def wait_output(self, text: str, timeout: float = 10) -> str:
+        """Read the terminal until ``text`` appears in what was not consumed yet; consume up to
+        it and return the part read."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{text!r} never appeared on the terminal: {self.output[-400:]!r}"
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.output += os.read(self.master, 4096).decode(errors="replace")
+                except OSError:  # EIO: every slave fd is closed
+                    break
+        head, found, self.output = self.output.partition(text)
+        assert found, f"{text!r} never appeared on the terminal: {head[-400:]!r}"
+        return head
+
+    def run(self, command: str) -> str:
+        """Type a command that ends by itself; return what it printed."""
+        mark = f"done-{time.monotonic_ns()}"
+        self.type(f"{command}; echo {mark[:5]}''{mark[5:]}\n")  # the echo of the line differs
+        return self.wait_output(mark)
+
+    def session(self) -> dict[int, procfs.Stat]:
+        """Every live process of bash's session now (its jobs included, nohup'ed or not; not
+        zombies: a job that outlived bash is re-parented to pytest, a subreaper, which reaps
+        it only at :meth:`close`)."""
+        out = {}
+        for pid in procfs.all_pids():
+            st = procfs.read_stat(pid)
+            if st is not None and st.sid == self.pid:
+                self.known.add(pid)
+                if st.state != "Z":
+                    out[pid] = st
+        return out
+
+    def jobs(self, word: str) -> dict[int, procfs.Stat]:
+        """The session's processes whose command line contains ``word``."""
+        found = {}
+        for pid, st in self.session().items():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if word in argv:
+                found[pid] = st
+        return found
+
+    def until(self, what: str, check: Any, timeout: float = 10) -> Any:
+        """Wait for ``check()`` to return something true (polling /proc state, which has no
+        event to wait on); return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = check()
+            if got:
+                return got
+            assert time.monotonic() < deadline, f"waited {timeout}s for {what}"
+            time.sleep(0.01)
+
+    def signals(self) -> list[tuple[int, str, str, int | None]]:
+        """What strace saw delivered so far: (pid, signal, si_code, si_pid or None)."""
+        with open(self.log) as f:
+            found = [_SIGNAL.match(line) for line in f]
+        return [(int(m[1]), m[2], m[3], int(m[4]) if m[4] else None) for m in found if m]
+
+    def ended(self) -> dict[int, str]:
+        """How each traced process ended: "SIGINT" (killed by it) or "exit N"."""
+        with open(self.log) as f:
+            found = [_ENDED.match(line) for line in f]
+        return {int(m[1]): m[2] or f"exit {m[3]}" for m in found if m}
+
+    def trace_text(self) -> str:
+        with open(self.log) as f:
+            return f.read()
+
+    def hang_up(self) -> None:
+        """Close the master side, as a terminal window closing does: the pty hangs up."""
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1
+
+    def close(self) -> None:
+        """End bash, every process of its session, and strace; reap them all."""
+        self.session()
+        for pid in self.known | {self.pid}:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.hang_up()
+        self.bash.wait(timeout=10)
+        reap_children(self.known - {self.pid}, timeout=10)
+        if self.tracer is not None:
+            try:
+                self.tracer.wait(timeout=10)  # it ends when its last tracee does
+            except subprocess.TimeoutExpired:
+                self.tracer.kill()
+                self.tracer.wait()
+            assert self.tracer.stderr is not None
+            self.tracer.stderr.close()
+            os.unlink(self.log)
+
+    def __enter__(self) -> PtyShell:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def test_a_pipeline_is_one_process_group_in_the_shells_session() -> None:
+    """Lesson 28: bash is the session leader (pid = sid = pgid) and, at its prompt, the
+    foreground group; each pipeline it starts is one new process group (led by its first
+    process) in the same session; a foreground pipeline's group becomes the terminal's
+    foreground group (tpgid); `ps` marks the session leader `s` and the foreground group `+`."""
+    with PtyShell() as sh:
+        me = sh.session()[sh.pid]
+        assert (me.pid, me.pgid, me.sid, me.tpgid) == (sh.pid, sh.pid, sh.pid, sh.pid)
+        sh.type("sleep 280 | sleep 281 &\n")
+        back = sh.until(
+            "the background pipeline", lambda: len(sh.jobs("sleep 28")) == 2 and sh.jobs("sleep 28")
+        )
+        first = min(back, key=lambda p: back[p].starttime)
+        assert {st.pgid for st in back.values()} == {back[first].pgid}
+        assert back[first].pgid != sh.pid and back[first].sid == sh.pid
+        assert all(st.sid == sh.pid and st.tpgid == sh.pid for st in back.values())
+        sh.type("sleep 282 | sleep 283\n")
+        fore = sh.until(
+            "the foreground pipeline", lambda: len(sh.jobs("sleep 28")) == 4 and sh.jobs("sleep 28")
+        )
+        fore = {p: st for p, st in fore.items() if p not in back}
+        (group,) = {st.pgid for st in fore.values()}
+        assert group in fore and group != back[first].pgid
+        assert sh.until("the foreground group", lambda: sh.session()[sh.pid].tpgid == group)
+        sh.type("\x03")
+        sh.until("the foreground pipeline's end", lambda: not set(fore) & set(sh.session()))
+        shown = sh.run("ps -o pid,pgid,sid,tpgid,stat,comm")
+        rows = {
+            int(r.split()[0]): r.split()
+            for r in shown.splitlines()
+            if r.split()[:1] != [] and r.split()[0].isdigit()
+        }
+        assert "s" in rows[sh.pid][4] and "+" not in rows[sh.pid][4]  # at the prompt: ps is fg
+        ps_row = next(r for r in rows.values() if r[5] == "ps")
+        assert "+" in ps_row[4] and int(ps_row[3]) == int(ps_row[1])
+
+
+def test_kill_minus_pgid_and_killpg_signal_every_member_of_a_group() -> None:
+    """Lesson 28: `kill -- -PGID` (kill(2) with a negative pid) and os.killpg send the signal to
+    every process of the group, and to no other."""
+    with PtyShell() as sh:
+        sh.type("sleep 284 | sleep 285 &\n")
+        one = sh.until(
+            "a first pipeline", lambda: len(sh.jobs("sleep 28")) == 2 and sh.jobs("sleep 28")
+        )
+        sh.type("sleep 286 | sleep 287 &\n")
+        both = sh.until(
+            "a second pipeline", lambda: len(sh.jobs("sleep 28")) == 4 and sh.jobs("sleep 28")
+        )
+        two = {p: st for p, st in both.items() if p not in one}
+        (pgid_one,) = {st.pgid for st in one.values()}
+        (pgid_two,) = {st.pgid for st in two.values()}
+        sh.run(f"kill -TERM -- -{pgid_one}")
+        sh.until("the first group's end", lambda: not set(one) & set(sh.session()))
+        assert set(two) <= set(sh.session())  # the other group is untouched
+        os.killpg(pgid_two, signal.SIGTERM)
+        sh.until("the second group's end", lambda: not set(two) & set(sh.session()))
+        sh.run("wait")
+        assert sh.pid in sh.session()
+
+
+def test_ctrl_c_sends_sigint_from_the_kernel_to_every_process_of_the_foreground_group() -> None:
+    """Lesson 29: with ISIG set, Ctrl+C (VINTR) makes the terminal send SIGINT to every process
+    of its foreground group, with si_code SI_KERNEL (no sender pid); a background job gets
+    nothing; both foreground processes are killed by SIGINT and bash shows $? = 130."""
+    with PtyShell(strace=True) as sh:
+        sh.type("sleep 290 &\n")
+        back = sh.until("the background job", lambda: sh.jobs("sleep 290"))
+        sh.type("sleep 291 | sleep 292\n")
+        fore = sh.until(
+            "the pipeline", lambda: len(sh.jobs("sleep 29")) == 3 and sh.jobs("sleep 29")
+        )
+        fore = {p: st for p, st in fore.items() if p not in back}
+        (group,) = {st.pgid for st in fore.values()}
+        sh.until("the foreground group", lambda: sh.session()[sh.pid].tpgid == group)
+        sh.type("\x03")
+        sh.until("the pipeline's end", lambda: not set(fore) & set(sh.session()))
+        assert sh.run("echo rc=$?").split()[-1] == "rc=130"
+        got = [s for s in sh.signals() if s[1] == "SIGINT"]
+        assert sorted(p for p, *_ in got if p != sh.pid) == sorted(fore), got
+        assert all(code == "SI_KERNEL" and sender is None for _, _, code, sender in got), got
+        assert all(sh.ended()[p] == "SIGINT" for p in fore)
+        assert set(back) <= set(sh.session())  # the background job got nothing
+        assert not [s for s in sh.signals() if s[0] in back]
+
+
+def test_python_turns_sigint_into_keyboardinterrupt_and_dies_by_sigint() -> None:
+    """Lesson 29: Python's default SIGINT handler raises KeyboardInterrupt in the main thread;
+    uncaught, it ends the program *by SIGINT* (since 3.8), so bash shows 130. A program with
+    its own SIGINT handler lives on; bash at its prompt catches SIGINT and lives on too."""
+    with PtyShell() as sh:
+        caught = int(procfs.read_status(sh.pid).split(b"SigCgt:")[1].split()[0], 16)  # type: ignore[union-attr]
+        assert caught >> (signal.SIGINT - 1) & 1
+        sh.type("python3 -c 'import time; print(\"sleeping\", flush=True); time.sleep(300)'\n")
+        sh.wait_output("sleeping\r\n")
+        sh.type("\x03")
+        assert "KeyboardInterrupt" in sh.wait_output("$ ")
+        assert sh.run("echo rc=$?").split()[-1] == "rc=130"
+        sh.type(
+            "python3 -c 'import os, signal\n"
+            # os.write, not print: a handler's print inside the main code's print can raise
+            # "reentrant call" (lesson 26)
+            'signal.signal(signal.SIGINT, lambda s, f: os.write(1, b"caught %d\\n" % s))\n'
+            'print("ready", flush=True)\n'
+            "while True: signal.pause()'\n"
+        )
+        sh.wait_output("ready\r\n")
+        (pid,) = sh.until("the catcher", lambda: sh.jobs("signal.pause"))
+        sh.type("\x03")
+        sh.wait_output("caught 2\r\n")
+        sh.type("\x03")
+        sh.wait_output("caught 2\r\n")
+        assert pid in sh.session() and sh.session()[pid].state in "RS"  # alive, not stopped
+        os.kill(pid, signal.SIGKILL)
+        sh.wait_output("$ ")
+        assert pid not in sh.session() and sh.pid in sh.session()
+
+
+def test_ctrl_z_stops_the_job_and_bash_learns_it_from_wait4_with_wuntraced() -> None:
+    """Lesson 30: Ctrl+Z (VSUSP) makes the terminal send SIGTSTP (SI_KERNEL) to the foreground
+    group: the job stops (state T); bash's wait4 — called with WSTOPPED, the same flag as
+    WUNTRACED — returns WIFSTOPPED with SIGTSTP, and bash takes the terminal back. `bg` sends
+    SIGCONT (SI_USER, from bash) and leaves the job in the background; `fg` gives it the
+    terminal (tpgid) and sends SIGCONT."""
+    assert os.WUNTRACED == 2 and getattr(os, "WSTOPPED", 2) == 2  # <sys/wait.h>: one value
+    with PtyShell(strace=True, trace="wait4") as sh:
+        sh.type("sleep 300\n")
+        (job,) = sh.until("the job", lambda: sh.jobs("sleep 300"))
+        sh.until("the foreground group", lambda: sh.session()[sh.pid].tpgid == job)
+        sh.type("\x1a")
+        sh.wait_output("Stopped")
+        # Under strace a group-stopped tracee shows as t (tracing stop), not T: proc(5).
+        sh.until("stopped", lambda: sh.session()[job].state in "Tt")
+        sh.until("bash in the foreground", lambda: sh.session()[sh.pid].tpgid == sh.pid)
+        assert (job, "SIGTSTP", "SI_KERNEL", None) in sh.signals()
+        text = sh.trace_text()
+        # bash waits in wait4(-1, …, WSTOPPED|WCONTINUED) (strace may split the call in two).
+        assert re.search(
+            rf"^{sh.pid} .*\[\{{WIFSTOPPED\(s\) && WSTOPSIG\(s\) == SIGTSTP\}}\], "
+            rf"WSTOPPED\|WCONTINUED, NULL\) = {job}$",
+            text,
+            re.M,
+        ), text
+        assert re.search(rf"^{sh.pid} wait4\(-1, ", text, re.M), text
+        sh.run("bg")
+        sh.until("running again", lambda: sh.session()[job].state in "RS")
+        assert sh.session()[sh.pid].tpgid == sh.pid  # still in the background
+        assert (job, "SIGCONT", "SI_USER", sh.pid) in sh.signals()
+        sh.type("fg\n")
+        sh.until("the job in the foreground", lambda: sh.session()[sh.pid].tpgid == job)
+        sh.type("\x03")
+        sh.until("the job's end", lambda: job not in sh.session())
+
+
+def test_bash_with_job_control_ignores_the_terminal_stop_signals() -> None:
+    """Lessons 29-31: an interactive bash with job control ignores SIGTSTP, SIGTTIN, SIGTTOU
+    (and SIGQUIT, and SIGTERM without a trap) and catches SIGINT (bash(1) SIGNALS); a command
+    it runs gets the dispositions bash inherited, not bash's own: SIG_DFL here."""
+    with PtyShell() as sh:
+        status = procfs.read_status(sh.pid) or b""
+        masks = procfs.parse_status_masks(status)
+        assert {20, 21, 22, 3, 15} <= masks.ignored
+        assert 2 in masks.caught
+        sh.type("sleep 301\n")
+        (job,) = sh.until("the job", lambda: sh.jobs("sleep 301"))
+        job_masks = procfs.parse_status_masks(procfs.read_status(job) or b"")
+        assert not {2, 3, 15, 20, 21, 22} & (job_masks.ignored | job_masks.caught)
+        sh.type("\x03")
+        sh.until("the job's end", lambda: job not in sh.session())
+
+
+def test_a_program_that_catches_sigtstp_is_not_stopped_by_ctrl_z() -> None:
+    """Lesson 30: SIGTSTP can be caught: a program with a handler runs it on Ctrl+Z and keeps
+    running, still the terminal's foreground job."""
+    with PtyShell() as sh:
+        sh.type(
+            "python3 -c 'import os, signal\n"
+            # os.write, not print: a handler's print inside the main code's print can raise
+            # "reentrant call" (lesson 26)
+            'signal.signal(signal.SIGTSTP, lambda s, f: os.write(1, b"caught %d\\n" % s))\n'
+            'print("ready", flush=True)\n'
+            "while True: signal.pause()'\n"
+        )
+        sh.wait_output("ready\r\n")
+        (pid,) = sh.until("the catcher", lambda: sh.jobs("signal.pause"))
+        sh.type("\x1a")
+        sh.wait_output("caught 20\r\n")
+        assert sh.session()[pid].state in "RS" and sh.session()[sh.pid].tpgid == pid
+        sh.type("\x03")
+        sh.until("its end", lambda: pid not in sh.session())
+
+
+def test_a_background_read_from_the_terminal_stops_the_job_with_sigttin() -> None:
+    """Lesson 31: a background job that reads its controlling terminal is sent SIGTTIN by the
+    terminal (SI_KERNEL) and stops; `fg` gives it the terminal and it reads what is typed."""
+    with PtyShell(strace=True) as sh:
+        sh.type("cat &\n")
+        (job,) = sh.until("cat", lambda: sh.jobs("cat"))
+        sh.until("stopped", lambda: sh.session()[job].state in "Tt")
+        assert (job, "SIGTTIN", "SI_KERNEL", None) in sh.signals()
+        assert "--- stopped by SIGTTIN ---" in sh.trace_text()
+        sh.type("\n")
+        sh.wait_output("Stopped")
+        sh.type("fg\n")
+        sh.until("cat in the foreground", lambda: sh.session()[sh.pid].tpgid == job)
+        sh.type("typed-for-cat\n")
+        sh.wait_output("typed-for-cat\r\ntyped-for-cat\r\n")  # the echo, then cat's copy
+        sh.type("\x04")  # VEOF at the start of a line: cat's read returns 0
+        sh.until("cat's end", lambda: job not in sh.session())
+
+
+def test_a_background_write_reaches_the_terminal_unless_tostop_is_set() -> None:
+    """Lesson 31: by default a background job may write to the terminal; after `stty tostop`
+    the same write gets SIGTTOU (SI_KERNEL) and the job stops until `fg`."""
+    with PtyShell(strace=True) as sh:
+        sh.type("/bin/echo first-''write &\n")
+        sh.wait_output("first-write")
+        sh.run("wait")
+        sh.run("stty tostop")
+        sh.type("sleep 0.2 && /bin/echo second-''write &\n")
+        job = sh.until(
+            "a stopped writer", lambda: [p for p, st in sh.jobs("echo").items() if st.state in "Tt"]
+        )
+        assert any(s[1] == "SIGTTOU" and s[2] == "SI_KERNEL" for s in sh.signals() if s[0] in job)
+        sh.type("fg\n")
+        sh.wait_output("second-write")
+        sh.run("stty -tostop")
+
+
+def test_a_process_without_a_controlling_terminal_gets_no_terminal_signals() -> None:
+    """Lesson 31: a process in a session of its own (setsid, as a daemon) has no controlling
+    terminal: opening /dev/tty fails with ENXIO, ps shows TTY ?; reading a terminal that is
+    not its controlling one does not stop it with SIGTTIN, it just reads."""
+    master, slave = os.openpty()
+    try:
+        code = (
+            "import errno, os, sys\n"
+            "try:\n    open('/dev/tty')\n"
+            "except OSError as e:\n    print(errno.errorcode[e.errno], flush=True)\n"
+            "print('read', sys.stdin.readline().strip(), flush=True)\n"
+        )
+        daemon = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+            text=True,
+        )
+        assert daemon.stdout is not None
+        assert daemon.stdout.readline() == "ENXIO\n"
+        st = procfs.read_stat(daemon.pid)
+        assert st is not None and st.tty_nr == 0 and st.tpgid == -1 and st.sid == daemon.pid
+        os.write(master, b"hello\n")
+        assert daemon.stdout.readline() == "read hello\n"
+        assert daemon.wait(timeout=10) == 0
+        daemon.stdout.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_hang_up_signals_the_shell_which_resends_sighup_to_its_jobs() -> None:
+    """Lesson 32: closing the pty's master side hangs the terminal up: the kernel sends SIGHUP
+    and SIGCONT (SI_KERNEL) to the controlling process, bash. bash resends SIGHUP (SI_USER, its
+    own pid) to every job, running or stopped — the foreground one included (bash(1): it sends
+    the stopped ones SIGCONT too) — and dies by SIGHUP itself. A `nohup` job
+    ignores the SIGHUP and lives on; a `disown`ed job is sent nothing."""
+    with PtyShell(strace=True) as sh:
+        sh.type("nohup sleep 320 > /dev/null 2>&1 &\n")
+        (nohup,) = sh.until(
+            "the nohup job",
+            lambda: [p for p, st in sh.jobs("sleep 320").items() if st.comm == "sleep"],
+        )
+        sh.run("sleep 321 & disown")
+        (disowned,) = sh.until("the disowned job", lambda: sh.jobs("sleep 321"))
+        sh.type("sleep 322 &\n")
+        (running,) = sh.until("the background job", lambda: sh.jobs("sleep 322"))
+        sh.type("sleep 323\n")
+        (stopped,) = sh.until("the job to stop", lambda: sh.jobs("sleep 323"))
+        sh.until("it in the foreground", lambda: sh.session()[sh.pid].tpgid == stopped)
+        sh.type("\x1a")
+        sh.wait_output("Stopped")
+        sh.type("sleep 324\n")
+        (fore,) = sh.until("the foreground job", lambda: sh.jobs("sleep 324"))
+        sh.until("it in the foreground", lambda: sh.session()[sh.pid].tpgid == fore)
+        sh.hang_up()
+        assert sh.bash.wait(timeout=10) == -signal.SIGHUP
+        sh.until("the jobs' end", lambda: not {running, stopped, fore} & set(sh.session()))
+        got = sh.signals()
+        assert (sh.pid, "SIGHUP", "SI_KERNEL", None) in got
+        assert (sh.pid, "SIGCONT", "SI_KERNEL", None) in got
+        for job in (nohup, running, stopped, fore):
+            assert (job, "SIGHUP", "SI_USER", sh.pid) in got, job
+        assert not [s for s in got if s[0] == disowned]
+        ended = sh.ended()
+        assert [ended.get(p) for p in (running, stopped, fore)] == ["SIGHUP"] * 3, ended
+        alive = sh.session()
+        assert nohup in alive and disowned in alive
+        assert signal.SIGHUP in procfs.parse_status_masks(procfs.read_status(nohup) or b"").ignored
+
+
+def test_when_the_controlling_process_dies_the_kernel_hangs_up_the_foreground_group() -> None:
+    """Lesson 32: when the session leader exits (here: SIGKILL, so bash forwards nothing), the
+    kernel sends SIGHUP (SI_KERNEL) to the terminal's foreground group. A process group that
+    its exit orphans gets SIGHUP then SIGCONT only if one of its members is stopped (the nohup
+    job here: it ignores SIGHUP, so the SIGCONT is seen running it again); a running background
+    job of an orphaned group is sent nothing."""
+    with PtyShell(strace=True) as sh:
+        sh.type("sleep 325 &\n")
+        (running,) = sh.until("the background job", lambda: sh.jobs("sleep 325"))
+        sh.type("nohup sleep 326 > /dev/null 2>&1\n")
+        # nohup ignores SIGHUP, then execs sleep: stop it only once it is sleep.
+        (stopped,) = sh.until(
+            "the job to stop",
+            lambda: [p for p, st in sh.jobs("sleep 326").items() if st.comm == "sleep"],
+        )
+        sh.until("it in the foreground", lambda: sh.session()[sh.pid].tpgid == stopped)
+        sh.type("\x1a")
+        sh.wait_output("Stopped")
+        sh.type("sleep 327\n")
+        (fore,) = sh.until("the foreground job", lambda: sh.jobs("sleep 327"))
+        sh.until("it in the foreground", lambda: sh.session()[sh.pid].tpgid == fore)
+        os.kill(sh.pid, signal.SIGKILL)
+        assert sh.bash.wait(timeout=10) == -signal.SIGKILL
+        sh.until("the foreground job's end", lambda: fore not in sh.session())
+        sh.until("the stopped job running", lambda: sh.session()[stopped].state in "RS")
+        got = sh.signals()
+        assert (fore, "SIGHUP", "SI_KERNEL", None) in got and sh.ended()[fore] == "SIGHUP"
+        mine = [s for s in got if s[0] == stopped]
+        assert mine[-2:] == [
+            (stopped, "SIGHUP", "SI_KERNEL", None),
+            (stopped, "SIGCONT", "SI_KERNEL", None),
+        ], mine
+        assert not [s for s in got if s[0] == running] and running in sh.session()
+
+
+def test_exit_from_a_non_login_bash_leaves_running_background_jobs_alone() -> None:
+    """Lesson 32: huponexit is off by default, and applies to login shells only: typing `exit`
+    in this (non-login) bash sends its running background job nothing; it outlives the shell."""
+    with PtyShell(strace=True) as sh:
+        assert re.search(r"^huponexit\s+off\r$", sh.run("shopt huponexit"), re.M)
+        sh.type("sleep 328 &\n")
+        (job,) = sh.until("the background job", lambda: sh.jobs("sleep 328"))
+        sh.type("exit\n")
+        assert sh.bash.wait(timeout=10) == 0
+        time.sleep(0.2)  # a SIGHUP, were one sent, has had time to arrive
+        assert not [s for s in sh.signals() if s[0] == job] and job in sh.session()
