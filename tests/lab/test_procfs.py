@@ -72,6 +72,8 @@ def test_live_process_stat_status_and_its_end() -> None:
         assert int(signal.SIGTERM) in masks.caught and usr1 not in masks.caught
         queued, limit = masks.sigq
         assert queued >= 1 and limit > 0
+        # asleep in read(2) on its stdin: it gave up the CPU at least once to get there
+        wait_for(lambda: getattr(procfs.read_stat(child.pid), "state", "") == "S", "sleep")
         status = procfs.read_status(child.pid)
         assert status is not None and (procfs.voluntary_switches(status) or 0) >= 1
 

@@ -66,6 +66,7 @@ def test_saved_stat_line_with_spaces_and_parentheses_in_comm() -> None:
         sid=14933,
         tty_nr=0,
         tpgid=-1,
+        flags=4194304,  # PF_RANDOMIZE
         utime=0,
         stime=0,
         num_threads=1,
@@ -90,7 +91,7 @@ def test_each_field_comes_from_its_proc5_position() -> None:
         7,
         8,
     )
-    assert (st.utime, st.stime, st.num_threads, st.starttime) == (14, 15, 20, 22)
+    assert (st.flags, st.utime, st.stime, st.num_threads, st.starttime) == (9, 14, 15, 20, 22)
     assert st.cpu_ticks == 14 + 15
 
 
