@@ -1,8 +1,9 @@
 """How the UI holds up under a storm of signals, and how soon a signal's arrow is drawn.
 
 A real lab (one idle worker, which catches every signal and reports each handler run) feeds
-the signal sequence chart the way the dashboard does: the lab's reader thread posts each event
-as a message, and the app's thread adds it to the chart. Two runs:
+the signal sequence chart the way the dashboard does: the lab's reader thread puts each event
+in an inbox that posts one message per batch, and the app's thread adds the batch to the chart.
+Two runs:
 
 * ``chart``: a tiny app holding only the :class:`SequenceChart`;
 * ``app``: the whole dashboard (``SigscopeApp``, its own lab and sampler), if it exists.
@@ -41,7 +42,8 @@ from textual.constants import MAX_FPS
 from bench.common import machine_line, save, summary
 from sigscope.lab import Lab
 from sigscope.numbers import parse_float
-from sigscope.ui.messages import LabEvent
+from sigscope.ui.messages import LabEvents
+from sigscope.ui.models.inbox import EventInbox
 from sigscope.ui.widgets.sequence_chart import REORDER_WINDOW_NS, SequenceChart
 
 MS = 1e6  # ns per ms
@@ -59,8 +61,8 @@ class ChartApp(App[None]):
     def compose(self) -> ComposeResult:
         yield SequenceChart(window_ns=self.window_ns)
 
-    def on_lab_event(self, message: LabEvent) -> None:
-        self.query_one(SequenceChart).add_event(message.event)
+    def on_lab_events(self, message: LabEvents) -> None:
+        self.query_one(SequenceChart).add_events(list(message.events))
 
 
 class LagProbe:
@@ -167,7 +169,8 @@ async def run_chart(storm: int, singles: int, window_ns: int = REORDER_WINDOW_NS
     app = ChartApp(window_ns)
     lab = Lab(workers=1)
     lab.start(ready_timeout=WAIT)
-    lab.subscribe(lambda e: app.post_message(LabEvent(1, e)))
+    inbox = EventInbox(lambda: app.post_message(LabEvents(1, inbox.take)))
+    lab.subscribe(inbox.put)
 
     def chart() -> SequenceChart:
         return app.query_one(SequenceChart)

@@ -19,11 +19,11 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from rich.errors import MarkupError
 from rich.text import Text
@@ -36,13 +36,16 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Static, Tab, Tabs
 
-from sigscope import procfs
 from sigscope.lab.behaviours import BEHAVIOURS
 from sigscope.lab.controller import Lab, LabError, LabProcess
 from sigscope.observe.sampler import Sampler, Snapshot
 from sigscope.signames import parse_signal, signal_name
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, help_keys
-from sigscope.ui.messages import LabEvent, Notice, SnapshotReady
+from sigscope.ui.messages import LabEvents, Notice, SnapshotReady
+from sigscope.ui.models.inbox import EventInbox
+from sigscope.ui.models.master import REAPING_HELP
+from sigscope.ui.models.rates import RateHistory
+from sigscope.ui.models.tree import UNSCANNED, ProcessRow, build_rows
 from sigscope.ui.screens.choose import ChoiceDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
@@ -52,9 +55,8 @@ from sigscope.ui.screens.too_small import TooSmallScreen, too_small
 from sigscope.ui.widgets.code_panel import CodePanel
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.event_log import EventLog
-from sigscope.ui.widgets.master_panel import REAPING_HELP, MasterPanel
-from sigscope.ui.widgets.process_tree import RATE_WIDTH, ProcessRow, ProcessTree, build_rows
-from sigscope.ui.widgets.rates import RateHistory
+from sigscope.ui.widgets.master_panel import MasterPanel
+from sigscope.ui.widgets.process_tree import RATE_WIDTH, ProcessTree
 from sigscope.ui.widgets.sequence_chart import SequenceChart
 from sigscope.ui.widgets.status_line import StatusLine
 from sigscope.ui.widgets.timers import TimersPanel
@@ -63,7 +65,10 @@ from sigscope.ui.widgets.timers import TimersPanel
 LAB_ENDING = frozenset(parse_signal(s) for s in ("TERM", "INT", "QUIT", "KILL"))
 FULL_WIDTH = 110  # below this width or FULL_HEIGHT, secondary panels become tabs
 FULL_HEIGHT = 34
-TREE_REFRESH = 0.25  # seconds between tree refreshes (ages, states from /proc)
+AGE_TICK = 1.0  # seconds between redraws of the ages and rates (states come with snapshots)
+TREE_DEBOUNCE = 0.1  # events that change the tree redraw it at most this often
+# Events that change a row of the tree (a new process, a count, a reap): the rest do not.
+TREE_KINDS = frozenset({"spawn", "fork", "received", "exit", "reaped", "gone", "state", "ended"})
 STATUS_DEBOUNCE = 0.3  # ask the master for its status this long after a change
 TERMINATION_GRACE = 5.0  # seconds a SIGTERM / SIGHUP may take to end the app before _exit
 NOTICE_TIMEOUT = 5.0  # seconds a notice stays on the status line unless its caller says
@@ -166,6 +171,28 @@ SECONDARY = (
 TAB_ORDER = ("log", "chart", "master", "dispositions", "timers")  # the compact layout's tabs
 SINKS = ("chart", "dispositions", "timers")  # panels that take every event and snapshot
 
+Event = dict[str, Any]
+
+
+class EventSink(Protocol):
+    """A panel that takes every event and snapshot of the source, and follows the selection.
+
+    Each keeps its own bounded model and redraws only when that model changed: the dashboard
+    hands it a batch and does not ask it to refresh.
+    """
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Events of the stream, oldest first, as they arrived together."""
+
+    def update_snapshot(self, snapshot: Snapshot) -> None:
+        """The sampler's newest scan (older ones waiting are skipped)."""
+
+    def show_pid(self, pid: int | None) -> None:
+        """The process selected in the tree (None: none)."""
+
+    def clear(self) -> None:
+        """Forget everything: a fresh source starts."""
+
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -227,7 +254,9 @@ class SigscopeApp(App[None]):
         self._layout_mode = ""
         self._widgets: dict[str, Widget] = {}
         self._terminate_with: int | None = None
-        self._sinks: list[Any] = []
+        self._sinks: list[EventSink] = []
+        self._tree_timer: Any = None
+        self._tree_title = ""
         self.rates = RateHistory()
 
     # -- layout ----------------------------------------------------------------------------
@@ -245,7 +274,7 @@ class SigscopeApp(App[None]):
                 widget = self._make_panel(panel)
                 self._widgets[f"panel-{panel.key}"] = widget
                 yield widget
-        self._sinks = [self._widgets[f"panel-{key}"] for key in SINKS]
+        self._sinks = [cast(EventSink, self._widgets[f"panel-{key}"]) for key in SINKS]
         if lab_controls(self.settings):
             # The playground's Code panel (issue 17): only on a lab of our own, never on an
             # attached tree or a recording. Hidden until a playground worker exists or `e`.
@@ -300,8 +329,9 @@ class SigscopeApp(App[None]):
         assert isinstance(panel, MasterPanel)
         return panel
 
-    def _event_sinks(self) -> list[Any]:
-        """The chart, dispositions and timers panels: each takes every event and snapshot."""
+    def _event_sinks(self) -> list[EventSink]:
+        """The chart, dispositions and timers panels (and the Code panel): each takes every
+        event and snapshot."""
         return self._sinks
 
     @property
@@ -319,7 +349,9 @@ class SigscopeApp(App[None]):
         self.query_one("#panel-tabs", Tabs).active = "tab-log"
         self._apply_layout(self.size.width, self.size.height)
         self.process_tree.focus()
-        self.set_interval(TREE_REFRESH, self.refresh_tree)
+        # Snapshots and events redraw the tree when they change it; this tick only moves the
+        # ages and the rates on (a row is redrawn only if its text changed).
+        self.set_interval(AGE_TICK, self.refresh_tree)
         # SIGTERM / SIGHUP (a closed terminal) to the UI: quit the way `q` does, so the lab is
         # closed and the terminal restored. The loop's handler runs in the loop, between
         # callbacks, unlike a Python handler that raises into whatever code is running.
@@ -451,7 +483,7 @@ class SigscopeApp(App[None]):
         self._set_banner(None)
         try:
             lab = self.settings.make_lab()
-            lab.subscribe(functools.partial(self._event_from_thread, generation))
+            lab.subscribe(self._inbox(generation).put)
             lab.start()
         except LabError as e:
             self.lab = None
@@ -477,9 +509,11 @@ class SigscopeApp(App[None]):
         if lab is not None:
             lab.close()
 
-    def _event_from_thread(self, generation: int, event: dict[str, Any]) -> None:
-        # Called on the lab's reader thread: post_message is the one thread-safe hand-over.
-        self.post_message(LabEvent(generation, event))
+    def _inbox(self, generation: int) -> EventInbox:
+        """Where the lab's reader thread puts this generation's events: one message for each
+        batch (post_message is the one thread-safe hand-over)."""
+        inbox = EventInbox(lambda: self.post_message(LabEvents(generation, inbox.take)))
+        return inbox
 
     def _snapshot_from_thread(self, generation: int, snapshot: Snapshot) -> None:
         # Called on the sampler's thread. Only the newest snapshot matters: keep it, and post a
@@ -497,27 +531,55 @@ class SigscopeApp(App[None]):
         if message.generation != self.generation or self._snapshot is None:
             return
         snapshot = self._snapshot
-        for sink in self._event_sinks():
-            sink.update_snapshot(snapshot)
+        with self.batch_update():
+            for sink in self._event_sinks():
+                sink.update_snapshot(snapshot)
+            self.refresh_tree()  # states come from the scan: the tree follows it
 
     @_while_dashboard_exists
-    def on_lab_event(self, message: LabEvent) -> None:
+    def on_lab_events(self, message: LabEvents) -> None:
         if message.generation != self.generation:
-            return  # a late event of a lab that has been restarted
-        event = message.event
-        self.event_log.add_event(event)
-        self.master_panel.add_event(event)
+            return  # late events of a lab that has been restarted
+        events = message.events
+        if events:
+            with self.batch_update():
+                self.apply_events(events)
+
+    def apply_events(self, events: Sequence[Event]) -> None:
+        """Hand a batch of the source's events to every panel (on the app's thread)."""
+        self.event_log.add_events(events)
+        self.master_panel.add_events(self.master_events(events))
         for sink in self._event_sinks():
-            sink.add_event(event)
-        kind = event.get("kind")
-        if kind == "received" and isinstance(event.get("t"), int):
-            self.rates.add(event["pid"], event["t"])
-        if kind in ("spawn", "reaped", "gone", "mode", "backoff") or (
-            kind == "received" and event.get("role") == "master"
-        ):
+            sink.add_events(events)
+        tree = ended = status = False
+        for event in events:
+            kind = event.get("kind")
+            if kind == "received" and isinstance(event.get("t"), int):
+                self.rates.add(event["pid"], event["t"])
+            if kind in ("spawn", "reaped", "gone", "mode", "backoff") or (
+                kind == "received" and event.get("role") == "master"
+            ):
+                status = True
+            tree = tree or kind in TREE_KINDS
+            ended = ended or kind == "ended"
+        if status:
             self._status_soon()
-        if kind == "ended":
+        if tree:
+            self._tree_soon()
+        if ended:
             self._lab_ended()
+
+    def master_events(self, events: Sequence[Event]) -> Iterable[Event]:
+        """The events the master panel takes: the stream itself (a replay adds its own)."""
+        return events
+
+    def _tree_soon(self) -> None:
+        if self._tree_timer is None:
+            self._tree_timer = self.set_timer(TREE_DEBOUNCE, self._tree_due)
+
+    def _tree_due(self) -> None:
+        self._tree_timer = None
+        self.refresh_tree()
 
     def _status_soon(self) -> None:
         if self._status_timer is None:
@@ -568,6 +630,7 @@ class SigscopeApp(App[None]):
         live = getattr(lab, "live", True)
 
         def state_of(pid: int) -> tuple[str, int] | None:
+            # From the sampler's scan only: the UI thread reads no /proc file.
             view = snapshot.by_pid(pid) if snapshot is not None else None
             proc = lab.processes.get(pid) if lab is not None else None
             if view is not None and (
@@ -576,14 +639,14 @@ class SigscopeApp(App[None]):
                 return view.state, view.ppid
             if not live:
                 return None  # a recording: its pids are not this machine's processes
-            st = procfs.read_stat(pid)
-            if st is None or (
-                proc is not None and proc.ref is not None and (st.starttime != proc.ref.starttime)
-            ):
-                return None
-            return st.state, st.ppid
+            if proc is not None and not proc.exited and not lab_ended:
+                # Not in the latest scan, not known to have ended: started after it (the next
+                # scan, a quarter of a second away, says its state).
+                return UNSCANNED, proc.parent or 0
+            return None
 
-        if lab is not None and lab.ended.is_set():
+        lab_ended = lab is not None and lab.ended.is_set()
+        if lab_ended:
             state_of = _all_gone  # noqa: F811 - after close nothing of the lab exists
         now_ns = self.clock_ns()
 
@@ -618,7 +681,9 @@ class SigscopeApp(App[None]):
         title = f"Processes — {len(rows)} shown"
         if self.process_tree.tagged:
             title += f", {len(self.process_tree.tagged)} tagged"
-        self.process_tree.border_title = title
+        if title != self._tree_title:  # setting a border title repaints the whole widget
+            self._tree_title = title
+            self.process_tree.border_title = title
 
     @staticmethod
     def _ui_pid() -> int:

@@ -8,6 +8,8 @@ after a restart, late messages of the old lab are recognised and dropped.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +17,32 @@ from textual.message import Message
 
 
 @dataclass
-class LabEvent(Message):
-    """One event of the lab's stream (see ``sigscope.events`` for the kinds)."""
+class LabEvents(Message):
+    """Events of the lab's stream that arrived together (see ``sigscope.lab.events`` for the
+    kinds), oldest first: one message per batch, not one per event.
+
+    The lab's reader thread puts events into an inbox (``sigscope.ui.models.inbox``) that posts
+    this message when the first event of a batch arrives; the batch is everything in the inbox
+    when a handler first reads :attr:`events` (every handler of the message sees the same
+    tuple; what arrives after goes into the next message). So a UI that is busy for a while
+    takes one larger batch rather than a queue of messages, and no event is dropped.
+    """
 
     generation: int
-    """Which lab (counted from 1, one more at each restart) produced it."""
-    event: dict[str, Any]
-    """The event itself, exactly as the lab delivered it; never mutated by the UI."""
+    """Which lab (counted from 1, one more at each restart) produced them."""
+    take: Callable[[], tuple[dict[str, Any], ...]]
+    """Hands over the batch (called once, by the first reader of :attr:`events`)."""
+
+    @functools.cached_property
+    def events(self) -> tuple[dict[str, Any], ...]:
+        """The events themselves, exactly as the lab delivered them; never mutated by the UI."""
+        return self.take()
+
+    @classmethod
+    def of(cls, generation: int, events: Iterable[dict[str, Any]]) -> LabEvents:
+        """A message with a batch known already (a test, a benchmark, a recording)."""
+        batch = tuple(events)
+        return cls(generation, lambda: batch)
 
 
 @dataclass

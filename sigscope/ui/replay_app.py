@@ -15,7 +15,7 @@ live dashboard does after each change).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,7 +33,6 @@ from sigscope.observe.sampler import Snapshot
 from sigscope.sources.replay import Replay
 from sigscope.ui.app import ActionButton, SigscopeApp
 from sigscope.ui.commands import COMMANDS
-from sigscope.ui.messages import LabEvent
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.sources import ReplaySettings
 from sigscope.ui.widgets.dispositions import DispositionsPanel
@@ -220,25 +219,24 @@ class ReplayApp(SigscopeApp):
         if message.generation == self.generation and isinstance(panel, DispositionsPanel):
             panel.remember(message.snapshot)
 
-    def on_lab_event(self, message: LabEvent) -> None:
-        # Runs before the dashboard's handler (Textual calls them along the MRO).
-        if message.generation != self.generation or not self.master_panel.is_attached:
-            return  # a late event of a replaced replay, or the app is shutting down
-        state = self.master_panel.state
-        target = recorded_target(self._target, state.phase, message.event)
-        if target != self._target:
-            self._target = target
-            if target != state.target:
-                # The master panel's own word for a target is a status event: give it one
-                # that changes nothing else.
-                self.master_panel.add_event(
-                    {
+    def master_events(self, events: Sequence[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The stream, with the recorded master's target as a status event where it changes:
+        the master panel's own word for a target is a status event, and a replay cannot ask
+        the master for one. Read lazily: the panel's state is current at each event."""
+        for event in events:
+            state = self.master_panel.state
+            target = recorded_target(self._target, state.phase, event)
+            if target != self._target:
+                self._target = target
+                if target != state.target:
+                    # A status that changes nothing else.
+                    yield {
                         "kind": "status",
                         "role": "master",
                         "target": target,
                         "backoff": dict(state.backoff),
                     }
-                )
+            yield event
 
     def _show_position(self) -> None:
         replay = self.replay

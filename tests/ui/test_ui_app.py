@@ -27,6 +27,7 @@ from sigscope.lab.controller import Lab
 from sigscope.signames import parse_signal
 from sigscope.ui.app import LabSettings, SigscopeApp
 from sigscope.ui.commands import COMMANDS
+from sigscope.ui.models.tree import ProcessRow
 from sigscope.ui.screens.choose import ChoiceDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
@@ -34,7 +35,6 @@ from sigscope.ui.screens.params import ParamsDialog
 from sigscope.ui.screens.signal_menu import SignalMenu, find_signal
 from sigscope.ui.screens.too_small import TooSmallScreen
 from sigscope.ui.widgets.process_tree import COLUMNS as TREE_COLUMNS
-from sigscope.ui.widgets.process_tree import ProcessRow
 
 WAIT = 20.0  # seconds: generous, the machine is shared
 COLUMNS_TO_LAST = TREE_COLUMNS.index("LAST")
@@ -805,7 +805,7 @@ async def test_after_the_lab_ended_the_panel_keeps_the_chosen_reaping_mode() -> 
 def test_master_state_keeps_the_chosen_mode_through_a_shutdown() -> None:
     """The master switches `off` to `handler` as it shuts down (to reap its workers): the
     panel keeps `off` and says why it reaps; before a shutdown a mode change is shown as is."""
-    from sigscope.ui.widgets.master_panel import MasterState, apply_event
+    from sigscope.ui.models.master import MasterState, apply_event
 
     state = MasterState(pid=10, reaping="handler", phase="running")
     state = apply_event(state, {"kind": "mode", "reaping": "off"}, 10)

@@ -20,8 +20,9 @@ from textual.widget import Widget
 
 from sigscope.lab.controller import Lab
 from sigscope.signames import RTMIN, signal_name
+from sigscope.ui.models.rates import RateHistory
 from sigscope.ui.widgets.dispositions import DispositionsPanel
-from sigscope.ui.widgets.rates import RateHistory, rate_text
+from sigscope.ui.widgets.process_tree import rate_text
 from sigscope.ui.widgets.sequence_chart import (
     MAX_ROWS,
     PENDING_KEYS,

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sigscope.observe.sequence import SequenceModel, describe
 from sigscope.sources.record import MAX_LINE, RecordingError, load
 from sigscope.sources.replay import Replay
-from sigscope.ui.widgets.master_panel import MasterState, apply_event
+from sigscope.ui.models.master import MasterState, apply_event
 
 HEADER = '{"kind": "recording", "version": 1, "t": 1, "config": {}}\n'
 SPAWN = '{"t": 2, "pid": 10, "role": "master", "kind": "spawn", "child": 11, "index": 0}\n'

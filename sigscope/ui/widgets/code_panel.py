@@ -21,6 +21,7 @@ confirmation that names the risk.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -158,6 +159,11 @@ class CodePanel(Vertical):
         if proc is not None and proc.behaviour == "playground" and proc.index is not None:
             self.index = proc.index
             self._refresh_state()
+
+    def add_events(self, events: Sequence[dict[str, Any]]) -> None:
+        """A batch of the lab's events (the dashboard's ``EventSink``), one at a time."""
+        for event in events:
+            self.add_event(event)
 
     def add_event(self, event: dict[str, Any]) -> None:
         kind = event.get("kind")

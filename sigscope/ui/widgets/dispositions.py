@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -106,6 +106,7 @@ class DispositionsPanel(Widget):
         self._exit_t: OrderedDict[int, int] = OrderedDict()  # pid -> its `exit` event's t
         self._note = ""  # why the view shown is not the latest scan's, if it is not
         self._sets: dict[str, frozenset[int]] | None = None
+        self._drawn: tuple[Any, ...] | None = None  # what the last redraw showed (_shown_key)
         self.changed_at: dict[tuple[int | str, str], float] = {}
         """(signal number or "rt", column) -> when that cell last changed (clock seconds)."""
         self._handled: OrderedDict[int, dict[str, int]] = OrderedDict()
@@ -127,6 +128,7 @@ class DispositionsPanel(Widget):
     def watch_pid(self, old: int | None, new: int | None) -> None:
         self._sets = None
         self._view = None
+        self._drawn = None
         self._note = ""
         self.changed_at.clear()
         self.border_title = "Dispositions" if new is None else f"Dispositions · pid {new}"
@@ -134,6 +136,7 @@ class DispositionsPanel(Widget):
             # Read the newly selected process from the scan we already have: the next scan
             # may never come (a replay paused or at its end, a lab that has ended).
             self._read(self._snapshot)
+        self._drawn = self._shown_key()
         self.refresh(layout=True)
 
     def clear(self) -> None:
@@ -154,7 +157,22 @@ class DispositionsPanel(Widget):
         if self.pid is None:
             return
         self._read(snapshot)
-        self.refresh()
+        self._refresh_if_changed()
+
+    def _shown_key(self) -> tuple[Any, ...]:
+        """What the panel shows of the selected process's scan (the counts and highlights
+        redraw on their own): a scan that changes none of it redraws nothing."""
+        view = self._view
+        if view is None:
+            return (self._seen_snapshot,)
+        head = (view.role, view.index, view.behaviour, view.state, self._note)
+        return (head, tuple(sorted(self._sets.items())) if self._sets else None, view.masks.sigq)
+
+    def _refresh_if_changed(self) -> None:
+        key = self._shown_key()
+        if key != self._drawn:
+            self._drawn = key
+            self.refresh()
 
     def remember(self, snapshot: Any) -> None:
         """Keep each process's view from ``snapshot`` without showing it (a replay hands
@@ -208,31 +226,46 @@ class DispositionsPanel(Widget):
 
     def add_event(self, event: dict[str, Any]) -> None:
         """Count handler runs (``received``) per process and signal."""
-        kind = event.get("kind")
-        if kind == "exit" and isinstance(event.get("t"), int):
-            pid = int(event.get("pid", 0))
-            self._exit_t[pid] = event["t"]
-            while len(self._exit_t) > MAX_COUNTED_PIDS:
-                self._exit_t.popitem(last=False)
-            if pid == self.pid and self._snapshot is not None:
-                self._read(self._snapshot)  # what it did while it worked, from now on
-                self.refresh()
-        if kind in ("flags", "core"):
-            self._add_reported(event)
-        if kind == "received":
-            pid = int(event.get("pid", 0))
-            counts = self._handled.setdefault(pid, {})
-            self._handled.move_to_end(pid)
-            sig = str(event.get("sig", "?"))
-            counts[sig] = counts.get(sig, 0) + 1
-            if len(self._handled) > MAX_COUNTED_PIDS:
-                self._handled.popitem(last=False)
-            if pid == self.pid:
-                self.refresh()
+        self.add_events((event,))
 
-    def _add_reported(self, event: dict[str, Any]) -> None:
+    def add_events(self, events: Sequence[dict[str, Any]]) -> None:
+        """A batch of the lab's events: one redraw at most, and only if the shown process's
+        counts, reports or exit changed."""
+        redraw = layout = False
+        for event in events:
+            kind = event.get("kind")
+            if kind == "received":
+                redraw = self._count(event) or redraw
+            elif kind == "exit" and isinstance(event.get("t"), int):
+                pid = int(event.get("pid", 0))
+                self._exit_t[pid] = event["t"]
+                while len(self._exit_t) > MAX_COUNTED_PIDS:
+                    self._exit_t.popitem(last=False)
+                if pid == self.pid and self._snapshot is not None:
+                    self._read(self._snapshot)  # what it did while it worked, from now on
+                    redraw = True
+            elif kind in ("flags", "core"):
+                layout = self._add_reported(event) or layout
+        if layout:
+            self.refresh(layout=True)
+        elif redraw:
+            self.refresh()
+
+    def _count(self, event: dict[str, Any]) -> bool:
+        """Count one handler run; whether it was the shown process's."""
+        pid = int(event.get("pid", 0))
+        counts = self._handled.setdefault(pid, {})
+        self._handled.move_to_end(pid)
+        sig = str(event.get("sig", "?"))
+        counts[sig] = counts.get(sig, 0) + 1
+        if len(self._handled) > MAX_COUNTED_PIDS:
+            self._handled.popitem(last=False)
+        return pid == self.pid
+
+    def _add_reported(self, event: dict[str, Any]) -> bool:
         """Keep a ``flags`` worker's sigaction read-back, or where a ``core`` worker's core
-        goes (core_pattern), as a line under the table (what /proc/PID/status cannot say)."""
+        goes (core_pattern), as a line under the table (what /proc/PID/status cannot say);
+        whether it is the shown process's."""
         pid = int(event.get("pid", 0))
         if event.get("kind") == "flags":
             flags = [str(f) for f in event.get("flags") or [] if f != "SA_RESTORER"][:8]
@@ -254,14 +287,13 @@ class DispositionsPanel(Widget):
                 line = f"core dumps in its private directory as {pattern or 'core'}"
             key = "core"
         else:
-            return
+            return False
         lines = self._reported.setdefault(pid, {})
         self._reported.move_to_end(pid)
         lines[key] = line
         while len(self._reported) > MAX_COUNTED_PIDS:
             self._reported.popitem(last=False)
-        if pid == self.pid:
-            self.refresh(layout=True)
+        return pid == self.pid
 
     def is_highlighted(self, sig: int | str, column: str) -> bool:
         """Whether the cell of ``sig`` (a number, or "rt") in ``column`` shows as changed."""

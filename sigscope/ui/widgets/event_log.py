@@ -12,7 +12,9 @@ shows it and ``128+N`` as a shell's ``$?`` does. Every raw field, as recorded, o
 
 Storage is bounded: the log keeps the last :data:`KEEP` events and the table shows at most
 :data:`SHOWN` of them, so a storm of signals costs the same memory as a quiet minute. Rows are
-added in batches by a timer, and the table renders only the lines on screen.
+added in batches: the first event waiting arms a one-shot timer (:data:`FLUSH`), so a storm is
+one table update a tenth of a second and an idle lab wakes nothing; the table renders only the
+lines on screen.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from __future__ import annotations
 import collections
 import json
 import textwrap
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from sigscope.numbers import is_int, parse_int
@@ -38,7 +42,7 @@ from sigscope.ui.widgets.event_table import EventTable
 KEEP = 20_000  # events remembered (for re-filtering)
 SHOWN = 2_000  # rows in the table at most
 NO_SELECTION = "Select an event (↑↓ or the mouse) to see its details."
-FLUSH = 0.1  # seconds between batched table updates
+FLUSH = 0.1  # seconds an event may wait for the next batched table update
 
 KIND_STYLES = {
     "sent": "bold cyan",
@@ -196,6 +200,7 @@ class EventLog(Vertical):
         self.folded = 0  # status events not shown (for the header)
         self._folded_shown = -1
         self._pending: list[dict[str, Any]] = []
+        self._flush_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="log-filters"):
@@ -204,9 +209,6 @@ class EventLog(Vertical):
         yield Static(header(0, False), id="log-header")
         yield EventTable(self.row_lines, self.row_height, SHOWN, id="log-table")
         yield Static(NO_SELECTION, id="log-details")
-
-    def on_mount(self) -> None:
-        self.set_interval(FLUSH, self._flush)
 
     @property
     def table(self) -> EventTable:
@@ -217,6 +219,7 @@ class EventLog(Vertical):
         """Forget every event (a new lab starts)."""
         self.events.clear()
         self._pending.clear()
+        self._cancel_flush()
         self.origin = None
         self.folded = 0
         self.table.clear()
@@ -224,15 +227,32 @@ class EventLog(Vertical):
 
     def add_event(self, event: dict[str, Any]) -> None:
         """Remember an event; it reaches the table at the next flush (batched for storms)."""
-        if self.origin is None and isinstance(event.get("t"), int):
-            self.origin = event["t"]
-        self.events.append(event)
-        if event.get("kind") in FOLDED_KINDS and not self.show_status:
-            self.folded += 1
-        if self.matches(event):
-            self._pending.append(event)
-            if len(self._pending) > SHOWN:
-                del self._pending[: len(self._pending) - SHOWN]
+        self.add_events((event,))
+
+    def add_events(self, events: Iterable[dict[str, Any]]) -> None:
+        """Remember a batch of events; they reach the table at the next flush, which the
+        first one waiting arms (nothing waits: no timer runs)."""
+        for event in events:
+            if self.origin is None and isinstance(event.get("t"), int):
+                self.origin = event["t"]
+            self.events.append(event)
+            if event.get("kind") in FOLDED_KINDS and not self.show_status:
+                self.folded += 1
+            if self.matches(event):
+                self._pending.append(event)
+        if len(self._pending) > SHOWN:
+            del self._pending[: len(self._pending) - SHOWN]
+        if (self._pending or self.folded != self._folded_shown) and self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH, self._flush_due)
+
+    def _flush_due(self) -> None:
+        self._flush_timer = None
+        self._flush()
+
+    def _cancel_flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
 
     def matches(self, event: dict[str, Any]) -> bool:
         if not self.show_status and event.get("kind") in FOLDED_KINDS:
@@ -253,6 +273,7 @@ class EventLog(Vertical):
         self._refilter()
 
     def _refilter(self) -> None:
+        self._cancel_flush()
         self.table.clear()
         self._pending = [e for e in self.events if self.matches(e)][-SHOWN:]
         self.folded = (

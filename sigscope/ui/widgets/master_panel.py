@@ -8,18 +8,20 @@ master has not reaped (reaping ``off``) is counted even though the master cannot
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-REAPING_HELP = {
-    "handler": "SIGCHLD handler reaps at once",
-    "off": "nobody reaps: zombies stay",
-    "ignore": "SIGCHLD ignored: kernel reaps",
-}
+from sigscope.ui.models.master import (
+    REAPING_HELP,
+    MasterState,
+    apply_event,
+    shown_phase,
+)
 
 PHASE_STYLES = {
     "running": "bold green",
@@ -29,80 +31,6 @@ PHASE_STYLES = {
     "ended": "bold white on red",
     "stopped": "bold black on yellow",
 }
-# What the master's state letter (from /proc, via the tree) says when it is not what its own
-# words say: "phase running" beside a master the tree shows as stopped (T) was a contradiction.
-PROCESS_STATES = {"T": "stopped", "t": "stopped", "Z": "exited (zombie)"}  # not D: a blink
-SHUTTING_DOWN = frozenset({"graceful", "quick", "exiting", "ended"})
-
-
-@dataclass(frozen=True)
-class MasterState:
-    """Everything the panel shows; replaced whole on each change."""
-
-    pid: int | None = None
-    target: int | None = None
-    live: int = 0
-    zombies: int = 0
-    reaping: str | None = None
-    queued: int | None = None
-    phase: str = "starting"
-    backoff: dict[str, Any] = field(default_factory=dict)
-    ended: str | None = None  # why the lab ended, once it has
-    process_state: str | None = None  # the master's state letter in /proc (from the tree)
-    # A master that shuts down reaps its workers whatever the mode (it switches `off` to
-    # `handler` on the way out); the panel keeps the mode the learner chose, and says this.
-    reaps_to_exit: bool = False
-
-
-def apply_event(state: MasterState, event: dict[str, Any], master_pid: int | None) -> MasterState:
-    """The panel's state after one event (events of other processes leave it unchanged)."""
-    kind = event.get("kind")
-    if kind == "status":
-        backoff = event.get("backoff") or {}
-        phase = event.get("phase", state.phase)
-        reaping = event.get("reaping", state.reaping)
-        if phase in SHUTTING_DOWN and state.reaping is not None and reaping != state.reaping:
-            return replace(state, phase=phase, reaps_to_exit=True)
-        return replace(
-            state,
-            target=event.get("target", state.target),
-            reaping=reaping,
-            queued=event.get("queued", state.queued),
-            phase=event.get("phase", state.phase),
-            backoff={str(k): v for k, v in backoff.items()},
-        )
-    if kind == "start" and event.get("role") == "master":
-        return replace(
-            state,
-            target=event.get("target", state.target),
-            reaping=event.get("reaping", state.reaping),
-            phase="running",
-        )
-    if kind == "mode":
-        if state.phase in SHUTTING_DOWN:
-            return replace(state, reaps_to_exit=event.get("reaping") != state.reaping)
-        return replace(state, reaping=event.get("reaping", state.reaping))
-    if kind == "phase":
-        return replace(state, phase=str(event.get("phase")))
-    if kind == "backoff":
-        backoff = dict(state.backoff)
-        backoff[str(event.get("index"))] = {
-            "delay": event.get("delay"),
-            "deaths": event.get("deaths"),
-        }
-        return replace(state, backoff=backoff)
-    if kind == "reaped" and master_pid is not None and event.get("child") == master_pid:
-        return replace(state, phase="ended", ended=_describe_end(event))
-    return state
-
-
-def _describe_end(event: dict[str, Any]) -> str:
-    how = event.get("how")
-    if how == "signalled":
-        return f"killed by {event.get('sig')}"
-    if how == "exited":
-        return f"exited with code {event.get('exitcode')}"
-    return "ended"
 
 
 class MasterPanel(Static):
@@ -124,9 +52,15 @@ class MasterPanel(Static):
         self._redraw()
 
     def add_event(self, event: dict[str, Any]) -> None:
-        new = apply_event(self.state, event, self.state.pid)
-        if new != self.state:
-            self.state = new
+        self.add_events((event,))
+
+    def add_events(self, events: Iterable[dict[str, Any]]) -> None:
+        """Follow a batch of events; redraw once, and only if the state changed. The state is
+        kept current event by event (a replay reads it between them)."""
+        before = self.state
+        for event in events:
+            self.state = apply_event(self.state, event, self.state.pid)
+        if self.state != before:
             self._redraw()
 
     def set_counts(self, live: int, zombies: int, process_state: str | None = None) -> None:
@@ -139,10 +73,7 @@ class MasterPanel(Static):
     @property
     def shown_phase(self) -> str:
         """The phase line: the master's own word, unless /proc says otherwise (stopped)."""
-        s = self.state
-        if s.process_state in PROCESS_STATES and s.phase not in ("ended",):
-            return f"{PROCESS_STATES[s.process_state]} ({s.process_state}) · {s.phase}"
-        return s.phase
+        return shown_phase(self.state)
 
     def _redraw(self) -> None:
         s = self.state

@@ -9,18 +9,13 @@ changes its pid. States come from ``/proc`` (the observer's snapshot when there 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from sigscope.lab.controller import LabProcess
-from sigscope.ui.widgets.rates import rate_text
-
-KEEP_GONE = 4.0  # seconds a reaped process stays in the tree, dimmed
+from sigscope.ui.models.tree import UNSCANNED, ProcessRow, format_age
 
 STATE_STYLES = {
     "R": ("running", "bold green"),
@@ -39,119 +34,22 @@ RATE_WIDTH = 10  # seconds of received-signal rate drawn as a sparkline (signals
 FIXED_WIDTHS = {"PID": 8, "S": 6, "AGE": 6, "SIGS": 4, "LAST": 11, "RATE": RATE_WIDTH}
 
 
-@dataclass(frozen=True)
-class ProcessRow:
-    """One line of the tree: what a student needs to tell processes apart."""
-
-    pid: int
-    depth: int
-    role: str  # "master", "worker 1", "orphan", "adopted" (an orphan the subreaper took in)
-    behaviour: str
-    state: str  # a /proc state letter, or "reaped" / "gone"
-    age: float | None  # seconds since it started; None once gone
-    received: int
-    last_signal: str | None
-    rate: tuple[float, ...] = ()  # signals handled per second, oldest first
-
-    @property
-    def gone(self) -> bool:
-        return self.state in ("reaped", "gone")
+BLOCKS = "▁▂▃▄▅▆▇█"
 
 
-StateOf = Callable[[int], "tuple[str, int] | None"]
-"""pid -> (state letter, ppid), or None if the process no longer exists."""
-RateOf = Callable[[int], "tuple[float, ...]"]
-"""pid -> signals handled per second over the last seconds, oldest first."""
-
-
-def build_rows(
-    processes: Iterable[LabProcess],
-    state_of: StateOf,
-    ui_pid: int,
-    gone_since: dict[int, float],
-    clock: float | None = None,
-    rate_of: RateOf | None = None,
-    now_ns: int | None = None,
-) -> list[ProcessRow]:
-    """Order the lab's processes as a tree: master, then each worker and its own children.
-
-    ``gone_since`` remembers when a process was first seen reaped (it is updated here), so
-    that reaped processes linger for :data:`KEEP_GONE` seconds and then leave.
-
-    ``now_ns`` is "now" on the clock of the processes' ``started`` times: the monotonic clock
-    for a live lab, the recorded time at the play head for a replay (whose ``started`` are
-    the recording's times, so a wall-clock age would count the replay, not the recording).
-    ``clock`` (seconds, for the lingering) follows it unless given.
-    """
-    now_ns = time.monotonic_ns() if now_ns is None else now_ns
-    clock = now_ns / 1e9 if clock is None else clock
-    procs = list(processes)
-    info: dict[int, tuple[str, int | None]] = {}
-    for p in procs:
-        if not p.alive:
-            gone_since.setdefault(p.pid, clock)
-            if clock - gone_since[p.pid] > KEEP_GONE:
-                continue
-            how = p.status.get("how")
-            info[p.pid] = ("gone" if how is None and p.role != "master" else "reaped", None)
-            continue
-        seen = state_of(p.pid)
-        if seen is None:
-            # Exited and already reaped by someone, but its `reaped` event is not here yet.
-            gone_since.setdefault(p.pid, clock)
-            info[p.pid] = ("gone", None)
-        else:
-            info[p.pid] = (seen[0], seen[1])
-
-    def row(p: LabProcess, depth: int) -> ProcessRow:
-        state, ppid = info[p.pid]
-        role, behaviour = p.role, p.behaviour or ""
-        if p.role == "worker" and p.index is not None:
-            role = f"worker {p.index}"
-        elif p.role == "orphan":
-            # Its worker forked it; once that worker is gone, the controller (sigscope, the
-            # child subreaper) is its parent.
-            role = "adopted" if ppid == ui_pid else "orphan"
-            behaviour = behaviour or (f"(of {p.parent})" if p.parent else "")
-        age = None if state in ("reaped", "gone") else max(0.0, (now_ns - p.started) / 1e9)
-        rate = () if rate_of is None or state in ("reaped", "gone") else rate_of(p.pid)
-        return ProcessRow(
-            p.pid, depth, role, behaviour, state, age, p.received, p.last_signal, rate
-        )
-
-    shown = [p for p in procs if p.pid in info]
-    masters = [p for p in shown if p.role == "master"]
-    workers = sorted(
-        (p for p in shown if p.role == "worker"),
-        key=lambda p: (p.index if p.index is not None else 1 << 30, p.started),
-    )
-    others = [p for p in shown if p.role not in ("master", "worker")]
-    rows = [row(p, 0) for p in masters]
-    placed = {p.pid for p in masters}
-    for w in workers:
-        rows.append(row(w, 1))
-        placed.add(w.pid)
-        for child in others:
-            parent = info[child.pid][1] or child.parent
-            if parent == w.pid and info[w.pid][0] not in ("reaped", "gone"):
-                rows.append(row(child, 2))
-                placed.add(child.pid)
-    rows.extend(row(p, 1) for p in others if p.pid not in placed)
-    return rows
-
-
-def format_age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
-    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
+def rate_text(series: Sequence[float], width: int = 15, style: str = "green") -> Text:
+    """A sparkline as Rich text (for a DataTable cell): the last ``width`` values, scaled to
+    the largest; a flat dim line when all are zero."""
+    values = list(series)[-width:]
+    top = max(values, default=0.0)
+    if top <= 0:
+        return Text(BLOCKS[0] * len(values), style="dim")
+    chars = [BLOCKS[min(len(BLOCKS) - 1, int(v / top * (len(BLOCKS) - 1) + 0.5))] for v in values]
+    return Text("".join(chars), style=style)
 
 
 def state_text(state: str) -> Text:
-    if state in ("reaped", "gone"):
+    if state in ("reaped", "gone", UNSCANNED):
         return Text(state, style="dim italic")
     _, style = STATE_STYLES.get(state, (state, ""))
     return Text(f" {state} ", style=style)

@@ -300,9 +300,13 @@ class SequenceChart(ScrollView, can_focus=True):
         follow = self._follow
         before = len(self.model.rows)
         layout = self.model.layout_version
-        if not self.model.release(now, everything) and layout == self.model.layout_version:
+        changes = self.model.changes
+        self.model.release(now, everything)
+        if changes == self.model.changes and layout == self.model.layout_version:
+            # Nothing left the window, or only kinds the chart does not draw (a periodic
+            # status): nothing to draw, so no refresh.
             self._arm_release_timer()
-            return  # nothing left the window: nothing to draw yet
+            return
         evicted = self.model.take_evicted()
         if len(self.model.rows) != before or evicted or layout != self.model.layout_version:
             self._update_virtual_size()

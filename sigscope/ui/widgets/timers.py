@@ -18,9 +18,7 @@ running for the shown process; with nothing counting down it does not wake at al
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -28,58 +26,17 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widget import Widget
 
-TIMERS = ("alarm", "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF")
-WALL_CLOCK = frozenset({"alarm", "ITIMER_REAL"})
-SIGNAL_OF = {
-    "alarm": "SIGALRM",
-    "ITIMER_REAL": "SIGALRM",
-    "ITIMER_VIRTUAL": "SIGVTALRM",
-    "ITIMER_PROF": "SIGPROF",
-}
-COUNTS = {
-    "alarm": "wall time",
-    "ITIMER_REAL": "wall time",
-    "ITIMER_VIRTUAL": "user CPU",
-    "ITIMER_PROF": "CPU time",
-}
+from sigscope.ui.models.timers import (
+    COUNTS,
+    SIGNAL_OF,
+    TIMERS,
+    WALL_CLOCK,
+    TimerBook,
+    TimerState,
+)
+
 REFRESH_SECONDS = 0.1
 BAR_WIDTH = 20
-MAX_PIDS = 256
-
-
-@dataclass
-class TimerState:
-    """What the last ``timer`` event said about one timer of one process."""
-
-    name: str
-    value: float  # seconds left when the event was made (0: not armed)
-    interval: float  # reload value (0: one-shot)
-    t: int  # the event's time.monotonic_ns()
-    full: float  # the length of the current countdown, for the gauge
-    action: str
-    fired: int = 0
-    previous: float | None = None  # what alarm() returned when armed
-    cpu_base: float | None = None  # the process's CPU seconds when the event was made
-
-    @property
-    def armed(self) -> bool:
-        return self.value > 0 or self.interval > 0
-
-    def remaining(self, now_ns: int, cpu_now: float | None) -> float | None:
-        """Seconds left now, or None if it cannot be known (a CPU timer with no CPU figure)."""
-        if not self.armed:
-            return 0.0
-        if self.name in WALL_CLOCK:
-            elapsed = (now_ns - self.t) / 1e9
-        elif cpu_now is not None and self.cpu_base is not None:
-            elapsed = max(0.0, cpu_now - self.cpu_base)
-        else:
-            return None
-        left = self.value - elapsed
-        if left <= 0 and self.interval > 0:
-            # The kernel reloads a periodic timer with its interval at each expiry.
-            return self.interval - ((-left) % self.interval)
-        return max(0.0, left)
 
 
 class TimersPanel(Widget):
@@ -87,8 +44,8 @@ class TimersPanel(Widget):
 
     Public API (call on the app's thread):
 
-    - ``add_event(event)``: ``timer`` events of any process (others are ignored; ``reaped``
-      and ``gone`` forget the process's timers: timers die with the process).
+    - ``add_events(events)`` / ``add_event(event)``: ``timer`` events of any process (others
+      are ignored; ``reaped`` and ``gone`` forget the process's timers: timers die with it).
     - ``update_snapshot(snapshot)``: CPU seconds per process, for the CPU-time timers.
     - ``show_pid(pid)``: the process to show (``None``: nothing selected).
     - ``clear()``: forget everything (a restarted lab).
@@ -118,12 +75,17 @@ class TimersPanel(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._clock = clock
-        self.timers: OrderedDict[int, dict[str, TimerState]] = OrderedDict()
-        """pid -> timer name -> the last known state."""
-        self._cpu: dict[int, float] = {}
+        self.book = TimerBook()
+        """Every process's timers (the model; the panel draws the selected one's)."""
         self._ticker: Timer | None = None
         self._mounted = False  # set_interval needs a running message pump
+        self._cpu_shown: float | None = None  # the CPU seconds the CPU gauges were drawn at
         self.border_title = "Timers"
+
+    @property
+    def timers(self) -> dict[int, dict[str, TimerState]]:
+        """pid -> timer name -> the last known state."""
+        return self.book.timers
 
     # -- public API --------------------------------------------------------------------------
     def set_clock(self, clock: Callable[[], int]) -> None:
@@ -144,68 +106,41 @@ class TimersPanel(Widget):
 
     def clear(self) -> None:
         """Forget every process's timers (a restarted lab)."""
-        self.timers.clear()
-        self._cpu.clear()
+        self.book.clear()
         self._sync_ticker()
         self.refresh(layout=True)
 
     def add_event(self, event: dict[str, Any]) -> None:
         """Take a ``timer`` event (or a reap, which ends a process's timers)."""
-        kind = event.get("kind")
-        if kind in ("reaped", "gone"):
-            self.timers.pop(int(event.get("child", 0)), None)
-            self._cpu.pop(int(event.get("child", 0)), None)
-            return
-        if kind != "timer" or event.get("timer") not in TIMERS:
-            return
-        pid = int(event.get("pid", 0))
-        name = str(event["timer"])
-        action = str(event.get("action", ""))
-        value = float(event.get("value") or 0.0)
-        interval = float(event.get("interval") or 0.0)
-        if action == "cancelled":
-            value, interval = 0.0, 0.0
-        per_pid = self.timers.setdefault(pid, {})
-        self.timers.move_to_end(pid)
-        if len(self.timers) > MAX_PIDS:
-            self.timers.popitem(last=False)
-        old = per_pid.get(name)
-        cpu = event.get("cpu")
-        state = TimerState(
-            name=name,
-            value=value,
-            interval=interval,
-            t=int(event.get("t", self._clock())),
-            full=interval if interval > 0 and action != "armed" else max(value, interval),
-            action=action,
-            fired=(old.fired if old else 0) + (action in ("fired", "tick")),
-            previous=event.get("previous", old.previous if old else None),
-            cpu_base=float(cpu) if cpu is not None else self._cpu.get(pid),
-        )
-        per_pid[name] = state
-        if pid == self.pid:
+        self.add_events((event,))
+
+    def add_events(self, events: Sequence[dict[str, Any]]) -> None:
+        """Take a batch of events; redraw only if the shown process's timers changed."""
+        now = self._clock()
+        changed = False
+        for event in events:
+            if event.get("kind") in ("timer", "reaped", "gone"):
+                changed = self.book.add_event(event, now) == self.pid or changed
+        if changed and self.pid is not None:
             self._sync_ticker()
             self.refresh(layout=True)
 
     def update_snapshot(self, snapshot: Any) -> None:
         """Note each process's CPU seconds: the CPU-time timers count down with them."""
-        # Replaced, not merged: the dict holds only processes of the latest scan (bounded).
-        self._cpu = {view.pid: float(view.cpu_seconds) for view in snapshot.processes}
-        for pid, cpu in self._cpu.items():
-            for state in self.timers.get(pid, {}).values():
-                if state.cpu_base is None and state.name not in WALL_CLOCK:
-                    state.cpu_base = cpu
-        if self.pid in self._cpu:
+        self.book.add_cpu((view.pid, float(view.cpu_seconds)) for view in snapshot.processes)
+        # Redraw only a CPU-time gauge that moves: an idle dashboard draws nothing here.
+        cpu = self.book.cpu.get(self.pid or 0)
+        if self.book.counts_cpu(self.pid) and cpu != self._cpu_shown:
             self.refresh()
 
     def remaining(self, name: str, pid: int | None = None) -> float | None:
         """Seconds left on timer ``name`` of ``pid`` (default: the shown process), extrapolated
         to now; 0 if it is not armed, None if it cannot be known."""
         pid = self.pid if pid is None else pid
-        state = self.timers.get(pid or 0, {}).get(name)
+        state = self.book.of(pid).get(name)
         if state is None:
             return 0.0
-        return state.remaining(self._clock(), self._cpu.get(pid or 0))
+        return state.remaining(self._clock(), self.book.cpu.get(pid or 0))
 
     @property
     def ticking(self) -> bool:
@@ -213,18 +148,8 @@ class TimersPanel(Widget):
         return self._ticker is not None
 
     # -- the countdown ---------------------------------------------------------------------
-    def _counting(self) -> bool:
-        """A wall-clock timer of the shown process is running down (or periodic)."""
-        now = self._clock()
-        for state in self.timers.get(self.pid or 0, {}).values():
-            if state.name in WALL_CLOCK and state.armed:
-                left = state.remaining(now, None)
-                if state.interval > 0 or (left is not None and left > 0):
-                    return True
-        return False
-
     def _sync_ticker(self) -> None:
-        if self._counting():
+        if self.book.counting(self.pid, self._clock()):
             if self._ticker is None and self._mounted:
                 self._ticker = self.set_interval(REFRESH_SECONDS, self._tick)
         elif self._ticker is not None:
@@ -244,9 +169,10 @@ class TimersPanel(Widget):
         if self.pid is None:
             return Text("Select a process to see its timers.", style="dim")
         text = Text(end="")
-        per_pid = self.timers.get(self.pid, {})
+        per_pid = self.book.of(self.pid)
         now = self._clock()
-        cpu_now = self._cpu.get(self.pid)
+        cpu_now = self.book.cpu.get(self.pid)
+        self._cpu_shown = cpu_now
         bar_width = max(6, min(BAR_WIDTH, (self.size.width or 40) - 15 - 9))
         for i, name in enumerate(TIMERS):
             if i:

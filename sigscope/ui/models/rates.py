@@ -1,21 +1,17 @@
-"""Received signals per second, per process, over the last half minute: a sparkline each.
+"""Received signals per second, per process, over the last half minute.
 
 A storm, a periodic timer and a quiet worker look different at a glance: a wall, a comb, a
-flat line. Counting is a plain class (:class:`RateHistory`, one-second buckets, bounded);
-:func:`rate_text` draws the curve as Rich text for a table cell (the process tree's RATE
-column). (A separate rates panel existed once; the tree's column replaced it.)
+flat line. This is the counting (one-second buckets, bounded); the process tree's RATE column
+draws the curve (``sigscope.ui.widgets.process_tree.rate_text``). A separate rates panel
+existed once; the tree's column replaced it, and its module went with it.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
-
-from rich.text import Text
 
 WINDOW_SECONDS = 30
 MAX_PIDS = 256
-BLOCKS = "▁▂▃▄▅▆▇█"
 
 
 class RateHistory:
@@ -69,14 +65,3 @@ class RateHistory:
         """Whether any process has a signal in the window (so the curves still move)."""
         oldest = now_ns // 1_000_000_000 - self.seconds
         return any(newest > oldest for newest in self._newest.values())
-
-
-def rate_text(series: Sequence[float], width: int = 15, style: str = "green") -> Text:
-    """A sparkline as Rich text (for a DataTable cell): the last ``width`` values, scaled to
-    the largest; a flat dim line when all are zero."""
-    values = list(series)[-width:]
-    top = max(values, default=0.0)
-    if top <= 0:
-        return Text(BLOCKS[0] * len(values), style="dim")
-    chars = [BLOCKS[min(len(BLOCKS) - 1, int(v / top * (len(BLOCKS) - 1) + 0.5))] for v in values]
-    return Text("".join(chars), style=style)
