@@ -242,6 +242,21 @@ def voluntary_switches(data: bytes) -> int | None:
     return int(data[at + 25 : end if end >= 0 else len(data)])
 
 
+def status_field(data: bytes, key: str) -> str | None:
+    """The text after ``key:`` on its line of /proc/PID/status, stripped (``"Uid"`` ->
+    ``"1000\t1000\t1000\t1000"``); None if there is no such line."""
+    name = key.encode() + b":"
+    if data.startswith(name):
+        at = 0
+    else:
+        at = data.find(b"\n" + name)
+        if at < 0:
+            return None
+        at += 1
+    end = data.find(b"\n", at)
+    return data[at + len(name) : end if end >= 0 else len(data)].decode(errors="replace").strip()
+
+
 # -- the process tree ----------------------------------------------------------------------
 def all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]

@@ -73,27 +73,16 @@ _PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
 def owner_uid(pid: int) -> int | None:
     """The real uid of ``pid`` (the first field of ``Uid:`` in /proc/PID/status)."""
     try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("Uid:"):
-                    return int(line.split()[1])
+        status = procfs.read_status(pid)
     except OSError:
         return None
-    return None
-
-
-def _flags(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return 0
-    return int(data[data.rindex(b")") + 2 :].split()[6])
+    uid = None if status is None else procfs.status_field(status, "Uid")
+    return int(uid.split()[0]) if uid else None
 
 
 def is_kernel_thread(pid: int, st: procfs.Stat) -> bool:
     """kthreadd (pid 2), its children, or any task flagged PF_KTHREAD."""
-    return pid == 2 or st.ppid == 2 or bool(_flags(pid) & _PF_KTHREAD)
+    return pid == 2 or st.ppid == 2 or bool(st.flags & _PF_KTHREAD)
 
 
 def describe_process(pid: int) -> str:

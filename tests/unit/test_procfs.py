@@ -180,3 +180,13 @@ def test_a_pid_no_process_can_have_reads_as_none() -> None:
     assert procfs.read_status(beyond) is None
     assert procfs.start_time(beyond) is None
     assert procfs.children_of(beyond) == []
+
+
+def test_status_field_finds_a_line_by_its_exact_key() -> None:
+    assert procfs.status_field(SAVED_STATUS, "Name") == "a) (b c)"  # the first line
+    assert procfs.status_field(SAVED_STATUS, "Uid") == "0\t0\t0\t0"
+    assert procfs.status_field(SAVED_STATUS, "Pid") == "14933"  # not PPid, not TracerPid
+    assert procfs.status_field(SAVED_STATUS, "nonvoluntary_ctxt_switches") == "0"  # the last
+    assert procfs.status_field(SAVED_STATUS, "Threads") == "1"
+    assert procfs.status_field(SAVED_STATUS, "Missing") is None
+    assert procfs.status_field(b"SigQ:\t3/9", "SigQ") == "3/9"  # no newline at the end
