@@ -10,6 +10,11 @@ Every command module has the same two functions:
 into one line and exit status 2. A command imports Textual (and the lab) only when it runs, so
 that ``sigscope --help`` and every usage error stay quick. Nothing outside ``commands/`` and
 ``cli`` imports this package (``lab``, ``observe``, ``sources`` and ``course`` never do).
+
+A new command is a module here with those two functions, added to ``cli.COMMANDS`` (whose order
+is the order ``sigscope --help`` lists them in); options that make a lab come from
+:mod:`~sigscope.commands._lab_options`, ``--lessons-dir`` from :mod:`~sigscope.commands.lessons`,
+and finding a lesson by name from :mod:`sigscope.course.catalog`.
 """
 
 from __future__ import annotations
