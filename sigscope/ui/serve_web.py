@@ -1,32 +1,44 @@
-"""The web side of ``sigscope serve``: textual-serve's server, with a cap and a clean-up.
+"""The web side of ``sigscope serve``: textual-serve's server, with a start page, a teacher's
+view, caps and a clean-up.
 
 textual-serve starts one app process per browser connection (its ``AppService``) and, when the
 page goes, asks the app to quit and waits for its output to end: it never times out, never
 kills, and counts nothing. A page here is one lab, so :class:`DashboardServer` adds
 
-- a cap on the pages alive at once (the page beyond it is told so, and no process starts);
-- for each page, :class:`PageApp`: the app runs as ``python -m sigscope.serve`` in a session
-  of its own, and closing the page means quit, then TERM, then KILL, then checking that every
-  process its lab had is gone (see :mod:`sigscope.serve` for the rules);
+- a **start page** (without ``--lesson``/``--demo``): the lessons with their summaries and a
+  field for a student code; the lesson picked (or ``?lesson=NAME`` in the address) opens in
+  the page's terminal, its progress kept under the student's code on the server
+  (:mod:`sigscope.serving.classroom`);
+- a **teacher's view** at ``/teacher?token=TEACHER_KEY`` (a key of its own): every page's
+  student, lesson, step, steps done, hints, time on the step and whether its lab is alive,
+  refreshed every two seconds; a button ends a page's lab (its app and every process of it);
+  ``/teacher/pages`` is the same as JSON;
+- **caps**: pages alive at once, pages per client address, and the processes of every page
+  together (each page reserves its app, its master and its lab's cap); a page beyond any is
+  a 503 page that says which, and no process is started for it;
+- for each page, :class:`PageApp`: the app runs as ``python -m sigscope.commands.serve`` in a
+  session of its own, and closing the page means quit, then TERM, then KILL, then checking
+  that every process its lab had is gone (see :mod:`sigscope.serving.rules`);
 - reaping, by pid, of whatever a dead app orphaned (this process is a subreaper);
-- an index page whose websocket address comes from the request, so that a server listening
-  on 0.0.0.0 gives each browser an address it can reach;
-- a key: the page is served only at ``/?token=KEY`` and its WebSocket is ``/ws/KEY`` (in the
-  path, because textual's page appends ``?width=…`` to the address it is given); a
+- pages whose websocket address comes from the request, so that a server listening on
+  0.0.0.0 gives each browser an address it can reach;
+- a key: the page is served only with ``?token=KEY`` and its WebSocket is ``/ws/KEY/…`` (in
+  the path, because textual's page appends ``?width=…`` to the address it is given); a
   WebSocket whose ``Origin`` is another site's is refused, and on loopback so is a request
   whose ``Host`` is not a loopback name (DNS rebinding);
-- checks on what a page sends (see :func:`sigscope.serve.read_message`): a malformed message
-  is dropped with one log line, a terminal size is clamped, and no more than
+- checks on what a page sends (see :func:`sigscope.serving.rules.read_message`): a malformed
+  message is dropped with one log line, a terminal size is clamped, and no more than
   ``MAX_REFUSED`` refused pages are held open at once.
 
-Only the command line and the process rules are in :mod:`sigscope.serve`; this module is
-imported only when ``serve`` runs (it needs aiohttp).
+This module is imported only when ``serve`` runs (it needs aiohttp); the command is
+:mod:`sigscope.commands.serve`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import itertools
 import logging
 import os
@@ -38,6 +50,7 @@ import sys
 import time
 from asyncio.subprocess import Process
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -46,9 +59,21 @@ from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
-from sigscope.lab.master import MAX_WORKERS_ENV
+from sigscope.lab.behaviours import BehaviourError, parse_behaviour_spec
+from sigscope.lab.master import MAX_WORKERS_ENV, footprint
+from sigscope.numbers import NumberError, parse_int
 from sigscope.safety import ProcessRef
-from sigscope.serve import (
+from sigscope.serving.classroom import (
+    Budget,
+    Catalog,
+    CatalogEntry,
+    ClassroomError,
+    ServeState,
+    live_below,
+    read_status,
+    student_code,
+)
+from sigscope.serving.rules import (
     MAX_MESSAGE,
     MAX_REFUSED,
     QUIT_TIMEOUT,
@@ -76,6 +101,8 @@ TERM_TIMEOUT = 3.0  # after QUIT_TIMEOUT and a SIGTERM: then SIGKILL
 OUTPUT_TIMEOUT = 5.0  # for the app's output to end once it has exited
 GONE_TIMEOUT = 5.0  # for its lab to be gone once the app has exited
 REFUSED_HOLD = 30.0  # seconds a refused page keeps its message before "Session ended"
+TEACHER_REFRESH = 2  # seconds between refreshes of the teacher's view
+NONE = "-"  # in a websocket's path: no lesson chosen (the server's default), or no code
 # A Host header: a name or IPv4 address, or a bracketed IPv6 one; then maybe a port.
 HOST_SYNTAX = re.compile(r"(?:[A-Za-z0-9._\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 MALFORMED_SHOWN = 3  # malformed messages logged per page; the rest are dropped quietly
@@ -88,6 +115,27 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "frame-ancestors 'none'",
 }
+# The start page and the teacher's view run no script at all.
+PLAIN_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'",
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a page opens: checked once, from its address."""
+
+    kind: str  # dashboard, lesson, demo
+    lesson: CatalogEntry | None = None
+    student: str | None = None
+
+    @property
+    def segments(self) -> str:
+        """The choice as the websocket's path carries it: ``LESSON/CODE``."""
+        lesson = self.lesson.id if self.lesson is not None and self.kind == "lesson" else NONE
+        return f"{lesson}/{self.student or NONE}"
 
 
 @dataclass
@@ -96,13 +144,18 @@ class Page:
 
     number: int
     websocket: web.WebSocketResponse
+    choice: Choice = field(default_factory=lambda: Choice("dashboard"))
+    client: str = ""
+    cap: int = 0  # processes its lab may have below its master
+    opened: float = field(default_factory=time.time)
     app: PageApp | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     malformed: int = 0  # messages dropped as malformed
+    ended_by: str = ""  # "the teacher", when the teacher's view ended it
 
 
 class PageApp(AppService):
-    """One page's dashboard process, torn down completely when the page closes."""
+    """One page's app process, torn down completely when the page closes."""
 
     def __init__(self, server: DashboardServer, page: Page, **kwargs: Any) -> None:
         super().__init__(server.command, download_manager=server.download_manager, **kwargs)
@@ -118,15 +171,15 @@ class PageApp(AppService):
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
         env = self._build_environment(width=width, height=height)
         env[SERVER_PID_ENV] = str(os.getpid())
-        # The cap on the lab's workers at any time (TTIN, spawn), not only at the start: the
-        # app passes its environment on to the master, which enforces it.
-        env[MAX_WORKERS_ENV] = str(self.server.settings.max_workers)
+        # The cap on the lab at any time (TTIN, spawn, what workers fork), not only at the
+        # start: the app passes its environment on to the master, which enforces it.
+        env[MAX_WORKERS_ENV] = str(self.page.cap)
         # While a fork is under way the new app is our child but not yet in `apps`: the
         # orphan reaper must not take it for an orphan (see DashboardServer.reap).
         self.server.spawning += 1
         try:
             process = await asyncio.create_subprocess_exec(
-                *self.server.settings.app_argv(),
+                *self.server.page_argv(self.page),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -206,8 +259,9 @@ class PageApp(AppService):
         detail = f"; {killed} had to be killed" if killed else ""
         if left:
             detail += f"; {len(left)} still there: {', '.join(str(r.pid) for r in left)}"
+        by = f" by {self.page.ended_by}" if self.page.ended_by else ""
         self.server.say(
-            f"page {self.page.number} closed: app {process.pid} {how} "
+            f"page {self.page.number} closed{by}: app {process.pid} {how} "
             f"(exit {process.returncode}), its lab of {len(lab)} processes gone "
             f"in {seconds:.2f} s{detail}"
         )
@@ -228,10 +282,17 @@ def send(process: Process, sig: int) -> None:
 
 
 class DashboardServer(Server):
-    """textual-serve's server, serving the dashboard with one lab per page, and no more than
-    ``settings.max_connections`` of them."""
+    """textual-serve's server: one lab per page, a start page, a teacher's view, and caps."""
 
-    def __init__(self, settings: ServeSettings, sockets: list[socket.socket], token: str) -> None:
+    def __init__(
+        self,
+        settings: ServeSettings,
+        sockets: list[socket.socket],
+        token: str,
+        catalog: Catalog | None = None,
+        state: ServeState | None = None,
+        teacher_token: str | None = None,
+    ) -> None:
         super().__init__(
             shlex.join(settings.app_argv()),
             host=settings.host,
@@ -241,7 +302,11 @@ class DashboardServer(Server):
         self.settings = settings
         self.sockets = sockets
         self.token = token
+        self.teacher_token = teacher_token
+        self.catalog = catalog or Catalog([], Path("."))
+        self.state = state
         self.url = url_of(sockets, settings.host, token)
+        self.teacher_url = url_of(sockets, settings.host, teacher_token, "teacher")
         # On loopback only a loopback Host is ours: anything else is DNS rebinding.
         self.loopback = on_loopback(sockets)
         self.refusals = 0
@@ -249,11 +314,29 @@ class DashboardServer(Server):
         self.refused: set[web.WebSocketResponse] = set()
         self.apps: set[int] = set()  # pids of our app processes (our children), until reaped
         self.spawning = 0
+        self.budget = Budget(settings.max_processes, settings.max_workers)
+        self.fixed = self._fixed_choice()
         self._numbers = itertools.count(1)
+
+    def _fixed_choice(self) -> Choice | None:
+        """What every page opens under --lesson / --demo (None: the start page decides)."""
+        s = self.settings
+        path = s.lesson or s.demo
+        if path is None:
+            return None
+        entry = next((e for e in self.catalog.entries if str(e.path) == path), None)
+        if entry is None:
+            raise ClassroomError(f"the lesson {path!r} is not in the lessons folder")
+        return Choice("lesson" if s.lesson else "demo", entry)
 
     # -- running -------------------------------------------------------------------------------
     def say(self, text: str) -> None:
         print(f"sigscope serve: {text}", file=sys.stderr, flush=True)
+
+    def serving_what(self) -> str:
+        if self.fixed is not None and self.fixed.lesson is not None:
+            return f"{self.fixed.kind} {self.fixed.lesson.id}"
+        return f"the start page ({count(len(self.catalog.entries), 'lesson')}) and the dashboard"
 
     def serve(self, debug: bool = False) -> int:  # type: ignore[override]
         """Serve until SIGINT / SIGTERM / SIGHUP; every page's lab is closed before we return."""
@@ -267,10 +350,13 @@ class DashboardServer(Server):
         loop.add_signal_handler(signal.SIGCHLD, self.reap)
         s = self.settings
         self.say(
-            f"serving the dashboard on {self.url} — up to {count(s.max_connections, 'page')}, "
-            f"each with a lab of {min(s.workers, s.max_workers)} × {s.behaviour} "
-            f"(at most {s.max_workers} workers); Ctrl+C to stop"
+            f"serving {self.serving_what()} on {self.url} — up to "
+            f"{count(s.max_connections, 'page')} ({s.max_per_client} per client address, "
+            f"{s.max_processes} processes in all), each lab capped at {s.max_workers} "
+            "processes below its master; Ctrl+C to stop"
         )
+        if self.teacher_token is not None:
+            self.say(f"the teacher's view: {self.teacher_url} (keep it to yourself)")
         try:
             web.run_app(
                 self._make_app(),
@@ -332,16 +418,74 @@ class DashboardServer(Server):
                 kill_after = deadline
             await asyncio.sleep(0.02)
 
+    def page_argv(self, page: Page) -> list[str]:
+        """The command page ``page``'s app runs (see ServeSettings.app_argv)."""
+        choice = page.choice
+        if choice.kind == "dashboard" or choice.lesson is None:
+            return self.settings.app_argv()
+        path = str(choice.lesson.path)
+        if choice.kind == "demo" or self.state is None:
+            return self.settings.app_argv(choice.kind, lesson=path)
+        return self.settings.app_argv(
+            "lesson",
+            lesson=path,
+            status=str(self.state.status_file(page.number)),
+            progress=str(self.state.progress_file(page.number, choice.student)),
+        )
+
+    def needs(self, choice: Choice) -> int:
+        """The processes a page's lab starts below its master."""
+        if choice.lesson is not None:
+            return choice.lesson.processes
+        s = self.settings
+        try:
+            name, params = parse_behaviour_spec(s.behaviour)
+        except BehaviourError:
+            name, params = "idle", {}
+        return min(s.workers, s.max_workers) * footprint(name, params)
+
+    def full_why(self, client: str, choice: Choice) -> tuple[str, str] | None:
+        """Why a new page from ``client`` opening ``choice`` may not start now (a heading and
+        a sentence), or None if it may."""
+        s = self.settings
+        n = s.max_connections
+        if len(self.pages) >= n:
+            return (
+                "Every lab is in use",
+                f"This sigscope server runs at most {count(n, 'lab')} at once "
+                f"(--max-connections {n}), one per open page.",
+            )
+        mine = sum(1 for p in self.pages.values() if p.client == client)
+        if mine >= s.max_per_client:
+            return (
+                "Too many pages from your computer",
+                f"Your computer ({client}) already has {count(mine, 'sigscope page')} open "
+                f"here, the most one address may have (--max-per-client {s.max_per_client}).",
+            )
+        if self.budget.cap_for(self.needs(choice)) is None:
+            return (
+                "This server is full",
+                f"Another lab would take this server past {s.max_processes} processes "
+                f"(--max-processes {s.max_processes}): the {count(len(self.pages), 'page')} "
+                f"open here have {self.budget.used} of them.",
+            )
+        return None
+
     # -- web ----------------------------------------------------------------------------------
     async def _make_app(self) -> web.Application:
-        """textual-serve's routes, but the WebSocket carries the key in its path."""
-        app = web.Application()
+        """textual-serve's routes, but the WebSocket carries the key in its path; and the
+        teacher's view."""
+        app = web.Application(client_max_size=16 * 1024)
         aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(self.templates_path))
         app.add_routes(
             [
                 web.get("/", self.handle_index, name="index"),
                 web.get("/ws", self.handle_socket),  # no key: refused
                 web.get("/ws/{token}", self.handle_socket, name="websocket"),
+                web.get("/ws/{token}/{lesson}/{student}", self.handle_socket),
+                web.get("/teacher", self.handle_teacher),
+                web.get("/teacher/pages", self.handle_teacher_pages),
+                web.post("/teacher/end", self.handle_teacher_end),
                 # The key of a download is a fresh uuid4 the page is told over its WebSocket,
                 # valid while that one delivery lasts: as good a key as ours.
                 web.get("/download/{key}", self.handle_download, name="download"),
@@ -352,7 +496,9 @@ class DashboardServer(Server):
         app.on_shutdown.append(self.on_shutdown)
         return app
 
-    def refused_why(self, request: web.Request, token: str | None) -> str | None:
+    def refused_why(
+        self, request: web.Request, token: str | None, key: str | None = None
+    ) -> str | None:
         """Why ``request`` may not have a page or a WebSocket (None: it may)."""
         # The Host goes into the page (the WebSocket's address) and into log lines: only a
         # name or an address, with a port, is let through.
@@ -360,7 +506,8 @@ class DashboardServer(Server):
             return f"a malformed Host {shorten(request.host)}"
         if self.loopback and not loopback_host(request.host):
             return f"Host {shorten(request.host)} is not this machine's loopback"
-        if not token_ok(token, self.token):
+        wanted = self.token if key is None else key
+        if not token_ok(token, wanted):
             return "no key" if not token else "a wrong key"
         return None
 
@@ -373,27 +520,63 @@ class DashboardServer(Server):
         elif n % 100 == 0:
             self.say(f"{n} requests refused so far (latest: {what}, {why})")
 
+    def choose(self, lesson: str | None, student: str | None, dashboard: bool = False) -> Choice:
+        """What a page asked for (from its address), checked.
+
+        Raises:
+            ClassroomError: a bad student code or a lesson this server does not have.
+        """
+        code = None if student in (None, "", NONE) else student_code(student or "")
+        if self.fixed is not None:
+            return Choice(
+                self.fixed.kind, self.fixed.lesson, code if self.fixed.kind == "lesson" else None
+            )
+        if lesson in (None, "", NONE):
+            if code is not None and not dashboard:
+                raise ClassroomError("choose a lesson: a student code keeps a lesson's progress")
+            return Choice("dashboard")
+        return Choice("lesson", self.catalog.find(lesson or ""), code)
+
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
-        """The page with the terminal (with the key), a 403 without it, or a 503 page when
-        every lab is in use."""
+        """The start page, or the page with the terminal (with the key); a 403 without the
+        key, a 400 for a bad choice, or a 503 page when the server is full."""
         why = self.refused_why(request, request.query.get("token"))
         if why is not None:
             self.say_refused("page", why)
             return web.Response(
                 status=403, text=key_page(), content_type="text/html", headers=PAGE_HEADERS
             )
-        if len(self.pages) >= self.settings.max_connections:
+        query = request.query
+        lesson = query.get("lesson")
+        dashboard = "dashboard" in query
+        if self.fixed is None and lesson is None and not dashboard:
+            return web.Response(
+                text=start_page(self.catalog, self.token, query.get("student", "")),
+                content_type="text/html",
+                headers=PLAIN_HEADERS,
+            )
+        try:
+            choice = self.choose(lesson, query.get("student"), dashboard)
+        except ClassroomError as e:
+            return web.Response(
+                status=400,
+                text=message_page("That cannot be opened", f"{e}.", self.token),
+                content_type="text/html",
+                headers=PLAIN_HEADERS,
+            )
+        full = self.full_why(client_of(request), choice)
+        if full is not None:
             return web.Response(
                 status=503,
-                text=full_page(self.settings, self.token),
+                text=full_page(*full, self.token),
                 content_type="text/html",
-                headers=PAGE_HEADERS,
+                headers=PLAIN_HEADERS,
             )
         scheme = "wss" if request.secure else "ws"
         origin = f"{request.scheme}://{request.host}"
         context = {
-            "font_size": max(6, min(size_from_query(request.query.get("fontsize"), 16), 64)),
-            "app_websocket_url": f"{scheme}://{request.host}/ws/{self.token}",
+            "font_size": max(6, min(size_from_query(query.get("fontsize"), 16), 64)),
+            "app_websocket_url": f"{scheme}://{request.host}/ws/{self.token}/{choice.segments}",
             "config": {"static": {"url": f"{origin}/static/"}},
             "application": {"name": self.title},
         }
@@ -402,10 +585,10 @@ class DashboardServer(Server):
         return response
 
     async def handle_socket(self, request: web.Request) -> web.StreamResponse:
-        """One page: start its app (if a lab is free), relay, and tear it all down at the end.
+        """One page: start its app (if there is room), relay, and tear it all down at the end.
 
         Without the key, or from a page of another origin, the handshake is refused (403)
-        before anything is started or held."""
+        before anything is started or held; a bad lesson or code in its path, too (400)."""
         why = self.refused_why(request, request.match_info.get("token"))
         origin = request.headers.get("Origin")
         if why is None and not origin_ok(origin, request.scheme, request.host):
@@ -414,14 +597,26 @@ class DashboardServer(Server):
         if why is not None:
             self.say_refused("websocket", why)
             return web.Response(status=403, text="sigscope serve: refused\n")
+        try:
+            choice = self.choose(
+                request.match_info.get("lesson"), request.match_info.get("student")
+            )
+        except ClassroomError as e:
+            self.say_refused("websocket", str(e))
+            return web.Response(status=400, text=f"sigscope serve: {e}\n")
+        client = client_of(request)
         # max_msg_size: a bigger message closes the socket (1009) instead of being buffered.
         websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_MESSAGE)
         await websocket.prepare(request)
-        # No await between the check and the insertion: two pages cannot both take the last lab.
-        if len(self.pages) >= self.settings.max_connections:
-            return await self.refuse(websocket)
-        page = Page(next(self._numbers), websocket)
+        # No await between the check and the reservation: two pages cannot both take the
+        # last lab (or the last processes of the budget).
+        full = self.full_why(client, choice)
+        cap = self.budget.cap_for(self.needs(choice))
+        if full is not None or cap is None:
+            return await self.refuse(websocket, full)
+        page = Page(next(self._numbers), websocket, choice, client, cap)
         self.pages[page.number] = page
+        self.budget.take(page.number, cap)
         width, height = clamp_size(
             size_from_query(request.query.get("width"), 80),
             size_from_query(request.query.get("height"), 24),
@@ -436,9 +631,12 @@ class DashboardServer(Server):
         )
         try:
             await app.start(width, height)
+            what = choice.kind if choice.lesson is None else f"{choice.kind} {choice.lesson.id}"
+            who = f" for {choice.student}" if choice.student else ""
             self.say(
-                f"page {page.number} opened: app {app.pid} "
-                f"({len(self.pages)} of {self.settings.max_connections} labs in use)"
+                f"page {page.number} opened: app {app.pid}, {what}{who} "
+                f"({len(self.pages)} of {self.settings.max_connections} labs in use, "
+                f"{self.budget.used} of {self.settings.max_processes} processes reserved)"
             )
             await self.relay(page, app)
         except asyncio.CancelledError:
@@ -451,8 +649,21 @@ class DashboardServer(Server):
                 await app.stop()
             finally:
                 del self.pages[page.number]
+                self.budget.give_back(page.number)
+                self.forget(page)
                 page.closed.set()
         return websocket
+
+    def forget(self, page: Page) -> None:
+        """Remove what a closed page left in this run's folder (a student's progress stays)."""
+        if self.state is None or self.state.run is None:
+            return
+        for path in (
+            self.state.status_file(page.number),
+            self.state.run / f"page-{page.number}.progress.json",
+        ):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     async def relay(self, page: Page, app: PageApp) -> None:
         """What the page sends, checked, to its app (textual-serve's ``_process_messages``
@@ -491,21 +702,26 @@ class DashboardServer(Server):
             )
             self.say(f"page {page.number}: dropped a malformed message: {why}{more}")
 
-    async def refuse(self, websocket: web.WebSocketResponse) -> web.WebSocketResponse:
-        """Tell a page that every lab is in use (in its terminal), start nothing, and close it
+    async def refuse(
+        self, websocket: web.WebSocketResponse, full: tuple[str, str] | None
+    ) -> web.WebSocketResponse:
+        """Tell a page that the server is full (in its terminal), start nothing, and close it
         after a while (the page then offers to restart). At most ``MAX_REFUSED`` are held:
         each holds a socket and a task for ``REFUSED_HOLD`` seconds."""
         n = self.settings.max_connections
         if len(self.refused) >= MAX_REFUSED:
             self.say_refused(
-                "page", f"every lab is in use, and {MAX_REFUSED} refused pages are already held"
+                "page", f"the server is full, and {MAX_REFUSED} refused pages are already held"
             )
-            await websocket.close(code=1013, message=b"all labs in use")
+            await websocket.close(code=1013, message=b"server full")
             return websocket
-        self.say(f"page refused: every lab is in use ({n} of {n}, --max-connections {n})")
+        if full is None or full[0] == "Every lab is in use":
+            reason = f"every lab of this server is in use ({n} of {n}, --max-connections {n})."
+        else:
+            reason = f"this server is full. {full[1]}"
+        self.say(f"page refused: {reason}")
         message = (
-            f"\r\n  sigscope serve: every lab of this server is in use "
-            f"({n} of {n}, --max-connections {n}).\r\n"
+            f"\r\n  sigscope serve: {reason}\r\n"
             "  Close another sigscope page, or try again in a minute.\r\n"
         )
         self.refused.add(websocket)
@@ -518,8 +734,139 @@ class DashboardServer(Server):
             pass
         finally:
             self.refused.discard(websocket)
-            await websocket.close(code=1013, message=b"all labs in use")
+            await websocket.close(code=1013, message=b"server full")
         return websocket
+
+    # -- the teacher's view ----------------------------------------------------------------------
+    def teacher_refused(self, request: web.Request, token: str | None) -> web.Response | None:
+        if self.teacher_token is None:
+            return web.Response(status=404, text="sigscope serve: no teacher's view\n")
+        why = self.refused_why(request, token, self.teacher_token)
+        if why is not None:
+            self.say_refused("teacher's view", why)
+            return web.Response(
+                status=403, text=key_page(), content_type="text/html", headers=PAGE_HEADERS
+            )
+        return None
+
+    def page_rows(self) -> list[dict[str, Any]]:
+        """What the teacher's view shows of each page (from the server and the status files)."""
+        now = time.time()
+        apps = {n: p.app.pid for n, p in self.pages.items() if p.app and p.app.pid}
+        below = live_below(apps.values())
+        rows = []
+        for number, page in sorted(self.pages.items()):
+            choice = page.choice
+            entry = choice.lesson
+            row: dict[str, Any] = {
+                "page": number,
+                "student": choice.student or "",
+                "client": page.client,
+                "kind": choice.kind,
+                "lesson": entry.id if entry else "",
+                "title": entry.title if entry else "",
+                "step": None,
+                "steps": entry.steps if entry else 0,
+                "step_title": "",
+                "done": 0,
+                "checked": len(entry.checked) if entry else 0,
+                "hints": 0,
+                "on_step": None,
+                "open_for": round(now - page.opened, 1),
+                "processes": below.get(apps.get(number, -1), 0),
+            }
+            status = None
+            if choice.kind == "lesson" and self.state is not None and self.state.run is not None:
+                status = read_status(self.state.status_file(number))
+            if status is not None:
+                entry = self.catalog.by_id.get(status.lesson, entry)
+                if entry is not None:
+                    row.update(lesson=entry.id, title=entry.title, steps=entry.steps)
+                    row["checked"] = len(entry.checked)
+                    row["done"] = len(set(status.done) & set(entry.checked))
+                    if status.step < entry.steps:
+                        row["step"] = status.step + 1
+                        row["step_title"] = entry.step_titles[status.step]
+                row["hints"] = status.hints
+                row["on_step"] = round(max(0.0, now - status.since), 1)
+            row["lab_alive"] = row["processes"] > 0
+            rows.append(row)
+        return rows
+
+    async def handle_teacher(self, request: web.Request) -> web.StreamResponse:
+        token = request.query.get("token")
+        refused = self.teacher_refused(request, token)
+        if refused is not None:
+            return refused
+        s = self.settings
+        summary = (
+            f"{count(len(self.pages), 'page')} open of {s.max_connections}; "
+            f"{self.budget.used} of {s.max_processes} processes reserved"
+        )
+        return web.Response(
+            text=teacher_page(self.page_rows(), token or "", summary, request.query.get("ended")),
+            content_type="text/html",
+            headers=PLAIN_HEADERS,
+        )
+
+    async def handle_teacher_pages(self, request: web.Request) -> web.StreamResponse:
+        refused = self.teacher_refused(request, request.query.get("token"))
+        if refused is not None:
+            return refused
+        s = self.settings
+        return web.json_response(
+            {
+                "pages": self.page_rows(),
+                "max_connections": s.max_connections,
+                "max_processes": s.max_processes,
+                "reserved": self.budget.used,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def handle_teacher_end(self, request: web.Request) -> web.StreamResponse:
+        """End page N's lab (its app and every process below it), then back to the view."""
+        try:
+            form = await request.post()
+        except ValueError:  # too big (client_max_size), or not a form
+            return web.Response(status=400, text="sigscope serve: not a form\n")
+        token = form.get("token")
+        token = token if isinstance(token, str) else None
+        refused = self.teacher_refused(request, token)
+        if refused is not None:
+            return refused
+        origin = request.headers.get("Origin")
+        if not origin_ok(origin, request.scheme, request.host):
+            self.say_refused("teacher's view", f"Origin {shorten(origin or '')}")
+            return web.Response(status=403, text="sigscope serve: refused\n")
+        raw = form.get("page")
+        try:
+            number = parse_int(
+                raw if isinstance(raw, str) else "", what="a page", low=1, high=10**9
+            )
+        except NumberError:
+            return web.Response(status=400, text="sigscope serve: no such page\n")
+        page = self.pages.get(number)
+        ended = "none"
+        if page is not None:
+            page.ended_by = "the teacher"
+            with contextlib.suppress(Exception):
+                await page.websocket.send_bytes(
+                    b"\r\n  sigscope serve: the teacher ended this lab.\r\n"
+                )
+            await page.websocket.close(code=1000, message=b"ended by the teacher")
+            # Answer once it is gone: the view then shows the class without it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    page.closed.wait(), QUIT_TIMEOUT + TERM_TIMEOUT + GONE_TIMEOUT + 5
+                )
+            ended = str(number)
+        raise web.HTTPSeeOther(f"/teacher?token={token}&ended={ended}", headers=PAGE_HEADERS)
+
+
+def client_of(request: web.Request) -> str:
+    """The client's address (what --max-per-client counts)."""
+    return request.remote or "unknown"
 
 
 class OneLine(logging.Formatter):
@@ -556,16 +903,140 @@ def key_page() -> str:
     )
 
 
-def full_page(settings: ServeSettings, token: str) -> str:
-    n = settings.max_connections
+STYLE = (
+    "body{background:#0c181f;color:#eee;font-family:monospace;padding:2em;max-width:70em}"
+    "a{color:#ac5af4}label{display:block;margin:.6em 0}.summary{color:#bbb;margin-left:2em}"
+    "table{border-collapse:collapse}td,th{border-bottom:1px solid #345;padding:.3em .8em;"
+    "text-align:left}input,button{font-family:monospace;font-size:1em}"
+)
+
+
+def page_html(title: str, body: str, head: str = "") -> str:
     return (
-        "<!DOCTYPE html><html><head><title>sigscope: all labs in use</title></head>"
-        '<body style="background:#0c181f;color:#eee;font-family:monospace;padding:2em">'
-        "<h1>Every lab is in use</h1>"
-        f"<p>This sigscope server runs at most {count(n, 'lab')} at once "
-        f"(--max-connections {n}), one per open page. "
-        "Close another sigscope page, or try again in a minute.</p>"
-        f'<p><a style="color:#ac5af4" href="/?token={token}">Try again</a></p></body></html>'
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f"</title>{head}<style>{STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+def full_page(heading: str, sentence: str, token: str) -> str:
+    """The 503 page: which limit is reached, in a sentence, and what to do."""
+    return page_html(
+        "sigscope: the server is full",
+        f"<h1>{html.escape(heading)}</h1><p>{html.escape(sentence)} Close another sigscope "
+        "page, or try again in a minute.</p>"
+        f'<p><a href="/?token={html.escape(token)}">Try again</a></p>',
+    )
+
+
+def message_page(heading: str, sentence: str, token: str) -> str:
+    return page_html(
+        f"sigscope: {heading}",
+        f"<h1>{html.escape(heading)}</h1><p>{html.escape(sentence)}</p>"
+        f'<p><a href="/?token={html.escape(token)}">Back to the lessons</a></p>',
+    )
+
+
+def start_page(catalog: Catalog, token: str, student: str = "") -> str:
+    """The lessons, each with its summary, and a field for the student's code."""
+    shown = student if len(student) <= 40 and student.isprintable() else ""
+    items = []
+    for i, entry in enumerate(catalog.entries):
+        checked = " checked" if i == 0 else ""
+        items.append(
+            f'<label><input type="radio" name="lesson" value="{html.escape(entry.id)}"'
+            f"{checked}> <b>{html.escape(entry.number)}. {html.escape(entry.title)}</b>"
+            f'<div class="summary">{html.escape(entry.summary)}</div></label>'
+        )
+    lessons = "".join(items) or "<p>No lessons here.</p>"
+    return page_html(
+        "sigscope: choose a lesson",
+        "<h1>sigscope: choose a lesson</h1>"
+        '<form method="get" action="/">'
+        f'<input type="hidden" name="token" value="{html.escape(token)}">'
+        "<p><label>Your student code (letters, digits, . _ -; up to 40): "
+        f'<input name="student" id="student" maxlength="40" value="{html.escape(shown)}" '
+        'pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,39}" autocomplete="off"></label>'
+        "Your progress is kept under it on this server: open the same lesson with the same "
+        "code to go on where you were. Without one, it lasts as long as the page.</p>"
+        f'<fieldset id="lessons"><legend>Lessons</legend>{lessons}</fieldset>'
+        '<p><button type="submit" id="open">Open the lesson</button></p></form>'
+        f'<p>Or <a href="/?token={html.escape(token)}&amp;dashboard=1">the bare dashboard</a>, '
+        "a lab with no lesson.</p>",
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    s = int(seconds)
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+
+
+def teacher_page(rows: list[dict[str, Any]], token: str, summary: str, ended: str | None) -> str:
+    """Every page: student, lesson, step, steps done, hints, time on the step, lab alive; and
+    a button that ends the page's lab. It refreshes itself (no script)."""
+    key = html.escape(token)
+    lines = []
+    for row in rows:
+        step = ""
+        if row["step"] is not None:
+            step = f"{row['step']} of {row['steps']}"
+            if row["step_title"]:
+                step += f": {row['step_title']}"
+        done = f"{row['done']} of {row['checked']}" if row["kind"] == "lesson" else ""
+        lesson = row["lesson"] or row["kind"]
+        if row["kind"] == "demo":
+            lesson = f"demo {row['lesson']}"
+        alive = f"yes ({row['processes']} processes)" if row["lab_alive"] else "no"
+        cells = [
+            str(row["page"]),
+            row["student"] or "—",
+            lesson,
+            step,
+            done,
+            str(row["hints"]) if row["kind"] == "lesson" else "",
+            _duration(row["on_step"]),
+            alive,
+        ]
+        tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        button = (
+            '<td><form method="post" action="/teacher/end">'
+            f'<input type="hidden" name="token" value="{key}">'
+            f'<input type="hidden" name="page" value="{row["page"]}">'
+            f'<button type="submit" id="end-{row["page"]}">End its lab</button></form></td>'
+        )
+        lines.append(f'<tr id="page-{row["page"]}">{tds}{button}</tr>')
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "page",
+            "student",
+            "lesson",
+            "step",
+            "steps done",
+            "hints",
+            "on this step",
+            "lab alive",
+            "",
+        )
+    )
+    note = ""
+    if ended is not None:
+        note = (
+            f'<p id="ended">Page {html.escape(ended[:12])}\'s lab is ended.</p>'
+            if ended != "none"
+            else '<p id="ended">That page had already closed.</p>'
+        )
+    table = (
+        f'<table id="pages"><tr>{head}</tr>{"".join(lines)}</table>'
+        if lines
+        else '<p id="pages">No page is open.</p>'
+    )
+    refresh = f'<meta http-equiv="refresh" content="{TEACHER_REFRESH}; url=/teacher?token={key}">'
+    return page_html(
+        "sigscope: the class",
+        f"<h1>sigscope: the class</h1><p>{html.escape(summary)}</p>{note}{table}",
+        refresh,
     )
 
 

@@ -11,10 +11,10 @@ import sys
 import time
 
 import pytest
-from sigscope.serve import ServeSettings
 
 from sigscope.lab import Lab, LabError
 from sigscope.lab.code import CODE_ENV
+from sigscope.serving.rules import ServeSettings
 from sigscope.sources.attach import AttachedTree, AttachError
 from tests.e2e.test_serve import one_line_error, run_serve
 
@@ -45,11 +45,11 @@ def test_serve_with_allow_code_warns_and_its_pages_may_run_code() -> None:
             if not line:
                 break
             seen.append(line)
-            if "serving the dashboard on" in line:
+            if "sigscope serve: serving " in line:
                 break
         text = "".join(seen)
         assert re.search(r"warning: --allow-code: every page can run any Python as \S+", text)
-        assert "serving the dashboard on" in text
+        assert "sigscope serve: serving " in text
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -62,24 +62,33 @@ def test_each_page_is_told_whether_it_may_run_code() -> None:
 
 
 def test_a_served_page_app_turns_code_off_before_anything_runs() -> None:
-    """main_served sets the session's code switch from its first argument; then a lab it
+    """main_page sets the session's code switch from its first argument; then a lab it
     starts has no code directory. Checked in a child Python, as a page's app would be."""
     script = (
         "import os, sys\n"
-        "import sigscope.cli\n"
-        "sigscope.cli.main = lambda argv: print(os.environ['SIGSCOPE_CODE'], argv) or 0\n"
-        "from sigscope.serve import main_served\n"
-        "main_served(sys.argv[1:])\n"
+        "import sigscope.ui.app\n"
+        "sigscope.ui.app.run = lambda settings: print(os.environ['SIGSCOPE_CODE']) or 0\n"
+        "from sigscope.commands.serve import main_page\n"
+        "main_page(sys.argv[1:])\n"
     )
-    for first, want in (("--code=off", "off"), ("--code=on", "on"), ("--workers", "off")):
+    for first, want in (("--code=off", "off"), ("--code=on", "on"), ("--code=of", "")):
         out = subprocess.run(
-            [sys.executable, "-c", script, first, "2"],
+            [sys.executable, "-c", script, first, "dashboard", "--workers", "2"],
             capture_output=True,
             text=True,
             timeout=60,
             env={k: v for k, v in os.environ.items() if k != CODE_ENV},
         )
-        assert out.stdout.split(" ", 1)[0] == want, out
+        assert out.stdout.strip() == want, out
+    # With no word at all, code is off (the server always says one; a page never guesses on).
+    out = subprocess.run(
+        [sys.executable, "-c", script, "dashboard"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != CODE_ENV},
+    )
+    assert out.stdout.strip() == "off", out
 
 
 def test_a_lab_with_code_off_has_no_code_directory(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,7 +32,7 @@ from sigscope import procfs
 from sigscope.lab import Lab
 from sigscope.lab.master import MAX_WORKERS_ENV
 from sigscope.safety import ProcessRef
-from sigscope.serve import ServeSettings, listen, url_of
+from sigscope.serving.rules import ServeSettings, listen, url_of
 from tests.conftest import reap_children
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -65,10 +65,22 @@ class Served:
     def pid(self) -> int:
         return self.process.pid
 
+    teacher_token: str = ""  # the teacher's view's own key
+
     @property
     def url(self) -> str:
+        """The dashboard's address: the one the server printed (with its key), which opens
+        the start page, and the start page's link to the bare dashboard."""
+        return f"{self.base}?token={self.token}&dashboard=1"
+
+    @property
+    def start(self) -> str:
         """The address the server printed: with its key."""
         return f"{self.base}?token={self.token}"
+
+    @property
+    def teacher(self) -> str:
+        return f"{self.base}teacher?token={self.teacher_token}"
 
     def ws_url(self, width: int = 100, height: int = 30, token: str | None = None) -> str:
         """The page's WebSocket address, as the served page builds it (key in the path)."""
@@ -143,12 +155,17 @@ def serve(*options: str, cwd: str | None = None) -> Iterator[Served]:
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        line = served.wait_line("serving the dashboard on", timeout=30)
+        line = served.wait_line("sigscope serve: serving ", timeout=30)
         match = re.search(r"on (http://\S+)/\?token=([A-Za-z0-9_-]{40,}) ", line)
         assert match is not None, f"no address with a token in {line!r}"
         # The port the server bound (the host is this machine's name when it is a wildcard).
         assert match.group(1).endswith(f":{port}"), line
         served.token = match.group(2)
+        teacher = served.wait_line("the teacher's view: ", timeout=30)
+        found = re.search(r"(http://\S+)/teacher\?token=([A-Za-z0-9_-]{40,}) ", teacher)
+        assert found is not None and found.group(1) == match.group(1), teacher
+        served.teacher_token = found.group(2)
+        assert served.teacher_token != served.token
         yield served
     finally:
         if process.poll() is None:
@@ -371,11 +388,12 @@ def test_pages_beyond_the_cap_get_a_message_and_no_lab(browser: Any) -> None:
         response = second.goto(served.url)
         assert response is not None and response.status == 503
         text = second.inner_text("body")
-        assert "Every lab is in use" in text
+        assert "Every lab is in use" in text and "try again in a minute" in text
         assert "at most 1 lab at once (--max-connections 1)" in text
-        # A websocket opened anyway (a page loaded just before the cap was reached) is told
-        # in its terminal, and gets no app.
-        said = second.evaluate(
+        # A websocket opened anyway (by a page loaded just before the cap was reached, here
+        # the first one: the full page itself may open none, its CSP is default-src 'none')
+        # is told in its terminal, and gets no app.
+        said = first.evaluate(
             """url => new Promise((resolve, reject) => {
                 const ws = new WebSocket(url);
                 ws.binaryType = "arraybuffer";
@@ -509,15 +527,16 @@ def test_the_address_shown_is_one_a_browser_can_use() -> None:
 def test_each_page_runs_the_dashboard_with_capped_workers() -> None:
     argv = ServeSettings(workers=50, max_workers=8, behaviour="alarm:seconds=2").app_argv()
     # -P: the folder serve runs in is never first on the app's sys.path (issue 11)
-    assert argv[:4] == [sys.executable, "-P", "-m", "sigscope.serve"]
+    assert argv[:4] == [sys.executable, "-P", "-m", "sigscope.commands.serve"]
+    assert argv[5] == "dashboard"
     assert argv[argv.index("--workers") + 1] == "8"
     assert argv[argv.index("--behaviour") + 1] == "alarm:seconds=2"
 
 
 async def test_when_the_server_is_killed_every_app_and_lab_dies_with_it() -> None:
     """SIGKILL leaves the server no time to clean up: the apps' PDEATHSIG (armed by
-    ``python -m sigscope.serve``) and the labs' own take everything down. No browser needed:
-    a websocket client is a page as far as the server can tell."""
+    ``python -m sigscope.commands.serve``) and the labs' own take everything down. No browser
+    needed: a websocket client is a page as far as the server can tell."""
     import aiohttp
 
     with serve("--workers", "1") as served:

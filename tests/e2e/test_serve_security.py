@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 
 from sigscope import procfs
-from sigscope.serve import (
+from sigscope.serving.rules import (
     MAX_COLUMNS,
     MAX_MESSAGE,
     MAX_REFUSED,
@@ -63,7 +63,7 @@ async def received_until(ws: Any, check: Any, timeout: float, what: str) -> byte
 
 
 def app_of(served: Served) -> int:
-    """The pid of the page's app: the server's child running ``sigscope.serve``.
+    """The pid of the page's app: the server's child running ``sigscope.commands.serve``.
 
     Not found through its lab: these tests hold the page's websocket unread meanwhile, so
     on a loaded machine the app's first (300×100) frames could fill the pipe to the server
@@ -76,7 +76,7 @@ def app_of(served: Served) -> int:
                 argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"sigscope.serve" in argv:
+            if b"sigscope.commands.serve" in argv:
                 found.append(pid)
         return found
 
@@ -139,9 +139,10 @@ async def test_the_page_needs_the_key_and_hands_it_to_its_websocket_only() -> No
             async with session.get(served.url) as response:
                 assert response.status == 200
                 page = await response.text()
-                # The page's websocket address carries the key in its path: textual's page
-                # appends "?width=…" to it.
-                assert f'data-session-websocket-url="{served.ws_url().split("?")[0]}"' in page
+                # The page's websocket address carries the key in its path (then what the page
+                # opens: the dashboard, no student), as textual's page appends "?width=…" to it.
+                address = served.ws_url().split("?")[0] + "/-/-"
+                assert f'data-session-websocket-url="{address}"' in page
                 # ...and the key goes to no other site (Referer), cache or frame.
                 assert response.headers["Referrer-Policy"] == "no-referrer"
                 assert response.headers["Cache-Control"] == "no-store"
@@ -415,7 +416,7 @@ def test_beyond_loopback_the_risk_is_named_before_serving() -> None:
         warning = served.wait_line("warning:")
         assert "0.0.0.0 is not loopback: anyone who can reach port" in warning
         assert "as root (uid 0)" in warning
-        serving = served.wait_line("serving the dashboard on")
+        serving = served.wait_line("sigscope serve: serving ")
         assert served.seen.index(warning) < served.seen.index(serving)
         # Not loopback: any Host may name it, but the key is still needed.
         assert served.labs() == []

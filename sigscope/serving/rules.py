@@ -1,4 +1,5 @@
-"""``sigscope serve``: the dashboard in browsers, one lab per page, gone when the page closes.
+"""The rules of ``sigscope serve`` that need no web machinery: settings, keys, what a page
+may send, listening sockets, and the clean-up of a closed page's processes.
 
 textual-serve runs one app process per browser connection, so every visitor gets a lab of
 their own. That makes the server's limits part of its design:
@@ -14,27 +15,28 @@ their own. That makes the server's limits part of its design:
 - what a page sends is bounded: the terminal size it asks for is clamped, a malformed or
   huge message is dropped with one log line, the refused pages held open are capped, and
   ``--grace`` is bounded;
-- ``--max-connections`` caps the labs alive at once (a page beyond it gets a message, and no
-  process is started for it); ``--max-workers`` caps the ``--workers`` each lab starts with;
-- each page's app is a child of this process, started as ``python -P -m sigscope.serve`` (see
-  :func:`main_served`), which arms ``PR_SET_PDEATHSIG(SIGKILL)`` before it runs the dashboard:
-  if this server dies, every app dies with it, and the lab's own layers (the master's and the
-  workers' PDEATHSIG) take the lab down after it. ``-P`` keeps the current folder off
-  ``sys.path``: a ``json.py`` in the folder serve was started from must not run in an app;
+- ``--max-connections`` caps the pages alive at once, ``--max-per-client`` the pages of one
+  client address, and ``--max-processes`` every page's processes together (a page beyond
+  any of them gets a "full" page, and no process is started for it); ``--max-workers`` caps
+  each lab (see :mod:`sigscope.serving.classroom` for how the budget is shared);
+- each page's app is a child of this process, started as ``python -P -m
+  sigscope.commands.serve`` (its ``main_page``), which arms ``PR_SET_PDEATHSIG(SIGKILL)``
+  before it runs anything: if this server dies, every app dies with it, and the lab's own
+  layers (the master's and the workers' PDEATHSIG) take the lab down after it. ``-P`` keeps
+  the current folder off ``sys.path``: a ``json.py`` in the folder serve was started from
+  must not run in an app;
 - when a page closes, its app is asked to quit (it closes its lab), then TERMed, then KILLed,
   and the processes its lab had are checked by pid and start time until none is left.
   This server is a child subreaper, so whatever a dead app orphans is re-parented here, not to
   init: it is reaped here by pid (never ``waitpid(-1)``, which would steal the exit status of
   an app that asyncio is waiting for).
 
-This module imports neither Textual nor aiohttp: the command line and the clean-up rules live
-here; :mod:`sigscope.ui.serve_web` holds the web server (beside the UI it serves), imported
-only when ``serve`` runs.
+This package (:mod:`sigscope.serving`) imports neither Textual nor aiohttp, nor the UI: the
+command is :mod:`sigscope.commands.serve`, the web server :mod:`sigscope.ui.serve_web`.
 """
 
 from __future__ import annotations
 
-import argparse
 import errno
 import hmac
 import ipaddress
@@ -58,9 +60,13 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_CONNECTIONS = 4
 DEFAULT_MAX_WORKERS = 8
+DEFAULT_MAX_PER_CLIENT = 4  # pages one client address may have open at once
+DEFAULT_MAX_PROCESSES = 256  # every page's app and lab together
 MAX_CONNECTIONS_LIMIT = 64  # a lab is 3+ processes and an app; more pages than this is a mistake
+MAX_PROCESSES_LIMIT = 4096
 QUIT_TIMEOUT = 3.0  # seconds an app gets to quit (closing its lab) before it is TERMed
 SERVER_PID_ENV = "SIGSCOPE_SERVE_PID"  # tells a served app which process must be its parent
+PAGE_MODULE = "sigscope.commands.serve"  # what each page's app runs (python -P -m …)
 MAX_GRACE = 10.0  # seconds: a page's lab may not keep stubborn workers alive longer on close
 # The largest terminal a page may ask for. A 5000x5000 resize took one app from 45 to 518 MB
 # and it stopped answering quit; 300x100 is more than a 4K screen shows at a readable size.
@@ -76,211 +82,67 @@ class ServeError(Exception):
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """What the server listens on, its limits, and the lab each page gets."""
+    """What the server listens on, its limits, and what each page gets."""
 
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_workers: int = DEFAULT_MAX_WORKERS
+    max_per_client: int = DEFAULT_MAX_PER_CLIENT
+    max_processes: int = DEFAULT_MAX_PROCESSES
     workers: int = 2
     behaviour: str = "idle"
     reaping: str = "handler"
     grace: float = 5.0
     allow_code: bool = False  # pages may run Python in playground workers (loopback only)
+    lesson: str | None = None  # every page opens this lesson file (serve --lesson)
+    demo: str | None = None  # every page plays this lesson file (serve --demo)
+    lessons_dir: str = ""  # where the start page's lessons are
 
-    def app_argv(self) -> list[str]:
-        """The command each page's app runs: the dashboard, with ``--workers`` capped."""
-        return [
+    @property
+    def fixed(self) -> bool:
+        """Whether every page opens the same thing (--lesson, --demo): no start page."""
+        return self.lesson is not None or self.demo is not None
+
+    def app_argv(
+        self,
+        kind: str = "dashboard",
+        lesson: str | None = None,
+        status: str | None = None,
+        progress: str | None = None,
+    ) -> list[str]:
+        """The command a page's app runs: ``kind`` is ``dashboard`` (with ``--workers``
+        capped), ``lesson`` or ``demo`` (of the lesson file ``lesson``). ``status`` is the
+        file the page reports its progress in; ``progress`` where a lesson's progress is kept.
+        """
+        argv = [
             sys.executable,
             "-P",  # never the current folder first on sys.path (Python >= 3.11)
             "-m",
-            "sigscope.serve",
-            # First, and read by main_served: whether this page may run playground code.
+            PAGE_MODULE,
+            # First, and read by main_page: whether this page may run playground code.
             "--code=on" if self.allow_code else "--code=off",
-            "--workers",
-            str(min(self.workers, self.max_workers)),
-            "--behaviour",
-            self.behaviour,
-            "--reaping",
-            self.reaping,
-            "--grace",
-            f"{self.grace:g}",
         ]
-
-
-# -- the command line ------------------------------------------------------------------------
-
-
-def _count(low: int, high: int, what: str) -> Any:
-    def parse(text: str) -> int:
-        try:
-            n = parse_int(text, what=what)
-        except NumberError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-        if not low <= n <= high:
-            raise argparse.ArgumentTypeError(f"{n} {what}: choose from {low} to {high}")
-        return n
-
-    return parse
-
-
-def port_number(text: str) -> int:
-    try:
-        n = parse_int(text, what="a port")
-    except NumberError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if not 0 <= n <= 65535:
-        raise argparse.ArgumentTypeError(f"{n}: a port is from 0 to 65535")
-    return n
-
-
-def _behaviour_text(text: str) -> str:
-    """Check ``NAME[:k=v,…]`` now (one line if wrong), but keep the text for the app's argv."""
-    from sigscope.lab.behaviours import BehaviourError, parse_behaviour_spec
-
-    try:
-        parse_behaviour_spec(text)
-    except BehaviourError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return text.strip()
-
-
-def add_serve_parser(sub: Any) -> None:
-    """Add the ``serve`` subcommand to the ``sigscope`` parser's subparsers."""
-    from sigscope.cli import add_lab_options, workers_count
-
-    parser = sub.add_parser(
-        "serve",
-        help="serve the dashboard to browsers (one lab per page), on loopback by default",
-        description="Serve the dashboard to web browsers with textual-serve. Every page gets "
-        "its own lab, started when the page connects and torn down when it closes. Listens "
-        f"on {DEFAULT_HOST} unless --host says otherwise: anyone who can reach the port can "
-        "start processes on this machine.",
-    )
-    parser.add_argument(
-        "--host",
-        default=DEFAULT_HOST,
-        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for every interface: "
-        "anyone who can reach the port and has the URL drives processes as you)",
-    )
-    parser.add_argument(
-        "--allow-root",
-        action="store_true",
-        help="as root, allow a --host other than loopback (every page then runs as root)",
-    )
-    parser.add_argument(
-        "--allow-code",
-        action="store_true",
-        help="let pages run Python in playground workers (remote code execution by design: "
-        "loopback only; README: The playground)",
-    )
-    parser.add_argument(
-        "--port",
-        type=port_number,
-        default=DEFAULT_PORT,
-        help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)",
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=_count(1, MAX_CONNECTIONS_LIMIT, "connections"),
-        default=DEFAULT_MAX_CONNECTIONS,
-        metavar="N",
-        help=f"pages (and so labs) alive at once (default {DEFAULT_MAX_CONNECTIONS})",
-    )
-    parser.add_argument(
-        "--max-workers",
-        type=workers_count,
-        default=DEFAULT_MAX_WORKERS,
-        metavar="N",
-        help=f"most workers a lab starts with (default {DEFAULT_MAX_WORKERS})",
-    )
-    add_lab_options(
-        parser,
-        workers_help="workers each lab starts with (default 2, at most --max-workers)",
-        behaviour_type=_behaviour_text,
-        behaviour_default="idle",
-    )
-
-
-def settings_from(args: argparse.Namespace) -> ServeSettings:
-    if args.workers > args.max_workers:
-        raise ServeError(f"--workers {args.workers} is more than --max-workers {args.max_workers}")
-    if args.grace > MAX_GRACE:
-        # Every closing page waits this long for stubborn workers: unbounded, a page could
-        # keep processes alive for hours after it closed.
-        raise ServeError(f"--grace {args.grace:g} is too long for serve: at most {MAX_GRACE:g} s")
-    allow_code = bool(getattr(args, "allow_code", False))
-    if args.behaviour.partition(":")[0].strip() == "playground" and not allow_code:
-        raise ServeError(
-            "the playground runs Python typed in the page; serve refuses it without --allow-code"
-        )
-    return ServeSettings(
-        allow_code=allow_code,
-        host=args.host,
-        port=args.port,
-        max_connections=args.max_connections,
-        max_workers=args.max_workers,
-        workers=args.workers,
-        behaviour=args.behaviour,
-        reaping=args.reaping,
-        grace=args.grace,
-    )
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    """``sigscope serve``: bind, then serve until Ctrl+C / SIGTERM; every lab is closed."""
-    try:
-        settings = settings_from(args)
-        sockets = listen(settings.host, settings.port)
-    except ServeError as e:
-        print(f"sigscope serve: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    if settings.allow_code and not on_loopback(sockets):
-        for s in sockets:
-            s.close()
-        print(
-            f"sigscope serve: error: --allow-code serves only on loopback, not {settings.host}: "
-            "anyone who reached the port with the URL would run any code as "
-            f"{user_name()}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    if settings.allow_code:
-        print(
-            "sigscope serve: warning: --allow-code: every page can run any Python as "
-            f"{user_name()} on this machine (the playground); keep the URL to yourself",
-            file=sys.stderr,
-            flush=True,
-        )
-    if not on_loopback(sockets):
-        port = sockets[0].getsockname()[1]
-        if os.geteuid() == 0 and not getattr(args, "allow_root", False):
-            for s in sockets:
-                s.close()
-            print(
-                f"sigscope serve: error: refusing to serve on {settings.host} as root: anyone "
-                f"who can reach port {port} and has the URL would run processes as root "
-                "(use loopback, run as another user, or add --allow-root)",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        print(
-            f"sigscope serve: warning: {settings.host} is not loopback: anyone who can reach "
-            f"port {port} and has the URL (with its token) starts and signals processes on "
-            f"this machine as {user_name()}",
-            file=sys.stderr,
-            flush=True,
-        )
-    try:
-        from sigscope.ui.serve_web import DashboardServer
-    except ImportError as e:
-        for s in sockets:
-            s.close()
-        print(f"sigscope serve: error: textual-serve is not installed ({e})", file=sys.stderr)
-        return EXIT_USAGE
-    # Orphans of a dead app come to us, not to init, so that we can check and reap them.
-    procfs.set_child_subreaper()
-    return DashboardServer(settings, sockets, new_token()).serve()
+        if status is not None:
+            argv += ["--status", status]
+        if kind == "dashboard":
+            return argv + [
+                "dashboard",
+                "--workers",
+                str(min(self.workers, self.max_workers)),
+                "--behaviour",
+                self.behaviour,
+                "--reaping",
+                self.reaping,
+                "--grace",
+                f"{self.grace:g}",
+            ]
+        if lesson is None:
+            raise ValueError(f"a {kind} page needs a lesson file")
+        argv += [kind, lesson]
+        if progress is not None:
+            argv += ["--progress", progress]
+        return argv
 
 
 # -- the key, the origin and what a page may send ------------------------------------------------
@@ -490,7 +352,9 @@ def bind_problem(host: str, port: int, error: OSError) -> str:
     return f"cannot listen on {host} port {port}: {error.strerror}"
 
 
-def url_of(sockets: Sequence[socket.socket], host: str, token: str | None = None) -> str:
+def url_of(
+    sockets: Sequence[socket.socket], host: str, token: str | None = None, path: str = ""
+) -> str:
     """The address to give people: the first socket's port, the host as the user wrote it
     (this machine's name when that is a wildcard, which no browser elsewhere can use), and
     the key, without which the server serves nothing."""
@@ -499,7 +363,7 @@ def url_of(sockets: Sequence[socket.socket], host: str, token: str | None = None
         host = socket.gethostname()
     shown = host if ":" not in host else f"[{host}]"
     key = f"?token={token}" if token else ""
-    return f"http://{shown}:{port}/{key}"
+    return f"http://{shown}:{port}/{path}{key}"
 
 
 # -- the processes of a page's lab -------------------------------------------------------------
@@ -590,33 +454,3 @@ def clear_leftovers(apps: set[int], refs: list[ProcessRef], timeout: float = 5.0
             killed += kill_all(left)
             kill_after = deadline
         time.sleep(0.02)
-
-
-# -- the served app ----------------------------------------------------------------------------
-
-
-def main_served(argv: Sequence[str]) -> int:
-    """Run the dashboard as one page's app: die with the server that started us.
-
-    PDEATHSIG is armed before anything else and then the parent is checked, so that an app
-    whose server died a moment before the prctl ends as PDEATHSIG would have ended it.
-    """
-    procfs.set_pdeathsig(signal.SIGKILL)
-    expected = os.environ.get(SERVER_PID_ENV)
-    if expected is not None and str(os.getppid()) != expected:
-        return 1
-    from sigscope.cli import main
-    from sigscope.lab.code import CODE_ENV
-
-    args = list(argv)
-    # A page runs no code unless the server says --code=on (serve --allow-code): with "off"
-    # its labs get no code directory, so no playground worker can receive any.
-    allowed = bool(args) and args[0] == "--code=on"
-    if args and args[0] in ("--code=on", "--code=off"):
-        args.pop(0)
-    os.environ[CODE_ENV] = "on" if allowed else "off"
-    return main(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main_served(sys.argv[1:]))
