@@ -34,20 +34,16 @@ from sigscope.signames import parse_signal
 
 def read_masks(path: str = "/proc/self/status") -> dict[str, list[str]]:
     """blocked, ignored, caught and pending (process-wide and thread) names from /proc."""
-    from sigscope.observe.masks import decode_mask, mask_names
+    from sigscope.observe.masks import mask_names
 
-    keys = {"SigBlk": "blocked", "SigIgn": "ignored", "SigCgt": "caught"}
-    found: dict[str, list[str]] = {}
-    pending: set[int] = set()
-    with open(path) as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in keys:
-                found[keys[key]] = mask_names(decode_mask(value.strip()))
-            elif key in ("SigPnd", "ShdPnd"):
-                pending |= decode_mask(value.strip())
-    found["pending"] = mask_names(pending)
-    return found
+    with open(path, "rb") as f:
+        m = procfs.parse_status_masks(f.read())
+    return {
+        "blocked": mask_names(m.blocked),
+        "ignored": mask_names(m.ignored),
+        "caught": mask_names(m.caught),
+        "pending": mask_names(m.all_pending),
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -121,16 +121,14 @@ class Worker:
 
 def _inherited_masks() -> dict[str, list[str]]:
     """What this worker starts with, before its behaviour changes anything (from /proc)."""
-    from sigscope.observe.masks import decode_mask, mask_names
+    from sigscope.observe.masks import mask_names
 
-    found: dict[str, list[str]] = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("SigBlk", "SigIgn", "SigCgt"):
-                name = {"SigBlk": "blocked", "SigIgn": "ignored", "SigCgt": "caught"}[key]
-                found[name] = mask_names(decode_mask(value.strip()))
-    return found
+    m = procfs.parse_status_masks(procfs.read_status("self") or b"")
+    return {
+        "blocked": mask_names(m.blocked),
+        "ignored": mask_names(m.ignored),
+        "caught": mask_names(m.caught),
+    }
 
 
 def run_worker(

@@ -35,6 +35,7 @@ import subprocess
 import sys
 from typing import Any
 
+from sigscope import procfs
 from sigscope.lab.exec_probe import read_masks
 from sigscope.signames import signal_name
 
@@ -59,13 +60,9 @@ def _check(params: dict[str, Any]) -> None:
 
 
 def _status_masks(text: str) -> dict[str, list[str]]:
-    from sigscope.observe.masks import decode_mask, mask_names
+    from sigscope.observe.masks import mask_names
 
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key == "SigIgn":
-            return {"ignored": mask_names(decode_mask(value.strip()))}
-    return {"ignored": []}
+    return {"ignored": mask_names(procfs.parse_status_masks(text.encode()).ignored)}
 
 
 @behaviour(

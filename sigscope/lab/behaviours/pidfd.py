@@ -40,6 +40,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+from sigscope import procfs
 from sigscope.lab import libc as L
 from sigscope.signames import signal_name
 
@@ -63,11 +64,8 @@ def _try(fn: Callable[[], object]) -> str:
 
 def _global_pid() -> int:
     """This process's pid outside any namespace: the first NSpid of the host's /proc view."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("NSpid:"):
-                return int(line.split()[1])
-    return os.getpid()
+    nspid = procfs.status_field(procfs.read_status("self") or b"", "NSpid")
+    return int(nspid.split()[0]) if nspid else os.getpid()
 
 
 def _child_report(body: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -38,6 +38,7 @@ import resource
 import signal
 from typing import Any
 
+from sigscope import procfs
 from sigscope.lab import libc as L
 from sigscope.observe.siginfo import si_code_name
 from sigscope.signames import signal_name
@@ -63,11 +64,7 @@ def _check(params: dict[str, Any]) -> None:
 
 
 def _sigq() -> str:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("SigQ:"):
-                return line.split(":", 1)[1].strip()
-    return ""
+    return procfs.status_field(procfs.read_status("self") or b"", "SigQ") or ""
 
 
 def _take_all(fd: int) -> list[L.signalfd_siginfo]:
