@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from sigscope import procfs
 from sigscope.lab import Lab
 from sigscope.observe.masks import encode_mask
 from sigscope.observe.sampler import ProcessView, Sampler, Snapshot, wait_snapshot
@@ -65,6 +66,47 @@ def test_snapshot_shows_the_tree_with_the_labs_roles() -> None:
         assert snap.processes[0] is master  # master first, then workers by index
         with pytest.raises(dataclasses.FrozenInstanceError):
             master.state = "Z"  # type: ignore[misc]
+
+
+def test_views_agree_with_procfs_and_count_the_wakeups_of_a_sleep_loop() -> None:
+    """Each view is procfs's reading of that process (the sampler parses nothing itself), and
+    its wake-ups come from the status file the scan reads: a loop that sleeps 10 ms shows
+    them climbing, a worker blocked in sigsuspend barely moves."""
+    slots = [
+        {"behaviour": "sleep-loop", "params": {"interval": 0.01}},
+        {"behaviour": "idle"},
+    ]
+    with Lab(workers=2, slots=slots) as lab:
+        sampler = Sampler(lab)
+        looping, idle = lab.worker(0).pid, lab.worker(1).pid
+        first = wait_snapshot(
+            sampler, lambda s: all(s.by_pid(p) is not None for p in (looping, idle)), timeout=T
+        )
+        for view in first.processes:
+            st = procfs.read_stat(view.pid)
+            assert st is not None
+            assert (view.ppid, view.pgid, view.comm, view.starttime, view.threads) == (
+                st.ppid,
+                st.pgid,
+                st.comm,
+                st.starttime,
+                st.num_threads,
+            )
+            status = procfs.read_status(view.pid)
+            assert status is not None and view.masks == procfs.parse_status_masks(status)
+            live = procfs.voluntary_switches(status)
+            assert view.switches is not None and live is not None and view.switches <= live
+
+        def woke(snap: Snapshot, pid: int) -> int:
+            view = snap.by_pid(pid)
+            assert view is not None and view.switches is not None
+            return view.switches - start[pid]
+
+        start = {looping: 0, idle: 0}
+        start = {pid: woke(first, pid) for pid in start}
+        later = wait_snapshot(sampler, lambda s: woke(s, looping) >= 20, timeout=T)
+        idle_woke = woke(later, idle)
+        assert 0 <= idle_woke < 20
 
 
 def test_a_stopped_worker_shows_t_and_sigcont_returns_it() -> None:
