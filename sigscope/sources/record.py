@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from sigscope.observe.masks import MaskError, decode_mask, encode_mask
-from sigscope.observe.sampler import Masks, ProcessView, Snapshot
+from sigscope.observe.sampler import ProcessView, Snapshot
+from sigscope.procfs import Masks
 
 VERSION = 1
 MAX_LINE = 1 << 20  # a longer line is not something sigscope wrote
