@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -346,27 +344,6 @@ def test_a_fifo_is_not_read(tmp_path: Path) -> None:
         load_lesson(fifo)
 
 
-def test_installed_command_exit_status() -> None:
-    """The real `sigscope` entry point, as a teacher would run it."""
-    bad = subprocess.run(
-        [sys.executable, "-m", "sigscope", "lessons", "--check", str(BROKEN)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert bad.returncode == 1
-    assert "Traceback" not in bad.stderr
-    assert len(bad.stdout.splitlines()) == len(EXPECTED)
-    usage = subprocess.run(
-        [sys.executable, "-m", "sigscope", "lessons", "--chekc"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert usage.returncode == 2
-    assert "Traceback" not in usage.stderr
-
-
 def test_listing_shows_progress(
     tmp_path: Path,
     good: Path,
@@ -658,78 +635,6 @@ def test_totals_count_workers_what_they_fork_and_spawns() -> None:
     )
     with pytest.raises(LessonInvalid, match="may have 164 processes"):
         parse_lesson(head.format(64, 1) + step + spawns, "spawns.toml")
-
-
-def test_hostile_names_and_titles_never_reach_the_terminal(
-    tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A lesson file named with an escape sequence, and a title with one and with Rich markup:
-    `sigscope lessons`, `--check` and the picker's lines show them inert."""
-    from sigscope.course import lesson_index
-    from sigscope.ui.screens.lesson_picker import entry_label
-
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    folder = tmp_path / "course"
-    folder.mkdir()
-    title = "[bold red]Loud[/bold red] \\u001b]0;pwned\\u0007 \\u001b[2J"
-    (folder / "01-\x1b[31mred.toml").write_text(
-        GOOD_TEXT.replace('title = "A good lesson"', f'title = "{title}"')
-    )
-    (folder / "02-\x1b[2Jbroken.toml").write_text('title = "x"\n')
-    for args in (["lessons", "--lessons-dir", str(folder)], ["lessons", "--check", str(folder)]):
-        done = subprocess.run(
-            [sys.executable, "-m", "sigscope", *args], capture_output=True, text=True, timeout=60
-        )
-        assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout, args
-        assert "Traceback" not in done.stderr
-        assert "broken" in done.stdout
-    listing = subprocess.run(
-        [sys.executable, "-m", "sigscope", "lessons", "--lessons-dir", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    assert "[bold red]Loud[/bold red]" in listing  # shown as written, not as markup
-    entries = lesson_index(folder, ProgressStore(tmp_path / "p.json"))
-    for entry in entries:
-        label = entry_label(entry, 20)
-        assert "\x1b" not in label.plain and "\x07" not in label.plain
-    assert "[bold red]Loud[/bold red]" in entry_label(entries[0], 20).plain
-
-
-def test_a_lessons_lab_is_capped_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The checker counts what a lesson asks for, but not what its sends make the lab start: a
-    HUP to 64 stubborn workers (grace 60 s) retires them and starts 64 more each time, and a
-    TTIN per action adds a worker (50 HUPs passed the checker: thousands of processes). So a
-    lesson's lab runs under the same cap at run time, every process counted, as serve's."""
-    from sigscope import procfs
-    from sigscope.lab import Lab
-    from sigscope.lab.behaviours import LESSON_MAX_PROCESSES
-    from sigscope.lab.master import MAX_WORKERS_ENV
-
-    monkeypatch.delenv(MAX_WORKERS_ENV, raising=False)
-    step = '[[steps]]\ntext = "x"\nsources = ["PEP 1"]\nhints = ["h"]\n'
-    storm = ", ".join(['{ send = "HUP" }'] * 50)
-    lesson = parse_lesson(
-        'title = "t"\nsources = ["PEP 1"]\n[lab]\nworkers = 64\nbehaviour = "stubborn"\n'
-        f"grace = 60\n{step}expect = {{ live_workers = 64 }}\nsolution = [{storm}]\n",
-        "storm.toml",
-    )  # accepted: the storm is the lab's to bound
-    lab = lesson.make_lab()
-    assert lab.max_workers == LESSON_MAX_PROCESSES - 1  # the master is the 128th
-    # The cap the lesson's lab gets is enforced like serve's (a small one, to be quick): a HUP
-    # storm to stubborn workers never has more than cap + 1 processes alive.
-    with Lab(workers=2, behaviour="stubborn", grace=30, max_processes=3) as small:
-        assert small.pgid is not None
-        for _ in range(4):
-            since = small.cursor()
-            small.send("master", "HUP")
-            small.wait_for(since=since, kind="received", role="master", timeout=15)
-        small.wait_for(kind="note", role="master", timeout=15)  # "spawn waits: …"
-        alive = [
-            p for p in procfs.all_pids() if (st := procfs.read_stat(p)) and st.pgid == small.pgid
-        ]
-        assert len(alive) <= 4, alive
 
 
 def test_a_ttin_to_the_master_counts_as_one_more_worker() -> None:
