@@ -40,7 +40,7 @@ VIEWS_KEPT = 8  # views per process: enough to reach back past an exit seen late
 
 
 def mask_sets(masks: Any) -> dict[str, frozenset[int]]:
-    """The four sets the panel shows, from a ``sigscope.observe.sampler.Masks``.
+    """The four sets the panel shows, from a ``sigscope.procfs.Masks``.
 
     Pending is the thread's SigPnd together with the process's ShdPnd: ``kill()`` puts a
     signal in the shared set, and either way it waits for the same delivery.
