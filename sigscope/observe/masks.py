@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+from sigscope.procfs import signals_in
 from sigscope.signames import signal_name
 
 MASK_DIGITS = 16  # the kernel prints a 64-bit sigset_t word as 16 hex digits
@@ -34,14 +35,7 @@ def decode_mask(hex_text: str) -> frozenset[int]:
         raise MaskError(f"not a hex signal mask: {hex_text!r}") from None
     if bits < 0:
         raise MaskError(f"a signal mask cannot be negative: {hex_text!r}")
-    found = []
-    signo = 1
-    while bits:
-        if bits & 1:
-            found.append(signo)
-        bits >>= 1
-        signo += 1
-    return frozenset(found)
+    return signals_in(bits)
 
 
 def encode_mask(signals: Iterable[int]) -> str:
