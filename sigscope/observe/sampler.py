@@ -29,19 +29,49 @@ import errno
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sigscope.events import Event, now
 from sigscope.procfs import Masks, Stat, parse_stat, parse_status_masks, voluntary_switches
-
-if TYPE_CHECKING:
-    from sigscope.lab.controller import Lab, LabProcess
+from sigscope.safety import ProcessRef
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # States worth an event: the rest (R, S, D, I) flicker many times a second in a busy worker.
 NOTABLE_STATES = frozenset({"Z", "T", "t", "X", "gone"})
+
+
+class Known(Protocol):
+    """What the sampler reads of a process its source knows (a ``LabProcess``): how to name
+    it, and the start time that tells it from a later process with the same pid."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def index(self) -> int | None: ...
+    @property
+    def behaviour(self) -> str | None: ...
+    @property
+    def alive(self) -> bool: ...
+    @property
+    def ref(self) -> ProcessRef | None: ...
+
+
+class Scanned(Protocol):
+    """What the sampler needs of what it scans (a lab, an attached tree): its processes, the
+    pid whose adopted children may belong to it, and an event stream to add ``state`` to.
+    (The observer does not import the lab: it sits beside it, below the sources.)"""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def pgid(self) -> int | None: ...
+    @property
+    def processes(self) -> Mapping[int, Known]: ...
+    @property
+    def ended(self) -> threading.Event: ...
+    def add_event(self, event: Event) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -187,12 +217,12 @@ class Sampler:
     """Scans a lab's tree every ``interval`` seconds on a daemon thread (or on demand).
 
     Args:
-        lab: a started :class:`~sigscope.lab.controller.Lab`.
+        lab: a started lab (:class:`~sigscope.lab.controller.Lab`) or attached tree.
         interval: seconds between scans of the thread; a few per second is enough for eyes,
             and each scan of 100 workers costs a few milliseconds.
     """
 
-    def __init__(self, lab: Lab, interval: float = 0.25) -> None:
+    def __init__(self, lab: Scanned, interval: float = 0.25) -> None:
         if not interval > 0:
             raise ValueError(f"interval must be a positive number of seconds, not {interval!r}")
         self.lab = lab
@@ -281,7 +311,7 @@ class Sampler:
         return snapshot
 
     # -- one scan ------------------------------------------------------------------------------
-    def _known(self) -> dict[int, LabProcess]:
+    def _known(self) -> dict[int, Known]:
         # The lab's reader thread adds to this dict; copying it may race with that, so retry.
         for _ in range(10):
             try:
@@ -404,7 +434,7 @@ def _order(view: ProcessView) -> tuple[int, int, int]:
     return (rank, view.index if view.index is not None else 1 << 30, view.pid)
 
 
-def _view(pid: int, st: Stat, status: bytes, proc: LabProcess | None) -> ProcessView:
+def _view(pid: int, st: Stat, status: bytes, proc: Known | None) -> ProcessView:
     """One process's view from its stat and status, with the lab's name for it if known."""
     return ProcessView(
         pid,
@@ -423,7 +453,7 @@ def _view(pid: int, st: Stat, status: bytes, proc: LabProcess | None) -> Process
     )
 
 
-def read_view(pid: int, proc: LabProcess | None = None) -> ProcessView | None:
+def read_view(pid: int, proc: Known | None = None) -> ProcessView | None:
     """One process's view now, read by path (no scan, no kept files), named as ``proc`` says;
     None if it is gone. For one-off reads: ``attach``, lesson checks without a sampler."""
     data = _read(f"/proc/{pid}/stat", 1024)

@@ -89,7 +89,7 @@ class AttachedTree(EventLog):
         self._masks: dict[int, dict[str, frozenset[int]]] = {}
         self._next_index = 0
         self._add(root, procfs.read_stat(root), announce=False)
-        self.sampler = Sampler(self, interval=interval)  # type: ignore[arg-type]
+        self.sampler = Sampler(self, interval=interval)
         self.sampler.subscribe(self._on_snapshot)
         self.want_strace = strace
         self.strace: StraceFeed | None = None
