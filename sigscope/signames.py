@@ -7,6 +7,7 @@ C libraries; ``SIGRTMAX-n`` is accepted on input.
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sigscope.numbers import is_int, parse_int
@@ -74,6 +75,11 @@ def signal_name(num: int) -> str:
     if RTMIN <= num <= RTMAX:
         return f"SIGRTMIN+{num - RTMIN}"
     return f"SIG?{num}"
+
+
+def signal_names(signals: Iterable[int]) -> list[str]:
+    """Names of the signals, in number order; real-time ones as ``SIGRTMIN+n``."""
+    return [signal_name(s) for s in sorted(set(signals))]
 
 
 def parse_signal(text: str) -> int:

@@ -29,20 +29,18 @@ from sigscope import procfs
 from sigscope.lab.channel import EventWriter
 from sigscope.lab.libc import SIG_DFL, SIG_IGN, get_action
 from sigscope.numbers import parse_int
-from sigscope.signames import parse_signal
+from sigscope.signames import parse_signal, signal_names
 
 
 def read_masks(path: str = "/proc/self/status") -> dict[str, list[str]]:
     """blocked, ignored, caught and pending (process-wide and thread) names from /proc."""
-    from sigscope.observe.masks import mask_names
-
     with open(path, "rb") as f:
         m = procfs.parse_status_masks(f.read())
     return {
-        "blocked": mask_names(m.blocked),
-        "ignored": mask_names(m.ignored),
-        "caught": mask_names(m.caught),
-        "pending": mask_names(m.all_pending),
+        "blocked": signal_names(m.blocked),
+        "ignored": signal_names(m.ignored),
+        "caught": signal_names(m.caught),
+        "pending": signal_names(m.all_pending),
     }
 
 

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 from sigscope import procfs
 from sigscope.events import now
 from sigscope.lab.channel import EventWriter
-from sigscope.signames import signal_name
+from sigscope.signames import signal_name, signal_names
 
 try:
     from setproctitle import setproctitle
@@ -121,13 +121,11 @@ class Worker:
 
 def _inherited_masks() -> dict[str, list[str]]:
     """What this worker starts with, before its behaviour changes anything (from /proc)."""
-    from sigscope.observe.masks import mask_names
-
     m = procfs.parse_status_masks(procfs.read_status("self") or b"")
     return {
-        "blocked": mask_names(m.blocked),
-        "ignored": mask_names(m.ignored),
-        "caught": mask_names(m.caught),
+        "blocked": signal_names(m.blocked),
+        "ignored": signal_names(m.ignored),
+        "caught": signal_names(m.caught),
     }
 
 

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable
 
 from sigscope.procfs import signals_in
-from sigscope.signames import signal_name
+from sigscope.signames import signal_names
 
 MASK_DIGITS = 16  # the kernel prints a 64-bit sigset_t word as 16 hex digits
 
@@ -54,4 +54,4 @@ def encode_mask(signals: Iterable[int]) -> str:
 
 def mask_names(signals: Iterable[int]) -> list[str]:
     """Names of the signals, in number order; real-time ones as ``SIGRTMIN+n``."""
-    return [signal_name(s) for s in sorted(set(signals))]
+    return signal_names(signals)

@@ -37,7 +37,7 @@ from typing import Any
 
 from sigscope import procfs
 from sigscope.lab.exec_probe import read_masks
-from sigscope.signames import signal_name
+from sigscope.signames import signal_name, signal_names
 
 from . import BehaviourError, behaviour
 from ._ending import ENDING, catchable, wait_for_trigger
@@ -60,9 +60,7 @@ def _check(params: dict[str, Any]) -> None:
 
 
 def _status_masks(text: str) -> dict[str, list[str]]:
-    from sigscope.observe.masks import mask_names
-
-    return {"ignored": mask_names(procfs.parse_status_masks(text.encode()).ignored)}
+    return {"ignored": signal_names(procfs.parse_status_masks(text.encode()).ignored)}
 
 
 @behaviour(
