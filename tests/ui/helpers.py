@@ -52,21 +52,47 @@ async def until(
         await pilot.pause(POLL)
 
 
-class Notes:
-    """Mixin for an App class: record every notification it shows in ``said`` as
-    (message, severity), to check the words (``class RecordingApp(Notes, SigscopeApp)``)."""
+def spy(obj: Any, name: str) -> list[tuple[Any, ...]]:
+    """Record each call of ``obj.name`` (still made, from any thread) as its arguments.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.said: list[tuple[str, str]] = []
+    For a check that a key did *not* do something: the key is handled (``pilot.press``
+    returns once it is) and the call it must not make is not in the list, at once, instead of
+    waiting a while to see whether its effect shows up."""
+    calls: list[tuple[Any, ...]] = []
+    method = getattr(obj, name)
 
-    def notify(self, message: Any, *args: Any, **kwargs: Any) -> None:
-        self.said.append((str(message), str(kwargs.get("severity", "information"))))
-        super().notify(message, *args, **kwargs)  # type: ignore[misc]
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        calls.append((*args, *kwargs.items()))
+        return method(*args, **kwargs)
+
+    setattr(obj, name, recorded)  # on the instance: it shadows the class's method
+    return calls
 
 
-def said(app: Any, text: str, severity: str | None = None) -> bool:
-    """Whether ``app`` (a Notes app) showed a notification containing ``text``."""
-    return any(
-        text in m and (severity is None or s == severity) for m, s in getattr(app, "said", [])
-    )
+def palette_choice(app: Any) -> str:
+    """The command the open command palette runs on enter ('' while none is highlighted):
+    its search runs in the background, in batches, so wait for this, not for a while."""
+    from textual.command import CommandList
+
+    found = app.screen.query(CommandList)
+    if not found:
+        return ""
+    options = found.first()
+    index = options.highlighted
+    return "" if index is None else str(options.get_option_at_index(index).prompt)
+
+
+async def laid_out(pilot: Pilot[Any], timeout: float = WAIT) -> None:
+    """Wait until the screen's layout stands still: every widget's region the same on two
+    looks in a row, the app idle in between. (A panel shown or hidden, a resize, a tab
+    switched is laid out on a later refresh, not at once.)"""
+    deadline = time.monotonic() + timeout
+    before = None
+    while True:
+        await pilot.pause()
+        now = [(id(w), w.region) for w in pilot.app.screen.query("*")]
+        if now == before:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the layout still moved after {timeout:g} s")
+        before = now

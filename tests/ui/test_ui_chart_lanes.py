@@ -7,17 +7,15 @@ reap), and no label is cut: a long one wraps onto the row's next line.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 
+from sigscope.course.catalog import resolve_lesson
 from sigscope.lab.controller import Lab
-from sigscope.ui.lesson_app import LessonApp, resolve_lesson
+from sigscope.ui.lesson_app import LessonApp
 from sigscope.ui.widgets.sequence_chart import SequenceChart
+from tests.ui.helpers import until
 
 WAIT = 30.0
 
@@ -51,14 +49,6 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     lessons.mkdir()
     (lessons / "01-four-workers.toml").write_text(LESSON)
     return lessons
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
-    return value
 
 
 def drawn(chart: SequenceChart) -> list[str]:

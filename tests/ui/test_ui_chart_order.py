@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from sigscope.sources.record import load
 from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import ReplaySettings
 from sigscope.ui.widgets.sequence_chart import SequenceChart
+from tests.ui.helpers import until
 
 DATA = Path(__file__).parents[1] / "data"
 RECORDING = DATA / "lab-recording.jsonl"
@@ -53,15 +53,17 @@ async def chart_rows_of(path: Path) -> tuple[list[str], list[int]]:
         app.replay.jump(len(load(path).entries))
         chart = app.panel("chart")
         assert isinstance(chart, SequenceChart)
-        deadline = time.monotonic() + WAIT
         # Every event has reached the chart (as messages) and left the reorder window.
-        while not (
-            any("the lab has ended" in t for t in chart.row_texts())
-            and any("exited with code 0" in t for t in chart.row_texts())
-            and chart.model.held == 0
-        ):
-            assert time.monotonic() < deadline, "the replay never reached the chart's end"
-            await pilot.pause(0.05)
+        await until(
+            pilot,
+            lambda: (
+                any("the lab has ended" in t for t in chart.row_texts())
+                and any("exited with code 0" in t for t in chart.row_texts())
+                and chart.model.held == 0
+            ),
+            "the replay at the chart's end",
+            WAIT,
+        )
         texts, times = chart.row_texts(), [row.t for row in chart.rows]
         await pilot.press("q")
     return texts, times

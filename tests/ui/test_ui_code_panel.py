@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 
 from sigscope.lab.controller import Lab
@@ -19,20 +18,10 @@ from sigscope.ui.screens.code_confirm import CodeConfirmDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.widgets.code_panel import CodeEditor, CodePanel, highlighting_available
 from sigscope.ui.widgets.dispositions import DispositionsPanel
+from tests.ui.helpers import spy, until
 
 WAIT = 20.0
 ROOT = os.geteuid() == 0
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 async def event(lab: Lab, since: int = 0, **fields: Any) -> dict[str, Any]:
@@ -178,8 +167,11 @@ async def test_as_root_saying_no_runs_nothing() -> None:
         panel.editor.load_text("print('should not run')")
         await pilot.press("ctrl+o")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the root dialog")
+        runs = spy(lab, "run_code")
         await pilot.press("n")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmDialog), "the dialog closed")
+        await pilot.pause()
+        assert runs == []
         assert not [e for e in lab.events(since) if e["kind"] == "snippet"]
         assert not panel.root_accepted
 
@@ -205,8 +197,9 @@ async def test_show_me_asks_before_it_runs_a_lessons_python(
 ) -> None:
     """A lesson file is untrusted: show me shows its code and runs it only on yes; no runs
     nothing, yes completes the step on the live lab."""
+    from sigscope.course.catalog import resolve_lesson
     from sigscope.paths import bundled_lessons
-    from sigscope.ui.lesson_app import LessonApp, resolve_lesson
+    from sigscope.ui.lesson_app import LessonApp
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     folder = bundled_lessons()
@@ -222,8 +215,11 @@ async def test_show_me_asks_before_it_runs_a_lessons_python(
         assert "Python from the lesson file" in dialog.question
         assert "signal.signal(signal.SIGUSR1, on_usr1)" in dialog.code
         assert ("as root" in dialog.detail) == ROOT
+        runs = spy(lab, "run_code")
         await pilot.press("n")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: app.screen is not dialog, "the question closed")
+        await pilot.pause()
+        assert runs == []
         assert not [e for e in lab.events(since) if e["kind"] == "snippet"]
         assert 0 not in run.done
         await pilot.press("w")
@@ -236,6 +232,12 @@ async def test_show_me_asks_before_it_runs_a_lessons_python(
         await until(pilot, lambda: dialog.read_to_end, "the code read to its end")
         await pilot.press("y")
         await until(pilot, lambda: 0 in run.done, "step 1 done by its code")
+        # Only yes ran it: one snippet started, the one the step's check saw end.
+        assert len(runs) == 1
+        started = [
+            e for e in lab.events(since) if e["kind"] == "snippet" and e.get("action") == "started"
+        ]
+        assert len(started) == 1, started
 
 
 LONG_CODE_LESSON = """
@@ -282,11 +284,16 @@ async def test_show_me_shows_every_line_before_run_it_is_possible(
             pilot, lambda: isinstance(app.screen, CodeConfirmDialog) and app.screen, "the question"
         )
         assert 'report(marker="end")' in dialog.code
-        await pilot.pause(0.3)
+        scroll = dialog.query_one("#code-scroll", VerticalScroll)
+        await until(
+            pilot, lambda: scroll.max_scroll_y > 0, "the code laid out, taller than its box"
+        )
+        await pilot.pause()  # the dialog's own look after its layout
         assert not dialog.read_to_end
+        runs = spy(lab, "run_code")
         await pilot.press("y")  # refused: the last lines were never on screen
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, CodeConfirmDialog)
+        await pilot.pause()
+        assert app.screen is dialog and runs == []
         assert not [e for e in lab.events(since) if e["kind"] == "snippet"]
         await pilot.press("end")
         await until(pilot, lambda: dialog.read_to_end, "scrolled to the end")

@@ -8,28 +8,29 @@ Waits have generous deadlines; nothing asserts a timing.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 
 from sigscope.cli import main
+from sigscope.course.catalog import resolve_lesson
 from sigscope.paths import bundled_lessons
 from sigscope.ui.demo_app import (
     HOLD_SECONDS,
     MIN_HOLD,
     MIN_PAUSE,
     PREDICT_SECONDS,
+    TICK,
     DemoApp,
     hold_seconds,
     narration_seconds,
 )
-from sigscope.ui.lesson_app import resolve_lesson
+from tests.ui import helpers
 
 WAIT = 60.0  # seconds: a whole lesson on a shared, loaded machine
+until = partial(helpers.until, timeout=WAIT)
 FOLDER = bundled_lessons()
 
 TINY = """
@@ -96,18 +97,6 @@ def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            app = pilot.app
-            raise AssertionError(f"timed out waiting for {what} (phase {app.phase})")  # type: ignore[attr-defined]
-        await pilot.pause(0.05)
-
-
 def tiny_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "lessons"
     folder.mkdir()
@@ -129,8 +118,9 @@ async def test_every_presenter_key(state_home: Path) -> None:
         # Pause: the countdown stops; resume: it runs again.
         await pilot.press("space")
         assert app.paused
-        frozen = app.remaining
-        await pilot.pause(0.5)
+        frozen, ticked = app.remaining, app._last_tick
+        # The countdown's timer runs on while paused: three of its ticks, and nothing counted.
+        await until(pilot, lambda: app._last_tick >= ticked + 3 * TICK, "three ticks, paused")
         assert app.remaining == frozen and "paused" in str(app.pane.border_subtitle)
         await pilot.press("space")
         assert not app.paused
@@ -316,8 +306,8 @@ async def test_two_needed_panels_leave_the_chart_room_for_its_arrows(
         await until(pilot, lambda: app.phase == "narrating" and app.lab is not None, "step 1")
         master, log, chart = app.panel("master"), app.panel("log"), app.panel("chart")
         await until(pilot, lambda: master.display and log.display, "both panels shown")
-        await pilot.pause(0.3)
         shown = [app.process_tree, chart, master, log, app.pane]
+        await until(pilot, lambda: all(w.region.area for w in shown), "all laid out")
         screen = app.screen.region
         for widget in shown:
             assert screen.contains_region(widget.region), widget.id
@@ -348,7 +338,7 @@ async def test_the_event_list_alone_shows_its_rows_at_100x30(tmp_path: Path) -> 
         await until(pilot, lambda: app.phase == "narrating" and app.lab is not None, "step 1")
         log, chart = app.panel("log"), app.panel("chart")
         await until(pilot, lambda: log.display, "the events shown")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: log.region.area and log.table.region.area, "the list laid out")
         assert app.screen.region.contains_region(log.region)
         assert not log.region.overlaps(chart.region) and chart.region.height >= 8
         assert log.table.region.height >= 5, log.region

@@ -98,18 +98,19 @@ async def test_status_rows_fold_until_asked_and_raw_fields_on_demand() -> None:
         start = next(
             i for i, e in enumerate(shown) if e["kind"] == "start" and e["role"] == "worker"
         )
+
+        def details() -> str:
+            return str(log.query_one("#log-details").render())
+
         log.table.move_to(start)
-        await pilot.pause(0.1)
-        details = str(log.query_one("#log-details").render())
-        assert details.startswith(describe(log.shown_events[start]))
-        assert "{'" not in details and "r: every field" in details
+        sentence = describe(log.shown_events[start])
+        await until(pilot, lambda: details().startswith(sentence), "the start event's details")
+        assert "{'" not in details() and "r: every field" in details()
         await pilot.press("r")
-        await pilot.pause(0.1)
-        raw = str(log.query_one("#log-details").render())
-        assert '"inherited": {"blocked": ' in raw  # JSON, as recorded
+        # JSON, as recorded
+        await until(pilot, lambda: '"inherited": {"blocked": ' in details(), "every field")
         await pilot.press("r")
-        await pilot.pause(0.1)
-        assert '"inherited"' not in str(log.query_one("#log-details").render())
+        await until(pilot, lambda: '"inherited"' not in details(), "the sentence again")
 
 
 async def test_rows_that_arrive_together_are_listed_in_time_order() -> None:

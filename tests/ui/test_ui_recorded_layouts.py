@@ -12,6 +12,7 @@ from sigscope.observe.sampler import Snapshot
 from sigscope.sources.record import load
 from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.sources import ReplaySettings
+from tests.ui.helpers import until
 
 RECORDING = Path(__file__).parents[1] / "data" / "lab-recording.jsonl"
 
@@ -56,13 +57,12 @@ async def test_layouts_show_the_recorded_zombie(size: tuple[int, int], expected:
         await pilot.pause()
         assert app.replay is not None
         app.replay.jump(position)
-        for _ in range(40):  # the events reach the app as messages; the tree refreshes 4×/s
-            await pilot.pause(0.05)
-            row = app.process_tree.row_for(zombie)
-            if row is not None and row.state == "Z":
-                break
-        row = app.process_tree.row_for(zombie)
-        assert row is not None and row.state == "Z"
+        # The events reach the app as messages; the tree shows what they say.
+        await until(
+            pilot,
+            lambda: (row := app.process_tree.row_for(zombie)) is not None and row.state == "Z",
+            f"{zombie} shown as a zombie",
+        )
         assert app.layout_mode == ("full" if size == (120, 40) else "compact")
         text = screen_text(app)
         for word in expected:

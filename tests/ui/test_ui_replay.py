@@ -5,6 +5,7 @@ time, the master's wanted count after the recorded TTIN, the last recorded dispo
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -134,8 +135,11 @@ async def test_ages_count_recorded_time_at_the_play_head() -> None:
         app.replay.jump(head)
         row = await until(pilot, lambda: app.process_tree.row_for(worker), "worker 0's row")
         assert row.age == pytest.approx(expected, abs=1e-6)
-        # Paused: the recorded clock stands still however long the room looks at it.
-        await pilot.pause(1.2)
+        # Paused: the recorded clock stands still however long the room looks at it. Wall
+        # time passing is the subject here, so the wait is for it: more than the tree's 1 s
+        # age tick, the app running meanwhile.
+        looked = time.monotonic()
+        await until(pilot, lambda: time.monotonic() - looked > 1.2, "1.2 s of wall time")
         row = await until(pilot, lambda: app.process_tree.row_for(worker), "worker 0's row")
         assert row.age == pytest.approx(expected, abs=1e-6)
         assert format_age(expected) in app.export_screenshot().replace("&#160;", " ")

@@ -101,8 +101,8 @@ async def test_attach_shows_a_tree_and_sends_only_into_it() -> None:
             titles = " ".join(c.title for c in app.get_system_commands(app.screen))
             assert "SIGTTIN" not in titles and "Restart" not in titles
             tree_before = app.lab
-            await pilot.press("plus", "m", "n", "R")
-            await pilot.pause(0.3)
+            await pilot.press("plus", "m", "n", "R")  # returns once the keys are handled
+            await pilot.pause()
             assert app.screen is app.screen_stack[0] and app.lab is tree_before
             pids = [r.pid for r in app.process_tree.rows_shown]
             child = next(p for p in pids if p != root.pid)

@@ -30,6 +30,7 @@ from sigscope.ui.widgets.sequence_chart import (
     SequenceChart,
 )
 from sigscope.ui.widgets.timers import TimersPanel
+from tests.ui.helpers import until
 
 WAIT = 15.0
 S = 1_000_000_000  # ns per second
@@ -511,8 +512,7 @@ async def test_timers_extrapolate_and_tick_only_while_counting() -> None:
             )
         )
         assert panel.remaining("alarm") == 0.0
-        await pilot.pause(0.3)  # a tick notices and stops the ticker
-        assert not panel.ticking
+        await until(pilot, lambda: not panel.ticking, "a tick to notice and stop the ticker")
         # A reap forgets the process's timers.
         panel.add_event(ev("reaped", clock.ns, 2, "master", child=60, how="exited", exitcode=0))
         assert 60 not in panel.timers
