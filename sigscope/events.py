@@ -1,14 +1,23 @@
 """The event record: what every source (a lab, an attached tree, a replay) reports, a dict each.
 
 **Contract** (design.md): every event has ``t`` (``time.monotonic_ns()``), ``pid`` and ``role``
-(``ui``, ``master``, ``worker``, ``orphan``) of the process the event belongs to, ``kind``, and
-``sig`` (a name like ``SIGTERM``) where a signal is involved. The kinds and their fields:
+(``controller``, ``master``, ``worker``, ``orphan``) of the process the event belongs to,
+``kind``, and ``sig`` (a name like ``SIGTERM``) where a signal is involved.
+
+The role ``controller`` (:data:`CONTROLLER`) is sigscope's own process: the one that runs a lab
+(in the dashboard, a lesson or ``sigscope trace``), follows an attached tree, or keeps a terminal
+lane. Its events are what it did (``sent``, a ``reaped`` master or adopted orphan) or saw (the
+sampler's ``state``, an attached tree's ``appeared``). Recordings made before issue 13 call it
+``ui`` (:data:`OLD_CONTROLLER`); readers take both (:func:`is_controller`), and replaying an old
+recording needs no conversion.
+
+The kinds and their fields:
 
 ============  ======================================================================
 kind          fields beyond t, pid, role
 ============  ======================================================================
-sent          ``sig``, ``target`` (pid), ``target_role``; by the controller (role ui)
-              or the master; by a worker to one of its own threads with ``via``
+sent          ``sig``, ``target`` (pid), ``target_role``; by the controller (role
+              controller) or the master; by a worker to one of its own threads with ``via``
               (``pthread_kill``), ``thread`` (name) and ``native_id`` of the target thread;
               ``count`` when one event stands for a burst (a test's 10,000 signals);
               ``value`` and ``via`` (``sigqueue``) when sent queued (``SIGNAL=VALUE``)
@@ -48,7 +57,7 @@ phase         ``phase``: running / graceful / quick / stopped-workers / exiting
 backoff       ``index``, ``delay`` (s), ``deaths``: a slot that keeps dying waits
 state         ``child``, ``state`` (Z, T, t, X, another /proc state, or ``gone``), ``old``
               (None when first seen), ``child_role`` and ``index`` when the lab knows it: the
-              sampler saw a process enter or leave Z/T/t/X, or vanish (role ui, pid of the
+              sampler saw a process enter or leave Z/T/t/X, or vanish (role controller, pid of the
               controller; added with ``Lab.add_event``)
 timer         ``timer`` (``alarm``, ``ITIMER_REAL``, ``ITIMER_VIRTUAL``, ``ITIMER_PROF``),
               ``action`` (armed / fired / tick / cancelled), ``value`` (s left, float),
@@ -142,6 +151,9 @@ terminal      role ``ui``, pid sigscope: the lane itself. ``action``: ``started`
               master: the terminal hung up), ``closed`` (the lane ended)
 joined        ``pgid``, ``sid``, ``ppid``, ``comm``, ``argv`` (list): a process appeared
               in the session (the shell's own joined comes first)
+exec          ``comm``, ``argv``: it ran a new program (a job is forked as a copy of the
+              shell, then execs: ``sleep 30`` is first ``bash``)
+moved         ``pgid``, ``sid``, ``old_pgid``, ``old_sid``: setpgid(2) or setsid(2) moved it
 left          ``pgid``, ``comm``: it is no longer in /proc (ended and reaped)
 foreground    pid and role of the shell: ``pgid`` (the tty's new foreground process group,
               tpgid; -1 none), ``previous`` (None at first), ``members`` (its pids)
@@ -173,6 +185,19 @@ import time
 from typing import Any
 
 Event = dict[str, Any]
+
+CONTROLLER = "controller"
+"""The role of sigscope's own process in its events (see above)."""
+OLD_CONTROLLER = "ui"
+"""What recordings made before issue 13 call the controller's role."""
+CONTROLLER_ROLES = frozenset({CONTROLLER, OLD_CONTROLLER})
+ROLES = (CONTROLLER, "master", "worker", "orphan")
+"""The roles of a lab's events (the terminal lane adds ``shell`` and ``job``)."""
+
+
+def is_controller(event: Event) -> bool:
+    """The event is sigscope's own (role ``controller``, or ``ui`` in an old recording)."""
+    return event.get("role") in CONTROLLER_ROLES
 
 
 def now() -> int:
