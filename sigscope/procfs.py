@@ -3,10 +3,11 @@
 Every module that wants what the kernel says about a process reads it here:
 ``/proc/PID/stat`` through :func:`parse_stat` / :func:`read_stat` (one :class:`Stat`),
 ``/proc/PID/status`` through :func:`read_status` and its parsers (:func:`parse_status_masks`
-for the five signal masks and SigQ, :func:`voluntary_switches`), and the process tree through
-:func:`children_of`. psutil covers most of /proc, but not the signal masks, and the lab reads
-a pid's start time before every send and scans for adopted children on hot paths, where one
-direct read is both faster and clearer about what the kernel said.
+for the five signal masks and SigQ, :func:`voluntary_switches`, :func:`status_field` for any
+other line), and the process tree through :func:`children_of`. psutil covers most of /proc,
+but not the signal masks, and the lab reads a pid's start time before every send and scans for
+adopted children on hot paths, where one direct read is both faster and clearer about what the
+kernel said.
 
 The parsers take the file's bytes, so a caller that keeps a file open (the sampler re-reads
 its descriptors with ``pread``) parses exactly what a fresh read would.
@@ -136,8 +137,8 @@ def start_time(pid: int) -> int | None:
 
 # -- /proc/PID/status ---------------------------------------------------------------------
 def read_status(pid: int | str) -> bytes | None:
-    """The text of /proc/PID/status (``pid`` may be ``"self"``), or None if the process is gone.
-    A zombie still has one: its state line says Z, its masks are what they were at exit."""
+    """The text of /proc/PID/status (``pid`` may be ``"self"``), or None if the process is gone
+    (a zombie still has one, until it is reaped)."""
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
             return f.read()
