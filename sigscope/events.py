@@ -144,7 +144,7 @@ session, or one that left it with ``setsid``). Its events go into the same log a
 ============  ======================================================================
 kind          fields beyond t, pid, role
 ============  ======================================================================
-terminal      role ``ui``, pid sigscope: the lane itself. ``action``: ``started``
+terminal      role ``controller``, pid sigscope: the lane itself. ``action``: ``started``
               (``shell`` pid, ``argv``, ``tty`` name, ``rows``, ``cols``, ``strace``
               true/false), ``strace`` (``text``: why there are no received/ended events:
               strace missing or not permitted), ``hangup`` (sigscope closed the pty's
@@ -167,10 +167,12 @@ continued     ``via`` (``proc``): it left state T and still lives
 received      ``sig``, ``si_code`` (``SI_KERNEL`` for a tty-generated signal, ``SI_USER``
               from kill), ``sender`` (si_pid), ``sender_uid``, ``via`` (``strace``); SIGCHLD
               adds ``si_status``: what the kernel delivered (the handler may run later)
-ended         ``code`` (exit code, or -N when killed by signal N), ``sig`` (killed by),
+exit          how it ended (the lab's ``exit`` kind, as attach's strace feed makes it; not
+              ``ended``, which is the lab's own end and stops ``trace`` and the dashboard):
+              ``code`` (exit code, or -N when killed by signal N), ``sig`` (killed by),
               ``core``, ``how`` (``exited with 0``, ``killed by SIGINT``), ``via``
               (``strace``; ``keeper``: the lane's reaper saw the status)
-sent          role ``ui``: ``sig``, ``target`` (a pid, or -PGID for a whole group),
+sent          role ``controller``: ``sig``, ``target`` (a pid, or -PGID for a whole group),
               ``target_role`` (``shell``, ``job``, ``group``), ``members`` for a group
 ============  ======================================================================
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigscope import procfs
-from sigscope.events import Event, now
+from sigscope.events import CONTROLLER, Event, now
 from sigscope.safety import ProcessRef, SendRefused, send_signal
 from sigscope.signames import parse_signal, signal_name
 from sigscope.sources.eventlog import EventLog
@@ -155,7 +155,7 @@ class TerminalLane:
         self.observer = SessionObserver(self.session.keeper.pid, self.shell_pid, tty_nr)
         self.emit(
             self.me,
-            "ui",
+            CONTROLLER,
             "terminal",
             action="started",
             shell=self.shell_pid,
@@ -172,7 +172,7 @@ class TerminalLane:
             # strace prints "Process N attached" once it has seized the shell (or complains).
             self._attached.wait(min(5.0, max(0.0, deadline - time.monotonic())))
         if self.strace_problem:
-            self.emit(self.me, "ui", "terminal", action="strace", text=self.strace_problem)
+            self.emit(self.me, CONTROLLER, "terminal", action="strace", text=self.strace_problem)
         return self
 
     def close(self, timeout: float = 5.0) -> None:
@@ -201,7 +201,7 @@ class TerminalLane:
                         pass
         os.close(self._wake_r)
         os.close(self._wake_w)
-        self.emit(self.me, "ui", "terminal", action="closed")
+        self.emit(self.me, CONTROLLER, "terminal", action="closed")
 
     def _kill_survivors(self) -> None:
         """A keeper killed by someone else leaves its descendants to us (a subreaper) or init:
@@ -244,7 +244,7 @@ class TerminalLane:
                 return
             self.hung_up = True
             self._pending.clear()
-        self.emit(self.me, "ui", "terminal", action="hangup", tty=self.session.tty)
+        self.emit(self.me, CONTROLLER, "terminal", action="hangup", tty=self.session.tty)
         os.write(self._wake_w, b"h")  # the I/O thread closes it: it is the one polling it
 
     def poke(self) -> None:
@@ -283,7 +283,7 @@ class TerminalLane:
             ref = ProcessRef(p.pid, p.starttime)
             self.emit(
                 self.me,
-                "ui",
+                CONTROLLER,
                 "sent",
                 sig=signal_name(signum),
                 target=target,
@@ -292,7 +292,7 @@ class TerminalLane:
             try:
                 send_signal(ref, signum, managed=obs_known.__contains__)
             except SendRefused as e:
-                self.emit(self.me, "ui", "error", text=str(e))
+                self.emit(self.me, CONTROLLER, "error", text=str(e))
                 raise TerminalError(str(e)) from None
             self.poke()
             return
@@ -318,7 +318,7 @@ class TerminalLane:
             raise TerminalError(f"process group {pgid} is not a group of the terminal's session")
         self.emit(
             self.me,
-            "ui",
+            CONTROLLER,
             "sent",
             sig=signal_name(signum),
             target=-pgid,
@@ -496,7 +496,7 @@ class TerminalLane:
             else:
                 fields.update(core=False, how=f"exited with {os.WEXITSTATUS(status)}")
             role = "shell" if pid == self.shell_pid else "job"
-            self.emit(pid, role, "ended", **fields)
+            self.emit(pid, role, "exit", **fields)
         elif msg.get("what") == "strace" and self.strace_problem is None:
             self.strace_problem = "strace ended: no more received or ended events"
 
@@ -514,7 +514,7 @@ class TerminalLane:
             return
         event["t"] = now()
         event["role"] = "shell" if event["pid"] == self.shell_pid else "job"
-        if event["kind"] == "ended" and event["pid"] == self.shell_pid:
+        if event["kind"] == "exit" and event["pid"] == self.shell_pid:
             # The keeper reports the shell's status itself (it is the shell's parent).
             return
         self._deliver(event)

@@ -6,7 +6,7 @@ strace follows every process the shell forks. Each line is one of:
 - ``--- SIGINT {si_signo=SIGINT, si_code=SI_KERNEL} ---``: the kernel delivered a signal
   (a ``received`` event; attach's parser, :func:`sigscope.sources.strace.parse_line`, reads it);
 - ``--- stopped by SIGTSTP ---``: a group-stop (``stopped``);
-- ``+++ killed by SIGINT +++`` / ``+++ exited with 0 +++``: how it ended (``ended``);
+- ``+++ killed by SIGINT +++`` / ``+++ exited with 0 +++``: how it ended (``exit``);
 - ``strace: Process N attached`` and strace's complaints (not permitted, not installed).
 """
 
@@ -59,10 +59,9 @@ def lane_event(line: str, default_pid: int) -> Event | None:
             if status:
                 event["si_status"] = status.group(1)
         return event
-    # attach's "exit" event: for the lane it is how the process ended.
+    # attach's "exit" event, with how it ended in words.
     text = _DEATH_TEXT.search(line)
     how = text.group(1) if text else ""
-    event["kind"] = "ended"
     event["core"] = "core dumped" in how
     event["how"] = how.replace(" (core dumped)", "")
     return event
