@@ -78,9 +78,20 @@ def add_parser(sub: Any) -> None:
     trace.add_argument(
         "--record", metavar="FILE", help="also write the events to FILE (JSON lines)"
     )
+    from sigscope.terminal.headless import add_terminal_options
+
+    add_terminal_options(trace, typing=True)
 
 
 def run(args: argparse.Namespace) -> int:
+    from sigscope.terminal.headless import check_terminal_options
+
+    problem = check_terminal_options(args)
+    if problem:
+        print(f"sigscope trace: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.terminal:
+        return run_terminal(args)
     check_worker_cap()
     from sigscope.commands.trace_view import EventPrinter
     from sigscope.lab import Lab, LabError
@@ -176,3 +187,22 @@ def run(args: argparse.Namespace) -> int:
         for event in lab.events(pos):
             printer.show(event)
     return 1 if failures else 0
+
+
+def run_terminal(args: argparse.Namespace) -> int:
+    """``trace --terminal``: the terminal lane alone (sigscope/terminal/headless.py)."""
+    from sigscope.commands.trace_view import EventPrinter
+    from sigscope.terminal.headless import run_lane
+    from sigscope.terminal.lane import TerminalSettings
+
+    printer = EventPrinter(json_lines=args.json)
+
+    def problem(text: str) -> None:
+        print(f"sigscope trace: {text}", file=sys.stderr)
+
+    try:
+        return run_lane(
+            TerminalSettings(shell=args.shell), args.type, args.duration, printer.show, problem
+        )
+    except KeyboardInterrupt:
+        return 130
