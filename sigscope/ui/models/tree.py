@@ -24,8 +24,10 @@ UNSCANNED = "?"  # the state of a process no scan has seen yet
 class ProcessRow:
     """One line of the tree: what a student needs to tell processes apart.
 
-    Frozen and compared by value, on purpose: a row that equals the one drawn is not redrawn,
-    and one that differs is redrawn alone (the process tree caches a line per row value).
+    Frozen, and compared by what it shows (:meth:`shown`), on purpose: a row that looks the
+    same as the one drawn is not redrawn, and one that differs is redrawn alone (the process
+    tree caches a line per row). ``age`` stays exact (a replay's ages are checked to the
+    nanosecond); the tree shows it to the second, so it redraws a row once a second at most.
     """
 
     pid: int
@@ -41,6 +43,20 @@ class ProcessRow:
     @property
     def gone(self) -> bool:
         return self.state in ("reaped", "gone")
+
+    def shown(self) -> tuple[object, ...]:
+        """Everything the tree draws of this row (the age as drawn, to the second)."""
+        return (
+            self.pid,
+            self.depth,
+            self.role,
+            self.behaviour,
+            self.state,
+            format_age(self.age),
+            self.received,
+            self.last_signal,
+            self.rate,
+        )
 
 
 StateOf = Callable[[int], "tuple[str, int] | None"]

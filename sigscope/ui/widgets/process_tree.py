@@ -3,17 +3,30 @@
 Rows are keyed by pid, so the selection follows its process when rows move (a worker is
 replaced, an orphan is adopted). A process that has just been reaped stays a few seconds,
 dimmed, so that a student sees it go and its replacement come rather than a row that silently
-changes its pid. States come from ``/proc`` (the observer's snapshot when there is one):
-``Z`` (zombie) and ``T`` (stopped) stand out, because they are what the lessons are about.
+changes its pid. States come from ``/proc`` (the sampler's scans): ``Z`` (zombie) and ``T``
+(stopped) stand out, because they are what the lessons are about.
+
+The widget is a line-API :class:`~textual.scroll_view.ScrollView`, as the event table is: a
+row is drawn once for what it shows (:meth:`~sigscope.ui.models.tree.ProcessRow.shown`) and
+kept as a strip, and a row whose text changed repaints its own line only.
+A ``DataTable`` invalidated every cached line of the table at each ``update_cell``, and the
+ages change every second. It looks like the ``DataTable`` it replaces: a fixed header, cells
+padded by one column each side, the cursor row highlighted under the cells' own colours.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
+from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from sigscope.ui.models.tree import UNSCANNED, ProcessRow, format_age
 
@@ -31,7 +44,10 @@ STATE_STYLES = {
 COLUMNS = ("PID", "ROLE", "BEHAVIOUR", "S", "AGE", "SIGS", "LAST", "RATE")
 TAG = "●"  # before the pid of a tagged process
 RATE_WIDTH = 10  # seconds of received-signal rate drawn as a sparkline (signals/s)
+# Columns whose text changes in place are fixed wide enough for their longest value (S becomes
+# "reaped", LAST "SIGRTMIN+12", AGE "59m59s"), so a row's change never moves another's cells.
 FIXED_WIDTHS = {"PID": 8, "S": 6, "AGE": 6, "SIGS": 4, "LAST": 11, "RATE": RATE_WIDTH}
+PAD = 1  # blank columns each side of a cell
 
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -55,11 +71,63 @@ def state_text(state: str) -> Text:
     return Text(f" {state} ", style=style)
 
 
-class ProcessTree(DataTable[Text]):
+class TreeColumn:
+    """A column of the tree: its heading and how wide its content is drawn."""
+
+    __slots__ = ("label", "width", "fixed")
+
+    def __init__(self, label: str, width: int, fixed: bool) -> None:
+        self.label = label
+        self.width = width
+        self.fixed = fixed  # False: as wide as its widest cell (ROLE, BEHAVIOUR)
+
+    def get_render_width(self, widget: Any = None) -> int:
+        """Cells on screen, the padding on both sides included."""
+        return self.width + 2 * PAD
+
+
+class ProcessTree(ScrollView, can_focus=True):
     """The lab's processes, one row each, keyed by pid; ``space`` tags a row."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "move_to(0)", "First", show=False),
+        Binding("end", "move_to(-1)", "Last", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"process-tree--header", "process-tree--cursor"}
+
+    # The look of Textual's DataTable, which this widget replaced (the same theme variables).
     DEFAULT_CSS = """
-    ProcessTree { height: 1fr; overflow-x: hidden; }
+    ProcessTree {
+        height: 1fr;
+        overflow-x: hidden;
+        background: $surface;
+        color: $foreground;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .process-tree--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .process-tree--header { background-tint: $foreground 5%; }
+        }
+        & > .process-tree--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .process-tree--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .process-tree--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
     """
 
     class Selected(Message):
@@ -70,24 +138,21 @@ class ProcessTree(DataTable[Text]):
             self.pid = pid
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(
-            id=id,
-            cursor_type="row",
-            zebra_stripes=False,
-            cursor_foreground_priority="renderable",
-        )
+        super().__init__(id=id)
         self.tagged: set[int] = set()
         self.gone_since: dict[int, float] = {}
+        self.columns: dict[str, TreeColumn] = {
+            label: TreeColumn(label, FIXED_WIDTHS.get(label, len(label)), label in FIXED_WIDTHS)
+            for label in COLUMNS
+        }
+        self.cursor_row = 0
         self._rows: list[ProcessRow] = []
-        self._shown_cells: dict[int, list[Text]] = {}
         self._selected: int | None = None
-
-    def on_mount(self) -> None:
-        for label in COLUMNS:
-            # Columns whose text changes in place are fixed wide enough for their longest
-            # value: update_cell does not widen a column (S becomes "reaped", LAST
-            # "SIGRTMIN+12", AGE "59m59s").
-            self.add_column(label, key=label, width=FIXED_WIDTHS.get(label))
+        self._widths = self._measure([])
+        # pid -> (what its line was drawn from, the line): a row is drawn again only when that
+        # changes (its value, its tag, the cursor, the widths, the width, the focus).
+        self._strips: dict[int, tuple[tuple[Any, ...], Strip]] = {}
+        self._header: tuple[tuple[Any, ...], Strip] | None = None
 
     @property
     def selected_pid(self) -> int | None:
@@ -107,32 +172,41 @@ class ProcessTree(DataTable[Text]):
                 return r
         return None
 
+    # -- content ---------------------------------------------------------------------------
     def show(self, rows: list[ProcessRow]) -> None:
         """Show these rows; keep the cursor on the same process if it is still there.
 
-        Only cells whose text changed are updated: each update repaints the table, and the
-        tree is refreshed several times a second.
+        Only rows whose value changed are drawn again, each on its own line; the whole table
+        is redrawn only when processes come, go or move, or a column's width changes.
         """
         self.tagged &= {r.pid for r in rows if not r.gone}
-        cells = {r.pid: self._cells(r) for r in rows}
-        if [r.pid for r in rows] == [r.pid for r in self._rows]:
-            for r in rows:
-                before = self._shown_cells.get(r.pid, [])
-                for i, (key, cell) in enumerate(zip(COLUMNS, cells[r.pid], strict=True)):
-                    if i >= len(before) or before[i] != cell:
-                        self.update_cell(str(r.pid), key, cell)
-            self._rows = rows
-            self._shown_cells = cells
+        widths = self._measure(rows)
+        if [r.pid for r in rows] == [r.pid for r in self._rows] and widths == self._widths:
+            old, self._rows = self._rows, rows
+            for i, (before, now) in enumerate(zip(old, rows, strict=True)):
+                if before.shown() != now.shown():
+                    self.refresh_line(i + 1)  # line 0 is the header
             return
         index = self._index_after_change(rows)
         self._rows = rows
-        self._shown_cells = cells
-        self.clear()
-        for r in rows:
-            self.add_row(*cells[r.pid], key=str(r.pid))
-        if rows:
-            self.move_cursor(row=index, scroll=True)
+        if widths != self._widths:
+            self._widths = widths
+            for label, width in zip(COLUMNS, widths, strict=True):
+                self.columns[label].width = width
+        pids = {r.pid for r in rows}
+        self._strips = {pid: drawn for pid, drawn in self._strips.items() if pid in pids}
+        self.virtual_size = Size(sum(w + 2 * PAD for w in widths), len(rows) + 1)
+        self.refresh()
+        self.move_cursor(row=index, scroll=True)
         self._set_selected(rows[index].pid if rows else None)
+
+    @staticmethod
+    def _measure(rows: Sequence[ProcessRow]) -> tuple[int, ...]:
+        """Each column's content width: fixed, or the widest of its heading and cells."""
+        role = max((2 * r.depth + len(r.role) for r in rows), default=0)
+        behaviour = max((len(r.behaviour) for r in rows), default=0)
+        auto = {"ROLE": max(len("ROLE"), role), "BEHAVIOUR": max(len("BEHAVIOUR"), behaviour)}
+        return tuple(FIXED_WIDTHS.get(label) or auto[label] for label in COLUMNS)
 
     def _index_after_change(self, rows: list[ProcessRow]) -> int:
         pids = [r.pid for r in rows]
@@ -160,14 +234,6 @@ class ProcessTree(DataTable[Text]):
         mark = (TAG, "bold magenta") if r.pid in self.tagged else " "
         return Text.assemble(mark, (str(r.pid), "dim" if r.gone else ""))
 
-    def _refresh_tags(self) -> None:
-        for r in self._rows:
-            cell = self._pid_cell(r)
-            shown = self._shown_cells.get(r.pid)
-            if shown is not None and shown[0] != cell:
-                shown[0] = cell
-                self.update_cell(str(r.pid), "PID", cell)
-
     def toggle_tag(self) -> int | None:
         """Tag or untag the selected process; return its pid (None if nothing to tag)."""
         pid = self.selected_pid
@@ -175,9 +241,10 @@ class ProcessTree(DataTable[Text]):
         if pid is None or row is None or row.gone:
             return None
         self.tagged ^= {pid}
-        self._refresh_tags()
+        self.refresh_line(self.cursor_row + 1)
         return pid
 
+    # -- the cursor ------------------------------------------------------------------------
     def select_pid(self, pid: int) -> bool:
         pids = [r.pid for r in self._rows]
         if pid not in pids:
@@ -186,14 +253,95 @@ class ProcessTree(DataTable[Text]):
         self._set_selected(pid)
         return True
 
+    def move_cursor(self, *, row: int, scroll: bool = True) -> None:
+        """Put the cursor on ``row`` (clamped to the rows there are)."""
+        row = max(0, min(row, len(self._rows) - 1))
+        if row != self.cursor_row:
+            self.refresh_line(self.cursor_row + 1)
+            self.refresh_line(row + 1)
+            self.cursor_row = row
+        if scroll:
+            self._scroll_to_cursor()
+
+    def _scroll_to_cursor(self) -> None:
+        rows_on_screen = max(1, self.scrollable_content_region.height - 1)  # under the header
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True, force=True)
+        elif self.cursor_row >= top + rows_on_screen:
+            y = self.cursor_row - rows_on_screen + 1
+            self.scroll_to(y=y, animate=False, immediate=True, force=True)
+
     def _set_selected(self, pid: int | None) -> None:
         if pid != self._selected:
             self._selected = pid
             self.post_message(self.Selected(pid))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        # Read the row under the cursor now: a highlight posted while rows were being rebuilt
-        # may name a row that has moved since.
-        if 0 <= self.cursor_row < len(self._rows):
-            self._set_selected(self._rows[self.cursor_row].pid)
+    def _cursor_to(self, row: int) -> None:
+        if not self._rows:
+            return
+        self.move_cursor(row=row)
+        self._set_selected(self._rows[self.cursor_row].pid)
+
+    def action_move(self, step: int) -> None:
+        self._cursor_to(self.cursor_row + step)
+
+    def action_page(self, direction: int) -> None:
+        self._cursor_to(self.cursor_row + direction * max(1, self.size.height - 1))
+
+    def action_move_to(self, row: int) -> None:
+        self._cursor_to(len(self._rows) - 1 if row < 0 else row)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return  # the border or the header
+        row = int(self.scroll_y) + offset.y - 1
+        if row < len(self._rows):
+            self._cursor_to(row)
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor's colours follow the focus (part of each line's key)
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # -- rendering -------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        focus = self.has_focus
+        if y == 0:
+            key: tuple[Any, ...] = (self._widths, width, focus)
+            if self._header is None or self._header[0] != key:
+                style = self.get_component_rich_style("process-tree--header")
+                cells = [Text(label) for label in COLUMNS]
+                self._header = key, self._strip(cells, style, width)
+            return self._header[1]
+        index = int(self.scroll_y) + y - 1
+        if not 0 <= index < len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        row = self._rows[index]
+        selected = index == self.cursor_row
+        key = (row.shown(), row.pid in self.tagged, self._widths, width, selected, focus)
+        drawn = self._strips.get(row.pid)
+        if drawn is None or drawn[0] != key:
+            style = self.rich_style
+            if selected:
+                style += self.get_component_rich_style("process-tree--cursor")
+            drawn = key, self._strip(self._cells(row), style, width)
+            self._strips[row.pid] = drawn
+        return drawn[1]
+
+    def _strip(self, cells: list[Text], style: Style, width: int) -> Strip:
+        """One line of cells, each padded to its column; ``style`` under the cells' own (so a
+        cell's colour shows on the cursor's background, as a DataTable's renderable-first)."""
+        line = Text(no_wrap=True, end="")
+        for cell, column_width in zip(cells, self._widths, strict=True):
+            cell = cell.copy()
+            cell.truncate(column_width, overflow="ellipsis")
+            line.append(" " * PAD)
+            line.append_text(cell)  # padded after: a cell's colours end with its text
+            line.append(" " * (column_width - cell.cell_len + PAD))
+        line.truncate(width, pad=True)
+        line.stylize_before(style)
+        return Strip(line.render(self.app.console), width)
