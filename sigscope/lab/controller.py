@@ -44,7 +44,7 @@ from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.safety import ProcessRef, SendRefused, pidfd_for, send_signal, signal_pidfd
 from sigscope.signames import parse_signal, signal_name
 from sigscope.sources import record
-from sigscope.sources.eventlog import EventLog, EventTimeout
+from sigscope.sources.eventlog import HISTORY, EventLog, EventTimeout
 
 if TYPE_CHECKING:
     from sigscope.observe.sampler import Snapshot
@@ -97,9 +97,11 @@ class Lab(EventLog):
         grace: float = 5.0,
         record: str | Path | None = None,
         max_processes: int | None = None,
+        history: int = HISTORY,
     ) -> None:
         """``max_processes``: a cap like ``SIGSCOPE_MAX_WORKERS`` (the lower of the two holds),
-        for a caller whose input decides what the lab runs (a lesson file)."""
+        for a caller whose input decides what the lab runs (a lesson file). ``history``: events
+        kept for ``events``/``wait_for`` (a dashboard, whose panels keep their own, keeps few)."""
         if workers < 0 or workers > 512:
             raise LabError(f"workers must be between 0 and 512, not {workers}")
         if reaping not in REAPING_MODES:
@@ -151,7 +153,7 @@ class Lab(EventLog):
         self.pgid: int | None = None
         self.processes: dict[int, LabProcess] = {}
         self.reaping = reaping
-        super().__init__()
+        super().__init__(history)
         self._early_ready: set[int] = set()
         self._pidfds: dict[int, int] = {}  # fd -> pid, watched by the reader thread
         self._thread: threading.Thread | None = None
