@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,6 +33,7 @@ from sigscope.ui.screens.params import ParamsDialog
 from sigscope.ui.screens.signal_menu import SignalMenu, find_signal
 from sigscope.ui.screens.too_small import TooSmallScreen
 from sigscope.ui.widgets.process_tree import COLUMNS as TREE_COLUMNS
+from tests.ui.helpers import laid_out, palette_choice, until
 
 WAIT = 20.0  # seconds: generous, the machine is shared
 COLUMNS_TO_LAST = TREE_COLUMNS.index("LAST")
@@ -50,19 +49,6 @@ class RecordingApp(SigscopeApp):
     def notify(self, message: str, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         self.said.append((str(message), str(kwargs.get("severity", "information"))))
         super().notify(message, *args, **kwargs)
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
-    """Let the app run until ``condition()`` is truthy; fail after WAIT seconds."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            said = getattr(pilot.app, "said", [])[-5:]
-            raise AssertionError(f"timed out waiting for {what}; last notifications: {said}")
-        await pilot.pause(0.05)
 
 
 async def event(lab: Lab, since: int = 0, **fields: Any) -> dict[str, Any]:
@@ -364,12 +350,18 @@ async def test_zombie_shows_and_errors_are_plain_words() -> None:
         # The reaped event's details decode the raw status.
         log = app.event_log
         log.set_filter(w.pid, None)
-        await pilot.pause(0.3)
-        assert log.shown_events and all(w.pid in _pids(e) for e in log.shown_events)
+        await until(
+            pilot,
+            lambda: log.shown_events and all(w.pid in _pids(e) for e in log.shown_events),
+            "the worker's events only",
+        )
         index = next(i for i, e in enumerate(log.shown_events) if e.get("kind") == "reaped")
         log.table.move_to(index)
-        await pilot.pause(0.2)
-        details = str(log.query_one("#log-details").render())
+        details = await until(
+            pilot,
+            lambda: "killed by" in (text := str(log.query_one("#log-details").render())) and text,
+            "the reaped event's details",
+        )
         assert "killed by SIGKILL" in details
         assert "-9" in details and "137" in details
 
@@ -412,7 +404,8 @@ async def test_signals_that_end_the_lab_ask_first_then_the_lab_ends_and_restarts
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "a confirmation")
         await pilot.press("n")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmDialog), "dialog closed")
-        await pilot.pause(0.3)
+        await pilot.pause()
+        # A send is recorded as it is made (lab.send), not later: none was.
         assert not [e for e in lab.events(since) if e.get("kind") == "sent"]
         await pilot.press("t")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "a confirmation")
@@ -456,7 +449,7 @@ async def test_help_screen_and_command_palette() -> None:
         await pilot.press("ctrl+p")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette), "palette")
         await pilot.press(*"zombie")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "Reaping mode" in palette_choice(app), "reaping, found")
         await pilot.press("enter")
         dialog = await until(
             pilot,
@@ -483,17 +476,26 @@ async def test_filter_keys_and_inputs() -> None:
         await pilot.press("f")
         log = app.event_log
         await until(pilot, lambda: log.pid_filter == w0.pid, "filter on")
-        await pilot.pause(0.3)
-        assert log.shown_events and all(w0.pid in _pids(e) for e in log.shown_events)
+        await until(
+            pilot,
+            lambda: log.shown_events and all(w0.pid in _pids(e) for e in log.shown_events),
+            "worker 0's events only",
+        )
         await pilot.press("f")
         await until(pilot, lambda: log.pid_filter is None, "filter off")
         # Filter by signal through the input.
         log.query_one("#log-sig", Input).focus()
         await pilot.press(*"usr1")
         await until(pilot, lambda: log.sig_filter == "SIGUSR1", "signal filter")
-        await pilot.pause(0.3)
-        shown = log.shown_events
-        assert shown and all(e.get("sig") == "SIGUSR1" for e in shown)
+        shown = await until(
+            pilot,
+            lambda: (
+                log.shown_events
+                if log.shown_events and all(e.get("sig") == "SIGUSR1" for e in log.shown_events)
+                else None
+            ),
+            "SIGUSR1 events only",
+        )
         assert {w0.pid, w1.pid} <= set().union(*(_pids(e) for e in shown))
 
 
@@ -506,7 +508,8 @@ async def test_compact_layout_and_too_small_terminal() -> None:
         assert tabs.display
         assert app.panel("log").display and not app.panel("master").display
         tabs.active = "tab-master"
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.panel("master").display, "the master tab")
+        await laid_out(pilot)
         assert app.panel("master").display and not app.panel("log").display
         assert app.panel("master").region.height > 5
         assert app.process_tree.region.height >= 5
@@ -525,9 +528,9 @@ async def test_compact_layout_and_too_small_terminal() -> None:
         message = str(app.screen.query_one("#too-small-text").render())
         assert "60×20" in message and "80×24" in message
         since = lab.cursor()
-        await pilot.press("x")
-        await pilot.pause(0.3)
-        assert not [e for e in lab.events(since) if e.get("kind") == "sent"]
+        await pilot.press("x")  # returns once the key is handled
+        await pilot.pause()
+        assert not [e for e in lab.events(since) if e.get("kind") == "sent"]  # sends record at once
         await pilot.resize_terminal(120, 40)
         await until(pilot, lambda: not isinstance(app.screen, TooSmallScreen), "dashboard back")
         await until(pilot, lambda: app.layout_mode == "full", "full layout")
@@ -542,7 +545,7 @@ async def test_quitting_leaves_no_process(key: str) -> None:
         pids = {r.pid for r in rows(app)}
         assert len(pids) == 4
         await pilot.press(key)
-        await pilot.pause(0.2)
+    # Leaving run_test waited for the app to end.
     assert app.lab is None
     assert lab.ended.is_set()
     assert all(gone(pid) for pid in pids)
@@ -601,7 +604,7 @@ async def test_layout_fits_every_panel_and_button(size: tuple[int, int]) -> None
     app = RecordingApp()
     async with app.run_test(size=size) as pilot:
         await ready(pilot)
-        await pilot.pause(0.2)
+        await laid_out(pilot)
         shown = [app.process_tree] + [
             app.panel(k) for k in ("master", "chart", "log", "dispositions", "timers")
         ]
@@ -698,7 +701,7 @@ async def test_notices_cover_no_panel(size: tuple[int, int]) -> None:
         await pilot.press("enter")
         await event(lab, since, kind="mode", reaping="off")
         await until(pilot, lambda: "Reaping mode: off" in app.status_line.text, "the notice")
-        await pilot.pause(0.3)
+        await laid_out(pilot)
         assert not visible_toasts(app)
         status = app.status_line.region
         assert _inside(status, width, height) and status.height == 1
@@ -753,7 +756,7 @@ async def test_at_80x24_the_footer_shows_help_and_quit() -> None:
         await ready(pilot)
         footer = app.screen.query_one(Footer)
         await until(pilot, lambda: list(footer.query(FooterKey)), "the footer's keys")
-        await pilot.pause(0.3)
+        await laid_out(pilot)
         keys = {k.description: k for k in footer.query(FooterKey)}
         for label in ("Help", "Quit", "Signal"):
             assert label in keys, (label, list(keys))
@@ -796,7 +799,7 @@ async def test_after_the_lab_ended_the_panel_keeps_the_chosen_reaping_mode() -> 
         lab.send(lab.master_pid, "TERM")
         await event(lab, since, kind="mode", reaping="handler")
         await until(pilot, lambda: app.ended_reason is not None, "the lab ended")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: app.master_panel.state.phase == "ended", "the panel: ended")
         state = app.master_panel.state
         assert state.reaping == "off" and state.reaps_to_exit
         assert state.phase == "ended"

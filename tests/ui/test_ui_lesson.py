@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from textual.widgets._toast import Toast
 
 from sigscope.cli import main
 from sigscope.course.actions import compile_action
+from sigscope.course.catalog import resolve_lesson
 from sigscope.course.lesson import Lesson
 from sigscope.course.progress import ProgressStore
 from sigscope.lab.controller import Lab
@@ -34,11 +33,11 @@ from sigscope.ui.lesson_app import (
     LessonApp,
     describe_solution,
     lesson_help_keys,
-    resolve_lesson,
     slots_for,
 )
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.lesson_picker import LessonPicker
+from tests.ui.helpers import laid_out, palette_choice, until
 
 WAIT = 30.0  # seconds: generous, the machine is shared and slow
 FOLDER = bundled_lessons()
@@ -66,18 +65,6 @@ class RecordingLessonApp(LessonApp):
 
 def lesson_one() -> Lesson:
     return resolve_lesson("1", FOLDER)
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            said = getattr(pilot.app, "said", [])[-5:]
-            raise AssertionError(f"timed out waiting for {what}; last notifications: {said}")
-        await pilot.pause(0.05)
 
 
 async def lab_ready(pilot: Pilot[Any], workers: int = 2) -> Lab:
@@ -289,7 +276,7 @@ async def test_every_lesson_action_is_in_the_palette_help_and_bindings() -> None
         await pilot.pause()
         for ch in "reveal the next hint":
             await pilot.press("space" if ch == " " else ch)
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "reveal the next hint" in palette_choice(app), "the command")
         await pilot.press("enter")
         run = app.lesson_run
         assert run is not None
@@ -302,7 +289,7 @@ async def test_the_pane_fits_both_layouts(size: tuple[int, int]) -> None:
     app = RecordingLessonApp(lesson_one())
     async with app.run_test(size=size) as pilot:
         await lab_ready(pilot)
-        await pilot.pause(0.3)
+        await laid_out(pilot)
         screen = app.screen.region
         pane = app.pane.region
         assert pane.width >= 40 and pane.height >= 8, pane
@@ -325,11 +312,11 @@ async def test_the_pane_follows_a_resize_both_ways() -> None:
         assert app.layout_mode == "full"
         await pilot.resize_terminal(80, 24)
         await until(pilot, lambda: app.layout_mode == "compact", "the compact layout")
-        await pilot.pause(0.2)
+        await laid_out(pilot)
         assert app.pane.region.height >= 8 and app.screen.region.contains_region(app.pane.region)
         await pilot.resize_terminal(120, 40)
         await until(pilot, lambda: app.layout_mode == "full", "the full layout")
-        await pilot.pause(0.2)
+        await laid_out(pilot)
         assert app.pane.region.width >= 40 and app.pane.region.height >= 30
         await pilot.press("q")
 
@@ -393,7 +380,7 @@ async def test_step_done_and_show_me_cover_nothing(size: tuple[int, int]) -> Non
         await until(pilot, lambda: said(app, "the key is u on worker 0"), "the key named")
         await until(pilot, lambda: 0 in run.done, "show me did step 1")
         await until(pilot, lambda: "Step 1 done" in app.status_line.text, "the tick, on the line")
-        await pilot.pause(0.3)
+        await laid_out(pilot)
         assert not visible_toasts(app)
         status = app.status_line.region
         # The keys "show me" names are within the line's width, even at 80 columns (they came
@@ -438,7 +425,7 @@ async def test_a_step_that_needs_dispositions_shows_them_at_120x40() -> None:
         assert run is not None and run.index == 0
         disp = app.panel("dispositions")
         await until(pilot, lambda: disp.display and disp.region.height > 0, "dispositions shown")
-        await pilot.pause(0.2)
+        await laid_out(pilot)
         shown = [app.pane, app.process_tree, app.panel("chart"), disp]
         for widget in shown:
             assert app.screen.region.contains_region(widget.region), widget.id
@@ -458,14 +445,14 @@ async def test_a_step_that_needs_dispositions_shows_them_at_120x40() -> None:
         await until(pilot, lambda: run.index == 1, "step 2")
         log = app.panel("log")
         await until(pilot, lambda: log.display and log.region.height > 0, "events shown")
-        await pilot.pause(0.2)
+        await laid_out(pilot)
         assert disp.display and not app.panel("master").display
         assert not log.region.overlaps(disp.region)
         assert disp.region.height >= 13  # the title, the header and signals 1 to 11
         # Back to a step that names no panel of its own: the default places again.
         await pilot.press("left_square_bracket", "left_square_bracket")
         await until(pilot, lambda: run.index == 0, "step 1 again")
-        await pilot.pause(0.2)
+        await laid_out(pilot)
         assert disp.display
 
 
@@ -504,7 +491,7 @@ async def test_a_step_that_checks_a_status_event_unfolds_the_status_rows() -> No
         run = app.lesson_run
         assert run is not None
         log = app.event_log
-        await pilot.pause(0.3)
+        await laid_out(pilot)
         assert not log.show_status  # folded on a step that is not about them
         for _ in range(index):
             await pilot.press("right_square_bracket")
@@ -576,15 +563,19 @@ async def test_every_pending_signal_of_the_step_is_on_screen() -> None:
 
         await until(pilot, lambda: len(pending()) >= 6, "six pending in the master")
         assert disp.pid == lab.master_pid  # show me selected the master it sends to
-        await pilot.pause(0.5)
+
+        def lines() -> list[str]:
+            return disp.render().plain.splitlines()[: disp.content_region.height]
+
+        def missing() -> list[str]:
+            shown = " ".join(lines())
+            names = [signal_name(sig) for sig in pending()]
+            return [n for n in names if f" {n[3:]} " not in shown and f" {n} " not in shown]
+
+        # The panel redraws from the sampler's snapshots: each pending signal gets its row.
+        await until(pilot, lambda: not missing(), "every pending signal in the panel")
         height = disp.content_region.height
         assert 0 < height < 34  # too short for every row: the case in question
-        lines = disp.render().plain.splitlines()[:height]
-        shown = " ".join(lines)
-        for sig in pending():
-            assert f" {signal_name(sig)[3:]} " in shown or f" {signal_name(sig)} " in shown, (
-                sig,
-                lines,
-            )
+        shown = " ".join(lines())
         assert "quiet rows left out" in shown
         await pilot.press("q")
