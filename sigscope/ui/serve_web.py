@@ -43,6 +43,7 @@ import itertools
 import logging
 import os
 import re
+import secrets
 import shlex
 import signal
 import socket
@@ -793,20 +794,25 @@ class DashboardServer(Server):
             rows.append(row)
         return rows
 
+    def summary(self) -> str:
+        s = self.settings
+        return (
+            f"{count(len(self.pages), 'page')} open of {s.max_connections}; "
+            f"{self.budget.used} of {s.max_processes} processes reserved"
+        )
+
     async def handle_teacher(self, request: web.Request) -> web.StreamResponse:
         token = request.query.get("token")
         refused = self.teacher_refused(request, token)
         if refused is not None:
             return refused
-        s = self.settings
-        summary = (
-            f"{count(len(self.pages), 'page')} open of {s.max_connections}; "
-            f"{self.budget.used} of {s.max_processes} processes reserved"
-        )
+        nonce = secrets.token_urlsafe(16)
         return web.Response(
-            text=teacher_page(self.page_rows(), token or "", summary, request.query.get("ended")),
+            text=teacher_page(
+                self.page_rows(), token or "", self.summary(), request.query.get("ended"), nonce
+            ),
             content_type="text/html",
-            headers=PLAIN_HEADERS,
+            headers=teacher_csp(nonce),
         )
 
     async def handle_teacher_pages(self, request: web.Request) -> web.StreamResponse:
@@ -814,9 +820,13 @@ class DashboardServer(Server):
         if refused is not None:
             return refused
         s = self.settings
+        rows = self.page_rows()
+        for row in rows:
+            row["cells"] = teacher_cells(row)
         return web.json_response(
             {
-                "pages": self.page_rows(),
+                "pages": rows,
+                "summary": self.summary(),
                 "max_connections": s.max_connections,
                 "max_processes": s.max_processes,
                 "reserved": self.budget.used,
@@ -972,33 +982,102 @@ def _duration(seconds: float | None) -> str:
     return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
 
 
-def teacher_page(rows: list[dict[str, Any]], token: str, summary: str, ended: str | None) -> str:
+def teacher_cells(row: dict[str, Any]) -> list[str]:
+    """A page's row in the teacher's view, as text (the HTML page and its script show it)."""
+    step = ""
+    if row["step"] is not None:
+        step = f"{row['step']} of {row['steps']}"
+        if row["step_title"]:
+            step += f": {row['step_title']}"
+    lesson = row["lesson"] or row["kind"]
+    if row["kind"] == "demo":
+        lesson = f"demo {row['lesson']}"
+    is_lesson = row["kind"] == "lesson"
+    return [
+        str(row["page"]),
+        row["student"] or "—",
+        lesson,
+        step,
+        f"{row['done']} of {row['checked']}" if is_lesson else "",
+        str(row["hints"]) if is_lesson else "",
+        _duration(row["on_step"]),
+        f"yes ({row['processes']} processes)" if row["lab_alive"] else "no",
+    ]
+
+
+TEACHER_HEADINGS = (
+    "page",
+    "student",
+    "lesson",
+    "step",
+    "steps done",
+    "hints",
+    "on this step",
+    "lab alive",
+    "",
+)
+# Refreshes the table from /teacher/pages (text only: nothing from a page becomes HTML). A
+# script rather than a meta refresh: a refresh that fires while "End its lab" is being
+# posted would cancel that navigation.
+TEACHER_SCRIPT = """
+const key = document.body.dataset.key;
+function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
+function row(r) {
+  const tr = document.createElement("tr");
+  tr.id = "page-" + r.page;
+  for (const c of r.cells) tr.append(cell(c));
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = "/teacher/end";
+  for (const [name, value] of [["token", key], ["page", String(r.page)]]) {
+    const input = document.createElement("input");
+    input.type = "hidden"; input.name = name; input.value = value; form.append(input);
+  }
+  const button = document.createElement("button");
+  button.type = "submit"; button.id = "end-" + r.page; button.textContent = "End its lab";
+  form.append(button);
+  const td = document.createElement("td"); td.append(form); tr.append(td);
+  return tr;
+}
+async function refresh() {
+  try {
+    const r = await fetch("/teacher/pages?token=" + encodeURIComponent(key), {cache: "no-store"});
+    if (r.ok) {
+      const data = await r.json();
+      document.getElementById("rows").replaceChildren(...data.pages.map(row));
+      document.getElementById("none").hidden = data.pages.length > 0;
+      document.getElementById("summary").textContent = data.summary;
+    }
+  } catch (e) {}
+  setTimeout(refresh, REFRESH_MS);
+}
+setTimeout(refresh, REFRESH_MS);
+""".replace("REFRESH_MS", str(TEACHER_REFRESH * 1000))
+
+
+def teacher_csp(nonce: str) -> dict[str, str]:
+    return {
+        **PAGE_HEADERS,
+        # same-origin, not no-referrer: with no-referrer a browser's form POST says
+        # "Origin: null", and /teacher/end must see that the form is this server's own page.
+        # (Other sites still get no Referer, so the key in the address does not leak.)
+        "Referrer-Policy": "same-origin",
+        "Content-Security-Policy": f"default-src 'none'; script-src 'nonce-{nonce}'; "
+        "connect-src 'self'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'",
+    }
+
+
+def teacher_page(
+    rows: list[dict[str, Any]], token: str, summary: str, ended: str | None, nonce: str
+) -> str:
     """Every page: student, lesson, step, steps done, hints, time on the step, lab alive; and
-    a button that ends the page's lab. It refreshes itself (no script)."""
+    a button that ends the page's lab. A small script refreshes it every few seconds (without
+    scripts, a meta refresh does)."""
     key = html.escape(token)
     lines = []
     for row in rows:
-        step = ""
-        if row["step"] is not None:
-            step = f"{row['step']} of {row['steps']}"
-            if row["step_title"]:
-                step += f": {row['step_title']}"
-        done = f"{row['done']} of {row['checked']}" if row["kind"] == "lesson" else ""
-        lesson = row["lesson"] or row["kind"]
-        if row["kind"] == "demo":
-            lesson = f"demo {row['lesson']}"
-        alive = f"yes ({row['processes']} processes)" if row["lab_alive"] else "no"
-        cells = [
-            str(row["page"]),
-            row["student"] or "—",
-            lesson,
-            step,
-            done,
-            str(row["hints"]) if row["kind"] == "lesson" else "",
-            _duration(row["on_step"]),
-            alive,
-        ]
-        tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        tds = "".join(f"<td>{html.escape(c)}</td>" for c in teacher_cells(row))
         button = (
             '<td><form method="post" action="/teacher/end">'
             f'<input type="hidden" name="token" value="{key}">'
@@ -1006,37 +1085,28 @@ def teacher_page(rows: list[dict[str, Any]], token: str, summary: str, ended: st
             f'<button type="submit" id="end-{row["page"]}">End its lab</button></form></td>'
         )
         lines.append(f'<tr id="page-{row["page"]}">{tds}{button}</tr>')
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in (
-            "page",
-            "student",
-            "lesson",
-            "step",
-            "steps done",
-            "hints",
-            "on this step",
-            "lab alive",
-            "",
-        )
-    )
+    head = "".join(f"<th>{h}</th>" for h in TEACHER_HEADINGS)
     note = ""
-    if ended is not None:
-        note = (
-            f'<p id="ended">Page {html.escape(ended[:12])}\'s lab is ended.</p>'
-            if ended != "none"
-            else '<p id="ended">That page had already closed.</p>'
-        )
+    if ended is not None and ended.isdigit() and len(ended) <= 12:
+        note = f'<p id="ended">Page {ended}\'s lab is ended: no process of it is left.</p>'
+    elif ended is not None:
+        note = '<p id="ended">That page had already closed.</p>'
+    hidden = " hidden" if lines else ""
     table = (
-        f'<table id="pages"><tr>{head}</tr>{"".join(lines)}</table>'
-        if lines
-        else '<p id="pages">No page is open.</p>'
+        f'<table id="pages"><thead><tr>{head}</tr></thead>'
+        f'<tbody id="rows">{"".join(lines)}</tbody></table>'
+        f'<p id="none"{hidden}>No page is open.</p>'
     )
-    refresh = f'<meta http-equiv="refresh" content="{TEACHER_REFRESH}; url=/teacher?token={key}">'
-    return page_html(
-        "sigscope: the class",
-        f"<h1>sigscope: the class</h1><p>{html.escape(summary)}</p>{note}{table}",
-        refresh,
+    refresh = (
+        f'<noscript><meta http-equiv="refresh" content="{TEACHER_REFRESH}; '
+        f'url=/teacher?token={key}"></noscript>'
+    )
+    body = (
+        f'<h1>sigscope: the class</h1><p id="summary">{html.escape(summary)}</p>{note}{table}'
+        f'<script nonce="{nonce}">{TEACHER_SCRIPT}</script>'
+    )
+    return page_html("sigscope: the class", body, refresh).replace(
+        "<body>", f'<body data-key="{key}">', 1
     )
 
 

@@ -129,7 +129,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(*options: str, cwd: str | None = None) -> Iterator[Served]:
+def serve(
+    *options: str, cwd: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[Served]:
     """Start ``sigscope serve`` on a free port; on the way out TERM it and check it stopped.
 
     Started with ``-P``, as the installed ``sigscope`` script runs (its folder, not the
@@ -144,6 +146,7 @@ def serve(*options: str, cwd: str | None = None) -> Iterator[Served]:
         text=True,
         start_new_session=True,
         cwd=cwd,
+        env=env,
     )
     served = Served(process, f"http://127.0.0.1:{port}/")
 

@@ -1,0 +1,484 @@
+"""A classroom on one machine (issue 18): lessons in every browser page, a start page, progress
+kept under a student's code, a teacher's view, and caps that say when the server is full.
+
+The browser tests drive headless Chromium with Playwright, as tests/e2e/test_serve.py does
+(they skip, saying why, where either is missing). Every server runs with its own
+``XDG_STATE_HOME`` (a temporary folder): the students' progress it keeps goes there, never
+into the user's own state. What the teacher's view says is read from its JSON
+(``/teacher/pages``) and from its HTML page in the browser; what a page's lab is, from /proc.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+import tests.e2e.test_serve as serve_tests
+from sigscope import procfs
+from sigscope.lab.master import MAX_WORKERS_ENV
+from sigscope.paths import bundled_lessons
+from sigscope.serving.classroom import (
+    Budget,
+    Catalog,
+    ClassroomError,
+    ReportingStore,
+    ServeState,
+    read_status,
+    student_code,
+    write_status,
+)
+from sigscope.serving.rules import ServeSettings
+from tests.e2e.test_serve import (
+    START_TIMEOUT,
+    Served,
+    existing,
+    one_line_error,
+    open_dashboard,
+    refs_below,
+    run_serve,
+    serve,
+    shown,
+    wait_until,
+)
+
+browser = serve_tests.browser  # headless Chromium under Playwright (or a skip that says why)
+CATALOG = Catalog.load(bundled_lessons())
+LESSON_1 = CATALOG.find("1")
+LESSON_2 = CATALOG.find("2")
+LESSON_3 = CATALOG.find("3")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The server's environment: its own state directory."""
+    yield {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
+
+
+def teacher_rows(served: Served) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(
+        f"{served.base}teacher/pages?token={served.teacher_token}", timeout=10
+    ) as response:
+        rows: list[dict[str, Any]] = json.load(response)["pages"]
+    return rows
+
+
+def row_of(served: Served, student: str, step: int | None = None) -> dict[str, Any] | None:
+    """The teacher's row of the page of ``student`` (at ``step``, if given)."""
+    for row in teacher_rows(served):
+        if row["student"] == student and (step is None or row["step"] == step):
+            return row
+    return None
+
+
+def app_pid(served: Served, number: int) -> int:
+    line = served.wait_line(f"page {number} opened: app ")
+    found = re.search(rf"page {number} opened: app (\d+),", line)
+    assert found is not None, line
+    return int(found.group(1))
+
+
+def press(page: Any, key: str) -> None:
+    page.focus(".xterm-helper-textarea")  # xterm.js takes keys here
+    page.keyboard.type(key)
+
+
+def status_of(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def all_gone(served: Served) -> bool:
+    return not procfs.descendants_of(served.pid)
+
+
+# -- the start page and --lesson -------------------------------------------------------------
+
+
+def test_the_start_page_lists_the_lessons_and_opens_the_one_picked(
+    browser: Any, env: dict[str, str]
+) -> None:
+    with serve(env=env) as served:
+        assert "serving the start page (" in served.wait_line("sigscope serve: serving ")
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        received: list[bytes] = []
+        page.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framereceived",
+                lambda p: received.append(p if isinstance(p, bytes) else p.encode()),
+            ),
+        )
+        response = page.goto(served.start)
+        assert response is not None and response.status == 200
+        text = page.inner_text("#lessons")
+        for entry in CATALOG.entries:  # every lesson, with its summary
+            assert entry.title in text, entry.title
+        assert LESSON_2.summary[:40] in " ".join(text.split())
+        assert page.query_selector(".xterm") is None and served.labs() == []
+        page.fill("#student", "ada.l-1")
+        page.check(f'input[value="{LESSON_2.id}"]')
+        page.click("#open")
+        page.wait_for_selector("body.-first-byte .xterm", timeout=START_TIMEOUT * 1000)
+        assert f"lesson={LESSON_2.id}" in page.url and "student=ada.l-1" in page.url
+        wait_until(
+            lambda: LESSON_2.title.encode() in shown(received),
+            what=f"the page to show {LESSON_2.title!r}",
+            page=page,
+        )
+        served.wait_line(f"page 1 opened: app {app_pid(served, 1)}, lesson {LESSON_2.id} for ada")
+        row = wait_until(lambda: row_of(served, "ada.l-1", 1), what="the teacher's row", page=page)
+        assert row["lesson"] == LESSON_2.id and row["lab_alive"] and row["hints"] == 0
+        lab = refs_below(served.pid)
+        page.close()
+        wait_until(lambda: not existing(lab) and all_gone(served), what="the page's lab to go")
+
+
+def test_serve_lesson_opens_that_lesson_in_every_page(browser: Any, env: dict[str, str]) -> None:
+    with serve("--lesson", "3", env=env) as served:
+        assert f"serving lesson {LESSON_3.id} on " in served.wait_line("sigscope serve: serving ")
+        page, received = open_dashboard(browser, served.start)  # no start page: the lesson
+        wait_until(
+            lambda: LESSON_3.title.encode() in shown(received),
+            what=f"the page to show {LESSON_3.title!r}",
+            page=page,
+        )
+        served.wait_line(f"page 1 opened: app {app_pid(served, 1)}, lesson {LESSON_3.id} (")
+        # Another lesson in the address does not change what this server serves.
+        other, received_2 = open_dashboard(browser, served.start + "&lesson=1")
+        wait_until(lambda: LESSON_3.title.encode() in shown(received_2), page=other)
+        assert [r["lesson"] for r in teacher_rows(served)] == [LESSON_3.id] * 2
+        lab = refs_below(served.pid)
+        page.close()
+        other.close()
+        wait_until(lambda: not existing(lab) and all_gone(served), what="both labs to go")
+
+
+# -- progress under a student's code -----------------------------------------------------------
+
+
+def test_progress_survives_a_reload_with_the_same_student_code(
+    browser: Any, env: dict[str, str]
+) -> None:
+    with serve(env=env) as served:
+        page, received = open_dashboard(browser, served.start + "&lesson=1&student=ada")
+        wait_until(lambda: LESSON_1.title.encode() in shown(received), page=page)
+        wait_until(lambda: row_of(served, "ada", 1), what="ada on step 1", page=page)
+        press(page, "]")
+        wait_until(lambda: row_of(served, "ada", 2), what="ada on step 2", page=page)
+        press(page, "]")
+        wait_until(lambda: row_of(served, "ada", 3), what="ada on step 3", page=page)
+        saved = Path(env["XDG_STATE_HOME"], "sigscope/serve/students/ada/progress.json")
+        assert json.loads(saved.read_text())["lessons"][LESSON_1.id]["current"] == 2
+        page.reload()
+        served.wait_line("page 1 closed")
+        served.wait_line("page 2 opened")
+        row = wait_until(lambda: row_of(served, "ada", 3), what="ada back on step 3", page=page)
+        assert row["page"] == 2 and row["step_title"] == LESSON_1.step_titles[2]
+        # The code is what keeps it: another student starts at the beginning.
+        other, _ = open_dashboard(browser, served.start + "&lesson=1&student=bob")
+        wait_until(lambda: row_of(served, "bob", 1), what="bob on step 1", page=other)
+        lab = refs_below(served.pid)
+        page.close()
+        other.close()
+        wait_until(lambda: not existing(lab) and all_gone(served), what="the labs to go")
+    # The run's own folder (status files) goes with the server; the students' progress stays.
+    serve_dir = Path(env["XDG_STATE_HOME"], "sigscope/serve")
+    assert sorted(p.name for p in serve_dir.iterdir()) == ["students"]
+    assert saved.is_file()
+
+
+# -- the teacher's view ------------------------------------------------------------------------
+
+
+def test_the_teachers_view_shows_pages_at_their_steps_and_ends_a_lab(
+    browser: Any, env: dict[str, str]
+) -> None:
+    with serve(env=env) as served:
+        ada, received = open_dashboard(browser, served.start + "&lesson=1&student=ada")
+        bob, _ = open_dashboard(browser, served.start + "&lesson=1&student=bob")
+        wait_until(lambda: row_of(served, "ada", 1) and row_of(served, "bob", 1), page=bob)
+        wait_until(lambda: LESSON_1.title.encode() in shown(received), page=ada)
+        press(ada, "]")
+        wait_until(lambda: row_of(served, "ada", 2), what="ada on step 2", page=ada)
+        number = {r["student"]: r["page"] for r in teacher_rows(served)}
+        ada_app, bob_app = app_pid(served, number["ada"]), app_pid(served, number["bob"])
+
+        teacher = browser.new_page()
+        response = teacher.goto(served.teacher)
+        assert response is not None and response.status == 200
+
+        def rows_shown() -> str | None:
+            try:
+                text = teacher.inner_text("#pages")
+            except Exception:  # the page refreshes itself every 2 s: read it between
+                return None
+            ok = all(
+                f"{n}\t{who}\t{LESSON_1.id}\t{step} of {LESSON_1.steps}" in text
+                for who, n, step in (("ada", number["ada"], 2), ("bob", number["bob"], 1))
+            )
+            return text if ok and text.count("yes (") == 2 else None
+
+        text = wait_until(rows_shown, what="both pages in the teacher's view", page=teacher)
+        assert LESSON_1.step_titles[1] in text
+        lab = refs_below(ada_app)
+        assert lab and procfs.descendants_of(bob_app)
+        teacher.click(f"#end-{number['ada']}")
+        teacher.wait_for_selector("#ended", timeout=30_000)
+        assert (
+            f"Page {number['ada']}'s lab is ended: no process of it is left."
+            in teacher.inner_text("#ended")
+        )
+        # By the time the view answers, no process of that page is left...
+        assert not existing(lab) and procfs.read_stat(ada_app) is None
+        served.wait_line(f"page {number['ada']} closed by the teacher: app {ada_app}")
+        ada.wait_for_selector("body.-closed", timeout=30_000)  # "Session ended" in the page
+        # ...and the other page goes on.
+        assert procfs.descendants_of(bob_app)
+        assert [r["student"] for r in teacher_rows(served)] == ["bob"]
+        lab = refs_below(served.pid)
+        bob.close()
+        wait_until(lambda: not existing(lab) and all_gone(served), what="bob's lab to go")
+
+
+async def test_the_teachers_view_needs_its_own_key(env: dict[str, str]) -> None:
+    with serve(env=env) as served:
+        async with aiohttp.ClientSession() as session:
+            for token in ("", served.token, "x" * 43):  # none, the students' key, a wrong one
+                async with session.get(f"{served.base}teacher?token={token}") as response:
+                    assert response.status == 403
+                    assert served.teacher_token not in await response.text()
+                async with session.post(
+                    f"{served.base}teacher/end", data={"token": token, "page": "1"}
+                ) as response:
+                    assert response.status == 403
+            # With its key, but from a page of another site (a cross-site form): refused.
+            async with session.post(
+                f"{served.base}teacher/end",
+                data={"token": served.teacher_token, "page": "1"},
+                headers={"Origin": "http://evil.example"},
+                allow_redirects=False,
+            ) as response:
+                assert response.status == 403
+            async with session.post(
+                f"{served.base}teacher/end",
+                data={"token": served.teacher_token, "page": "no"},
+                allow_redirects=False,
+            ) as response:
+                assert response.status == 400
+            async with session.get(served.teacher) as response:
+                assert response.status == 200
+                assert "No page is open." in await response.text()
+
+
+# -- a full server -----------------------------------------------------------------------------
+
+
+def test_a_full_server_says_which_limit_with_a_503(browser: Any, env: dict[str, str]) -> None:
+    with serve("--max-per-client", "1", "--workers", "1", env=env) as served:
+        first, _ = open_dashboard(browser, served.url)
+        wait_until(served.labs, what="the first page's lab")
+        second = browser.new_page()
+        response = second.goto(served.start + "&lesson=1")
+        assert response is not None and response.status == 503
+        text = second.inner_text("body")
+        assert "Too many pages from your computer" in text
+        assert "(127.0.0.1) already has 1 sigscope page open here" in text
+        assert "(--max-per-client 1)" in text and "try again in a minute" in text
+        assert len(served.labs()) == 1
+        lab = refs_below(served.pid)
+        first.close()
+        wait_until(lambda: not existing(lab) and all_gone(served), what="the lab to go")
+
+
+async def test_every_pages_processes_fit_in_max_processes(env: dict[str, str]) -> None:
+    """A page reserves its app, its master and its lab's cap; the cap the lab gets is what
+    is left (up to --max-workers), and a page that would not fit gets a 503 and no app."""
+    with serve("--max-processes", "6", "--workers", "2", env=env) as served:
+        async with aiohttp.ClientSession() as session, session.ws_connect(served.ws_url()) as ws:
+            [master] = wait_until(served.labs, what="the first page's lab")
+            app = procfs.read_stat(master).ppid  # type: ignore[union-attr]
+            environ = Path(f"/proc/{app}/environ").read_bytes().split(b"\0")
+            assert f"{MAX_WORKERS_ENV}=4".encode() in environ  # 6 - the app - the master
+            async with session.get(served.url) as response:
+                assert response.status == 503
+                text = await response.text()
+                assert "This server is full" in text
+                assert "past 6 processes (--max-processes 6)" in text
+            async with session.ws_connect(served.ws_url()) as refused:
+                message = await refused.receive(timeout=30)
+                assert b"this server is full" in message.data
+            served.wait_line("page refused: this server is full")
+            assert len(served.labs()) == 1
+            await ws.close()
+        served.wait_line("page 1 closed")
+
+
+# -- bad input from the browser and the command line ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query, says",
+    [
+        ("lesson=1&student=a/b", "a student code is 1 to 40 letters, digits"),
+        ("lesson=1&student=" + "a" * 41, "a student code is 1 to 40 letters"),
+        ("lesson=1&student=..", "a student code is 1 to 40 letters"),
+        ("lesson=1&student=%3Cscript%3E", "a student code is 1 to 40 letters"),
+        ("lesson=../../etc/passwd", "there is no lesson &#x27;../../etc/passwd&#x27; on this"),
+        ("lesson=" + "9" * 500, "that is not a lesson name"),
+        ("lesson=%1B%5B2J", "that is not a lesson name"),
+    ],
+)
+def test_bad_codes_and_lesson_names_are_refused_in_a_sentence(
+    env: dict[str, str], query: str, says: str
+) -> None:
+    with serve(env=env) as served:
+        status, text = status_of(f"{served.start}&{query}")
+        assert status == 400
+        assert says in text and "<script>" not in text
+        assert served.labs() == [] and all_gone(served)
+
+
+async def test_a_websocket_with_a_bad_code_or_lesson_starts_nothing(env: dict[str, str]) -> None:
+    with serve(env=env) as served:
+        async with aiohttp.ClientSession() as session:
+            for path in ("nope/-", "1/a%2Fb", "1/" + "b" * 41, "-/ada"):
+                url = served.ws_url().replace("?", f"/{path}?")
+                with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                    await session.ws_connect(url)
+                assert refused.value.status == 400
+        served.wait_line("websocket refused: there is no lesson 'nope' on this server")
+        assert all_gone(served)
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--lesson", "nope"], "--lesson: there is no lesson 'nope' on this server"),
+        (["--lesson", "1", "--demo", "2"], "argument --demo: not allowed with argument --lesson"),
+        (["--demo", "19"], "--demo 19-"),
+        (["--max-processes", "2"], "2 processes: choose from 3 to 4096"),
+        (["--max-per-client", "0"], "0 pages per client: choose from 1 to 64"),
+        (["--lessons-dir", "/nonexistent"], "no lessons folder '/nonexistent'"),
+    ],
+)
+def test_bad_classroom_options_are_one_line(args: list[str], says: str) -> None:
+    line = one_line_error(run_serve(*args))
+    assert says in line, line
+    if args[0] == "--demo":
+        assert "runs Python from the lesson file" in line and "--allow-code" in line
+
+
+# -- the pieces, without a server --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["a", "Ada", "s-12.b_3", "x" * 40, " ada "])
+def test_a_student_code_is_a_short_safe_name(code: str) -> None:
+    assert student_code(code) == code.strip()
+
+
+@pytest.mark.parametrize(
+    "code", ["", " ", "x" * 41, ".hidden", "-rf", "a/b", "..", "a b", "é", "a\nb", "<b>", "a\\b"]
+)
+def test_anything_else_is_not_a_student_code(code: str) -> None:
+    with pytest.raises(ClassroomError):
+        student_code(code)
+
+
+def test_a_page_reports_its_lesson_step_and_hints_in_a_status_file(tmp_path: Path) -> None:
+    from sigscope.course.progress import LessonProgress
+
+    status = tmp_path / "page-1.json"
+    store = ReportingStore(tmp_path / "progress.json", status)
+    progress = store.load(LESSON_1.id)
+    first = read_status(status)
+    assert first is not None and (first.lesson, first.step, first.done) == (LESSON_1.id, 0, ())
+    store.save(LESSON_1.id, LessonProgress({0, 1}, 2, {1: 2, 2: 1}))
+    later = read_status(status)
+    assert later is not None and (later.step, later.done, later.hints) == (2, (0, 1), 3)
+    assert later.since >= first.since
+    # Progress itself is saved as sigscope lesson saves it, and read back by the next page.
+    assert ReportingStore(tmp_path / "progress.json", None).load(LESSON_1.id).current == 2
+    assert progress.current == 0
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"version": 2, "lesson": "a", "step": 0, "done": [], "hints": 0, "since": 1}',
+        b'{"version": 1, "lesson": "a", "step": -1, "done": [], "hints": 0, "since": 1}',
+        b'{"version": 1, "lesson": "a", "step": true, "done": [], "hints": 0, "since": 1}',
+        b'{"version": 1, "lesson": 5, "step": 0, "done": [], "hints": 0, "since": 1}',
+        b'{"version": 1, "lesson": "\\u001b[2J", "step": 0, "done": [], "hints": 0, "since": 1}',
+        b'{"version": 1, "lesson": "a", "step": 0, "done": {}, "hints": 0, "since": 1}',
+        b'{"version": 1, "lesson": "a", "step": 0, "done": [], "hints": 0, "since": "x"}',
+        b'{"version": 1, "lesson": "a", "step": 0, "done": [], "hints": 0, "since": 1, "pad": "'
+        + b"x" * 5000
+        + b'"}',
+    ],
+)
+def test_a_status_file_that_is_not_one_is_ignored(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "page-1.json"
+    path.write_bytes(content)
+    assert read_status(path) is None
+
+
+def test_a_status_is_replaced_whole(tmp_path: Path) -> None:
+    path = tmp_path / "page-1.json"
+    write_status(path, {"lesson": "a", "step": 1, "done": [0], "hints": 0, "since": 5.0})
+    assert read_status(path) is not None
+    assert [p.name for p in tmp_path.iterdir()] == ["page-1.json"]  # no temporary left
+
+
+def test_the_budget_gives_each_page_what_is_left_up_to_its_cap() -> None:
+    budget = Budget(limit=25, per_lab=8)
+    assert budget.cap_for(2) == 8
+    budget.take(1, 8)
+    budget.take(2, 8)  # 20 of 25 reserved
+    assert budget.cap_for(2) == 3  # 25 - 20 - the app and its master
+    assert budget.cap_for(4) is None  # a lab that starts 4 does not fit
+    budget.take(3, 3)
+    assert budget.used == 25 and budget.cap_for(0) is None
+    budget.give_back(2)
+    assert budget.cap_for(2) == 8
+
+
+def test_state_folders_are_private_and_a_run_leaves_nothing(tmp_path: Path) -> None:
+    state = ServeState(tmp_path / "serve").open()
+    assert state.run is not None
+    assert (tmp_path / "serve").stat().st_mode & 0o077 == 0
+    progress = state.progress_file(1, "ada")
+    assert progress == tmp_path / "serve/students/ada/progress.json"
+    assert progress.parent.stat().st_mode & 0o077 == 0
+    with pytest.raises(ClassroomError):
+        state.progress_file(1, "../x")
+    state.close()
+    assert sorted(p.name for p in (tmp_path / "serve").iterdir()) == ["students"]
+
+
+def test_a_lesson_page_runs_the_lesson_with_its_progress_and_status_files() -> None:
+    argv = ServeSettings().app_argv("lesson", "/l/01.toml", "/run/page-1.json", "/s/p.json")
+    assert argv[3:] == [
+        "sigscope.commands.serve",
+        "--code=off",
+        "--status",
+        "/run/page-1.json",
+        "lesson",
+        "/l/01.toml",
+        "--progress",
+        "/s/p.json",
+    ]
