@@ -514,6 +514,12 @@ class TerminalLane:
             return
         event["t"] = now()
         event["role"] = "shell" if event["pid"] == self.shell_pid else "job"
+        if self.observer is not None:
+            stopped = self.observer.group_stopped
+            if event["kind"] == "stopped":
+                stopped.add(event["pid"])
+            elif event["kind"] == "exit" or event.get("sig") in ("SIGCONT", "SIGKILL"):
+                stopped.discard(event["pid"])
         if event["kind"] == "exit" and event["pid"] == self.shell_pid:
             # The keeper reports the shell's status itself (it is the shell's parent).
             return

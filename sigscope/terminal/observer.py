@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from sigscope import procfs
 from sigscope.events import Event
 
-# States worth an event (the others flicker): zombie, stopped. Not t (tracing stop): strace
-# makes every fork and exec stop for a moment, and that is strace's doing, not the job's.
+# States worth an event (the others flicker): zombie, stopped.
 NOTABLE = frozenset({"Z", "T"})
 ARGV_MAX = 16
 
@@ -75,6 +74,11 @@ class SessionObserver:
         self.foreground: int | None = None
         self.groups: dict[int, list[int]] = {}
         self.ended: set[int] = set()
+        # Under strace (PTRACE_SEIZE) a job stopped by SIGTSTP/SIGTTIN/… shows "t (tracing
+        # stop)", not "T"; so do strace's own brief stops at each fork and exec. The lane
+        # keeps here the pids strace saw group-stopped (until a SIGCONT), shown as T; any
+        # other t is strace's doing, not the job's, and is shown as R.
+        self.group_stopped: set[int] = set()
 
     def role(self, pid: int) -> str:
         return "shell" if pid == self.shell else "job"
@@ -93,6 +97,9 @@ class SessionObserver:
             st = procfs.read_stat(pid)
             if st is None:
                 continue
+            state = st.state
+            if state == "t":
+                state = "T" if pid in self.group_stopped else "R"
             old = self.known.get(pid)
             if old is not None and old.starttime == st.starttime and old.comm == st.comm:
                 argv = old.argv
@@ -105,7 +112,7 @@ class SessionObserver:
                 st.sid,
                 st.tty_nr,
                 st.tpgid,
-                st.state,
+                state,
                 st.comm,
                 argv,
                 st.starttime,
