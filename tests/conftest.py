@@ -18,6 +18,17 @@ from sigscope import procfs
 
 ME = os.getpid()
 
+# Property tests run their full number of examples where it is asked for (.ci/run sets
+# SIGSCOPE_THOROUGH=1), and a third of them in the developer's loop, so that the fast tier
+# (`pytest tests/unit`) takes seconds. Each property test says its full count:
+# ``@settings(max_examples=examples(300))``.
+THOROUGH = os.environ.get("SIGSCOPE_THOROUGH") == "1"
+
+
+def examples(full: int) -> int:
+    """How many examples a property test with ``full`` examples in CI runs here."""
+    return full if THOROUGH else max(25, full // 3)
+
 
 def reap_children(pids: set[int] | None = None, timeout: float = 5.0) -> list[int]:
     """Reap zombie children of this process (only ``pids`` if given), waiting up to timeout

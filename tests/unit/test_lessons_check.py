@@ -389,6 +389,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from sigscope.course.predicates import VOCABULARY  # noqa: E402
+from tests.conftest import examples  # noqa: E402
 
 WORDS = [
     *VOCABULARY,
@@ -445,7 +446,7 @@ def toml_value(v: object) -> str:
     return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + "}"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 def test_any_document_is_a_lesson_or_problems_never_a_crash(doc: dict) -> None:
     text = "\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in doc.items()) + "\n"
@@ -509,7 +510,7 @@ def test_lesson_index_for_a_picker(tmp_path: Path, good: Path) -> None:
     ]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2048))
 def test_any_bytes_are_a_lesson_or_one_line_problems(data: bytes) -> None:
     """Random bytes (and random TOML-ish text below): never a traceback, every problem one
@@ -533,7 +534,7 @@ toml_ish = st.lists(
 ).map("\n".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(toml_ish)
 def test_random_toml_lines_never_crash_the_checker(text: str) -> None:
     try:

@@ -18,6 +18,7 @@ from sigscope.observe.sequence import SequenceModel, describe
 from sigscope.sources.record import RecordingError, load
 from sigscope.sources.replay import Replay
 from sigscope.ui.models.master import MasterState, apply_event
+from tests.conftest import examples
 
 HEADER = '{"kind": "recording", "version": 1, "t": 1, "config": {}}\n'
 
@@ -61,7 +62,9 @@ def check_bounded(path: Path) -> None:
 
 
 PROPERTY = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(200),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
