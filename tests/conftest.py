@@ -7,10 +7,14 @@ see them, and a test that orphans processes on purpose reaps them with :func:`re
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +52,19 @@ def reap_children(pids: set[int] | None = None, timeout: float = 5.0) -> list[in
         if not waiting or time.monotonic() > deadline:
             return reaped
         time.sleep(0.01)
+
+
+def record_trace(path: Path, *args: str) -> list[dict[str, Any]]:
+    """Run the installed ``sigscope trace --json --record PATH ARGS`` (a real lab, to its end)
+    and return the events it printed; the recording is at ``path``."""
+    out = subprocess.run(
+        ["sigscope", "trace", *args, "--json", "--record", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [json.loads(line) for line in out.stdout.splitlines()]
 
 
 def wait_gone(pids: set[int], timeout: float = 5.0) -> set[int]:

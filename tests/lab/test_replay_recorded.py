@@ -5,7 +5,6 @@ printed, plays, pauses, steps and jumps; a real sampler's snapshot survives its 
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from pathlib import Path
 
@@ -15,33 +14,15 @@ from sigscope.lab import Lab
 from sigscope.observe.sampler import Sampler
 from sigscope.sources.record import load, snapshot_from_json, snapshot_to_json
 from sigscope.sources.replay import Replay, ReplayError
+from tests.conftest import record_trace
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
     path = tmp_path_factory.mktemp("rec") / "trace.jsonl"
-    out = subprocess.run(
-        [
-            "sigscope",
-            "trace",
-            "--workers",
-            "2",
-            "--send",
-            "0.3:USR1@worker:0",
-            "--send",
-            "0.6:TTIN",
-            "--send",
-            "1.0:TERM",
-            "--json",
-            "--record",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return path, [json.loads(line) for line in out.stdout.splitlines()]
+    sends = ["0.3:USR1@worker:0", "0.6:TTIN", "1.0:TERM"]
+    printed = record_trace(path, "--workers", "2", *(a for s in sends for a in ("--send", s)))
+    return path, printed
 
 
 def test_a_trace_recording_replays_to_the_same_events(recorded) -> None:  # type: ignore[no-untyped-def]

@@ -10,34 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from sigscope.sources.settings import AttachSettings, ReplaySettings
 from sigscope.ui.app import LAB_ONLY_ACTIONS, LAB_ONLY_BUTTONS, SigscopeApp
 from sigscope.ui.replay_app import ReplayApp
-from sigscope.ui.sources import AttachSettings, ReplaySettings
+from tests.conftest import record_trace
 from tests.ui.helpers import until
 
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("rec") / "lab.jsonl"
-    subprocess.run(
-        [
-            "sigscope",
-            "trace",
-            "--workers",
-            "2",
-            "--send",
-            "0.3:USR1@worker:0",
-            "--send",
-            "0.6:KILL@worker:1",
-            "--send",
-            "1.2:TERM",
-            "--record",
-            str(path),
-        ],
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
+    sends = ["0.3:USR1@worker:0", "0.6:KILL@worker:1", "1.2:TERM"]
+    record_trace(path, "--workers", "2", *(a for s in sends for a in ("--send", s)))
     return path
 
 
