@@ -45,6 +45,7 @@ from sigscope.safety import ProcessRef, SendRefused, pidfd_for, send_signal, sig
 from sigscope.signames import parse_signal, signal_name
 from sigscope.sources import record
 from sigscope.sources.eventlog import HISTORY, EventLog, EventTimeout
+from sigscope.terminal.lane import TerminalLane, TerminalSettings
 
 if TYPE_CHECKING:
     from sigscope.observe.sampler import Snapshot
@@ -98,6 +99,7 @@ class Lab(EventLog):
         record: str | Path | None = None,
         max_processes: int | None = None,
         history: int = HISTORY,
+        terminal: TerminalSettings | None = None,
     ) -> None:
         """``max_processes``: a cap like ``SIGSCOPE_MAX_WORKERS`` (the lower of the two holds),
         for a caller whose input decides what the lab runs (a lesson file). ``history``: events
@@ -160,6 +162,10 @@ class Lab(EventLog):
         self._stop_r, self._stop_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._events_r = self._events_w = self._control_w = -1
         self._stderr: Any = None
+        # The terminal lane (issue 16, sigscope.terminal): a shell on a pty whose events
+        # join this log (roles shell and job); it starts and ends with the lab.
+        self.terminal_settings = terminal
+        self.terminal: TerminalLane | None = None
         self.ended = threading.Event()
         self._closed = False
         # Private (0700) directory for playground workers' sockets: who can write there may
@@ -226,6 +232,8 @@ class Lab(EventLog):
         self._watch(self.master.pid)
         self._thread = threading.Thread(target=self._read_loop, name="lab-events", daemon=True)
         self._thread.start()
+        if self.terminal_settings is not None:
+            self._start_terminal()
         want = self.workers_wanted
         try:
             self.wait_for(
@@ -247,11 +255,23 @@ class Lab(EventLog):
             raise LabError("the lab did not start" + (f": {detail}" if detail else "")) from None
         return self
 
+    def _start_terminal(self) -> None:
+        from sigscope.terminal.pty import TerminalError
+
+        try:
+            self.terminal = TerminalLane(self.terminal_settings, deliver=self._deliver)
+            self.terminal.start()
+        except TerminalError as e:
+            self.close()
+            raise LabError(f"the terminal did not start: {e}") from None
+
     def close(self, timeout: float = 5.0) -> None:
         """End the lab: kill every lab process, reap, and wait until none is left."""
         if self._closed:
             return
         self._closed = True
+        if self.terminal is not None:
+            self.terminal.close()
         if self.master is not None:
             # The master is our unreaped child, so its pid (= the pgid) cannot be reused yet.
             if self.master.poll() is None:
