@@ -1,0 +1,170 @@
+"""Idle CPU: the dashboard with nothing to do, beside htop and beside a bare Textual app.
+
+Issue 14's first figure: a dashboard left open on a quiet lab should cost what htop costs.
+Three programs run at the same time, each in a window of one private tmux server (``-L``,
+120x40), so the machine's load is the same for all three:
+
+* ``sigscope``, the installed command on a fresh lab (the master and 2 idle workers), nothing
+  sent;
+* ``htop`` at its default delay (1.5 s), showing the same three processes (``-p``);
+* :mod:`bench.bare_label`, a Textual app with one label: what any Textual app costs at rest.
+
+After 3 s of settling, each process's utime + stime (every thread, /proc/PID/stat) over 60 s
+(10 s with ``--quick``), as a share of one core. The lab's own processes are measured too:
+an idle lab wakes zero times a second, so they should be at zero. Skipped, with the reason
+printed, when tmux is not installed; htop's column is skipped when htop is not.
+
+``python -m bench.bench_idle [--quick] [--seconds S]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.bench_dashboard import (
+    Tmux,
+    _cpu_seconds,
+    _find_child,
+    _main_thread_cpu_seconds,
+    _sigscope_command,
+)
+from bench.bench_lab import _wait_children
+from bench.common import machine_line, save, see_gone
+from sigscope import procfs
+from sigscope.numbers import parse_float
+
+WORKERS = 2
+SETTLE = 3.0  # seconds after start-up before the window measured
+BARE = Path(__file__).resolve().with_name("bare_label.py")
+
+
+def idle_cpu(seconds: float) -> dict[str, Any]:
+    """CPU seconds of each program over ``seconds`` of a quiet lab."""
+    if shutil.which("tmux") is None:
+        return {"skipped": "tmux is not installed"}
+    have_htop = shutil.which("htop") is not None
+    tmux = Tmux()
+    watched: dict[int, int | None] = {}
+    home = tempfile.TemporaryDirectory()  # htop reads and writes its htoprc there, not ours
+    try:
+        ui = tmux.new_session("dashboard", f"{_sigscope_command()} --workers {WORKERS}")
+        watched[ui] = procfs.start_time(ui)
+        master = _find_child(ui, timeout=60)
+        watched[master] = procfs.start_time(master)
+        workers = _wait_children(master, WORKERS, timeout=60)
+        watched.update({pid: procfs.start_time(pid) for pid in workers})
+        pids = {"sigscope": ui}
+        pids["bare_label"] = tmux.new_window("bare_label", f"{sys.executable} {BARE}")
+        watched[pids["bare_label"]] = procfs.start_time(pids["bare_label"])
+        if have_htop:
+            shown = ",".join(str(p) for p in [master, *sorted(workers)])
+            pids["htop"] = tmux.new_window(
+                "htop", f"htop -p {shown}", env={"HOME": home.name, "XDG_CONFIG_HOME": home.name}
+            )
+            watched[pids["htop"]] = procfs.start_time(pids["htop"])
+        lab = [master, *workers]
+        time.sleep(SETTLE)  # past their start-up: only being idle is measured
+        before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        lab_before = [_cpu_seconds(pid) for pid in lab]
+        main_before = _main_thread_cpu_seconds(ui)
+        time.sleep(seconds)  # the window measured
+        after = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        lab_after = [_cpu_seconds(pid) for pid in lab]
+        main_after = _main_thread_cpu_seconds(ui)
+        gone = [pid for pid, st in watched.items() if procfs.start_time(pid) != st]
+        window = {"sigscope": "dashboard"}
+        screens = {
+            name: tmux.run("capture-pane", "-p", "-t", f"bench:{window.get(name, name)}")
+            for name in pids
+        }
+    finally:
+        tmux.kill_server()
+        killed = see_gone(watched, timeout=30)
+        home.cleanup()
+    out: dict[str, Any] = {"seconds": seconds, "workers": WORKERS}
+    for name in pids:
+        b, a = before[name], after[name]
+        if b is None or a is None:
+            raise RuntimeError(f"{name} ended while it was being measured")
+        used = a - b
+        out[name] = {"cpu_seconds": round(used, 3), "cpu_percent": round(100 * used / seconds, 3)}
+    if main_before is not None and main_after is not None:
+        out["sigscope"]["main_thread_cpu_seconds"] = round(main_after - main_before, 3)
+    out["lab_cpu_seconds"] = round(
+        sum(a - b for a, b in zip(lab_after, lab_before, strict=True) if a is not None and b), 3
+    )
+    out["sigscope"]["showed_the_lab"] = f"{WORKERS + 1} shown" in screens["sigscope"]
+    out["bare_label"]["showed_its_label"] = "first frame" in screens["bare_label"]
+    if have_htop:
+        out["htop"]["delay_s"] = 1.5  # htop's default (-d 15)
+        out["htop"]["showed_the_lab"] = "sigscope" in screens["htop"]
+    else:
+        out["htop"] = {"skipped": "htop is not installed (apt-get install htop)"}
+    for peer in ("htop", "bare_label"):
+        theirs = out[peer].get("cpu_seconds")
+        if theirs is not None:
+            ours = out["sigscope"]["cpu_seconds"]
+            out[f"ratio_sigscope_over_{peer}"] = ours / theirs if theirs else None
+    problems = [f"{len(gone)} of the watched processes ended"] if gone else []
+    problems += [
+        f"{name} did not show what it should"
+        for name in pids
+        if out[name].get("showed_the_lab", out[name].get("showed_its_label")) is False
+    ]
+    if problems:
+        out["invalid"] = "; ".join(problems)
+        out["screens_at_the_end"] = {name: screen[:2000] for name, screen in screens.items()}
+    if killed:
+        out["had_to_kill"] = killed
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_idle")
+    parser.add_argument("--quick", action="store_true", help="10 s of idling, not 60")
+    parser.add_argument(
+        "--seconds",
+        type=lambda s: parse_float(s, what="the seconds measured", low=1, high=3600),
+        default=None,
+        help="seconds measured (60; quick: 10)",
+    )
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (10.0 if args.quick else 60.0)
+    print(f"machine: {machine_line()}")
+    cpu = idle_cpu(seconds)
+    print(f"\nidle CPU over {seconds:g} s, {WORKERS} idle workers, nothing sent (utime+stime)")
+    if "skipped" in cpu:
+        print(f"  skipped: {cpu['skipped']}")
+    else:
+        labels = {
+            "sigscope": "sigscope dashboard",
+            "htop": "htop (default delay, 1.5 s)",
+            "bare_label": "bare Textual app, one label",
+        }
+        for name, label in labels.items():
+            r = cpu[name]
+            if "skipped" in r:
+                print(f"  {label:34}skipped: {r['skipped']}")
+                continue
+            print(f"  {label:34}{r['cpu_seconds']:>7.3f} s = {r['cpu_percent']:.2f}% of a core")
+            if "main_thread_cpu_seconds" in r:
+                print(f"  {'  of which the main thread':34}{r['main_thread_cpu_seconds']:>7.3f} s")
+        print(f"  {'the lab (master + workers)':34}{cpu['lab_cpu_seconds']:>7.3f} s")
+        for peer in ("htop", "bare_label"):
+            ratio = cpu.get(f"ratio_sigscope_over_{peer}")
+            if ratio is not None:
+                print(f"  {'ratio sigscope / ' + peer:34}{ratio:>7.2f}")
+        if "invalid" in cpu:
+            print(f"  INVALID: {cpu['invalid']} (screens saved in the results file)")
+    print(f"\n  written to {save('idle', cpu)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
