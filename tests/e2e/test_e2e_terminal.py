@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -100,20 +100,6 @@ class Terminal:
         # tmux may exit before it reaps the pane's process: then that zombie is re-parented to
         # us (the subreaper) and is ours to reap.
         reap_children({self.server_pid, self.pane_pid}, timeout=10)
-
-
-@pytest.fixture
-def terminal() -> Iterator[Callable[[list[str]], Terminal]]:
-    made: list[Terminal] = []
-
-    def make(command: list[str]) -> Terminal:
-        term = Terminal(command)
-        made.append(term)
-        return term
-
-    yield make
-    for term in made:
-        term.close()
 
 
 def lab_pids(screen: str) -> dict[str, int]:

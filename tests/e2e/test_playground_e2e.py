@@ -7,29 +7,14 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
 
 from sigscope import procfs
 from tests.conftest import wait_gone
-from tests.e2e.test_e2e_terminal import SIGSCOPE, TMUX, WAIT, Terminal, lab_pids
+from tests.e2e.test_e2e_terminal import SIGSCOPE, TMUX, WAIT, lab_pids
 
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
-
-
-@pytest.fixture
-def terminal() -> Iterator[Callable[[list[str]], Terminal]]:
-    made: list[Terminal] = []
-
-    def make(command: list[str]) -> Terminal:
-        term = Terminal(command)
-        made.append(term)
-        return term
-
-    yield make
-    for term in made:
-        term.close()
 
 
 def test_type_run_and_stop_python_in_a_real_terminal(terminal) -> None:  # type: ignore[no-untyped-def]
