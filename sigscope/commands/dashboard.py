@@ -22,7 +22,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_worker_cap()
-    from sigscope.ui.app import LabSettings
+    from sigscope.sources.settings import LabSettings
     from sigscope.ui.app import run as run_dashboard
 
     name, params = args.behaviour

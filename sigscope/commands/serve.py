@@ -345,7 +345,7 @@ def main_page(argv: Sequence[str]) -> int:
         print(f"sigscope serve: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     if args.kind == "dashboard":
-        from sigscope.ui.app import LabSettings
+        from sigscope.sources.settings import LabSettings
         from sigscope.ui.app import run as run_dashboard
 
         name, params = args.behaviour

@@ -26,7 +26,7 @@ from sigscope.observe.sampler import ProcessView
 from sigscope.signames import SignalError, parse_signal, signal_name
 
 MAX_DEPTH = 8  # all/any/not nesting; deeper is a mistake (or an attack), not a lesson
-ROLES = ("master", "worker", "orphan", "ui")
+ROLES = ("master", "worker", "orphan", "controller")
 STATES = ("R", "S", "D", "Z", "T", "t", "X", "I")
 HOW = ("exited", "signalled", "stopped", "continued")
 REAPING = ("handler", "off", "ignore")

@@ -16,7 +16,6 @@ Nothing is left behind (design.md), in layers:
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import select
@@ -28,54 +27,39 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sigscope import procfs
-from sigscope.events import Event, now
+from sigscope.events import CONTROLLER, Event, now
 from sigscope.lab import code as playground_code
 from sigscope.lab.behaviours import BehaviourError, check_lesson_params, check_params
 from sigscope.lab.behaviours.playground import CODE_DIR_ENV
 from sigscope.lab.channel import EventReader, make_channel
 from sigscope.lab.master import MAX_WORKERS_ENV, REAPING_MODES, footprint, max_workers_from_env
 from sigscope.numbers import NumberError, is_int, parse_int
+from sigscope.observe.sampler import Sampler, Snapshot
 from sigscope.observe.waitstatus import decode_wait_status
-from sigscope.safety import ProcessRef, SendRefused, pidfd_for, send_signal, signal_pidfd
-from sigscope.signames import parse_signal, signal_name
+from sigscope.safety import ProcessRef, SendRefused, send_signal
+from sigscope.signames import parse_signal
 from sigscope.sources import record
-from sigscope.sources.eventlog import HISTORY, EventLog, EventTimeout
+from sigscope.sources.base import (
+    LabProcess,
+    SourceError,
+    SourceTimeout,
+    send_recorded,
+    track_event,
+)
+from sigscope.sources.eventlog import HISTORY, EventLog
 from sigscope.terminal.lane import TerminalLane, TerminalSettings
 
-if TYPE_CHECKING:
-    from sigscope.observe.sampler import Snapshot
 
-
-class LabError(Exception):
+class LabError(SourceError):
     """A lab could not do what was asked; the message is fit to show a user."""
 
 
-class LabTimeout(LabError, EventTimeout):
+class LabTimeout(LabError, SourceTimeout):
     """An awaited event did not come in time."""
-
-
-@dataclass
-class LabProcess:
-    """What the controller knows of one lab process, from the events."""
-
-    pid: int
-    role: str  # master, worker, orphan
-    ref: ProcessRef | None
-    index: int | None = None
-    behaviour: str | None = None
-    parent: int | None = None
-    alive: bool = True  # False once reaped (by anyone) or gone
-    exited: bool = False  # it reported exit, or its pidfd said it ended
-    status: dict[str, Any] = field(default_factory=dict)
-    received: int = 0
-    last_signal: str | None = None
-    started: int = field(default_factory=now)
-    ready: bool = False  # its behaviour has installed its handlers (the ready event)
 
 
 class Lab(EventLog):
@@ -87,6 +71,10 @@ class Lab(EventLog):
     """
 
     timeout_error = LabTimeout
+    # What this source can do (sigscope.sources.base.Source): all of it, being our own lab.
+    live = True
+    can_send = True
+    can_control = True
 
     def __init__(
         self,
@@ -174,6 +162,8 @@ class Lab(EventLog):
         # Private directories a ``core`` worker made for its dump (its ``core`` event with
         # action ``dumping``): removed at close, should its cleaner have been killed first.
         self._core_dirs: set[str] = set()
+        # The observer, started for the first snapshot subscriber (subscribe_snapshots).
+        self.sampler: Sampler | None = None
 
     # -- life cycle --------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -272,6 +262,8 @@ class Lab(EventLog):
         self._closed = True
         if self.terminal is not None:
             self.terminal.close()
+        if self.sampler is not None:
+            self.sampler.stop()  # no scan of a tree that is being killed
         if self.master is not None:
             # The master is our unreaped child, so its pid (= the pgid) cannot be reused yet.
             if self.master.poll() is None:
@@ -409,7 +401,9 @@ class Lab(EventLog):
         if proc.ref is None:
             raise LabError(f"process {proc.pid} cannot be signalled: its start time is unknown")
         try:
-            send_recorded(self, proc, signum, managed=self.processes.__contains__, value=value)
+            send_recorded(
+                self, self.pid, proc, signum, managed=self.processes.__contains__, value=value
+            )
         except SendRefused as e:
             raise LabError(str(e)) from None
         return proc
@@ -454,6 +448,28 @@ class Lab(EventLog):
         return playground_code.stop_code(self, target, grace)
 
     # -- events ----------------------------------------------------------------------------
+    @property
+    def can_run_code(self) -> bool:
+        """Playground snippets can run: the lab has its private code directory (it is made at
+        start unless code is off: a served page without --allow-code)."""
+        return self.code_dir is not None
+
+    @property
+    def can_record(self) -> bool:
+        return self.record_path is not None
+
+    def subscribe_snapshots(self, callback: Callable[[Snapshot], None]) -> None:
+        """``callback(snapshot)`` after every scan of the lab's own sampler (on its thread),
+        which the first subscriber starts; :meth:`close` stops it."""
+        if self.sampler is None:
+            self.sampler = Sampler(self)
+        self.sampler.subscribe(callback)
+        self.sampler.start()
+
+    @property
+    def latest_snapshot(self) -> Snapshot | None:
+        return self.sampler.latest if self.sampler is not None else None
+
     def record_snapshot(self, snapshot: Snapshot) -> None:
         """Write an observer snapshot into the recording (if this lab records): the sampler
         calls it after each scan, so a replay shows states and masks as they were."""
@@ -543,7 +559,7 @@ class Lab(EventLog):
                 {
                     "t": now(),
                     "pid": self.pid,
-                    "role": "ui",
+                    "role": CONTROLLER,
                     "kind": "reaped",
                     "child": pid,
                     "status": raw,
@@ -558,14 +574,14 @@ class Lab(EventLog):
                         {
                             "t": now(),
                             "pid": self.pid,
-                            "role": "ui",
+                            "role": CONTROLLER,
                             "kind": "error",
                             "text": f"master: {detail}",
                         }
                     )
         self._reap_adopted()
         if self.master is not None and pid == self.master.pid:
-            self._deliver({"t": now(), "pid": self.pid, "role": "ui", "kind": "ended"})
+            self._deliver({"t": now(), "pid": self.pid, "role": CONTROLLER, "kind": "ended"})
 
     def _reap_adopted(self) -> None:
         """Reap lab processes that were re-parented to us (we are their subreaper), by pid."""
@@ -587,7 +603,7 @@ class Lab(EventLog):
                     {
                         "t": now(),
                         "pid": self.pid,
-                        "role": "ui",
+                        "role": CONTROLLER,
                         "kind": "reaped",
                         "child": pid,
                         "status": status,
@@ -613,122 +629,6 @@ class Lab(EventLog):
                 and os.path.basename(directory).startswith("sigscope-core-")
             ):
                 self._core_dirs.add(directory)
-
-
-def send_recorded(
-    log: Any,
-    proc: LabProcess,
-    signum: int,
-    managed: Callable[[int], bool],
-    value: int | None = None,
-) -> None:
-    """Signal ``proc`` through a checked pidfd, with a ``sent`` event from ``log``'s own pid
-    (role ui), or an ``error`` event saying why not. The lab and an attached tree share it.
-
-    With ``value``: ``pidfd_send_signal`` with a siginfo as ``sigqueue(3)`` builds it (SI_QUEUE;
-    allowed to another process because ``si_code`` is negative, pidfd_send_signal(2) and
-    rt_sigqueueinfo(2)). Python's ``signal.pidfd_send_signal`` takes no siginfo, hence ctypes;
-    the pidfd keeps the start-time check race-free, where ``sigqueue(pid)`` would not.
-
-    The sent event goes into the stream before the signal, so that its received event can
-    never be read ahead of it; its ``t`` is taken after the safety checks.
-
-    Raises:
-        SendRefused: the policy, the kernel, or a pid that is no longer this process.
-    """
-    assert proc.ref is not None
-    try:
-        with pidfd_for(proc.ref, signum, managed=managed) as fd:
-            log._deliver(
-                {
-                    "t": now(),
-                    "pid": log.pid,
-                    "role": "ui",
-                    "kind": "sent",
-                    "sig": signal_name(signum),
-                    "target": proc.pid,
-                    "target_role": proc.role,
-                    **({} if value is None else {"value": value, "via": "sigqueue"}),
-                }
-            )
-            if value is None:
-                signal_pidfd(fd, proc.pid, signum)
-            else:
-                _queue_pidfd(fd, proc.pid, signum, value)
-    except SendRefused as e:
-        log._deliver({"t": now(), "pid": log.pid, "role": "ui", "kind": "error", "text": str(e)})
-        raise
-
-
-def _queue_pidfd(fd: int, pid: int, signum: int, value: int) -> None:
-    """A queued value through the pidfd, with the kernel's refusals said in words."""
-    from sigscope.lab import libc
-
-    try:
-        libc.pidfd_sigqueue(fd, signum, value)
-    except libc.LibcError as e:
-        name = signal_name(signum)
-        if e.errno == errno.ESRCH:
-            raise SendRefused(f"process {pid} has exited; {name} not sent") from None
-        if e.errno == errno.EPERM:
-            raise SendRefused(f"not allowed to signal pid {pid} (another user's)") from None
-        if e.errno == errno.EAGAIN:
-            raise SendRefused(
-                f"{name}={value} not queued to pid {pid}: EAGAIN, the user's queued signals "
-                "reached RLIMIT_SIGPENDING"
-            ) from None
-        raise SendRefused(f"{name}={value} not sent to pid {pid}: {e.strerror}") from None
-    except ValueError as e:
-        raise SendRefused(str(e)) from None
-
-
-def track_event(
-    processes: dict[int, LabProcess],
-    event: Event,
-    start_time: Callable[[int], int | None] = lambda pid: None,
-    early_ready: set[int] | None = None,
-) -> LabProcess | None:
-    """Update a process table from one event; return the process it introduced, if any.
-
-    The lab, a replay and the lessons keep their tables with this one function, so a
-    recording shows the same tree the live lab did. A worker's own ``ready`` can be read
-    before the master's ``spawn`` of it (two writers, one channel): ``early_ready`` keeps
-    such pids until their spawn arrives.
-    """
-    kind = event.get("kind")
-    if kind in ("spawn", "fork"):
-        pid = event["child"]
-        st = event.get("starttime") or start_time(pid)
-        proc = LabProcess(
-            pid,
-            "worker" if kind == "spawn" else "orphan",
-            ProcessRef(pid, st) if st else None,
-            index=event.get("index"),
-            behaviour=event.get("behaviour"),
-            parent=event.get("pid"),
-        )
-        if early_ready is not None and pid in early_ready:
-            early_ready.discard(pid)
-            proc.ready = True
-        processes[pid] = proc
-        return proc
-    known = processes.get(event.get("child" if kind in ("reaped", "gone") else "pid", -1))
-    if known is None:
-        if kind == "ready" and early_ready is not None:
-            early_ready.add(event["pid"])
-        return None
-    if kind in ("reaped", "gone"):
-        known.alive = False
-        known.exited = True
-        known.status = {k: event.get(k) for k in ("status", "exitcode", "how", "sig")}
-    elif kind == "received":
-        known.received += 1
-        known.last_signal = event.get("sig")
-    elif kind == "exit":
-        known.status.setdefault("code", event.get("code"))
-    elif kind == "ready":
-        known.ready = True
-    return None
 
 
 def _raw_status(returncode: int) -> int:

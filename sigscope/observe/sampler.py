@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sigscope.events import Event, now
+from sigscope.events import CONTROLLER, Event, now
 from sigscope.procfs import Masks, Stat, parse_stat, parse_status_masks, voluntary_switches
 from sigscope.safety import ProcessRef
 
@@ -72,6 +72,7 @@ class Scanned(Protocol):
     @property
     def ended(self) -> threading.Event: ...
     def add_event(self, event: Event) -> None: ...
+    def record_snapshot(self, snapshot: Snapshot) -> None: ...  # kept if it records
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,7 @@ class Sampler:
                         {
                             "t": now(),
                             "pid": self.lab.pid,
-                            "role": "ui",
+                            "role": CONTROLLER,
                             "kind": "error",
                             "text": text,
                         }
@@ -303,9 +304,7 @@ class Sampler:
         if not self.lab.ended.is_set():
             for event in events:
                 self.lab.add_event(event)
-            record_snapshot = getattr(self.lab, "record_snapshot", None)
-            if record_snapshot is not None:  # a lab that records keeps its snapshots too
-                record_snapshot(snapshot)
+            self.lab.record_snapshot(snapshot)  # a lab that records keeps its snapshots too
         for callback in self._subscribers:
             callback(snapshot)
         return snapshot
@@ -407,7 +406,7 @@ class Sampler:
         event: Event = {
             "t": t,
             "pid": self.lab.pid,
-            "role": "ui",
+            "role": CONTROLLER,
             "kind": "state",
             "child": view.pid,
             "state": state,

@@ -26,6 +26,7 @@ import itertools
 from collections import OrderedDict, deque
 from typing import Any
 
+from sigscope.events import CONTROLLER_ROLES
 from sigscope.signames import RTMIN, SignalError, parse_signal
 
 Event = dict[str, Any]
@@ -82,7 +83,7 @@ def format_ms(ns: float) -> str:
 
 
 def _who(role: Any, pid: Any, index: Any = None) -> str:
-    if role == "ui":
+    if role in CONTROLLER_ROLES:
         return "you"
     if role == "worker" and index is not None:
         return f"worker {index} ({pid})"
@@ -432,7 +433,7 @@ class SequenceModel:
             )
             if not (new and lane.end_t is not None) and not adopt:
                 return key
-        if role == "ui":
+        if role in CONTROLLER_ROLES:
             key = "you"
         elif role == "master":
             key = "master"

@@ -18,11 +18,11 @@ from __future__ import annotations
 import os
 import pwd
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sigscope import procfs
-from sigscope.events import Event, now
-from sigscope.lab.controller import LabError, LabProcess, send_recorded
+from sigscope.events import CONTROLLER, Event, now
 from sigscope.numbers import is_int, parse_int
 from sigscope.observe.masks import mask_names
 from sigscope.observe.sampler import Sampler, Snapshot
@@ -34,15 +34,16 @@ from sigscope.safety import (
     owner_uid,
 )
 from sigscope.signames import parse_signal
-from sigscope.sources.eventlog import EventLog, EventTimeout
+from sigscope.sources.base import LabProcess, SourceError, SourceTimeout, send_recorded
+from sigscope.sources.eventlog import EventLog
 from sigscope.sources.strace import StraceFeed
 
 
-class AttachError(LabError):
+class AttachError(SourceError):
     """Cannot attach, or cannot do what was asked of the attached tree (one line, plain)."""
 
 
-class AttachTimeout(AttachError, EventTimeout):
+class AttachTimeout(AttachError, SourceTimeout):
     """An awaited event did not come in time."""
 
 
@@ -76,6 +77,12 @@ class AttachedTree(EventLog):
     """A live view of the tree rooted at ``root``, kept by a :class:`Sampler` thread."""
 
     timeout_error = AttachTimeout
+    # What this source can do (sigscope.sources.base.Source): watch and signal, no more.
+    live = True
+    can_send = True
+    can_control = False  # not a lab of ours: no master to ask, no reaping mode, no restart
+    can_run_code = False
+    can_record = False
 
     def __init__(self, root: int, interval: float = 0.25, strace: bool = False) -> None:
         super().__init__()
@@ -117,7 +124,7 @@ class AttachedTree(EventLog):
                 {
                     "t": now(),
                     "pid": self.pid,
-                    "role": "ui",
+                    "role": CONTROLLER,
                     "kind": "error",
                     "text": self.strace.problem,
                 }
@@ -170,7 +177,7 @@ class AttachedTree(EventLog):
         if proc is None or not proc.alive or proc.ref is None:
             raise AttachError(f"pid {pid} is not a live process of the attached tree")
         try:
-            send_recorded(self, proc, signum, managed=self.in_tree, value=value)
+            send_recorded(self, self.pid, proc, signum, managed=self.in_tree, value=value)
         except SendRefused as e:
             raise AttachError(str(e)) from None
         return proc
@@ -178,10 +185,22 @@ class AttachedTree(EventLog):
     def request_status(self) -> None:
         """An attached tree has no master of ours to ask: nothing to do."""
 
+    def subscribe_snapshots(self, callback: Callable[[Snapshot], None]) -> None:
+        """``callback(snapshot)`` after every scan of the tree's sampler (started by
+        :meth:`start`, stopped by :meth:`close`)."""
+        self.sampler.subscribe(callback)
+
+    @property
+    def latest_snapshot(self) -> Snapshot | None:
+        return self.sampler.latest
+
+    def record_snapshot(self, snapshot: Snapshot) -> None:
+        """An attached tree writes no recording."""
+
     def set_reaping(self, mode: str) -> None:
         raise AttachError("reaping modes belong to sigscope's own lab, not to an attached tree")
 
-    def spawn_worker(self, behaviour: str = "idle", params: object = None) -> None:
+    def spawn_worker(self, behaviour: str = "idle", params: dict[str, Any] | None = None) -> None:
         raise AttachError("an attached tree's workers are its own master's to start")
 
     # -- keeping up with the tree ----------------------------------------------------------------
@@ -206,7 +225,7 @@ class AttachedTree(EventLog):
                 {
                     "t": now(),
                     "pid": self.pid,
-                    "role": "ui",
+                    "role": CONTROLLER,
                     "kind": "appeared",
                     "child": pid,
                     "ppid": st.ppid,
@@ -235,7 +254,13 @@ class AttachedTree(EventLog):
                 proc.exited = True
                 self._masks.pop(pid, None)
                 self._deliver(
-                    {"t": snapshot.t, "pid": self.pid, "role": "ui", "kind": "exited", "child": pid}
+                    {
+                        "t": snapshot.t,
+                        "pid": self.pid,
+                        "role": CONTROLLER,
+                        "kind": "exited",
+                        "child": pid,
+                    }
                 )
         root = seen.get(self.root)
         if (root is None or root.state in ("Z", "X")) and not self.ended.is_set():
@@ -243,7 +268,7 @@ class AttachedTree(EventLog):
                 {
                     "t": now(),
                     "pid": self.pid,
-                    "role": "ui",
+                    "role": CONTROLLER,
                     "kind": "ended",
                     "text": f"the attached tree (pid {self.root}) has ended",
                 }
@@ -262,7 +287,7 @@ class AttachedTree(EventLog):
                     {
                         "t": t,
                         "pid": self.pid,
-                        "role": "ui",
+                        "role": CONTROLLER,
                         "kind": "mask",
                         "child": pid,
                         "mask": name,

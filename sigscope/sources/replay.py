@@ -14,20 +14,20 @@ import time
 from collections.abc import Callable
 
 from sigscope.events import Event
-from sigscope.lab.controller import LabError, LabProcess, track_event
 from sigscope.observe.sampler import Snapshot
-from sigscope.sources.eventlog import EventLog, EventTimeout
+from sigscope.sources.base import LabProcess, SourceError, SourceTimeout, track_event
+from sigscope.sources.eventlog import EventLog
 from sigscope.sources.record import Recording
 
 MIN_SPEED, MAX_SPEED = 0.1, 100.0
 MAX_GAP = 2.0  # seconds: a longer silence in the recording is shortened to this
 
 
-class ReplayError(LabError):
+class ReplayError(SourceError):
     """Something a replay cannot do (e.g. send a signal); the message says so plainly."""
 
 
-class ReplayTimeout(ReplayError, EventTimeout):
+class ReplayTimeout(ReplayError, SourceTimeout):
     pass
 
 
@@ -35,7 +35,12 @@ class Replay(EventLog):
     """A recording, delivered entry by entry to subscribers, at the recorded pace × speed."""
 
     timeout_error = ReplayTimeout
+    # What this source can do (sigscope.sources.base.Source): be read, nothing more.
     live = False  # its pids are the recording's, not this machine's processes: never read /proc
+    can_send = False
+    can_control = False
+    can_run_code = False
+    can_record = False
 
     def __init__(self, recording: Recording) -> None:
         super().__init__()
@@ -91,6 +96,12 @@ class Replay(EventLog):
     def spawn_worker(self, behaviour: str = "idle", params: object = None) -> None:
         raise ReplayError("this is a recording: no worker can be started in it")
 
+    def run_code(self, target: str | int, code: str) -> int:
+        raise ReplayError("this is a recording: no code can run in it")
+
+    def stop_code(self, target: str | int, grace: float = 0.0) -> str:
+        raise ReplayError("this is a recording: no code runs in it")
+
     def start(self) -> Replay:
         """Ready to play (the Lab's ``start``): nothing moves until :meth:`play` or
         :meth:`step`."""
@@ -98,6 +109,13 @@ class Replay(EventLog):
 
     def subscribe_snapshots(self, callback: Callable[[Snapshot], None]) -> None:
         self._snapshot_subscribers.append(callback)
+
+    @property
+    def latest_snapshot(self) -> Snapshot | None:
+        return self.latest
+
+    def record_snapshot(self, snapshot: Snapshot) -> None:
+        """A replay writes no recording."""
 
     def on_reset(self, callback: Callable[[], None]) -> None:
         """``callback()`` when a jump backwards starts the history again from the top."""

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
-from sigscope.events import Event, now
+from sigscope.events import CONTROLLER, Event, now
 from sigscope.numbers import is_int, parse_int
 from sigscope.signames import SignalError, parse_signal, signal_name
 
@@ -191,7 +191,7 @@ class StraceFeed:
         # strace prints when it sees the signal, not when the handler runs: t is when we read
         # the line, a little after both.
         event["t"] = now()
-        event["role"] = "ui" if ui else self.role_of(event["pid"])
+        event["role"] = CONTROLLER if ui else self.role_of(event["pid"])
         return event
 
     def stop(self) -> None:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
@@ -37,9 +37,10 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Static, Tab, Tabs
 
 from sigscope.lab.behaviours import BEHAVIOURS
-from sigscope.lab.controller import Lab, LabError, LabProcess
-from sigscope.observe.sampler import Sampler, Snapshot
+from sigscope.observe.sampler import Snapshot
 from sigscope.signames import parse_signal, signal_name
+from sigscope.sources.base import LabProcess, Source, SourceError
+from sigscope.sources.settings import LabSettings, SourceSettings
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, help_keys
 from sigscope.ui.messages import LabEvents, Notice, SnapshotReady
 from sigscope.ui.models.inbox import EventInbox
@@ -85,56 +86,9 @@ FOOTER_FIRST = ("signal_menu", "help", "quit")
 HINT = "esc: back to the tree · tab: next panel · ?: help · ctrl+p: every command"
 
 
-@dataclass(frozen=True)
-class LabSettings:
-    """How to make the lab (the CLI's ``--workers``, ``--behaviour``, ...); kept for restarts."""
-
-    workers: int = 2
-    behaviour: str = "idle"
-    params: dict[str, Any] = field(default_factory=dict)
-    reaping: str = "handler"
-    grace: float = 5.0
-
-    record: Path | None = None  # --record FILE: events and snapshots as JSON lines
-    lab_controls: bool = True  # TTIN/TTOU, reaping, spawn and restart act on this source
-
-    def make_lab(self) -> Lab:
-        return Lab(
-            workers=self.workers,
-            behaviour=self.behaviour,
-            params=dict(self.params),
-            reaping=self.reaping,
-            grace=self.grace,
-            record=self.record,
-            history=DASHBOARD_HISTORY,
-        )
-
-    def observe(self, lab: Lab, callback: Callable[[Snapshot], None]) -> Sampler | None:
-        """Start the observer on ``lab``; snapshots go to ``callback`` (on its thread)."""
-        sampler = Sampler(lab)
-        sampler.subscribe(callback)
-        sampler.start()
-        return sampler
-
-    def describe(self, lab: Lab) -> str:
-        """The header's sub-title for this source."""
-        return f"lab: master {lab.master_pid} · {self.workers} × {self.behaviour}"
-
-
-class SourceSettings(Protocol):
-    """What the dashboard needs to know to show something: a fresh lab (:class:`LabSettings`),
-    an attached tree or a recording (``sigscope.ui.sources``)."""
-
-    def make_lab(self) -> Any: ...
-
-    def observe(self, lab: Any, callback: Callable[[Snapshot], None]) -> Sampler | None: ...
-
-    def describe(self, lab: Any) -> str: ...
-
-
-def lab_controls(settings: Any) -> bool:
+def lab_controls(settings: SourceSettings) -> bool:
     """Whether ``settings`` makes a lab of our own (TTIN, reaping, spawn, restart apply)."""
-    return bool(getattr(settings, "lab_controls", False))
+    return settings.lab_controls
 
 
 def describe_workers(master_pid: int | None, behaviours: list[str]) -> str:
@@ -247,8 +201,7 @@ class SigscopeApp(App[None]):
     def __init__(self, settings: SourceSettings | None = None) -> None:
         super().__init__()
         self.settings: SourceSettings = settings or LabSettings()
-        self.lab: Lab | None = None
-        self.sampler: Sampler | None = None
+        self.lab: Source | None = None
         self.generation = 0
         self.last_signal = int(parse_signal("TERM"))
         self.ended_reason: str | None = None
@@ -486,10 +439,10 @@ class SigscopeApp(App[None]):
             sink.clear()
         self._set_banner(None)
         try:
-            lab = self.settings.make_lab()
+            lab = self.settings.make_source()
             lab.subscribe(self._inbox(generation).put)
             lab.start()
-        except LabError as e:
+        except SourceError as e:
             self.lab = None
             self.master_panel.reset(None)
             self._set_banner(f"The lab could not start: {e}. Press R to try again, q to quit.")
@@ -497,18 +450,13 @@ class SigscopeApp(App[None]):
             return
         self.lab = lab
         self.master_panel.reset(lab.master_pid)
-        self.sampler = self.settings.observe(
-            lab, functools.partial(self._snapshot_from_thread, generation)
-        )
+        lab.subscribe_snapshots(functools.partial(self._snapshot_from_thread, generation))
         self.sub_title = self.settings.describe(lab)
         self._ask_status()
         self.refresh_tree()
 
     def stop_lab(self) -> None:
         """End the lab, if any: every lab process is killed and reaped before this returns."""
-        sampler, self.sampler = self.sampler, None
-        if sampler is not None:
-            sampler.stop()
         lab, self.lab = self.lab, None
         if lab is not None:
             lab.close()
@@ -595,7 +543,7 @@ class SigscopeApp(App[None]):
         if lab is not None and lab.running:
             try:
                 lab.request_status()
-            except LabError:
+            except SourceError:
                 pass  # the master is going away; its `ended` event will say so
 
     def _lab_ended(self) -> None:
@@ -612,9 +560,6 @@ class SigscopeApp(App[None]):
         self.notify(f"The lab has ended (master {reason}).", severity="warning", timeout=8)
         self.refresh_tree()
         # Nothing of this lab may outlive it: kill and reap any leftovers now.
-        if self.sampler is not None:
-            self.sampler.stop()
-            self.sampler = None
         if self.lab is not None:
             self.lab.close()
 
@@ -631,7 +576,7 @@ class SigscopeApp(App[None]):
             return
         processes = _lab_processes(lab) if lab is not None else []
         snapshot = self._snapshot
-        live = getattr(lab, "live", True)
+        live_pids = lab.live if lab is not None else True  # a recording's are not ours
 
         def state_of(pid: int) -> tuple[str, int] | None:
             # From the sampler's scan only: the UI thread reads no /proc file.
@@ -641,7 +586,7 @@ class SigscopeApp(App[None]):
                 proc is None or proc.ref is None or (view.starttime == proc.ref.starttime)
             ):
                 return view.state, view.ppid
-            if not live:
+            if not live_pids:
                 return None  # a recording: its pids are not this machine's processes
             if proc is not None and not proc.exited and not lab_ended:
                 # Not in the latest scan, not known to have ended: started after it (the next
@@ -704,7 +649,7 @@ class SigscopeApp(App[None]):
             sink.show_pid(message.pid)
 
     # -- acting ------------------------------------------------------------------------------
-    def _running_lab(self) -> Lab | None:
+    def _running_lab(self) -> Source | None:
         lab = self.lab
         if lab is None or not lab.running:
             why = f" ({self.ended_reason})" if self.ended_reason else ""
@@ -757,7 +702,7 @@ class SigscopeApp(App[None]):
                 continue
             try:
                 lab.send(pid, signum, value)
-            except LabError as e:
+            except SourceError as e:
                 self.notify(f"{name} to {plain_target(row, pid)} not sent: {e}", severity="error")
             else:
                 sent.append(plain_target(row, pid))
@@ -823,7 +768,7 @@ class SigscopeApp(App[None]):
                 return
             try:
                 self.lab.set_reaping(mode)
-            except LabError as e:
+            except SourceError as e:
                 self.notify(f"Reaping mode not changed: {e}", severity="error")
             else:
                 self.notify(f"Reaping mode: {mode} ({REAPING_HELP[mode]})", timeout=3)
@@ -844,7 +789,7 @@ class SigscopeApp(App[None]):
                 return
             try:
                 self.lab.spawn_worker(name, params)
-            except LabError as e:
+            except SourceError as e:
                 self.notify(f"No new worker: {e}", severity="error")
             else:
                 self.notify(f"Asked the master for a new {name} worker", timeout=3)
@@ -984,7 +929,7 @@ class SigscopeApp(App[None]):
             )
 
 
-def _lab_processes(lab: Lab) -> list[LabProcess]:
+def _lab_processes(lab: Source) -> list[LabProcess]:
     """A copy of the lab's process table. Its reader thread adds to the dict; a copy that
     races with an insertion raises RuntimeError, and trying again is all it takes."""
     for _ in range(10):
@@ -1001,10 +946,10 @@ def _all_gone(pid: int) -> tuple[str, int] | None:
 
 def run(settings: SourceSettings, app: SigscopeApp | None = None) -> int:
     """Run the dashboard (or ``app``, a variant of it) until the user quits; the lab is closed
-    on every way out. ``settings`` is a :class:`LabSettings` or one of ``ui.sources``."""
+    on every way out. ``settings`` is one of :mod:`sigscope.sources.settings`."""
     try:
-        settings.make_lab()  # checks the options (no process yet): bad input is one line
-    except LabError as e:
+        settings.make_source()  # checks the options (no process yet): bad input is one line
+    except SourceError as e:
         print(f"sigscope: error: {e}", file=sys.stderr)
         return 2
     return run_app(app or SigscopeApp(settings))

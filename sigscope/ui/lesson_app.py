@@ -39,7 +39,8 @@ from sigscope.course.problems import LessonInvalid
 from sigscope.course.progress import ProgressStore
 from sigscope.course.run import LessonRun, ShowMeFailed
 from sigscope.lab.controller import Lab, LabError
-from sigscope.ui.app import SECONDARY, LabSettings, SigscopeApp, run_app
+from sigscope.sources.settings import LabSettings
+from sigscope.ui.app import SECONDARY, SigscopeApp, run_app
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, Command, help_keys
 from sigscope.ui.messages import LabEvents, SnapshotReady
 from sigscope.ui.screens.code_confirm import CodeConfirmDialog
@@ -185,8 +186,8 @@ class LessonSettings(LabSettings):
         s = lesson.setup
         return cls(s.workers, s.behaviour, dict(s.params), s.reaping, s.grace, setup=s)
 
-    def make_lab(self) -> Lab:
-        return self.setup.make_lab() if self.setup is not None else super().make_lab()
+    def make_source(self) -> Lab:
+        return self.setup.make_lab() if self.setup is not None else super().make_source()
 
 
 @dataclass
@@ -212,6 +213,8 @@ class LessonApp(SigscopeApp):
     ]
 
     PANE_KEYS = "] next · [ back · g hint · w show me · / answer · ctrl+r reset · L lessons"
+
+    lab: Lab | None  # a lesson always runs sigscope's own lab (LessonSettings.make_source)
 
     def __init__(
         self,
@@ -302,8 +305,8 @@ class LessonApp(SigscopeApp):
         self._refresh_pane()
 
     def _latest_snapshot(self) -> Any:
-        sampler = self.sampler
-        return sampler.latest if sampler is not None else None
+        lab = self.lab
+        return lab.latest_snapshot if lab is not None else None
 
     def open_lesson(self, lesson: Lesson) -> None:
         """Switch to ``lesson``: its own lab, its saved progress."""

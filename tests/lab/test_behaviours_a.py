@@ -96,7 +96,7 @@ def burst(lab: Lab, pid: int, sig: int, count: int) -> None:
         {
             "t": t,
             "pid": os.getpid(),
-            "role": "ui",
+            "role": "controller",
             "kind": "sent",
             "sig": signal_name(sig),
             "target": pid,

@@ -166,7 +166,9 @@ def test_stubborn_worker_makes_a_graceful_shutdown_escalate_to_kill() -> None:
         reaped = lab.wait_for(kind="reaped", role="master", child=pid, since=c, timeout=T)
         assert reaped["how"] == "signalled" and reaped["exitcode"] == -9
         lab.wait_for(kind="exit", role="master", since=c, timeout=T)
-        master = lab.wait_for(kind="reaped", role="ui", child=lab.master_pid, since=c, timeout=T)
+        master = lab.wait_for(
+            kind="reaped", role="controller", child=lab.master_pid, since=c, timeout=T
+        )
         assert master["exitcode"] == 0
         ignored = [e for e in lab.events(c) if e["pid"] == pid and e["kind"] == "received"]
         assert ignored == []  # an ignored signal is discarded: no handler, nothing pending
@@ -287,7 +289,7 @@ def test_orphans_are_adopted_and_reaped_by_the_controller() -> None:
             assert lab.processes[orphan].role == "orphan"
         for orphan in orphans:
             reaped = lab.wait_for(kind="reaped", child=orphan, since=c, timeout=T)
-            assert reaped["role"] == "ui" and reaped["adopted"] is True
+            assert reaped["role"] == "controller" and reaped["adopted"] is True
             assert (reaped["how"], reaped["exitcode"]) == ("exited", 0)
             assert procfs.read_stat(orphan) is None  # reaped: not even a zombie is left
 

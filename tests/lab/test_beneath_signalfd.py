@@ -45,7 +45,7 @@ def test_trace_example_prints_the_queued_value() -> None:
         42,
         "SI_QUEUE",
     )
-    sent = next(e for e in events if e["kind"] == "sent" and e["role"] == "ui")
+    sent = next(e for e in events if e["kind"] == "sent" and e["role"] == "controller")
     assert got[0]["si_pid"] == sent["pid"] and sent["value"] == 42
 
 

@@ -40,7 +40,7 @@ def test_the_example_from_the_design() -> None:
     # Every event follows the contract.
     for e in events:
         assert isinstance(e["t"], int) and isinstance(e["pid"], int)
-        assert e["role"] in ("ui", "master", "worker", "orphan")
+        assert e["role"] in ("controller", "master", "worker", "orphan")
 
 
 def test_the_readable_table() -> None:

@@ -28,7 +28,7 @@ def test_a_worker_that_spawns_100_orphans_and_exits_leaves_no_zombie() -> None:
         adopted = lab.wait_all(
             100,
             kind="reaped",
-            role="ui",
+            role="controller",
             match=lambda e: e["child"] in orphans,
             since=c,
             timeout=30,
@@ -83,7 +83,7 @@ def test_signalling_a_process_as_it_exits_is_handled_quietly() -> None:
             lab.wait_for(
                 lambda e, p=pid: e["kind"] == "spawn" and e["child"] != p, since=c, timeout=T
             )
-        assert not [e for e in lab.events() if e["kind"] == "error" and e["role"] != "ui"]
+        assert not [e for e in lab.events() if e["kind"] == "error" and e["role"] != "controller"]
 
 
 def test_workers_start_with_clean_signal_masks() -> None:

@@ -64,7 +64,7 @@ def test_a_worker_reports_a_caught_signal() -> None:
         lab.send("worker:0", "USR1")
         sent = lab.wait_for(kind="sent", since=c, timeout=T)
         got = lab.wait_for(kind="received", pid=w.pid, sig="SIGUSR1", since=c, timeout=T)
-        assert sent["target"] == w.pid and sent["role"] == "ui"
+        assert sent["target"] == w.pid and sent["role"] == "controller"
         assert got["t"] >= sent["t"]
 
 
@@ -116,7 +116,9 @@ def test_term_is_a_graceful_shutdown() -> None:
         reaped = lab.wait_all(2, kind="reaped", role="master", since=c, timeout=T)
         assert {e["child"] for e in reaped} == workers
         assert lab.wait_for(kind="exit", role="master", since=c, timeout=T)["code"] == 0
-        end = lab.wait_for(kind="reaped", role="ui", child=lab.master_pid, since=c, timeout=T)
+        end = lab.wait_for(
+            kind="reaped", role="controller", child=lab.master_pid, since=c, timeout=T
+        )
         assert end["exitcode"] == 0
         lab.wait_for(kind="ended", since=c, timeout=T)
         assert not lab.running
@@ -289,7 +291,12 @@ def test_sigkill_of_the_master_takes_the_workers_and_the_controller_reaps_them()
         os.kill(lab.master_pid, signal.SIGKILL)  # our own child: the test started it
         lab.wait_for(kind="ended", since=c, timeout=T)
         adopted = lab.wait_all(
-            3, kind="reaped", role="ui", match=lambda e: e.get("adopted"), since=c, timeout=T
+            3,
+            kind="reaped",
+            role="controller",
+            match=lambda e: e.get("adopted"),
+            since=c,
+            timeout=T,
         )
         assert {e["child"] for e in adopted} == workers
         assert {e["exitcode"] for e in adopted} == {-9}  # PR_SET_PDEATHSIG(SIGKILL)

@@ -125,7 +125,7 @@ def test_a_stopped_worker_shows_t_and_sigcont_returns_it() -> None:
             c = lab.cursor()
             lab.send(pid, "STOP")
             event = lab.wait_for(kind="state", child=pid, state="T", since=c, timeout=T)
-            assert event["role"] == "ui" and event["pid"] == os.getpid()
+            assert event["role"] == "controller" and event["pid"] == os.getpid()
             assert event["child_role"] == "worker" and event["index"] == 0
             latest = sampler.latest
             assert latest is not None

@@ -23,7 +23,8 @@ from textual.widgets._toast import Toast
 from sigscope import procfs
 from sigscope.lab.controller import Lab
 from sigscope.signames import parse_signal
-from sigscope.ui.app import LabSettings, SigscopeApp
+from sigscope.sources.settings import LabSettings
+from sigscope.ui.app import SigscopeApp
 from sigscope.ui.commands import COMMANDS
 from sigscope.ui.models.tree import ProcessRow
 from sigscope.ui.screens.choose import ChoiceDialog

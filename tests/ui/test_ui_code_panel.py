@@ -13,7 +13,8 @@ from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 
 from sigscope.lab.controller import Lab
-from sigscope.ui.app import LabSettings, SigscopeApp
+from sigscope.sources.settings import LabSettings
+from sigscope.ui.app import SigscopeApp
 from sigscope.ui.screens.code_confirm import CodeConfirmDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.widgets.code_panel import CodeEditor, CodePanel, highlighting_available

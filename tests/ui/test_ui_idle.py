@@ -15,7 +15,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from sigscope.ui.app import LabSettings, SigscopeApp
+from sigscope.sources.settings import LabSettings
+from sigscope.ui.app import SigscopeApp
 from sigscope.ui.widgets.process_tree import ProcessTree
 from sigscope.ui.widgets.sequence_chart import SequenceChart
 from tests.ui.helpers import until

@@ -555,7 +555,7 @@ async def test_every_pending_signal_of_the_step_is_on_screen() -> None:
         disp = app.panel("dispositions")
 
         def pending() -> set[int]:
-            snapshot = app.sampler.latest if app.sampler is not None else None
+            snapshot = app.lab.latest_snapshot if app.lab is not None else None
             view = snapshot.by_pid(lab.master_pid) if snapshot is not None else None
             if view is None:
                 return set()

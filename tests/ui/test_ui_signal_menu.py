@@ -15,7 +15,8 @@ from textual.widgets import OptionList
 
 from sigscope.numbers import NumberError
 from sigscope.signames import parse_signal
-from sigscope.ui.app import LabSettings, SigscopeApp
+from sigscope.sources.settings import LabSettings
+from sigscope.ui.app import SigscopeApp
 from sigscope.ui.screens.signal_menu import MAX_COUNT, SignalChoice, SignalMenu, split_count
 from tests.ui.helpers import until
 

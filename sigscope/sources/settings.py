@@ -1,0 +1,104 @@
+"""How to make a source: the settings a front end keeps for its whole life, so that a restart
+makes a fresh source of the same kind.
+
+- :class:`LabSettings`: a fresh lab (the CLI's ``--workers``, ``--behaviour``, ...);
+- :class:`AttachSettings`: ``sigscope attach PID``, a tree the user owns, watched live;
+- :class:`ReplaySettings`: ``sigscope replay FILE``, a recording played back.
+
+Each makes its source (``make_source() -> Source``), names it for a header (``describe``) and
+says whether the lab's own controls apply to it (``lab_controls``). No Textual here: the
+dashboard, the lessons and the tests share these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sigscope.lab.controller import Lab
+from sigscope.sources.attach import AttachedTree
+from sigscope.sources.base import Source
+from sigscope.sources.record import RecordingError, load
+from sigscope.sources.replay import Replay, ReplayError
+
+
+class SourceSettings(Protocol):
+    """What a front end needs to know to show something: a fresh lab, an attached tree or a
+    recording."""
+
+    @property
+    def lab_controls(self) -> bool:
+        """The source is a lab of our own: TTIN/TTOU, reaping, spawn and restart act on it."""
+        ...
+
+    def make_source(self) -> Source:
+        """A new source, not started (bad settings raise a ``SourceError``: one plain line)."""
+        ...
+
+    def describe(self, source: Source) -> str:
+        """The header's sub-title for ``source`` (made by :meth:`make_source`)."""
+        ...
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """How to make the lab (the CLI's ``--workers``, ``--behaviour``, ...); kept for restarts."""
+
+    workers: int = 2
+    behaviour: str = "idle"
+    params: dict[str, Any] = field(default_factory=dict)
+    reaping: str = "handler"
+    grace: float = 5.0
+
+    record: Path | None = None  # --record FILE: events and snapshots as JSON lines
+    lab_controls: bool = True  # TTIN/TTOU, reaping, spawn and restart act on this source
+
+    def make_source(self) -> Lab:
+        return Lab(
+            workers=self.workers,
+            behaviour=self.behaviour,
+            params=dict(self.params),
+            reaping=self.reaping,
+            grace=self.grace,
+            record=self.record,
+        )
+
+    def describe(self, source: Source) -> str:
+        return f"lab: master {source.master_pid} · {self.workers} × {self.behaviour}"
+
+
+@dataclass(frozen=True)
+class AttachSettings:
+    """``sigscope attach PID``: a tree the user owns, watched live; sends only into it."""
+
+    root: int
+    strace: bool = False
+    # Not a lab of ours: no master to ask for workers, no reaping mode, nothing to restart.
+    lab_controls: bool = False
+
+    def make_source(self) -> AttachedTree:
+        return AttachedTree(self.root, strace=self.strace)  # refuses a bad root: AttachError
+
+    def describe(self, source: Source) -> str:
+        proc = source.processes.get(self.root)
+        comm = proc.behaviour if proc is not None else "?"
+        return f"attached to pid {self.root} ({comm})" + (" · strace" if self.strace else "")
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """``sigscope replay FILE``: a recording played back with no live process."""
+
+    path: Path
+    lab_controls: bool = False  # a recording: nothing to act on
+
+    def make_source(self) -> Replay:
+        try:
+            return Replay(load(self.path))
+        except RecordingError as e:
+            raise ReplayError(str(e)) from None
+
+    def describe(self, source: Source) -> str:
+        entries = f" ({source.length} entries)" if isinstance(source, Replay) else ""
+        return f"replay of {self.path.name}{entries}"
