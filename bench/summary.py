@@ -31,6 +31,7 @@ SOURCES = {
     "dashboard": "bench_dashboard",
     "idle": "bench_idle",
     "fanout": "bench_fanout",
+    "classroom": "bench_classroom",
 }
 
 
@@ -286,6 +287,47 @@ def fanout_rows(f: dict[str, Any]) -> list[Row]:
     return [row]
 
 
+def classroom_rows(f: dict[str, Any]) -> list[Row]:
+    """Issue 18: the serve tree with N pages each on a lesson (bench_classroom)."""
+    if "skipped" in f:
+        return [Row("classroom (serve, N pages)", "—", verdict=f"skipped: {f['skipped']}", rank=10)]
+    rows = []
+    for run in f["runs"]:
+        n, idle, active = run["pages"], run["idle"], run["active"]
+        at_30 = n >= 30
+        by = idle["cpu_percent_by_role"]
+        rows.append(
+            Row(
+                f"classroom: {n} idle pages, CPU of the serve tree (server / apps / labs)",
+                f"{idle['cpu_percent_of_core']:.1f}% of a core ({by['server']:.1f} / "
+                f"{by['apps']:.1f} / {by['labs']:.1f}), PSS {idle['pss_mb']:.0f} MB",
+                goal="≤ 25 % at 30 pages" if at_30 else "",
+                verdict=_verdict(idle["cpu_percent_of_core"] <= 25) if at_30 else "",
+                rank=10,
+            )
+        )
+        rows.append(
+            Row(
+                f"classroom: {n} pages each sending a signal a second, CPU of the serve tree",
+                f"{active['cpu_percent_of_core']:.1f}% of a core",
+                goal="≤ 100 % at 30 pages" if at_30 else "",
+                verdict=_verdict(active["cpu_percent_of_core"] <= 100) if at_30 else "",
+                rank=10,
+            )
+        )
+        p95 = run["open_ms"]["p95"]
+        rows.append(
+            Row(
+                f"classroom: page open → lesson shown, p95 ({n} pages)",
+                _ms(p95),
+                goal="≤ 2 s at 30 pages" if at_30 else "",
+                verdict=_verdict(p95 <= 2000) if at_30 else "",
+                rank=10,
+            )
+        )
+    return rows
+
+
 EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "lab": lab_rows,
     "observer": observer_rows,
@@ -293,6 +335,7 @@ EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "dashboard": dashboard_rows,
     "idle": idle_rows,
     "fanout": fanout_rows,
+    "classroom": classroom_rows,
 }
 
 
