@@ -86,8 +86,8 @@ class TerminalLane:
         self.observer: SessionObserver | None = None
         self.hung_up = False
         self.closed = False
-        self._out_listeners: list[Callable[[bytes], None]] = []
-        self._view_listeners: list[Callable[[SessionView], None]] = []
+        self._out_listeners: list[Callable[[bytes], object]] = []
+        self._view_listeners: list[Callable[[SessionView], object]] = []
         self._transcript = bytearray()
         self._pending = bytearray()
         self._cond = threading.Condition()
@@ -334,11 +334,11 @@ class TerminalLane:
         self.poke()
 
     # -- reading -----------------------------------------------------------------------------
-    def on_output(self, callback: Callable[[bytes], None]) -> None:
+    def on_output(self, callback: Callable[[bytes], object]) -> None:
         """Call ``callback(bytes)`` with what the pty's programs write (on the lane's thread)."""
         self._out_listeners.append(callback)
 
-    def on_view(self, callback: Callable[[SessionView], None]) -> None:
+    def on_view(self, callback: Callable[[SessionView], object]) -> None:
         """Call ``callback(view)`` after each scan that changed something (lane's thread)."""
         self._view_listeners.append(callback)
 

@@ -1,0 +1,174 @@
+"""Pilot tests of the Terminal panel and the session tree on a real lane (real pty, real bash).
+
+Waits are on the lane's events and the panel's screen, never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+
+from sigscope.terminal import TerminalLane
+from sigscope.ui.widgets.session_tree import FOREGROUND_MARK, SessionTree
+from sigscope.ui.widgets.terminal_panel import TerminalPanel, key_bytes
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+
+
+class TerminalApp(App[None]):
+    """A tiny host: the panel and the session tree on one lane."""
+
+    def __init__(self, lane: TerminalLane) -> None:
+        super().__init__()
+        self.lane = lane
+        self.quit_asked = 0
+
+    def compose(self) -> ComposeResult:
+        yield SessionTree(self.lane, id="session")
+        yield TerminalPanel(self.lane, id="terminal")
+
+    def action_help_quit(self) -> None:  # App's ctrl+c binding: must not fire from the panel
+        self.quit_asked += 1
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.02)
+
+
+async def event(
+    pilot: Pilot[None],
+    lane: TerminalLane,
+    since: int,
+    timeout: float = 10,
+    match: Callable[[dict[str, Any]], bool] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """The first lane event since ``since`` with ``fields`` (and ``match``), waited for while
+    the app keeps running (a blocking wait would freeze the app under test)."""
+    assert lane.log is not None
+
+    def found() -> dict[str, Any] | None:
+        for e in lane.log.events(since):  # type: ignore[union-attr]
+            if all(e.get(k) == v for k, v in fields.items()) and (match is None or match(e)):
+                return e
+        return None
+
+    await until(pilot, lambda: found() is not None, timeout)
+    result = found()
+    assert result is not None
+    return result
+
+
+def is_sleep(e: dict[str, Any]) -> bool:
+    return e["kind"] in ("joined", "exec") and e.get("comm") == "sleep"
+
+
+def test_key_bytes() -> None:
+    assert key_bytes("ctrl+c", None) == b"\x03"
+    assert key_bytes("ctrl+z", None) == b"\x1a"
+    assert key_bytes("ctrl+backslash", None) == b"\x1c"
+    assert key_bytes("ctrl+d", None) == b"\x04"
+    assert key_bytes("enter", "\r") == b"\r"
+    assert key_bytes("a", "a") == b"a"
+    assert key_bytes("f5", None) is None
+
+
+async def test_typed_keys_reach_the_pty_and_ctrl_c_does_not_quit() -> None:
+    with TerminalLane() as lane:
+        log = lane.log
+        assert log is not None
+        app = TerminalApp(lane)
+        async with app.run_test(size=(100, 36)) as pilot:
+            panel = app.query_one(TerminalPanel)
+            panel.focus()
+            await until(pilot, lambda: any(line.startswith("$") for line in panel.text_lines()))
+            c = log.cursor()
+            await pilot.press(*"echo hi-there", "enter")
+            await until(pilot, lambda: "hi-there" in "\n".join(panel.text_lines()[1:]))
+            assert any(line == "hi-there" for line in panel.text_lines())
+
+            # A foreground job, then Ctrl+C in the panel: SIGINT to the job, sigscope lives on.
+            c = log.cursor()
+            await pilot.press(*"sleep 30", "enter")
+            job = (await event(pilot, lane, c, match=is_sleep))["pid"]
+            await event(pilot, lane, c, kind="foreground", pgid=job)
+            c = log.cursor()
+            await pilot.press("ctrl+c")
+            await event(pilot, lane, c, kind="foreground", pgid=lane.shell_pid)
+            if lane.strace_pid and not lane.strace_problem:
+                await event(pilot, lane, c, kind="exit", pid=job, sig="SIGINT")
+            assert app.quit_asked == 0
+            assert app.is_running and panel.has_focus
+
+
+async def test_session_tree_shows_groups_and_the_foreground_mark() -> None:
+    with TerminalLane() as lane:
+        log = lane.log
+        assert log is not None
+        lane.wait_output("$ ")
+        app = TerminalApp(lane)
+        async with app.run_test(size=(100, 36)) as pilot:
+            tree = app.query_one(SessionTree)
+            c = log.cursor()
+            lane.type("sleep 30 | sleep 31\r")
+            await until(pilot, lambda: len({e["pid"] for e in log.events(c) if is_sleep(e)}) >= 2)
+            fg = (
+                await event(
+                    pilot, lane, c, kind="foreground", match=lambda e: e["pgid"] != lane.shell_pid
+                )
+            )["pgid"]
+
+            def shown() -> str:
+                return str(tree.render())
+
+            await until(
+                pilot,
+                lambda: (
+                    f"{FOREGROUND_MARK} group {fg}" in shown()
+                    and "sleep 30" in shown()
+                    and "sleep 31" in shown()
+                ),
+            )
+            text = shown()
+            assert f"  group {lane.shell_pid}" in text  # the shell's group, not marked
+            assert "sleep 30" in text and "sleep 31" in text
+            assert text.index(f"group {fg}") < text.index("sleep 30")
+
+            # Send SIGTERM to the whole group from the tree: confirmed first.
+            tree.focus()
+            await pilot.press("up", "up", "up", "up", "up")  # the foreground group comes first
+            assert tree.selected == -fg
+            c = log.cursor()
+            await pilot.press("t")
+            await pilot.pause()
+            assert not log.events(c)  # nothing sent before the answer
+            await pilot.press("y")
+            sent = await event(pilot, lane, c, kind="sent")
+            assert sent["target"] == -fg and sent["target_role"] == "group"
+            await event(pilot, lane, c, kind="foreground", pgid=lane.shell_pid)
+            await until(pilot, lambda: f"{FOREGROUND_MARK} group {lane.shell_pid}" in shown())
+
+
+async def test_f8_hangs_the_terminal_up() -> None:
+    with TerminalLane() as lane:
+        log = lane.log
+        assert log is not None
+        lane.wait_output("$ ")
+        app = TerminalApp(lane)
+        async with app.run_test(size=(100, 36)) as pilot:
+            panel = app.query_one(TerminalPanel)
+            panel.focus()
+            c = log.cursor()
+            await pilot.press("f8")
+            await event(pilot, lane, c, kind="terminal", action="hangup")
+            await event(pilot, lane, c, kind="exit", pid=lane.shell_pid)
+            assert "hung up" in str(panel.border_subtitle)
