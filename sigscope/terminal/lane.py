@@ -533,10 +533,14 @@ class TerminalLane:
         events = obs.scan(now())
         for p in obs.known.values():
             self._refs.setdefault(p.pid, ProcessRef(p.pid, p.starttime))
+        no_strace = not self.strace_pid or self.strace_problem is not None
         for event in events:
             if event["kind"] == "left":
                 self._refs.pop(event["pid"], None)
             self._deliver(event)
+            if no_strace and event["kind"] == "state" and event["state"] == "T":
+                # Without strace, /proc's T is all we know of a stop (not which signal).
+                self._deliver({**event, "kind": "stopped", "via": "proc"})
         if events:
             view = obs.view()
             for callback in self._view_listeners:

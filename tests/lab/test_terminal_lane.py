@@ -329,3 +329,34 @@ def test_sigkill_of_trace_terminal_leaves_nothing() -> None:
 def test_sigscope_never_signals_itself_through_the_lane(lane: TerminalLane) -> None:
     with pytest.raises(TerminalError):
         lane.send(-1, signal.SIGTERM)
+
+
+@needs_bash
+def test_without_strace_one_line_says_so_and_groups_still_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No strace on PATH: a ``terminal`` event with action ``strace`` says why there are no
+    received/exit events; the session, its groups and the foreground group are still seen."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "sleep"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    with TerminalLane() as lane:
+        log = lane.log
+        assert log is not None
+        assert lane.strace_problem and "strace is not installed" in lane.strace_problem
+        note = log.wait_for(kind="terminal", action="strace")
+        assert "strace" in note["text"]
+        c = log.cursor()
+        lane.type("sleep 30\r")
+        (job,) = wait_exec(lane, c, "sleep")
+        log.wait_for(kind="foreground", pgid=job, since=c, timeout=10)
+        c = log.cursor()
+        lane.type("\x1a")  # Ctrl+Z: without strace, /proc's T is the stop
+        log.wait_for(kind="state", pid=job, state="T", since=c, timeout=10)
+        log.wait_for(kind="stopped", pid=job, via="proc", since=c, timeout=10)
+        log.wait_for(kind="foreground", pgid=lane.shell_pid, since=c, timeout=10)
+        assert not of(log.events(), "received")
