@@ -214,6 +214,7 @@ class SigscopeApp(App[None]):
         self._sinks: list[EventSink] = []
         self._tree_timer: Any = None
         self._tree_title = ""
+        self._age_ns: int | None = None  # "now" for a live tree's ages: the last tick's
         self.rates = RateHistory()
 
     # -- layout ----------------------------------------------------------------------------
@@ -308,7 +309,7 @@ class SigscopeApp(App[None]):
         self.process_tree.focus()
         # Snapshots and events redraw the tree when they change it; this tick only moves the
         # ages and the rates on (a row is redrawn only if its text changed).
-        self.set_interval(AGE_TICK, self.refresh_tree)
+        self.set_interval(AGE_TICK, self._age_tick)
         # SIGTERM / SIGHUP (a closed terminal) to the UI: quit the way `q` does, so the lab is
         # closed and the terminal restored. The loop's handler runs in the loop, between
         # callbacks, unlike a Python handler that raises into whatever code is running.
@@ -597,7 +598,9 @@ class SigscopeApp(App[None]):
         lab_ended = lab is not None and lab.ended.is_set()
         if lab_ended:
             state_of = _all_gone  # noqa: F811 - after close nothing of the lab exists
-        now_ns = self.clock_ns()
+        # A live tree's ages and rates move on at the tick alone, all in one frame, not row by
+        # row as snapshots come (a recording's follow its play head at once).
+        now_ns = self.clock_ns() if self._age_ns is None or not live_pids else self._age_ns
 
         def rate_of(pid: int) -> tuple[float, ...]:
             return tuple(self.rates.series(pid, now_ns)[-RATE_WIDTH:])
@@ -633,6 +636,10 @@ class SigscopeApp(App[None]):
         if title != self._tree_title:  # setting a border title repaints the whole widget
             self._tree_title = title
             self.process_tree.border_title = title
+
+    def _age_tick(self) -> None:
+        self._age_ns = self.clock_ns()
+        self.refresh_tree()
 
     @staticmethod
     def _ui_pid() -> int:
