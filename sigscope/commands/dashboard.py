@@ -18,6 +18,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--record", metavar="FILE", help="dashboard: write the session to FILE (JSON lines)"
     )
+    from sigscope.terminal.headless import add_terminal_options
+
+    add_terminal_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,4 +39,14 @@ def run(args: argparse.Namespace) -> int:
             )
             return EXIT_USAGE
         record = Path(args.record)
-    return run_dashboard(LabSettings(args.workers, name, params, args.reaping, args.grace, record))
+    from sigscope.terminal.headless import check_terminal_options
+    from sigscope.terminal.lane import TerminalSettings
+
+    problem = check_terminal_options(args)
+    if problem:
+        print(f"sigscope: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    terminal = TerminalSettings(shell=args.shell) if args.terminal else None
+    return run_dashboard(
+        LabSettings(args.workers, name, params, args.reaping, args.grace, record, terminal=terminal)
+    )

@@ -21,6 +21,7 @@ from sigscope.sources.attach import AttachedTree
 from sigscope.sources.base import Source
 from sigscope.sources.record import RecordingError, load
 from sigscope.sources.replay import Replay, ReplayError
+from sigscope.terminal.lane import TerminalSettings
 
 
 class SourceSettings(Protocol):
@@ -53,6 +54,7 @@ class LabSettings:
 
     record: Path | None = None  # --record FILE: events and snapshots as JSON lines
     lab_controls: bool = True  # TTIN/TTOU, reaping, spawn and restart act on this source
+    terminal: TerminalSettings | None = None  # --terminal: a shell on a pty beside the lab
 
     def make_source(self) -> Lab:
         return Lab(
@@ -62,6 +64,7 @@ class LabSettings:
             reaping=self.reaping,
             grace=self.grace,
             record=self.record,
+            terminal=self.terminal,
         )
 
     def describe(self, source: Source) -> str:

@@ -450,11 +450,23 @@ class SigscopeApp(App[None]):
             self.notify(f"The lab could not start: {e}", severity="error", timeout=10)
             return
         self.lab = lab
+        self._show_terminal(lab)
         self.master_panel.reset(lab.master_pid)
         lab.subscribe_snapshots(functools.partial(self._snapshot_from_thread, generation))
         self.sub_title = self.settings.describe(lab)
         self._ask_status()
         self.refresh_tree()
+
+    def _show_terminal(self, lab: Source) -> None:
+        """A lab with a terminal lane (``--terminal``, issue 16) gets its session tree and
+        Terminal panel above the buttons; a restarted lab gets fresh ones."""
+        from sigscope.lab.controller import Lab
+        from sigscope.ui.widgets.terminal_panel import TerminalLanePane
+
+        for old in self.query(TerminalLanePane):
+            old.remove()
+        if isinstance(lab, Lab) and lab.terminal is not None:
+            self.mount(TerminalLanePane(lab.terminal, id="terminal-lane"), before="#actions")
 
     def stop_lab(self) -> None:
         """End the lab, if any: every lab process is killed and reaped before this returns."""

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from sigscope.terminal import TerminalLane
 from sigscope.ui.widgets.session_tree import FOREGROUND_MARK, SessionTree
 from sigscope.ui.widgets.terminal_panel import TerminalPanel, key_bytes
+from tests.conftest import wait_gone
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 
@@ -172,3 +173,46 @@ async def test_f8_hangs_the_terminal_up() -> None:
             await event(pilot, lane, c, kind="terminal", action="hangup")
             await event(pilot, lane, c, kind="exit", pid=lane.shell_pid)
             assert "hung up" in str(panel.border_subtitle)
+
+
+async def test_dashboard_with_a_terminal_lane() -> None:
+    """``sigscope --terminal``: the lab's dashboard gets the session tree and the Terminal
+    panel; keys reach the pty (ctrl+c too, without the app's quit notice), lane events join the
+    lab's log, esc goes back to the process tree, and quitting leaves nothing."""
+    from sigscope.sources.settings import LabSettings
+    from sigscope.terminal import TerminalSettings
+    from sigscope.ui.app import SigscopeApp
+    from sigscope.ui.widgets.terminal_panel import TerminalLanePane
+
+    app = SigscopeApp(LabSettings(workers=1, terminal=TerminalSettings()))
+    async with app.run_test(size=(150, 50)) as pilot:
+        await until(pilot, lambda: bool(app.query(TerminalLanePane)))
+        lab = app.lab
+        assert lab is not None and lab.terminal is not None  # type: ignore[attr-defined]
+        lane: TerminalLane = lab.terminal  # type: ignore[attr-defined]
+        panel = app.query_one(TerminalPanel)
+        panel.focus()
+        await until(pilot, lambda: any(line.startswith("$") for line in panel.text_lines()))
+        c = lab.cursor()
+        await pilot.press(*"sleep 30", "enter")
+        job = 0
+        while not job:
+            await pilot.pause(0.02)
+            job = next((e["pid"] for e in lab.events(c) if is_sleep(e)), 0)
+        await until(pilot, lambda: any(e["kind"] == "foreground" for e in lab.events(c)))
+        c = lab.cursor()
+        await pilot.press("ctrl+c")
+        await until(
+            pilot,
+            lambda: any(
+                e["kind"] == "foreground" and e["pgid"] == lane.shell_pid for e in lab.events(c)
+            ),
+        )
+        assert app.is_running and panel.has_focus
+        tree = app.query_one(SessionTree)
+        mark = f"{FOREGROUND_MARK} group {lane.shell_pid}"
+        await until(pilot, lambda: mark in str(tree.render()))
+        await pilot.press("escape")
+        assert app.process_tree.has_focus
+        pids = {lane.shell_pid, lane.session.keeper.pid}  # type: ignore[union-attr]
+    assert wait_gone(pids) == set()

@@ -15,7 +15,9 @@ import pyte
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -227,3 +229,24 @@ class TerminalPanel(Widget, can_focus=True):
             return
         self.lane.hangup()
         self.border_subtitle = "hung up: SIGHUP went to the shell · esc: leave"
+
+
+class TerminalLanePane(Horizontal):
+    """The dashboard's part for a lab with a terminal lane: the session tree beside the
+    Terminal panel."""
+
+    DEFAULT_CSS = """
+    TerminalLanePane { height: 16; }
+    TerminalLanePane SessionTree { width: 46; height: 100%; max-height: 100%; }
+    TerminalLanePane TerminalPanel { width: 1fr; height: 100%; }
+    """
+
+    def __init__(self, lane: TerminalLane, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lane = lane
+
+    def compose(self) -> ComposeResult:
+        from sigscope.ui.widgets.session_tree import SessionTree
+
+        yield SessionTree(self.lane, id="session-tree")
+        yield TerminalPanel(self.lane, id="terminal-panel")
