@@ -129,7 +129,7 @@ async def test_session_tree_shows_groups_and_the_foreground_mark() -> None:
             )["pgid"]
 
             def shown() -> str:
-                return str(tree.render())
+                return tree.text()
 
             await until(
                 pilot,
@@ -211,7 +211,7 @@ async def test_dashboard_with_a_terminal_lane() -> None:
         assert app.is_running and panel.has_focus
         tree = app.query_one(SessionTree)
         mark = f"{FOREGROUND_MARK} group {lane.shell_pid}"
-        await until(pilot, lambda: mark in str(tree.render()))
+        await until(pilot, lambda: mark in tree.text())
         await pilot.press("escape")
         assert app.process_tree.has_focus
         pids = {lane.shell_pid, lane.session.keeper.pid}  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 
 from sigscope.terminal import TerminalError, TerminalLane
@@ -122,20 +123,26 @@ class SessionTree(Widget, can_focus=True):
     def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
         return max(1, len(self.rows))
 
-    def render(self) -> Text:
+    def render_line(self, y: int) -> Strip:
+        """One row, drawn on one line (cut at the width, never wrapped)."""
+        width = self.content_size.width
         if not self.rows:
-            return Text("(no session)", style="dim")
-        out = Text()
-        for i, (_, line) in enumerate(self.rows):
-            if i:
-                out.append("\n")
-            if i == self.cursor and self.has_focus:
-                lit = line.copy()
-                lit.stylize("reverse")
-                out.append_text(lit)
-            else:
-                out.append_text(line)
-        return out
+            line = Text("(no session)", style="dim") if y == 0 else Text()
+        elif y < len(self.rows):
+            line = self.rows[y][1].copy()
+            if y == self.cursor and self.has_focus:
+                line.stylize("reverse")
+        else:
+            line = Text()
+        line.no_wrap = True
+        line.overflow = "ellipsis"
+        line.truncate(width, overflow="ellipsis")
+        segments = [s for s in line.render(self.app.console) if s.text != "\n"]
+        return Strip(segments).adjust_cell_length(width)
+
+    def text(self) -> str:
+        """The rows as plain text (tests, the SVG)."""
+        return "\n".join(line.plain for _, line in self.rows)
 
     def on_focus(self) -> None:
         self.refresh()

@@ -18,6 +18,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -109,6 +110,7 @@ class TerminalPanel(Widget, can_focus=True):
         self.screen_model = pyte.Screen(80, 24)
         self.stream = pyte.ByteStream(self.screen_model)
         self._lines: dict[int, Strip] = {}
+        self._cursor_y = 0
         self.border_title = "Terminal"
         self.border_subtitle = HELP
         if lane is not None:
@@ -132,12 +134,13 @@ class TerminalPanel(Widget, can_focus=True):
     def on_terminal_panel_output(self, message: Output) -> None:
         self.stream.feed(message.data)
         dirty = self.screen_model.dirty
+        # The cursor's old and new lines too: it moves without either being rewritten.
+        dirty.update((self._cursor_y, self.screen_model.cursor.y))
         for y in dirty:
             self._lines.pop(y, None)
-        # The cursor's line too: it moves without its line being rewritten.
-        self._lines.pop(self.screen_model.cursor.y, None)
+        self.refresh(*(Region(0, y, self.size.width, 1) for y in dirty))
         dirty.clear()
-        self.refresh()
+        self._cursor_y = self.screen_model.cursor.y
 
     def on_resize(self, event: events.Resize) -> None:
         rows, cols = self.content_size.height, self.content_size.width
