@@ -33,6 +33,12 @@ def playground_app() -> SigscopeApp:
     return SigscopeApp(LabSettings(workers=1, behaviour="playground"))
 
 
+async def code_panel_and_lab(pilot: Pilot[Any], app: SigscopeApp) -> tuple[CodePanel, Lab]:
+    panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
+    lab = await until(pilot, lambda: app.lab, "the lab")
+    return panel, lab
+
+
 async def type_code(pilot: Pilot[Any], panel: CodePanel, code: str) -> None:
     """Type as a person does: into the focused editor, key by key (Enter for newlines)."""
     panel.editor.focus()
@@ -54,6 +60,19 @@ def _key(ch: str) -> str:
     return names.get(ch, ch)
 
 
+async def show_me(pilot: Pilot[Any], app: Any) -> tuple[Lab, Any, int, CodeConfirmDialog]:
+    """Once a lesson's lab runs, press w (show me): the lab, the lesson run, the event cursor
+    before the press, and the dialog that asks before the lesson's Python runs."""
+    lab = await until(pilot, lambda: app.lab and app.lab.running and app.lab, "the lab")
+    run = await until(pilot, lambda: app._active_run(), "the lesson run")
+    since = lab.cursor()
+    await pilot.press("w")
+    dialog = await until(
+        pilot, lambda: isinstance(app.screen, CodeConfirmDialog) and app.screen, "the question"
+    )
+    return lab, run, since, dialog
+
+
 async def confirm_root(pilot: Pilot[Any], app: SigscopeApp) -> None:
     """As root, the first run asks first; the dialog names the risk."""
     if not ROOT:
@@ -70,8 +89,7 @@ async def confirm_root(pilot: Pilot[Any], app: SigscopeApp) -> None:
 async def test_type_run_and_the_dispositions_panel_follows_signal_signal() -> None:
     app = playground_app()
     async with app.run_test(size=(140, 44)) as pilot:
-        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
-        lab = await until(pilot, lambda: app.lab, "the lab")
+        panel, lab = await code_panel_and_lab(pilot, app)
         await until(pilot, lambda: panel.has_class("-shown"), "the panel shown for a playground")
         assert panel.index == 0
         pid = lab.worker(0).pid
@@ -99,8 +117,7 @@ async def test_type_run_and_the_dispositions_panel_follows_signal_signal() -> No
 async def test_history_and_output_and_errors() -> None:
     app = playground_app()
     async with app.run_test(size=(140, 44)) as pilot:
-        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
-        lab = await until(pilot, lambda: app.lab, "the lab")
+        panel, lab = await code_panel_and_lab(pilot, app)
         await pilot.press("e")
         for n, code in enumerate(("print(1 + 1)", "1 / 0")):
             since = lab.cursor()
@@ -130,8 +147,7 @@ async def test_history_and_output_and_errors() -> None:
 async def test_a_running_snippet_shows_and_stop_ends_it() -> None:
     app = playground_app()
     async with app.run_test(size=(140, 44)) as pilot:
-        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
-        lab = await until(pilot, lambda: app.lab, "the lab")
+        panel, lab = await code_panel_and_lab(pilot, app)
         await pilot.press("e")
         since = lab.cursor()
         panel.editor.load_text("time.sleep(30)")
@@ -161,8 +177,7 @@ async def test_without_a_playground_worker_the_panel_says_how_to_get_one() -> No
 async def test_as_root_saying_no_runs_nothing() -> None:
     app = playground_app()
     async with app.run_test(size=(140, 44)) as pilot:
-        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
-        lab = await until(pilot, lambda: app.lab, "the lab")
+        panel, lab = await code_panel_and_lab(pilot, app)
         await pilot.press("e")
         since = lab.cursor()
         panel.editor.load_text("print('should not run')")
@@ -206,13 +221,7 @@ async def test_show_me_asks_before_it_runs_a_lessons_python(
     folder = bundled_lessons()
     app = LessonApp(resolve_lesson("19", folder), folder)
     async with app.run_test(size=(140, 44)) as pilot:
-        lab = await until(pilot, lambda: app.lab and app.lab.running and app.lab, "the lab")
-        run = await until(pilot, lambda: app._active_run(), "the lesson run")
-        since = lab.cursor()
-        await pilot.press("w")
-        dialog = await until(
-            pilot, lambda: isinstance(app.screen, CodeConfirmDialog) and app.screen, "the question"
-        )
+        lab, run, since, dialog = await show_me(pilot, app)
         assert "Python from the lesson file" in dialog.question
         assert "signal.signal(signal.SIGUSR1, on_usr1)" in dialog.code
         assert ("as root" in dialog.detail) == ROOT
@@ -277,13 +286,7 @@ async def test_show_me_shows_every_line_before_run_it_is_possible(
     path.write_text(LONG_CODE_LESSON.replace("PADDING", padding))
     app = LessonApp(load_lesson(path), folder)
     async with app.run_test(size=(120, 40)) as pilot:
-        lab = await until(pilot, lambda: app.lab and app.lab.running and app.lab, "the lab")
-        run = await until(pilot, lambda: app._active_run(), "the lesson run")
-        since = lab.cursor()
-        await pilot.press("w")
-        dialog = await until(
-            pilot, lambda: isinstance(app.screen, CodeConfirmDialog) and app.screen, "the question"
-        )
+        lab, run, since, dialog = await show_me(pilot, app)
         assert 'report(marker="end")' in dialog.code
         scroll = dialog.query_one("#code-scroll", VerticalScroll)
         await until(
@@ -308,8 +311,7 @@ async def test_the_timers_panel_follows_an_alarm_set_in_the_code() -> None:
 
     app = playground_app()
     async with app.run_test(size=(140, 44)) as pilot:
-        panel = await until(pilot, lambda: app.query(CodePanel).first(), "the Code panel")
-        lab = await until(pilot, lambda: app.lab, "the lab")
+        panel, lab = await code_panel_and_lab(pilot, app)
         pid = lab.worker(0).pid
         timers = app.query_one(TimersPanel)
         assert "alarm" not in timers.timers.get(pid, {})

@@ -33,37 +33,42 @@ WAIT = 60.0  # seconds: a whole lesson on a shared, loaded machine
 until = partial(helpers.until, timeout=WAIT)
 FOLDER = bundled_lessons()
 
-TINY = """
+# The first step of both lessons below: a handler runs.
+HANDLER_STEP = """
+[[steps]]
+title = "A handler"
+text = "Send SIGUSR1 to worker 0."
+sources = ["kill(2)"]
+expect = { received = "SIGUSR1", worker = 0 }
+solution = [{ send = "USR1@worker:0" }]
+"""
+
+TINY = (
+    """
 title = "Tiny"
 sources = ["kill(2)"]
 [lab]
 workers = 1
-[[steps]]
-title = "A handler"
-text = "Send SIGUSR1 to worker 0."
-sources = ["kill(2)"]
-expect = { received = "SIGUSR1", worker = 0 }
-solution = [{ send = "USR1@worker:0" }]
-[[steps]]
+"""
+    + HANDLER_STEP
+    + """[[steps]]
 title = "The end"
 text = "That is all."
 sources = ["kill(2)"]
 """
+)
 
 # Three kinds of outcome to hold on: a handler ran, a question the lab answers, a prediction
 # beside what the lab shows (and a step that needs the master panel).
-PACED = """
+PACED = (
+    """
 title = "Paced"
 sources = ["kill(2)"]
 [lab]
 workers = 2
-[[steps]]
-title = "A handler"
-text = "Send SIGUSR1 to worker 0."
-sources = ["kill(2)"]
-expect = { received = "SIGUSR1", worker = 0 }
-solution = [{ send = "USR1@worker:0" }]
-[[steps]]
+"""
+    + HANDLER_STEP
+    + """[[steps]]
 title = "Ask"
 text = "Worker 1 is killed by SIGTERM."
 sources = ["kill(2)"]
@@ -88,6 +93,7 @@ expect = { all = [
 ] }
 solution = [{ predict = "2" }, { send = "KILL@worker:0" }]
 """
+)
 
 
 @pytest.fixture(autouse=True)
