@@ -2937,6 +2937,10 @@ def test_a_process_without_a_controlling_terminal_gets_no_terminal_signals() -> 
         assert daemon.stdout.readline() == "ENXIO\n"
         st = procfs.read_stat(daemon.pid)
         assert st is not None and st.tty_nr == 0 and st.tpgid == -1 and st.sid == daemon.pid
+        shown = subprocess.run(
+            ["ps", "-o", "tty=", "-p", str(daemon.pid)], capture_output=True, text=True, timeout=30
+        )
+        assert shown.stdout.strip() == "?"
         os.write(master, b"hello\n")
         assert daemon.stdout.readline() == "read hello\n"
         assert daemon.wait(timeout=10) == 0
@@ -3032,3 +3036,33 @@ def test_exit_from_a_non_login_bash_leaves_running_background_jobs_alone() -> No
         assert sh.bash.wait(timeout=10) == 0
         time.sleep(0.2)  # a SIGHUP, were one sent, has had time to arrive
         assert not [s for s in sh.signals() if s[0] == job] and job in sh.session()
+
+
+def test_after_a_hang_up_the_kernel_signals_the_old_foreground_group_when_the_shell_exits() -> None:
+    """Lesson 32: the kernel remembers the foreground group at the hang-up; when the
+    controlling process (bash) then exits, it sends that group SIGHUP and SIGCONT (SI_KERNEL) —
+    seen here on a foreground `nohup` job, which ignores SIGHUP and so outlives both bash's own
+    SIGHUP (SI_USER) and the kernel's."""
+    with PtyShell(strace=True) as sh:
+        sh.type("nohup sleep 329 > /dev/null 2>&1\n")
+        (fore,) = sh.until(
+            "the job",
+            lambda: [p for p, st in sh.jobs("sleep 329").items() if st.comm == "sleep"],
+        )
+        sh.until("it in the foreground", lambda: sh.session()[sh.pid].tpgid == fore)
+        sh.hang_up()
+        assert sh.bash.wait(timeout=10) == -signal.SIGHUP
+        mine = sh.until(
+            "the kernel's SIGCONT",
+            lambda: (
+                [s[1:] for s in sh.signals() if s[0] == fore][-1:]
+                == [("SIGCONT", "SI_KERNEL", None)]
+                and [s[1:] for s in sh.signals() if s[0] == fore]
+            ),
+        )
+        assert mine == [
+            ("SIGHUP", "SI_USER", sh.pid),
+            ("SIGHUP", "SI_KERNEL", None),
+            ("SIGCONT", "SI_KERNEL", None),
+        ]
+        assert fore in sh.session()

@@ -6,7 +6,10 @@ Every action is a one-key table, e.g. ``{send = "KILL@worker:0"}`` (the ``sigsco
 ``{status = true}`` (ask the master for a status event), ``{answer = "137"}`` (answer the step's
 question; ``{answer = true}`` answers with what the lab shows, for answers that vary from run
 to run, such as a count of merged signals), ``{predict = "6"}`` (lock a prediction: what
-"show me" types first on a *predict, then see* step).
+"show me" types first on a *predict, then see* step). On a lab with a terminal (``[lab]
+terminal = true``): ``{type = 'sleep 30 | sleep 31\\n'}`` types keys into its pty (``^C``,
+``^Z``, ``^D`` and ``\\n`` as ``sigscope trace --type`` reads them) and
+``{hangup = true}`` hangs the terminal up, as closing its window does.
 """
 
 from __future__ import annotations
@@ -20,7 +23,21 @@ from sigscope.course.problems import SpecError
 from sigscope.lab.behaviours import BehaviourError, parse_behaviour_spec
 from sigscope.sendspec import SendSpecError, parse_send_spec
 
-KINDS = ("send", "reaping", "spawn", "wait", "until", "status", "answer", "predict", "code")
+KINDS = (
+    "send",
+    "reaping",
+    "spawn",
+    "wait",
+    "until",
+    "status",
+    "answer",
+    "predict",
+    "code",
+    "type",
+    "hangup",
+)
+TERMINAL_KINDS = ("type", "hangup")  # actions on the terminal lane: [lab] terminal = true
+MAX_TYPED = 1024  # characters of one type action: a command line or a few keys
 MAX_WAIT = 30.0
 MAX_PREDICTION = 80  # characters: a prediction is a word or a number, not an essay
 UNTIL_TIMEOUT = 10.0
@@ -32,6 +49,15 @@ class Send:
     sig: str
     target: str
     value: int | None = None  # SIGNAL=VALUE: sent queued (sigqueue, SI_QUEUE) with this value
+
+
+@dataclass(frozen=True)
+class Typed:
+    """Keys for the terminal: ``text`` as the lesson wrote it (what the learner is shown),
+    ``keys`` what the keyboard sends (``^C`` decoded to ETX, ``\n`` to Enter)."""
+
+    text: str
+    keys: str
 
 
 @dataclass(frozen=True)
@@ -122,7 +148,35 @@ def _parse(kind: str, value: Any) -> Any:
             shown = ", ".join(f"U+{ord(c):04X}" for c in hidden[:5])
             raise SpecError(f"code has characters that hide or reorder text ({shown})")
         return value
+    if kind == "type":
+        return parse_typed(value)
+    if kind == "hangup":
+        if value is not True:
+            raise SpecError(f"hangup wants true, not {value!r}")
+        return True
     raise SpecError(f"unknown action {kind!r} (known: {', '.join(KINDS)})")
+
+
+def parse_typed(value: Any) -> Typed:
+    """A ``type`` action's text: printable, with control keys written ``^C`` (so that the
+    learner can read what "show me" types), at most MAX_TYPED characters."""
+    from sigscope.terminal.keys import KeysError, decode_keys
+
+    if not isinstance(value, str) or not value:
+        raise SpecError(f"type wants the keys to type as a string, e.g. 'ls\\n', not {value!r}")
+    if len(value) > MAX_TYPED:
+        raise SpecError(f"type is {len(value)} characters; at most {MAX_TYPED}")
+    hidden = sorted({c for c in value if c in HIDING or not (c.isprintable() or c == "\n")})
+    if hidden:
+        shown = ", ".join(f"U+{ord(c):04X}" for c in hidden[:5])
+        raise SpecError(
+            f"type has control or hiding characters ({shown}): write keys as ^C, ^Z, ^D, \\n"
+        )
+    try:
+        keys = decode_keys(value)
+    except KeysError as e:
+        raise SpecError(str(e)) from None
+    return Typed(value, keys)
 
 
 # Characters that make code read differently from what runs: bidirectional overrides and

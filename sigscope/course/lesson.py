@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sigscope.course.actions import Action, compile_action
+from sigscope.course.actions import TERMINAL_KINDS, Action, compile_action
 from sigscope.course.locate import Locator
 from sigscope.course.predicates import Predicate, compile_predicate
 from sigscope.course.problems import KeyPath, LessonInvalid, Problem, SpecError
@@ -43,7 +43,7 @@ MAX_GRACE = 60.0
 MAX_MESSAGE = 300  # characters of one problem message
 MAX_RENAMES = 20
 TOP_KEYS = ("title", "summary", "sources", "renamed_from", "lab", "steps")
-LAB_KEYS = ("workers", "behaviour", "params", "slots", "reaping", "grace")
+LAB_KEYS = ("workers", "behaviour", "params", "slots", "reaping", "grace", "terminal")
 STEP_KEYS = (
     "title",
     "text",
@@ -72,11 +72,19 @@ class LabSetup:
     slots: tuple[dict[str, Any], ...] = ()
     reaping: str = "handler"
     grace: float = 5.0
+    # A terminal lane beside the lab (issue 16): bash on a pty of its own, which the lesson
+    # types into. The lesson cannot choose the program: the shell is the default one.
+    terminal: bool = False
 
     def make_lab(self) -> Lab:
         """A lab for this lesson, not started yet (``with setup.make_lab() as lab:``)."""
         from sigscope.lab.controller import Lab
 
+        extra: dict[str, Any] = {}
+        if self.terminal:
+            from sigscope.terminal.lane import TerminalSettings
+
+            extra["terminal"] = TerminalSettings()
         return Lab(
             workers=self.workers,
             behaviour=self.behaviour,
@@ -87,6 +95,7 @@ class LabSetup:
             # The checker caps what a lesson asks for; this caps what its lab really runs:
             # a HUP to stubborn workers or a TTIN per action starts processes no count saw.
             max_processes=LESSON_MAX_PROCESSES - 1,  # the cap counts all but the master
+            **extra,
         )
 
 
@@ -193,6 +202,9 @@ class _Collector:
         # What one more worker may cost (a TTIN to the master starts the next slot's worker,
         # or the lab's behaviour): the most of any of them.
         self.grow_cost = Cost(1, 0)
+        # Where the lesson acts on or checks the terminal lane (needs [lab] terminal = true).
+        self.terminal_uses: list[tuple[KeyPath, str]] = []
+        self.terminal_unknown = False  # [lab] terminal had a wrong value
 
     def add(self, path: KeyPath, message: str, line: int | None = None) -> None:
         if line is None:
@@ -325,6 +337,9 @@ def _build(doc: dict[str, Any], out: _Collector, path: Path) -> Lesson | None:
             if step is not None:
                 steps.append(step)
     _totals(doc, out)
+    if not setup.terminal and not out.terminal_unknown:
+        for where, what in out.terminal_uses:
+            out.add(where, f"{what} needs a terminal: add terminal = true to [lab]")
     if out.problems:
         return None
     return Lesson(
@@ -414,6 +429,10 @@ def _setup(raw: Any, out: _Collector) -> LabSetup:
     if isinstance(grace, bool) or not isinstance(grace, int | float) or not 0 <= grace <= MAX_GRACE:
         out.add(("lab", "grace"), f"grace must be seconds from 0 to {MAX_GRACE:g}, not {grace!r}")
         grace = 5.0
+    terminal = raw.get("terminal", False)
+    if not isinstance(terminal, bool):
+        out.add(("lab", "terminal"), f"terminal must be true or false, not {terminal!r}")
+        terminal = None  # unknown: no "needs a terminal" on top of this one mistake
     behaviour, params = _behaviour(raw.get("behaviour", "idle"), raw.get("params"), ("lab",), out)
     slots: list[dict[str, Any]] = []
     slots_raw = raw.get("slots", [])
@@ -438,7 +457,9 @@ def _setup(raw: Any, out: _Collector) -> LabSetup:
     kinds = [lesson_cost(behaviour, params)]
     kinds += [lesson_cost(slot["behaviour"], slot["params"]) for slot in slots]
     out.grow_cost = Cost(max(c.processes for c in kinds), max(c.memory_mb for c in kinds))
-    return LabSetup(workers, behaviour, params, tuple(slots), reaping, float(grace))
+    if terminal is None:
+        out.terminal_unknown = True
+    return LabSetup(workers, behaviour, params, tuple(slots), reaping, float(grace), bool(terminal))
 
 
 def _behaviour(
@@ -497,6 +518,8 @@ def _step(i: int, raw: Any, out: _Collector, root: Path | None = None) -> Step |
             expect = compile_predicate(raw["expect"])
         except SpecError as e:
             out.spec(where + ("expect",), e)
+        else:
+            _note_terminal(expect, where + ("expect",), out)
     question, answer = raw.get("question"), None
     if question is not None and (not isinstance(question, str) or not question.strip()):
         out.add(
@@ -569,6 +592,10 @@ def _step(i: int, raw: Any, out: _Collector, root: Path | None = None) -> Step |
                 where + ("solution",), 'the solution of a question must include {answer = "..."}'
             )
         for j, a in enumerate(actions):
+            if a.kind in TERMINAL_KINDS:
+                out.terminal_uses.append((where + ("solution", j), f"a {a.kind} action"))
+            elif a.kind == "until":
+                _note_terminal(a.value, where + ("solution", j), out)
             if a.kind == "spawn":
                 name, params = a.value
                 try:
@@ -645,6 +672,23 @@ def _missed(raw: dict[str, Any], where: KeyPath, out: _Collector) -> Missed | No
         out.add(here + ("when",), "missed wants an event predicate in when (a state never ends)")
         return None
     return Missed(when, text.strip())
+
+
+def _note_terminal(pred: Predicate, where: KeyPath, out: _Collector) -> None:
+    """Remember where a predicate looks at the terminal lane (its foreground and group
+    predicates, its shell and job roles): only a lab with a terminal can make it true."""
+    from sigscope.course.predicates import All, Any_, EventMatch, Not, ProcessMatch
+
+    if isinstance(pred, All | Any_):
+        for part in pred.parts:
+            _note_terminal(part, where, out)
+    elif isinstance(pred, Not):
+        _note_terminal(pred.part, where, out)
+    elif isinstance(pred, EventMatch | ProcessMatch):
+        if isinstance(pred, EventMatch) and pred.key in ("foreground", "group"):
+            out.terminal_uses.append((where, f"the {pred.key} predicate"))
+        elif pred.role in ("shell", "job"):
+            out.terminal_uses.append((where, f"role {pred.role!r}"))
 
 
 def _has_event(pred: Predicate) -> bool:

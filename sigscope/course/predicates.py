@@ -26,7 +26,8 @@ from sigscope.observe.sampler import ProcessView
 from sigscope.signames import SignalError, parse_signal, signal_name
 
 MAX_DEPTH = 8  # all/any/not nesting; deeper is a mistake (or an attack), not a lesson
-ROLES = ("master", "worker", "orphan", "controller")
+ROLES = ("master", "worker", "orphan", "controller", "shell", "job")  # shell, job: terminal
+TARGET_ROLES = ROLES + ("group",)  # a send to a whole process group of the terminal's session
 STATES = ("R", "S", "D", "Z", "T", "t", "X", "I")
 HOW = ("exited", "signalled", "stopped", "continued")
 REAPING = ("handler", "off", "ignore")
@@ -41,6 +42,8 @@ EVENT_KEYS = {
     "stopped": "the master saw a worker stop (true, or a table of sig)",
     "continued": "the master saw a worker continue",
     "event": "any event: a table with kind and the fields to match",
+    "foreground": 'the terminal gave its foreground group to a job ("job") or the shell ("shell")',
+    "group": "a job's process group appeared (new = true), had N members, or emptied (gone)",
 }
 STATE_KEYS = {
     "state": "a process is in this state now (R S D Z T t)",
@@ -80,7 +83,11 @@ _KIND = {
     "exited": "exit",
     "stopped": "stopped",
     "continued": "continued",
+    "foreground": "foreground",
+    "group": "group",
 }
+FOREGROUND = ("job", "shell")
+_GROUP_FIELDS = {"new": "bool", "gone": "bool", "members": "int"}
 
 
 class Predicate:
@@ -122,9 +129,14 @@ class EventMatch(Predicate):
     worker: int | None = None
     to: str | None = None
     times: int = 1
+    # A condition on the event beyond equal fields (the terminal's foreground and group
+    # predicates: whose group, how many members).
+    test: Callable[[Event, World], bool] | None = field(default=None, repr=False, compare=False)
 
     def matches(self, event: Event, world: World) -> bool:
         if self.kind is not None and event.get("kind") != self.kind:
+            return False
+        if self.test is not None and not self.test(event, world):
             return False
         if self.role is not None and event.get("role") != self.role:
             return False
@@ -313,8 +325,9 @@ def _qualifiers(spec: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any
         if key not in allowed:
             raise SpecError(f"{key!r} does not apply here", (key,))
         if key in ("role", "to"):
-            if value not in ROLES:
-                raise SpecError(f"{key} must be one of {', '.join(ROLES)}, not {value!r}", (key,))
+            known = ROLES if key == "role" else TARGET_ROLES
+            if value not in known:
+                raise SpecError(f"{key} must be one of {', '.join(known)}, not {value!r}", (key,))
         elif key == "worker":
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 512:
                 raise SpecError(f"bad target: worker must be an index 0-511, not {value!r}", (key,))
@@ -380,6 +393,10 @@ def _event(key: str, value: Any, spec: dict[str, Any]) -> Predicate:
     )
     if key in ("received", "sent"):
         return EventMatch(key, _KIND[key], {"sig": parse_sig(value, (key,))}, **quals)
+    if key == "foreground":
+        return _foreground(value, quals)
+    if key == "group":
+        return _group(value, quals)
     if key == "event":
         if not isinstance(value, dict) or not isinstance(value.get("kind"), str):
             raise SpecError(
@@ -418,6 +435,59 @@ def _event(key: str, value: Any, spec: dict[str, Any]) -> Predicate:
         else:
             fields[k] = checked
     return EventMatch(key, _KIND[key], fields, **quals)
+
+
+def _foreground(value: Any, quals: dict[str, Any]) -> Predicate:
+    """``foreground = "job"`` / ``"shell"``: the terminal lane's ``foreground`` event, whose
+    ``pgid`` is the terminal's new foreground group (tcsetpgrp(3)); the shell, a session leader,
+    leads its own group, so its pgid is its pid (the event's pid)."""
+    if value not in FOREGROUND:
+        raise SpecError(
+            f'foreground must be "job" (a job got the terminal) or "shell" (the shell got it '
+            f"back), not {value!r}",
+            ("foreground",),
+        )
+
+    def test(event: Event, world: World) -> bool:
+        pgid = event.get("pgid")
+        if not isinstance(pgid, int) or pgid <= 0:
+            return False  # -1: no foreground group (the terminal hung up)
+        return (pgid == event.get("pid")) is (value == "shell")
+
+    return EventMatch("foreground", "foreground", {}, test=test, **quals)
+
+
+def _group(value: Any, quals: dict[str, Any]) -> Predicate:
+    """``group = { new = true }`` / ``{ members = 2 }`` / ``{ gone = true }``: the terminal
+    lane's ``group`` events for a job's process group (not the shell's own): it appeared,
+    it had exactly N members, or its last member left."""
+    if not isinstance(value, dict) or not value:
+        raise SpecError(
+            f"group wants a table of new, members or gone, e.g. {{ members = 2 }}, not {value!r}",
+            ("group",),
+        )
+    want: dict[str, Any] = {}
+    for k, v in value.items():
+        if k not in _GROUP_FIELDS:
+            raise SpecError(
+                f"group has no field {k!r} (fields: {', '.join(_GROUP_FIELDS)})", ("group", k)
+            )
+        want[k] = _typed(_GROUP_FIELDS[k], v, ("group", k))
+    if "members" in want and not 1 <= want["members"] <= 512:
+        raise SpecError(f"members wants 1-512, not {want['members']!r}", ("group", "members"))
+
+    def test(event: Event, world: World) -> bool:
+        members = event.get("members")
+        if not isinstance(members, list) or event.get("pgid") == world.shell_pid():
+            return False  # the shell's own group is not a job's
+        if "members" in want and len(members) != want["members"]:
+            return False
+        new = bool(members) and not event.get("removed") and event.get("added") == members
+        if "new" in want and new is not want["new"]:
+            return False
+        return "gone" not in want or (not members) is want["gone"]
+
+    return EventMatch("group", "group", {}, test=test, **quals)
 
 
 def _state(key: str, value: Any, spec: dict[str, Any]) -> Predicate:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sigscope.course.actions import MAX_PREDICTION, UNTIL_TIMEOUT, Action, sleep
 from sigscope.course.lesson import Lesson, Step
@@ -368,6 +368,10 @@ class LessonRun:
         elif kind == "predict":
             if not self.predict(value) and self.awaiting_prediction:
                 raise ShowMeFailed(f"step {self.index + 1}: the prediction could not be locked")
+        elif kind == "type":
+            self._terminal().type(value.keys)
+        elif kind == "hangup":
+            self._terminal().hangup()
         elif kind == "wait":
             sleep(value)
         elif kind == "until":
@@ -413,6 +417,13 @@ class LessonRun:
             raise ShowMeFailed(
                 f"step {self.index + 1}: the solution's code raised: {end.get('text')}"
             )
+
+    def _terminal(self) -> Any:
+        """The lab's terminal lane, for the type and hangup actions."""
+        lane = getattr(self.lab, "terminal", None)
+        if lane is None:
+            raise ShowMeFailed(f"step {self.index + 1}: this lab has no terminal to act on")
+        return lane
 
     def _await_ready(self, target: str, timeout: float) -> None:
         """Before a worker's behaviour installs its handlers, a signal gets its default action:

@@ -36,6 +36,23 @@ def facts_from_proc(lab: Lab) -> list[ProcessView]:
     return out
 
 
+def facts_from_lane(lab: Lab) -> list[ProcessView]:
+    """The terminal lane's processes (issue 16), read from /proc now and named ``shell`` (the
+    session leader) or ``job``: a lab started with a terminal has them beside its own."""
+    lane = getattr(lab, "terminal", None)
+    view = lane.view() if lane is not None else None
+    if view is None:
+        return []
+    out = []
+    for pid, seen in view.processes.items():
+        found = read_view(pid)
+        if found is None or found.starttime != seen.starttime:
+            continue  # gone, or the pid now names another process
+        role = "shell" if pid == view.shell else "job"
+        out.append(dataclasses.replace(found, role=role))
+    return out
+
+
 def facts_from_snapshot(snapshot: Any, lab: Lab) -> list[ProcessView]:
     """The lab's processes in the observer's ``Snapshot``: those it has a role for, named by
     the lab's table when the scan came before the lab heard of them."""
@@ -81,7 +98,13 @@ class World:
         events = lab.events(base)
         snap = snapshot() if snapshot is not None else None
         facts = facts_from_snapshot(snap, lab) if snap is not None else facts_from_proc(lab)
+        facts += facts_from_lane(lab)  # the sampler watches the lab's tree, not the terminal's
         return cls(lab, events, base, start, facts, dict(baseline or {}))
+
+    def shell_pid(self) -> int | None:
+        """The terminal lane's shell (its session leader), if the lab has a terminal."""
+        lane = getattr(self.lab, "terminal", None)
+        return getattr(lane, "shell_pid", None) or None
 
     def wakeups(self, p: ProcessView) -> int | None:
         """How often ``p`` woke since the step began (since it started, if it is newer)."""

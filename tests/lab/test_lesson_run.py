@@ -205,8 +205,8 @@ def test_a_broken_lesson_never_reaches_a_lab(tmp_path: Path) -> None:
         load_lesson(path)
     assert [str(p) for p in info.value.problems] == [
         f"{path}:6: unknown predicate 'nope' (known: received, sent, reaped, spawned, exited, "
-        "stopped, continued, event, state, pending, blocked, ignored, caught, live_workers, "
-        "reaping, wakeups, all, any, not)",
+        "stopped, continued, event, foreground, group, state, pending, blocked, ignored, caught, "
+        "live_workers, reaping, wakeups, all, any, not)",
         f"{path}:3: missing solution: step 1 is checked, so it needs solution = [...]",
     ][::-1]
 

@@ -84,8 +84,8 @@ def good(tmp_path: Path) -> Path:
 
 KNOWN = ", ".join(sorted(BEHAVIOURS))
 PREDICATES = (
-    "received, sent, reaped, spawned, exited, stopped, continued, event, state, pending, "
-    "blocked, ignored, caught, live_workers, reaping, wakeups, all, any, not"
+    "received, sent, reaped, spawned, exited, stopped, continued, event, foreground, group, "
+    "state, pending, blocked, ignored, caught, live_workers, reaping, wakeups, all, any, not"
 )
 
 EXPECTED = [
@@ -119,6 +119,10 @@ EXPECTED = [
     'new-keys.toml:38: a {predict = "..."} action needs predict = "..." in the same step',
     "new-keys.toml:45: missed applies to a step with expect = {...}",
     "new-keys.toml:53: missed wants an event predicate in when (a state never ends)",
+    "no-terminal.toml:10: the foreground predicate needs a terminal: add terminal = true to [lab]",
+    "no-terminal.toml:10: role 'job' needs a terminal: add terminal = true to [lab]",
+    "no-terminal.toml:12: a type action needs a terminal: add terminal = true to [lab]",
+    "no-terminal.toml:12: a hangup action needs a terminal: add terminal = true to [lab]",
     'no-title-no-steps.toml:1: missing title: a lesson needs title = "..."',
     "no-title-no-steps.toml:1: missing steps: a lesson needs at least one [[steps]] table",
     "no-title-no-steps.toml:3: unknown key 'author' "
@@ -132,6 +136,14 @@ EXPECTED = [
     "over-caps.toml:23: alarm: parameter 'seconds' is 3600; a lesson may ask for 1 to 60",
     # tomllib's wording is Python's; the line is what matters (checked exactly below)
     "syntax-error.toml:5: TOML syntax error: *",
+    "terminal-keys.toml:5: terminal must be true or false, not 'yes'",
+    'terminal-keys.toml:10: foreground must be "job" (a job got the terminal) or "shell" (the '
+    "shell got it back), not 'jobs'",
+    "terminal-keys.toml:17: group has no field 'size' (fields: new, gone, members)",
+    "terminal-keys.toml:19: hangup wants true, not 1",
+    "terminal-keys.toml:26: type has control or hiding characters (U+0003): write keys as ^C, "
+    "^Z, ^D, \\n",
+    "terminal-keys.toml:26: 'ls\\\\q': unknown escape \\q (\\n \\r \\t \\\\ \\^ \\e)",
     f"unknown-behaviour.toml:6: unknown behaviour 'sleepy' (known: {KNOWN})",
     "unknown-behaviour.toml:10: idle: unknown parameter 'colour' (parameters: none)",
     f"unknown-behaviour.toml:15: unknown behaviour 'dozing' (known: {KNOWN})",
@@ -671,3 +683,43 @@ def test_lesson_code_that_could_hide_what_runs_is_refused(char: str) -> None:
     assert compile_action({"code": "x = 1\n\treport(x=x)"}).kind == "code"
     with pytest.raises(SpecError, match="hide or reorder"):
         compile_action({"code": f"x = 1  # {char} harmless\n"})
+
+
+def test_the_terminal_predicates_read_the_lanes_events() -> None:
+    """foreground = "job"/"shell" and group = {new, members, gone} over the terminal lane's
+    events (sigscope/events.py): the shell (pid 100) leads its own group, which is no job's."""
+    from sigscope.course.predicates import compile_predicate
+    from sigscope.course.world import World
+
+    class Lane:
+        shell_pid = 100
+
+    class FakeLab:
+        terminal = Lane()
+
+    def fg(pgid: int) -> dict:
+        return {"kind": "foreground", "pid": 100, "role": "shell", "pgid": pgid}
+
+    def group(pgid: int, members: list[int], added: list[int], removed: list[int]) -> dict:
+        role = "shell" if pgid == 100 else "job"
+        fields = {"pgid": pgid, "members": members, "added": added, "removed": removed}
+        return {"kind": "group", "pid": pgid, "role": role, **fields}
+
+    events = [
+        group(100, [100, 201], [201], []),  # a job still in the shell's group: not a job's group
+        fg(200),
+        group(200, [200], [200], []),
+        group(200, [200, 201], [201], []),
+        group(200, [], [], [200, 201]),
+        fg(100),
+        fg(-1),  # hung up: nobody's
+    ]
+    world = World(FakeLab(), events, 0, 0, [])  # type: ignore[arg-type]
+
+    def count(spec: dict) -> int:
+        return compile_predicate(spec).count(world)  # type: ignore[attr-defined]
+
+    assert count({"foreground": "job"}) == 1 and count({"foreground": "shell"}) == 1
+    assert count({"group": {"new": True}}) == 1 and count({"group": {"new": False}}) == 2
+    assert count({"group": {"members": 2}}) == 1 and count({"group": {"members": 1}}) == 1
+    assert count({"group": {"gone": True}}) == 1 and count({"group": {"gone": False}}) == 2
