@@ -946,6 +946,11 @@ def message_page(heading: str, sentence: str, token: str) -> str:
     )
 
 
+def plain(text: str) -> str:
+    """A lesson's Markdown-ish text as plain text: no `code` ticks, no *emphasis* stars."""
+    return re.sub(r"(?<!\w)\*(\S(?:.*?\S)?)\*(?!\w)", r"\1", text.replace("`", ""))
+
+
 def start_page(catalog: Catalog, token: str, student: str = "") -> str:
     """The lessons, each with its summary, and a field for the student's code."""
     shown = student if len(student) <= 40 and student.isprintable() else ""
@@ -954,8 +959,8 @@ def start_page(catalog: Catalog, token: str, student: str = "") -> str:
         checked = " checked" if i == 0 else ""
         items.append(
             f'<label><input type="radio" name="lesson" value="{html.escape(entry.id)}"'
-            f"{checked}> <b>{html.escape(entry.number)}. {html.escape(entry.title)}</b>"
-            f'<div class="summary">{html.escape(entry.summary)}</div></label>'
+            f"{checked}> <b>{html.escape(entry.number)}. {html.escape(plain(entry.title))}</b>"
+            f'<div class="summary">{html.escape(plain(entry.summary))}</div></label>'
         )
     lessons = "".join(items) or "<p>No lessons here.</p>"
     return page_html(

@@ -37,6 +37,7 @@ from sigscope.serving.classroom import (
     write_status,
 )
 from sigscope.serving.rules import ServeSettings
+from sigscope.ui.serve_web import plain
 from tests.e2e.test_serve import (
     START_TIMEOUT,
     Served,
@@ -123,9 +124,10 @@ def test_the_start_page_lists_the_lessons_and_opens_the_one_picked(
         response = page.goto(served.start)
         assert response is not None and response.status == 200
         text = page.inner_text("#lessons")
-        for entry in CATALOG.entries:  # every lesson, with its summary
-            assert entry.title in text, entry.title
-        assert LESSON_2.summary[:40] in " ".join(text.split())
+        flat = " ".join(text.split())
+        for entry in CATALOG.entries:  # every lesson, with its summary (as plain text)
+            assert plain(entry.title) in flat, entry.title
+            assert " ".join(plain(entry.summary).split()) in flat, entry.id
         assert page.query_selector(".xterm") is None and served.labs() == []
         page.fill("#student", "ada.l-1")
         page.check(f'input[value="{LESSON_2.id}"]')
@@ -163,6 +165,41 @@ def test_serve_lesson_opens_that_lesson_in_every_page(browser: Any, env: dict[st
         page.close()
         other.close()
         wait_until(lambda: not existing(lab) and all_gone(served), what="both labs to go")
+
+
+def test_serve_demo_plays_that_lesson_in_every_page(browser: Any, env: dict[str, str]) -> None:
+    with serve("--demo", "1", env=env) as served:
+        assert f"serving demo {LESSON_1.id} on " in served.wait_line("sigscope serve: serving ")
+        page, received = open_dashboard(browser, served.start)
+        wait_until(
+            lambda: LESSON_1.title.encode() in shown(received),
+            what=f"the demo to show {LESSON_1.title!r}",
+            page=page,
+        )
+        [row] = teacher_rows(served)
+        assert (row["kind"], row["lesson"], row["student"]) == ("demo", LESSON_1.id, "")
+        assert row["step"] is None  # a demo keeps no progress: the view does not invent one
+        lab = refs_below(served.pid)
+        page.close()
+        wait_until(lambda: not existing(lab) and all_gone(served), what="the demo's lab to go")
+
+
+def test_the_start_page_also_opens_the_bare_dashboard(browser: Any, env: dict[str, str]) -> None:
+    with serve("--workers", "1", env=env) as served:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        response = page.goto(served.start)
+        assert response is not None and response.status == 200
+        with page.expect_navigation():
+            page.click("text=the bare dashboard")
+        assert page.url.endswith("&dashboard=1")
+        page.wait_for_selector("body.-first-byte .xterm", timeout=START_TIMEOUT * 1000)
+        [master] = wait_until(served.labs, what="the dashboard's lab", page=page)
+        [row] = teacher_rows(served)
+        assert row["kind"] == "dashboard" and row["lab_alive"]
+        lab = refs_below(served.pid)
+        assert procfs.read_stat(master) is not None
+        page.close()
+        wait_until(lambda: not existing(lab) and all_gone(served), what="the lab to go")
 
 
 # -- progress under a student's code -----------------------------------------------------------
