@@ -33,9 +33,14 @@ WAIT = 60.0  # seconds: a whole lesson on a shared, loaded machine
 until = partial(helpers.until, timeout=WAIT)
 FOLDER = bundled_lessons()
 
-# The first step of both lessons below: a handler runs.
-HANDLER_STEP = """
-[[steps]]
+
+def demo_lesson(title: str, workers: int, steps: str) -> str:
+    """A lesson whose first step is a handler running on worker 0, then ``steps``."""
+    head = f'title = "{title}"\nsources = ["kill(2)"]\n[lab]\nworkers = {workers}\n'
+    return head + HANDLER_STEP + steps
+
+
+HANDLER_STEP = """[[steps]]
 title = "A handler"
 text = "Send SIGUSR1 to worker 0."
 sources = ["kill(2)"]
@@ -43,32 +48,22 @@ expect = { received = "SIGUSR1", worker = 0 }
 solution = [{ send = "USR1@worker:0" }]
 """
 
-TINY = (
-    """
-title = "Tiny"
-sources = ["kill(2)"]
-[lab]
-workers = 1
-"""
-    + HANDLER_STEP
-    + """[[steps]]
+TINY = demo_lesson(
+    "Tiny",
+    1,
+    """[[steps]]
 title = "The end"
 text = "That is all."
 sources = ["kill(2)"]
-"""
+""",
 )
 
 # Three kinds of outcome to hold on: a handler ran, a question the lab answers, a prediction
 # beside what the lab shows (and a step that needs the master panel).
-PACED = (
-    """
-title = "Paced"
-sources = ["kill(2)"]
-[lab]
-workers = 2
-"""
-    + HANDLER_STEP
-    + """[[steps]]
+PACED = demo_lesson(
+    "Paced",
+    2,
+    """[[steps]]
 title = "Ask"
 text = "Worker 1 is killed by SIGTERM."
 sources = ["kill(2)"]
@@ -92,7 +87,7 @@ expect = { all = [
   { live_workers = 2 },
 ] }
 solution = [{ predict = "2" }, { send = "KILL@worker:0" }]
-"""
+""",
 )
 
 
