@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -136,6 +137,17 @@ def _target_words(target: str) -> str:
     return target.replace(":", " ")
 
 
+def _typed_words(text: str) -> str:
+    """A type action's keys as a person presses them: ``sleep 1\\n`` is "type sleep 1, Enter",
+    ``^Z`` "press ctrl+z"."""
+    words = re.sub(r"\^([A-Za-z])", lambda m: f"\0ctrl+{m[1].lower()}\0", text)
+    parts = [p.strip() for p in words.replace("\\n", "\0Enter\0").split("\0") if p.strip()]
+    keys = {"Enter"} | {p for p in parts if p.startswith("ctrl+")}
+    if all(p in keys for p in parts):
+        return "press " + ", ".join(parts)
+    return "type " + ", ".join(parts)
+
+
 def describe_solution(actions: Iterable[Any]) -> str:
     """What "show me" does, with the keys the learner would have pressed: "show me" that only
     acts teaches nothing about the keys (issue 19)."""
@@ -157,6 +169,10 @@ def describe_solution(actions: Iterable[Any]) -> str:
             text = f"a new {value[0]} worker (the key is n, then {value[0]})"
         elif kind == "code":
             text = "Python in the Code panel (the key is e; type it, then ctrl+o)"
+        elif kind == "type":
+            text = f"{_typed_words(value.text)} in the Terminal panel"
+        elif kind == "hangup":
+            text = "hang the terminal up (the key is F8 in the Terminal panel)"
         elif kind in ("answer", "predict"):
             what = "the answer" if kind == "answer" else "a prediction"
             typed = "what the lab shows" if value is True else str(value)

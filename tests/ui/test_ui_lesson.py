@@ -189,6 +189,27 @@ async def test_show_me_answer_and_reset() -> None:
         await pilot.press("q")
 
 
+async def test_a_terminal_lesson_shows_the_terminal_and_show_me_types_into_it() -> None:
+    """Lesson 29 asks for a terminal ([lab] terminal = true): the lesson app's lab has a lane,
+    the Terminal panel is on screen, and show me types the step's keys into the pty (the job
+    it starts is seen by the lane: the step ticks)."""
+    from sigscope.ui.widgets.terminal_panel import TerminalPanel
+
+    app = RecordingLessonApp(resolve_lesson("29", FOLDER))
+    async with app.run_test(size=(120, 50)) as pilot:
+        await lab_ready(pilot, workers=0)
+        lab = app.lab
+        assert lab is not None and lab.terminal is not None
+        await until(pilot, lambda: bool(app.query(TerminalPanel)), "the Terminal panel")
+        run = app.lesson_run
+        assert run is not None
+        await pilot.press("w")
+        await until(pilot, lambda: 0 in run.done, "show me did step 1", timeout=WAIT)
+        assert "sleep 300 &" in lab.terminal.transcript()
+        assert not [m for m, s in app.said if s == "error"]
+        await pilot.press("q")
+
+
 async def test_quitting_during_show_me_does_not_wait_for_it(tmp_path: Path) -> None:
     """A "show me" whose effect never comes blocks its thread for the run's timeout; quitting
     must neither wait for it (a daemon thread, not asyncio's executor that exit joins) nor
@@ -477,6 +498,11 @@ def test_slots_and_show_me_words() -> None:
     assert "press k, type usr2" in words
     assert "the key is m, then off" in words
     assert "143 (the key is /" in words
+    typed = [{"type": "sleep 302\\n"}, {"type": "^Z"}, {"hangup": True}]
+    assert describe_solution([compile_action(a) for a in typed]) == (
+        "type sleep 302, Enter in the Terminal panel; press ctrl+z in the Terminal panel; "
+        "hang the terminal up (the key is F8 in the Terminal panel)"
+    )
 
 
 async def test_a_step_that_checks_a_status_event_unfolds_the_status_rows() -> None:
