@@ -60,6 +60,16 @@ def _key(ch: str) -> str:
     return names.get(ch, ch)
 
 
+async def submit(pilot: Pilot[Any], panel: CodePanel, lab: Lab, code: str) -> int:
+    """Open the Code panel (e), put ``code`` in its editor and run it (ctrl+o); return the
+    lab's event cursor from before."""
+    await pilot.press("e")
+    since = lab.cursor()
+    panel.editor.load_text(code)
+    await pilot.press("ctrl+o")
+    return since
+
+
 async def show_me(pilot: Pilot[Any], app: Any) -> tuple[Lab, Any, int, CodeConfirmDialog]:
     """Once a lesson's lab runs, press w (show me): the lab, the lesson run, the event cursor
     before the press, and the dialog that asks before the lesson's Python runs."""
@@ -148,10 +158,7 @@ async def test_a_running_snippet_shows_and_stop_ends_it() -> None:
     app = playground_app()
     async with app.run_test(size=(140, 44)) as pilot:
         panel, lab = await code_panel_and_lab(pilot, app)
-        await pilot.press("e")
-        since = lab.cursor()
-        panel.editor.load_text("time.sleep(30)")
-        await pilot.press("ctrl+o")
+        since = await submit(pilot, panel, lab, "time.sleep(30)")
         await confirm_root(pilot, app)
         await event(lab, since, kind="snippet", action="started")
         state = app.query_one("#code-state")
@@ -178,10 +185,7 @@ async def test_as_root_saying_no_runs_nothing() -> None:
     app = playground_app()
     async with app.run_test(size=(140, 44)) as pilot:
         panel, lab = await code_panel_and_lab(pilot, app)
-        await pilot.press("e")
-        since = lab.cursor()
-        panel.editor.load_text("print('should not run')")
-        await pilot.press("ctrl+o")
+        since = await submit(pilot, panel, lab, "print('should not run')")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the root dialog")
         runs = spy(lab, "run_code")
         await pilot.press("n")
@@ -315,10 +319,9 @@ async def test_the_timers_panel_follows_an_alarm_set_in_the_code() -> None:
         pid = lab.worker(0).pid
         timers = app.query_one(TimersPanel)
         assert "alarm" not in timers.timers.get(pid, {})
-        await pilot.press("e")
-        since = lab.cursor()
-        panel.editor.load_text("signal.signal(signal.SIGALRM, lambda s, f: None)\nsignal.alarm(20)")
-        await pilot.press("ctrl+o")
+        since = await submit(
+            pilot, panel, lab, "signal.signal(signal.SIGALRM, lambda s, f: None)\nsignal.alarm(20)"
+        )
         await confirm_root(pilot, app)
         await event(lab, since, kind="timer", action="armed")
         state = await until(pilot, lambda: timers.timers.get(pid, {}).get("alarm"), "the alarm")
