@@ -24,6 +24,11 @@ from sigscope.sources.replay import Replay, ReplayError
 from sigscope.terminal.lane import TerminalSettings
 
 
+# Events the dashboard's lab keeps for waiting on (its panels keep their own bounded views):
+# the lab's default, 200,000, made each storm of signals grow the dashboard by megabytes.
+DASHBOARD_HISTORY = 10_000
+
+
 class SourceSettings(Protocol):
     """What a front end needs to know to show something: a fresh lab, an attached tree or a
     recording."""
@@ -65,6 +70,7 @@ class LabSettings:
             grace=self.grace,
             record=self.record,
             terminal=self.terminal,
+            history=DASHBOARD_HISTORY,
         )
 
     def describe(self, source: Source) -> str:

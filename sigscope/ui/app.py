@@ -72,9 +72,6 @@ TREE_DEBOUNCE = 0.1  # events that change the tree redraw it at most this often
 TREE_KINDS = frozenset({"spawn", "fork", "received", "exit", "reaped", "gone", "state", "ended"})
 STATUS_DEBOUNCE = 0.3  # ask the master for its status this long after a change
 TERMINATION_GRACE = 5.0  # seconds a SIGTERM / SIGHUP may take to end the app before _exit
-# Events the dashboard's lab keeps for waiting on (the panels keep their own bounded views):
-# the lab's default, 200,000, made each storm of signals grow the process by megabytes.
-DASHBOARD_HISTORY = 10_000
 NOTICE_TIMEOUT = 5.0  # seconds a notice stays on the status line unless its caller says
 ROOT_MARK = "⚠ RUNNING AS ROOT"
 # Actions that change the lab itself (not one process of it): a fresh lab has them, an
