@@ -51,6 +51,7 @@ from sigscope.paths import state_dir
 
 MAX_CODE = 40
 CODE_SYNTAX = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_CODE - 1}}}")
+MAX_STUDENTS = 1000  # student codes whose progress a serve's state directory keeps
 MAX_NAME = 100  # characters of a lesson name from a browser
 MAX_STATUS = 4096  # bytes of a page's status file; more is damage
 STATUS_VERSION = 1
@@ -200,8 +201,29 @@ class ServeState:
         if code is None:
             assert self.run is not None
             return self.run / f"page-{page}.progress.json"
-        folder = self.root / "students" / student_code(code)
-        folder.mkdir(exist_ok=True, mode=0o700)
+        return self.student_progress(code)
+
+    def student_progress(self, code: str) -> Path:
+        """The progress file of the student ``code``, its folder made if it is new.
+
+        Raises:
+            ClassroomError: not a code, or a new code when MAX_STUDENTS folders exist already
+                (every new code is a folder: a visitor must not be able to fill the disk),
+                or the folder cannot be made.
+        """
+        students = self.root / "students"
+        folder = students / student_code(code)
+        try:
+            if not folder.is_dir():
+                with os.scandir(students) as entries:
+                    if sum(1 for _ in entries) >= MAX_STUDENTS:
+                        raise ClassroomError(
+                            f"this server keeps the progress of at most {MAX_STUDENTS} student "
+                            "codes, and has them all: use a code it knows"
+                        )
+                folder.mkdir(exist_ok=True, mode=0o700)
+        except OSError as e:
+            raise ClassroomError(f"this server cannot keep progress ({e.strerror})") from None
         return folder / "progress.json"
 
 

@@ -529,14 +529,19 @@ class DashboardServer(Server):
         """
         code = None if student in (None, "", NONE) else student_code(student or "")
         if self.fixed is not None:
-            return Choice(
-                self.fixed.kind, self.fixed.lesson, code if self.fixed.kind == "lesson" else None
-            )
+            if self.fixed.kind != "lesson":
+                code = None
+            elif code is not None and self.state is not None:
+                self.state.student_progress(code)
+            return Choice(self.fixed.kind, self.fixed.lesson, code)
         if lesson in (None, "", NONE):
             if code is not None and not dashboard:
                 raise ClassroomError("choose a lesson: a student code keeps a lesson's progress")
             return Choice("dashboard")
-        return Choice("lesson", self.catalog.find(lesson or ""), code)
+        entry = self.catalog.find(lesson or "")
+        if code is not None and self.state is not None:
+            self.state.student_progress(code)  # a new code beyond the limit is refused here
+        return Choice("lesson", entry, code)
 
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
         """The start page, or the page with the terminal (with the key); a 403 without the

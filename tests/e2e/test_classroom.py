@@ -507,6 +507,24 @@ def test_state_folders_are_private_and_a_run_leaves_nothing(tmp_path: Path) -> N
     assert sorted(p.name for p in (tmp_path / "serve").iterdir()) == ["students"]
 
 
+def test_new_student_codes_stop_at_the_limit_known_ones_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sigscope.serving import classroom
+
+    monkeypatch.setattr(classroom, "MAX_STUDENTS", 2)
+    state = ServeState(tmp_path / "serve").open()
+    try:
+        state.student_progress("ada")
+        state.student_progress("bob")
+        with pytest.raises(ClassroomError, match="at most 2 student codes"):
+            state.student_progress("eve")
+        assert state.student_progress("ada").parent.is_dir()  # a known code still works
+        assert not (tmp_path / "serve/students/eve").exists()
+    finally:
+        state.close()
+
+
 def test_a_lesson_page_runs_the_lesson_with_its_progress_and_status_files() -> None:
     argv = ServeSettings().app_argv("lesson", "/l/01.toml", "/run/page-1.json", "/s/p.json")
     assert argv[3:] == [
