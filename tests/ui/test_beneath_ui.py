@@ -13,14 +13,15 @@ from sigscope.sources.settings import LabSettings
 from sigscope.ui.app import SigscopeApp
 from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
 from sigscope.ui.widgets.dispositions import DispositionsPanel
-from tests.ui.test_ui_signal_menu import WAIT, MenuApp, until
+from tests.ui.helpers import until
+from tests.ui.test_ui_signal_menu import WAIT, MenuApp, the_menu
 from tests.ui.test_ui_widgets import One
 
 
 async def test_menu_takes_a_value_and_refuses_a_bad_one() -> None:
     app = MenuApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        menu = await until(pilot, lambda: isinstance(app.screen, SignalMenu) and app.screen, "menu")
+        menu = await the_menu(pilot)
         await pilot.press(*"rtmin+1=x")
         await pilot.pause()
         assert menu.will_send.startswith("bad value 'x'")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.color import Color
+from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from sigscope.numbers import NumberError
@@ -40,6 +41,12 @@ def menu_of(app: App[Any]) -> SignalMenu:
     screen = app.screen
     assert isinstance(screen, SignalMenu)
     return screen
+
+
+async def the_menu(pilot: Pilot[Any]) -> SignalMenu:
+    """Wait for the signal menu to be on screen, and return it."""
+    app = pilot.app
+    return await until(pilot, lambda: isinstance(app.screen, SignalMenu) and app.screen, "menu")
 
 
 def row_in_view(menu: SignalMenu) -> bool:
@@ -74,7 +81,7 @@ def test_a_count_is_digits_then_a_separator() -> None:
 async def test_typing_highlights_and_scrolls_to_the_row(typed: str, signal: str) -> None:
     app = MenuApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        menu = await until(pilot, lambda: isinstance(app.screen, SignalMenu) and app.screen, "menu")
+        menu = await the_menu(pilot)
         await pilot.pause()
         assert menu.highlighted_signal == parse_signal("TERM")
         await pilot.press(*typed)
@@ -96,7 +103,7 @@ async def test_typing_highlights_and_scrolls_to_the_row(typed: str, signal: str)
 async def test_nothing_matches_says_so_and_enter_sends_nothing() -> None:
     app = MenuApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        menu = await until(pilot, lambda: isinstance(app.screen, SignalMenu) and app.screen, "menu")
+        menu = await the_menu(pilot)
         await pilot.press(*"zz")
         await pilot.pause()
         assert menu.will_send.startswith("no signal called 'zz'")
@@ -113,7 +120,7 @@ async def test_nothing_matches_says_so_and_enter_sends_nothing() -> None:
 async def test_a_count_is_shown_and_sent_back() -> None:
     app = MenuApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        menu = await until(pilot, lambda: isinstance(app.screen, SignalMenu) and app.screen, "menu")
+        menu = await the_menu(pilot)
         await pilot.press(*"0*usr1")
         await pilot.pause()
         assert "count" in menu.will_send and "1 to 100" in menu.will_send
@@ -134,7 +141,7 @@ async def test_a_count_is_shown_and_sent_back() -> None:
 async def test_no_row_wraps(size: tuple[int, int]) -> None:
     app = MenuApp()
     async with app.run_test(size=size) as pilot:
-        menu = await until(pilot, lambda: isinstance(app.screen, SignalMenu) and app.screen, "menu")
+        menu = await the_menu(pilot)
         await pilot.pause()
         options = menu.query_one(OptionList)
         # One line per signal: a wrapped row (SIGKILL's "cannot be caught or ignored") would
