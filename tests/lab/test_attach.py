@@ -193,50 +193,6 @@ def test_attach_refuses_another_users_process() -> None:
 needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed")
 
 
-def test_strace_lines_become_events() -> None:
-    from sigscope.sources.strace import parse_line
-
-    e = parse_line(
-        "[pid 12] --- SIGTTIN {si_signo=SIGTTIN, si_code=SI_USER, si_pid=7, si_uid=1000} ---",
-        default_pid=1,
-    )
-    assert e == {
-        "pid": 12,
-        "kind": "received",
-        "sig": "SIGTTIN",
-        "via": "strace",
-        "si_code": "SI_USER",
-        "sender": 7,
-        "sender_uid": 1000,
-    }
-    e = parse_line(
-        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=44, si_uid=0, "
-        "si_status=SIGUSR1, si_utime=0, si_stime=0} ---",
-        default_pid=5,
-    )
-    assert e is not None and e["pid"] == 5 and e["si_code"] == "CLD_KILLED" and e["sender"] == 44
-    e = parse_line(
-        "[pid 9] --- SIGRT_2 {si_signo=SIGRT_2, si_code=SI_QUEUE, si_pid=3, "
-        "si_uid=0, si_int=0, si_ptr=NULL} ---",
-        default_pid=1,
-    )
-    assert e is not None and e["sig"] == "SIGRTMIN+0"  # strace counts from the kernel's 32
-    assert parse_line("[pid 9] +++ killed by SIGKILL +++", 1) == {
-        "pid": 9,
-        "kind": "exit",
-        "via": "strace",
-        "code": -9,
-        "sig": "SIGKILL",
-    }
-    assert parse_line("+++ exited with 3 +++", 4) == {
-        "pid": 4,
-        "kind": "exit",
-        "via": "strace",
-        "code": 3,
-    }
-    assert parse_line("strace: Process 5 attached", 1) is None
-
-
 @needs_strace
 def test_strace_shows_who_sent_ttin_to_gunicorn(gunicorn: subprocess.Popen[bytes]) -> None:
     with AttachedTree(gunicorn.pid, interval=0.05, strace=True) as tree:

@@ -135,11 +135,6 @@ def test_bad_parameters_are_refused_with_a_reason(
         check_params(name, params)
 
 
-def test_itimer_accepts_the_timer_in_any_spelling() -> None:
-    for which in ("virtual", "ITIMER_VIRTUAL", "Virtual"):
-        assert check_params("itimer", {"which": which})["which"] == which
-
-
 def test_a_bad_parameter_on_the_command_line_is_one_line_and_exit_2() -> None:
     with pytest.raises(LabError, match="'seconds' must be 1 or more"):
         Lab(workers=1, behaviour="alarm", params={"seconds": -2})

@@ -9,7 +9,6 @@ import signal
 import pytest
 
 from sigscope.lab import Lab
-from sigscope.lab.behaviours.core import expected_core
 
 T = 20.0  # a core of a Python process is megabytes: slow on a busy disk
 
@@ -53,13 +52,6 @@ def test_a_core_worker_that_never_dies_leaves_no_directory() -> None:
     with Lab(workers=1, behaviour="core") as lab:
         lab.wait_for(kind="core", action="armed", timeout=T)
     assert set(glob.glob("/tmp/sigscope-core-*")) <= before
-
-
-def test_expected_core_name_follows_core_pattern() -> None:
-    assert expected_core("core", False, 42, 3, "/d") == "/d/core"
-    assert expected_core("core", True, 42, 3, "/d") == "/d/core.42"
-    assert expected_core("core.%e.%p.%s", True, 42, 3, "/d") == "/d/core.*.42.3"
-    assert expected_core("/var/crash/%t-%p", False, 7, 11, "/d") == "/var/crash/*-7"
 
 
 def test_a_core_dump_just_before_close_leaves_no_directory() -> None:

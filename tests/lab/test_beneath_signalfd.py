@@ -7,26 +7,9 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from sigscope.lab import Lab
-from sigscope.sendspec import SendSpecError, parse_send_spec
 
 T = 10.0
-
-
-def test_send_spec_takes_a_value() -> None:
-    spec = parse_send_spec("0.5:RTMIN+1=42@worker:0")
-    assert (spec.at, spec.signame, spec.value, spec.target) == (0.5, "SIGRTMIN+1", 42, "worker:0")
-    assert spec.text == "0.5:SIGRTMIN+1=42@worker:0"
-    assert parse_send_spec("USR1=-7").value == -7
-    assert parse_send_spec("USR1").value is None
-
-
-@pytest.mark.parametrize("bad", ["USR1=", "USR1=x", "USR1=2147483648", "USR1=1.5", "USR1=٣"])
-def test_send_spec_refuses_a_bad_value(bad: str) -> None:
-    with pytest.raises(SendSpecError, match="bad value"):
-        parse_send_spec(bad)
 
 
 def test_trace_example_prints_the_queued_value() -> None:

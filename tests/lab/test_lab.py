@@ -11,7 +11,6 @@ import pytest
 
 from sigscope import procfs
 from sigscope.lab import Lab, LabError
-from sigscope.lab.channel import EventReader, EventWriter
 
 T = 10.0  # generous: the machine may be busy; nothing here asserts speed
 
@@ -387,27 +386,3 @@ def test_idle_lab_processes_wake_zero_times() -> None:
         time.sleep(1.0)  # an idle lab: nothing may wake up in this second
         after = {pid: switches(pid) for pid in pids}
         assert after == before
-
-
-def test_the_event_channel_never_blocks_and_counts_drops() -> None:
-    r, w = os.pipe2(os.O_CLOEXEC)
-    try:
-        os.set_blocking(w, False)
-        os.set_blocking(r, False)
-        writer = EventWriter(w, "worker")
-        sent = 0
-        while writer.emit("note", text="x" * 200):
-            sent += 1
-        lost = 5
-        for _ in range(lost - 1):
-            assert not writer.emit("note", text="y")
-        assert writer.dropped == lost
-        events = list(EventReader(r).read_available())
-        assert len(events) == sent
-        assert writer.emit("note", text="after")
-        more = list(EventReader(r).read_available())
-        assert more[0]["kind"] == "dropped" and more[0]["count"] == lost
-        assert more[1]["text"] == "after"
-    finally:
-        os.close(r)
-        os.close(w)

@@ -14,7 +14,6 @@ import pytest
 
 from sigscope import procfs
 from sigscope.lab import Lab, LabError
-from sigscope.lab.code import RunSpecError, parse_run_spec
 
 ROOT = os.geteuid() == 0
 YES = ["--yes-run-code-as-root"] if ROOT else []
@@ -101,20 +100,6 @@ def test_as_root_run_needs_the_confirmation_that_names_the_risk() -> None:
     assert result.returncode == 2
     assert "as root" in result.stderr and "--yes-run-code-as-root" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-
-
-def test_run_spec_parsing() -> None:
-    assert parse_run_spec("0.3:x = {'a': 1}@worker:1") == parse_run_spec(
-        "0.3:x = {'a': 1}@worker:1"
-    )
-    spec = parse_run_spec("0.3:x = {'a': 1}@worker:1")
-    assert (spec.at, spec.code, spec.target) == (0.3, "x = {'a': 1}", "worker:1")
-    spec = parse_run_spec("d = {'k': 2}")  # a colon, but not after a number: all code
-    assert (spec.at, spec.code, spec.target) == (0.0, "d = {'k': 2}", "worker")
-    spec = parse_run_spec("@decorator_like_text")
-    assert spec.code == "@decorator_like_text"
-    with pytest.raises(RunSpecError):
-        parse_run_spec("1:" + "x" * 20000)
 
 
 def test_a_handler_installed_from_the_playground_reports() -> None:

@@ -1,0 +1,126 @@
+"""Parsers of the text sigscope is given, each checked alone (no process): send specs with a
+queued value, run specs, strace's signal lines, core-file name patterns, a behaviour's
+parameters; and the event channel's writer, which never blocks and counts what it drops (a
+pipe in this process). The same features on real processes: the tests/lab files they came from
+(test_beneath_signalfd, test_playground, test_attach, test_beneath_core, test_behaviours_a,
+test_lab)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from sigscope.lab.behaviours import check_params
+from sigscope.lab.behaviours.core import expected_core
+from sigscope.lab.channel import EventReader, EventWriter
+from sigscope.lab.code import RunSpecError, parse_run_spec
+from sigscope.sendspec import SendSpecError, parse_send_spec
+
+
+def test_send_spec_takes_a_value() -> None:
+    spec = parse_send_spec("0.5:RTMIN+1=42@worker:0")
+    assert (spec.at, spec.signame, spec.value, spec.target) == (0.5, "SIGRTMIN+1", 42, "worker:0")
+    assert spec.text == "0.5:SIGRTMIN+1=42@worker:0"
+    assert parse_send_spec("USR1=-7").value == -7
+    assert parse_send_spec("USR1").value is None
+
+
+@pytest.mark.parametrize("bad", ["USR1=", "USR1=x", "USR1=2147483648", "USR1=1.5", "USR1=٣"])
+def test_send_spec_refuses_a_bad_value(bad: str) -> None:
+    with pytest.raises(SendSpecError, match="bad value"):
+        parse_send_spec(bad)
+
+
+def test_run_spec_parsing() -> None:
+    assert parse_run_spec("0.3:x = {'a': 1}@worker:1") == parse_run_spec(
+        "0.3:x = {'a': 1}@worker:1"
+    )
+    spec = parse_run_spec("0.3:x = {'a': 1}@worker:1")
+    assert (spec.at, spec.code, spec.target) == (0.3, "x = {'a': 1}", "worker:1")
+    spec = parse_run_spec("d = {'k': 2}")  # a colon, but not after a number: all code
+    assert (spec.at, spec.code, spec.target) == (0.0, "d = {'k': 2}", "worker")
+    spec = parse_run_spec("@decorator_like_text")
+    assert spec.code == "@decorator_like_text"
+    with pytest.raises(RunSpecError):
+        parse_run_spec("1:" + "x" * 20000)
+
+
+def test_strace_lines_become_events() -> None:
+    from sigscope.sources.strace import parse_line
+
+    e = parse_line(
+        "[pid 12] --- SIGTTIN {si_signo=SIGTTIN, si_code=SI_USER, si_pid=7, si_uid=1000} ---",
+        default_pid=1,
+    )
+    assert e == {
+        "pid": 12,
+        "kind": "received",
+        "sig": "SIGTTIN",
+        "via": "strace",
+        "si_code": "SI_USER",
+        "sender": 7,
+        "sender_uid": 1000,
+    }
+    e = parse_line(
+        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=44, si_uid=0, "
+        "si_status=SIGUSR1, si_utime=0, si_stime=0} ---",
+        default_pid=5,
+    )
+    assert e is not None and e["pid"] == 5 and e["si_code"] == "CLD_KILLED" and e["sender"] == 44
+    e = parse_line(
+        "[pid 9] --- SIGRT_2 {si_signo=SIGRT_2, si_code=SI_QUEUE, si_pid=3, "
+        "si_uid=0, si_int=0, si_ptr=NULL} ---",
+        default_pid=1,
+    )
+    assert e is not None and e["sig"] == "SIGRTMIN+0"  # strace counts from the kernel's 32
+    assert parse_line("[pid 9] +++ killed by SIGKILL +++", 1) == {
+        "pid": 9,
+        "kind": "exit",
+        "via": "strace",
+        "code": -9,
+        "sig": "SIGKILL",
+    }
+    assert parse_line("+++ exited with 3 +++", 4) == {
+        "pid": 4,
+        "kind": "exit",
+        "via": "strace",
+        "code": 3,
+    }
+    assert parse_line("strace: Process 5 attached", 1) is None
+
+
+def test_expected_core_name_follows_core_pattern() -> None:
+    assert expected_core("core", False, 42, 3, "/d") == "/d/core"
+    assert expected_core("core", True, 42, 3, "/d") == "/d/core.42"
+    assert expected_core("core.%e.%p.%s", True, 42, 3, "/d") == "/d/core.*.42.3"
+    assert expected_core("/var/crash/%t-%p", False, 7, 11, "/d") == "/var/crash/*-7"
+
+
+def test_itimer_accepts_the_timer_in_any_spelling() -> None:
+    for which in ("virtual", "ITIMER_VIRTUAL", "Virtual"):
+        assert check_params("itimer", {"which": which})["which"] == which
+
+
+def test_the_event_channel_never_blocks_and_counts_drops() -> None:
+    r, w = os.pipe2(os.O_CLOEXEC)
+    try:
+        os.set_blocking(w, False)
+        os.set_blocking(r, False)
+        writer = EventWriter(w, "worker")
+        sent = 0
+        while writer.emit("note", text="x" * 200):
+            sent += 1
+        lost = 5
+        for _ in range(lost - 1):
+            assert not writer.emit("note", text="y")
+        assert writer.dropped == lost
+        events = list(EventReader(r).read_available())
+        assert len(events) == sent
+        assert writer.emit("note", text="after")
+        more = list(EventReader(r).read_available())
+        assert more[0]["kind"] == "dropped" and more[0]["count"] == lost
+        assert more[1]["text"] == "after"
+    finally:
+        os.close(r)
+        os.close(w)
