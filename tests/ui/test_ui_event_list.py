@@ -127,3 +127,27 @@ async def test_rows_that_arrive_together_are_listed_in_time_order() -> None:
         await until(pilot, lambda: len(log.shown_events) == len(events), "rows")
         times = [e["t"] for e in log.shown_events]
         assert times == sorted(times)
+
+
+async def test_the_event_log_pid_filter_takes_only_ascii_digits() -> None:
+    """The event log's pid filter (a text box): "²" passed isdigit() and int() refused it."""
+    from textual.app import App
+    from textual.widgets import Input
+
+    from sigscope.ui.widgets.event_log import EventLog
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield EventLog(id="log")
+
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        log = app.query_one(EventLog)
+        box = app.query_one("#log-pid", Input)
+        box.focus()
+        await pilot.press("4", "2")
+        await pilot.pause()
+        assert log.pid_filter == 42
+        box.value = "²"  # as if pasted: Input.Changed runs the filter
+        await pilot.pause()
+        assert log.pid_filter is None and box.value == "²"

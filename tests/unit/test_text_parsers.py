@@ -1,9 +1,9 @@
 """Parsers of the text sigscope is given, each checked alone (no process): send specs with a
 queued value, run specs, strace's signal lines, core-file name patterns, a behaviour's
-parameters; and the event channel's writer, which never blocks and counts what it drops (a
-pipe in this process). The same features on real processes: the tests/lab files they came from
-(test_beneath_signalfd, test_playground, test_attach, test_beneath_core, test_behaviours_a,
-test_lab)."""
+parameters, typed numbers (ASCII digits only: issue 11); and the event channel's writer, which
+never blocks and counts what it drops (a pipe in this process). The same features on real
+processes: the tests/lab files they came from (test_beneath_signalfd, test_playground,
+test_attach, test_beneath_core, test_behaviours_a, test_lab, test_hardening)."""
 
 from __future__ import annotations
 
@@ -124,3 +124,43 @@ def test_the_event_channel_never_blocks_and_counts_drops() -> None:
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_the_library_parsers_refuse_non_ascii_digits() -> None:
+    from sigscope.sendspec import SendSpecError, parse_send_spec
+    from sigscope.signames import SignalError, parse_signal
+    from sigscope.sources.strace import parse_line
+
+    for text in ("²", "٣", "1_5", "RTMIN+²"):
+        with pytest.raises(SignalError):
+            parse_signal(text)
+    for text in ("0.2:KILL@worker:²", "²:TERM", "1_0:TERM"):
+        with pytest.raises(SendSpecError):
+            parse_send_spec(text)
+    # strace's lines are text too: a non-ASCII "pid" is not a sender.
+    event = parse_line("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=٣, si_uid=0} ---", 7)
+    assert event is not None and "sender" not in event
+    assert parse_line("[pid ٣] --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER} ---", 7) is None
+    assert parse_line("+++ exited with ² +++", 7) == {
+        "pid": 7,
+        "kind": "exit",
+        "via": "strace",
+        "code": "²",
+    }
+
+
+def test_answers_and_demo_speeds_take_ascii_digits_only() -> None:
+    """int() and float() take '١٣٧' as 137 and '1_0' as 10: a typed answer or a --speed went
+    around sigscope.numbers. Now only what the learner could have meant counts."""
+    import argparse
+
+    from sigscope.commands.demo import speed_factor
+    from sigscope.course.questions import same
+
+    assert same("137", 137) and same("−9", -9) and same(" -9 ", -9)
+    for reply in ("١٣٧", "1_37", "²", "9" * 5000):
+        assert not same(reply, 137), reply
+    assert speed_factor("2") == 2.0
+    for text in ("١", "1_0", "²", "nan"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            speed_factor(text)
