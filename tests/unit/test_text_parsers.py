@@ -1,16 +1,19 @@
 """Parsers of the text sigscope is given, each checked alone (no process): send specs with a
 queued value, run specs, strace's signal lines, core-file name patterns, a behaviour's
-parameters, typed numbers (ASCII digits only: issue 11); and the event channel's writer, which
-never blocks and counts what it drops (a pipe in this process). The same features on real
-processes: the tests/lab files they came from (test_beneath_signalfd, test_playground,
-test_attach, test_beneath_core, test_behaviours_a, test_lab, test_hardening)."""
+parameters, typed numbers (ASCII digits only: issue 11), a saved progress file; and the event
+channel's writer, which never blocks and counts what it drops (a pipe in this process). The
+same features on real processes: the tests/lab files they came from (test_beneath_signalfd,
+test_playground, test_attach, test_beneath_core, test_behaviours_a, test_lab, test_hardening,
+test_lesson_run)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
+from sigscope.course import LessonProgress, ProgressStore
 from sigscope.lab.behaviours import check_params
 from sigscope.lab.behaviours.core import expected_core
 from sigscope.lab.channel import EventReader, EventWriter
@@ -164,3 +167,15 @@ def test_answers_and_demo_speeds_take_ascii_digits_only() -> None:
     for text in ("١", "1_0", "²", "nan"):
         with pytest.raises(argparse.ArgumentTypeError):
             speed_factor(text)
+
+
+def test_progress_file_is_read_with_care(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    path.write_text(
+        '{"lessons": {"x": {"done": [1, true, -3, 2], "current": true, '
+        '"hints": {"²": 1, "0": 2, "1": true}}}}'
+    )
+    got = ProgressStore(path).load("x")
+    assert (got.done, got.current, got.hints) == ({1, 2}, 0, {0: 2})
+    path.write_text("[" * 100_000)
+    assert ProgressStore(path).load("x") == LessonProgress()
