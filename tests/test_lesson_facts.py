@@ -2647,6 +2647,21 @@ class PtyShell:
             found = [_ENDED.match(line) for line in f]
         return {int(m[1]): m[2] or f"exit {m[3]}" for m in found if m}
 
+    def logged(
+        self, *entries: tuple[int, str, str, int | None], ended: dict[int, str] | None = None
+    ) -> None:
+        """Wait until strace's log has these deliveries (and these ends): strace writes its line
+        after the kernel acted, so /proc can show the effect first."""
+        want = set(entries)
+        ends = ended or {}
+        self.until(
+            f"strace's log to show {sorted(want)} {ends}",
+            lambda: (
+                want <= set(self.signals())
+                and all(self.ended().get(p) == how for p, how in ends.items())
+            ),
+        )
+
     def trace_text(self) -> str:
         with open(self.log) as f:
             return f.read()
@@ -2763,6 +2778,9 @@ def test_ctrl_c_sends_sigint_from_the_kernel_to_every_process_of_the_foreground_
         sh.type("\x03")
         sh.until("the pipeline's end", lambda: not set(fore) & set(sh.session()))
         assert sh.run("echo rc=$?").split()[-1] == "rc=130"
+        sh.logged(
+            *[(p, "SIGINT", "SI_KERNEL", None) for p in fore], ended=dict.fromkeys(fore, "SIGINT")
+        )
         got = [s for s in sh.signals() if s[1] == "SIGINT"]
         assert sorted(p for p, *_ in got if p != sh.pid) == sorted(fore), got
         assert all(code == "SI_KERNEL" and sender is None for _, _, code, sender in got), got
@@ -2819,20 +2837,20 @@ def test_ctrl_z_stops_the_job_and_bash_learns_it_from_wait4_with_wuntraced() -> 
         # Under strace a group-stopped tracee shows as t (tracing stop), not T: proc(5).
         sh.until("stopped", lambda: sh.session()[job].state in "Tt")
         sh.until("bash in the foreground", lambda: sh.session()[sh.pid].tpgid == sh.pid)
-        assert (job, "SIGTSTP", "SI_KERNEL", None) in sh.signals()
-        text = sh.trace_text()
+        sh.logged((job, "SIGTSTP", "SI_KERNEL", None))
         # bash waits in wait4(-1, …, WSTOPPED|WCONTINUED) (strace may split the call in two).
-        assert re.search(
+        stop = re.compile(
             rf"^{sh.pid} .*\[\{{WIFSTOPPED\(s\) && WSTOPSIG\(s\) == SIGTSTP\}}\], "
             rf"WSTOPPED\|WCONTINUED, NULL\) = {job}$",
-            text,
             re.M,
-        ), text
+        )
+        sh.until("bash's wait4 to return the stop", lambda: stop.search(sh.trace_text()))
+        text = sh.trace_text()
         assert re.search(rf"^{sh.pid} wait4\(-1, ", text, re.M), text
         sh.run("bg")
         sh.until("running again", lambda: sh.session()[job].state in "RS")
         assert sh.session()[sh.pid].tpgid == sh.pid  # still in the background
-        assert (job, "SIGCONT", "SI_USER", sh.pid) in sh.signals()
+        sh.logged((job, "SIGCONT", "SI_USER", sh.pid))
         sh.type("fg\n")
         sh.until("the job in the foreground", lambda: sh.session()[sh.pid].tpgid == job)
         sh.type("\x03")
@@ -2884,8 +2902,10 @@ def test_a_background_read_from_the_terminal_stops_the_job_with_sigttin() -> Non
         sh.type("cat &\n")
         (job,) = sh.until("cat", lambda: sh.jobs("cat"))
         sh.until("stopped", lambda: sh.session()[job].state in "Tt")
-        assert (job, "SIGTTIN", "SI_KERNEL", None) in sh.signals()
-        assert "--- stopped by SIGTTIN ---" in sh.trace_text()
+        sh.logged((job, "SIGTTIN", "SI_KERNEL", None))
+        sh.until(
+            "the stop in strace's log", lambda: "--- stopped by SIGTTIN ---" in sh.trace_text()
+        )
         sh.type("\n")
         sh.wait_output("Stopped")
         sh.type("fg\n")
@@ -2908,7 +2928,10 @@ def test_a_background_write_reaches_the_terminal_unless_tostop_is_set() -> None:
         job = sh.until(
             "a stopped writer", lambda: [p for p, st in sh.jobs("echo").items() if st.state in "Tt"]
         )
-        assert any(s[1] == "SIGTTOU" and s[2] == "SI_KERNEL" for s in sh.signals() if s[0] in job)
+        sh.until(
+            "SIGTTOU in strace's log",
+            lambda: any(s[1:3] == ("SIGTTOU", "SI_KERNEL") for s in sh.signals() if s[0] in job),
+        )
         sh.type("fg\n")
         sh.wait_output("second-write")
         sh.run("stty -tostop")
@@ -2977,6 +3000,12 @@ def test_a_hang_up_signals_the_shell_which_resends_sighup_to_its_jobs() -> None:
         sh.hang_up()
         assert sh.bash.wait(timeout=10) == -signal.SIGHUP
         sh.until("the jobs' end", lambda: not {running, stopped, fore} & set(sh.session()))
+        sh.logged(
+            (sh.pid, "SIGHUP", "SI_KERNEL", None),
+            (sh.pid, "SIGCONT", "SI_KERNEL", None),
+            *[(job, "SIGHUP", "SI_USER", sh.pid) for job in (nohup, running, stopped, fore)],
+            ended=dict.fromkeys((running, stopped, fore), "SIGHUP"),
+        )
         got = sh.signals()
         assert (sh.pid, "SIGHUP", "SI_KERNEL", None) in got
         assert (sh.pid, "SIGCONT", "SI_KERNEL", None) in got
@@ -3015,6 +3044,11 @@ def test_when_the_controlling_process_dies_the_kernel_hangs_up_the_foreground_gr
         assert sh.bash.wait(timeout=10) == -signal.SIGKILL
         sh.until("the foreground job's end", lambda: fore not in sh.session())
         sh.until("the stopped job running", lambda: sh.session()[stopped].state in "RS")
+        sh.logged(
+            (fore, "SIGHUP", "SI_KERNEL", None),
+            (stopped, "SIGCONT", "SI_KERNEL", None),
+            ended={fore: "SIGHUP"},
+        )
         got = sh.signals()
         assert (fore, "SIGHUP", "SI_KERNEL", None) in got and sh.ended()[fore] == "SIGHUP"
         mine = [s for s in got if s[0] == stopped]
@@ -3034,8 +3068,14 @@ def test_exit_from_a_non_login_bash_leaves_running_background_jobs_alone() -> No
         (job,) = sh.until("the background job", lambda: sh.jobs("sleep 328"))
         sh.type("exit\n")
         assert sh.bash.wait(timeout=10) == 0
-        time.sleep(0.2)  # a SIGHUP, were one sent, has had time to arrive
-        assert not [s for s in sh.signals() if s[0] == job] and job in sh.session()
+        assert job in sh.session()
+        # A SIGHUP bash sent before it exited is delivered by now, or pending: then it comes
+        # before this SIGTERM (lowest number first). So the SIGTERM's delivery closes the check.
+        os.kill(job, signal.SIGTERM)
+        sh.logged((job, "SIGTERM", "SI_USER", os.getpid()), ended={job: "SIGTERM"})
+        assert [s for s in sh.signals() if s[0] == job] == [
+            (job, "SIGTERM", "SI_USER", os.getpid())
+        ]
 
 
 def test_after_a_hang_up_the_kernel_signals_the_old_foreground_group_when_the_shell_exits() -> None:
