@@ -2827,7 +2827,7 @@ def test_ctrl_z_stops_the_job_and_bash_learns_it_from_wait4_with_wuntraced() -> 
     WUNTRACED — returns WIFSTOPPED with SIGTSTP, and bash takes the terminal back. `bg` sends
     SIGCONT (SI_USER, from bash) and leaves the job in the background; `fg` gives it the
     terminal (tpgid) and sends SIGCONT."""
-    assert os.WUNTRACED == 2 and getattr(os, "WSTOPPED", 2) == 2  # <sys/wait.h>: one value
+    assert os.WUNTRACED == os.WSTOPPED == 2  # <sys/wait.h>: one value, two names
     with PtyShell(strace=True, trace="wait4") as sh:
         sh.type("sleep 300\n")
         (job,) = sh.until("the job", lambda: sh.jobs("sleep 300"))
