@@ -67,6 +67,17 @@ def record_trace(path: Path, *args: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.stdout.splitlines()]
 
 
+def kill_and_reap(pids: set[int], timeout: float = 5.0) -> None:
+    """SIGKILL each of ``pids`` (these pids only, never by name) and reap those that are, or
+    become, our children (we are a subreaper)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    reap_children(pids, timeout=timeout)
+
+
 def wait_gone(pids: set[int], timeout: float = 5.0) -> set[int]:
     """Wait until none of ``pids`` exists (zombies count as existing); return those left."""
     deadline = time.monotonic() + timeout
@@ -105,12 +116,7 @@ def no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
         if st is not None:
             lines.append(f"pid {pid} ppid {st.ppid} state {st.state} ({st.comm})")
     # Clean up (only what this test started), so that one leak does not fail every later test.
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    reap_children(left, timeout=2.0)
+    kill_and_reap(left, timeout=2.0)
     pytest.fail("processes left behind:\n  " + "\n  ".join(lines), pytrace=False)
 
 

@@ -108,20 +108,12 @@ async def test_attach_shows_a_tree_and_sends_only_into_it() -> None:
             await pilot.press("q")
     finally:
         from sigscope import procfs
-        from tests.conftest import reap_children
+        from tests.conftest import kill_and_reap
 
         kids = set(procfs.descendants_of(root.pid))
         root.kill()
         root.wait()
-        for pid in kids:
-            try:
-                import os
-                import signal
-
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        reap_children(kids, timeout=5)
+        kill_and_reap(kids)
 
 
 @pytest.mark.parametrize(
