@@ -2846,7 +2846,7 @@ def test_ctrl_z_stops_the_job_and_bash_learns_it_from_wait4_with_wuntraced() -> 
         )
         sh.until("bash's wait4 to return the stop", lambda: stop.search(sh.trace_text()))
         text = sh.trace_text()
-        assert re.search(rf"^{sh.pid} wait4\(-1, ", text, re.M), text
+        assert re.search(rf"^{sh.pid} +wait4\(-1, ", text, re.M), text
         sh.run("bg")
         sh.until("running again", lambda: sh.session()[job].state in "RS")
         assert sh.session()[sh.pid].tpgid == sh.pid  # still in the background
