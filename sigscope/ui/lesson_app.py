@@ -319,6 +319,14 @@ class LessonApp(SigscopeApp):
         self.lesson_run = run
         self.title = self.titled(f"sigscope — {self.lesson.title}")  # keeps the root warning
         self._refresh_pane()
+        lane = getattr(lab, "terminal", None)
+        if lane is not None and lane.strace_problem:
+            # A terminal lesson checks what strace reports (received, exit): say so at once.
+            self.notify(
+                f"{lane.strace_problem}: steps that check them cannot tick (] skips one)",
+                severity="warning",
+                timeout=15,
+            )
 
     def _latest_snapshot(self) -> Any:
         lab = self.lab

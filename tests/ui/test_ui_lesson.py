@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,25 @@ async def test_a_terminal_lesson_shows_the_terminal_and_show_me_types_into_it() 
         await until(pilot, lambda: 0 in run.done, "show me did step 1", timeout=WAIT)
         assert "sleep 300 &" in lab.terminal.transcript()
         assert not [m for m, s in app.said if s == "error"]
+        await pilot.press("q")
+
+
+async def test_a_terminal_lesson_without_strace_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No strace on PATH: the lane still runs, and the lesson says at once that its checks of
+    received signals and exits cannot tick."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "sleep"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    app = RecordingLessonApp(resolve_lesson("29", FOLDER))
+    async with app.run_test(size=(120, 50)) as pilot:
+        await lab_ready(pilot, workers=0)
+        await until(pilot, lambda: said(app, "strace is not installed", "warning"), "the notice")
         await pilot.press("q")
 
 
