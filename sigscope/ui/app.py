@@ -467,6 +467,16 @@ class SigscopeApp(App[None]):
         if isinstance(lab, Lab) and lab.terminal is not None:
             self.mount(TerminalLanePane(lab.terminal, id="terminal-lane"), before="#actions")
 
+    def action_focus_terminal(self) -> None:
+        """F7: into the terminal lane's panel (keys then go to its shell; esc comes back)."""
+        from sigscope.ui.widgets.terminal_panel import TerminalPanel
+
+        panels = self.screen.query(TerminalPanel)
+        if panels:
+            panels.first().focus()
+        else:
+            self.notify("No terminal lane: start sigscope with --terminal", severity="warning")
+
     def stop_lab(self) -> None:
         """End the lab, if any: every lab process is killed and reaped before this returns."""
         lab, self.lab = self.lab, None

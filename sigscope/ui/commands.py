@@ -78,6 +78,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("R", "restart", "Restart the lab (a fresh master and workers)", "Restart", "R"),
     Command("f", "filter_selected", "Event log: only the selected process (again: all)", None, "f"),
     Command("S", "save_svg", "Save the screen as an SVG file (for a handout)", None, "S"),
+    Command(
+        "f7",
+        "focus_terminal",
+        "Terminal lane (--terminal): type into its shell; esc leaves it, F8 hangs it up",
+        None,
+        "F7",
+    ),
     Command("question_mark", "help", "Help: keys and what the columns mean", "Help", "?"),
     Command("q", "quit", "Quit (ends the lab; no process is left behind)", "Quit", "q / ctrl+q"),
     Command(

@@ -97,10 +97,14 @@ class SessionTree(Widget, can_focus=True):
         self.rows: list[tuple[int, Text]] = []
         self.cursor = 0
         self.border_title = "Session"
-        if lane is not None:
-            self.attach(lane)
+        self._lane = lane
+
+    def on_mount(self) -> None:
+        if self._lane is not None:
+            self.attach(self._lane)
 
     def attach(self, lane: TerminalLane) -> None:
+        """Follow ``lane`` (once mounted: a message posted before would be lost)."""
         self.lane = lane
         lane.on_view(lambda view: self.post_message(self.Changed(view)))
         view = lane.view()

@@ -113,11 +113,15 @@ class TerminalPanel(Widget, can_focus=True):
         self._cursor_y = 0
         self.border_title = "Terminal"
         self.border_subtitle = HELP
-        if lane is not None:
-            self.attach(lane)
+        self._lane = lane
+
+    def on_mount(self) -> None:
+        if self._lane is not None:
+            self.attach(self._lane)
 
     def attach(self, lane: TerminalLane) -> None:
-        """Show ``lane`` (a started lane): its output so far, then what comes."""
+        """Show ``lane`` (a started lane): its output so far, then what comes (once mounted:
+        a message posted before would be lost)."""
         self.lane = lane
         rows, cols = lane.size
         self.screen_model.resize(rows, cols)
