@@ -18,7 +18,7 @@ from textual.message import Message
 
 @dataclass
 class LabEvents(Message):
-    """Events of the lab's stream that arrived together (see ``sigscope.lab.events`` for the
+    """Events of the lab's stream that arrived together (see ``sigscope.events`` for the
     kinds), oldest first: one message per batch, not one per event.
 
     The lab's reader thread puts events into an inbox (``sigscope.ui.models.inbox``) that posts
