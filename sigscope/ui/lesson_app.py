@@ -170,9 +170,9 @@ def describe_solution(actions: Iterable[Any]) -> str:
         elif kind == "code":
             text = "Python in the Code panel (the key is e; type it, then ctrl+o)"
         elif kind == "type":
-            text = f"{_typed_words(value.text)} in the Terminal panel"
+            text = f"{_typed_words(value.text)} in the Terminal panel (F7)"
         elif kind == "hangup":
-            text = "hang the terminal up (the key is F8 in the Terminal panel)"
+            text = "hang the terminal up (F8 in the Terminal panel)"
         elif kind in ("answer", "predict"):
             what = "the answer" if kind == "answer" else "a prediction"
             typed = "what the lab shows" if value is True else str(value)

@@ -520,8 +520,8 @@ def test_slots_and_show_me_words() -> None:
     assert "143 (the key is /" in words
     typed = [{"type": "sleep 302\\n"}, {"type": "^Z"}, {"hangup": True}]
     assert describe_solution([compile_action(a) for a in typed]) == (
-        "type sleep 302, Enter in the Terminal panel; press ctrl+z in the Terminal panel; "
-        "hang the terminal up (the key is F8 in the Terminal panel)"
+        "type sleep 302, Enter in the Terminal panel (F7); press ctrl+z in the Terminal panel "
+        "(F7); hang the terminal up (F8 in the Terminal panel)"
     )
 
 
