@@ -20,15 +20,27 @@ import re
 import signal
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sigscope.events import Event
 from sigscope.lab.behaviours.playground import MAX_CODE, STOP_SIGNAL, socket_path
+from sigscope.lab.errors import LabError
 from sigscope.numbers import NumberError, parse_float
 from sigscope.sendspec import SendSpecError, parse_target
+from sigscope.sources.base import LabProcess, Source
 
-if TYPE_CHECKING:
-    from sigscope.lab.controller import Lab, LabProcess
+
+class PlaygroundLab(Source, Protocol):
+    """What the playground needs of its lab (a :class:`~sigscope.lab.controller.Lab`, which
+    calls these functions with itself; this module does not import it)."""
+
+    code_dir: str | None
+
+    @property
+    def master(self) -> object: ...
+
+    def resolve(self, target: str | int) -> LabProcess: ...
+
 
 CODE_ENV = "SIGSCOPE_CODE"  # anything but "on": this session runs no learner code (serve, attach)
 
@@ -52,10 +64,8 @@ STOP_GRACE = 2.0  # seconds a stopped snippet has to end before its worker is re
 ENDINGS = ("finished", "raised", "stopped")
 
 
-def playground_worker(lab: Lab, target: str | int) -> LabProcess:
+def playground_worker(lab: PlaygroundLab, target: str | int) -> LabProcess:
     """The playground worker ``target`` names (``worker:N``, ``worker``, a pid)."""
-    from sigscope.lab.controller import LabError
-
     if isinstance(target, str) and target.strip().lower() == "worker":
         live = [p for p in lab.live_workers() if not p.exited and p.behaviour == "playground"]
         if not live:
@@ -71,7 +81,9 @@ def playground_worker(lab: Lab, target: str | int) -> LabProcess:
     return proc
 
 
-def run_code(lab: Lab, target: str | int, code: str, timeout: float = READY_TIMEOUT) -> int:
+def run_code(
+    lab: PlaygroundLab, target: str | int, code: str, timeout: float = READY_TIMEOUT
+) -> int:
     """Send ``code`` to a playground worker; return the snippet's id (its ``snippet`` events
     carry it). Returns at once: the snippet runs in the worker, which reports as it goes.
 
@@ -79,8 +91,6 @@ def run_code(lab: Lab, target: str | int, code: str, timeout: float = READY_TIME
         LabError: not a playground worker, code too large, no code directory, or the worker
             did not become ready in time.
     """
-    from sigscope.lab.controller import LabError
-
     if not isinstance(code, str):
         raise LabError("code must be text")
     size = len(code.encode())
@@ -107,7 +117,7 @@ def run_code(lab: Lab, target: str | int, code: str, timeout: float = READY_TIME
     return ident
 
 
-def running_snippet(lab: Lab, pid: int) -> int | None:
+def running_snippet(lab: PlaygroundLab, pid: int) -> int | None:
     """The id of the snippet ``pid`` is running now, from its ``snippet`` events (or None)."""
     current: int | None = None
     for event in lab.events():
@@ -121,7 +131,7 @@ def running_snippet(lab: Lab, pid: int) -> int | None:
     return current
 
 
-def stop_code(lab: Lab, target: str | int, grace: float = STOP_GRACE) -> str:
+def stop_code(lab: PlaygroundLab, target: str | int, grace: float = STOP_GRACE) -> str:
     """Stop the snippet a playground worker runs: ``"idle"`` (nothing ran), ``"stopped"``
     (it ended within ``grace``), or ``"replaced"`` (it did not: the worker was SIGKILLed and
     the master starts a new one in its slot).

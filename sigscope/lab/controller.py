@@ -36,6 +36,7 @@ from sigscope.lab import code as playground_code
 from sigscope.lab.behaviours import BehaviourError, check_lesson_params, check_params
 from sigscope.lab.behaviours.playground import CODE_DIR_ENV
 from sigscope.lab.channel import EventReader, make_channel
+from sigscope.lab.errors import LabError, LabTimeout
 from sigscope.lab.master import MAX_WORKERS_ENV, REAPING_MODES, footprint, max_workers_from_env
 from sigscope.numbers import NumberError, is_int, parse_int
 from sigscope.observe.sampler import Sampler, Snapshot
@@ -45,21 +46,11 @@ from sigscope.signames import parse_signal
 from sigscope.sources import record
 from sigscope.sources.base import (
     LabProcess,
-    SourceError,
-    SourceTimeout,
     send_recorded,
     track_event,
 )
 from sigscope.sources.eventlog import HISTORY, EventLog
 from sigscope.terminal.lane import TerminalLane, TerminalSettings
-
-
-class LabError(SourceError):
-    """A lab could not do what was asked; the message is fit to show a user."""
-
-
-class LabTimeout(LabError, SourceTimeout):
-    """An awaited event did not come in time."""
 
 
 class Lab(EventLog):
