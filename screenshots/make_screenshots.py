@@ -22,6 +22,7 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout, installed or not
 from sigscope.course.catalog import lessons_dir, resolve_lesson  # noqa: E402
 from sigscope.course.progress import ProgressStore  # noqa: E402
 from sigscope.sources.settings import LabSettings  # noqa: E402
+from sigscope.terminal import TerminalSettings  # noqa: E402
 from sigscope.ui.app import SigscopeApp  # noqa: E402
 from sigscope.ui.demo_app import DemoApp  # noqa: E402
 from sigscope.ui.lesson_app import LessonApp  # noqa: E402
@@ -116,6 +117,24 @@ async def demo(app: Any, pilot: Any) -> None:
     await settle(pilot, 0.5)
 
 
+async def terminal(app: Any, pilot: Any) -> None:
+    from sigscope.ui.widgets.session_tree import SessionTree
+    from sigscope.ui.widgets.terminal_panel import TerminalPanel
+
+    await until(pilot, lambda: bool(app.query(TerminalPanel)))
+    panel = app.query_one(TerminalPanel)
+    await until(pilot, lambda: any(line.startswith("$") for line in panel.text_lines()))
+    await pilot.press("f7")
+    await pilot.press(*"cat &", "enter")
+    await pilot.press(*"sleep 30 | sleep 31", "enter")
+    tree = app.query_one(SessionTree)
+    await until(pilot, lambda: " T cat" in tree.text() and "▶" in tree.text().split("\n")[0])
+    await until(pilot, lambda: "sleep 31" in tree.text().split("\n")[2])
+    await pilot.press("ctrl+z")  # the pipeline stops: the shell's group is in front again
+    await until(pilot, lambda: tree.text().count(" T sleep") == 2)
+    await settle(pilot, 1.0)
+
+
 def scenes(store_dir: Path) -> list[tuple[str, Callable[[], Any], tuple[int, int], Scene]]:
     folder = lessons_dir()
     store = ProgressStore(store_dir / "progress.json")
@@ -137,6 +156,12 @@ def scenes(store_dir: Path) -> list[tuple[str, Callable[[], Any], tuple[int, int
         ),
         ("chart-storm", lambda: SigscopeApp(LabSettings(workers=1)), (120, 40), storm),
         ("compact-80x24", lambda: SigscopeApp(LabSettings(workers=2)), (80, 24), compact),
+        (
+            "terminal",
+            lambda: SigscopeApp(LabSettings(workers=1, terminal=TerminalSettings())),
+            (120, 44),
+            terminal,
+        ),
         (
             "lesson",
             lambda: LessonApp(resolve_lesson("09", folder), folder, store),

@@ -77,7 +77,7 @@ class SessionObserver:
         # Under strace (PTRACE_SEIZE) a job stopped by SIGTSTP/SIGTTIN/… shows "t (tracing
         # stop)", not "T"; so do strace's own brief stops at each fork and exec. The lane
         # keeps here the pids strace saw group-stopped (until a SIGCONT), shown as T; any
-        # other t is strace's doing, not the job's, and is shown as R.
+        # other t is strace's doing, not the job's, and shows the state it had before.
         self.group_stopped: set[int] = set()
 
     def role(self, pid: int) -> str:
@@ -98,9 +98,12 @@ class SessionObserver:
             if st is None:
                 continue
             state = st.state
-            if state == "t":
-                state = "T" if pid in self.group_stopped else "R"
             old = self.known.get(pid)
+            if state == "t":
+                # strace's own stop is a moment in a fork, an exec or a signal's delivery:
+                # show the state the process had (S when first seen so).
+                prior = old.state if old is not None and old.state != "T" else "S"
+                state = "T" if pid in self.group_stopped else prior
             if old is not None and old.starttime == st.starttime and old.comm == st.comm:
                 argv = old.argv
             else:

@@ -14,6 +14,7 @@ EXPECTED = {
     "timers": ["ITIMER_REAL"],
     "chart-storm": ["SIGUSR1", "1000"],
     "compact-80x24": ["Processes"],
+    "terminal": ["Terminal", "Session", "foreground", "Stopped"],
     "lesson": ["Zombies and orphans"],
     "demo": ["Kill and default actions"],
 }
