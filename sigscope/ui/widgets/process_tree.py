@@ -176,7 +176,7 @@ class ProcessTree(ScrollView, can_focus=True):
     def show(self, rows: list[ProcessRow]) -> None:
         """Show these rows; keep the cursor on the same process if it is still there.
 
-        Only rows whose value changed are drawn again, each on its own line; the whole table
+        Only rows whose text changed are drawn again, each on its own line; the whole table
         is redrawn only when processes come, go or move, or a column's width changes.
         """
         self.tagged &= {r.pid for r in rows if not r.gone}
