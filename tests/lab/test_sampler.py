@@ -381,8 +381,3 @@ def test_a_failing_scan_is_reported_once_and_the_thread_goes_on() -> None:
             lab.wait_until(lambda: len(scans) >= 5, timeout=T)
             assert sampler.running
         assert len([e for e in lab.events() if e["kind"] == "error"]) == 1
-
-
-def test_interval_must_be_positive() -> None:
-    with Lab(workers=0) as lab, pytest.raises(ValueError, match="interval"):
-        Sampler(lab, interval=0)

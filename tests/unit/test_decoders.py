@@ -3,25 +3,32 @@
 The decoders are checked against independent references: masks against an encoder written
 here from the definition (bit n-1 = signal n), wait statuses against the C macros Python
 exposes (``os.WIF*``, ``os.W*``, ``os.waitstatus_to_exitcode``) over statuses of every real
-kind. What real processes and real signals give is checked in tests/lab/test_observe.py.
+kind; and the sampler's arguments. What real processes and real signals give is checked in
+tests/lab/test_observe.py and tests/lab/test_sampler.py.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sigscope.observe.masks import MaskError, decode_mask, encode_mask, mask_names
+from sigscope.observe.sampler import Sampler
 from sigscope.observe.siginfo import si_code_meaning, si_code_name
 from sigscope.observe.waitstatus import WaitStatusError, decode_wait_status
 from sigscope.procfs import parse_status_masks
 from sigscope.signames import RTMAX, RTMIN, signal_name
+from sigscope.sources.record import load
+from sigscope.sources.replay import Replay
 
 SIGNALS = st.integers(min_value=1, max_value=64)
+
+RECORDING = Path(__file__).parents[1] / "data" / "lab-recording.jsonl"
 
 
 SIGNAL_SETS = st.frozensets(SIGNALS, max_size=64)
@@ -223,3 +230,12 @@ def test_signal_specific_codes_need_the_signal() -> None:
     assert si_code_name(14, signal.SIGFPE) == "FPE_FLTUNK"
     assert si_code_name(1) == "si_code 1"
     assert si_code_name(99, signal.SIGCHLD) == "si_code 99"
+
+
+# -- the sampler's arguments ---------------------------------------------------------------
+@pytest.mark.parametrize("interval", [0, -1, float("nan")])
+def test_the_sampler_interval_must_be_positive(interval: float) -> None:
+    """Refused before any scan: a recording (no process) is source enough to ask."""
+    replay = Replay(load(RECORDING))
+    with pytest.raises(ValueError, match="interval"):
+        Sampler(replay, interval=interval)
