@@ -247,6 +247,10 @@ class LessonApp(SigscopeApp):
         self.store = (store or ProgressStore()) if save_progress else None
         self.lesson_run: LessonRun | None = None
         self.showing_me = False
+        # What the learner has accepted that show me may type into the terminal's shell: a
+        # lesson's every typed line (the lines themselves, not a lesson id another file could
+        # reuse).
+        self._typing_accepted: set[tuple[str, ...]] = set()
         self._show_me_said = ""  # the last "show me" notice (said again once it has done)
         self._check_timer: Any = None
         self._clear_progress = False
@@ -525,12 +529,32 @@ class LessonApp(SigscopeApp):
                 lambda yes: self.action_show_me(code_accepted=True) if yes else None,
             )
             return
+        typing = any(a.kind == "type" for a in run.current_step.solution)
+        steps = run.lesson.steps
+        every = tuple(a.value.text for s in steps for a in s.solution if a.kind == "type")
+        if typing and every not in self._typing_accepted:
+            # Typing into a real shell runs commands as the learner: like a lesson's Python,
+            # only once seen and accepted — every line the lesson types, asked once for it.
+            root = " as root: it can change or kill anything on this machine" * (os.geteuid() == 0)
+            self.push_screen(
+                CodeConfirmDialog(
+                    "Show me types commands from the lesson file into the terminal's shell",
+                    f"In this lesson's steps, one by one{root} (\\n is Enter, ^C ctrl+c)",
+                    "\n".join(every),
+                ),
+                lambda yes: self._accept_typing(every) if yes else None,
+            )
+            return
         self.showing_me = True
         keys = describe_solution(run.current_step.solution)
         self._show_me_said = f"Show me, step {run.index + 1}: " + (keys or "on the lab…")
         self.notify(self._show_me_said, timeout=10)
         self.select_solution_target(run.current_step)
         self.perform_step(run, run.index)
+
+    def _accept_typing(self, lines: tuple[str, ...]) -> None:
+        self._typing_accepted.add(lines)
+        self.action_show_me(code_accepted=True)
 
     def select_solution_target(self, step: Step) -> None:
         """Select the process the step's first send goes to, as the learner would have done to

@@ -193,7 +193,9 @@ async def test_show_me_answer_and_reset() -> None:
 async def test_a_terminal_lesson_shows_the_terminal_and_show_me_types_into_it() -> None:
     """Lesson 29 asks for a terminal ([lab] terminal = true): the lesson app's lab has a lane,
     the Terminal panel is on screen, and show me types the step's keys into the pty (the job
-    it starts is seen by the lane: the step ticks)."""
+    it starts is seen by the lane: the step ticks) — once the learner has seen and accepted
+    every line the lesson types into the shell (asked once: the next show me just types)."""
+    from sigscope.ui.screens.code_confirm import CodeConfirmDialog
     from sigscope.ui.widgets.terminal_panel import TerminalPanel
 
     app = RecordingLessonApp(resolve_lesson("29", FOLDER))
@@ -205,8 +207,19 @@ async def test_a_terminal_lesson_shows_the_terminal_and_show_me_types_into_it() 
         run = app.lesson_run
         assert run is not None
         await pilot.press("w")
-        await until(pilot, lambda: 0 in run.done, "show me did step 1", timeout=WAIT)
+        dialog = await until(
+            pilot, lambda: isinstance(app.screen, CodeConfirmDialog) and app.screen, "the question"
+        )
+        assert "sleep 300 &\\n" in dialog.code and "^C" in dialog.code
+        assert "sleep 300 &" not in lab.terminal.transcript()  # nothing typed before a yes
+        await until(pilot, lambda: dialog.read_to_end, "the lines shown to the end")
+        await pilot.press("y")
+        await until(pilot, lambda: 0 in run.done, "show me did step 1")
         assert "sleep 300 &" in lab.terminal.transcript()
+        await until(pilot, lambda: not app.showing_me, "show me over")
+        await pilot.press("w")  # accepted once for the lesson: no second question
+        await until(pilot, lambda: 1 in run.done, "show me did step 2")
+        assert not isinstance(app.screen, CodeConfirmDialog)
         assert not [m for m, s in app.said if s == "error"]
         await pilot.press("q")
 
