@@ -31,6 +31,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Log, Static, TextArea
 
+from sigscope.sources.base import LabProcess, Source
 from sigscope.ui.screens.confirm import ConfirmDialog
 
 MAX_HISTORY = 50
@@ -195,14 +196,21 @@ class CodePanel(Vertical):
                 f"# {event.get('sig')}: {event.get('previous')} → {event.get('disposition')}"
             )
 
+    @property
+    def source(self) -> Source | None:
+        """The source the dashboard shows (its ``lab``; None before one starts). The panel
+        sits in the dashboard, which imports it: it cannot import the app's class."""
+        source: Source | None = getattr(self.app, "lab", None)
+        return source
+
     # -- running --------------------------------------------------------------------------
     def run_code(self, confirmed: bool = False) -> None:
         code = self.editor.text
         if not code.strip():
             self.app.notify("Type some Python first.", severity="warning")
             return
-        lab = getattr(self.app, "lab", None)
-        if lab is None or not getattr(lab, "running", False):
+        lab = self.source
+        if lab is None or not lab.running:
             self.app.notify("The lab is not running. Press R to restart it.", severity="warning")
             return
         self._pick_worker()
@@ -251,7 +259,7 @@ class CodePanel(Vertical):
     def _stop(self, index: int) -> None:
         # Blocks up to the grace (Lab.stop_code waits for the snippet to end): a thread, which
         # only sends signals (never forks: textual8.md).
-        lab = getattr(self.app, "lab", None)
+        lab = self.source
         if lab is None:
             return
         try:
@@ -305,11 +313,11 @@ class CodePanel(Vertical):
             out.write_line(f"refused: {event.get('why')}")
         self._refresh_state()
 
-    def _lab_process(self, pid: int | None) -> Any:
-        lab = getattr(self.app, "lab", None)
+    def _lab_process(self, pid: int | None) -> LabProcess | None:
+        lab = self.source
         if lab is None or pid is None:
             return None
-        return getattr(lab, "processes", {}).get(pid)
+        return lab.processes.get(pid)
 
     def _index_of(self, pid: int) -> int | None:
         proc = self._lab_process(pid)
@@ -319,7 +327,7 @@ class CodePanel(Vertical):
         """Bind to the first live playground worker if none is bound yet."""
         if self.index is not None:
             return
-        lab = getattr(self.app, "lab", None)
+        lab = self.source
         if lab is None:
             return
         for proc in lab.live_workers():
@@ -328,8 +336,8 @@ class CodePanel(Vertical):
                 return
 
     def _state_text(self) -> Text:
-        lab = getattr(self.app, "lab", None) if self.is_attached else None
-        if lab is not None and getattr(lab, "code_dir", "") is None:
+        lab = self.source if self.is_attached else None
+        if lab is not None and lab.can_control and not lab.can_run_code:
             return Text("Code is off in this session (sigscope serve without --allow-code).")
         if self.index is None:
             return Text("No playground worker: n (Spawn…) → playground, or select one.")
