@@ -222,6 +222,12 @@ PLANTED = [
         "sigscope.observe.planted -> sigscope.ui.app",
     ),
     (
+        "ui-models-without-textual",
+        "ui/models/planted.py",
+        "from textual.widget import Widget\n",
+        "sigscope.ui.models.planted -> textual (l.1)",
+    ),
+    (
         "layers",
         "signames.py",
         "\ndef later():\n    import sigscope.course\n",
