@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sigscope.course.actions import MAX_PREDICTION, UNTIL_TIMEOUT, Action, sleep
 from sigscope.course.lesson import Lesson, Step
@@ -37,6 +37,7 @@ from sigscope.course.world import SnapshotProvider, World, facts_from_proc
 
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab
+    from sigscope.terminal.lane import TerminalLane
 
 CODE_SETTLE = 1.0  # seconds "show me" waits for a solution's snippet to end before going on
 READY_WAIT = 10.0  # seconds "show me" waits for a worker to install its handlers (slow machines)
@@ -418,9 +419,9 @@ class LessonRun:
                 f"step {self.index + 1}: the solution's code raised: {end.get('text')}"
             )
 
-    def _terminal(self) -> Any:
+    def _terminal(self) -> TerminalLane:
         """The lab's terminal lane, for the type and hangup actions."""
-        lane = getattr(self.lab, "terminal", None)
+        lane = self.lab.terminal
         if lane is None:
             raise ShowMeFailed(f"step {self.index + 1}: this lab has no terminal to act on")
         return lane

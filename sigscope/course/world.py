@@ -12,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sigscope.observe.sampler import ProcessView, read_view
 
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab
+    from sigscope.terminal.lane import TerminalLane
 
 Event = dict[str, Any]
 SnapshotProvider = Callable[[], Any]  # returns an observer Snapshot, or None
@@ -39,7 +40,7 @@ def facts_from_proc(lab: Lab) -> list[ProcessView]:
 def facts_from_lane(lab: Lab) -> list[ProcessView]:
     """The terminal lane's processes (issue 16), read from /proc now and named ``shell`` (the
     session leader) or ``job``: a lab started with a terminal has them beside its own."""
-    lane = getattr(lab, "terminal", None)
+    lane = lab.terminal
     view = lane.view() if lane is not None else None
     if view is None:
         return []
@@ -103,8 +104,8 @@ class World:
 
     def shell_pid(self) -> int | None:
         """The terminal lane's shell (its session leader), if the lab has a terminal."""
-        lane = getattr(self.lab, "terminal", None)
-        return getattr(lane, "shell_pid", None) or None
+        lane = self.lab.terminal
+        return (lane.shell_pid or None) if lane is not None else None
 
     def wakeups(self, p: ProcessView) -> int | None:
         """How often ``p`` woke since the step began (since it started, if it is newer)."""

@@ -23,7 +23,6 @@ from sigscope.sources.record import RecordingError, load
 from sigscope.sources.replay import Replay, ReplayError
 from sigscope.terminal.lane import TerminalSettings
 
-
 # Events the dashboard's lab keeps for waiting on (its panels keep their own bounded views):
 # the lab's default, 200,000, made each storm of signals grow the dashboard by megabytes.
 DASHBOARD_HISTORY = 10_000

@@ -323,7 +323,7 @@ class LessonApp(SigscopeApp):
         self.lesson_run = run
         self.title = self.titled(f"sigscope — {self.lesson.title}")  # keeps the root warning
         self._refresh_pane()
-        lane = getattr(lab, "terminal", None)
+        lane = lab.terminal
         if lane is not None and lane.strace_problem:
             # A terminal lesson checks what strace reports (received, exit): say so at once.
             self.notify(
