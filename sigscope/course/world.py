@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sigscope.observe.sampler import ProcessView, read_view
 
 if TYPE_CHECKING:
     from sigscope.lab.controller import Lab
-    from sigscope.terminal.lane import TerminalLane
 
 Event = dict[str, Any]
 SnapshotProvider = Callable[[], Any]  # returns an observer Snapshot, or None
