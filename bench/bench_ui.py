@@ -185,10 +185,19 @@ async def drive(
         # Phase 2: storms, sent from a thread so the app's loop keeps running meanwhile.
         figures["rss_mb_before"] = round(rss_mb(), 1)
         keys = KeyProbe(app, tree_of()) if tree_of is not None else None
+        # Handler runs counted as the lab delivers them: a dashboard's lab keeps only its last
+        # 10,000 events, so counting in its history afterwards would miss some.
+        runs = [0]
+
+        def count_runs(event: dict[str, Any]) -> None:
+            if event.get("kind") == "received" and event.get("pid") == worker:
+                runs[0] += 1
+
+        lab.subscribe(count_runs)
         for round_ in range(1, storms + 1):
             delays.clear()
             sent_before, received_before = chart.model.sent, chart.model.received
-            since = lab.cursor()
+            runs_before = runs[0]
             started = time.perf_counter()
             caught_up = threading.Event()
 
@@ -217,11 +226,7 @@ async def drive(
                 caught_up.set()
                 await asyncio.to_thread(presser.join, WAIT)
             await pilot.pause(0.5)
-            handled = sum(
-                1
-                for e in lab.events(since)
-                if e.get("kind") == "received" and e.get("pid") == worker
-            )
+            handled = runs[0] - runs_before
             figures[f"storm{round_}"] = {
                 "signals_sent": storm,
                 "sending_seconds": round(sending_s, 3),
