@@ -77,13 +77,17 @@ def run(args: argparse.Namespace) -> int:
     if lesson is None:
         return EXIT_USAGE
     runs_code = any(a.kind == "code" for step in lesson.steps for a in step.solution or ())
-    if runs_code and not args.allow_code:
-        # A demo performs every solution unasked; a lesson file's Python (issue 17) only
-        # runs when its user said so, here once for the whole demo.
+    types = any(a.kind == "type" for step in lesson.steps for a in step.solution or ())
+    if (runs_code or types) and not args.allow_code:
+        # A demo performs every solution unasked; a lesson file's Python (issue 17), or the
+        # commands it types into a shell (issue 16), only run when its user said so, here
+        # once for the whole demo.
         who = "root" if os.geteuid() == 0 else "you"
+        what = "runs Python from its file" if runs_code else "types commands from its file"
+        where = "a playground worker" if runs_code else "a real shell"
         print(
-            f"sigscope demo: error: this lesson runs Python from its file (as {who}) in a "
-            "playground worker; add --allow-code to let the demo run it",
+            f"sigscope demo: error: this lesson {what} (as {who}) in {where}; add --allow-code "
+            "to let the demo run it",
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -82,8 +82,17 @@ class LabSetup:
 
         extra: dict[str, Any] = {}
         if self.terminal:
+            from sigscope.lab.code import code_allowed
+            from sigscope.lab.errors import LabError
             from sigscope.terminal.lane import TerminalSettings
 
+            if not code_allowed():
+                # A terminal is a real shell: whoever types in it runs commands as sigscope's
+                # user. A session that runs no learner code (serve's pages) gets none.
+                raise LabError(
+                    "this lesson opens a real shell, and this session runs no learner code "
+                    "(sigscope serve without --allow-code)"
+                )
             extra["terminal"] = TerminalSettings()
         return Lab(
             workers=self.workers,

@@ -723,3 +723,26 @@ def test_the_terminal_predicates_read_the_lanes_events() -> None:
     assert count({"group": {"new": True}}) == 1 and count({"group": {"new": False}}) == 2
     assert count({"group": {"members": 2}}) == 1 and count({"group": {"members": 1}}) == 1
     assert count({"group": {"gone": True}}) == 1 and count({"group": {"gone": False}}) == 2
+
+
+def test_a_terminal_lesson_opens_no_shell_where_no_learner_code_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A terminal is a real shell: a session that runs no learner code (SIGSCOPE_CODE=off, as
+    serve's pages without --allow-code) makes no lab for a terminal lesson, and a demo, which
+    types unasked, needs --allow-code (nothing is started in either case)."""
+    from sigscope.lab.errors import LabError
+    from sigscope.paths import bundled_lessons
+
+    lesson = load_lesson(bundled_lessons() / "28-process-groups-and-sessions.toml")
+    monkeypatch.setenv("SIGSCOPE_CODE", "off")
+    with pytest.raises(LabError, match="opens a real shell"):
+        lesson.make_lab()
+    monkeypatch.setenv("SIGSCOPE_CODE", "on")
+    lab = lesson.make_lab()  # made, not started
+    try:
+        assert lab.terminal_settings is not None
+    finally:
+        lab.close()
+    assert main(["demo", "29"]) == 2
+    assert "types commands from its file" in capsys.readouterr().err
