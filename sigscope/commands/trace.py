@@ -192,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
 def run_terminal(args: argparse.Namespace) -> int:
     """``trace --terminal``: the terminal lane alone (sigscope/terminal/headless.py)."""
     from sigscope.commands.trace_view import EventPrinter
+    from sigscope.sources.eventlog import EventLog
     from sigscope.terminal.headless import run_lane
     from sigscope.terminal.lane import TerminalSettings
 
@@ -202,7 +203,12 @@ def run_terminal(args: argparse.Namespace) -> int:
 
     try:
         return run_lane(
-            TerminalSettings(shell=args.shell), args.type, args.duration, printer.show, problem
+            TerminalSettings(shell=args.shell),
+            args.type,
+            args.duration,
+            printer.show,
+            problem,
+            EventLog(),
         )
     except KeyboardInterrupt:
         return 130

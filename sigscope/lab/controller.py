@@ -50,7 +50,6 @@ from sigscope.sources.base import (
     track_event,
 )
 from sigscope.sources.eventlog import HISTORY, EventLog
-from sigscope.terminal.lane import TerminalLane, TerminalSettings
 
 
 class Lab(EventLog):
@@ -78,7 +77,7 @@ class Lab(EventLog):
         record: str | Path | None = None,
         max_processes: int | None = None,
         history: int = HISTORY,
-        terminal: TerminalSettings | None = None,
+        terminal: Any = None,
     ) -> None:
         """``max_processes``: a cap like ``SIGSCOPE_MAX_WORKERS`` (the lower of the two holds),
         for a caller whose input decides what the lab runs (a lesson file). ``history``: events
@@ -141,10 +140,12 @@ class Lab(EventLog):
         self._stop_r, self._stop_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._events_r = self._events_w = self._control_w = -1
         self._stderr: Any = None
-        # The terminal lane (issue 16, sigscope.terminal): a shell on a pty whose events
-        # join this log (roles shell and job); it starts and ends with the lab.
+        # The terminal lane (issue 16): ``terminal`` is a sigscope.terminal.TerminalSettings,
+        # whose start(deliver) gives a started TerminalLane whose events join this log (roles
+        # shell and job); it ends with the lab. Typed loosely: the lab is below the terminal
+        # in the layers (pyproject.toml) and never imports it.
         self.terminal_settings = terminal
-        self.terminal: TerminalLane | None = None
+        self.terminal: Any = None
         self.ended = threading.Event()
         self._closed = False
         # Private (0700) directory for playground workers' sockets: who can write there may
@@ -237,12 +238,9 @@ class Lab(EventLog):
         return self
 
     def _start_terminal(self) -> None:
-        from sigscope.terminal.pty import TerminalError
-
         try:
-            self.terminal = TerminalLane(self.terminal_settings, deliver=self._deliver)
-            self.terminal.start()
-        except TerminalError as e:
+            self.terminal = self.terminal_settings.start(self._deliver)
+        except Exception as e:  # a TerminalError (no such shell, ...), said in one line
             self.close()
             raise LabError(f"the terminal did not start: {e}") from None
 

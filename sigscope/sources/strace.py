@@ -1,4 +1,5 @@
-"""Turn strace's signal lines into ``received`` events, for programs never written for sigscope.
+"""Turn strace's signal lines into ``received`` events, for programs never written for sigscope
+(the lines are decoded by :mod:`sigscope.observe.strace_lines`).
 
 ``strace -f -e trace=none -e signal=all -p PID …`` prints one line for each signal a traced
 process is sent (with its siginfo: the sender's pid, uid and ``si_code``) and one when it
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,72 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from sigscope.events import CONTROLLER, Event, now
-from sigscope.numbers import is_int, parse_int
-from sigscope.signames import SignalError, parse_signal, signal_name
-
-# re.ASCII: \d would match any script's digits (and int() would take them as a pid).
-_SIGNAL = re.compile(r"^(?:\[pid\s+(\d+)\]\s+)?--- (SIG[A-Z0-9_]+) \{(.*)\} ---\s*$", re.ASCII)
-_DEATH = re.compile(
-    r"^(?:\[pid\s+(\d+)\]\s+)?\+\+\+ (killed by|exited with) (\S+).*\+\+\+\s*$", re.ASCII
-)
-_FIELD = re.compile(r"(\w+)=([^,}]+)", re.ASCII)
-KERNEL_SIGRTMIN = 32
-
-
-def strace_signal(name: str) -> int | None:
-    """A signal as strace names it (``SIGTERM``, ``SIGRT_2``, ``SIGRTMIN``) to its number."""
-    if name.startswith("SIGRT_") and is_int(name[6:]):
-        return KERNEL_SIGRTMIN + parse_int(name[6:])
-    if name == "SIGRTMIN":
-        return KERNEL_SIGRTMIN
-    try:
-        return parse_signal(name)
-    except SignalError:
-        return None
-
-
-def parse_line(line: str, default_pid: int) -> Event | None:
-    """One line of strace's output as an event (without ``t`` and ``role``), or None."""
-    m = _SIGNAL.match(line)
-    if m:
-        sig = strace_signal(m.group(2))
-        if sig is None:
-            return None
-        fields = dict(_FIELD.findall(m.group(3)))
-        event: Event = {
-            "pid": int(m.group(1) or default_pid),
-            "kind": "received",
-            "sig": signal_name(sig),
-            "via": "strace",
-        }
-        if "si_code" in fields:
-            event["si_code"] = fields["si_code"].strip()
-        for key in ("si_pid", "si_uid"):
-            if key in fields and is_int(fields[key].strip(), signed=True):
-                value = parse_int(fields[key], signed=True)
-                event["sender" if key == "si_pid" else "sender_uid"] = value
-        return event
-    m = _DEATH.match(line)
-    if m:
-        pid = int(m.group(1) or default_pid)
-        if m.group(2) == "killed by":
-            sig = strace_signal(m.group(3))
-            return {
-                "pid": pid,
-                "kind": "exit",
-                "via": "strace",
-                "code": -sig if sig else None,
-                "sig": signal_name(sig) if sig else m.group(3),
-            }
-        code = m.group(3)
-        return {
-            "pid": pid,
-            "kind": "exit",
-            "via": "strace",
-            "code": parse_int(code) if is_int(code) else code,
-        }
-    return None
-
+from sigscope.observe.strace_lines import parse_line
 
 # Runs as ``python -I -S -c _DIE_WITH_PARENT PARENT STRACE ARGS…`` and becomes strace: it asks
 # the kernel for SIGKILL when its parent (thread) dies, checks that the parent has not died

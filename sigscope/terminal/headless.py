@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from sigscope import procfs
 from sigscope.events import Event
@@ -17,24 +18,37 @@ from sigscope.terminal.pty import TerminalError
 DEFAULT_DURATION = 5.0
 
 
+class EventLog(Protocol):
+    """What the headless lane needs of an event log (``sigscope.sources.eventlog.EventLog``,
+    which the terminal, below sources in the layers, does not import)."""
+
+    timeout_error: type[Exception]
+
+    def add_event(self, event: Event) -> None: ...
+
+    def events(self, since: int = 0) -> list[Event]: ...
+
+    def wait_for(self, match: Any = None, timeout: float = 5.0, since: int = 0) -> Event: ...
+
+
 def run_lane(
     settings: TerminalSettings,
     typed: Sequence[TypeSpec],
     duration: float | None,
     show: Callable[[Event], None],
     problem: Callable[[str], None],
+    log: EventLog,
 ) -> int:
-    """Run the lane; ``show`` each event as it comes; ``problem`` a one-line complaint.
+    """Run the lane, its events into ``log``; ``show`` each as it comes; ``problem`` a
+    one-line complaint.
     Returns the exit status (0; 1 if the lane could not start or some typing failed)."""
     # Orphans of the session come back to the keeper, and to us should the keeper be killed.
     procfs.set_child_subreaper()
     try:
-        lane = TerminalLane(settings)
+        lane = TerminalLane(settings, log.add_event)
     except TerminalError as e:
         problem(str(e))
         return 2
-    assert lane.log is not None
-    log = lane.log
     todo = sorted(typed, key=lambda s: s.at)
     failures = 0
     pos = 0

@@ -31,7 +31,6 @@ from sigscope import procfs
 from sigscope.events import CONTROLLER, Event, now
 from sigscope.safety import ProcessRef, SendRefused, send_signal
 from sigscope.signames import parse_signal, signal_name
-from sigscope.sources.eventlog import EventLog
 from sigscope.terminal import strace_feed
 from sigscope.terminal.observer import SessionObserver, SessionView
 from sigscope.terminal.pty import (
@@ -61,22 +60,27 @@ class TerminalSettings:
     cols: int = DEFAULT_COLS
     strace: bool = True
 
+    def start(self, deliver: Callable[[Event], object]) -> TerminalLane:
+        """A started lane whose events go to ``deliver`` (a lab's log: ``Lab(terminal=…)``
+        calls this, so that the lab, below the terminal in the layers, never imports it).
+
+        Raises:
+            TerminalError: no such shell, or it did not start.
+        """
+        return TerminalLane(self, deliver).start()
+
 
 class TerminalLane:
-    """A shell on a pty in a session of its own; its events go to ``deliver``."""
+    """A shell on a pty in a session of its own; its events go to ``deliver`` (e.g. an event
+    log's ``add_event``), called on the lane's thread."""
 
     def __init__(
         self,
-        settings: TerminalSettings | None = None,
-        deliver: Callable[[Event], None] | None = None,
+        settings: TerminalSettings | None,
+        deliver: Callable[[Event], object],
     ) -> None:
         self.settings = settings or TerminalSettings()
         self.shell_path = resolve_shell(self.settings.shell)
-        if deliver is None:
-            self.log: EventLog | None = EventLog()
-            deliver = self.log.add_event
-        else:
-            self.log = None
         self._deliver = deliver
         self.me = os.getpid()
         self.session: Session | None = None

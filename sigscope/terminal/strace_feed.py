@@ -4,7 +4,8 @@ The keeper runs ``strace -f -e trace=none -e signal=all -p SHELL`` before the sh
 strace follows every process the shell forks. Each line is one of:
 
 - ``--- SIGINT {si_signo=SIGINT, si_code=SI_KERNEL} ---``: the kernel delivered a signal
-  (a ``received`` event; attach's parser, :func:`sigscope.sources.strace.parse_line`, reads it);
+  (a ``received`` event, read by the one strace parser,
+  :func:`sigscope.observe.strace_lines.parse_line`);
 - ``--- stopped by SIGTSTP ---``: a group-stop (``stopped``);
 - ``+++ killed by SIGINT +++`` / ``+++ exited with 0 +++``: how it ended (``exit``);
 - ``strace: Process N attached`` and strace's complaints (not permitted, not installed).
@@ -15,8 +16,8 @@ from __future__ import annotations
 import re
 
 from sigscope.events import Event
+from sigscope.observe.strace_lines import parse_line, strace_signal
 from sigscope.signames import signal_name
-from sigscope.sources.strace import parse_line, strace_signal
 
 _STOPPED = re.compile(r"^(?:\[pid\s+(\d+)\]\s+)?--- stopped by (SIG[A-Z0-9_]+) ---\s*$", re.ASCII)
 _ATTACHED = re.compile(r"^(?:\S*/)?strace: Process (\d+) attached", re.ASCII)

@@ -22,7 +22,8 @@ import pytest
 
 from sigscope import procfs
 from sigscope.events import Event
-from sigscope.terminal import TerminalError, TerminalLane
+from sigscope.sources.eventlog import EventLog
+from sigscope.terminal import TerminalError, TerminalLane, TerminalSettings
 from sigscope.terminal.keys import KeysError, decode_keys, parse_type_spec
 from tests.conftest import reap_children, wait_gone
 
@@ -32,9 +33,17 @@ HAS_STRACE = shutil.which("strace") is not None
 needs_strace = pytest.mark.skipif(not HAS_STRACE, reason="strace is not installed")
 
 
+class Lane(TerminalLane):
+    """A lane with an event log of its own (in sigscope, a lane writes into its lab's)."""
+
+    def __init__(self, settings: TerminalSettings | None = None) -> None:
+        self.log = EventLog()
+        super().__init__(settings, self.log.add_event)
+
+
 @pytest.fixture
-def lane() -> Iterator[TerminalLane]:
-    with TerminalLane() as lane:
+def lane() -> Iterator[Lane]:
+    with Lane() as lane:
         lane.wait_output("$ ")
         if lane.strace_problem and HAS_STRACE:
             pytest.skip(lane.strace_problem)
@@ -46,7 +55,7 @@ def of(events: list[Event], kind: str, **fields: object) -> list[Event]:
     return [e for e in events if all(e.get(k) == v for k, v in want.items())]
 
 
-def wait_exec(lane: TerminalLane, since: int, comm: str, count: int = 1) -> list[int]:
+def wait_exec(lane: Lane, since: int, comm: str, count: int = 1) -> list[int]:
     """Wait until ``count`` processes of the session have exec'd ``comm``; their pids."""
     assert lane.log is not None
     found = lane.log.wait_all(
@@ -161,7 +170,7 @@ def test_trace_example_ctrl_c_kills_the_pipeline() -> None:
 
 @needs_bash
 @needs_strace
-def test_ctrl_z_then_bg_then_fg(lane: TerminalLane) -> None:
+def test_ctrl_z_then_bg_then_fg(lane: Lane) -> None:
     log = lane.log
     assert log is not None
     shell = lane.shell_pid
@@ -199,7 +208,7 @@ def test_ctrl_z_then_bg_then_fg(lane: TerminalLane) -> None:
 
 @needs_bash
 @needs_strace
-def test_background_cat_is_stopped_by_sigttin(lane: TerminalLane) -> None:
+def test_background_cat_is_stopped_by_sigttin(lane: Lane) -> None:
     log = lane.log
     assert log is not None
     c = log.cursor()
@@ -217,7 +226,7 @@ def test_background_cat_is_stopped_by_sigttin(lane: TerminalLane) -> None:
 @needs_bash
 @needs_strace
 def test_hangup_reaches_the_foreground_job_and_nohup_survives_until_sigscope_ends(
-    lane: TerminalLane,
+    lane: Lane,
 ) -> None:
     log = lane.log
     assert log is not None
@@ -254,7 +263,7 @@ def test_hangup_reaches_the_foreground_job_and_nohup_survives_until_sigscope_end
 
 
 @needs_bash
-def test_send_to_a_process_group(lane: TerminalLane) -> None:
+def test_send_to_a_process_group(lane: Lane) -> None:
     log = lane.log
     assert log is not None
     c = log.cursor()
@@ -328,7 +337,7 @@ def test_sigkill_of_trace_terminal_leaves_nothing() -> None:
     assert wait_gone(everything, timeout=1) == set()
 
 
-def test_sigscope_never_signals_itself_through_the_lane(lane: TerminalLane) -> None:
+def test_sigscope_never_signals_itself_through_the_lane(lane: Lane) -> None:
     with pytest.raises(TerminalError):
         lane.send(-1, signal.SIGTERM)
 
@@ -346,7 +355,7 @@ def test_without_strace_one_line_says_so_and_groups_still_show(
         assert found is not None
         (bin_dir / tool).symlink_to(found)
     monkeypatch.setenv("PATH", str(bin_dir))
-    with TerminalLane() as lane:
+    with Lane() as lane:
         log = lane.log
         assert log is not None
         assert lane.strace_problem and "strace is not installed" in lane.strace_problem

@@ -18,6 +18,7 @@ from sigscope.terminal import TerminalLane
 from sigscope.ui.widgets.session_tree import FOREGROUND_MARK, SessionTree
 from sigscope.ui.widgets.terminal_panel import TerminalPanel, key_bytes
 from tests.conftest import wait_gone
+from tests.lab.test_terminal_lane import Lane
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 
@@ -84,7 +85,7 @@ def test_key_bytes() -> None:
 
 
 async def test_typed_keys_reach_the_pty_and_ctrl_c_does_not_quit() -> None:
-    with TerminalLane() as lane:
+    with Lane() as lane:
         log = lane.log
         assert log is not None
         app = TerminalApp(lane)
@@ -112,7 +113,7 @@ async def test_typed_keys_reach_the_pty_and_ctrl_c_does_not_quit() -> None:
 
 
 async def test_session_tree_shows_groups_and_the_foreground_mark() -> None:
-    with TerminalLane() as lane:
+    with Lane() as lane:
         log = lane.log
         assert log is not None
         lane.wait_output("$ ")
@@ -160,7 +161,7 @@ async def test_session_tree_shows_groups_and_the_foreground_mark() -> None:
 
 
 async def test_f8_hangs_the_terminal_up() -> None:
-    with TerminalLane() as lane:
+    with Lane() as lane:
         log = lane.log
         assert log is not None
         lane.wait_output("$ ")

@@ -50,7 +50,7 @@ def test_run_spec_parsing() -> None:
 
 
 def test_strace_lines_become_events() -> None:
-    from sigscope.sources.strace import parse_line
+    from sigscope.observe.strace_lines import parse_line
 
     e = parse_line(
         "[pid 12] --- SIGTTIN {si_signo=SIGTTIN, si_code=SI_USER, si_pid=7, si_uid=1000} ---",
@@ -130,9 +130,9 @@ def test_the_event_channel_never_blocks_and_counts_drops() -> None:
 
 
 def test_the_library_parsers_refuse_non_ascii_digits() -> None:
+    from sigscope.observe.strace_lines import parse_line
     from sigscope.sendspec import SendSpecError, parse_send_spec
     from sigscope.signames import SignalError, parse_signal
-    from sigscope.sources.strace import parse_line
 
     for text in ("²", "٣", "1_5", "RTMIN+²"):
         with pytest.raises(SignalError):
