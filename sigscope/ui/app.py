@@ -465,7 +465,7 @@ class SigscopeApp(App[None]):
         for old in self.query(TerminalLanePane):
             old.remove()
         if isinstance(lab, Lab) and lab.terminal is not None:
-            self.mount(TerminalLanePane(lab.terminal, id="terminal-lane"), before="#actions")
+            self.mount(TerminalLanePane(lab.terminal), before="#actions")
 
     def action_focus_terminal(self) -> None:
         """F7: into the terminal lane's panel (keys then go to its shell; esc comes back)."""

@@ -140,7 +140,13 @@ def test_trace_example_ctrl_c_kills_the_pipeline() -> None:
     shell = started["shell"]
     if not started["strace"]:
         pytest.skip("strace could not run here")
-    sleeps = {e["pid"]: e["argv"] for e in events if e["kind"] == "exec" and e["comm"] == "sleep"}
+    # A job appears as a copy of the shell that then execs (joined, exec), or, seen a moment
+    # later, already as itself (joined).
+    sleeps = {
+        e["pid"]: e["argv"]
+        for e in events
+        if e["kind"] in ("joined", "exec") and e.get("comm") == "sleep"
+    }
     assert sorted(sleeps.values()) == [["sleep", "30"], ["sleep", "31"]], sleeps
     pids = set(sleeps)
     # Both in one new process group, and that group in the foreground.
@@ -323,7 +329,7 @@ def test_sigkill_of_trace_terminal_leaves_nothing() -> None:
             line = proc.stdout.readline()
             assert line, "trace ended early"
             event = json.loads(line)
-            if event["kind"] == "exec" and event["comm"] == "sleep":
+            if event["kind"] in ("joined", "exec") and event.get("comm") == "sleep":
                 sleeps.add(event["pid"])
         everything = set(procfs.descendants_of(proc.pid))
         assert sleeps <= everything and len(everything) >= 4  # keeper, bash, 2 sleeps (+strace)

@@ -216,4 +216,17 @@ async def test_dashboard_with_a_terminal_lane() -> None:
         await pilot.press("escape")
         assert app.process_tree.has_focus
         pids = {lane.shell_pid, lane.session.keeper.pid}  # type: ignore[union-attr]
+        # Restart (R): the old lane ends with the old lab; a fresh one gets fresh widgets.
+        await pilot.press("R")
+        await until(pilot, lambda: app.lab is not lab and app.lab is not None)
+        assert wait_gone(pids) == set()
+        new = app.lab.terminal  # type: ignore[union-attr]
+        await until(
+            pilot,
+            lambda: (
+                len(app.query(TerminalLanePane)) == 1
+                and f"Session {new.shell_pid}" in str(app.query_one(SessionTree).border_title)
+            ),
+        )
+        pids = {new.shell_pid, new.session.keeper.pid}
     assert wait_gone(pids) == set()
