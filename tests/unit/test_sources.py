@@ -129,9 +129,10 @@ def test_mypy_accepts_each_as_a_source(tmp_path: Path) -> None:
         "def f(a: EventLog) -> Source:\n"
         "    return a\n"
     )
-    cache = Path(__file__).resolve().parents[2] / ".mypy_cache"
+    root = Path(__file__).resolve().parents[2]  # mypy finds sigscope (and its config) there
+    cache = tmp_path / "mypy-cache"  # its own: never the checkout's, which mypy runs may share
     args = [sys.executable, "-m", "mypy", "--cache-dir", str(cache), "--follow-imports=silent"]
-    ok = subprocess.run([*args, str(good)], capture_output=True, text=True, timeout=300)
+    ok = subprocess.run([*args, str(good)], capture_output=True, text=True, timeout=300, cwd=root)
     assert ok.returncode == 0, ok.stdout
-    no = subprocess.run([*args, str(bad)], capture_output=True, text=True, timeout=300)
+    no = subprocess.run([*args, str(bad)], capture_output=True, text=True, timeout=300, cwd=root)
     assert no.returncode == 1 and "Source" in no.stdout, no.stdout
