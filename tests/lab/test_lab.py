@@ -386,3 +386,26 @@ def test_idle_lab_processes_wake_zero_times() -> None:
         time.sleep(1.0)  # an idle lab: nothing may wake up in this second
         after = {pid: switches(pid) for pid in pids}
         assert after == before
+
+
+def test_the_lab_is_a_source_with_its_own_sampler(tmp_path) -> None:
+    """subscribe_snapshots starts the lab's sampler; latest_snapshot is its last scan; close()
+    stops it; a recording lab keeps the snapshots; the capabilities say what it can do."""
+    from sigscope.events import CONTROLLER
+    from sigscope.sources.record import load
+
+    path = tmp_path / "rec.jsonl"
+    lab = Lab(workers=1, record=path)
+    assert lab.latest_snapshot is None and lab.sampler is None and lab.can_record
+    with lab:
+        assert lab.live and lab.can_send and lab.can_control and lab.can_run_code
+        seen = []
+        lab.subscribe_snapshots(seen.append)
+        master = lab.master_pid
+        lab.wait_until(lambda: any(s.by_pid(master) for s in seen), timeout=T)
+        assert lab.latest_snapshot is not None and lab.sampler is not None
+        sent = lab.send("worker:0", "USR2")
+        event = lab.wait_for(kind="sent", target=sent.pid, timeout=T)
+        assert event["role"] == CONTROLLER and event["pid"] == os.getpid()
+    assert lab.sampler is not None and not lab.sampler.running
+    assert any(entry.by_pid(master) for entry in load(path).entries if hasattr(entry, "by_pid"))
