@@ -360,3 +360,35 @@ def test_strace_is_never_taken_from_the_current_folder(
         feed.stop()
         proc.kill()
         proc.wait()
+
+
+def test_an_attached_tree_is_a_source_that_watches_and_sends_but_controls_nothing() -> None:
+    """Its capabilities are declared (no lab controls, no code, no recording), its snapshots
+    come through subscribe_snapshots like a lab's, and its own events have role controller."""
+    from sigscope.events import CONTROLLER
+    from sigscope.sources.base import SourceError
+
+    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        with AttachedTree(proc.pid) as tree:
+            assert (tree.live, tree.can_send) == (True, True)
+            assert not (tree.can_control or tree.can_run_code or tree.can_record)
+            seen = []
+            tree.subscribe_snapshots(seen.append)
+            tree.wait_until(lambda: any(s.by_pid(proc.pid) for s in seen), timeout=T)
+            assert tree.latest_snapshot is not None
+            for refused in (
+                lambda: tree.set_reaping("off"),
+                lambda: tree.spawn_worker(),
+                lambda: tree.run_code("master", "1"),
+            ):
+                with pytest.raises(SourceError):
+                    refused()
+            c = tree.cursor()
+            tree.send("master", "TERM")
+            sent = tree.wait_for(kind="sent", target=proc.pid, since=c, timeout=T)
+            assert sent["role"] == CONTROLLER
+            tree.wait_for(kind="ended", role=CONTROLLER, timeout=T)
+    finally:
+        proc.kill()
+        proc.wait()
