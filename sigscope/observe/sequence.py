@@ -27,6 +27,7 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from sigscope.events import CONTROLLER_ROLES
+from sigscope.observe.lane_sentences import lane_sentence
 from sigscope.signames import RTMIN, SignalError, parse_signal
 
 Event = dict[str, Any]
@@ -95,6 +96,9 @@ def _who(role: Any, pid: Any, index: Any = None) -> str:
 def describe(event: Event) -> str:
     """One event as a sentence a student reads: the chart's captions and the event list's
     WHAT column both come from here (one wording, not two that drift apart)."""
+    lane = lane_sentence(event)  # the terminal lane's events (issue 16)
+    if lane is not None:
+        return lane
     kind = event.get("kind")
     pid, sig = event.get("pid"), event.get("sig")
     me = _who(event.get("role"), pid, event.get("index"))

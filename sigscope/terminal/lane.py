@@ -100,6 +100,7 @@ class TerminalLane:
         self._refs: dict[int, ProcessRef] = {}
         self._busy_until = 0.0
         self._attached = threading.Event()
+        self._exited: set[int] = set()  # pids whose exit strace reported (not again)
         self.size = (self.settings.rows, self.settings.cols)
 
     # -- life cycle --------------------------------------------------------------------------
@@ -491,8 +492,10 @@ class TerminalLane:
             self.strace_pid = msg["strace"]
         if "reaped" in msg and msg.get("what") != "strace":
             pid, status = msg["reaped"], msg["status"]
-            if pid != self.shell_pid and self.strace_pid and self.strace_problem is None:
-                return  # strace says how a job ended (the keeper reaps only adopted ones)
+            if pid in self._exited or (
+                pid != self.shell_pid and self.strace_pid and self.strace_problem is None
+            ):
+                return  # strace said how it ended (the keeper reaps only adopted jobs)
             fields: dict[str, Any] = {"code": os.waitstatus_to_exitcode(status), "via": "keeper"}
             if os.WIFSIGNALED(status):
                 sig = signal_name(os.WTERMSIG(status))
@@ -524,9 +527,11 @@ class TerminalLane:
                 stopped.add(event["pid"])
             elif event["kind"] == "exit" or event.get("sig") in ("SIGCONT", "SIGKILL"):
                 stopped.discard(event["pid"])
-        if event["kind"] == "exit" and event["pid"] == self.shell_pid:
-            # The keeper reports the shell's status itself (it is the shell's parent).
-            return
+        if event["kind"] == "exit":
+            if event["pid"] == self.shell_pid:
+                # The keeper reports the shell's status itself (it is the shell's parent).
+                return
+            self._exited.add(event["pid"])
         self._deliver(event)
 
     def _scan(self) -> None:

@@ -377,3 +377,40 @@ def test_without_strace_one_line_says_so_and_groups_still_show(
         log.wait_for(kind="stopped", pid=job, via="proc", since=c, timeout=10)
         log.wait_for(kind="foreground", pgid=lane.shell_pid, since=c, timeout=10)
         assert not of(log.events(), "received")
+
+
+def test_lane_events_read_as_sentences() -> None:
+    """The event list and the chart describe lane events in words, not 'pid N: joined'."""
+    from sigscope.observe.sequence import describe
+
+    base = {"t": 0, "pid": 12, "role": "job"}
+    assert describe({**base, "kind": "joined", "pgid": 12, "argv": ["sleep", "30"]}) == (
+        "job 12 joined the session in group 12: sleep 30"
+    )
+    got = describe(
+        {**base, "kind": "received", "sig": "SIGINT", "si_code": "SI_KERNEL", "via": "strace"}
+    )
+    assert got == "job 12 was delivered SIGINT (SI_KERNEL: from the kernel)"
+    got = describe(
+        {**base, "kind": "received", "sig": "SIGCONT", "si_code": "SI_USER", "sender": 9}
+        | {"via": "strace"}
+    )
+    assert got == "job 12 was delivered SIGCONT (SI_USER: kill() by pid 9)"
+    assert describe({**base, "kind": "exit", "how": "killed by SIGINT", "code": -2}) == (
+        "job 12 ended: killed by SIGINT"
+    )
+    shell = {"t": 0, "pid": 5, "role": "shell"}
+    assert describe({**shell, "kind": "foreground", "pgid": 12, "previous": 5}) == (
+        "foreground group is now 12 (was 5)"
+    )
+    assert describe({**base, "kind": "stopped", "sig": "SIGTSTP"}) == (
+        "job 12 stopped by SIGTSTP (state T)"
+    )
+    sent = {"t": 0, "pid": 1, "role": "controller", "kind": "sent", "sig": "SIGTERM"}
+    assert describe({**sent, "target": -12, "target_role": "group", "members": [12, 13]}) == (
+        "you sent SIGTERM to process group 12 (12, 13)"
+    )
+    # Other events keep their own sentences.
+    assert (
+        describe({**sent, "target": 7, "target_role": "worker"}) == "you sent SIGTERM to worker 7"
+    )
