@@ -6,6 +6,8 @@ followed by pid (:mod:`sigscope.sources.attach`), or a recording played back
 an event log to read and wait on (:mod:`sigscope.sources.eventlog`), observer snapshots, ``send``,
 and capabilities declared as attributes. :mod:`sigscope.sources.settings` makes them.
 
-No Textual here, and nothing is imported by this package's ``__init__``: the lab imports the
-low modules (eventlog, record, base), and only ``settings`` imports the lab.
+No Textual here, and nothing is imported by this package's ``__init__``. A lab is a source:
+the lab imports the core modules (``base``, ``eventlog``, ``record``); of this package only
+``settings`` (which makes a lab) imports the lab, and ``base`` its ctypes ``libc`` for a queued
+send. No module here imports another in a circle (tests/unit/test_import_graph.py).
 """
