@@ -1,4 +1,5 @@
-"""An idle dashboard draws nothing it did not change (issue 14).
+"""The dashboard's data flow (issue 14): events come in batches, none lost; an idle dashboard
+draws nothing it did not change.
 
 A real lab of two idle workers, nothing sent: over two seconds the sequence chart renders no
 line at all, and the process tree renders only rows whose text changed, which is each row's
@@ -17,6 +18,7 @@ from typing import Any
 
 from sigscope.sources.settings import LabSettings
 from sigscope.ui.app import SigscopeApp
+from sigscope.ui.messages import LabEvents
 from sigscope.ui.widgets.process_tree import ProcessTree
 from sigscope.ui.widgets.sequence_chart import SequenceChart
 from tests.ui.helpers import until
@@ -87,4 +89,47 @@ async def test_an_idle_dashboard_redraws_only_the_ages() -> None:
         app.lab.send(worker.pid, "USR1")
         await asyncio.to_thread(app.lab.wait_for, kind="received", pid=worker.pid, timeout=30)
         await until(pilot, lambda: sum(chart_lines.values()) > 0, "the chart drawing the signal")
+        await pilot.press("q")
+
+
+async def test_a_busy_dashboard_takes_a_burst_in_one_batch_and_loses_nothing() -> None:
+    """300 signals sent while the app's thread is busy (the test holds it, as a slow frame
+    would): their few hundred events reach the app as one message or very few, not one each,
+    and the event list holds every one of them, in the lab's order."""
+    batches: list[tuple[dict[str, Any], ...]] = []
+
+    def hook(message: Any) -> None:
+        if isinstance(message, LabEvents):
+            batches.append(message.events)  # what every handler of it will see
+
+    app = SigscopeApp(LabSettings(workers=1))
+    async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
+        lab = await until(pilot, lambda: app.lab, "the lab")
+        await asyncio.to_thread(lab.wait_for, kind="ready", index=0, timeout=30)
+        await until(pilot, lambda: len(app.event_log.shown_events) > 0, "the first events shown")
+        worker = lab.worker(0).pid
+        since = lab.cursor()
+        batches.clear()
+        # On the app's own thread: nothing is handed over until the burst is all in.
+        for _ in range(300):
+            lab.send(worker, "USR1")
+        quiet = lab.cursor()
+        while True:  # until the worker has said all it will (a quarter second of silence)
+            try:
+                lab.wait_for(since=quiet, timeout=0.25)
+            except TimeoutError:
+                break
+            quiet = lab.cursor()
+        sent = lab.events(since)
+        ids = {id(e) for e in sent}
+
+        def handed() -> list[dict[str, Any]]:
+            return [e for batch in batches for e in batch if id(e) in ids]
+
+        await until(pilot, lambda: len(handed()) >= len(sent), "the burst handed to the app")
+        assert len(sent) >= 300 and handed() == sent  # each once, in the lab's order
+        carrying = [len(b) for b in batches if any(id(e) in ids for e in b)]
+        assert len(carrying) <= 2, carrying  # the burst, and at most an event that came late
+        # The very event objects the lab delivered, in the event list too.
+        assert [e for e in app.event_log.events if id(e) in ids] == sent
         await pilot.press("q")
