@@ -32,6 +32,7 @@ import termios
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PTRACER = 0x59616D61  # include/uapi/linux/prctl.h: "Yama"
 GO_TIMEOUT = 5.0  # s the shell waits for strace to attach before it runs anyway
 
 
@@ -102,6 +103,11 @@ class Keeper:
                 for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
                     signal.signal(sig, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                # Yama (ptrace_scope 1, Ubuntu's default) lets a process trace only its own
+                # descendants; strace is the keeper's child, not ours: name the keeper as our
+                # ptracer (its descendants may then attach). EINVAL without Yama: ignored.
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.prctl(PR_SET_PTRACER, ctypes.c_ulong(os.getppid()), 0, 0, 0)
                 select.select([go_r], [], [], GO_TIMEOUT)
                 os.closerange(3, 65536)
                 os.chdir(self.config.get("cwd") or "/")

@@ -376,6 +376,13 @@ class TerminalLane:
 
     # -- the lane's thread -------------------------------------------------------------------
     def _loop(self) -> None:
+        try:
+            self._run_loop()
+        except Exception as e:  # a bug here must be seen, not leave a silent, frozen lane
+            self.strace_problem = self.strace_problem or f"the terminal lane stopped: {e!r}"
+            self.emit(self.me, CONTROLLER, "error", text=f"the terminal lane stopped: {e!r}")
+
+    def _run_loop(self) -> None:
         session = self.session
         assert session is not None and self.observer is not None
         poller = select.poll()
