@@ -110,7 +110,10 @@ class Keeper:
                 libc.prctl(PR_SET_PTRACER, ctypes.c_ulong(os.getppid()), 0, 0, 0)
                 select.select([go_r], [], [], GO_TIMEOUT)
                 os.closerange(3, 65536)
-                os.chdir(self.config.get("cwd") or "/")
+                try:
+                    os.chdir(self.config.get("cwd") or "/")
+                except OSError:
+                    os.chdir("/")  # a HOME that does not exist (nobody's): start in /
                 os.execve(self.config["shell"], self.config["argv"], self.config["env"])
             except BaseException as e:  # noqa: BLE001 - the child must never return
                 try:
