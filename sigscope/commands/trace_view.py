@@ -49,7 +49,7 @@ class EventPrinter:
         if not self._header:
             self.console.print(
                 Text(
-                    f"{'ms':>9}  {'pid':>7}  {'role':<7} {'kind':<9} {'signal':<12} details",
+                    f"{'ms':>9}  {'pid':>7}  {'role':<10} {'kind':<9} {'signal':<12} details",
                     style="bold underline",
                 )
             )
@@ -60,7 +60,7 @@ class EventPrinter:
             role = f"w{event['index']}"
         kind = event.get("kind", "")
         line = Text()
-        line.append(f"{ms:9.2f}  {event.get('pid', ''):>7}  {role:<7} ")
+        line.append(f"{ms:9.2f}  {event.get('pid', ''):>7}  {role:<10} ")
         line.append(f"{kind:<9} ", style=_KIND_STYLE.get(kind, ""))
         line.append(f"{event.get('sig') or '':<12} ", style="bold")
         line.append(describe(event), style="dim")
