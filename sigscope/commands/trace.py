@@ -86,7 +86,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from sigscope.terminal.headless import check_terminal_options
 
-    problem = check_terminal_options(args)
+    problem = check_terminal_options(args, alone=True)
     if problem:
         print(f"sigscope trace: error: {problem}", file=sys.stderr)
         return EXIT_USAGE

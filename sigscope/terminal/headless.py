@@ -127,14 +127,19 @@ def add_terminal_options(parser: argparse.ArgumentParser, typing: bool = False) 
         )
 
 
-def check_terminal_options(args: argparse.Namespace) -> str | None:
-    """What is wrong with the terminal options, in one line, or None."""
+def check_terminal_options(args: argparse.Namespace, alone: bool = False) -> str | None:
+    """What is wrong with the terminal options, in one line, or None. ``alone``: the lane
+    runs without a lab (``trace --terminal``), so the lab's options make no sense."""
     if not getattr(args, "terminal", False):
         if getattr(args, "shell", None) is not None:
             return "--shell needs --terminal"
         if getattr(args, "type", None):
             return "--type needs --terminal"
         return None
+    # trace --terminal runs the lane alone: the lab's options would be silently ignored.
+    for option, dest in (("--send", "send"), ("--run", "run"), ("--record", "record")):
+        if alone and getattr(args, dest, None):
+            return f"{option} acts on the lab; trace --terminal runs the terminal lane alone"
     if args.shell is not None:
         from sigscope.terminal.pty import resolve_shell
 

@@ -90,6 +90,7 @@ def test_keys_decode_control_characters() -> None:
         (["--terminal", "--type", r"1:bad\q"], "unknown escape"),
         (["--type", "x"], "--type needs --terminal"),
         (["--terminal", "--shell", "/nonexistent/shell"], "--shell"),
+        (["--terminal", "--send", "1:TERM"], "--send acts on the lab"),
     ],
 )
 def test_bad_terminal_options_are_one_line_exit_2(argv: list[str], needle: str) -> None:
