@@ -64,6 +64,7 @@ DEFAULT_MAX_PER_CLIENT = 4  # pages one client address may have open at once
 DEFAULT_MAX_PROCESSES = 256  # every page's app and lab together
 MAX_CONNECTIONS_LIMIT = 64  # a lab is 3+ processes and an app; more pages than this is a mistake
 MAX_PROCESSES_LIMIT = 4096
+MAX_WARM = 8  # spare apps: each is a Python with Textual imported (about 60 MB)
 QUIT_TIMEOUT = 3.0  # seconds an app gets to quit (closing its lab) before it is TERMed
 SERVER_PID_ENV = "SIGSCOPE_SERVE_PID"  # tells a served app which process must be its parent
 PAGE_MODULE = "sigscope.commands.serve"  # what each page's app runs (python -P -m …)
@@ -98,6 +99,11 @@ class ServeSettings:
     lesson: str | None = None  # every page opens this lesson file (serve --lesson)
     demo: str | None = None  # every page plays this lesson file (serve --demo)
     lessons_dir: str = ""  # where the start page's lessons are
+    warm: int = 0  # spare apps kept started (imports done), each taken by the next page
+
+    def warm_argv(self) -> list[str]:
+        """The command of a spare app: it imports, then waits for its page's argv."""
+        return [sys.executable, "-P", "-m", PAGE_MODULE, "--warm"]
 
     @property
     def fixed(self) -> bool:

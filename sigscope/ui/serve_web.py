@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import html
 import itertools
+import json
 import logging
 import os
 import re
@@ -164,12 +165,45 @@ class PageApp(AppService):
         self.page = page
         self.output_ended = False
         self.page_gone = False
+        self.warm = False  # a spare app took this page (serve --warm)
 
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        process = await self._take_spare(width, height)
+        self.server.keep_warm()
+        if process is None:
+            process = await self._start_cold(width, height)
+        self._process = process
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
+
+    async def _take_spare(self, width: int, height: int) -> Process | None:
+        """A spare app (serve --warm), told which page it is; None if there is none."""
+        while (spare := self.server.take_spare()) is not None:
+            order = {
+                "argv": self.server.page_argv(self.page)[4:],  # after python -P -m MODULE
+                "env": {
+                    "COLUMNS": str(width),
+                    "ROWS": str(height),
+                    MAX_WORKERS_ENV: str(self.page.cap),
+                },
+            }
+            assert spare.stdin is not None
+            try:
+                spare.stdin.write(json.dumps(order).encode() + b"\n")
+                await spare.stdin.drain()
+            except (ConnectionError, OSError):
+                continue  # it died meanwhile: asyncio reaps it; try the next one
+            self.warm = True
+            self.server.apps.add(spare.pid)
+            return spare
+        return None
+
+    async def _start_cold(self, width: int, height: int) -> Process:
         env = self._build_environment(width=width, height=height)
         env[SERVER_PID_ENV] = str(os.getpid())
         # The cap on the lab at any time (TTIN, spawn, what workers fork), not only at the
@@ -190,9 +224,6 @@ class PageApp(AppService):
             self.server.apps.add(process.pid)
         finally:
             self.server.spawning -= 1
-        self._process = process
-        assert process.stdin is not None
-        self._stdin = process.stdin
         return process
 
     async def on_data(self, payload: bytes) -> None:
@@ -315,6 +346,10 @@ class DashboardServer(Server):
         self.refused: set[web.WebSocketResponse] = set()
         self.apps: set[int] = set()  # pids of our app processes (our children), until reaped
         self.spawning = 0
+        self.spares: list[Process] = []  # started apps waiting for a page (serve --warm)
+        self._warming = 0  # spares being started
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.stopping = False
         self.budget = Budget(settings.max_processes, settings.max_workers)
         self.fixed = self._fixed_choice()
         self._numbers = itertools.count(1)
@@ -354,7 +389,8 @@ class DashboardServer(Server):
             f"serving {self.serving_what()} on {self.url} — up to "
             f"{count(s.max_connections, 'page')} ({s.max_per_client} per client address, "
             f"{s.max_processes} processes in all), each lab capped at {s.max_workers} "
-            "processes below its master; Ctrl+C to stop"
+            f"processes below its master{f', {s.warm} spare apps kept started' if s.warm else ''}"
+            "; Ctrl+C to stop"
         )
         if self.teacher_token is not None:
             self.say(f"the teacher's view: {self.teacher_url} (keep it to yourself)")
@@ -375,10 +411,22 @@ class DashboardServer(Server):
         return 0
 
     async def on_startup(self, app: web.Application) -> None:
-        """textual-serve prints a banner here; serve() has said where we listen."""
+        """textual-serve prints a banner here; serve() has said where we listen. The spares
+        start now."""
+        self.keep_warm()
 
     async def on_shutdown(self, app: web.Application) -> None:
-        """Close every page (and so its lab) before the server goes."""
+        """Close every page (and so its lab) before the server goes; the spares end."""
+        self.stopping = True
+        spares, self.spares = self.spares, []
+        for spare in spares:
+            if spare.stdin is not None:
+                spare.stdin.close()  # EOF: the spare exits by itself
+        for spare in spares:
+            if not await exited(spare, QUIT_TIMEOUT):
+                send(spare, signal.SIGKILL)
+                await spare.wait()
+            self.apps.discard(spare.pid)
         for websocket in list(self.refused):
             await websocket.close(code=1001, message=b"server stopping")
         pages = list(self.pages.values())
@@ -391,6 +439,52 @@ class DashboardServer(Server):
             )
 
     # -- processes ----------------------------------------------------------------------------
+    def keep_warm(self) -> None:
+        """Start spares (in the background) until ``settings.warm`` are there."""
+        if self.settings.warm and not self.stopping:
+            task = asyncio.ensure_future(self.warm_spares())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def warm_spares(self) -> None:
+        while not self.stopping and len(self.spares) + self._warming < self.settings.warm:
+            self._warming += 1
+            self.spawning += 1  # (see PageApp._start_cold)
+            try:
+                env = AppService._build_environment(self, 80, 24)  # type: ignore[arg-type]
+                env[SERVER_PID_ENV] = str(os.getpid())
+                process = await asyncio.create_subprocess_exec(
+                    *self.settings.warm_argv(),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    env=env,
+                    start_new_session=True,
+                )
+                self.apps.add(process.pid)
+            except OSError as e:
+                self.say(f"a spare app could not start: {e.strerror}")
+                return
+            finally:
+                self.spawning -= 1
+                self._warming -= 1
+            if self.stopping:
+                if process.stdin is not None:
+                    process.stdin.close()
+                await process.wait()
+                self.apps.discard(process.pid)
+                return
+            self.spares.append(process)
+
+    def take_spare(self) -> Process | None:
+        """A live spare, if there is one (a dead one is dropped: asyncio has reaped it)."""
+        while self.spares:
+            spare = self.spares.pop(0)
+            if spare.returncode is None:
+                return spare
+            self.apps.discard(spare.pid)
+        return None
+
     def reap(self) -> None:
         """On SIGCHLD: reap the orphans that came to us (never an app: asyncio reaps those)."""
         if self.spawning == 0:
@@ -639,10 +733,12 @@ class DashboardServer(Server):
             await app.start(width, height)
             what = choice.kind if choice.lesson is None else f"{choice.kind} {choice.lesson.id}"
             who = f" for {choice.student}" if choice.student else ""
+            spare = ", a spare app" if app.warm else ""
             self.say(
                 f"page {page.number} opened: app {app.pid}, {what}{who} "
                 f"({len(self.pages)} of {self.settings.max_connections} labs in use, "
-                f"{self.budget.used} of {self.settings.max_processes} processes reserved)"
+                f"{self.budget.used} of {self.settings.max_processes} processes reserved"
+                f"{spare})"
             )
             await self.relay(page, app)
         except asyncio.CancelledError:

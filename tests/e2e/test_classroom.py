@@ -10,9 +10,11 @@ into the user's own state. What the teacher's view says is read from its JSON
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -362,6 +364,110 @@ async def test_every_pages_processes_fit_in_max_processes(env: dict[str, str]) -
         served.wait_line("page 1 closed")
 
 
+# -- spare apps (serve --warm) ------------------------------------------------------------------
+
+
+def spares_of(served: Served) -> list[int]:
+    """The server's children that are spare apps (``… sigscope.commands.serve --warm``)."""
+    found = []
+    for pid in procfs.children_of(served.pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"sigscope.commands.serve" in argv and b"--warm" in argv:
+            found.append(pid)
+    return found
+
+
+READ = {"x86_64": 0, "aarch64": 63}.get(os.uname().machine)  # read(2)'s number
+
+
+def waits_for_its_order(pid: int) -> bool:
+    """Whether ``pid`` is blocked in read(0, …): a spare that has imported everything."""
+    try:
+        fields = Path(f"/proc/{pid}/syscall").read_text().split()
+    except OSError:
+        return False
+    return len(fields) > 1 and fields[0] == str(READ) and int(fields[1], 16) == 0
+
+
+@pytest.mark.skipif(READ is None, reason="read(2)'s number on this machine is not known here")
+async def test_a_spare_app_takes_the_next_page_with_that_pages_cap(env: dict[str, str]) -> None:
+    with serve("--warm", "1", "--max-processes", "6", "--workers", "2", env=env) as served:
+        [spare] = wait_until(lambda: spares_of(served), what="a spare app")
+        wait_until(lambda: waits_for_its_order(spare), what="the spare to wait for its page")
+        assert served.labs() == []  # a spare has imported, and started nothing
+        async with aiohttp.ClientSession() as session, session.ws_connect(served.ws_url()) as ws:
+            [master] = wait_until(served.labs, what="the page's lab")
+            line = served.wait_line("page 1 opened: app ")
+            assert line.startswith(f"sigscope serve: page 1 opened: app {spare}, dashboard ("), line
+            assert line.endswith(", a spare app)"), line
+            assert procfs.read_stat(master).ppid == spare  # type: ignore[union-attr]
+            # The page's cap (6 - the app - the master = 4) reached its lab through the
+            # spare's order, not its start: two TTINs (+) make 4 workers, a third is refused.
+            # Then a TTOU (-): 3 if the cap held, 4 if the third TTIN had made a fifth.
+            wait_until(lambda: len(procfs.children_of(master)) == 2, what="2 workers")
+            for key, workers in (("+", 3), ("+", 4), ("+", None), ("-", 3)):
+                await ws.send_json(["stdin", key])
+                if workers is not None:
+                    wait_until(
+                        lambda n=workers: len(procfs.children_of(master)) == n,
+                        what=f"{workers} workers after {key}",
+                    )
+            # (the page's app is the spare that was: its command line still says --warm)
+            [fresh] = wait_until(
+                lambda: [p for p in spares_of(served) if p != spare], what="a new spare"
+            )
+            assert fresh != spare
+            lab = refs_below(spare)
+            await ws.close()
+        served.wait_line("page 1 closed")
+        wait_until(lambda: not existing(lab), what="the page's lab to go")
+        assert procfs.children_of(served.pid) == [fresh]
+    # The server stopped: its spare ended with it.
+    assert procfs.read_stat(fresh) is None
+
+
+def test_a_spare_reads_only_its_order_and_refuses_a_bad_one() -> None:
+    from sigscope.commands.serve import OrderError, read_order
+
+    def order(data: bytes) -> list[str] | None:
+        r, w = os.pipe()
+
+        def write() -> None:  # in a thread: more than a pipe holds blocks until read
+            with contextlib.suppress(BrokenPipeError), os.fdopen(w, "wb") as f:
+                f.write(data)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            return read_order(r)
+        finally:
+            os.close(r)
+            writer.join(10)
+
+    key = MAX_WORKERS_ENV
+    old = os.environ.get(key)
+    try:
+        got = order(b'{"argv": ["dashboard"], "env": {"%s": "3"}}\nKEYS' % key.encode())
+        assert got == ["dashboard"] and os.environ[key] == "3"
+    finally:
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
+    assert order(b"") is None  # the server closed it: no page for this spare
+    for bad, says in (
+        (b"nope\n", "not JSON"),
+        (b'{"argv": "dashboard", "env": {}}\n', "without an argv"),
+        (b'{"argv": [], "env": {"LD_PRELOAD": "/x.so"}}\n', "may not set"),
+        (b"[" * 70_000, "longer than 64 KiB"),
+    ):
+        with pytest.raises(OrderError, match=says):
+            order(bad)
+
+
 # -- bad input from the browser and the command line ------------------------------------------
 
 
@@ -407,6 +513,7 @@ async def test_a_websocket_with_a_bad_code_or_lesson_starts_nothing(env: dict[st
         (["--demo", "19"], "--demo 19-"),
         (["--max-processes", "2"], "2 processes: choose from 3 to 4096"),
         (["--max-per-client", "0"], "0 pages per client: choose from 1 to 64"),
+        (["--warm", "9"], "9 spare apps: choose from 0 to 8"),
         (["--lessons-dir", "/nonexistent"], "no lessons folder '/nonexistent'"),
     ],
 )
