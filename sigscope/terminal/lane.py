@@ -117,7 +117,7 @@ class TerminalLane:
         """Start the shell (and strace); return once the shell runs and strace follows it."""
         exe = find_strace() if self.settings.strace else None
         if self.settings.strace and exe is None:
-            self.strace_problem = "strace is not installed: no received or ended events"
+            self.strace_problem = "strace is not installed: no received or exit events"
         self.session = start_session(self.shell_path, *self.size, strace=exe)
         deadline = time.monotonic() + timeout
         report = b""
@@ -512,7 +512,7 @@ class TerminalLane:
             role = "shell" if pid == self.shell_pid else "job"
             self.emit(pid, role, "exit", **fields)
         elif msg.get("what") == "strace" and self.strace_problem is None:
-            self.strace_problem = "strace ended: no more received or ended events"
+            self.strace_problem = "strace ended: no more received or exit events"
 
     def _on_strace(self, line: str) -> None:
         if strace_feed.attached_pid(line) == self.shell_pid:

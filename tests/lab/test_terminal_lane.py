@@ -415,3 +415,35 @@ def test_lane_events_read_as_sentences() -> None:
     assert (
         describe({**sent, "target": 7, "target_role": "worker"}) == "you sent SIGTERM to worker 7"
     )
+
+
+@needs_bash
+def test_strace_not_permitted_is_one_line_and_the_lane_still_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An strace that may not trace (Yama, a container without CAP_SYS_PTRACE) says so on its
+    stderr and exits: the lane says it in one ``terminal`` event and goes on without it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "sleep"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    fake = bin_dir / "strace"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "for last; do :; done\n"
+        'echo "strace: attach: ptrace(PTRACE_SEIZE, $last): Operation not permitted" >&2\n'
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    with Lane() as lane:
+        assert lane.strace_problem is not None
+        assert "cannot trace" in lane.strace_problem and "not permitted" in lane.strace_problem
+        note = lane.log.wait_for(kind="terminal", action="strace")
+        assert note["text"] == lane.strace_problem and "\n" not in note["text"]
+        c = lane.log.cursor()
+        lane.type("sleep 30\r")
+        (job,) = wait_exec(lane, c, "sleep")
+        lane.log.wait_for(kind="foreground", pgid=job, since=c, timeout=10)
