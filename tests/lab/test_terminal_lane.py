@@ -232,7 +232,7 @@ def test_background_cat_is_stopped_by_sigttin(lane: Lane) -> None:
 
 @needs_bash
 @needs_strace
-def test_hangup_reaches_the_foreground_job_and_nohup_survives_until_sigscope_ends(
+def test_hangup_reaches_the_foreground_job_and_nohup_and_disown_survive_until_sigscope_ends(
     lane: Lane,
 ) -> None:
     log = lane.log
@@ -243,6 +243,9 @@ def test_hangup_reaches_the_foreground_job_and_nohup_survives_until_sigscope_end
     lane.type("nohup sleep 41 >/dev/null 2>&1 &\r")
     (nohup_job,) = wait_exec(lane, c, "sleep")
     lane.wait_output(f"[1] {nohup_job}")
+    c = log.cursor()
+    lane.type("sleep 42 & disown\r")
+    (disowned,) = wait_exec(lane, c, "sleep")
     c = log.cursor()
     lane.type("sleep 40\r")
     (fg_job,) = wait_exec(lane, c, "sleep")
@@ -264,9 +267,13 @@ def test_hangup_reaches_the_foreground_job_and_nohup_survives_until_sigscope_end
         select.select([], [], [], 0.01)
     assert st is not None and st.state in "RS", st
     assert not of(log.events(c), "exit", pid=nohup_job)
-    # Until sigscope ends the lane: then it goes too.
+    # disown'ed: bash no longer counts it as a job, so sends it no SIGHUP; it lives on too.
+    st = procfs.read_stat(disowned)
+    assert st is not None and st.state in "RS", st
+    assert not of(log.events(c), "received", pid=disowned, sig="SIGHUP")
+    # Until sigscope ends the lane: then they go too.
     lane.close()
-    assert wait_gone({nohup_job, fg_job, shell, keeper}) == set()
+    assert wait_gone({nohup_job, disowned, fg_job, shell, keeper}) == set()
 
 
 @needs_bash
@@ -300,7 +307,7 @@ def test_send_to_a_process_group(lane: Lane) -> None:
 @needs_bash
 def test_sigkill_of_trace_terminal_leaves_nothing() -> None:
     """SIGKILL sigscope: the keeper sees its control pipe close and ends the whole session,
-    the nohup'ed job and strace included."""
+    the nohup'ed and the disown'ed job and strace included."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -310,6 +317,8 @@ def test_sigkill_of_trace_terminal_leaves_nothing() -> None:
             "--terminal",
             "--type",
             r"0.2:nohup sleep 61 >/dev/null 2>&1 &\n",
+            "--type",
+            r"0.4:sleep 62 & disown\n",
             "--type",
             r"0.6:sleep 60\n",
             "--duration",
@@ -325,7 +334,7 @@ def test_sigkill_of_trace_terminal_leaves_nothing() -> None:
         assert proc.stdout is not None
         sleeps: set[int] = set()
         deadline = time.monotonic() + 30
-        while len(sleeps) < 2:
+        while len(sleeps) < 3:
             assert time.monotonic() < deadline, "the jobs did not start"
             line = proc.stdout.readline()
             assert line, "trace ended early"
@@ -333,7 +342,7 @@ def test_sigkill_of_trace_terminal_leaves_nothing() -> None:
             if event["kind"] in ("joined", "exec") and event.get("comm") == "sleep":
                 sleeps.add(event["pid"])
         everything = set(procfs.descendants_of(proc.pid))
-        assert sleeps <= everything and len(everything) >= 4  # keeper, bash, 2 sleeps (+strace)
+        assert sleeps <= everything and len(everything) >= 5  # keeper, bash, 3 sleeps, strace
     finally:
         proc.kill()
         proc.wait()
