@@ -5,7 +5,8 @@ sigscope serve``, with its own ``XDG_STATE_HOME``) is driven by headless Chromiu
 Playwright, as the browser tests drive it (the system ``chromium``; Playwright's own browsers
 are never downloaded). Each of the N pages opens lesson 1 from the start page's address
 (``?lesson=1&student=benchK``: a student code, so its progress and its status file are
-written as in a class), one after the other.
+written as in a class), one after the other. The server runs as README's classroom command
+does, with ``--warm 2`` (two spare apps; ``--warm 0`` measures without).
 
 * **page open → lesson shown**: from ``page.goto`` to the first websocket frame that carries
   the lesson's title (the page's app has started, loaded the lesson and drawn it). p50 / p95
@@ -25,7 +26,7 @@ Chromium itself is not part of the figures (it is the students' machines in a cl
 (issue 18): 30 idle pages ≤ 25 % of one core, 30 active ≤ one core, page open p95 ≤ 2 s with
 30 pages open. Everything started here is gone when it ends (checked).
 
-``python -m bench.bench_classroom [--quick] [--pages 1,10,30] [--seconds S]``
+``python -m bench.bench_classroom [--quick] [--pages 1,10,30] [--seconds S] [--warm N]``
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _free_port() -> int:
 class Server:
     """A ``sigscope serve`` for N pages, and the lines it writes."""
 
-    def __init__(self, pages: int, state: str) -> None:
+    def __init__(self, pages: int, state: str, warm: int) -> None:
         self.port = _free_port()
         cap = max(pages, 4)
         self.process = subprocess.Popen(
@@ -94,6 +95,8 @@ class Server:
                 str(cap),
                 "--max-processes",
                 str(max(256, cap * 10)),
+                "--warm",
+                str(warm),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -219,9 +222,9 @@ def measure(server: Server, seconds: float, during: Any = None) -> dict[str, Any
     }
 
 
-def run_size(browser: Any, pages: int, seconds: float, title: bytes) -> dict[str, Any]:
+def run_size(browser: Any, pages: int, seconds: float, title: bytes, warm: int) -> dict[str, Any]:
     state = tempfile.mkdtemp(prefix="sigscope-bench-classroom-")
-    server = Server(pages, state)
+    server = Server(pages, state, warm)
     started: dict[int, int | None] = {}
     opened: list[Any] = []
     try:
@@ -246,8 +249,8 @@ def run_size(browser: Any, pages: int, seconds: float, title: bytes) -> dict[str
             opened.append(page)
             frames.clear()
             print(f"  page {k + 1}/{pages} shows the lesson: {open_ms[-1]:.0f} ms", flush=True)
+        time.sleep(SETTLE)  # (and the spares that replaced the last ones taken are ready)
         started = server.tree()
-        time.sleep(SETTLE)
         idle = measure(server, seconds)
         for page in opened:
             page.focus(".xterm-helper-textarea")
@@ -302,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 and 4 pages, 5 s windows")
     parser.add_argument("--pages", help="comma-separated sizes (default 1,10,30)")
     parser.add_argument("--seconds", type=float, help="each window (default 20; quick 5)")
+    parser.add_argument(
+        "--warm", type=int, default=2, help="serve --warm N: spare apps (default 2, as README)"
+    )
     args = parser.parse_args(argv)
     sizes = [1, 4] if args.quick else [1, 10, 30]
     if args.pages:
@@ -330,13 +336,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for n in sizes:
                 print(f"{n} page{'s' if n > 1 else ''} on lesson {lesson.id}:", flush=True)
-                runs.append(run_size(browser, n, seconds, title))
+                runs.append(run_size(browser, n, seconds, title, args.warm))
         finally:
             browser.close()
     print(_table(runs))
     figures = {
         "lesson": lesson.id,
         "window_seconds": seconds,
+        "warm": args.warm,
         "quick": args.quick,
         "load_average_before": load_before,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
