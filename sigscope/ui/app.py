@@ -13,6 +13,7 @@ Threads and processes (textual8.md, design.md):
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import os
 import signal
@@ -70,6 +71,9 @@ AGE_TICK = 1.0  # seconds between redraws of the ages and rates (states come wit
 TREE_DEBOUNCE = 0.1  # events that change the tree redraw it at most this often
 # Events that change a row of the tree (a new process, a count, a reap): the rest do not.
 TREE_KINDS = frozenset({"spawn", "fork", "received", "exit", "reaped", "gone", "state", "ended"})
+# Events applied at a time: a larger batch (a storm that came while the app was busy, a replay's
+# jump) is applied in slices, with the frames and key presses waiting in the queue in between.
+SLICE = 2_000
 STATUS_DEBOUNCE = 0.3  # ask the master for its status this long after a change
 TERMINATION_GRACE = 5.0  # seconds a SIGTERM / SIGHUP may take to end the app before _exit
 NOTICE_TIMEOUT = 5.0  # seconds a notice stays on the status line unless its caller says
@@ -213,6 +217,7 @@ class SigscopeApp(App[None]):
         self._tree_title = ""
         self._age_ns: int | None = None  # "now" for a live tree's ages: the last tick's
         self._scan_shown: Snapshot | None = None  # the scan the panels last took
+        self._backlog: collections.deque[Event] = collections.deque()  # events not applied yet
         self.rates = RateHistory()
 
     # -- layout ----------------------------------------------------------------------------
@@ -432,6 +437,7 @@ class SigscopeApp(App[None]):
         self.ended_reason = None
         self._snapshot = None
         self._scan_shown = None
+        self._backlog.clear()  # the old lab's
         self.event_log.reset()
         self.process_tree.gone_since.clear()
         self.rates = RateHistory()
@@ -524,9 +530,28 @@ class SigscopeApp(App[None]):
         if message.generation != self.generation:
             return  # late events of a lab that has been restarted
         events = message.events
-        if events:
-            with self.batch_update():
-                self.apply_events(events)
+        if not events:
+            return
+        if self._backlog or len(events) > SLICE:
+            # Behind the slices still waiting: keep the lab's order.
+            draining = bool(self._backlog)
+            self._backlog.extend(events)
+            if not draining:
+                self._apply_slice()
+            return
+        with self.batch_update():
+            self.apply_events(events)
+
+    @_while_dashboard_exists
+    def _apply_slice(self) -> None:
+        backlog = self._backlog
+        if not backlog:
+            return
+        events = [backlog.popleft() for _ in range(min(SLICE, len(backlog)))]
+        with self.batch_update():
+            self.apply_events(events)
+        if backlog:
+            self.call_later(self._apply_slice)  # after whatever is waiting now
 
     def apply_events(self, events: Sequence[Event]) -> None:
         """Hand a batch of the source's events to every panel (on the app's thread)."""

@@ -17,11 +17,11 @@ from collections import Counter
 from typing import Any
 
 from sigscope.sources.settings import LabSettings
-from sigscope.ui.app import SigscopeApp
+from sigscope.ui.app import SLICE, SigscopeApp
 from sigscope.ui.messages import LabEvents
 from sigscope.ui.widgets.process_tree import ProcessTree
 from sigscope.ui.widgets.sequence_chart import SequenceChart
-from tests.ui.helpers import until
+from tests.ui.helpers import spy, until
 
 IDLE_SECONDS = 2.0
 
@@ -132,4 +132,32 @@ async def test_a_busy_dashboard_takes_a_burst_in_one_batch_and_loses_nothing() -
         assert len(carrying) <= 2, carrying  # the burst, and at most an event that came late
         # The very event objects the lab delivered, in the event list too.
         assert [e for e in app.event_log.events if id(e) in ids] == sent
+        await pilot.press("q")
+
+
+async def test_a_large_batch_is_applied_in_slices_in_order() -> None:
+    """A batch larger than SLICE (a storm that came while the app was busy) is applied a slice
+    at a time, the app's queue running in between, and a batch behind it waits its turn."""
+    app = SigscopeApp(LabSettings(workers=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await until(pilot, lambda: app.lab, "the lab")
+        calls = spy(app, "apply_events")
+        t = time.monotonic_ns()
+
+        def note(i: int) -> dict[str, Any]:
+            return {"t": t + i, "pid": lab.pid, "role": "ui", "kind": "note", "text": str(i)}
+
+        big = [note(i) for i in range(2 * SLICE + 5)]
+        small = [note(len(big) + i) for i in range(3)]
+        app.post_message(LabEvents.of(app.generation, big))
+        app.post_message(LabEvents.of(app.generation, small))
+        ids = {id(e) for e in big + small}
+
+        def applied() -> list[dict[str, Any]]:
+            return [e for (events,) in calls for e in events if id(e) in ids]
+
+        await until(pilot, lambda: len(applied()) == len(ids), "both batches applied")
+        assert applied() == big + small  # in order, each once
+        slices = [len(events) for (events,) in calls if any(id(e) in ids for e in events)]
+        assert len(slices) >= 3 and max(slices) <= SLICE, slices
         await pilot.press("q")
