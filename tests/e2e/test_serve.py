@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -136,7 +137,14 @@ def serve(
 
     Started with ``-P``, as the installed ``sigscope`` script runs (its folder, not the
     current one, is on ``sys.path``): a test run from a folder with planted modules must
-    not have them imported by the server itself, only ever (wrongly) by what it starts."""
+    not have them imported by the server itself, only ever (wrongly) by what it starts.
+
+    Without ``env``, the server's state (students' progress, its pages' status files) goes to
+    a temporary ``XDG_STATE_HOME``, never into the user's own."""
+    state = None
+    if env is None:
+        state = tempfile.mkdtemp(prefix="sigscope-test-serve-")
+        env = {**os.environ, "XDG_STATE_HOME": state}
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-P", "-m", "sigscope", "serve", "--port", str(port), *options],
@@ -182,6 +190,8 @@ def serve(
         # Everything it said, for checks made after it stopped (no traceback, …).
         while not served.lines.empty():
             served.seen.append(served.lines.get_nowait())
+        if state is not None:
+            shutil.rmtree(state, ignore_errors=True)
 
 
 def wait_until(check: Any, timeout: float = START_TIMEOUT, what: str = "", page: Any = None) -> Any:
