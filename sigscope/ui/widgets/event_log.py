@@ -39,7 +39,8 @@ from sigscope.observe.waitstatus import WaitStatusError, decode_wait_status
 from sigscope.signames import SignalError, parse_signal, signal_name
 from sigscope.ui.widgets.event_table import EventTable
 
-KEEP = 20_000  # events remembered (for re-filtering)
+KEEP = 10_000  # events remembered (for re-filtering): as many as the lab keeps, so a storm
+# fills both in its first 10,000 events and the next storms add nothing
 SHOWN = 2_000  # rows in the table at most
 NO_SELECTION = "Select an event (↑↓ or the mouse) to see its details."
 FLUSH = 0.1  # seconds an event may wait for the next batched table update
