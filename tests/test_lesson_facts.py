@@ -2712,9 +2712,10 @@ def test_a_pipeline_is_one_process_group_in_the_shells_session() -> None:
         back = sh.until(
             "the background pipeline", lambda: len(sh.jobs("sleep 28")) == 2 and sh.jobs("sleep 28")
         )
-        first = min(back, key=lambda p: back[p].starttime)
-        assert {st.pgid for st in back.values()} == {back[first].pgid}
-        assert back[first].pgid != sh.pid and back[first].sid == sh.pid
+        (pgid,) = {st.pgid for st in back.values()}
+        assert pgid != sh.pid and pgid in back  # a new group, led by one of the two
+        assert _argv(pgid) == ["sleep", "280"]  # its leader is the pipeline's first command
+        first = pgid
         assert all(st.sid == sh.pid and st.tpgid == sh.pid for st in back.values())
         sh.type("sleep 282 | sleep 283\n")
         fore = sh.until(
@@ -2722,7 +2723,7 @@ def test_a_pipeline_is_one_process_group_in_the_shells_session() -> None:
         )
         fore = {p: st for p, st in fore.items() if p not in back}
         (group,) = {st.pgid for st in fore.values()}
-        assert group in fore and group != back[first].pgid
+        assert group in fore and group != back[first].pgid and _argv(group) == ["sleep", "282"]
         assert sh.until("the foreground group", lambda: sh.session()[sh.pid].tpgid == group)
         sh.type("\x03")
         sh.until("the foreground pipeline's end", lambda: not set(fore) & set(sh.session()))
@@ -2735,6 +2736,59 @@ def test_a_pipeline_is_one_process_group_in_the_shells_session() -> None:
         assert "s" in rows[sh.pid][4] and "+" not in rows[sh.pid][4]  # at the prompt: ps is fg
         ps_row = next(r for r in rows.values() if r[5] == "ps")
         assert "+" in ps_row[4] and int(ps_row[3]) == int(ps_row[1])
+
+
+def _argv(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().decode().split("\0")[:-1]
+
+
+def test_a_shell_without_job_control_runs_a_pipeline_in_its_own_group() -> None:
+    """Lesson 28: only a shell with job control (`set -m`, on by default in an interactive one)
+    makes a process group per pipeline; a script's bash (non-interactive) runs its pipeline in
+    its own group, and `set -m` in the same script makes one."""
+    bash = subprocess.Popen(
+        ["bash", "-c", "sleep 270 | sleep 271; set -m; sleep 272 | sleep 273"],
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    mine: set[int] = set()
+    try:
+
+        def kids(*words: str) -> dict[int, procfs.Stat]:
+            found = {}
+            for pid in procfs.all_pids():
+                st = procfs.read_stat(pid)
+                if st is not None and st.ppid == bash.pid and st.state != "Z":
+                    try:
+                        if " ".join(_argv(pid)) in words:
+                            found[pid] = st
+                    except OSError:
+                        pass
+            mine.update(found)
+            return found
+
+        deadline = time.monotonic() + 10
+        while len(kids("sleep 270", "sleep 271")) < 2:
+            assert time.monotonic() < deadline, "the first pipeline never ran"
+            time.sleep(0.01)
+        first = kids("sleep 270", "sleep 271")
+        assert {st.pgid for st in first.values()} == {bash.pid}  # no group of its own
+        for pid in first:
+            os.kill(pid, signal.SIGTERM)
+        while len(kids("sleep 272", "sleep 273")) < 2:
+            assert time.monotonic() < deadline, "the second pipeline never ran"
+            time.sleep(0.01)
+        second = kids("sleep 272", "sleep 273")
+        (pgid,) = {st.pgid for st in second.values()}
+        assert pgid != bash.pid and pgid in second and _argv(pgid) == ["sleep", "272"]
+    finally:
+        for pid in mine:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        bash.wait(timeout=10)
 
 
 def test_kill_minus_pgid_and_killpg_signal_every_member_of_a_group() -> None:
