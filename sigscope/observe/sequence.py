@@ -247,6 +247,7 @@ class ChartRow:
         "lat_max",
         "version",
         "undrawn",
+        "from_kernel",
     )
 
     def __init__(
@@ -278,6 +279,8 @@ class ChartRow:
         self.version = 0
         # Event times not yet on screen: the widget turns them into sent-to-drawn delays.
         self.undrawn: list[int] = [t]
+        # The receiver's siginfo said SI_KERNEL (strace's view: a tty's Ctrl+C, Ctrl+Z).
+        self.from_kernel = False
 
     def label(self) -> str:
         """What the row says in the label column."""
@@ -285,7 +288,7 @@ class ChartRow:
             return self.text
         parts = [self.sig + (f" ×{self.count}" if self.count > 1 else "")]
         if self.sender == "kernel":
-            known = self.sig in KERNEL_SIGNALS
+            known = self.from_kernel or self.sig in KERNEL_SIGNALS
             parts.append("from the kernel" if known else "no known sender")
         if self.handled:
             if self.count == 1:
@@ -681,6 +684,8 @@ class SequenceModel:
         if self._found_forgotten(key, t):
             return
         row = self._arrow(t, "kernel", receiver, sig)
+        if event.get("si_code") == "SI_KERNEL":  # the terminal lane's strace says who sent it
+            row.from_kernel = True
         unsent = self._unsent.get(key)
         if unsent is None:
             unsent = self._unsent[key] = deque(maxlen=PENDING_PER_KEY)

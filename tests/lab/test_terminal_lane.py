@@ -456,3 +456,16 @@ def test_strace_not_permitted_is_one_line_and_the_lane_still_works(
         lane.type("sleep 30\r")
         (job,) = wait_exec(lane, c, "sleep")
         lane.log.wait_for(kind="foreground", pgid=job, since=c, timeout=10)
+
+
+def test_chart_draws_a_tty_signal_from_the_kernel() -> None:
+    """A SIGTSTP that strace saw arrive with SI_KERNEL (Ctrl+Z) is drawn from the kernel lane
+    as 'from the kernel', not 'no known sender'; one without a known origin still says so."""
+    from sigscope.observe.sequence import SequenceModel
+
+    model = SequenceModel()
+    job = {"pid": 12, "role": "job", "kind": "received", "via": "strace"}
+    model.add({**job, "t": 1_000, "sig": "SIGTSTP", "si_code": "SI_KERNEL"})
+    model.add({**job, "t": 2_000_000_000, "sig": "SIGUSR1"})
+    labels = [row.label() for row in model.rows if row.kind == "arrow"]
+    assert labels == ["SIGTSTP · from the kernel", "SIGUSR1 · no known sender"]
