@@ -271,6 +271,19 @@ def test_the_teachers_view_shows_pages_at_their_steps_and_ends_a_lab(
 
         text = wait_until(rows_shown, what="both pages in the teacher's view", page=teacher)
         assert LESSON_1.step_titles[1] in text
+        # Live: bob moves on, and the open view shows it without being reloaded.
+        loads: list[str] = []
+        teacher.on("load", lambda _: loads.append("load"))
+        press(bob, "]")
+
+        def bob_moved() -> bool:
+            try:
+                return f"{number['bob']}\tbob\t{LESSON_1.id}\t2 of" in teacher.inner_text("#rows")
+            except Exception:
+                return False
+
+        wait_until(bob_moved, what="bob on step 2 in the open view", page=teacher)
+        assert loads == []
         lab = refs_below(ada_app)
         assert lab and procfs.descendants_of(bob_app)
         teacher.click(f"#end-{number['ada']}")
