@@ -2504,6 +2504,7 @@ import re  # noqa: E402  (the terminal block below drives its own pty)
 import select  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
+import termios  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -2818,7 +2819,15 @@ def test_kill_minus_pgid_and_killpg_signal_every_member_of_a_group() -> None:
 def test_ctrl_c_sends_sigint_from_the_kernel_to_every_process_of_the_foreground_group() -> None:
     """Lesson 29: with ISIG set, Ctrl+C (VINTR) makes the terminal send SIGINT to every process
     of its foreground group, with si_code SI_KERNEL (no sender pid); a background job gets
-    nothing; both foreground processes are killed by SIGINT and bash shows $? = 130."""
+    nothing; both foreground processes are killed by SIGINT and bash shows $? = 130. A new
+    pty has ISIG set and TOSTOP clear (lessons 29 and 31: the defaults)."""
+    master, slave = os.openpty()
+    try:
+        lflag = termios.tcgetattr(slave)[3]
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert lflag & termios.ISIG and not lflag & termios.TOSTOP
     with PtyShell(strace=True) as sh:
         sh.type("sleep 290 &\n")
         back = sh.until("the background job", lambda: sh.jobs("sleep 290"))
@@ -2847,6 +2856,17 @@ def test_python_turns_sigint_into_keyboardinterrupt_and_dies_by_sigint() -> None
     """Lesson 29: Python's default SIGINT handler raises KeyboardInterrupt in the main thread;
     uncaught, it ends the program *by SIGINT* (since 3.8), so bash shows 130. A program with
     its own SIGINT handler lives on; bash at its prompt catches SIGINT and lives on too."""
+    # Killed by SIGINT, not exit(130) (which bash would show as 130 too): the wait status says.
+    py = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('sleeping', flush=True); time.sleep(300)"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert py.stdout is not None and py.stdout.readline() == "sleeping\n"
+    py.send_signal(signal.SIGINT)
+    _, err = py.communicate(timeout=10)
+    assert py.returncode == -signal.SIGINT and "KeyboardInterrupt" in err, (py.returncode, err)
     with PtyShell() as sh:
         caught = int(procfs.read_status(sh.pid).split(b"SigCgt:")[1].split()[0], 16)  # type: ignore[union-attr]
         assert caught >> (signal.SIGINT - 1) & 1
