@@ -557,7 +557,7 @@ class TerminalLane:
             if no_strace and event["kind"] == "state" and event["state"] == "T":
                 # Without strace, /proc's T is all we know of a stop (not which signal).
                 self._deliver({**event, "kind": "stopped", "via": "proc"})
-        if events:
+        if obs.changed:
             view = obs.view()
             for callback in self._view_listeners:
                 callback(view)

@@ -79,6 +79,7 @@ class SessionObserver:
         # keeps here the pids strace saw group-stopped (until a SIGCONT), shown as T; any
         # other t is strace's doing, not the job's, and shows the state it had before.
         self.group_stopped: set[int] = set()
+        self.changed = False  # the last scan saw something new (events, or a state letter)
 
     def role(self, pid: int) -> str:
         return "shell" if pid == self.shell else "job"
@@ -151,6 +152,8 @@ class SessionObserver:
         for pid, old in self.known.items():
             if pid not in seen or seen[pid].starttime != old.starttime:
                 add(pid, "left", pgid=old.pgid, comm=old.comm)
+        # What a session tree shows changed (a state letter too, which makes no event).
+        self.changed = bool(events) or seen != self.known
         self.known = seen
         # The foreground group of the terminal: the tpgid of any process whose controlling
         # terminal it is (every such process reports the same tpgid).
