@@ -146,7 +146,7 @@ kind          fields beyond t, pid, role
 ============  ======================================================================
 terminal      role ``controller``, pid sigscope: the lane itself. ``action``: ``started``
               (``shell`` pid, ``argv``, ``tty`` name, ``rows``, ``cols``, ``strace``
-              true/false), ``strace`` (``text``: why there are no received/ended events:
+              true/false), ``strace`` (``text``: why there are no received/exit events:
               strace missing or not permitted), ``hangup`` (sigscope closed the pty's
               master: the terminal hung up), ``closed`` (the lane ended)
 joined        ``pgid``, ``sid``, ``ppid``, ``comm``, ``argv`` (list): a process appeared
@@ -159,8 +159,10 @@ foreground    pid and role of the shell: ``pgid`` (the tty's new foreground proc
               tpgid; -1 none), ``previous`` (None at first), ``members`` (its pids)
 group         pid = ``pgid`` (the group's leader may be gone): ``pgid``, ``members``
               (sorted pids), ``added``, ``removed``; ``members`` empty: the group is gone
-state         ``child`` (= pid), ``state``, ``old``: entered or left Z, T, t (as the
-              sampler's state events, but on the process's own lane)
+state         ``child`` (= pid), ``state``, ``old``: entered or left Z or T (as the
+              sampler's state events, but on the process's own lane). Under strace a
+              job's group-stop reads ``t`` in /proc: shown as T; strace's own brief stops
+              (at each fork, exec, delivery) are not a state of the job and are not shown
 stopped       ``sig`` (SIGTSTP, SIGTTIN, SIGTTOU, SIGSTOP), ``via`` (``strace``: its
               ``--- stopped by SIG ---``; ``proc``: state T seen, no strace, no ``sig``)
 continued     ``via`` (``proc``): it left state T and still lives
