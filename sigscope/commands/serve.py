@@ -209,6 +209,11 @@ def settings_from(args: argparse.Namespace, catalog: Any = None) -> ServeSetting
                 f"{option} {entry.id}: its lab starts {entry.processes} processes below its "
                 f"master, more than --max-workers {args.max_workers}"
             )
+        if entry.shell and not allow_code:
+            raise ServeError(
+                f"{option} {entry.id} opens a real shell in every page (its terminal lane); "
+                "serve refuses it without --allow-code"
+            )
         if args.demo is not None and entry.runs_code and not allow_code:
             raise ServeError(
                 f"--demo {entry.id} runs Python from the lesson file in every page; serve "

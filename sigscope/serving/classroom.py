@@ -106,6 +106,7 @@ class CatalogEntry:
     processes: int  # what its lab starts below its master
     runs_code: bool = False  # a solution runs Python from the lesson file
     step_titles: tuple[str, ...] = ()
+    shell: bool = False  # its lab has a terminal lane: a real shell (serve --allow-code only)
 
     @property
     def number(self) -> str:
@@ -144,6 +145,7 @@ class Catalog:
                     checked=tuple(i for i, s in enumerate(lesson.steps) if s.checked),
                     processes=planned_processes(lesson.setup),
                     step_titles=tuple(printable(s.title or "") for s in lesson.steps),
+                    shell=bool(getattr(lesson.setup, "terminal", False)),
                     runs_code=any(
                         a.kind == "code" for step in lesson.steps for a in step.solution or ()
                     ),

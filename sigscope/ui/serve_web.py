@@ -633,6 +633,11 @@ class DashboardServer(Server):
                 raise ClassroomError("choose a lesson: a student code keeps a lesson's progress")
             return Choice("dashboard")
         entry = self.catalog.find(lesson or "")
+        if entry.shell and not self.settings.allow_code:
+            raise ClassroomError(
+                f"lesson {entry.number} opens a real shell, and this server runs no learner "
+                "code (sigscope serve without --allow-code)"
+            )
         if code is not None and self.state is not None:
             self.state.student_progress(code)  # a new code beyond the limit is refused here
         return Choice("lesson", entry, code)
@@ -651,7 +656,9 @@ class DashboardServer(Server):
         dashboard = "dashboard" in query
         if self.fixed is None and lesson is None and not dashboard:
             return web.Response(
-                text=start_page(self.catalog, self.token, query.get("student", "")),
+                text=start_page(
+                    self.catalog, self.token, query.get("student", ""), self.settings.allow_code
+                ),
                 content_type="text/html",
                 headers=PLAIN_HEADERS,
             )
@@ -1052,15 +1059,22 @@ def plain(text: str) -> str:
     return re.sub(r"(?<!\w)\*(\S(?:.*?\S)?)\*(?!\w)", r"\1", text.replace("`", ""))
 
 
-def start_page(catalog: Catalog, token: str, student: str = "") -> str:
-    """The lessons, each with its summary, and a field for the student's code."""
+def start_page(catalog: Catalog, token: str, student: str = "", shells: bool = False) -> str:
+    """The lessons, each with its summary, and a field for the student's code. A lesson with
+    a shell (its terminal lane) is listed but cannot be picked unless ``shells``."""
     shown = student if len(student) <= 40 and student.isprintable() else ""
     items = []
-    for i, entry in enumerate(catalog.entries):
-        checked = " checked" if i == 0 else ""
+    first = True
+    for entry in catalog.entries:
+        shut = entry.shell and not shells
+        checked = " checked" if first and not shut else ""
+        first = first and shut
+        state = " disabled" if shut else ""
+        why = " (a real shell: this server runs none)" if shut else ""
         items.append(
             f'<label><input type="radio" name="lesson" value="{html.escape(entry.id)}"'
-            f"{checked}> <b>{html.escape(entry.number)}. {html.escape(plain(entry.title))}</b>"
+            f"{checked}{state}> <b>{html.escape(entry.number)}. "
+            f"{html.escape(plain(entry.title))}</b>{why}"
             f'<div class="summary">{html.escape(plain(entry.summary))}</div></label>'
         )
     lessons = "".join(items) or "<p>No lessons here.</p>"

@@ -518,6 +518,26 @@ async def test_a_websocket_with_a_bad_code_or_lesson_starts_nothing(env: dict[st
         assert all_gone(served)
 
 
+SHELL = next((e for e in CATALOG.entries if e.shell), None)
+
+
+@pytest.mark.skipif(SHELL is None, reason="no lesson with a terminal lane here")
+def test_a_lesson_with_a_shell_is_served_only_with_allow_code(env: dict[str, str]) -> None:
+    assert SHELL is not None
+    line = one_line_error(run_serve("--lesson", SHELL.number))
+    assert f"--lesson {SHELL.id} opens a real shell in every page" in line, line
+    assert "without --allow-code" in line
+    with serve(env=env) as served:
+        status, text = status_of(f"{served.start}&lesson={SHELL.number}&student=ada")
+        assert status == 400
+        assert "opens a real shell, and this server runs no learner code" in text
+        status, text = status_of(served.start)
+        assert status == 200
+        found = re.search(rf'<input type="radio" name="lesson" value="{SHELL.id}"([^>]*)>', text)
+        assert found is not None and "disabled" in found.group(1)
+        assert served.labs() == [] and all_gone(served)
+
+
 @pytest.mark.parametrize(
     "args, says",
     [
