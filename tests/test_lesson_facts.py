@@ -2898,11 +2898,12 @@ def test_python_turns_sigint_into_keyboardinterrupt_and_dies_by_sigint() -> None
 def test_ctrl_z_stops_the_job_and_bash_learns_it_from_wait4_with_wuntraced() -> None:
     """Lesson 30: Ctrl+Z (VSUSP) makes the terminal send SIGTSTP (SI_KERNEL) to the foreground
     group: the job stops (state T); bash's wait4 — called with WSTOPPED, the same flag as
-    WUNTRACED — returns WIFSTOPPED with SIGTSTP, and bash takes the terminal back. `bg` sends
-    SIGCONT (SI_USER, from bash) and leaves the job in the background; `fg` gives it the
-    terminal (tpgid) and sends SIGCONT."""
+    WUNTRACED — returns WIFSTOPPED with SIGTSTP (and bash gets a SIGCHLD, CLD_STOPPED); bash takes
+    the terminal back. `bg` sends SIGCONT to the job's group (kill(-PGID): SI_USER, from bash)
+    and leaves the job in the background; `fg` gives it the terminal (tpgid) and sends
+    SIGCONT."""
     assert os.WUNTRACED == os.WSTOPPED == 2  # <sys/wait.h>: one value, two names
-    with PtyShell(strace=True, trace="wait4") as sh:
+    with PtyShell(strace=True, trace="wait4,kill") as sh:
         sh.type("sleep 300\n")
         (job,) = sh.until("the job", lambda: sh.jobs("sleep 300"))
         sh.until("the foreground group", lambda: sh.session()[sh.pid].tpgid == job)
@@ -2911,7 +2912,7 @@ def test_ctrl_z_stops_the_job_and_bash_learns_it_from_wait4_with_wuntraced() -> 
         # Under strace a group-stopped tracee shows as t (tracing stop), not T: proc(5).
         sh.until("stopped", lambda: sh.session()[job].state in "Tt")
         sh.until("bash in the foreground", lambda: sh.session()[sh.pid].tpgid == sh.pid)
-        sh.logged((job, "SIGTSTP", "SI_KERNEL", None))
+        sh.logged((job, "SIGTSTP", "SI_KERNEL", None), (sh.pid, "SIGCHLD", "CLD_STOPPED", job))
         # bash waits in wait4(-1, …, WSTOPPED|WCONTINUED) (strace may split the call in two).
         stop = re.compile(
             rf"^{sh.pid} .*\[\{{WIFSTOPPED\(s\) && WSTOPSIG\(s\) == SIGTSTP\}}\], "
@@ -2925,6 +2926,7 @@ def test_ctrl_z_stops_the_job_and_bash_learns_it_from_wait4_with_wuntraced() -> 
         sh.until("running again", lambda: sh.session()[job].state in "RS")
         assert sh.session()[sh.pid].tpgid == sh.pid  # still in the background
         sh.logged((job, "SIGCONT", "SI_USER", sh.pid))
+        assert re.search(rf"^{sh.pid} +kill\(-{job}, SIGCONT\) += 0$", sh.trace_text(), re.M)
         sh.type("fg\n")
         sh.until("the job in the foreground", lambda: sh.session()[sh.pid].tpgid == job)
         sh.type("\x03")
