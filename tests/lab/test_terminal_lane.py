@@ -267,9 +267,11 @@ def test_hangup_reaches_the_foreground_job_and_nohup_and_disown_survive_until_si
         select.select([], [], [], 0.01)
     assert st is not None and st.state in "RS", st
     assert not of(log.events(c), "exit", pid=nohup_job)
-    # disown'ed: bash no longer counts it as a job, so sends it no SIGHUP; it lives on too.
+    # disown'ed: bash no longer counts it as a job, so sends it no SIGHUP; it lives on too,
+    # adopted by the keeper as well, and still in the session the shell led.
     st = procfs.read_stat(disowned)
     assert st is not None and st.state in "RS", st
+    assert st.ppid == keeper and st.sid == shell
     assert not of(log.events(c), "received", pid=disowned, sig="SIGHUP")
     # Until sigscope ends the lane: then they go too.
     lane.close()
