@@ -195,6 +195,11 @@ def settings_from(args: argparse.Namespace, catalog: Any = None) -> ServeSetting
             "the playground runs Python typed in the page; serve refuses it without --allow-code"
         )
     lesson = demo = None
+    from sigscope.lab.behaviours import parse_behaviour_spec
+    from sigscope.lab.master import footprint
+
+    behaviour, params = parse_behaviour_spec(args.behaviour)
+    needs = args.workers * footprint(behaviour, params)  # below a dashboard's master
     name = args.lesson if args.lesson is not None else args.demo
     if name is not None and catalog is not None:
         from sigscope.serving.classroom import ClassroomError
@@ -223,6 +228,13 @@ def settings_from(args: argparse.Namespace, catalog: Any = None) -> ServeSetting
             lesson = str(entry.path)
         else:
             demo = str(entry.path)
+        needs = entry.processes
+    if args.max_processes < 2 + needs:
+        # A page reserves its app, its master and its lab (classroom.Budget): none would fit.
+        raise ServeError(
+            f"--max-processes {args.max_processes} leaves no room for one page: it needs "
+            f"{2 + needs} (its app, its master and {needs} below it)"
+        )
     return ServeSettings(
         allow_code=allow_code,
         host=args.host,

@@ -545,6 +545,7 @@ def test_a_lesson_with_a_shell_is_served_only_with_allow_code(env: dict[str, str
         (["--lesson", "1", "--demo", "2"], "argument --demo: not allowed with argument --lesson"),
         (["--demo", "19"], "--demo 19-"),
         (["--max-processes", "2"], "2 processes: choose from 3 to 4096"),
+        (["--max-processes", "3"], "--max-processes 3 leaves no room for one page: it needs 4"),
         (["--max-per-client", "0"], "0 pages per client: choose from 1 to 64"),
         (["--warm", "9"], "9 spare apps: choose from 0 to 8"),
         (["--lessons-dir", "/nonexistent"], "no lessons folder '/nonexistent'"),
