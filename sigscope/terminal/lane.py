@@ -194,7 +194,7 @@ class TerminalLane:
                 session.keeper.kill()
                 session.keeper.wait()
             self._kill_survivors()
-        os.write(self._wake_w, b"x")
+        self._wake(b"x")
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         if session is not None:
@@ -230,7 +230,7 @@ class TerminalLane:
                 raise TerminalError("the terminal is not running")
             self._pending += data
             self._busy_until = time.monotonic() + BUSY_FOR
-        os.write(self._wake_w, b"w")
+        self._wake(b"w")
 
     def resize(self, rows: int, cols: int) -> None:
         """Set the pty's size; the kernel sends SIGWINCH to the foreground group."""
@@ -250,15 +250,26 @@ class TerminalLane:
             self.hung_up = True
             self._pending.clear()
         self.emit(self.me, CONTROLLER, "terminal", action="hangup", tty=self.session.tty)
-        os.write(self._wake_w, b"h")  # the I/O thread closes it: it is the one polling it
+        self._wake(b"h")  # the I/O thread closes it: it is the one polling it
+
+    def _wake(self, what: bytes) -> None:
+        """Wake the lane's thread. A full pipe means it has wake-ups to read already, but
+        "x" (stop) and "h" (hang up) must get through: those wait for room."""
+        for _ in range(5):  # a thread that died leaves the pipe full: give up after 5 s
+            try:
+                os.write(self._wake_w, what)
+                return
+            except BlockingIOError:
+                if what in (b"w", b"p"):
+                    return
+                select.select([], [self._wake_w], [], 1.0)
+            except OSError:
+                return  # closed: the lane has ended
 
     def poke(self) -> None:
         """Scan soon (something may have changed)."""
         self._busy_until = time.monotonic() + BUSY_FOR
-        try:
-            os.write(self._wake_w, b"p")
-        except OSError:
-            pass
+        self._wake(b"p")
 
     def in_lane(self, pid: int) -> bool:
         obs = self.observer
