@@ -2744,6 +2744,13 @@ def _argv(pid: int) -> list[str]:
         return f.read().decode().split("\0")[:-1]
 
 
+def _argv_or_none(pid: int) -> list[str] | None:
+    try:
+        return _argv(pid)
+    except OSError:
+        return None
+
+
 def test_a_shell_without_job_control_runs_a_pipeline_in_its_own_group() -> None:
     """Lesson 28: only a shell with job control (`set -m`, on by default in an interactive one)
     makes a process group per pipeline; a script's bash (non-interactive) runs its pipeline in
@@ -3013,6 +3020,33 @@ def test_a_background_write_reaches_the_terminal_unless_tostop_is_set() -> None:
         sh.run("stty -tostop")
 
 
+def test_a_background_job_that_ignores_or_blocks_sigttin_or_sigttou_is_not_stopped() -> None:
+    """Lesson 31: the terminal stops a background reader (writer, with TOSTOP) only if it lets
+    the signal act: a background read with SIGTTIN ignored or blocked fails with EIO; with
+    TOSTOP set, a background write with SIGTTOU ignored goes through. No job stops."""
+    with PtyShell() as sh:
+        for how in (
+            "signal.signal(signal.SIGTTIN, signal.SIG_IGN)",
+            "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTIN})",
+        ):
+            sh.type(
+                f"python3 -c 'import os, signal; {how}\n"
+                "try: os.read(0, 1)\n"
+                'except OSError as e: print("read", "failed", e.errno, flush=True)\' &\n'
+            )
+            sh.wait_output("read failed 5\r\n")  # EIO
+        sh.run("wait")
+        sh.run("stty tostop")
+        sh.type(
+            "python3 -c 'import signal; signal.signal(signal.SIGTTOU, signal.SIG_IGN); "
+            'print("wrote-" "anyway", flush=True)\' &\n'
+        )
+        sh.wait_output("wrote-anyway\r\n")
+        sh.run("wait")
+        assert "Stopped" not in sh.run("jobs")
+        sh.run("stty -tostop")
+
+
 def test_a_process_without_a_controlling_terminal_gets_no_terminal_signals() -> None:
     """Lesson 31: a process in a session of its own (setsid, as a daemon) has no controlling
     terminal: opening /dev/tty fails with ENXIO, ps shows TTY ?; reading a terminal that is
@@ -3047,6 +3081,29 @@ def test_a_process_without_a_controlling_terminal_gets_no_terminal_signals() -> 
     finally:
         os.close(master)
         os.close(slave)
+    # The lesson's own commands: `setsid sleep &` from the shell (setsid forks first: a job is
+    # a group leader, and setsid(2) refuses one), then ps. Plain `ps` lists the processes of
+    # the invoker's terminal only, so not this one; `ps -C sleep` shows it with TT "?".
+    with PtyShell() as sh:
+        sh.type("setsid sleep 402 &\n")
+        (pid,) = sh.until(
+            "the setsid sleep",
+            lambda: [
+                p
+                for p in procfs.descendants_of(os.getpid())
+                if _argv_or_none(p) == ["sleep", "402"]
+            ],
+        )
+        try:
+            st = procfs.read_stat(pid)
+            assert st is not None and st.sid == pid != sh.pid and st.tty_nr == 0
+            rows = [r.split() for r in sh.run("ps -o pid,sid,tty,args -C sleep").splitlines()]
+            assert [str(pid), str(pid), "?", "sleep", "402"] in rows, rows
+            rows = [r.split() for r in sh.run("ps -o pid,sid,tty,args").splitlines()]
+            assert not [r for r in rows if r[:1] == [str(pid)]], rows
+        finally:
+            os.kill(pid, signal.SIGKILL)
+            reap_children({pid}, timeout=10)
 
 
 def test_a_hang_up_signals_the_shell_which_resends_sighup_to_its_jobs() -> None:
