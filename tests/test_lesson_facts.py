@@ -3109,10 +3109,11 @@ def test_a_process_without_a_controlling_terminal_gets_no_terminal_signals() -> 
 def test_a_hang_up_signals_the_shell_which_resends_sighup_to_its_jobs() -> None:
     """Lesson 32: closing the pty's master side hangs the terminal up: the kernel sends SIGHUP
     and SIGCONT (SI_KERNEL) to the controlling process, bash. bash resends SIGHUP (SI_USER, its
-    own pid) to every job, running or stopped — the foreground one included (bash(1): it sends
-    the stopped ones SIGCONT too) — and dies by SIGHUP itself. A `nohup` job
-    ignores the SIGHUP and lives on; a `disown`ed job is sent nothing."""
-    with PtyShell(strace=True) as sh:
+    own pid) to every job, running or stopped — the foreground one included — sends the
+    stopped one SIGCONT too (kill(-PGID, SIGCONT)), and dies by SIGHUP itself. A `nohup` job
+    ignores the SIGHUP and lives on; a `disown`ed job is sent nothing. Both survivors have no
+    controlling terminal any more (tty_nr 0)."""
+    with PtyShell(strace=True, trace="kill") as sh:
         sh.type("nohup sleep 320 > /dev/null 2>&1 &\n")
         (nohup,) = sh.until(
             "the nohup job",
@@ -3150,6 +3151,10 @@ def test_a_hang_up_signals_the_shell_which_resends_sighup_to_its_jobs() -> None:
         alive = sh.session()
         assert nohup in alive and disowned in alive
         assert signal.SIGHUP in procfs.parse_status_masks(procfs.read_status(nohup) or b"").ignored
+        assert alive[nohup].tty_nr == alive[disowned].tty_nr == 0
+        sent = re.findall(rf"^{sh.pid} +kill\((-?\d+), (SIG\w+)\)", sh.trace_text(), re.M)
+        assert ("-" + str(stopped), "SIGCONT") in sent, sent
+        assert not [k for k in sent if k[1] == "SIGCONT" and k[0] != "-" + str(stopped)], sent
 
 
 def test_when_the_controlling_process_dies_the_kernel_hangs_up_the_foreground_group() -> None:
