@@ -89,6 +89,7 @@ class TerminalLane:
         self.strace_problem: str | None = None
         self.observer: SessionObserver | None = None
         self.hung_up = False
+        self.output_ended = False  # the pty will show nothing more (hung up, or shell gone)
         self.closed = False
         self._out_listeners: list[Callable[[bytes], object]] = []
         self._view_listeners: list[Callable[[SessionView], object]] = []
@@ -350,9 +351,13 @@ class TerminalLane:
         self.poke()
 
     # -- reading -----------------------------------------------------------------------------
-    def on_output(self, callback: Callable[[bytes], object]) -> None:
-        """Call ``callback(bytes)`` with what the pty's programs write (on the lane's thread)."""
-        self._out_listeners.append(callback)
+    def on_output(self, callback: Callable[[bytes], object]) -> bytes:
+        """Call ``callback(bytes)`` with what the pty's programs write (on the lane's thread);
+        ``b""`` once nothing more can come (:attr:`output_ended`). Returns what was written
+        before (the transcript's last bytes): with the calls, every byte exactly once."""
+        with self._cond:
+            self._out_listeners.append(callback)
+            return bytes(self._transcript)
 
     def on_view(self, callback: Callable[[SessionView], object]) -> None:
         """Call ``callback(view)`` after each scan that changed something (lane's thread)."""
@@ -425,6 +430,7 @@ class TerminalLane:
                         session.master = -1
                         master_open = False
                         next_scan = 0.0
+                        self._output_ended()
                 elif fd == session.master:
                     if ev & select.POLLOUT:
                         self._write_pending(session.master)
@@ -433,6 +439,7 @@ class TerminalLane:
                         # EIO: every process closed the slave; nothing more will come.
                         poller.unregister(session.master)
                         master_open = False
+                        self._output_ended()
                 elif fd == session.report_r:
                     report += self._drain(fd)
                     *lines, report = report.split(b"\n")
@@ -457,6 +464,13 @@ class TerminalLane:
                 self._scan()
                 busy = time.monotonic() < self._busy_until
                 next_scan = time.monotonic() + (BUSY_SCAN if busy else IDLE_SCAN)
+
+    def _output_ended(self) -> None:
+        """Nothing more will come from the pty (hung up, or no process has it open): the
+        output listeners get ``b""``."""
+        self.output_ended = True
+        for callback in self._out_listeners:
+            callback(b"")
 
     @staticmethod
     def _drain(fd: int) -> bytes:
@@ -489,9 +503,11 @@ class TerminalLane:
                 if len(self._transcript) > 4 * TRANSCRIPT:
                     del self._transcript[: len(self._transcript) - TRANSCRIPT]
                 self._cond.notify_all()
+                # Under the lock, so that on_output's snapshot and these calls never overlap
+                # or leave a gap (the listeners only post a message: quick).
+                for callback in self._out_listeners:
+                    callback(data)
             self._busy_until = time.monotonic() + BUSY_FOR
-            for callback in self._out_listeners:
-                callback(data)
 
     def _write_pending(self, fd: int) -> None:
         with self._cond:

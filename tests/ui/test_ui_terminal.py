@@ -173,7 +173,7 @@ async def test_f8_hangs_the_terminal_up() -> None:
             await pilot.press("f8")
             await event(pilot, lane, c, kind="terminal", action="hangup")
             await event(pilot, lane, c, kind="exit", pid=lane.shell_pid)
-            assert "hung up" in str(panel.border_subtitle)
+            await until(pilot, lambda: "hung up" in str(panel.border_subtitle))
 
 
 async def test_dashboard_with_a_terminal_lane() -> None:
@@ -230,3 +230,16 @@ async def test_dashboard_with_a_terminal_lane() -> None:
         )
         pids = {new.shell_pid, new.session.keeper.pid}
     assert wait_gone(pids) == set()
+
+
+async def test_the_panel_says_when_the_shell_has_ended() -> None:
+    with Lane() as lane:
+        lane.wait_output("$ ")
+        app = TerminalApp(lane)
+        async with app.run_test(size=(100, 36)) as pilot:
+            panel = app.query_one(TerminalPanel)
+            panel.focus()
+            c = lane.log.cursor()
+            await pilot.press(*"exit", "enter")
+            await event(pilot, lane, c, kind="exit", pid=lane.shell_pid)
+            await until(pilot, lambda: "the shell has ended" in str(panel.border_subtitle))

@@ -127,8 +127,9 @@ class TerminalPanel(Widget, can_focus=True):
         self.screen_model.resize(rows, cols)
         self.screen_model.reset()
         self._lines.clear()
-        self.stream.feed(lane.transcript().encode())
-        lane.on_output(lambda data: self.post_message(self.Output(data)))
+        self.stream.feed(lane.on_output(lambda data: self.post_message(self.Output(data))))
+        if lane.output_ended:
+            self._say_ended()
         self.border_title = f"Terminal {lane.session.tty if lane.session else ''}".strip()
         if lane.strace_problem:
             self.border_subtitle = f"{lane.strace_problem} · {HELP}"
@@ -136,6 +137,9 @@ class TerminalPanel(Widget, can_focus=True):
 
     # -- drawing ----------------------------------------------------------------------------
     def on_terminal_panel_output(self, message: Output) -> None:
+        if not message.data:  # the pty is done: hung up, or the shell and its jobs are gone
+            self._say_ended()
+            return
         self.stream.feed(message.data)
         dirty = self.screen_model.dirty
         # The cursor's old and new lines too: it moves without either being rewritten.
@@ -235,7 +239,13 @@ class TerminalPanel(Widget, can_focus=True):
         if self.lane is None or self.lane.hung_up:
             return
         self.lane.hangup()
-        self.border_subtitle = "hung up: SIGHUP went to the shell · esc: leave"
+        self._say_ended()
+
+    def _say_ended(self) -> None:
+        if self.lane is not None and self.lane.hung_up:
+            self.border_subtitle = "hung up: SIGHUP went to the shell · R: a fresh lab · esc: leave"
+        else:
+            self.border_subtitle = "the shell has ended · R: a fresh lab · esc: leave"
 
 
 class TerminalLanePane(Horizontal):
