@@ -2801,8 +2801,10 @@ def test_a_shell_without_job_control_runs_a_pipeline_in_its_own_group() -> None:
 
 def test_kill_minus_pgid_and_killpg_signal_every_member_of_a_group() -> None:
     """Lesson 28: `kill -- -PGID` (kill(2) with a negative pid) and os.killpg send the signal to
-    every process of the group, and to no other."""
+    every process of the group, and to no other. `kill` is a bash builtin: bash itself calls
+    kill(2), so the signal's sender is bash."""
     with PtyShell() as sh:
+        assert sh.run("type -t kill").split()[-1:] == ["builtin"]
         sh.type("sleep 284 | sleep 285 &\n")
         one = sh.until(
             "a first pipeline", lambda: len(sh.jobs("sleep 28")) == 2 and sh.jobs("sleep 28")
