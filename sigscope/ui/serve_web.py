@@ -1025,7 +1025,7 @@ STYLE = (
     "body{background:#0c181f;color:#eee;font-family:monospace;padding:2em;max-width:70em}"
     "a{color:#ac5af4}label{display:block;margin:.6em 0}.summary{color:#bbb;margin-left:2em}"
     "table{border-collapse:collapse}td,th{border-bottom:1px solid #345;padding:.3em .8em;"
-    "text-align:left}input,button{font-family:monospace;font-size:1em}"
+    "text-align:left}input,button{font-family:monospace;font-size:1em}button{white-space:nowrap}"
 )
 
 
