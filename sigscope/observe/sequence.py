@@ -683,6 +683,14 @@ class SequenceModel:
             return
         if self._found_forgotten(key, t):
             return
+        # strace's siginfo (the terminal lane, attach) may say who sent it: kill() by a process
+        # that has a lane (bg's SIGCONT from the shell) is drawn from that lane.
+        sender = event.get("sender")
+        if event.get("si_code") == "SI_USER" and isinstance(sender, int):
+            lane = self._pid_lane.get(sender)
+            if lane is not None and lane in self._lanes and lane != receiver:
+                self._arrow(t, lane, receiver, sig)
+                return
         row = self._arrow(t, "kernel", receiver, sig)
         if event.get("si_code") == "SI_KERNEL":  # the terminal lane's strace says who sent it
             row.from_kernel = True

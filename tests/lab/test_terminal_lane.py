@@ -471,3 +471,20 @@ def test_chart_draws_a_tty_signal_from_the_kernel() -> None:
     model.add({**job, "t": 2_000_000_000, "sig": "SIGUSR1"})
     labels = [row.label() for row in model.rows if row.kind == "arrow"]
     assert labels == ["SIGTSTP · from the kernel", "SIGUSR1 · no known sender"]
+
+
+def test_chart_draws_a_kill_by_the_shell_from_the_shells_lane() -> None:
+    """bg: the shell's kill(SIGCONT) reaches the job with SI_USER and the shell's pid; the
+    chart draws it from the shell's lane, not from the kernel's with 'no known sender'."""
+    from sigscope.observe.sequence import SequenceModel
+
+    model = SequenceModel()
+    # The shell has a lane once something happened on it (here, the SIGWINCH of a resize).
+    model.add({"t": 1, "pid": 5, "role": "shell", "kind": "received", "sig": "SIGWINCH"})
+    model.add(
+        {"t": 3, "pid": 12, "role": "job", "kind": "received", "sig": "SIGCONT"}
+        | {"si_code": "SI_USER", "sender": 5, "via": "strace"}
+    )
+    arrow = [row for row in model.rows if row.kind == "arrow"][-1]
+    assert arrow.sender == model.lane_of(5) and arrow.receiver == model.lane_of(12)
+    assert arrow.label() == "SIGCONT"
