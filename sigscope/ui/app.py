@@ -195,6 +195,9 @@ class SigscopeApp(App[None]):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "sigscope"
+    EVERY_SCAN: ClassVar[bool] = False
+    """Hand every sampler scan to the app, even one the same as the last (a lesson checks its
+    steps at each); the dashboard alone skips those, so an idle lab wakes it for nothing."""
     BINDINGS: ClassVar[list[BindingType]] = [
         c.binding() for c in sorted(COMMANDS, key=lambda c: c.action not in FOOTER_FIRST)
     ]
@@ -217,6 +220,7 @@ class SigscopeApp(App[None]):
         self._tree_title = ""
         self._age_ns: int | None = None  # "now" for a live tree's ages: the last tick's
         self._scan_shown: Snapshot | None = None  # the scan the panels last took
+        self._scan_posted: Snapshot | None = None  # the scan last handed over (sampler thread)
         self._backlog: collections.deque[Event] = collections.deque()  # events not applied yet
         self.rates = RateHistory()
 
@@ -437,6 +441,7 @@ class SigscopeApp(App[None]):
         self.ended_reason = None
         self._snapshot = None
         self._scan_shown = None
+        self._scan_posted = None
         self._backlog.clear()  # the old lab's
         self.event_log.reset()
         self.process_tree.gone_since.clear()
@@ -501,6 +506,15 @@ class SigscopeApp(App[None]):
         if generation != self.generation:
             return
         self._snapshot = snapshot
+        posted = self._scan_posted
+        if (
+            not self.EVERY_SCAN
+            and posted is not None
+            and posted.processes == snapshot.processes
+            and not getattr(self._widgets.get("panel-chart"), "awaits_scans", True)
+        ):
+            return  # the same as the last scan handed over (an idle lab): no wake-up at all
+        self._scan_posted = snapshot
         if not self._snapshot_posted:
             self._snapshot_posted = True
             self.post_message(SnapshotReady(generation, snapshot))

@@ -229,6 +229,7 @@ class LessonApp(SigscopeApp):
     ]
 
     PANE_KEYS = "] next · [ back · g hint · w show me · / answer · ctrl+r reset · L lessons"
+    EVERY_SCAN = True  # the run is checked at every scan, as it always was
 
     lab: Lab | None  # a lesson always runs sigscope's own lab (LessonSettings.make_source)
 

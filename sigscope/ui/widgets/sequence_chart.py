@@ -192,6 +192,9 @@ class SequenceChart(ScrollView, can_focus=True):
         self._wrapped: dict[tuple[int, int, int, int], list[Text]] = {}
         self._regrow = False
         self._cache: LRUCache[tuple[int, int, int, int, int | None, int], Strip] = LRUCache(1024)
+        self.awaits_scans = False
+        """Whether a send waits for its handler (then each sampler scan matters: a send whose
+        signal is no longer pending is let go). Set on the app's thread, read on any."""
         self.draw_delays: deque[int] | None = None
         """Set to a deque to measure: nanoseconds from each new arrow's (or storm signal's)
         ``t`` to the frame that drew it. None (the default) measures nothing."""
@@ -227,6 +230,7 @@ class SequenceChart(ScrollView, can_focus=True):
         if t is None:
             return
         keys = self.model.pending_keys()
+        self.awaits_scans = bool(keys)
         if not keys:
             return
         for pid in {pid for _, pid in keys}:
@@ -324,6 +328,7 @@ class SequenceChart(ScrollView, can_focus=True):
         self._arm_release_timer()
 
     def _arm_release_timer(self) -> None:
+        self.awaits_scans = bool(self.model.pending_keys())
         wait = self.model.next_release(self._clock())
         if wait is not None and self._release_timer is None:
             # Wake when the oldest held event has waited the window (plus a millisecond, so
