@@ -2935,7 +2935,8 @@ def test_ctrl_z_stops_the_job_and_bash_learns_it_from_wait4_with_wuntraced() -> 
         sh.until("running again", lambda: sh.session()[job].state in "RS")
         assert sh.session()[sh.pid].tpgid == sh.pid  # still in the background
         sh.logged((job, "SIGCONT", "SI_USER", sh.pid))
-        assert re.search(rf"^{sh.pid} +kill\(-{job}, SIGCONT\) += 0$", sh.trace_text(), re.M)
+        # (strace may split the call: "kill(-5, SIGCONT <unfinished ...>")
+        assert re.search(rf"^{sh.pid} +kill\(-{job}, SIGCONT\b", sh.trace_text(), re.M)
         sh.type("fg\n")
         sh.until("the job in the foreground", lambda: sh.session()[sh.pid].tpgid == job)
         sh.type("\x03")
@@ -3154,9 +3155,18 @@ def test_a_hang_up_signals_the_shell_which_resends_sighup_to_its_jobs() -> None:
         assert nohup in alive and disowned in alive
         assert signal.SIGHUP in procfs.parse_status_masks(procfs.read_status(nohup) or b"").ignored
         assert alive[nohup].tty_nr == alive[disowned].tty_nr == 0
-        sent = re.findall(rf"^{sh.pid} +kill\((-?\d+), (SIG\w+)\)", sh.trace_text(), re.M)
+        # strace splits a call that another tracee's event interrupts: "kill(-5, SIGCONT
+        # <unfinished ...>", so match up to the signal only.
+        sent = re.findall(rf"^{sh.pid} +kill\((-?\d+), (SIG\w+)", sh.trace_text(), re.M)
         assert ("-" + str(stopped), "SIGCONT") in sent, sent
         assert not [k for k in sent if k[1] == "SIGCONT" and k[0] != "-" + str(stopped)], sent
+        # Exiting, bash may also send a job it still counts as stopped SIGTERM (and SIGCONT):
+        # seen in 5 runs of 6. Only that job; it receives the SIGHUP (lowest number) and dies of
+        # it, never seeing the SIGTERM.
+        assert {k[0] for k in sent if k[1] == "SIGTERM"} <= {"-" + str(stopped)}, sent
+        assert [s[1:3] for s in got if s[0] == stopped and s[1] in ("SIGHUP", "SIGTERM")] == [
+            ("SIGHUP", "SI_USER")
+        ], got
 
 
 def test_when_the_controlling_process_dies_the_kernel_hangs_up_the_foreground_group() -> None:
