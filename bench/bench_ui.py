@@ -273,8 +273,8 @@ async def run_app(
     storm: int, singles: int, window_ns: int = REORDER_WINDOW_NS, storms: int = 2
 ) -> dict | None:
     try:
-        from sigscope.sources.settings import LabSettings
         from sigscope.ui.app import SigscopeApp
+        from sigscope.ui.settings import LabSettings
     except ImportError:
         return None
     app = SigscopeApp(LabSettings(workers=1))

@@ -21,11 +21,11 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout, installed or not
 
 from sigscope.course.catalog import lessons_dir, resolve_lesson  # noqa: E402
 from sigscope.course.progress import ProgressStore  # noqa: E402
-from sigscope.sources.settings import LabSettings  # noqa: E402
 from sigscope.terminal import TerminalSettings  # noqa: E402
 from sigscope.ui.app import SigscopeApp  # noqa: E402
 from sigscope.ui.demo_app import DemoApp  # noqa: E402
 from sigscope.ui.lesson_app import LessonApp  # noqa: E402
+from sigscope.ui.settings import LabSettings  # noqa: E402
 
 TIMEOUT = 30.0
 

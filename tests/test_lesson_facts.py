@@ -1101,7 +1101,7 @@ def test_signal_signal_sets_the_siginterrupt_flag_back_to_true() -> None:
     seen = experiment(
         """
         import json, signal
-        from sigscope.lab import libc as L
+        from sigscope import libc as L
         def restart():
             return bool(L.get_action(signal.SIGUSR1).sa_flags & L.SA_RESTART)
         signal.signal(signal.SIGUSR1, lambda *a: None)
@@ -1884,7 +1884,7 @@ def test_sa_resethand_runs_the_handler_once_then_the_default_kills() -> None:
             textwrap.dedent(
                 """
                 import os, signal, sys
-                from sigscope.lab import libc as L
+                from sigscope import libc as L
                 runs = []
                 signal.signal(signal.SIGUSR1, lambda s, f: runs.append(s))
                 L.set_action(signal.SIGUSR1, None, L.SA_RESETHAND)
@@ -1916,7 +1916,7 @@ def test_sa_resethand_runs_the_handler_once_then_the_default_kills() -> None:
 
 _PROBE = """
 import ctypes, json, os, signal
-from sigscope.lab import libc as L
+from sigscope import libc as L
 log = []
 HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_int)
 depth = [0]
@@ -1978,7 +1978,7 @@ def test_python_installs_its_handlers_with_sa_onstack_and_an_empty_sa_mask() -> 
     seen = experiment(
         """
         import json, signal
-        from sigscope.lab import libc as L
+        from sigscope import libc as L
         signal.signal(signal.SIGUSR1, lambda s, f: None)
         act = L.get_action(signal.SIGUSR1)
         names = [n for n in L.flag_names(act.sa_flags) if n != "SA_RESTORER"]
@@ -1990,7 +1990,7 @@ def test_python_installs_its_handlers_with_sa_onstack_and_an_empty_sa_mask() -> 
 
 _CHILDREN = """
 import json, os, signal
-from sigscope.lab import libc as L
+from sigscope import libc as L
 signal.signal(signal.SIGCHLD, lambda s, f: None)
 L.set_action(signal.SIGCHLD, HANDLER, FLAGS)
 # Blocked, SIGCHLD stays pending; a standard signal does not queue, so the first one generated
@@ -2055,7 +2055,7 @@ def test_sa_nocldwait_still_sends_sigchld_on_exit_sig_ign_does_not(
     the same (a wait: ECHILD). An explicit SIG_IGN sends none (sigaction(2) "SA_NOCLDWAIT")."""
     code = """
 import json, os, select, signal
-from sigscope.lab import libc as L
+from sigscope import libc as L
 signal.signal(signal.SIGCHLD, lambda s, f: None)
 L.set_action(signal.SIGCHLD, HANDLER, L.SA_NOCLDWAIT)
 signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])  # keep it pending to look at
@@ -2091,7 +2091,7 @@ def test_rt_signals_are_taken_lowest_number_first_then_in_sending_order() -> Non
     seen = experiment(
         """
         import json, os, signal
-        from sigscope.lab import libc as L
+        from sigscope import libc as L
         lo, hi = signal.SIGRTMIN + 1, signal.SIGRTMIN + 2
         signal.pthread_sigmask(signal.SIG_BLOCK, [lo, hi])
         for sig, value in ((hi, 1), (lo, 2), (hi, 3), (lo, 4)):
@@ -2118,7 +2118,7 @@ def test_signalfd_reads_who_sent_a_blocked_signal_and_its_value() -> None:
     seen = experiment(
         """
         import json, os, signal
-        from sigscope.lab import libc as L
+        from sigscope import libc as L
         rt, usr1 = signal.SIGRTMIN + 1, signal.SIGUSR1
         signal.pthread_sigmask(signal.SIG_BLOCK, [rt, usr1])
         parent = os.getpid()
@@ -2142,7 +2142,7 @@ def test_signalfd_reads_who_sent_a_blocked_signal_and_its_value() -> None:
         print(json.dumps({"records": records}))
         """
     )
-    from sigscope.lab import libc as L
+    from sigscope import libc as L
 
     # Lowest number first: SIGUSR1 (10) before SIGRTMIN+1; three SIGUSR1s, one record.
     assert seen["records"] == [

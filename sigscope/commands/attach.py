@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     except AttachError as e:
         print(f"sigscope attach: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    from sigscope.sources.settings import AttachSettings
     from sigscope.ui.app import run as run_dashboard
+    from sigscope.ui.settings import AttachSettings
 
     return run_dashboard(AttachSettings(args.pid, strace=args.strace))

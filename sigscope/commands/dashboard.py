@@ -25,8 +25,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_worker_cap()
-    from sigscope.sources.settings import LabSettings
     from sigscope.ui.app import run as run_dashboard
+    from sigscope.ui.settings import LabSettings
 
     name, params = args.behaviour
     record = None

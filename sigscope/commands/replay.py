@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
         for event in recording.events:
             sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
         return 0
-    from sigscope.sources.settings import ReplaySettings
     from sigscope.ui.app import run as run_dashboard
     from sigscope.ui.replay_app import ReplayApp
+    from sigscope.ui.settings import ReplaySettings
 
     settings = ReplaySettings(Path(args.file))
     return run_dashboard(settings, ReplayApp(settings, speed=args.speed, paused=args.paused))

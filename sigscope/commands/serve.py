@@ -435,8 +435,8 @@ def main_page(argv: Sequence[str]) -> int:
         print(f"sigscope serve: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     if args.kind == "dashboard":
-        from sigscope.sources.settings import LabSettings
         from sigscope.ui.app import run as run_dashboard
+        from sigscope.ui.settings import LabSettings
 
         name, params = args.behaviour
         return run_dashboard(LabSettings(args.workers, name, params, args.reaping, args.grace))

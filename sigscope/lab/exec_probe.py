@@ -27,7 +27,7 @@ from typing import Any
 
 from sigscope import procfs
 from sigscope.lab.channel import EventWriter
-from sigscope.lab.libc import SIG_DFL, SIG_IGN, get_action
+from sigscope.libc import SIG_DFL, SIG_IGN, get_action
 from sigscope.numbers import parse_int
 from sigscope.signames import parse_signal, signal_names
 

@@ -47,7 +47,7 @@ from typing import Any
 
 from sigscope import procfs
 from sigscope.events import now
-from sigscope.lab.behaviours import check_params
+from sigscope.lab.behaviours import BEHAVIOURS, check_params
 from sigscope.lab.channel import EventWriter
 from sigscope.lab.worker import run_worker, set_title
 from sigscope.numbers import parse_int
@@ -379,7 +379,7 @@ class Master:
         if pid == 0:
             close = [self._wake_r, self._wake_w, self.control_fd]
             close += [w.pidfd for w in self.workers.values()]
-            run_worker(self.events, index, slot.behaviour, slot.params, self.pid, close)
+            run_worker(self.events, index, slot.behaviour, slot.params, self.pid, close, BEHAVIOURS)
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         pidfd = os.pidfd_open(pid)
         rec = WorkerRecord(pid, index, slot.behaviour, slot.params, time.monotonic(), pidfd)

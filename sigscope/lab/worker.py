@@ -14,8 +14,8 @@ import select
 import signal
 import sys
 import traceback
-from collections.abc import Iterable
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NoReturn, Protocol
 
 from sigscope import procfs
 from sigscope.events import now
@@ -129,6 +129,13 @@ def _inherited_masks() -> dict[str, list[str]]:
     }
 
 
+class Runnable(Protocol):
+    """What :func:`run_worker` needs of a behaviour (``sigscope.lab.behaviours.Behaviour``)."""
+
+    @property
+    def run(self) -> Callable[[Worker, dict[str, Any]], None]: ...
+
+
 def run_worker(
     events: EventWriter,
     index: int,
@@ -136,8 +143,12 @@ def run_worker(
     params: dict[str, Any],
     master_pid: int,
     close_fds: Iterable[int],
+    behaviours: Mapping[str, Runnable],
 ) -> NoReturn:
-    """Entry point in the freshly forked child. Never returns into the master's code."""
+    """Entry point in the freshly forked child. Never returns into the master's code.
+    ``behaviours`` is the table to run from (the master passes
+    :data:`sigscope.lab.behaviours.BEHAVIOURS`: behaviours build on this module, so it does
+    not import them back)."""
     code = 70  # EX_SOFTWARE, if anything below fails before a behaviour decides
     try:
         # Start clean: the master's handlers, wakeup fd and mask must not leak into workers.
@@ -165,11 +176,9 @@ def run_worker(
                 pass
         events.rebind("worker")
         set_title(f"sigscope worker {index} ({behaviour})")
-        from sigscope.lab.behaviours import BEHAVIOURS
-
         worker = Worker(events, index, behaviour, params)
         worker.emit("start", behaviour=behaviour, params=params, inherited=_inherited_masks())
-        BEHAVIOURS[behaviour].run(worker, params)
+        behaviours[behaviour].run(worker, params)
         code = 0
         worker.emit("exit", code=0)
     except SystemExit as e:

@@ -228,7 +228,7 @@ def send_recorded(
 
 def _queue_pidfd(fd: int, pid: int, signum: int, value: int) -> None:
     """A queued value through the pidfd, with the kernel's refusals said in words."""
-    from sigscope.lab import libc
+    from sigscope import libc
 
     try:
         libc.pidfd_sigqueue(fd, signum, value)

@@ -41,7 +41,6 @@ from sigscope.lab.behaviours import BEHAVIOURS
 from sigscope.observe.sampler import Snapshot
 from sigscope.signames import parse_signal, signal_name
 from sigscope.sources.base import LabProcess, Source, SourceError
-from sigscope.sources.settings import LabSettings, SourceSettings
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, help_keys
 from sigscope.ui.messages import LabEvents, Notice, SnapshotReady
 from sigscope.ui.models.inbox import EventInbox
@@ -54,6 +53,7 @@ from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.params import ParamsDialog
 from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
 from sigscope.ui.screens.too_small import TooSmallScreen, too_small
+from sigscope.ui.settings import LabSettings, SourceSettings
 from sigscope.ui.widgets.code_panel import CodePanel
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.event_log import EventLog
@@ -1022,7 +1022,7 @@ def _all_gone(pid: int) -> tuple[str, int] | None:
 
 def run(settings: SourceSettings, app: SigscopeApp | None = None) -> int:
     """Run the dashboard (or ``app``, a variant of it) until the user quits; the lab is closed
-    on every way out. ``settings`` is one of :mod:`sigscope.sources.settings`."""
+    on every way out. ``settings`` is one of :mod:`sigscope.ui.settings`."""
     try:
         settings.make_source()  # checks the options (no process yet): bad input is one line
     except SourceError as e:

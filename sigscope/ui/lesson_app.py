@@ -40,13 +40,13 @@ from sigscope.course.problems import LessonInvalid
 from sigscope.course.progress import ProgressStore
 from sigscope.course.run import LessonRun, ShowMeFailed
 from sigscope.lab.controller import Lab, LabError
-from sigscope.sources.settings import LabSettings
 from sigscope.ui.app import SECONDARY, SigscopeApp, run_app
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, Command, help_keys
 from sigscope.ui.messages import LabEvents, SnapshotReady
 from sigscope.ui.screens.code_confirm import CodeConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.lesson_picker import LessonPicker
+from sigscope.ui.settings import LabSettings
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.lesson_pane import LessonPane
 

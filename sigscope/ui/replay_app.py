@@ -31,10 +31,10 @@ from textual.widgets import Button, Static
 
 from sigscope.observe.sampler import Snapshot
 from sigscope.sources.replay import Replay
-from sigscope.sources.settings import ReplaySettings
 from sigscope.ui.app import ActionButton, SigscopeApp
 from sigscope.ui.commands import COMMANDS
 from sigscope.ui.screens.help import HelpScreen
+from sigscope.ui.settings import ReplaySettings
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.timers import TimersPanel
 

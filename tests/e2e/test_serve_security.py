@@ -464,8 +464,8 @@ async def test_save_svg_outside_serve_names_the_file_by_time_not_title(
 ) -> None:
     """Outside serve, S saves to the current folder under a plain name (the title can hold
     the root warning: ``sigscope_⚠_RUNNING_AS_ROOT_….svg`` was the name as root)."""
-    from sigscope.sources.settings import LabSettings
     from sigscope.ui.app import SigscopeApp
+    from sigscope.ui.settings import LabSettings
 
     monkeypatch.chdir(tmp_path)
     app = SigscopeApp(LabSettings(workers=1))

@@ -1,4 +1,4 @@
-"""The ctypes libc wrappers (sigscope/lab/libc.py) against the kernel with a real child: a
+"""The ctypes libc wrappers (sigscope/libc.py) against the kernel with a real child: a
 queued value sent through a pidfd arrives field by field in the child's signalfd, and a forged
 SI_USER siginfo to another process is refused (EPERM). (The layouts, against the C headers:
 tests/unit/test_beneath_libc.py.)"""
@@ -10,7 +10,7 @@ import errno
 import os
 import signal
 
-from sigscope.lab import libc as L
+from sigscope import libc as L
 
 
 def test_queued_value_through_a_pidfd_arrives_in_a_signalfd() -> None:

@@ -9,9 +9,9 @@ from typing import Any
 from sigscope.lab import Lab
 from sigscope.observe.sampler import Sampler
 from sigscope.signames import parse_signal
-from sigscope.sources.settings import LabSettings
 from sigscope.ui.app import SigscopeApp
 from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
+from sigscope.ui.settings import LabSettings
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from tests.ui.helpers import until
 from tests.ui.test_ui_signal_menu import WAIT, MenuApp, the_menu

@@ -23,7 +23,6 @@ from textual.widgets._toast import Toast
 from sigscope import procfs
 from sigscope.lab.controller import Lab
 from sigscope.signames import parse_signal
-from sigscope.sources.settings import LabSettings
 from sigscope.ui.app import SigscopeApp
 from sigscope.ui.commands import COMMANDS
 from sigscope.ui.models.tree import ProcessRow
@@ -33,6 +32,7 @@ from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.params import ParamsDialog
 from sigscope.ui.screens.signal_menu import SignalMenu, find_signal
 from sigscope.ui.screens.too_small import TooSmallScreen
+from sigscope.ui.settings import LabSettings
 from sigscope.ui.widgets.process_tree import COLUMNS as TREE_COLUMNS
 from tests.ui.helpers import laid_out, palette_choice, until
 

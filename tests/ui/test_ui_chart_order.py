@@ -17,8 +17,8 @@ from typing import Any
 
 from sigscope.observe.sequence import SequenceModel, describe
 from sigscope.sources.record import load
-from sigscope.sources.settings import ReplaySettings
 from sigscope.ui.replay_app import ReplayApp
+from sigscope.ui.settings import ReplaySettings
 from sigscope.ui.widgets.sequence_chart import SequenceChart
 from tests.ui.helpers import until
 

@@ -13,10 +13,10 @@ from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 
 from sigscope.lab.controller import Lab
-from sigscope.sources.settings import LabSettings
 from sigscope.ui.app import SigscopeApp
 from sigscope.ui.screens.code_confirm import CodeConfirmDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
+from sigscope.ui.settings import LabSettings
 from sigscope.ui.widgets.code_panel import CodeEditor, CodePanel, highlighting_available
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from tests.ui.helpers import spy, until

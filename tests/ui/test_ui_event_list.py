@@ -14,8 +14,8 @@ from textual.app import App, ComposeResult
 from sigscope.lab.controller import Lab
 from sigscope.observe.sequence import describe
 from sigscope.sources.record import load
-from sigscope.sources.settings import ReplaySettings
 from sigscope.ui.replay_app import ReplayApp
+from sigscope.ui.settings import ReplaySettings
 from sigscope.ui.widgets.event_log import EventLog
 from tests.ui.helpers import until
 

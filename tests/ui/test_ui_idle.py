@@ -16,9 +16,9 @@ import time
 from collections import Counter
 from typing import Any
 
-from sigscope.sources.settings import LabSettings
 from sigscope.ui.app import SLICE, SigscopeApp
 from sigscope.ui.messages import LabEvents
+from sigscope.ui.settings import LabSettings
 from sigscope.ui.widgets.process_tree import ProcessTree
 from sigscope.ui.widgets.sequence_chart import SequenceChart
 from tests.ui.helpers import spy, until

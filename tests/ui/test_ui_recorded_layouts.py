@@ -10,8 +10,8 @@ import pytest
 
 from sigscope.observe.sampler import Snapshot
 from sigscope.sources.record import load
-from sigscope.sources.settings import ReplaySettings
 from sigscope.ui.replay_app import ReplayApp
+from sigscope.ui.settings import ReplaySettings
 from tests.ui.helpers import until
 
 RECORDING = Path(__file__).parents[1] / "data" / "lab-recording.jsonl"

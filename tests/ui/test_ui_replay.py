@@ -15,9 +15,9 @@ from textual.widgets import Button, Static
 
 from sigscope.observe.sampler import Snapshot
 from sigscope.sources.record import load
-from sigscope.sources.settings import ReplaySettings
 from sigscope.ui.replay_app import ReplayApp, replay_help_keys
 from sigscope.ui.screens.help import HelpScreen
+from sigscope.ui.settings import ReplaySettings
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.process_tree import format_age
 from tests.ui.helpers import until

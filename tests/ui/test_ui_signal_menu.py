@@ -16,9 +16,9 @@ from textual.widgets import OptionList
 
 from sigscope.numbers import NumberError
 from sigscope.signames import parse_signal
-from sigscope.sources.settings import LabSettings
 from sigscope.ui.app import SigscopeApp
 from sigscope.ui.screens.signal_menu import MAX_COUNT, SignalChoice, SignalMenu, split_count
+from sigscope.ui.settings import LabSettings
 from tests.ui.helpers import until
 
 WAIT = 20.0  # seconds: generous, the machine is shared

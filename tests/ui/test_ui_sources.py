@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from sigscope.sources.settings import AttachSettings, ReplaySettings
 from sigscope.ui.app import LAB_ONLY_ACTIONS, LAB_ONLY_BUTTONS, SigscopeApp
 from sigscope.ui.replay_app import ReplayApp
+from sigscope.ui.settings import AttachSettings, ReplaySettings
 from tests.conftest import record_trace
 from tests.ui.helpers import until
 

@@ -180,9 +180,9 @@ async def test_dashboard_with_a_terminal_lane() -> None:
     """``sigscope --terminal``: the lab's dashboard gets the session tree and the Terminal
     panel; keys reach the pty (ctrl+c too, without the app's quit notice), lane events join the
     lab's log, esc goes back to the process tree, and quitting leaves nothing."""
-    from sigscope.sources.settings import LabSettings
     from sigscope.terminal import TerminalSettings
     from sigscope.ui.app import SigscopeApp
+    from sigscope.ui.settings import LabSettings
     from sigscope.ui.widgets.terminal_panel import TerminalLanePane
 
     app = SigscopeApp(LabSettings(workers=1, terminal=TerminalSettings()))

@@ -1,4 +1,4 @@
-"""The ctypes declarations of sigscope/lab/libc.py against this machine's C headers.
+"""The ctypes declarations of sigscope/libc.py against this machine's C headers.
 
 No compiler: the sizes the headers imply are read from /usr/include (libc6-dev, linux-libc-dev)
 and compared with ``ctypes.sizeof``; then fields are written and read back through the kernel
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sigscope.lab import libc as L
+from sigscope import libc as L
 
 MULTIARCH = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu"}[platform.machine()]
 BITS = Path("/usr/include") / MULTIARCH / "bits"

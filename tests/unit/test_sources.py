@@ -1,6 +1,6 @@
 """A lab, an attached tree and a replay are each a :class:`sigscope.sources.base.Source`.
 
-Statically: :func:`as_sources` below is typed, and ``sigscope.sources.settings`` returns each
+Statically: :func:`as_sources` below is typed, and ``sigscope.ui.settings`` returns each
 from a ``make_source`` that a ``SourceSettings`` protocol says returns a ``Source`` (mypy checks
 both, and :func:`test_mypy_accepts_each_as_a_source` runs it on this file). At run time: every
 member of the protocol is there, and the capabilities are declared values, not probes.
@@ -23,7 +23,7 @@ from sigscope.sources.attach import AttachedTree, AttachError, AttachTimeout
 from sigscope.sources.base import Source, SourceError, SourceTimeout
 from sigscope.sources.record import load
 from sigscope.sources.replay import Replay, ReplayError
-from sigscope.sources.settings import AttachSettings, LabSettings, ReplaySettings
+from sigscope.ui.settings import AttachSettings, LabSettings, ReplaySettings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RECORDING = DATA / "lab-recording.jsonl"

@@ -2,7 +2,7 @@
 
 Python's ``signal.signal`` always installs its handler with the same flags (SA_ONSTACK, plus
 SA_RESTART only through ``siginterrupt(sig, False)``) and an empty ``sa_mask``. This behaviour
-goes beneath it with ``sigaction(2)`` through ctypes (:mod:`sigscope.lab.libc`), and reads back
+goes beneath it with ``sigaction(2)`` through ctypes (:mod:`sigscope.libc`), and reads back
 what the kernel has with ``sigaction(sig, NULL, &old)``.
 
 Parameters:
@@ -56,8 +56,8 @@ import signal
 import time
 from typing import Any
 
+from sigscope import libc as L
 from sigscope import procfs
-from sigscope.lab import libc as L
 from sigscope.signames import signal_name
 
 from . import BehaviourError, behaviour

@@ -40,8 +40,8 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+from sigscope import libc as L
 from sigscope import procfs
-from sigscope.lab import libc as L
 from sigscope.signames import signal_name
 
 from . import behaviour

@@ -38,8 +38,8 @@ import resource
 import signal
 from typing import Any
 
+from sigscope import libc as L
 from sigscope import procfs
-from sigscope.lab import libc as L
 from sigscope.observe.siginfo import si_code_name
 from sigscope.signames import signal_name
 

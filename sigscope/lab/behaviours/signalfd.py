@@ -3,7 +3,7 @@
 ``signalfd(2)`` (Linux ≥ 2.6.22) turns pending signals into ``struct signalfd_siginfo`` records
 read from a file descriptor, so a main loop can ``poll`` signals beside its sockets and pipes,
 with no handler at all. The signals must be blocked first (otherwise they are delivered, or
-kill, as usual). Python has no ``signalfd``: this uses glibc through :mod:`sigscope.lab.libc`.
+kill, as usual). Python has no ``signalfd``: this uses glibc through :mod:`sigscope.libc`.
 Each read takes one queued instance: a real-time signal sent three times is read three times, a
 standard signal sent three times while pending once.
 
@@ -28,7 +28,7 @@ import signal
 from collections import Counter
 from typing import Any
 
-from sigscope.lab import libc as L
+from sigscope import libc as L
 from sigscope.observe.siginfo import si_code_name
 from sigscope.signames import parse_signal, signal_name
 

@@ -7,7 +7,9 @@ makes a fresh source of the same kind.
 
 Each makes its source (``make_source() -> Source``), names it for a header (``describe``) and
 says whether the lab's own controls apply to it (``lab_controls``). No Textual here: the
-dashboard, the lessons and the tests share these.
+dashboard, the lessons and the tests share these. It lives in ``ui`` (though it draws nothing)
+because it is the one place above both ``sigscope.lab`` and ``sigscope.sources``: a lab is built
+on the sources' core, so the factory that picks one cannot sit in either package.
 """
 
 from __future__ import annotations
