@@ -58,6 +58,15 @@ def behaviour(
     return register
 
 
+def not_negative(behaviour_name: str, params: dict[str, Any], key: str, unit: str = "") -> None:
+    """For a ``check``: refuse a negative ``params[key]`` (a count, or seconds with ``unit``
+    " seconds"), in the words every behaviour uses."""
+    if params[key] < 0:
+        raise BehaviourError(
+            f"{behaviour_name}: parameter {key!r} must be >= 0{unit}, not {params[key]}"
+        )
+
+
 def _coerce(behaviour_name: str, key: str, default: Any, value: Any) -> Any:
     """Turn a parameter given as text (or JSON) into the type of its default."""
     where = f"{behaviour_name}: parameter {key!r}"
@@ -231,5 +240,6 @@ __all__ = [
     "check_lesson_params",
     "check_params",
     "lesson_cost",
+    "not_negative",
     "parse_behaviour_spec",
 ]

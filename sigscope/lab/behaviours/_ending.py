@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from sigscope.signames import UNCATCHABLE, SignalError, parse_signal, signal_name
@@ -39,6 +40,16 @@ def wait_for_trigger(worker: Any, after: float, trigger: int) -> None:
         report_or_end(worker, arrived)
         if any(s == trigger for s, _t in arrived):
             return
+
+
+def arrivals(worker: Any) -> Iterator[set[int]]:
+    """For a behaviour that catches only its own signals (not TERM, INT or QUIT, which then keep
+    their default action): forever, wait, report each arrival (``received``), and yield the
+    signals that came."""
+    while True:
+        arrived = worker.wait()
+        worker.report(arrived)
+        yield {sig for sig, _t in arrived}
 
 
 def catchable(name: str, behaviour: str, key: str) -> int:

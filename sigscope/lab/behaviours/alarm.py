@@ -43,7 +43,7 @@ from typing import Any
 from sigscope.events import now
 from sigscope.signames import catchable_signals, signal_name
 
-from . import BehaviourError, behaviour
+from . import BehaviourError, behaviour, not_negative
 from ._ending import ENDING, report_or_end
 
 CALL = "open(fifo)"
@@ -67,8 +67,7 @@ def _check(params: dict[str, Any]) -> None:
         raise BehaviourError(
             f"alarm: parameter 'seconds' must be at most 86400, not {params['seconds']}"
         )
-    if params["repeat"] < 0:
-        raise BehaviourError(f"alarm: parameter 'repeat' must be >= 0, not {params['repeat']}")
+    not_negative("alarm", params, "repeat")
 
 
 def _left() -> float:
@@ -117,10 +116,7 @@ def alarm(worker: Any, params: dict[str, Any]) -> None:
     worker.ready()
 
     for _round in range(params["repeat"]):
-        previous = signal.alarm(seconds)
-        worker.emit(
-            "timer", timer="alarm", action="armed", value=_left(), interval=0.0, previous=previous
-        )
+        _alarm(worker, seconds)
         started = now()
         worker.emit("call", t=started, call=CALL, state="waiting")
         try:
@@ -173,42 +169,37 @@ def alarm(worker: Any, params: dict[str, Any]) -> None:
         report_or_end(worker, worker.take())
 
     # One alarm per process: a second alarm() replaces the first and returns its time left.
-    previous = signal.alarm(seconds)
-    worker.emit(
-        "timer", timer="alarm", action="armed", value=_left(), interval=0.0, previous=previous
-    )
+    _alarm(worker, seconds)
     _wait(worker, seconds / 2)
     left_before = _left()
-    previous = signal.alarm(seconds)
-    worker.emit(
-        "timer",
-        timer="alarm",
-        action="armed",
-        value=_left(),
-        interval=0.0,
-        previous=previous,
-        replaced_left=left_before,
-    )
+    previous = _alarm(worker, seconds, replaced_left=left_before)
     worker.note(
         f"re-armed: alarm({seconds}) returned {previous}, the seconds left on the alarm it "
         f"replaced ({left_before:.3f} s exactly); a process has only one alarm"
     )
     _wait(worker, seconds / 2)
     left_before = _left()
-    previous = signal.alarm(0)
-    worker.emit(
-        "timer",
-        timer="alarm",
-        action="cancelled",
-        value=_left(),
-        interval=0.0,
-        previous=previous,
-        replaced_left=left_before,
-    )
+    previous = _alarm(worker, 0, replaced_left=left_before)
     worker.note(f"alarm(0) cancelled the alarm with {previous} s left; no SIGALRM will come")
     os.close(holder)
     while True:
         report_or_end(worker, worker.wait())
+
+
+def _alarm(worker: Any, seconds: int, **fields: Any) -> int:
+    """``alarm(seconds)`` (0 cancels), said in a ``timer`` event; returns what alarm() returned:
+    the whole seconds that were left on the alarm it replaced."""
+    previous = signal.alarm(seconds)
+    worker.emit(
+        "timer",
+        timer="alarm",
+        action="armed" if seconds else "cancelled",
+        value=_left(),
+        interval=0.0,
+        previous=previous,
+        **fields,
+    )
+    return previous
 
 
 def _wait(worker: Any, seconds: float) -> None:

@@ -48,6 +48,7 @@ from sigscope.signames import catchable_signals, signal_name
 
 from . import behaviour
 from ._asleep import SleepReporter
+from ._drain import drain
 from ._ending import ENDING
 
 CALL = "os.read(pipe)"
@@ -183,7 +184,7 @@ def _watch(
             timeout = max(0, (due - now()) // 1_000_000 + 1)
         ready = {fd for fd, _ in poller.poll(timeout)}
         if wake_r in ready:
-            for sig in _drain(wake_r):
+            for sig in drain(wake_r):
                 t = now()
                 emit("tripped", t=t, sig=signal_name(sig))
                 if not interrupt:  # under SA_RESTART, say so once the handler has not run
@@ -197,7 +198,7 @@ def _watch(
                         "so that read() returns and the worker can end",
                     )
         if handled_r in ready:
-            _drain(handled_r)
+            drain(handled_r)
             for sig in report_handled():
                 waiting.pop(sig, None)
                 if interrupt and not raising and sig not in ENDING:
@@ -218,13 +219,3 @@ def _watch(
                     "handler has not: with siginterrupt(False) the kernel restarts read() itself "
                     "(SA_RESTART), and Python's handler waits until read() returns",
                 )
-
-
-def _drain(fd: int) -> bytes:
-    data = b""
-    try:
-        while chunk := os.read(fd, 4096):
-            data += chunk
-    except BlockingIOError:
-        pass
-    return data

@@ -39,7 +39,8 @@ from typing import Any
 
 from sigscope.signames import catchable_signals, signal_name
 
-from . import BehaviourError, behaviour
+from . import BehaviourError, behaviour, not_negative
+from ._drain import drain
 from ._ending import report_or_end
 
 ALGORITHMS = sorted(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake"))
@@ -53,8 +54,7 @@ def _check(params: dict[str, Any]) -> None:
             f"busy-c: parameter 'algorithm' must be one of {', '.join(ALGORITHMS)}, "
             f"not {params['algorithm']!r}"
         )
-    if params["calls"] < 0:
-        raise BehaviourError(f"busy-c: parameter 'calls' must be >= 0, not {params['calls']}")
+    not_negative("busy-c", params, "calls")
 
 
 @behaviour(
@@ -89,7 +89,7 @@ def busy_c(worker: Any, params: dict[str, Any]) -> None:
         # The handlers of signals delivered during the call have run by now (between the
         # bytecodes that follow it).
         arrived = worker.take()
-        deliveries = _drain(wake_r)
+        deliveries = drain(wake_r)
         if not arrived and not deliveries:
             continue
         tripped.update(signal_name(s) for s in deliveries)
@@ -114,13 +114,3 @@ def busy_c(worker: Any, params: dict[str, Any]) -> None:
         handled.update(signal_name(s) for s, _t in arrived)
         worker.emit("counted", handled=dict(handled), tripped=dict(tripped))
         report_or_end(worker, arrived)
-
-
-def _drain(fd: int) -> bytes:
-    data = b""
-    try:
-        while chunk := os.read(fd, 65536):
-            data += chunk
-    except BlockingIOError:
-        pass
-    return data

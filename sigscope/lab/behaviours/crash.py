@@ -27,7 +27,7 @@ from typing import Any
 
 from sigscope.signames import catchable_signals
 
-from . import BehaviourError, behaviour
+from . import BehaviourError, behaviour, not_negative
 from ._ending import report_or_end
 
 HOW = ("exit", "raise", "abort")
@@ -47,8 +47,7 @@ def _check(params: dict[str, Any]) -> None:
             "crash: parameter 'code' must be 0-255 (an exit status is one byte), "
             f"not {params['code']}"
         )
-    if params["after"] < 0:
-        raise BehaviourError(f"crash: parameter 'after' must be >= 0, not {params['after']}")
+    not_negative("crash", params, "after")
 
 
 @behaviour(

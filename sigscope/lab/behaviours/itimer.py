@@ -44,7 +44,7 @@ from typing import Any
 
 from sigscope.signames import catchable_signals, signal_name
 
-from . import BehaviourError, behaviour
+from . import BehaviourError, behaviour, not_negative
 from ._ending import ENDING, catchable, report_or_end
 
 TIMERS: dict[str, tuple[int, int]] = {
@@ -70,12 +70,8 @@ def _check(params: dict[str, Any]) -> None:
         raise BehaviourError(
             f"itimer: parameter 'value' must be > 0 seconds (0 disarms), not {params['value']}"
         )
-    if params["interval"] < 0:
-        raise BehaviourError(
-            f"itimer: parameter 'interval' must be >= 0 seconds, not {params['interval']}"
-        )
-    if params["ticks"] < 0:
-        raise BehaviourError(f"itimer: parameter 'ticks' must be >= 0, not {params['ticks']}")
+    not_negative("itimer", params, "interval", unit=" seconds")
+    not_negative("itimer", params, "ticks")
     if params["start"]:
         start = catchable(params["start"], "itimer", "start")
         if start in ENDING or start == TIMERS[timer_key(params["which"])][1]:

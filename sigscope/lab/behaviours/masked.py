@@ -31,7 +31,7 @@ from typing import Any
 from sigscope.events import now
 from sigscope.signames import signal_name
 
-from . import BehaviourError, behaviour
+from . import BehaviourError, behaviour, not_negative
 from ._ending import ENDING, catchable, report_or_end
 
 
@@ -50,8 +50,7 @@ def _check(params: dict[str, Any]) -> None:
             f"masked: the release signal cannot be {signal_name(release)}: TERM, INT and QUIT "
             "end the worker"
         )
-    if params["seconds"] < 0:
-        raise BehaviourError(f"masked: parameter 'seconds' must be >= 0, not {params['seconds']}")
+    not_negative("masked", params, "seconds")
 
 
 @behaviour(

@@ -42,7 +42,7 @@ from typing import Any, NoReturn
 from sigscope import procfs
 from sigscope.lab.worker import Worker, set_title
 
-from . import BehaviourError, behaviour
+from . import BehaviourError, behaviour, not_negative
 from ._ending import ENDING, report_or_end
 
 MAX_ORPHANS = 1000
@@ -60,8 +60,7 @@ def _check(params: dict[str, Any]) -> None:
             f"orphan-maker: parameter 'linger' must be 0-{MAX_LINGER:g} seconds, "
             f"not {params['linger']}"
         )
-    if params["stay"] < 0:
-        raise BehaviourError(f"orphan-maker: parameter 'stay' must be >= 0, not {params['stay']}")
+    not_negative("orphan-maker", params, "stay")
 
 
 @behaviour(

@@ -39,7 +39,7 @@ from typing import Any
 from sigscope.events import now
 from sigscope.signames import catchable_signals, signal_name
 
-from . import BehaviourError, behaviour
+from . import behaviour, not_negative
 from ._asleep import SleepReporter
 from ._ending import ENDING, report_or_end
 
@@ -47,8 +47,7 @@ CALL = "pause()"
 
 
 def _check(params: dict[str, Any]) -> None:
-    if params["work"] < 0:
-        raise BehaviourError(f"pause: parameter 'work' must be >= 0 seconds, not {params['work']}")
+    not_negative("pause", params, "work", unit=" seconds")
 
 
 @behaviour(

@@ -42,10 +42,9 @@ from typing import Any
 
 from sigscope import libc as L
 from sigscope import procfs
-from sigscope.signames import signal_name
 
 from . import behaviour
-from ._ending import catchable
+from ._ending import arrivals, catchable
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
@@ -167,31 +166,29 @@ def _reuse_in_namespace() -> dict[str, Any]:
         err = ctypes.get_errno()
         return {"skipped": True, "why": f"unshare: {os.strerror(err)}"}
 
-    def in_init() -> dict[str, Any]:
-        # pid 1 of the new namespace: its children get that namespace's numbers.
+    def held_child() -> tuple[int, int, int]:
+        """A child that says its pid outside the namespace, then lives until released: its
+        pid (the namespace's number), that global pid, and the fd whose closing releases it."""
         r, w = os.pipe()
-        victim = os.fork()
-        if victim == 0:
+        pid = os.fork()
+        if pid == 0:
             os.close(w)
             os.write(vr_w, str(_global_pid()).encode())
             os.read(r, 1)
             os._exit(0)
-        old_global = int(os.read(vr_r, 32) or 0)
-        fd = os.pidfd_open(victim)
-        os.close(w)  # the victim exits
         os.close(r)
+        return pid, int(os.read(vr_r, 32) or 0), w
+
+    def in_init() -> dict[str, Any]:
+        # pid 1 of the new namespace: its children get that namespace's numbers.
+        victim, old_global, release = held_child()
+        fd = os.pidfd_open(victim)
+        os.close(release)  # the victim exits
         os.waitpid(victim, 0)
         gone = _try(lambda: os.kill(victim, 0))
         with open("/proc/sys/kernel/ns_last_pid", "w") as f:
             f.write(str(victim - 1))
-        r2, w2 = os.pipe()
-        newcomer = os.fork()
-        if newcomer == 0:
-            os.close(w2)
-            os.write(vr_w, str(_global_pid()).encode())
-            os.read(r2, 1)
-            os._exit(0)
-        new_global = int(os.read(vr_r, 32) or 0)
+        newcomer, new_global, release = held_child()
         out = {
             "number": victim,
             "recycled": newcomer == victim,
@@ -202,8 +199,7 @@ def _reuse_in_namespace() -> dict[str, Any]:
             "pidfd_after": _try(lambda: signal.pidfd_send_signal(fd, signal.SIGTERM)),
         }
         os.close(fd)
-        os.close(w2)
-        os.close(r2)
+        os.close(release)
         os.waitpid(newcomer, 0)
         return out
 
@@ -220,11 +216,8 @@ def pidfd(worker: Any, params: dict[str, Any]) -> None:
     trigger = catchable(params["trigger"], "pidfd", "trigger")
     worker.catch([trigger])
     worker.ready()
-    while True:
-        arrived = worker.wait()
-        for s, t in arrived:
-            worker.emit("received", t=t, sig=signal_name(s))
-        if any(s == trigger for s, _t in arrived):
+    for came in arrivals(worker):
+        if trigger in came:
             _life_of_a_pid(worker)
             _eperm(worker)
             got = _child_report(_reuse_in_namespace)

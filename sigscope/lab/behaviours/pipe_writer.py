@@ -29,15 +29,14 @@ from typing import Any
 
 from sigscope.signames import catchable_signals
 
-from . import BehaviourError, behaviour
+from . import behaviour, not_negative
 from ._ending import report_or_end
 
 PAYLOAD = b"nobody reads this\n"
 
 
 def _check(params: dict[str, Any]) -> None:
-    if params["after"] < 0:
-        raise BehaviourError(f"pipe-writer: parameter 'after' must be >= 0, not {params['after']}")
+    not_negative("pipe-writer", params, "after")
 
 
 def _name(handler: Any) -> str:

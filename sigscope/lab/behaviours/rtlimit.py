@@ -44,7 +44,7 @@ from sigscope.observe.siginfo import si_code_name
 from sigscope.signames import signal_name
 
 from . import BehaviourError, behaviour
-from ._ending import catchable
+from ._ending import arrivals, catchable
 
 
 def _check(params: dict[str, Any]) -> None:
@@ -107,11 +107,8 @@ def rtlimit(worker: Any, params: dict[str, Any]) -> None:
     me = os.getpid()
     pidfd = os.pidfd_open(me)
     sfd = L.signalfd([sig], L.SFD_CLOEXEC | L.SFD_NONBLOCK)
-    while True:
-        arrived = worker.wait()
-        for s, t in arrived:
-            worker.emit("received", t=t, sig=signal_name(s))
-        if any(s == trigger for s, _t in arrived):
+    for came in arrivals(worker):
+        if trigger in came:
             queued_ok = queued_eagain = kill_ok = 0
             for value in range(burst):
                 try:
@@ -141,7 +138,7 @@ def rtlimit(worker: Any, params: dict[str, Any]) -> None:
                 codes=[si_code_name(i.ssi_code, sig) for i in taken],
                 sigq=sigq,
             )
-        if any(s == drain for s, _t in arrived):
+        if drain in came:
             taken = _take_all(sfd)
             worker.emit(
                 "rtlimit",

@@ -43,7 +43,7 @@ from sigscope import procfs
 from sigscope.signames import signal_name
 
 from . import BehaviourError, behaviour
-from ._ending import ENDING, catchable
+from ._ending import ENDING, arrivals, catchable
 
 MODES = ("print", "lock")
 LONG = 20_000  # characters: more than TextIOWrapper's chunk, so print reaches the writer
@@ -158,11 +158,8 @@ def unsafe(worker: Any, params: dict[str, Any]) -> None:
     trigger = catchable(params["trigger"], "unsafe", "trigger")
     worker.catch([trigger])
     worker.ready()
-    while True:
-        arrived = worker.wait()
-        for s, t in arrived:
-            worker.emit("received", t=t, sig=signal_name(s))
-        if any(s == trigger for s, _t in arrived):
+    for came in arrivals(worker):
+        if trigger in came:
             worker.emit("unsafe", action="started", mode=params["mode"])
             if params["mode"] == "print":
                 _print_mode(worker, params["seconds"], params["interval"])
