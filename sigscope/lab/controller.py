@@ -543,34 +543,30 @@ class Lab(EventLog):
             for event in EventReader(self._events_r).read_available():
                 self._deliver(event)
             status = self.master.wait()
-            raw = _raw_status(status)
-            self._deliver(
-                {
-                    "t": now(),
-                    "pid": self.pid,
-                    "role": CONTROLLER,
-                    "kind": "reaped",
-                    "child": pid,
-                    "status": raw,
-                    "exitcode": os.waitstatus_to_exitcode(raw),
-                    **decode_wait_status(raw).event_fields(),
-                }
-            )
+            self._say_reaped(pid, _raw_status(status))
             if status != 0:
                 detail = self._master_stderr()
                 if detail:
-                    self._deliver(
-                        {
-                            "t": now(),
-                            "pid": self.pid,
-                            "role": CONTROLLER,
-                            "kind": "error",
-                            "text": f"master: {detail}",
-                        }
-                    )
+                    self._say("error", text=f"master: {detail}")
         self._reap_adopted()
         if self.master is not None and pid == self.master.pid:
-            self._deliver({"t": now(), "pid": self.pid, "role": CONTROLLER, "kind": "ended"})
+            self._say("ended")
+
+    def _say(self, kind: str, **fields: Any) -> None:
+        """Deliver an event of the controller's own (the process that runs the lab)."""
+        self._deliver({"t": now(), "pid": self.pid, "role": CONTROLLER, "kind": kind, **fields})
+
+    def _say_reaped(self, child: int, status: int, **extra: Any) -> None:
+        """Say that ``child`` was reaped with wait status ``status``, decoded (the decoder's
+        fields, ``exitcode`` among them, have the last word)."""
+        fields = {
+            "child": child,
+            "status": status,
+            "exitcode": os.waitstatus_to_exitcode(status),
+            **extra,
+            **decode_wait_status(status).event_fields(),
+        }
+        self._say("reaped", **fields)
 
     def _reap_adopted(self) -> None:
         """Reap lab processes that were re-parented to us (we are their subreaper), by pid."""
@@ -588,19 +584,7 @@ class Lab(EventLog):
             except ChildProcessError:
                 continue
             if pid:
-                self._deliver(
-                    {
-                        "t": now(),
-                        "pid": self.pid,
-                        "role": CONTROLLER,
-                        "kind": "reaped",
-                        "child": pid,
-                        "status": status,
-                        "exitcode": os.waitstatus_to_exitcode(status),
-                        "adopted": True,
-                        **decode_wait_status(status).event_fields(),
-                    }
-                )
+                self._say_reaped(pid, status, adopted=True)
 
     def _track(self, event: Event) -> None:
         """Keep the tree model in step with the events (called with the lock held)."""
