@@ -1,5 +1,5 @@
 """What every command shares: the one-line argparse parser, the usage exit status, and the early
-check that a file can be written."""
+check that a file can be written (``--record``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import argparse
 import errno
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import NoReturn
+
+from sigscope.sources.record import shown_path
 
 EXIT_USAGE = 2
 
@@ -46,3 +49,15 @@ def unwritable(path: str) -> str | None:
     if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         return "Permission denied"
     return None
+
+
+def can_record(prog: str, path: str | None) -> bool:
+    """Whether ``--record`` may go on: no FILE given, or one that can be written. If it cannot,
+    say why on stderr in one line (``prog: error: cannot record to FILE: why``)."""
+    if path is None:
+        return True
+    problem = unwritable(path)
+    if problem:
+        print(f"{prog}: error: cannot record to {shown_path(path)}: {problem}", file=sys.stderr)
+        return False
+    return True

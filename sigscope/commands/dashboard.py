@@ -7,9 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sigscope.commands._common import EXIT_USAGE, unwritable
+from sigscope.commands._common import EXIT_USAGE, can_record
 from sigscope.commands._lab_options import add_lab_options, check_worker_cap
-from sigscope.sources.record import shown_path
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -29,16 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from sigscope.ui.settings import LabSettings
 
     name, params = args.behaviour
-    record = None
-    if args.record is not None:
-        problem = unwritable(args.record)
-        if problem:
-            print(
-                f"sigscope: error: cannot record to {shown_path(args.record)}: {problem}",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        record = Path(args.record)
+    if not can_record("sigscope", args.record):
+        return EXIT_USAGE
+    record = None if args.record is None else Path(args.record)
     from sigscope.terminal.headless import check_terminal_options
     from sigscope.terminal.lane import TerminalSettings
 

@@ -11,11 +11,10 @@ import sys
 import time
 from typing import Any
 
-from sigscope.commands._common import EXIT_USAGE, unwritable
+from sigscope.commands._common import EXIT_USAGE, can_record
 from sigscope.commands._lab_options import add_lab_options, check_worker_cap, seconds
 from sigscope.numbers import NumberError
 from sigscope.sendspec import SendSpec, SendSpecError, parse_send_spec
-from sigscope.sources.record import shown_path
 
 
 def run_spec(text: str) -> Any:
@@ -115,14 +114,8 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-    if args.record is not None:
-        problem = unwritable(args.record)
-        if problem:
-            print(
-                f"sigscope trace: error: cannot record to {shown_path(args.record)}: {problem}",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
+    if not can_record("sigscope trace", args.record):
+        return EXIT_USAGE
     printer = EventPrinter(json_lines=args.json)
     failures = 0
     try:
