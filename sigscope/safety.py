@@ -178,14 +178,31 @@ def pidfd_for(
         os.close(fd)
 
 
+@contextlib.contextmanager
+def refusals_in_words(
+    gone: str, denied: str, error: Callable[[str], Exception] = SendRefused
+) -> Iterator[None]:
+    """Turn the kernel's two refusals of a send into ``error`` with words fit for a user:
+    ESRCH (no such process, or group) says ``gone``, EPERM says ``denied``.
+
+    Any send goes through it (``kill``, ``killpg``, ``pidfd_send_signal``); the terminal lane
+    may use it for its ``killpg`` with its own error type.
+    """
+    try:
+        yield
+    except ProcessLookupError:
+        raise error(gone) from None
+    except PermissionError:
+        raise error(denied) from None
+
+
 def signal_pidfd(fd: int, pid: int, sig: int) -> None:
     """``pidfd_send_signal``, with the kernel's refusals said in words."""
-    try:
+    with refusals_in_words(
+        gone=f"process {pid} has exited; {signal_name(sig)} not sent",
+        denied=f"not allowed to signal pid {pid} (it belongs to another user)",
+    ):
         signal.pidfd_send_signal(fd, sig)
-    except ProcessLookupError:
-        raise SendRefused(f"process {pid} has exited; {signal_name(sig)} not sent") from None
-    except PermissionError:
-        raise SendRefused(f"not allowed to signal pid {pid} (it belongs to another user)") from None
 
 
 def send_signal(
