@@ -52,7 +52,7 @@ def is_child_subreaper() -> bool:
 
 
 # Reading a process's file fails with these once it has gone (or the pid never was one).
-_GONE = (FileNotFoundError, ProcessLookupError, NotADirectoryError)
+GONE = (FileNotFoundError, ProcessLookupError, NotADirectoryError)
 
 
 class Stat(NamedTuple):
@@ -124,7 +124,7 @@ def read_stat(pid: int) -> Stat | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
-    except _GONE:
+    except GONE:
         return None
     return parse_stat(data)
 
@@ -142,7 +142,7 @@ def read_status(pid: int | str) -> bytes | None:
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
             return f.read()
-    except _GONE:
+    except GONE:
         return None
 
 
@@ -268,13 +268,13 @@ def children_of(pid: int) -> list[int]:
     found: list[int] = []
     try:
         tids = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
+    except GONE:
         return found
     for tid in tids:
         try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
                 found.extend(int(p) for p in f.read().split())
-        except (FileNotFoundError, ProcessLookupError):
+        except GONE:
             continue
     return found
 

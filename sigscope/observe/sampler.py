@@ -34,7 +34,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sigscope.events import CONTROLLER, Event, now
-from sigscope.procfs import Masks, Stat, parse_stat, parse_status_masks, voluntary_switches
+from sigscope.procfs import (
+    GONE,
+    Masks,
+    Stat,
+    children_of,
+    parse_stat,
+    parse_status_masks,
+    voluntary_switches,
+)
 from sigscope.safety import ProcessRef
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -122,14 +130,11 @@ class Snapshot:
 
 
 # -- reading /proc -------------------------------------------------------------------------
-_GONE = (FileNotFoundError, ProcessLookupError, NotADirectoryError)
-
-
 def _read(path: str, size: int = 4096) -> bytes | None:
     """The contents of a small /proc file, or None if the process has gone."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except _GONE:
+    except GONE:
         return None
     try:
         return os.read(fd, size)
@@ -161,7 +166,7 @@ class _ProcFiles:
         for i, name in enumerate(self._paths()):
             try:
                 self.fds[i] = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
-            except _GONE:
+            except GONE:
                 break  # read() will say it has gone
             except OSError as e:
                 if e.errno in (errno.EMFILE, errno.ENFILE):
@@ -179,7 +184,7 @@ class _ProcFiles:
             return _read(self._paths()[which], size)
         try:
             return os.pread(fd, size, 0)
-        except _GONE:
+        except GONE:
             return None
 
     def close(self) -> None:
@@ -201,16 +206,7 @@ def _children(pid: int, threads: int, files: _ProcFiles | None = None) -> list[i
     if threads <= 1:
         data = files.read(2) if files is not None else _read(f"/proc/{pid}/task/{pid}/children")
         return [int(c) for c in data.split()] if data else []
-    found: list[int] = []
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except _GONE:
-        return found
-    for tid in tids:
-        data = _read(f"/proc/{pid}/task/{tid}/children")
-        if data:
-            found.extend(int(c) for c in data.split())
-    return found
+    return children_of(pid)
 
 
 # -- the sampler ---------------------------------------------------------------------------
