@@ -106,32 +106,25 @@ def _life_of_a_pid(worker: Any) -> None:
         os._exit(0)
     os.close(r)
     fd = os.pidfd_open(child)
-    try:
+
+    def probe(step: str, **extra: str) -> None:
+        """Say what signal 0 (a check that sends nothing) gets now, by number and by pidfd."""
         worker.emit(
             "pidfd",
-            step="alive",
+            step=step,
             child=child,
+            **extra,
             kill0=_try(lambda: os.kill(child, 0)),
             pidfd0=_try(lambda: signal.pidfd_send_signal(fd, 0)),
         )
+
+    try:
+        probe("alive")
         sent = _try(lambda: signal.pidfd_send_signal(fd, signal.SIGTERM))
         select.select([fd], [], [], WAIT)  # readable once it has exited: now a zombie
-        worker.emit(
-            "pidfd",
-            step="zombie",
-            child=child,
-            sent=sent,
-            kill0=_try(lambda: os.kill(child, 0)),
-            pidfd0=_try(lambda: signal.pidfd_send_signal(fd, 0)),
-        )
+        probe("zombie", sent=sent)
         os.waitpid(child, 0)
-        worker.emit(
-            "pidfd",
-            step="reaped",
-            child=child,
-            kill0=_try(lambda: os.kill(child, 0)),
-            pidfd0=_try(lambda: signal.pidfd_send_signal(fd, 0)),
-        )
+        probe("reaped")
     finally:
         os.close(fd)
         os.close(w)
