@@ -103,6 +103,8 @@ TERM_TIMEOUT = 3.0  # after QUIT_TIMEOUT and a SIGTERM: then SIGKILL
 OUTPUT_TIMEOUT = 5.0  # for the app's output to end once it has exited
 GONE_TIMEOUT = 5.0  # for its lab to be gone once the app has exited
 REFUSED_HOLD = 30.0  # seconds a refused page keeps its message before "Session ended"
+# A reload waits this long for the page it replaces to close (its teardown, at worst).
+RELOAD_WAIT = QUIT_TIMEOUT + TERM_TIMEOUT + OUTPUT_TIMEOUT + GONE_TIMEOUT
 TEACHER_REFRESH = 2  # seconds between refreshes of the teacher's view
 NONE = "-"  # in a websocket's path: no lesson chosen (the server's default), or no code
 # A Host header: a name or IPv4 address, or a bracketed IPv6 one; then maybe a port.
@@ -346,6 +348,7 @@ class DashboardServer(Server):
         self.refused: set[web.WebSocketResponse] = set()
         self.apps: set[int] = set()  # pids of our app processes (our children), until reaped
         self.spawning = 0
+        self.waiting = 0  # websockets waiting for a reloaded page to close (wait_for_room)
         self.spares: list[Process] = []  # started apps waiting for a page (serve --warm)
         self._warming = 0  # spares being started
         self._tasks: set[asyncio.Task[None]] = set()
@@ -566,6 +569,35 @@ class DashboardServer(Server):
             )
         return None
 
+    def same_pages(self, client: str, choice: Choice) -> list[Page]:
+        """The pages ``client`` has open on ``choice``: one of them may be the page a reload
+        replaces."""
+        return [p for p in self.pages.values() if p.client == client and p.choice == choice]
+
+    async def wait_for_room(self, client: str, choice: Choice) -> None:
+        """While the server is full and ``client`` has a page open on the same ``choice``
+        (a reload: the browser closes the old page only as the new one starts), wait for
+        such a page to close, ``RELOAD_WAIT`` seconds at most. At most ``MAX_REFUSED``
+        requests wait at once; the others are answered at once."""
+        if self.waiting >= MAX_REFUSED:
+            return
+        deadline = time.monotonic() + RELOAD_WAIT
+        self.waiting += 1
+        try:
+            while self.full_why(client, choice) is not None:
+                same = self.same_pages(client, choice)
+                left = deadline - time.monotonic()
+                if not same or left <= 0:
+                    return
+                waits = [asyncio.ensure_future(p.closed.wait()) for p in same]
+                try:
+                    await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for w in waits:
+                        w.cancel()
+        finally:
+            self.waiting -= 1
+
     # -- web ----------------------------------------------------------------------------------
     async def _make_app(self) -> web.Application:
         """textual-serve's routes, but the WebSocket carries the key in its path; and the
@@ -671,8 +703,12 @@ class DashboardServer(Server):
                 content_type="text/html",
                 headers=PLAIN_HEADERS,
             )
-        full = self.full_why(client_of(request), choice)
-        if full is not None:
+        client = client_of(request)
+        full = self.full_why(client, choice)
+        # A reload of an open page asks for the same page from the same address while the
+        # old one is still open (a browser closes it once the new one answers): its room
+        # comes back when it closes, which handle_socket waits for.
+        if full is not None and not self.same_pages(client, choice):
             return web.Response(
                 status=503,
                 text=full_page(*full, self.token),
@@ -712,6 +748,7 @@ class DashboardServer(Server):
             self.say_refused("websocket", str(e))
             return web.Response(status=400, text=f"sigscope serve: {e}\n")
         client = client_of(request)
+        await self.wait_for_room(client, choice)
         # max_msg_size: a bigger message closes the socket (1009) instead of being buffered.
         websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_MESSAGE)
         await websocket.prepare(request)

@@ -238,6 +238,33 @@ def test_progress_survives_a_reload_with_the_same_student_code(
     assert saved.is_file()
 
 
+def test_a_reload_at_the_per_client_limit_opens_the_page_again(
+    browser: Any, env: dict[str, str]
+) -> None:
+    """A browser asks for the new page before it closes the old one: at --max-per-client the
+    reload must not be refused as one page too many (it was: a 503 after every reload). A
+    second, different page from that address is still refused."""
+    with serve("--max-per-client", "1", env=env) as served:
+        page, received = open_dashboard(browser, served.start + "&lesson=1&student=ada")
+        wait_until(lambda: LESSON_1.title.encode() in shown(received), page=page)
+        press(page, "]")
+        wait_until(lambda: row_of(served, "ada", 2), what="ada on step 2", page=page)
+        response = page.reload()
+        assert response is not None and response.status == 200
+        served.wait_line("page 1 closed")
+        served.wait_line("page 2 opened")
+        row = wait_until(lambda: row_of(served, "ada", 2), what="ada back on step 2", page=page)
+        assert row["page"] == 2
+        other = browser.new_page()
+        response = other.goto(served.start + "&lesson=2&student=ada")
+        assert response is not None and response.status == 503
+        assert "Too many pages from your computer" in other.inner_text("body")
+        other.close()
+        lab = refs_below(served.pid)
+        page.close()
+        wait_until(lambda: not existing(lab) and all_gone(served), what="the lab to go")
+
+
 # -- the teacher's view ------------------------------------------------------------------------
 
 
