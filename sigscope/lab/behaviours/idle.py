@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 from typing import Any
 
 from sigscope.lab.behaviours import behaviour
 from sigscope.signames import catchable_signals
 
-_DIE_LIKE_DEFAULT = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+from ._ending import ENDING
 
 
 @behaviour("idle", "catches every catchable signal and reports it; TERM, INT, QUIT end it")
@@ -18,6 +17,6 @@ def idle(worker: Any, params: dict[str, Any]) -> None:
         arrived = worker.wait()
         worker.report(arrived)
         for sig, _t in arrived:
-            if sig in _DIE_LIKE_DEFAULT:
+            if sig in ENDING:
                 # What the default action would have done: the master sees "killed by SIGTERM".
                 worker.die_by(sig)
