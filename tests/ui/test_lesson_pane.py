@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from textual.widgets import Input
 from textual.widgets._markdown import MarkdownFence
 
@@ -46,13 +45,6 @@ missed = {{ when = {{ received = "SIGUSR2" }}, text = "A SIGUSR2 came between." 
 hints = ["h"]
 solution = [{{ send = "USR1@worker:0" }}, {{ send = "USR1@worker:0" }}]
 '''
-
-
-@pytest.fixture(autouse=True)
-def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "state"
-    monkeypatch.setenv("XDG_STATE_HOME", str(home))
-    return home
 
 
 async def test_sources_prediction_missed_and_code_in_the_pane(tmp_path: Path) -> None:

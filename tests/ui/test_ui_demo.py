@@ -91,13 +91,6 @@ solution = [{ predict = "2" }, { send = "KILL@worker:0" }]
 )
 
 
-@pytest.fixture(autouse=True)
-def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "state"
-    monkeypatch.setenv("XDG_STATE_HOME", str(home))
-    return home
-
-
 def tiny_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "lessons"
     folder.mkdir()

@@ -44,14 +44,6 @@ WAIT = 30.0  # seconds: generous, the machine is shared and slow
 FOLDER = bundled_lessons()
 
 
-@pytest.fixture(autouse=True)
-def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Progress goes to a fresh state directory, never the developer's own."""
-    home = tmp_path / "state"
-    monkeypatch.setenv("XDG_STATE_HOME", str(home))
-    return home
-
-
 class RecordingLessonApp(LessonApp):
     """The real lesson app, recording the notifications it shows."""
 
