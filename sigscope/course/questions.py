@@ -121,8 +121,12 @@ def _as_signal(text: str) -> int | None:
 
 
 def _spelling(text: str) -> str:
-    """Case and the American "signaled" do not make an answer wrong."""
+    """Case, the American "signaled", and an si_code's ``SI_`` prefix do not make an answer
+    wrong: the Signals panel says "from the kernel" where the event list says ``SI_KERNEL``,
+    so ``kernel`` is what a learner who read the screen types (issue 16)."""
     folded = text.casefold()
+    if folded.startswith("si_") and len(folded) > 3:
+        folded = folded[3:]
     return "signalled" if folded == "signaled" else folded
 
 

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -196,6 +196,8 @@ class LessonSettings(LabSettings):
     """Lab settings that make the lesson's own lab (slots of behaviours included)."""
 
     setup: LabSetup | None = None
+    # (rows, cols) the lesson layout gives the Terminal panel: the pty starts that size
+    terminal_size: tuple[int, int] | None = None
 
     @classmethod
     def for_lesson(cls, lesson: Lesson) -> LessonSettings:
@@ -203,7 +205,25 @@ class LessonSettings(LabSettings):
         return cls(s.workers, s.behaviour, dict(s.params), s.reaping, s.grace, setup=s)
 
     def make_source(self) -> Lab:
-        return self.setup.make_lab() if self.setup is not None else super().make_source()
+        if self.setup is None:
+            return super().make_source()
+        lab = self.setup.make_lab()
+        if lab.terminal_settings is not None and self.terminal_size is not None:
+            rows, cols = self.terminal_size
+            if rows > 0 and cols > 0:
+                lab.terminal_settings = replace(lab.terminal_settings, rows=rows, cols=cols)
+        return lab
+
+
+def terminal_panel_size(mode: str, width: int, height: int) -> tuple[int, int]:
+    """The Terminal panel's inside in a terminal lesson's layout (lesson.tcss, ``-terminal``):
+    its pty starts at that size, so the panel's first resize changes nothing and the shell gets
+    no SIGWINCH the learner did not cause (issue 16). Full: header, status line and footer
+    take 3 rows, the panel is the upper half of the rest, beside the pane's 44 columns; compact:
+    10 rows, the whole width. Borders: 2 each way."""
+    if mode == "full":
+        return ((height - 3) // 2 - 2, width - 44 - 2)
+    return (10 - 2, width - 2)
 
 
 @dataclass
@@ -258,6 +278,8 @@ class LessonApp(SigscopeApp):
         self.pane = LessonPane(id="lesson", classes="secondary", keys=self.PANE_KEYS)
         self.slots: tuple[str, ...] = ()  # the panels beside the chart (show_needed_panels)
         self._marked_tabs: set[str] | None = None  # the tabs marked as needed (compact layout)
+        self._asking: int | None = None  # the step asking now (_ask_from_terminal)
+        self._answer_from: Widget | None = None  # where the focus was when a step asked
         self.pane.border_title = "Lesson"
 
     # -- layout ----------------------------------------------------------------------------
@@ -310,6 +332,9 @@ class LessonApp(SigscopeApp):
         if self.lesson is None:
             return  # the picker is up: no lab until a lesson is chosen
         self.showing_me = False
+        if isinstance(self.settings, LessonSettings):
+            size = terminal_panel_size(self.layout_mode, self.size.width, self.size.height)
+            self.settings = replace(self.settings, terminal_size=size)
         super().start_lab()
         lab = self.lab
         if lab is None:
@@ -333,6 +358,41 @@ class LessonApp(SigscopeApp):
                 timeout=15,
             )
 
+    def _show_terminal(self, lab: Any) -> None:
+        """A lesson on a terminal lane lays its Terminal panel and session tree out in the
+        body's grid (lesson.tcss, ``-terminal``), in place of the lab's tree and master: the
+        dashboard's lane pane under the grid left the pane 20 rows at 120x40, and none at
+        80x24 (issue 16)."""
+        from sigscope.ui.widgets.session_tree import SessionTree
+        from sigscope.ui.widgets.terminal_panel import TerminalPanel
+
+        main = self.screen_stack[0]
+        for old in main.query("#body > TerminalPanel, #body > SessionTree"):
+            old.remove()
+        lane = lab.terminal if isinstance(lab, Lab) else None
+        main.set_class(lane is not None, "-terminal")
+        if lane is None or not self.pane.is_attached:
+            super()._show_terminal(lab)
+            return
+        body = main.query_one("#body", Container)
+        body.mount(TerminalPanel(lane), before=self.pane)
+        tree = SessionTree(lane)
+        body.mount(tree, after=self.pane)
+        # The lab's tree is hidden here: a hidden widget loses the focus to the next one, the
+        # Terminal panel, and the lesson's keys went to bash before the learner pressed F7.
+        self.call_after_refresh(self.action_focus_tree)
+
+    def action_focus_tree(self) -> None:
+        """Escape: in a terminal lesson, to the session tree (the lab's tree is hidden)."""
+        main = self.screen_stack[0]
+        if self.screen is not main or not main.has_class("-terminal"):
+            super().action_focus_tree()
+            return
+        # 80x24 has no room for the session tree: the tabs then (arrows change the panel).
+        trees = main.query("#body > SessionTree")
+        home = trees.first() if trees and trees.first().display else None
+        main.set_focus(home or main.query_one("#panel-tabs", Tabs))
+
     def _latest_snapshot(self) -> Any:
         lab = self.lab
         return lab.latest_snapshot if lab is not None else None
@@ -348,6 +408,29 @@ class LessonApp(SigscopeApp):
         if self.pane.is_attached:
             self.pane.show(self.lesson_run)
             self.show_needed_panels()
+            self._ask_from_terminal()
+
+    def _ask_from_terminal(self) -> None:
+        """A step that begins asking (a question, a prediction) while the Terminal panel has
+        the focus takes it to the answer box: in the panel every key goes to the shell, so the
+        `/` that opens the box was typed into bash (issue 16). Once, when the asking begins: a
+        learner who goes back into the terminal to look something up keeps it."""
+        from sigscope.ui.widgets.terminal_panel import TerminalPanel
+
+        run = self.lesson_run
+        asking = None
+        if run is not None and (run.awaiting_prediction or self._asks_question(run)):
+            asking = run.index
+        if asking == self._asking:
+            return
+        self._asking = asking
+        if asking is not None and isinstance(self.focused, TerminalPanel):
+            self._answer_from = self.focused
+            self.action_lesson_answer()
+
+    @staticmethod
+    def _asks_question(run: LessonRun) -> bool:
+        return run.current_step.question is not None and run.index not in run.done
 
     @property
     def needed_panels(self) -> tuple[str, ...]:
@@ -474,12 +557,14 @@ class LessonApp(SigscopeApp):
         run = self._active_run()
         if run is None:
             return
-        asks = run.current_step.question is not None and run.index not in run.done
-        if not asks and not run.awaiting_prediction:
+        if not self._asks_question(run) and not run.awaiting_prediction:
             self.notify("This step asks no question.", severity="warning")
             return
         self._show_lesson_pane()
-        self.pane.answer_box.focus()
+        # At once, not as Widget.focus does (after the messages already queued): keys typed
+        # right after `/` went to the tree ("/SI_KERNEL": S saved an SVG, L opened the lesson
+        # picker, the box got "_KERNEL"; issue 16).
+        self.screen_stack[0].set_focus(self.pane.answer_box)
 
     def _show_lesson_pane(self) -> None:
         """In the compact layout the pane is a tab: bring it forward."""
@@ -496,15 +581,24 @@ class LessonApp(SigscopeApp):
         if run.awaiting_prediction:  # predict, then see: lock it; the step's window starts now
             if run.predict(reply):
                 event.input.clear()
-                self.process_tree.focus()
+                self._focus_after_answer()
                 self._refresh_pane()
             return
         if run.answer(reply):
             event.input.clear()
-            self.process_tree.focus()
+            self._focus_after_answer()
             self._announce(run, [index])
         else:
             self.notify(f"{reply!r} is not it. Try again, or g for a hint.", severity="warning")
+
+    def _focus_after_answer(self) -> None:
+        """Back to the Terminal panel if the question took the focus from it (the learner acts
+        there next: Ctrl+C after "predict, then press Ctrl+C"), else to the tree."""
+        back, self._answer_from = self._answer_from, None
+        if back is not None and back.is_attached and back.display:
+            self.screen_stack[0].set_focus(back)
+        else:
+            self.action_focus_tree()
 
     def action_show_me(self, code_accepted: bool = False) -> None:
         run = self._active_run()

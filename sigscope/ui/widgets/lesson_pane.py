@@ -61,11 +61,32 @@ def prediction_markdown(run: LessonRun) -> str:
     )
 
 
+def previous_outcome_markdown(run: LessonRun) -> str:
+    """The step before, if it was a *predict, then see* step now done: its prediction beside
+    what the lab showed. A step completes, and the run moves on, the moment its outcome
+    appears: without this the learner saw "You predicted X — the lab shows Y" only by going
+    back with ``[`` (issue 16). It stays above the next step's text while that step is on."""
+    index = run.index - 1
+    if index < 0 or index not in run.done:
+        return ""
+    outcome = run.outcomes.get(index)
+    if outcome is None:
+        return ""
+    step = run.lesson.steps[index]
+    mark = "✓" if outcome.right else "✗"
+    shown = md_escape(outcome.shown) if outcome.shown is not None else "nothing"
+    title = f" · {md_escape(step.title)}" if step.title else ""
+    return (
+        f"> **Step {index + 1}{title} ✓** {step.predict}  \n"
+        f"> You predicted **{md_escape(outcome.predicted)}** — the lab shows **{shown}** {mark}"
+    )
+
+
 def step_markdown(run: LessonRun) -> str:
-    """The current step as Markdown: its text, its question or prediction, a missed-window
-    notice, the hints revealed so far."""
+    """The current step as Markdown: the step before's outcome (if it predicted), its text,
+    its question or prediction, a missed-window notice, the hints revealed so far."""
     step = run.current_step
-    parts = [step.text]
+    parts = [previous_outcome_markdown(run), step.text]
     if step.question:
         parts.append(f"**Question:** {step.question}")
     parts.append(prediction_markdown(run))
