@@ -45,7 +45,7 @@ from typing import Any
 from sigscope.signames import catchable_signals, signal_name
 
 from . import BehaviourError, behaviour, not_negative
-from ._ending import ENDING, catchable, report_or_end
+from ._ending import ENDING, catchable, report_or_end, wait_for_trigger
 
 TIMERS: dict[str, tuple[int, int]] = {
     "REAL": (signal.ITIMER_REAL, signal.SIGALRM),
@@ -169,8 +169,4 @@ def _wait_for_start(worker: Any, name: str, start: int) -> None:
         timer=name,
         start=signal_name(start),
     )
-    while True:
-        arrived = worker.wait()
-        report_or_end(worker, arrived)
-        if any(sig == start for sig, _t in arrived):
-            return
+    wait_for_trigger(worker, 0, start)

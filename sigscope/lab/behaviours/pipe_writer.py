@@ -30,6 +30,7 @@ from typing import Any
 from sigscope.signames import catchable_signals
 
 from . import behaviour, not_negative
+from ._dispositions import disposition_name
 from ._ending import report_or_end
 
 PAYLOAD = b"nobody reads this\n"
@@ -37,14 +38,6 @@ PAYLOAD = b"nobody reads this\n"
 
 def _check(params: dict[str, Any]) -> None:
     not_negative("pipe-writer", params, "after")
-
-
-def _name(handler: Any) -> str:
-    if handler is signal.SIG_IGN:
-        return "SIG_IGN"
-    if handler is signal.SIG_DFL:
-        return "SIG_DFL"
-    return "handler"
 
 
 @behaviour(
@@ -57,14 +50,16 @@ def _name(handler: Any) -> str:
 def pipe_writer(worker: Any, params: dict[str, Any]) -> None:
     wanted = signal.SIG_DFL if params["default_sigpipe"] else signal.SIG_IGN
     previous = signal.signal(signal.SIGPIPE, wanted)
-    worker.emit("disposition", sig="SIGPIPE", disposition=_name(wanted), previous=_name(previous))
+    shown = disposition_name(wanted, unset="handler")
+    before = disposition_name(previous, unset="handler")
+    worker.emit("disposition", sig="SIGPIPE", disposition=shown, previous=before)
     worker.catch(s for s in catchable_signals() if s != signal.SIGPIPE)
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader has gone: every write from now on hits a pipe with no reader
     worker.ready()
 
     def write() -> None:
-        worker.emit("write", fd=write_end, bytes=len(PAYLOAD), reader="gone", sigpipe=_name(wanted))
+        worker.emit("write", fd=write_end, bytes=len(PAYLOAD), reader="gone", sigpipe=shown)
         try:
             os.write(write_end, PAYLOAD)
         except BrokenPipeError as e:

@@ -67,6 +67,7 @@ from sigscope.events import now
 from sigscope.signames import signal_name
 
 from . import BehaviourError, behaviour
+from ._dispositions import disposition_name
 
 CODE_DIR_ENV = "SIGSCOPE_CODE_DIR"  # the lab's private directory for playground sockets
 STOP_SIGNAL = signal.SIGRTMAX  # reserved: raises SnippetStopped in a running snippet
@@ -76,6 +77,7 @@ OUTPUT_CHUNK = 1024  # characters per ``output`` event (an event must fit in PIP
 MAX_REPORT_FIELDS = 16
 MAX_FIELD = 200  # characters of one reported value (its repr if not a plain JSON scalar)
 MAX_RESULT = 1000  # characters of a snippet's last expression's repr
+UNSET = "not set from Python"  # a disposition signal.signal returns as None
 
 
 ITIMER_NAMES = {
@@ -232,8 +234,8 @@ class Playground:
             self.worker.emit(
                 "disposition",
                 sig=signal_name(num),
-                disposition=_disposition_name(handler),
-                previous=_disposition_name(before if before is not None else previous),
+                disposition=disposition_name(handler, UNSET),
+                previous=disposition_name(before if before is not None else previous, UNSET),
                 snippet=self.snippet,
             )
             return before if before is not None else previous
@@ -447,16 +449,6 @@ def _is_socket(sock: socket.socket) -> bool:
         return stat.S_ISSOCK(os.fstat(sock.fileno()).st_mode)
     except (OSError, ValueError):
         return False
-
-
-def _disposition_name(handler: Any) -> str:
-    if handler is signal.SIG_IGN:
-        return "SIG_IGN"
-    if handler is signal.SIG_DFL:
-        return "SIG_DFL"
-    if handler is None:
-        return "not set from Python"
-    return "handler"
 
 
 def _format_exception(e: BaseException) -> str:

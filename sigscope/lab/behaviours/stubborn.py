@@ -22,6 +22,7 @@ from typing import Any
 from sigscope.signames import catchable_signals, signal_name
 
 from . import BehaviourError, behaviour
+from ._dispositions import disposition_name
 from ._ending import catchable, report_or_end
 
 
@@ -30,14 +31,6 @@ def _check(params: dict[str, Any]) -> None:
         raise BehaviourError("stubborn: parameter 'signals' names no signal to ignore")
     for name in params["signals"]:
         catchable(name, "stubborn", "signals")
-
-
-def _disposition_name(handler: Any) -> str:
-    if handler is signal.SIG_IGN:
-        return "SIG_IGN"
-    if handler is signal.SIG_DFL:
-        return "SIG_DFL"
-    return "handler" if handler is not None else "unknown"
 
 
 @behaviour(
@@ -54,7 +47,7 @@ def stubborn(worker: Any, params: dict[str, Any]) -> None:
             "disposition",
             sig=signal_name(sig),
             disposition="SIG_IGN",
-            previous=_disposition_name(previous),
+            previous=disposition_name(previous, unset="unknown"),
         )
     worker.catch(s for s in catchable_signals() if s not in ignored)
     worker.ready()
