@@ -29,6 +29,7 @@ spawns, what workers fork). A page is admitted only while the reservations fit i
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -54,6 +55,8 @@ CODE_SYNTAX = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_CODE - 1}}}")
 MAX_STUDENTS = 1000  # student codes whose progress a serve's state directory keeps
 MAX_NAME = 100  # characters of a lesson name from a browser
 MAX_STATUS = 4096  # bytes of a page's status file; more is damage
+MAX_STEPS = 256  # steps a status may name (a lesson has a handful): what fits in MAX_STATUS
+MAX_HINTS = 1_000_000
 STATUS_VERSION = 1
 PAGE_OVERHEAD = 2  # a page's own processes besides its lab's workers: its app and its master
 
@@ -217,8 +220,8 @@ class ServeState:
         folder = students / student_code(code)
         try:
             if not folder.is_dir():
-                with os.scandir(students) as entries:
-                    if sum(1 for _ in entries) >= MAX_STUDENTS:
+                with os.scandir(students) as entries:  # (read no further than the limit)
+                    if sum(1 for _ in itertools.islice(entries, MAX_STUDENTS)) >= MAX_STUDENTS:
                         raise ClassroomError(
                             f"this server keeps the progress of at most {MAX_STUDENTS} student "
                             "codes, and has them all: use a code it knows"
@@ -263,13 +266,15 @@ class ReportingStore(ProgressStore):
         if step != self._step:
             self._step = step
             self._since = time.time()
+        # Within what read_status accepts, whatever the progress file said (a damaged one can
+        # say step 10**9 and a million steps done): the teacher's view still shows the page.
         write_status(
             self.status,
             {
                 "lesson": lesson_id,
-                "step": progress.current,
-                "done": sorted(progress.done),
-                "hints": sum(progress.hints.values()),
+                "step": min(progress.current, MAX_STEPS - 1),
+                "done": sorted(d for d in progress.done if 0 <= d < MAX_STEPS),
+                "hints": min(sum(progress.hints.values()), MAX_HINTS),
                 "since": self._since,
             },
         )
@@ -324,8 +329,8 @@ def read_status(path: Path) -> PageStatus | None:
     if not isinstance(raw, dict) or raw.get("version") != STATUS_VERSION:
         return None
     lesson = raw.get("lesson")
-    step = _count(raw.get("step"), 9_999)
-    hints = _count(raw.get("hints"), 1_000_000)
+    step = _count(raw.get("step"), MAX_STEPS - 1)
+    hints = _count(raw.get("hints"), MAX_HINTS)
     done_raw = raw.get("done")
     since = raw.get("since")
     if (
@@ -335,12 +340,12 @@ def read_status(path: Path) -> PageStatus | None:
         or step is None
         or hints is None
         or not isinstance(done_raw, list)
-        or len(done_raw) > 10_000
+        or len(done_raw) > MAX_STEPS
         or not isinstance(since, float | int)
         or isinstance(since, bool)
     ):
         return None
-    done = tuple(d for d in done_raw if _count(d, 9_999) is not None)
+    done = tuple(d for d in done_raw if _count(d, MAX_STEPS - 1) is not None)
     return PageStatus(lesson, step, done, hints, float(since))
 
 

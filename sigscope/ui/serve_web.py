@@ -110,6 +110,7 @@ NONE = "-"  # in a websocket's path: no lesson chosen (the server's default), or
 # A Host header: a name or IPv4 address, or a bracketed IPv6 one; then maybe a port.
 HOST_SYNTAX = re.compile(r"(?:[A-Za-z0-9._\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 MALFORMED_SHOWN = 3  # malformed messages logged per page; the rest are dropped quietly
+MAX_LINE = 32 * 1024  # bytes of a request line (aiohttp's default: 8190)
 REFUSALS_SHOWN = 20  # refused requests logged one line each; then one line per 100
 # Served with every page: the key in the address must not leak to other sites (Referer),
 # be cached, or be framed by another site's page.
@@ -380,7 +381,7 @@ class DashboardServer(Server):
     def serve(self, debug: bool = False) -> int:  # type: ignore[override]
         """Serve until SIGINT / SIGTERM / SIGHUP; every page's lab is closed before we return."""
         handler = logging.StreamHandler()
-        handler.setFormatter(OneLine())
+        handler.setFormatter(OneLine([self.token, self.teacher_token or ""]))
         logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
@@ -602,7 +603,9 @@ class DashboardServer(Server):
     async def _make_app(self) -> web.Application:
         """textual-serve's routes, but the WebSocket carries the key in its path; and the
         teacher's view."""
-        app = web.Application(client_max_size=16 * 1024)
+        # A request line up to MAX_LINE (a 10 kB student code in the address) reaches our
+        # handlers, which refuse it in a sentence; a longer one gets aiohttp's one-line 400.
+        app = web.Application(client_max_size=16 * 1024, handler_args={"max_line_size": MAX_LINE})
         aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(self.templates_path))
         app.add_routes(
             [
@@ -930,9 +933,10 @@ class DashboardServer(Server):
                     row.update(lesson=entry.id, title=entry.title, steps=entry.steps)
                     row["checked"] = len(entry.checked)
                     row["done"] = len(set(status.done) & set(entry.checked))
-                    if status.step < entry.steps:
-                        row["step"] = status.step + 1
-                        row["step_title"] = entry.step_titles[status.step]
+                    if entry.steps:  # (a lesson app shows a step past the end as the last)
+                        step = min(status.step, entry.steps - 1)
+                        row["step"] = step + 1
+                        row["step_title"] = entry.step_titles[step]
                 row["hints"] = status.hints
                 row["on_step"] = round(max(0.0, now - status.since), 1)
             row["lab_alive"] = row["processes"] > 0
@@ -1031,14 +1035,24 @@ class OneLine(logging.Formatter):
     as an exception with a traceback: a visitor must not be able to fill the server's log
     with them, and the user must not take a refused request for a crash."""
 
+    def __init__(self, hide: list[str] | None = None) -> None:
+        super().__init__()
+        self.hide = [key for key in hide or () if key]
+
     def format(self, record: logging.LogRecord) -> str:
-        text = record.getMessage()
+        text = self.hidden(record.getMessage())
         error = record.exc_info[1] if record.exc_info else None
         if error is not None:
-            detail = " ".join(str(error).split())
+            detail = self.hidden(" ".join(str(error).split()))
             detail = detail if len(detail) <= 160 else detail[:159] + "…"
             text = f"{text}: {type(error).__name__}: {detail}" if detail else f"{text}: {error!r}"
         return f"sigscope serve: {text}"
+
+    def hidden(self, text: str) -> str:
+        """``text`` without the server's keys (a refused request line is quoted whole)."""
+        for key in self.hide:
+            text = text.replace(key, "…")
+        return text
 
 
 def shorten(text: str) -> str:
@@ -1086,8 +1100,8 @@ def full_page(heading: str, sentence: str, token: str) -> str:
 def message_page(heading: str, sentence: str, token: str) -> str:
     return page_html(
         f"sigscope: {heading}",
-        f"<h1>{html.escape(heading)}</h1><p>{html.escape(sentence)}</p>"
-        f'<p><a href="/?token={html.escape(token)}">Back to the lessons</a></p>',
+        f"<h1>{html.escape(heading)}</h1><p>{html.escape(sentence[:1].upper() + sentence[1:])}"
+        f'</p><p><a href="/?token={html.escape(token)}">Back to the lessons</a></p>',
     )
 
 
@@ -1247,7 +1261,7 @@ def teacher_page(
     if ended is not None and ended.isdigit() and len(ended) <= 12:
         note = f'<p id="ended">Page {ended}\'s lab is ended: no process of it is left.</p>'
     elif ended is not None:
-        note = '<p id="ended">That page had already closed.</p>'
+        note = '<p id="ended">No such page is open (it may have closed already).</p>'
     hidden = " hidden" if lines else ""
     table = (
         f'<table id="pages"><thead><tr>{head}</tr></thead>'

@@ -514,13 +514,16 @@ def test_a_spare_reads_only_its_order_and_refuses_a_bad_one() -> None:
 @pytest.mark.parametrize(
     "query, says",
     [
-        ("lesson=1&student=a/b", "a student code is 1 to 40 letters, digits"),
-        ("lesson=1&student=" + "a" * 41, "a student code is 1 to 40 letters"),
-        ("lesson=1&student=..", "a student code is 1 to 40 letters"),
-        ("lesson=1&student=%3Cscript%3E", "a student code is 1 to 40 letters"),
-        ("lesson=../../etc/passwd", "there is no lesson &#x27;../../etc/passwd&#x27; on this"),
-        ("lesson=" + "9" * 500, "that is not a lesson name"),
-        ("lesson=%1B%5B2J", "that is not a lesson name"),
+        ("lesson=1&student=a/b", "<p>A student code is 1 to 40 letters, digits"),
+        ("lesson=1&student=" + "a" * 41, "A student code is 1 to 40 letters"),
+        ("lesson=1&student=..", "A student code is 1 to 40 letters"),
+        ("lesson=1&student=%3Cscript%3E", "A student code is 1 to 40 letters"),
+        ("lesson=1&student=%C3%A9", "A student code is 1 to 40 letters"),
+        ("lesson=1&student=" + "a" * 10_000, "A student code is 1 to 40 letters"),
+        ("lesson=../../etc/passwd", "There is no lesson &#x27;../../etc/passwd&#x27; on this"),
+        ("lesson=/etc/passwd", "There is no lesson &#x27;/etc/passwd&#x27; on this"),
+        ("lesson=" + "9" * 500, "That is not a lesson name"),
+        ("lesson=%1B%5B2J", "That is not a lesson name"),
     ],
 )
 def test_bad_codes_and_lesson_names_are_refused_in_a_sentence(
@@ -616,6 +619,20 @@ def test_a_page_reports_its_lesson_step_and_hints_in_a_status_file(tmp_path: Pat
     # Progress itself is saved as sigscope lesson saves it, and read back by the next page.
     assert ReportingStore(tmp_path / "progress.json", None).load(LESSON_1.id).current == 2
     assert progress.current == 0
+
+
+def test_a_damaged_progress_file_still_gives_the_teacher_a_status(tmp_path: Path) -> None:
+    """A progress file edited to say step 10**9, a hundred thousand steps done and 10**12 hints
+    (the lesson app shows its last step): the status stays within what read_status takes,
+    so the teacher's view still shows the page, on its last step."""
+    saved = {"current": 10**9, "done": list(range(100_000)), "hints": {"0": 10**12}}
+    progress = tmp_path / "progress.json"
+    progress.write_text(json.dumps({"version": 1, "lessons": {LESSON_1.id: saved}}))
+    status = tmp_path / "page-1.json"
+    ReportingStore(progress, status).load(LESSON_1.id)
+    read = read_status(status)
+    assert read is not None and status.stat().st_size <= 4096
+    assert read.step == 255 and read.hints == 1_000_000 and read.done == tuple(range(256))
 
 
 @pytest.mark.parametrize(

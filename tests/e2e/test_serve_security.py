@@ -173,6 +173,8 @@ def test_broken_requests_are_refused_without_a_traceback() -> None:
             f"GET / HTTP/1.1\r\nHost: {host}\r\nX-A: {'a' * 100_000}\r\n\r\n".encode(),
             f"GET /ws/{served.token} HTTP/1.1\r\nHost: {host}\r\n{upgrade}\r\n".encode(),
             f"GET /ws/{served.token} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode(),
+            # A request line too long even for MAX_LINE: aiohttp quotes it in its log line.
+            f"GET /?token={served.token}&student={'a' * 40_000} HTTP/1.1\r\n\r\n".encode(),
         ]
         for request in requests:
             with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
@@ -182,6 +184,9 @@ def test_broken_requests_are_refused_without_a_traceback() -> None:
         assert served.labs() == []
     said = "\n".join(served.seen)
     assert "Traceback" not in said and "  File " not in said, said
+    # The long line's refusal quotes the line, but not the key in it.
+    line = served.wait_line("Got more than 32768 bytes")
+    assert "token=…&student=aaa" in line and served.token not in line, line
 
 
 def test_the_key_is_checked_in_constant_time_and_whole() -> None:
