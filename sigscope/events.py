@@ -207,3 +207,9 @@ def is_controller(event: Event) -> bool:
 def now() -> int:
     """The event clock: ``time.monotonic_ns()``, shared by every process on the machine."""
     return time.monotonic_ns()
+
+
+def controller_event(pid: int, kind: str, t: int | None = None, **fields: Any) -> Event:
+    """An event of sigscope's own process (role ``controller``, ``pid`` its pid), at ``t`` (by
+    default now): what it did or saw, with the kind's ``fields``."""
+    return {"t": now() if t is None else t, "pid": pid, "role": CONTROLLER, "kind": kind, **fields}

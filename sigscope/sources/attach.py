@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sigscope import procfs
-from sigscope.events import CONTROLLER, Event, now
+from sigscope.events import Event, controller_event
 from sigscope.numbers import is_int, parse_int
 from sigscope.observe.masks import mask_names
 from sigscope.observe.sampler import Sampler, Snapshot
@@ -120,15 +120,7 @@ class AttachedTree(EventLog):
 
     def _say_strace_problem(self) -> None:
         if self.strace is not None and self.strace.problem:
-            self._deliver(
-                {
-                    "t": now(),
-                    "pid": self.pid,
-                    "role": CONTROLLER,
-                    "kind": "error",
-                    "text": self.strace.problem,
-                }
-            )
+            self._deliver(controller_event(self.pid, "error", text=self.strace.problem))
 
     def _role_of(self, pid: int) -> str:
         proc = self.processes.get(pid)
@@ -222,16 +214,9 @@ class AttachedTree(EventLog):
         )
         if announce:
             self._deliver(
-                {
-                    "t": now(),
-                    "pid": self.pid,
-                    "role": CONTROLLER,
-                    "kind": "appeared",
-                    "child": pid,
-                    "ppid": st.ppid,
-                    "comm": st.comm,
-                    "index": index,
-                }
+                controller_event(
+                    self.pid, "appeared", child=pid, ppid=st.ppid, comm=st.comm, index=index
+                )
             )
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
@@ -253,25 +238,13 @@ class AttachedTree(EventLog):
                 proc.alive = False
                 proc.exited = True
                 self._masks.pop(pid, None)
-                self._deliver(
-                    {
-                        "t": snapshot.t,
-                        "pid": self.pid,
-                        "role": CONTROLLER,
-                        "kind": "exited",
-                        "child": pid,
-                    }
-                )
+                self._deliver(controller_event(self.pid, "exited", t=snapshot.t, child=pid))
         root = seen.get(self.root)
         if (root is None or root.state in ("Z", "X")) and not self.ended.is_set():
             self._deliver(
-                {
-                    "t": now(),
-                    "pid": self.pid,
-                    "role": CONTROLLER,
-                    "kind": "ended",
-                    "text": f"the attached tree (pid {self.root}) has ended",
-                }
+                controller_event(
+                    self.pid, "ended", text=f"the attached tree (pid {self.root}) has ended"
+                )
             )
             self.ended.set()
 
@@ -284,16 +257,15 @@ class AttachedTree(EventLog):
             old = before[name]
             if now_set != old:
                 self._deliver(
-                    {
-                        "t": t,
-                        "pid": self.pid,
-                        "role": CONTROLLER,
-                        "kind": "mask",
-                        "child": pid,
-                        "mask": name,
-                        "added": mask_names(now_set - old),
-                        "removed": mask_names(old - now_set),
-                    }
+                    controller_event(
+                        self.pid,
+                        "mask",
+                        t=t,
+                        child=pid,
+                        mask=name,
+                        added=mask_names(now_set - old),
+                        removed=mask_names(old - now_set),
+                    )
                 )
 
     def _track(self, event: Event) -> None:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sigscope.events import CONTROLLER, Event, now
+from sigscope.events import Event, controller_event, now
 from sigscope.safety import ProcessRef, SendRefused, pidfd_for, signal_pidfd
 from sigscope.signames import signal_name
 from sigscope.sources.eventlog import EventLog, EventTimeout, Match
@@ -205,24 +205,23 @@ def send_recorded(
     assert proc.ref is not None
     try:
         with pidfd_for(proc.ref, signum, managed=managed) as fd:
+            queued: dict[str, Any] = {} if value is None else {"value": value, "via": "sigqueue"}
             log.add_event(
-                {
-                    "t": now(),
-                    "pid": pid,
-                    "role": CONTROLLER,
-                    "kind": "sent",
-                    "sig": signal_name(signum),
-                    "target": proc.pid,
-                    "target_role": proc.role,
-                    **({} if value is None else {"value": value, "via": "sigqueue"}),
-                }
+                controller_event(
+                    pid,
+                    "sent",
+                    sig=signal_name(signum),
+                    target=proc.pid,
+                    target_role=proc.role,
+                    **queued,
+                )
             )
             if value is None:
                 signal_pidfd(fd, proc.pid, signum)
             else:
                 _queue_pidfd(fd, proc.pid, signum, value)
     except SendRefused as e:
-        log.add_event({"t": now(), "pid": pid, "role": CONTROLLER, "kind": "error", "text": str(e)})
+        log.add_event(controller_event(pid, "error", text=str(e)))
         raise
 
 
