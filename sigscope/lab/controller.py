@@ -39,7 +39,7 @@ from sigscope.lab.channel import EventReader, make_channel
 from sigscope.lab.errors import LabError, LabTimeout
 from sigscope.lab.master import MAX_WORKERS_ENV, REAPING_MODES, footprint, max_workers_from_env
 from sigscope.numbers import NumberError, is_int, parse_int
-from sigscope.observe.sampler import Sampler, Snapshot
+from sigscope.observe.sampler import FAST_INTERVAL, IDLE_INTERVAL, Sampler, Snapshot
 from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.safety import ProcessRef, SendRefused, send_signal
 from sigscope.signames import parse_signal
@@ -451,7 +451,10 @@ class Lab(EventLog):
         """``callback(snapshot)`` after every scan of the lab's own sampler (on its thread),
         which the first subscriber starts; :meth:`close` stops it."""
         if self.sampler is None:
-            self.sampler = Sampler(self)
+            # Four scans a second while something happens, one when the lab is quiet; every
+            # event of the lab (a send, a handler, a reap) wakes it (sampler.py, Cadence).
+            self.sampler = Sampler(self, FAST_INTERVAL, idle_interval=IDLE_INTERVAL)
+            self.subscribe(self.sampler.poke)
         self.sampler.subscribe(callback)
         self.sampler.start()
 

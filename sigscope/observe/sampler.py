@@ -21,10 +21,17 @@ open between scans and re-read with ``pread(fd, n, 0)`` (the kernel renders them
 saves the path lookup, open and close. :mod:`sigscope.procfs` parses both files (the six
 SigQ/mask lines, mostly identical across workers, are decoded once per distinct text).
 ``python -m bench.bench_observer`` measures it.
+
+Cadence (issue 14): a lab's sampler scans four times a second while something happens (for
+:data:`BUSY_FOR` seconds after any event of the lab, :meth:`Sampler.poke`, or any scan that
+differs from the one before), and once a second when nothing does, as htop does (its default
+delay is 1.5 s). An event wakes a slow sampler at once, so a change a lesson waits for is seen
+within a fraction of a second, and a quiet one is still seen within a second.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import threading
@@ -46,6 +53,9 @@ from sigscope.procfs import (
 from sigscope.safety import ProcessRef
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+FAST_INTERVAL = 0.25  # seconds between scans while something happens
+IDLE_INTERVAL = 1.0  # seconds between scans of a quiet lab (htop's default delay is 1.5 s)
+BUSY_FOR = 2.0  # seconds the fast cadence lasts after the last event or change
 # States worth an event: the rest (R, S, D, I) flicker many times a second in a busy worker.
 NOTABLE_STATES = frozenset({"Z", "T", "t", "X", "gone"})
 
@@ -215,15 +225,31 @@ class Sampler:
 
     Args:
         lab: a started lab (:class:`~sigscope.lab.controller.Lab`) or attached tree.
-        interval: seconds between scans of the thread; a few per second is enough for eyes,
-            and each scan of 100 workers costs a few milliseconds.
+        interval: seconds between scans of the thread while the lab is busy; a few per
+            second is enough for eyes, and each scan of 100 workers costs a few milliseconds.
+        idle_interval: seconds between scans once nothing has happened for ``busy_for``
+            seconds (no event, no scan unlike the one before); None: always ``interval``.
+        busy_for: how long after the last event or change the fast cadence lasts.
     """
 
-    def __init__(self, lab: Scanned, interval: float = 0.25) -> None:
-        if not interval > 0:
-            raise ValueError(f"interval must be a positive number of seconds, not {interval!r}")
+    def __init__(
+        self,
+        lab: Scanned,
+        interval: float = FAST_INTERVAL,
+        idle_interval: float | None = None,
+        busy_for: float = BUSY_FOR,
+    ) -> None:
+        for name, value in (("interval", interval), ("idle_interval", idle_interval)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
         self.lab = lab
         self.interval = interval
+        # None: always ``interval`` (``trace``, an attached tree, tests that count scans).
+        self.idle_interval = max(interval, idle_interval or interval)
+        self.busy_for = busy_for
+        self._busy_until = 0.0  # monotonic: scan at ``interval`` until then
+        self._slow = False  # the thread is waiting ``idle_interval`` now: a poke wakes it
+        self._wake = threading.Event()
         self._latest: Snapshot | None = None
         self._subscribers: list[Callable[[Snapshot], None]] = []
         self._scan_lock = threading.Lock()  # one scan at a time: each diffs against the last
@@ -258,6 +284,7 @@ class Sampler:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread and close the /proc files kept open between scans."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._thread = None
@@ -288,14 +315,44 @@ class Sampler:
                             "text": text,
                         }
                     )
-            self._stop.wait(self.interval)
+            self._pause()
         self._close_files()
+
+    def poke(self, event: Event | None = None) -> None:
+        """Something happened (an event of the lab: call it from the lab's subscribers): scan
+        at the fast cadence for ``busy_for`` seconds, and now if the sampler was idling.
+        Cheap enough for every event of a storm (a clock read and an attribute)."""
+        self._busy_until = time.monotonic() + self.busy_for
+        if self._slow:
+            self._slow = False
+            self._wake.set()
+
+    @property
+    def idle(self) -> bool:
+        """Scanning at ``idle_interval`` now (nothing has happened for ``busy_for`` s)."""
+        return self.idle_interval > self.interval and time.monotonic() >= self._busy_until
+
+    def _pause(self) -> None:
+        """Wait until the next scan is due: ``interval`` while busy, else ``idle_interval``
+        or until :meth:`poke` or :meth:`stop`."""
+        if not self.idle:
+            self._stop.wait(self.interval)
+            return
+        self._wake.clear()
+        self._slow = True
+        if time.monotonic() < self._busy_until:  # a poke between the check and the flag
+            self._slow = False
+            return
+        self._wake.wait(self.idle_interval)
+        self._slow = False
 
     def scan(self) -> Snapshot:
         """Read the tree once, publish the snapshot, add ``state`` events for changes."""
         with self._scan_lock:
             snapshot = self._read_tree()
             events = self._diff(snapshot)
+            if self._latest is None or _changed(self._latest, snapshot):
+                self._busy_until = time.monotonic() + self.busy_for  # a change: look again soon
             self._latest = snapshot
         if not self.lab.ended.is_set():
             for event in events:
@@ -413,6 +470,23 @@ class Sampler:
         if view.index is not None:
             event["index"] = view.index
         return event
+
+
+def _changed(old: Snapshot, new: Snapshot) -> bool:
+    """Whether a process of the tree changed between two scans, SigQ aside: its count is the
+    user's queued signals, every process of the user's, not this tree's (another program of
+    the same user changes it)."""
+    if old.processes == new.processes:
+        return False
+    if len(old.processes) != len(new.processes):
+        return True
+    for a, b in zip(old.processes, new.processes, strict=True):
+        if a != b and (
+            a.masks.sigq == b.masks.sigq
+            or dataclasses.replace(a, masks=dataclasses.replace(a.masks, sigq=b.masks.sigq)) != b
+        ):
+            return True
+    return False
 
 
 def _thread_count(pid: int) -> int:

@@ -2,9 +2,10 @@
 
 Threads and processes (textual8.md, design.md):
 
-- the lab is started on the app's (main) thread, in ``on_mount`` and on restart: the master
-  arms ``PR_SET_PDEATHSIG``, which fires when the *thread* that forked it exits, so it must
-  never be started from a thread worker;
+- the lab is started on the app's (main) thread, just after the first frame (the tree says
+  "starting lab…" until then) and on restart: the master arms ``PR_SET_PDEATHSIG``, which
+  fires when the *thread* that forked it exits, so it must never be started from a thread
+  worker;
 - the lab calls its subscribers on its reader thread and the sampler on its own: both only
   ``post_message`` (thread-safe); every widget is touched from the app's thread alone;
 - quitting closes the lab (kill, reap, wait) before the app exits, so nothing is left.
@@ -84,6 +85,7 @@ LAB_ONLY_ACTIONS = frozenset({"master", "reaping", "new_worker", "restart", "cod
 LAB_ONLY_BUTTONS = ("btn-ttin", "btn-ttou", "btn-reaping", "btn-spawn", "btn-restart")
 # The footer is cut on the right at 80 columns: the keys a newcomer needs most come first.
 FOOTER_FIRST = ("signal_menu", "help", "quit")
+STARTING = "starting lab…"  # the tree's one line until the lab's first processes are shown
 HINT = "esc: back to the tree · tab: next panel · ?: help · ctrl+p: every command"
 
 
@@ -341,6 +343,16 @@ class SigscopeApp(App[None]):
             # see _apply_layout). A toast here covered the lesson's step list at every start.
             self.title = self.titled(self.title)
             self._show_root_hint()
+        # First frame first (issue 14): the screen is drawn with "starting lab…" in the tree,
+        # then the lab is started, still on this thread (see the module's docstring): the
+        # master's start (about half a second on a loaded machine) no longer delays the frame.
+        self.process_tree.set_placeholder(STARTING)
+        self.call_after_refresh(self._start_after_first_frame)
+
+    def _start_after_first_frame(self) -> None:
+        quitting = self._terminate_with is not None or getattr(self, "_exit", False)
+        if self.generation or quitting:
+            return  # started already (R came first), or quitting (App.exit sets _exit)
         self.start_lab()
 
     def _show_root_hint(self) -> None:
@@ -455,11 +467,13 @@ class SigscopeApp(App[None]):
             lab.start()
         except SourceError as e:
             self.lab = None
+            self.process_tree.set_placeholder("no lab: it could not start")
             self.master_panel.reset(None)
             self._set_banner(f"The lab could not start: {e}. Press R to try again, q to quit.")
             self.notify(f"The lab could not start: {e}", severity="error", timeout=10)
             return
         self.lab = lab
+        self.process_tree.set_placeholder("")
         self._show_terminal(lab)
         self.master_panel.reset(lab.master_pid)
         lab.subscribe_snapshots(functools.partial(self._snapshot_from_thread, generation))

@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -381,3 +383,105 @@ def test_a_failing_scan_is_reported_once_and_the_thread_goes_on() -> None:
             lab.wait_until(lambda: len(scans) >= 5, timeout=T)
             assert sampler.running
         assert len([e for e in lab.events() if e["kind"] == "error"]) == 1
+
+
+# -- cadence (issue 14): four scans a second while something happens, one when quiet ---------
+
+
+class ScanClock:
+    """The monotonic time of each scan of a lab's own sampler, and a way to wait for more."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.times: list[float] = []
+        self.snapshots: list[Snapshot] = []
+        self.idle: list[bool] = []  # the sampler was idle after this scan (its next is slow)
+        self._cond = threading.Condition()
+        lab.subscribe_snapshots(self._add)
+        assert lab.sampler is not None
+        self.sampler = lab.sampler
+
+    def _add(self, snapshot: Snapshot) -> None:
+        with self._cond:
+            self.times.append(time.monotonic())
+            self.snapshots.append(snapshot)
+            self.idle.append(self.sampler.idle)
+            self._cond.notify_all()
+
+    def wait(self, what: str, condition: Callable[[], bool], timeout: float = T) -> None:
+        with self._cond:
+            if not self._cond.wait_for(condition, timeout):
+                raise AssertionError(f"timed out waiting for {what}: scans at {self.times[-8:]}")
+
+    def since(self, t: float) -> list[float]:
+        with self._cond:
+            return [s for s in self.times if s >= t]
+
+    def wait_idle(self, scans: int = 3) -> list[float]:
+        """Wait for ``scans`` scans in a row each made after an idle one; return their times
+        and the idle one's (the gaps between them are the idle cadence)."""
+
+        def quiet() -> bool:
+            return len(self.idle) > scans and all(self.idle[-scans - 1 : -1])
+
+        self.wait(f"{scans} scans of an idle sampler", quiet, timeout=3 * T)
+        with self._cond:
+            return self.times[-scans - 1 :]
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
+
+
+def test_a_quiet_lab_is_scanned_once_a_second_and_an_event_brings_four_a_second_back() -> None:
+    with Lab(workers=1) as lab:
+        clock = ScanClock(lab)
+        idle_gaps = gaps(clock.wait_idle(scans=3))
+        assert min(idle_gaps) >= 0.9, idle_gaps  # once a second, not four times
+        # An event of the lab (the send, then the handler's report) wakes the sampler at once.
+        sent = time.monotonic()
+        lab.send(lab.worker(0).pid, "USR1")
+        clock.wait("6 scans after the send", lambda: len(clock.since(sent)) >= 6)
+        after = clock.since(sent)
+        assert after[0] - sent < 0.6, after[0] - sent  # not the rest of an idle second
+        busy_gaps = gaps(after[:6])
+        assert statistics.median(busy_gaps) <= 0.3, busy_gaps  # four a second
+        # Quiet again: back to once a second.
+        assert min(gaps(clock.wait_idle(scans=3))) >= 0.9
+
+
+def test_a_change_with_no_event_is_seen_at_the_next_idle_scan_then_scans_speed_up() -> None:
+    """A SIGSTOP from outside the lab says nothing to it: the idle scan (within a second) sees
+    the T, and the change alone brings the fast cadence back."""
+    with Lab(workers=1) as lab:
+        pid = lab.worker(0).pid
+        clock = ScanClock(lab)
+        clock.wait_idle(scans=1)
+        seen = len(clock.snapshots)
+        stopped = time.monotonic()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            clock.wait(
+                "a scan showing T",
+                lambda: any(state(s, pid) == "T" for s in clock.snapshots[seen:]),
+            )
+            at = next(
+                t
+                for t, s in zip(clock.times[seen:], clock.snapshots[seen:], strict=True)
+                if state(s, pid) == "T"
+            )
+            assert at - stopped <= 1.5, at - stopped  # an idle second, and some slack
+            clock.wait("4 more scans", lambda: len(clock.since(at)) >= 5)
+            assert statistics.median(gaps(clock.since(at)[:5])) <= 0.3
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+
+def test_a_sampler_made_without_an_idle_interval_keeps_its_one_cadence() -> None:
+    with Lab(workers=1) as lab:
+        sampler = Sampler(lab, interval=0.05, busy_for=0.0)
+        assert sampler.idle_interval == sampler.interval and not sampler.idle
+        times: list[float] = []
+        sampler.subscribe(lambda _s: times.append(time.monotonic()))
+        with sampler:
+            lab.wait_until(lambda: len(times) >= 10, timeout=T)
+        assert statistics.median(gaps(times[:10])) < 0.5

@@ -22,6 +22,7 @@ from textual.widgets._toast import Toast
 
 from sigscope import procfs
 from sigscope.lab.controller import Lab
+from sigscope.lab.errors import LabError
 from sigscope.signames import parse_signal
 from sigscope.ui.app import SigscopeApp
 from sigscope.ui.commands import COMMANDS
@@ -98,6 +99,76 @@ def gone(pid: int) -> bool:
 
 
 # -- the tree and the master panel ------------------------------------------------------------
+
+
+class FirstFrameApp(RecordingApp):
+    """The real app, noting in order each drawing of the tree's first line and the lab's start."""
+
+    def __init__(self, settings: LabSettings | None = None) -> None:
+        super().__init__(settings)
+        self.order: list[str] = []
+
+    def compose(self) -> Any:
+        yield from super().compose()
+        tree = self.process_tree
+        draw = tree.render_line
+
+        def noted(y: int) -> Any:
+            strip = draw(y)
+            if y == 1:
+                self.order.append(f"drawn: {strip.text.strip()}")
+            return strip
+
+        tree.render_line = noted  # type: ignore[method-assign]
+
+    def start_lab(self) -> None:
+        self.order.append("start_lab")
+        super().start_lab()
+
+
+async def test_the_first_frame_is_drawn_before_the_lab_then_the_lab_fills_it_in() -> None:
+    """Issue 14: the screen comes first, saying "starting lab…" in the tree; the lab (half a
+    second of start-up on a loaded machine) is started after it, and fills the tree in."""
+    app = FirstFrameApp(LabSettings(workers=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        start = app.order.index("start_lab")
+        assert "drawn: starting lab…" in app.order[:start], app.order[: start + 1]
+        assert app.order.count("start_lab") == 1
+        assert app.process_tree.placeholder == ""
+        # Once the lab is up, the first line is the master's row, not the placeholder.
+        await until(
+            pilot,
+            lambda: any(
+                str(app.lab.master_pid) in line  # type: ignore[union-attr]
+                for line in app.order[start:]
+            ),
+            "the master's row drawn",
+        )
+        assert "drawn: starting lab…" not in app.order[start + 1 :]
+
+
+async def test_a_lab_that_cannot_start_after_the_first_frame_says_so_and_the_app_stays() -> None:
+    """A start that fails once the screen is up (here: a terminal lane whose shell does not
+    exist) is a banner and one notice; nothing is left running, R may try again."""
+
+    class NoStart(Lab):
+        def start(self, ready_timeout: float = 10.0) -> Lab:
+            raise LabError("no such shell: /nonexistent/sh")
+
+    class Settings(LabSettings):
+        def make_source(self) -> Lab:
+            return NoStart(workers=1)
+
+    app = FirstFrameApp(Settings(workers=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: "start_lab" in app.order, "the lab's start")
+        await until(pilot, lambda: app.process_tree.placeholder.startswith("no lab"), "no lab")
+        banner = app.screen_stack[0].query_one("#banner", Static)
+        assert "could not start: no such shell" in str(banner.render())
+        errors = [text for text, severity in app.said if severity == "error"]
+        assert len(errors) == 1 and "no such shell" in errors[0]
+        assert app.lab is None and app.is_running
 
 
 async def test_tree_and_master_panel_show_a_fresh_lab() -> None:

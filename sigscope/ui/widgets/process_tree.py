@@ -153,6 +153,7 @@ class ProcessTree(ScrollView, can_focus=True):
         # changes (its value, its tag, the cursor, the widths, the width, the focus).
         self._strips: dict[int, tuple[tuple[Any, ...], Strip]] = {}
         self._header: tuple[tuple[Any, ...], Strip] | None = None
+        self._placeholder = ""  # the one line shown while there is no row ("starting lab…")
 
     @property
     def selected_pid(self) -> int | None:
@@ -171,6 +172,17 @@ class ProcessTree(ScrollView, can_focus=True):
             if r.pid == pid:
                 return r
         return None
+
+    @property
+    def placeholder(self) -> str:
+        return self._placeholder
+
+    def set_placeholder(self, text: str) -> None:
+        """The line shown under the header while the tree has no row ("starting lab…")."""
+        if text != self._placeholder:
+            self._placeholder = text
+            if not self._rows:
+                self.refresh_line(1)
 
     # -- content ---------------------------------------------------------------------------
     def show(self, rows: list[ProcessRow]) -> None:
@@ -319,6 +331,11 @@ class ProcessTree(ScrollView, can_focus=True):
             return self._header[1]
         index = int(self.scroll_y) + y - 1
         if not 0 <= index < len(self._rows):
+            if index == 0 and self._placeholder:
+                line = Text(" " * PAD + self._placeholder, style="dim italic", end="")
+                line.truncate(width, pad=True)
+                line.stylize_before(self.rich_style)
+                return Strip(line.render(self.app.console), width)
             return Strip.blank(width, self.rich_style)
         row = self._rows[index]
         selected = index == self.cursor_row
