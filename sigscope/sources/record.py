@@ -64,6 +64,7 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
                 "role": p.role,
                 "index": p.index,
                 "behaviour": p.behaviour,
+                "switches": p.switches,
                 "masks": {
                     **{m: encode_mask(getattr(p.masks, m)) for m in _MASKS},
                     "sigq": list(p.masks.sigq),
@@ -113,6 +114,8 @@ def snapshot_from_json(data: dict[str, Any]) -> Snapshot:
                 _optional_text(p.get("role"), "role"),
                 _optional_int(p.get("index"), "index", PID_MAX),
                 _optional_text(p.get("behaviour"), "behaviour"),
+                # Wake-ups (voluntary context switches); recordings made before them have none.
+                _optional_int(p.get("switches"), "switches"),
             )
         )
     return Snapshot(_int(data.get("t"), "t"), tuple(views))
