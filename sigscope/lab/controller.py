@@ -48,6 +48,7 @@ from sigscope.sources.base import (
     LabProcess,
     send_recorded,
     track_event,
+    workers_by_index,
 )
 from sigscope.sources.eventlog import HISTORY, EventLog
 
@@ -344,8 +345,7 @@ class Lab(EventLog):
     def live_workers(self) -> list[LabProcess]:
         """Workers not yet reaped, by index (zombies included: they are not reaped)."""
         with self._cond:
-            found = [p for p in self.processes.values() if p.role == "worker" and p.alive]
-        return sorted(found, key=lambda p: (p.index if p.index is not None else 1 << 30, p.pid))
+            return workers_by_index(self.processes.values())
 
     def worker(self, index: int) -> LabProcess:
         for p in self.live_workers():

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import errno
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -245,6 +245,13 @@ def _queue_pidfd(fd: int, pid: int, signum: int, value: int) -> None:
         raise SendRefused(f"{name}={value} not sent to pid {pid}: {e.strerror}") from None
     except ValueError as e:
         raise SendRefused(str(e)) from None
+
+
+def workers_by_index(processes: Iterable[LabProcess]) -> list[LabProcess]:
+    """The workers among ``processes`` not yet reaped (zombies included: they are not reaped),
+    by index, then pid."""
+    found = [p for p in processes if p.role == "worker" and p.alive]
+    return sorted(found, key=lambda p: (p.index if p.index is not None else 1 << 30, p.pid))
 
 
 def track_event(

@@ -15,7 +15,13 @@ from collections.abc import Callable
 
 from sigscope.events import Event
 from sigscope.observe.sampler import Snapshot
-from sigscope.sources.base import LabProcess, SourceError, SourceTimeout, track_event
+from sigscope.sources.base import (
+    LabProcess,
+    SourceError,
+    SourceTimeout,
+    track_event,
+    workers_by_index,
+)
 from sigscope.sources.eventlog import EventLog
 from sigscope.sources.record import Recording
 
@@ -81,8 +87,7 @@ class Replay(EventLog):
 
     def live_workers(self) -> list[LabProcess]:
         with self._cond:
-            found = [p for p in self.processes.values() if p.role == "worker" and p.alive]
-        return sorted(found, key=lambda p: (p.index if p.index is not None else 1 << 30, p.pid))
+            return workers_by_index(self.processes.values())
 
     def send(self, target: object, sig: object, value: int | None = None) -> LabProcess:
         raise ReplayError("this is a recording: nothing in it can be signalled")
