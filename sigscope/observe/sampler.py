@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sigscope.events import CONTROLLER, Event, now
+from sigscope.events import Event, controller_event, now
 from sigscope.procfs import (
     GONE,
     Masks,
@@ -306,15 +306,7 @@ class Sampler:
                 text = f"sampler: {type(e).__name__}: {e}"
                 if text not in reported and not self.lab.ended.is_set():
                     reported.add(text)
-                    self.lab.add_event(
-                        {
-                            "t": now(),
-                            "pid": self.lab.pid,
-                            "role": CONTROLLER,
-                            "kind": "error",
-                            "text": text,
-                        }
-                    )
+                    self.lab.add_event(controller_event(self.lab.pid, "error", text=text))
             self._pause()
         self._close_files()
 
@@ -456,15 +448,9 @@ class Sampler:
         return events
 
     def _event(self, t: int, view: ProcessView, state: str, old: str | None) -> Event:
-        event: Event = {
-            "t": t,
-            "pid": self.lab.pid,
-            "role": CONTROLLER,
-            "kind": "state",
-            "child": view.pid,
-            "state": state,
-            "old": old,
-        }
+        event: Event = controller_event(
+            self.lab.pid, "state", t=t, child=view.pid, state=state, old=old
+        )
         if view.role is not None:
             event["child_role"] = view.role
         if view.index is not None:
