@@ -15,7 +15,7 @@ import pytest
 
 from sigscope.commands._common import can_record
 from sigscope.events import CONTROLLER, controller_event
-from sigscope.lab.behaviours import BehaviourError, not_negative
+from sigscope.lab.behaviours import BehaviourError, check_params, not_negative
 from sigscope.lab.behaviours._dispositions import disposition_name
 from sigscope.lab.behaviours._drain import drain
 from sigscope.safety import SendRefused, refusals_in_words
@@ -45,6 +45,27 @@ def test_not_negative_in_the_behaviours_words() -> None:
     with pytest.raises(BehaviourError) as e:
         not_negative("pause", {"work": -1.0}, "work", unit=" seconds")
     assert str(e.value) == "pause: parameter 'work' must be >= 0 seconds, not -1.0"
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("masked", "block"),
+        ("signalfd", "read"),
+        ("sigwait", "wait for"),
+        ("stubborn", "ignore"),
+    ],
+)
+def test_a_list_of_signals_refused_as_before(name: str, words: str) -> None:
+    with pytest.raises(BehaviourError) as e:
+        check_params(name, {"signals": []})
+    assert str(e.value) == f"{name}: parameter 'signals' names no signal to {words}"
+    with pytest.raises(BehaviourError) as e:
+        check_params(name, {"signals": ["SIGUSR1", "SIGKILL"]})
+    assert str(e.value) == (
+        f"{name}: parameter 'signals': SIGKILL cannot be blocked, caught or ignored (the kernel "
+        "does not allow it)"
+    )
 
 
 def test_refusals_in_words_with_the_callers_error() -> None:

@@ -69,3 +69,15 @@ def catchable(name: str, behaviour: str, key: str) -> int:
             "ignored (the kernel does not allow it)"
         )
     return sig
+
+
+def catchable_set(names: list[str], behaviour: str, key: str, to: str) -> set[int]:
+    """Parse a list parameter of signals a process can block, catch or ignore (each as
+    :func:`catchable`); an empty list names no signal ``to`` do what the behaviour does.
+
+    Raises:
+        BehaviourError: the list is empty, or one of its names is refused by :func:`catchable`.
+    """
+    if not names:
+        raise BehaviourError(f"{behaviour}: parameter {key!r} names no signal to {to}")
+    return {catchable(name, behaviour, key) for name in names}

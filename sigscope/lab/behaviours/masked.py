@@ -32,13 +32,11 @@ from sigscope.events import now
 from sigscope.signames import signal_name
 
 from . import BehaviourError, behaviour, not_negative
-from ._ending import ENDING, catchable, report_or_end
+from ._ending import ENDING, catchable, catchable_set, report_or_end
 
 
 def _check(params: dict[str, Any]) -> None:
-    if not params["signals"]:
-        raise BehaviourError("masked: parameter 'signals' names no signal to block")
-    blocked = {catchable(s, "masked", "signals") for s in params["signals"]}
+    blocked = catchable_set(params["signals"], "masked", "signals", "block")
     release = catchable(params["release"], "masked", "release")
     if release in blocked:
         raise BehaviourError(

@@ -32,17 +32,14 @@ from sigscope import libc as L
 from sigscope.observe.siginfo import si_code_name
 from sigscope.signames import parse_signal, signal_name
 
-from . import BehaviourError, behaviour
-from ._ending import ENDING, catchable
+from . import behaviour
+from ._ending import ENDING, catchable_set
 
 BATCH = 32  # records per read(): a burst is taken in few system calls
 
 
 def _check(params: dict[str, Any]) -> None:
-    if not params["signals"]:
-        raise BehaviourError("signalfd: parameter 'signals' names no signal to read")
-    for name in params["signals"]:
-        catchable(name, "signalfd", "signals")
+    catchable_set(params["signals"], "signalfd", "signals", "read")
 
 
 @behaviour(

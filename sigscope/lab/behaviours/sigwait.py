@@ -43,16 +43,13 @@ from sigscope.observe.siginfo import si_code_name
 from sigscope.signames import parse_signal, signal_name
 
 from . import BehaviourError, behaviour
-from ._ending import ENDING, catchable
+from ._ending import ENDING, catchable_set
 
 EVERY = 1.0  # seconds: totals also go out this often while signals keep coming
 
 
 def _check(params: dict[str, Any]) -> None:
-    if not params["signals"]:
-        raise BehaviourError("sigwait: parameter 'signals' names no signal to wait for")
-    for name in params["signals"]:
-        catchable(name, "sigwait", "signals")
+    catchable_set(params["signals"], "sigwait", "signals", "wait for")
     if not params["quiet"] > 0:
         raise BehaviourError(
             f"sigwait: parameter 'quiet' must be > 0 seconds, not {params['quiet']}"

@@ -21,16 +21,13 @@ from typing import Any
 
 from sigscope.signames import catchable_signals, signal_name
 
-from . import BehaviourError, behaviour
+from . import behaviour
 from ._dispositions import disposition_name
-from ._ending import catchable, report_or_end
+from ._ending import catchable_set, report_or_end
 
 
 def _check(params: dict[str, Any]) -> None:
-    if not params["signals"]:
-        raise BehaviourError("stubborn: parameter 'signals' names no signal to ignore")
-    for name in params["signals"]:
-        catchable(name, "stubborn", "signals")
+    catchable_set(params["signals"], "stubborn", "signals", "ignore")
 
 
 @behaviour(
@@ -40,7 +37,7 @@ def _check(params: dict[str, Any]) -> None:
     signals=["SIGTERM"],
 )
 def stubborn(worker: Any, params: dict[str, Any]) -> None:
-    ignored = {catchable(s, "stubborn", "signals") for s in params["signals"]}
+    ignored = catchable_set(params["signals"], "stubborn", "signals", "ignore")
     for sig in sorted(ignored):
         previous = signal.signal(sig, signal.SIG_IGN)
         worker.emit(
