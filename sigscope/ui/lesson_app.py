@@ -73,6 +73,19 @@ LESSON_COMMANDS: tuple[Command, ...] = (
 FOOTER_KEPT = frozenset({"signal_menu", "help", "quit"})
 
 
+# Keys that move the focus act before the keys typed after them are handed on: a terminal
+# delivers "/SI_KERNEL" typed quickly in one read, and every key is forwarded to the widget
+# that has the focus when it arrives, so after a plain binding's `/` the rest went to the tree
+# (S saved an SVG, L opened the lesson picker) and the box got "_KERNEL" (issue 16). A
+# priority binding runs first; check_action declines it where `/` is typed (an input, the
+# Terminal panel), and the key then goes there as before.
+EARLY_ACTIONS = frozenset({"lesson_answer"})
+
+
+def _early(binding: Binding) -> Binding:
+    return replace(binding, priority=True)
+
+
 def _quiet(command: Command) -> Binding:
     """The dashboard's binding for ``command``, without its footer label."""
     return Binding(command.keys, command.action, command.footer or command.title, show=False)
@@ -245,7 +258,10 @@ class LessonApp(SigscopeApp):
     ]
     BINDINGS: ClassVar[list[BindingType]] = [
         *(_quiet(c) for c in COMMANDS if c.footer and c.action not in FOOTER_KEPT),
-        *(c.binding() for c in LESSON_COMMANDS),
+        *(
+            _early(c.binding()) if c.action in EARLY_ACTIONS else c.binding()
+            for c in LESSON_COMMANDS
+        ),
     ]
 
     PANE_KEYS = "] next · [ back · g hint · w show me · / answer · ctrl+r reset · L lessons"
@@ -744,7 +760,17 @@ class LessonApp(SigscopeApp):
         the dashboard's and the lesson's keys would act on a lab that is not shown."""
         if action in ("quit", "help", "command_palette") or action.startswith("app."):
             return True
+        if action in EARLY_ACTIONS and self._focus_types():
+            return False  # typed there (a priority binding would take it from the widget)
         return not (self.lesson is None or isinstance(self.screen, LessonPicker))
+
+    def _focus_types(self) -> bool:
+        """Whether the focused widget takes printable keys as text."""
+        from textual.widgets import TextArea
+
+        from sigscope.ui.widgets.terminal_panel import TerminalPanel
+
+        return isinstance(self.focused, Input | TextArea | TerminalPanel)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

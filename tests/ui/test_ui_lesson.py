@@ -630,3 +630,89 @@ async def test_every_pending_signal_of_the_step_is_on_screen() -> None:
         shown = " ".join(lines())
         assert "quiet rows left out" in shown
         await pilot.press("q")
+
+
+def _post_keys(app: LessonApp, keys: str) -> None:
+    """Keys as a terminal delivers them: all at once, in one read (Pilot.press waits for the
+    app to be idle after each key, so it never sees a key arrive before the last one's
+    effect)."""
+    from textual import events
+
+    names = {"/": "slash", "_": "underscore"}
+    for ch in keys:
+        app.post_message(events.Key(names.get(ch, ch), ch))
+
+
+async def test_a_terminal_lesson_as_a_student_meets_it() -> None:
+    """Lesson 29 at 120x40 (issue 16): the terminal, the session tree and the chart, not the
+    lab's master; no SIGWINCH the learner did not cause; the focus starts outside the terminal;
+    a prediction step that begins while the Terminal panel has the focus takes it to the
+    answer box and gives it back; the outcome stays on screen on the next step; "kernel" is
+    an si_code answer; and an answer typed all at once right after `/` arrives whole."""
+    from sigscope.ui.widgets.session_tree import SessionTree
+    from sigscope.ui.widgets.terminal_panel import TerminalPanel
+
+    app = RecordingLessonApp(resolve_lesson("29", FOLDER))
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await lab_ready(pilot, workers=0)
+        lane = lab.terminal
+        run = app.lesson_run
+        assert lane is not None and run is not None
+        terminal = await until(pilot, lambda: app.query(TerminalPanel).first(), "the terminal")
+        await laid_out(pilot)
+        body = app.screen.query_one("#body")
+        assert terminal.parent is body and app.query_one(SessionTree).parent is body
+        assert not app.process_tree.display and not app.panel("master").display
+        assert app.pane.region.height >= 35  # the pane has the body's height
+        # The pty started at the panel's size: its first layout resized nothing.
+        assert lane.size == (terminal.content_size.height, terminal.content_size.width)
+        await until(pilot, lambda: isinstance(app.focused, SessionTree), "the session tree")
+
+        await pilot.press("f7")
+        assert app.focused is terminal
+        lane.type("sleep 300 &\r")
+        await until(pilot, lambda: 0 in run.done, "step 1")
+        lane.type("sleep 301 | sleep 302\r")
+        await until(pilot, lambda: 1 in run.done, "step 2")
+        box = app.pane.answer_box
+        await until(pilot, lambda: app.focused is box, "the prediction box has the focus")
+        await pilot.press("2", "enter")
+        assert run.prediction == "2" and app.focused is terminal
+        await pilot.press("ctrl+c")  # into the pty: the terminal sends SIGINT
+        await until(pilot, lambda: 2 in run.done, "step 3", timeout=60)
+        assert "You predicted **2** — the lab shows **2** ✓" in app.pane.markdown_shown
+        # Step 4 asks a question: the focus went to the box again. A wrong answer, then the
+        # right one typed in one go after esc and `/`.
+        await until(pilot, lambda: app.focused is box, "the answer box has the focus")
+        await pilot.press(*"user", "enter")
+        await until(pilot, lambda: said(app, "'user' is not it", "warning"), "refused")
+        await pilot.press("escape")
+        assert isinstance(app.focused, SessionTree)
+        _post_keys(app, "/SI_KERNEL")
+        await until(pilot, lambda: box.value == "SI_KERNEL", "the whole answer in the box")
+        assert not isinstance(app.screen, LessonPicker)  # the L went into the box
+        await pilot.press("enter")
+        await until(pilot, lambda: 3 in run.done, "step 4")
+        assert app.focused is terminal  # given back: the next step types in the terminal
+        received = [e for e in lab.events(0) if e.get("kind") == "received"]
+        assert not [e for e in received if e.get("sig") == "SIGWINCH"], received
+        await pilot.press("escape", "q")
+
+
+async def test_a_terminal_lesson_at_80x24_shows_the_pane_and_the_terminal() -> None:
+    """At 80x24 the lane's pane no longer squeezes the lesson out: the tabs (the lesson
+    first), the terminal, the step's text; the lab's master tabs are hidden."""
+    from sigscope.ui.widgets.terminal_panel import TerminalPanel
+
+    app = RecordingLessonApp(resolve_lesson("29", FOLDER))
+    async with app.run_test(size=(80, 24)) as pilot:
+        lab = await lab_ready(pilot, workers=0)
+        terminal = await until(pilot, lambda: app.query(TerminalPanel).first(), "the terminal")
+        await laid_out(pilot)
+        assert app.layout_mode == "compact"
+        assert app.pane.display and app.pane.region.height >= 8
+        assert terminal.region.height == 10 and terminal.region.width == 80
+        assert lab.terminal is not None
+        assert lab.terminal.size == (terminal.content_size.height, terminal.content_size.width)
+        assert not app.screen.query_one("#tab-master", Tab).display
+        await pilot.press("q")
