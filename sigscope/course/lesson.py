@@ -58,7 +58,9 @@ STEP_KEYS = (
     "solution",
 )
 REAPING = ("handler", "off", "ignore")
-PANELS = ("tree", "chart", "events", "dispositions", "timers", "master")
+# "terminal" and "session": the terminal lane's Terminal panel and session tree (issue 16).
+PANELS = ("terminal", "session", "tree", "chart", "events", "dispositions", "timers", "master")
+LANE_ROLES = ("shell", "job")  # the terminal lane's processes: seen in the session tree
 _LESSON_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
@@ -167,6 +169,8 @@ def _panels_of(pred: Predicate) -> list[str]:
     if isinstance(pred, Not):
         return _panels_of(pred.part)
     if isinstance(pred, ProcessMatch):
+        if pred.role in LANE_ROLES:
+            return ["session"]  # the Dispositions panel shows the lab's master, not the lane
         if pred.key in ("pending", "blocked", "ignored", "caught"):
             return ["dispositions"]
         return ["tree"]  # a state, or wake-ups: the tree shows each process's state
@@ -174,6 +178,8 @@ def _panels_of(pred: Predicate) -> list[str]:
         return ["master"]
     if isinstance(pred, EventMatch):
         out = ["chart"]
+        if pred.kind in ("foreground", "group") or pred.role in LANE_ROLES:
+            out.append("session")
         if pred.kind == "timer":
             out.append("timers")
         if pred.kind in ("status", "phase"):
@@ -655,6 +661,8 @@ def _panels(value: Any, where: KeyPath, out: _Collector) -> tuple[str, ...]:
         if name not in PANELS:
             out.add(where + ("panels", j), f"unknown panel {name!r} (panels: {', '.join(PANELS)})")
             return ()
+        if name in ("terminal", "session"):
+            out.terminal_uses.append((where + ("panels", j), f"the {name} panel"))
     return tuple(dict.fromkeys(value))
 
 

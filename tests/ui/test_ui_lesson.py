@@ -716,3 +716,28 @@ async def test_a_terminal_lesson_at_80x24_shows_the_pane_and_the_terminal() -> N
         assert lab.terminal.size == (terminal.content_size.height, terminal.content_size.width)
         assert not app.screen.query_one("#tab-master", Tab).display
         await pilot.press("q")
+
+
+def test_terminal_lessons_name_the_terminal_and_the_session_tree(tmp_path: Path) -> None:
+    """Every step of the terminal lessons names the Terminal panel and the session tree; a
+    check of the lane's processes needs the session tree by itself (not the lab's tree or the
+    Dispositions panel, which show the lab's master); the two names need [lab] terminal."""
+    from sigscope.course.lesson import load_lesson
+    from sigscope.course.problems import LessonInvalid
+
+    for number in ("28", "29", "30", "31", "32"):
+        lesson = resolve_lesson(number, FOLDER)
+        assert lesson.setup.terminal
+        for step in lesson.steps:
+            assert {"terminal", "session"} <= set(step.needed_panels), (number, step.title)
+            assert "dispositions" not in step.needed_panels, (number, step.title)
+    step5 = resolve_lesson("29", FOLDER).steps[4]  # caught SIGINT, role job
+    assert "session" in step5.needed_panels and "tree" not in step5.needed_panels
+    path = tmp_path / "99-no-terminal.toml"
+    path.write_text(
+        'title = "t"\nsources = ["signal(7)"]\n[lab]\nworkers = 0\n'
+        '[[steps]]\ntext = "x"\nsources = ["signal(7)"]\npanels = ["session"]\n'
+    )
+    with pytest.raises(LessonInvalid) as caught:
+        load_lesson(path)
+    assert "the session panel needs a terminal" in str(caught.value.problems[0])

@@ -113,8 +113,8 @@ EXPECTED = [
     "compared",
     'new-keys.toml:29: the solution of a prediction must begin with {predict = "..."} (and have '
     "only that one): what show me types before it acts",
-    "new-keys.toml:34: unknown panel 'graph' (panels: tree, chart, events, dispositions, timers, "
-    "master)",
+    "new-keys.toml:34: unknown panel 'graph' (panels: terminal, session, tree, chart, events, "
+    "dispositions, timers, master)",
     f"new-keys.toml:36: unknown predicate 'recieved' (known: {PREDICATES})",
     'new-keys.toml:38: a {predict = "..."} action needs predict = "..." in the same step',
     "new-keys.toml:45: missed applies to a step with expect = {...}",

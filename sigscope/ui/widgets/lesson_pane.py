@@ -77,7 +77,7 @@ def previous_outcome_markdown(run: LessonRun) -> str:
     shown = md_escape(outcome.shown) if outcome.shown is not None else "nothing"
     title = f" · {md_escape(step.title)}" if step.title else ""
     return (
-        f"> **Step {index + 1}{title} ✓** {step.predict}  \n"
+        f"> ✓ **Step {index + 1}{title}:** {step.predict}  \n"
         f"> You predicted **{md_escape(outcome.predicted)}** — the lab shows **{shown}** {mark}"
     )
 
