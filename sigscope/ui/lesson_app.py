@@ -443,6 +443,11 @@ class LessonApp(SigscopeApp):
         if asking is not None and isinstance(self.focused, TerminalPanel):
             self._answer_from = self.focused
             self.action_lesson_answer()
+            what = "predict" if run is not None and run.awaiting_prediction else "answer"
+            # A question may need the terminal first (lesson 31: run ps, then answer). After
+            # the box's own "Typing into…" notice: the newest comes first on the status line.
+            said = f"Step {asking + 1}: {what} here, then Enter · F7: back to the terminal"
+            self.call_after_refresh(self.notify, said)
 
     @staticmethod
     def _asks_question(run: LessonRun) -> bool:
