@@ -20,6 +20,7 @@ printed, when tmux is not installed; htop's column is skipped when htop is not.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -39,9 +40,31 @@ from bench.common import machine_line, save, see_gone
 from sigscope import procfs
 from sigscope.numbers import parse_float
 
+TICK = os.sysconf("SC_CLK_TCK")
 WORKERS = 2
 SETTLE = 3.0  # seconds after start-up before the window measured
 BARE = Path(__file__).resolve().with_name("bare_label.py")
+
+
+def threads_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds (utime + stime) of each thread of ``pid``: ``main`` (Textual's loop) and
+    ``tid N`` (Python does not name its threads for the kernel: the sampler, the lab's reader
+    and Textual's input and output threads; ``python -m bench.bench_ui --idle`` names them)."""
+    out: dict[str, float] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                rest = f.read().rsplit(b")", 1)[1]
+        except OSError:
+            continue  # the thread ended
+        fields = rest.split()
+        name = "main" if tid == str(pid) else f"tid {tid}"
+        out[name] = (int(fields[11]) + int(fields[12])) / TICK
+    return out
 
 
 def idle_cpu(seconds: float) -> dict[str, Any]:
@@ -73,7 +96,9 @@ def idle_cpu(seconds: float) -> dict[str, Any]:
         before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
         lab_before = [_cpu_seconds(pid) for pid in lab]
         main_before = _main_thread_cpu_seconds(ui)
+        threads_before = threads_cpu_seconds(ui)
         time.sleep(seconds)  # the window measured
+        threads_after = threads_cpu_seconds(ui)
         after = {name: _cpu_seconds(pid) for name, pid in pids.items()}
         lab_after = [_cpu_seconds(pid) for pid in lab]
         main_after = _main_thread_cpu_seconds(ui)
@@ -96,6 +121,10 @@ def idle_cpu(seconds: float) -> dict[str, Any]:
         out[name] = {"cpu_seconds": round(used, 3), "cpu_percent": round(100 * used / seconds, 3)}
     if main_before is not None and main_after is not None:
         out["sigscope"]["main_thread_cpu_seconds"] = round(main_after - main_before, 3)
+    out["sigscope"]["threads_cpu_seconds"] = {
+        name: round(used - threads_before.get(name, 0.0), 3)
+        for name, used in sorted(threads_after.items())
+    }
     out["lab_cpu_seconds"] = round(
         sum(a - b for a, b in zip(lab_after, lab_before, strict=True) if a is not None and b), 3
     )
@@ -155,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label:34}{r['cpu_seconds']:>7.3f} s = {r['cpu_percent']:.2f}% of a core")
             if "main_thread_cpu_seconds" in r:
                 print(f"  {'  of which the main thread':34}{r['main_thread_cpu_seconds']:>7.3f} s")
+            for thread, used in r.get("threads_cpu_seconds", {}).items():
+                if thread != "main":
+                    print(f"  {'  thread ' + thread:34}{used:>7.3f} s")
         print(f"  {'the lab (master + workers)':34}{cpu['lab_cpu_seconds']:>7.3f} s")
         for peer in ("htop", "bare_label"):
             ratio = cpu.get(f"ratio_sigscope_over_{peer}")

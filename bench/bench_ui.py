@@ -28,6 +28,10 @@ figures give the window's cost.
 
 Everything runs headless (``run_test``): frames are composed as on a terminal, nothing is
 written to one. ``python -m bench.bench_ui [--quick] [--window-ms MS]``
+
+``--idle SECONDS`` measures only the whole dashboard on a quiet lab: each thread's CPU (by its
+Python name: the kernel's view, in ``bench.bench_idle``, cannot tell them apart), scans a
+second, scan messages the app handled a second, and tree lines drawn a second.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import threading
 import time
 from collections import deque
@@ -53,6 +58,7 @@ from sigscope.ui.models.inbox import EventInbox
 from sigscope.ui.widgets.sequence_chart import REORDER_WINDOW_NS, SequenceChart
 
 MS = 1e6  # ns per ms
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TICK = 1 / 60  # the frame-lag probe: a timer that should fire 60 times a second
 WAIT = 60.0
 KEY_EVERY = 0.05  # seconds between key presses during a storm (at most one on its way)
@@ -302,6 +308,79 @@ async def run_app(
         app.stop_lab()
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds (utime + stime) of each thread of this process, by its Python name (the
+    kernel knows them all as the program's name)."""
+    names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+    out: dict[str, float] = {}
+    for tid, name in names.items():
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue  # ended
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return out
+
+
+async def run_idle(seconds: float) -> dict[str, Any]:
+    """The whole dashboard on a quiet lab (2 idle workers, nothing sent), headless: where its
+    CPU goes, thread by thread, and what wakes it (scans, posted scans, tree lines drawn)."""
+    from sigscope.ui.app import SigscopeApp
+    from sigscope.ui.settings import LabSettings
+
+    app = SigscopeApp(LabSettings(workers=2))
+    counts = {"scans": 0, "tree_lines_drawn": 0, "snapshot_messages": 0}
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            ready = await wait_until(
+                pilot,
+                lambda: (
+                    isinstance(app.lab, Lab)
+                    and app.lab.sampler is not None
+                    and len(app.process_tree.rows_shown) >= 3
+                ),
+            )
+            if not ready:
+                raise RuntimeError("the dashboard did not show its lab")
+            lab = app.lab
+            assert isinstance(lab, Lab) and lab.sampler is not None
+            sampler = lab.sampler
+            sampler.subscribe(lambda _s: counts.__setitem__("scans", counts["scans"] + 1))
+            tree = app.process_tree
+            draw = tree.render_line
+
+            def counted(y: int) -> Any:
+                counts["tree_lines_drawn"] += 1
+                return draw(y)
+
+            tree.render_line = counted  # type: ignore[method-assign]
+            handler = app.on_snapshot_ready
+
+            def noted(message: Any) -> None:
+                counts["snapshot_messages"] += 1
+                handler(message)
+
+            app.on_snapshot_ready = noted  # type: ignore[method-assign]
+            await pilot.pause(3.0)  # past the start: only being idle is measured
+            for key in counts:
+                counts[key] = 0
+            before = thread_cpu()
+            await pilot.pause(seconds)
+            after = thread_cpu()
+            idle = sampler.idle
+    finally:
+        app.stop_lab()
+    used = {name: round(t - before.get(name, 0.0), 3) for name, t in sorted(after.items())}
+    return {
+        "seconds": seconds,
+        "threads_cpu_seconds": used,
+        "cpu_percent": round(100 * sum(used.values()) / seconds, 3),
+        "sampler_idle_at_the_end": idle,
+        **{f"{k}_per_s": round(v / seconds, 2) for k, v in counts.items()},
+    }
+
+
 def report(name: str, f: dict) -> None:
     s = f["single_sent_to_drawn_ms"]
     print(f"\n[{name}] reorder window {f['reorder_window_ns'] / 1e6:g} ms")
@@ -393,7 +472,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--disorder", action="store_true", help="first: how far out of order events arrive"
     )
+    parser.add_argument(
+        "--idle",
+        type=lambda t: parse_float(t, what="the idle seconds", low=1, high=3600),
+        default=None,
+        metavar="SECONDS",
+        help="only this: the dashboard on a quiet lab for SECONDS, CPU by thread (headless)",
+    )
     args = parser.parse_args(argv)
+    if args.idle is not None:
+        print(f"machine: {machine_line()}")
+        idle = asyncio.run(run_idle(args.idle))
+        print(f"\n[idle dashboard, headless] {args.idle:g} s, 2 idle workers, nothing sent")
+        for name, used in idle["threads_cpu_seconds"].items():
+            print(f"  thread {name:28}{used:>7.3f} s")
+        print(f"  {'all threads':35}{idle['cpu_percent']:>6.2f}% of a core")
+        for key in ("scans", "snapshot_messages", "tree_lines_drawn"):
+            print(f"  {key + ' a second':35}{idle[key + '_per_s']:>7.2f}")
+        print(f"\n  written to {save('ui_idle', idle)}")
+        return 0
     window_ns = int(args.window_ms * 1e6)
     storm = args.storm or (2_000 if args.quick else 10_000)
     singles = 50 if args.quick else 200
