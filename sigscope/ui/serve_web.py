@@ -105,6 +105,7 @@ GONE_TIMEOUT = 5.0  # for its lab to be gone once the app has exited
 REFUSED_HOLD = 30.0  # seconds a refused page keeps its message before "Session ended"
 # A reload waits this long for the page it replaces to close (its teardown, at worst).
 RELOAD_WAIT = QUIT_TIMEOUT + TERM_TIMEOUT + OUTPUT_TIMEOUT + GONE_TIMEOUT
+MAX_RELOADS = 64  # reloads let through while full, waiting for their websocket
 TEACHER_REFRESH = 2  # seconds between refreshes of the teacher's view
 NONE = "-"  # in a websocket's path: no lesson chosen (the server's default), or no code
 # A Host header: a name or IPv4 address, or a bracketed IPv6 one; then maybe a port.
@@ -350,6 +351,8 @@ class DashboardServer(Server):
         self.apps: set[int] = set()  # pids of our app processes (our children), until reaped
         self.spawning = 0
         self.waiting = 0  # websockets waiting for a reloaded page to close (wait_for_room)
+        # Reloads let through while full (client and choice: until when its websocket may wait)
+        self.reloads: dict[tuple[str, Choice], float] = {}
         self.spares: list[Process] = []  # started apps waiting for a page (serve --warm)
         self._warming = 0  # spares being started
         self._tasks: set[asyncio.Task[None]] = set()
@@ -575,16 +578,36 @@ class DashboardServer(Server):
         replaces."""
         return [p for p in self.pages.values() if p.client == client and p.choice == choice]
 
+    def let_reload(self, request: web.Request, client: str, choice: Choice) -> bool:
+        """Whether ``request`` is a reload of a page ``client`` has open on ``choice``, let
+        through though the server is full: a browser asks for the new page before it closes
+        the old one, so the room comes back only when the new page's websocket is opened
+        (which then waits for it: :meth:`wait_for_room`). A reload says so (``Cache-Control:
+        max-age=0``, or ``no-cache`` for a hard one); a second tab does not, and gets the 503."""
+        cache = request.headers.get("Cache-Control", "").lower()
+        if "max-age=0" not in cache and "no-cache" not in cache:
+            return False
+        if not self.same_pages(client, choice):
+            return False
+        now = time.monotonic()
+        self.reloads = {k: t for k, t in self.reloads.items() if t > now}
+        if len(self.reloads) >= MAX_RELOADS:
+            return False
+        self.reloads[client, choice] = now + RELOAD_WAIT
+        return True
+
     async def wait_for_room(self, client: str, choice: Choice) -> None:
-        """While the server is full and ``client`` has a page open on the same ``choice``
-        (a reload: the browser closes the old page only as the new one starts), wait for
-        such a page to close, ``RELOAD_WAIT`` seconds at most. At most ``MAX_REFUSED``
-        requests wait at once; the others are answered at once."""
+        """For the websocket of a reload :meth:`let_reload` let through: while the server is
+        full and ``client`` has a page open on the same ``choice`` (the one reloaded, which
+        the browser closes now), wait for such a page to close, ``RELOAD_WAIT`` seconds at
+        most. At most ``MAX_REFUSED`` requests wait at once; the others are answered at once."""
         if self.waiting >= MAX_REFUSED:
             return
         deadline = time.monotonic() + RELOAD_WAIT
         self.waiting += 1
         try:
+            if self.reloads.pop((client, choice), 0.0) < time.monotonic():
+                return  # no reload of this page was let through (or long ago)
             while self.full_why(client, choice) is not None:
                 same = self.same_pages(client, choice)
                 left = deadline - time.monotonic()
@@ -673,6 +696,12 @@ class DashboardServer(Server):
                 f"lesson {entry.number} opens a real shell, and this server runs no learner "
                 "code (sigscope serve without --allow-code)"
             )
+        if entry.processes > self.settings.max_workers:
+            raise ClassroomError(
+                f"lesson {entry.number}'s lab is {entry.processes} processes below its "
+                f"master, and this server gives a lab at most {self.settings.max_workers} "
+                f"(sigscope serve --max-workers {self.settings.max_workers})"
+            )
         if code is not None and self.state is not None:
             self.state.student_progress(code)  # a new code beyond the limit is refused here
         return Choice("lesson", entry, code)
@@ -692,7 +721,11 @@ class DashboardServer(Server):
         if self.fixed is None and lesson is None and not dashboard:
             return web.Response(
                 text=start_page(
-                    self.catalog, self.token, query.get("student", ""), self.settings.allow_code
+                    self.catalog,
+                    self.token,
+                    query.get("student", ""),
+                    self.settings.allow_code,
+                    self.settings.max_workers,
                 ),
                 content_type="text/html",
                 headers=PLAIN_HEADERS,
@@ -708,13 +741,10 @@ class DashboardServer(Server):
             )
         client = client_of(request)
         full = self.full_why(client, choice)
-        # A reload of an open page asks for the same page from the same address while the
-        # old one is still open (a browser closes it once the new one answers): its room
-        # comes back when it closes, which handle_socket waits for.
-        if full is not None and not self.same_pages(client, choice):
+        if full is not None and not self.let_reload(request, client, choice):
             return web.Response(
                 status=503,
-                text=full_page(*full, self.token),
+                text=full_page(*full, request.rel_url.path_qs),
                 content_type="text/html",
                 headers=PLAIN_HEADERS,
             )
@@ -1087,13 +1117,14 @@ def page_html(title: str, body: str, head: str = "") -> str:
     )
 
 
-def full_page(heading: str, sentence: str, token: str) -> str:
-    """The 503 page: which limit is reached, in a sentence, and what to do."""
+def full_page(heading: str, sentence: str, again: str) -> str:
+    """The 503 page: which limit is reached, in a sentence, and what to do; "Try again" asks
+    for the same page (``again``: the path and query asked for, lesson and code with it)."""
     return page_html(
         "sigscope: the server is full",
         f"<h1>{html.escape(heading)}</h1><p>{html.escape(sentence)} Close another sigscope "
         "page, or try again in a minute.</p>"
-        f'<p><a href="/?token={html.escape(token)}">Try again</a></p>',
+        f'<p><a id="again" href="{html.escape(again)}">Try again</a></p>',
     )
 
 
@@ -1110,18 +1141,29 @@ def plain(text: str) -> str:
     return re.sub(r"(?<!\w)\*(\S(?:.*?\S)?)\*(?!\w)", r"\1", text.replace("`", ""))
 
 
-def start_page(catalog: Catalog, token: str, student: str = "", shells: bool = False) -> str:
+def start_page(
+    catalog: Catalog,
+    token: str,
+    student: str = "",
+    shells: bool = False,
+    max_workers: int | None = None,
+) -> str:
     """The lessons, each with its summary, and a field for the student's code. A lesson with
-    a shell (its terminal lane) is listed but cannot be picked unless ``shells``."""
+    a shell (its terminal lane) is listed but cannot be picked unless ``shells``; nor can one
+    whose lab is bigger than ``max_workers`` (serve --max-workers)."""
     shown = student if len(student) <= 40 and student.isprintable() else ""
     items = []
     first = True
     for entry in catalog.entries:
-        shut = entry.shell and not shells
+        why = ""
+        if entry.shell and not shells:
+            why = " (a real shell: this server runs none)"
+        elif max_workers is not None and entry.processes > max_workers:
+            why = f" (its lab is {entry.processes} processes: this server allows {max_workers})"
+        shut = bool(why)
         checked = " checked" if first and not shut else ""
         first = first and shut
         state = " disabled" if shut else ""
-        why = " (a real shell: this server runs none)" if shut else ""
         items.append(
             f'<label><input type="radio" name="lesson" value="{html.escape(entry.id)}"'
             f"{checked}{state}> <b>{html.escape(entry.number)}. "

@@ -243,7 +243,8 @@ def test_a_reload_at_the_per_client_limit_opens_the_page_again(
 ) -> None:
     """A browser asks for the new page before it closes the old one: at --max-per-client the
     reload must not be refused as one page too many (it was: a 503 after every reload). A
-    second, different page from that address is still refused."""
+    second page from that address, the same one in another tab or another lesson, is still
+    refused."""
     with serve("--max-per-client", "1", env=env) as served:
         page, received = open_dashboard(browser, served.start + "&lesson=1&student=ada")
         wait_until(lambda: LESSON_1.title.encode() in shown(received), page=page)
@@ -256,9 +257,10 @@ def test_a_reload_at_the_per_client_limit_opens_the_page_again(
         row = wait_until(lambda: row_of(served, "ada", 2), what="ada back on step 2", page=page)
         assert row["page"] == 2
         other = browser.new_page()
-        response = other.goto(served.start + "&lesson=2&student=ada")
-        assert response is not None and response.status == 503
-        assert "Too many pages from your computer" in other.inner_text("body")
+        for again in ("&lesson=1&student=ada", "&lesson=2&student=ada"):
+            response = other.goto(served.start + again)
+            assert response is not None and response.status == 503
+            assert "Too many pages from your computer" in other.inner_text("body")
         other.close()
         lab = refs_below(served.pid)
         page.close()
@@ -375,6 +377,8 @@ def test_a_full_server_says_which_limit_with_a_503(browser: Any, env: dict[str, 
         assert "Too many pages from your computer" in text
         assert "(127.0.0.1) already has 1 sigscope page open here" in text
         assert "(--max-per-client 1)" in text and "try again in a minute" in text
+        # "Try again" asks for the same page again: the lesson (and code) kept.
+        assert second.get_attribute("#again", "href") == f"/?token={served.token}&lesson=1"
         assert len(served.labs()) == 1
         lab = refs_below(served.pid)
         first.close()
@@ -534,6 +538,28 @@ def test_bad_codes_and_lesson_names_are_refused_in_a_sentence(
         assert status == 400
         assert says in text and "<script>" not in text
         assert served.labs() == [] and all_gone(served)
+
+
+def test_a_lesson_bigger_than_max_workers_is_refused_for_that_reason(
+    env: dict[str, str],
+) -> None:
+    """Not "this server is full" (it is empty): the lesson's lab does not fit --max-workers,
+    which the start page says next to it (and does not let it be picked)."""
+    big = max(CATALOG.entries, key=lambda e: e.processes)
+    small = big.processes - 1
+    with serve("--max-workers", str(small), "--workers", "1", env=env) as served:
+        status, text = status_of(f"{served.start}&lesson={big.number}")
+        assert status == 400, text
+        assert (
+            f"Lesson {big.number}&#x27;s lab is {big.processes} processes below its master, "
+            f"and this server gives a lab at most {small} (sigscope serve --max-workers {small})"
+        ) in text
+        status, text = status_of(served.start)
+        assert status == 200
+        item = re.search(rf'value="{big.id}"[^>]*>', text)
+        assert item is not None and "disabled" in item.group(0)
+        assert f"(its lab is {big.processes} processes: this server allows {small})" in text
+        assert served.labs() == []
 
 
 async def test_a_websocket_with_a_bad_code_or_lesson_starts_nothing(env: dict[str, str]) -> None:
