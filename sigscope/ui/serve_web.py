@@ -1137,8 +1137,9 @@ def message_page(heading: str, sentence: str, token: str) -> str:
 
 
 def plain(text: str) -> str:
-    """A lesson's Markdown-ish text as plain text: no `code` ticks, no *emphasis* stars."""
-    return re.sub(r"(?<!\w)\*(\S(?:.*?\S)?)\*(?!\w)", r"\1", text.replace("`", ""))
+    """A lesson's Markdown-ish text as plain text: no `code` ticks, no *emphasis* or
+    **strong** stars."""
+    return re.sub(r"(?<!\w)(\*\*?)(\S(?:.*?\S)?)\1(?!\w)", r"\2", text.replace("`", ""))
 
 
 def start_page(

@@ -630,6 +630,14 @@ def test_anything_else_is_not_a_student_code(code: str) -> None:
         student_code(code)
 
 
+def test_the_start_page_shows_lesson_text_without_markdown_stars() -> None:
+    shown = plain("terminate **and** write, a *pidfd*, `kill`")
+    assert shown == "terminate and write, a pidfd, kill"
+    assert plain("2*3*4, a * b") == "2*3*4, a * b"  # not emphasis: kept
+    for entry in CATALOG.entries:  # (lesson 25's summary has a **strong** word)
+        assert "*" not in plain(entry.summary) + plain(entry.title), entry.id
+
+
 def test_a_page_reports_its_lesson_step_and_hints_in_a_status_file(tmp_path: Path) -> None:
     from sigscope.course.progress import LessonProgress
 
