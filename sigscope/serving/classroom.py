@@ -208,8 +208,9 @@ class ServeState:
             return self.run / f"page-{page}.progress.json"
         return self.student_progress(code)
 
-    def student_progress(self, code: str) -> Path:
-        """The progress file of the student ``code``, its folder made if it is new.
+    def student_progress(self, code: str, make: bool = True) -> Path:
+        """The progress file of the student ``code``, its folder made if it is new (with
+        ``make`` False, only checked: a page that is only asked for makes no folder).
 
         Raises:
             ClassroomError: not a code, or a new code when MAX_STUDENTS folders exist already
@@ -226,7 +227,8 @@ class ServeState:
                             f"this server keeps the progress of at most {MAX_STUDENTS} student "
                             "codes, and has them all: use a code it knows"
                         )
-                folder.mkdir(exist_ok=True, mode=0o700)
+                if make:
+                    folder.mkdir(exist_ok=True, mode=0o700)
         except OSError as e:
             raise ClassroomError(f"this server cannot keep progress ({e.strerror})") from None
         return folder / "progress.json"

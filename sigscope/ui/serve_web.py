@@ -673,8 +673,11 @@ class DashboardServer(Server):
         elif n % 100 == 0:
             self.say(f"{n} requests refused so far (latest: {what}, {why})")
 
-    def choose(self, lesson: str | None, student: str | None, dashboard: bool = False) -> Choice:
-        """What a page asked for (from its address), checked.
+    def choose(
+        self, lesson: str | None, student: str | None, dashboard: bool = False, make: bool = True
+    ) -> Choice:
+        """What a page asked for (from its address), checked; a new student code's folder is
+        made only with ``make`` (when the page opens: asking for a page makes nothing).
 
         Raises:
             ClassroomError: a bad student code or a lesson this server does not have.
@@ -684,7 +687,7 @@ class DashboardServer(Server):
             if self.fixed.kind != "lesson":
                 code = None
             elif code is not None and self.state is not None:
-                self.state.student_progress(code)
+                self.state.student_progress(code, make)
             return Choice(self.fixed.kind, self.fixed.lesson, code)
         if lesson in (None, "", NONE):
             if code is not None and not dashboard:
@@ -703,7 +706,7 @@ class DashboardServer(Server):
                 f"(sigscope serve --max-workers {self.settings.max_workers})"
             )
         if code is not None and self.state is not None:
-            self.state.student_progress(code)  # a new code beyond the limit is refused here
+            self.state.student_progress(code, make)  # a new code beyond the limit: refused
         return Choice("lesson", entry, code)
 
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
@@ -731,7 +734,7 @@ class DashboardServer(Server):
                 headers=PLAIN_HEADERS,
             )
         try:
-            choice = self.choose(lesson, query.get("student"), dashboard)
+            choice = self.choose(lesson, query.get("student"), dashboard, make=False)
         except ClassroomError as e:
             return web.Response(
                 status=400,

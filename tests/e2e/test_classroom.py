@@ -562,6 +562,17 @@ def test_a_lesson_bigger_than_max_workers_is_refused_for_that_reason(
         assert served.labs() == []
 
 
+def test_asking_for_a_page_makes_no_student_folder(env: dict[str, str]) -> None:
+    """Only a page that opens (its websocket) keeps a new code: asking for pages with made-up
+    codes (no lab, no cost) must not use up the server's MAX_STUDENTS codes."""
+    with serve(env=env) as served:
+        for code in ("zoe", "zed"):
+            status, _ = status_of(f"{served.start}&lesson=1&student={code}")
+            assert status == 200
+        assert not Path(env["XDG_STATE_HOME"], "sigscope/serve/students/zoe").exists()
+        assert list(Path(env["XDG_STATE_HOME"], "sigscope/serve/students").iterdir()) == []
+
+
 async def test_a_websocket_with_a_bad_code_or_lesson_starts_nothing(env: dict[str, str]) -> None:
     with serve(env=env) as served:
         async with aiohttp.ClientSession() as session:
@@ -734,10 +745,13 @@ def test_new_student_codes_stop_at_the_limit_known_ones_go_on(
     monkeypatch.setattr(classroom, "MAX_STUDENTS", 2)
     state = ServeState(tmp_path / "serve").open()
     try:
+        assert not state.student_progress("ada", make=False).parent.exists()  # only checked
         state.student_progress("ada")
         state.student_progress("bob")
         with pytest.raises(ClassroomError, match="at most 2 student codes"):
             state.student_progress("eve")
+        with pytest.raises(ClassroomError, match="at most 2 student codes"):
+            state.student_progress("eve", make=False)
         assert state.student_progress("ada").parent.is_dir()  # a known code still works
         assert not (tmp_path / "serve/students/eve").exists()
     finally:
