@@ -361,6 +361,14 @@ async def test_the_teachers_view_needs_its_own_key(env: dict[str, str]) -> None:
             async with session.get(served.teacher) as response:
                 assert response.status == 200
                 assert "No page is open." in await response.text()
+            # A page number that is not open (never was, or closed): the view says so.
+            async with session.post(
+                f"{served.base}teacher/end", data={"token": served.teacher_token, "page": "99999"}
+            ) as response:
+                assert response.status == 200 and response.url.query.get("ended") == "none"
+                assert "No such page is open (it may have closed already)." in (
+                    await response.text()
+                )
 
 
 # -- a full server -----------------------------------------------------------------------------
