@@ -345,6 +345,7 @@ def page_parser() -> argparse.ArgumentParser:
         one = kinds.add_parser(kind, allow_abbrev=False)
         one.add_argument("file", type=Path)
         one.add_argument("--progress", type=Path)
+        one.add_argument("--picker", type=Path)  # the lessons L offers (default: its folder)
     return parser
 
 
@@ -449,7 +450,8 @@ def main_page(argv: Sequence[str]) -> int:
     except LessonInvalid as e:
         print(f"sigscope serve: error: {e.problems[0] if e.problems else e}", file=sys.stderr)
         return EXIT_USAGE
-    folder = args.file.parent
+    # What the lesson picker (L) offers: the lessons this server lets a page open.
+    folder = args.picker if args.picker is not None else args.file.parent
     if args.kind == "demo":
         from sigscope.ui.demo_app import DemoApp
 

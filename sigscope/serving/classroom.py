@@ -197,6 +197,20 @@ class ServeState:
             shutil.rmtree(self.run, ignore_errors=True)
             self.run = None
 
+    def picker_folder(self, entries: Iterable[CatalogEntry]) -> Path:
+        """A folder of this run with the lesson files of ``entries`` (links to them): what a
+        served lesson's picker (L) offers, so that a page cannot switch to a lesson the
+        server refuses (a real shell without --allow-code, a lab bigger than --max-workers).
+        Raises OSError."""
+        assert self.run is not None
+        folder = self.run / "lessons"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for entry in entries:
+            link = folder / entry.path.name
+            if not link.is_symlink():
+                link.symlink_to(entry.path.resolve())
+        return folder
+
     def status_file(self, page: int) -> Path:
         assert self.run is not None
         return self.run / f"page-{page}.json"

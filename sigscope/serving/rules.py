@@ -116,10 +116,12 @@ class ServeSettings:
         lesson: str | None = None,
         status: str | None = None,
         progress: str | None = None,
+        picker: str | None = None,
     ) -> list[str]:
         """The command a page's app runs: ``kind`` is ``dashboard`` (with ``--workers``
         capped), ``lesson`` or ``demo`` (of the lesson file ``lesson``). ``status`` is the
-        file the page reports its progress in; ``progress`` where a lesson's progress is kept.
+        file the page reports its progress in; ``progress`` where a lesson's progress is kept;
+        ``picker`` the folder of the lessons its lesson picker (L) offers.
         """
         argv = [
             sys.executable,
@@ -148,6 +150,8 @@ class ServeSettings:
         argv += [kind, lesson]
         if progress is not None:
             argv += ["--progress", progress]
+        if picker is not None:
+            argv += ["--picker", picker]
         return argv
 
 

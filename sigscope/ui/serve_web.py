@@ -359,6 +359,7 @@ class DashboardServer(Server):
         self.stopping = False
         self.budget = Budget(settings.max_processes, settings.max_workers)
         self.fixed = self._fixed_choice()
+        self._picker: str | None = None  # (see picker)
         self._numbers = itertools.count(1)
 
     def _fixed_choice(self) -> Choice | None:
@@ -533,7 +534,25 @@ class DashboardServer(Server):
             lesson=path,
             status=str(self.state.status_file(page.number)),
             progress=str(self.state.progress_file(page.number, choice.student)),
+            picker=self.picker(),
         )
+
+    def openable(self, entry: CatalogEntry) -> bool:
+        """Whether a page may open ``entry`` (see choose, which says why not)."""
+        s = self.settings
+        return (s.allow_code or not entry.shell) and entry.processes <= s.max_workers
+
+    def picker(self) -> str | None:
+        """The folder of the lessons a lesson page's picker (L) offers: those a page may
+        open, made once (None without a state folder: the lesson's own folder then)."""
+        if self._picker is None and self.state is not None and self.state.run is not None:
+            try:
+                entries = [e for e in self.catalog.entries if self.openable(e)]
+                self._picker = str(self.state.picker_folder(entries))
+            except OSError as e:
+                self.say(f"the lessons' picker shows every lesson: {e.strerror}")
+                self._picker = ""
+        return self._picker or None
 
     def needs(self, choice: Choice) -> int:
         """The processes a page's lab starts below its master."""

@@ -267,6 +267,34 @@ def test_a_reload_at_the_per_client_limit_opens_the_page_again(
         wait_until(lambda: not existing(lab) and all_gone(served), what="the lab to go")
 
 
+def test_a_pages_lesson_picker_offers_only_the_lessons_it_may_open(
+    browser: Any, env: dict[str, str]
+) -> None:
+    """L in a served lesson lists the lessons this server lets a page open: not one with a
+    real shell (no --allow-code here), which the page's lab would refuse to start."""
+    shells = [e for e in CATALOG.entries if e.shell]
+    last = [e for e in CATALOG.entries if not e.shell][-1]
+    assert shells
+    with serve(env=env) as served:
+        page, received = open_dashboard(browser, served.start + "&lesson=1&student=ada")
+        wait_until(lambda: LESSON_1.title.encode() in shown(received), page=page)
+        wait_until(lambda: row_of(served, "ada", 1), what="ada on step 1", page=page)
+        before = len(shown(received))
+        press(page, "L")
+        wait_until(
+            lambda: last.id.encode() in shown(received)[before:],
+            what=f"the picker to list {last.id}",
+            page=page,
+        )
+        picker = shown(received)[before:]
+        assert LESSON_2.id.encode() in picker
+        for entry in shells:
+            assert entry.id.encode() not in picker, entry.id
+        lab = refs_below(served.pid)
+        page.close()
+        wait_until(lambda: not existing(lab) and all_gone(served), what="the lab to go")
+
+
 # -- the teacher's view ------------------------------------------------------------------------
 
 
@@ -764,6 +792,18 @@ def test_new_student_codes_stop_at_the_limit_known_ones_go_on(
         assert not (tmp_path / "serve/students/eve").exists()
     finally:
         state.close()
+
+
+def test_the_picker_folder_holds_the_lessons_given(tmp_path: Path) -> None:
+    state = ServeState(tmp_path / "serve").open()
+    try:
+        folder = state.picker_folder([LESSON_1, LESSON_3])
+        assert sorted(p.name for p in folder.iterdir()) == [LESSON_1.path.name, LESSON_3.path.name]
+        assert (folder / LESSON_1.path.name).read_bytes() == LESSON_1.path.read_bytes()
+        assert state.picker_folder([LESSON_1]) == folder  # again: no error
+    finally:
+        state.close()
+    assert not (tmp_path / "serve" / "run").exists()
 
 
 def test_a_lesson_page_runs_the_lesson_with_its_progress_and_status_files() -> None:
