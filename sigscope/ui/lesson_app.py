@@ -765,8 +765,10 @@ class LessonApp(SigscopeApp):
         the dashboard's and the lesson's keys would act on a lab that is not shown."""
         if action in ("quit", "help", "command_palette") or action.startswith("app."):
             return True
-        if action in EARLY_ACTIONS and self._focus_types():
-            return False  # typed there (a priority binding would take it from the widget)
+        if action in EARLY_ACTIONS and (
+            self.screen is not self.screen_stack[0] or self._focus_types()
+        ):
+            return False  # typed there, or a dialog's (a priority binding would take it)
         return not (self.lesson is None or isinstance(self.screen, LessonPicker))
 
     def _focus_types(self) -> bool:

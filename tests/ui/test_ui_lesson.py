@@ -670,6 +670,10 @@ async def test_a_terminal_lesson_as_a_student_meets_it() -> None:
 
         await pilot.press("f7")
         assert app.focused is terminal
+        await pilot.press("slash")  # typed into bash: the lesson's priority `/` declines there
+        await until(pilot, lambda: "/" in lane.transcript(), "the / echoed by the terminal")
+        assert app.focused is terminal
+        await pilot.press("backspace")
         lane.type("sleep 300 &\r")
         await until(pilot, lambda: 0 in run.done, "step 1")
         lane.type("sleep 301 | sleep 302\r")
