@@ -462,7 +462,7 @@ class SigscopeApp(App[None]):
             sink.clear()
         self._set_banner(None)
         try:
-            lab = self.settings.make_source()
+            lab = self._sized_terminal(self.settings).make_source()
             lab.subscribe(self._inbox(generation).put)
             lab.start()
         except SourceError as e:
@@ -480,6 +480,17 @@ class SigscopeApp(App[None]):
         self.sub_title = self.settings.describe(lab)
         self._ask_status()
         self.refresh_tree()
+
+    def _sized_terminal(self, settings: SourceSettings) -> SourceSettings:
+        """A terminal lane's pty starts at its panel's size: no SIGWINCH at start (issue 16)."""
+        from dataclasses import replace
+
+        from sigscope.ui.widgets.terminal_panel import lane_terminal_size
+
+        if not isinstance(settings, LabSettings) or settings.terminal is None:
+            return settings
+        rows, cols = lane_terminal_size(self.size.width)
+        return replace(settings, terminal=replace(settings.terminal, rows=rows, cols=cols))
 
     def _show_terminal(self, lab: Source) -> None:
         """A lab with a terminal lane (``--terminal``, issue 16) gets its session tree and

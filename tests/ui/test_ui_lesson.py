@@ -665,7 +665,9 @@ async def test_a_terminal_lesson_as_a_student_meets_it() -> None:
         assert not app.process_tree.display and not app.panel("master").display
         assert app.pane.region.height >= 35  # the pane has the body's height
         # The pty started at the panel's size: its first layout resized nothing.
-        assert lane.size == (terminal.content_size.height, terminal.content_size.width)
+        started = next(e for e in lab.events(0) if e.get("action") == "started")
+        size = (terminal.content_size.height, terminal.content_size.width)
+        assert (started["rows"], started["cols"]) == size == lane.size
         await until(pilot, lambda: isinstance(app.focused, SessionTree), "the session tree")
 
         await pilot.press("f7")
@@ -716,8 +718,9 @@ async def test_a_terminal_lesson_at_80x24_shows_the_pane_and_the_terminal() -> N
         assert app.layout_mode == "compact"
         assert app.pane.display and app.pane.region.height >= 8
         assert terminal.region.height == 10 and terminal.region.width == 80
-        assert lab.terminal is not None
-        assert lab.terminal.size == (terminal.content_size.height, terminal.content_size.width)
+        started = next(e for e in lab.events(0) if e.get("action") == "started")
+        inside = (terminal.content_size.height, terminal.content_size.width)
+        assert (started["rows"], started["cols"]) == (8, 78) == inside
         assert not app.screen.query_one("#tab-master", Tab).display
         await pilot.press("q")
 

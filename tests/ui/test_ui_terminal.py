@@ -243,3 +243,24 @@ async def test_the_panel_says_when_the_shell_has_ended() -> None:
             await pilot.press(*"exit", "enter")
             await event(pilot, lane, c, kind="exit", pid=lane.shell_pid)
             await until(pilot, lambda: "the shell has ended" in str(panel.border_subtitle))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_the_dashboards_pty_starts_at_its_panels_size(size: tuple[int, int]) -> None:
+    """``sigscope --terminal``: the pty starts at the size the Terminal panel gets, so its
+    first layout sends the shell no SIGWINCH that nobody caused (issue 16)."""
+    from sigscope.terminal import TerminalSettings
+    from sigscope.ui.app import SigscopeApp
+    from sigscope.ui.settings import LabSettings
+
+    app = SigscopeApp(LabSettings(workers=0, terminal=TerminalSettings()))
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: bool(app.query(TerminalPanel)) and app.lab is not None)
+        panel = app.query_one(TerminalPanel)
+        await until(pilot, lambda: panel.content_size.width > 0)
+        lab = app.lab
+        assert lab is not None
+        started = next(e for e in lab.events(0) if e.get("action") == "started")
+        inside = (panel.content_size.height, panel.content_size.width)
+        assert (started["rows"], started["cols"]) == inside
+        await pilot.press("q")

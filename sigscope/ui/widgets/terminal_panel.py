@@ -248,15 +248,27 @@ class TerminalPanel(Widget, can_focus=True):
             self.border_subtitle = "the shell has ended · R: a fresh lab · esc: leave"
 
 
+LANE_HEIGHT = 16  # the dashboard's lane pane: rows
+LANE_TREE_WIDTH = 46  # its session tree: columns
+
+
+def lane_terminal_size(width: int) -> tuple[int, int]:
+    """(rows, cols) inside the lane pane's Terminal panel on a screen ``width`` wide: the pty
+    starts at that size, so the panel's first layout resizes nothing and the shell gets no
+    SIGWINCH the user did not cause (issue 16). Borders: 2 each way."""
+    return (LANE_HEIGHT - 2, max(1, width - LANE_TREE_WIDTH - 2))
+
+
 class TerminalLanePane(Horizontal):
     """The dashboard's part for a lab with a terminal lane: the session tree beside the
     Terminal panel."""
 
-    DEFAULT_CSS = """
-    TerminalLanePane { height: 16; }
-    TerminalLanePane SessionTree { width: 46; height: 100%; max-height: 100%; }
-    TerminalLanePane TerminalPanel { width: 1fr; height: 100%; }
-    """
+    DEFAULT_CSS = (
+        f"TerminalLanePane {{ height: {LANE_HEIGHT}; }}\n"
+        f"TerminalLanePane SessionTree {{ width: {LANE_TREE_WIDTH}; height: 100%; }}\n"
+        "TerminalLanePane SessionTree { max-height: 100%; }\n"
+        "TerminalLanePane TerminalPanel { width: 1fr; height: 100%; }\n"
+    )
 
     def __init__(self, lane: TerminalLane, **kwargs: Any) -> None:
         super().__init__(**kwargs)
