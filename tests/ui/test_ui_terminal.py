@@ -264,3 +264,36 @@ async def test_the_dashboards_pty_starts_at_its_panels_size(size: tuple[int, int
         inside = (panel.content_size.height, panel.content_size.width)
         assert (started["rows"], started["cols"]) == inside
         await pilot.press("q")
+
+
+async def test_k_in_the_session_tree_signals_the_row() -> None:
+    """k in the session tree opens the signal menu for the row under the cursor (in a terminal
+    lesson the app's own k would signal the lab's hidden master): Enter sends the preselected
+    SIGTERM to that process, which ends killed by it."""
+    from sigscope.ui.screens.signal_menu import SignalMenu
+
+    with Lane() as lane:
+        log = lane.log
+        assert log is not None
+        lane.wait_output("$ ")
+        app = TerminalApp(lane)
+        async with app.run_test(size=(100, 36)) as pilot:
+            tree = app.query_one(SessionTree)
+            c = log.cursor()
+            lane.type("sleep 30 &\r")
+            pid = (await event(pilot, lane, c, kind="exec", comm="sleep"))["pid"]
+            await until(pilot, lambda: pid in [t for t, _ in tree.rows])
+            tree.focus()
+            while tree.selected != pid:
+                before = tree.cursor
+                await pilot.press("down")
+                assert tree.cursor != before, "the sleep's row is not reachable"
+            await pilot.press("k")
+            await until(pilot, lambda: isinstance(app.screen, SignalMenu))
+            menu = app.screen
+            assert isinstance(menu, SignalMenu) and menu.target == f"pid {pid}"
+            c = log.cursor()
+            await pilot.press("enter")
+            sent = await event(pilot, lane, c, kind="sent")
+            assert sent["target"] == pid and sent["sig"] == "SIGTERM"
+            await event(pilot, lane, c, kind="exit", pid=pid, sig="SIGTERM")

@@ -5,6 +5,7 @@ process through its checked pidfd, or a whole group (``kill -- -PGID``) once con
 
 from __future__ import annotations
 
+import signal
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -73,6 +74,9 @@ class SessionTree(Widget, can_focus=True):
             Binding(key, f"send('{sig}')", f"{sig[3:]} to row", show=sig in ("SIGINT", "SIGTSTP"))
             for key, sig in SEND_KEYS
         ),
+        # The dashboard's k, for the row under the cursor: the app's own k signals the lab's
+        # tree selection, hidden in a terminal lesson (its master: not what the learner sees).
+        Binding("k", "signal_menu", "Signal row…", show=False),
     ]
 
     class Changed(Message):
@@ -163,6 +167,23 @@ class SessionTree(Widget, can_focus=True):
         if self.rows:
             self.cursor = max(0, min(len(self.rows) - 1, self.cursor + delta))
             self.refresh()
+
+    def action_signal_menu(self) -> None:
+        """Any signal, picked from the dashboard's menu, to the row under the cursor (a
+        group's send confirmed as the quick keys' are)."""
+        from sigscope.signames import signal_name
+        from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
+
+        target = self.selected
+        if target is None or self.lane is None:
+            return
+        what = f"process group {-target}" if target < 0 else f"pid {target}"
+
+        def chosen(choice: SignalChoice | None) -> None:
+            if choice is not None:
+                self.action_send(signal_name(choice.signum))
+
+        self.app.push_screen(SignalMenu(what, int(signal.SIGTERM)), chosen)
 
     def action_send(self, sig: str) -> None:
         target = self.selected
