@@ -103,9 +103,10 @@ async def test_type_run_and_the_dispositions_panel_follows_signal_signal() -> No
         await until(pilot, lambda: panel.has_class("-shown"), "the panel shown for a playground")
         assert panel.index == 0
         pid = lab.worker(0).pid
-        # Select the worker in the tree: the dispositions panel shows it.
-        for sink in app._event_sinks():
-            sink.show_pid(pid)
+        # Select the worker in the tree: the dispositions panel shows it. (Through the tree: the
+        # lab starts after the first frame, and the tree's first selection, the master, may
+        # still be on its way to the panels.)
+        await until(pilot, lambda: app.process_tree.select_pid(pid), "the worker in the tree")
         disp = app.query_one(DispositionsPanel)
         await until(pilot, lambda: disp._sets is not None, "the first scan of the worker")
         assert 10 not in disp._sets["ignored"]  # SIGUSR1 not ignored yet
