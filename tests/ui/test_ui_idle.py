@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from sigscope.lab.controller import Lab
 from sigscope.ui.app import SLICE, SigscopeApp
 from sigscope.ui.messages import LabEvents
 from sigscope.ui.settings import LabSettings
@@ -89,6 +90,43 @@ async def test_an_idle_dashboard_redraws_only_the_ages() -> None:
         app.lab.send(worker.pid, "USR1")
         await asyncio.to_thread(app.lab.wait_for, kind="received", pid=worker.pid, timeout=30)
         await until(pilot, lambda: sum(chart_lines.values()) > 0, "the chart drawing the signal")
+        await pilot.press("q")
+
+
+async def test_an_idle_dashboards_lab_is_scanned_once_a_second_and_a_key_brings_four_back() -> None:
+    """The dashboard's own lab sampler idles at 1 Hz (htop: every 1.5 s), and a signal sent
+    from the keyboard wakes it at once: the worker's count is drawn, and scans come at 4 Hz."""
+    app = SigscopeApp(LabSettings(workers=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: settled(app), "an idle, settled dashboard")
+        lab = app.lab
+        assert isinstance(lab, Lab) and lab.sampler is not None
+        sampler = lab.sampler
+        scans: list[tuple[float, bool]] = []  # (when, idle after it)
+        sampler.subscribe(lambda _s: scans.append((time.monotonic(), sampler.idle)))
+
+        def idle_run(n: int) -> list[float]:
+            """The times of the last ``n`` + 1 scans if each of the last n came after an idle
+            one (so the gaps between them are the idle cadence), else []."""
+            last = scans[-n - 1 :]
+            ok = len(last) == n + 1 and all(idle for _, idle in last[:-1])
+            return [t for t, _ in last] if ok else []
+
+        times = await until(pilot, lambda: idle_run(3), "3 scans of an idle sampler", timeout=60)
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        assert min(gaps) >= 0.9, gaps
+        # A key: USR1 to the selected worker (caught and reported); the sent event wakes the
+        # sampler.
+        worker = next(r for r in app.process_tree.rows_shown if r.role == "worker 0")
+        await until(pilot, lambda: app.process_tree.select_pid(worker.pid), "worker 0 selected")
+        seen = len(scans)
+        pressed = time.monotonic()
+        await pilot.press("u")
+        await until(pilot, lambda: len(scans) >= seen + 6, "6 scans after the key")
+        after = [t for t, _ in scans[seen : seen + 6]]
+        assert after[0] - pressed < 0.6, after[0] - pressed
+        fast = sorted(b - a for a, b in zip(after, after[1:], strict=False))
+        assert fast[len(fast) // 2] <= 0.3, fast  # four a second
         await pilot.press("q")
 
 
