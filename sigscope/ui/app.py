@@ -89,6 +89,11 @@ STARTING = "starting lab…"  # the tree's one line until the lab's first proces
 HINT = "esc: back to the tree · tab: next panel · ?: help · ctrl+p: every command"
 
 
+def layout_for(width: int, height: int) -> str:
+    """``full`` (every panel at once) or ``compact`` (secondary panels as tabs)."""
+    return "full" if width >= FULL_WIDTH and height >= FULL_HEIGHT else "compact"
+
+
 def lab_controls(settings: SourceSettings) -> bool:
     """Whether ``settings`` makes a lab of our own (TTIN, reaping, spawn, restart apply)."""
     return settings.lab_controls
@@ -228,6 +233,11 @@ class SigscopeApp(App[None]):
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # The screen's classes before its widgets exist: a class given to the screen later
+        # styles every widget again (two such passes were a fifth of the time to first frame).
+        width, height = self.size
+        self._layout_mode = layout_for(width, height)
+        self.screen.add_class("-dashboard", f"-{self._layout_mode}")
         yield Header(show_clock=False, icon="⚡")
         yield Static(id="banner")
         with Container(id="body"):
@@ -312,7 +322,7 @@ class SigscopeApp(App[None]):
     def on_mount(self) -> None:
         # The dashboard's notices go to the status line; Textual's toasts on this screen would
         # cover the panels (a toast is still used over a dialog, and hidden here: app.tcss).
-        self.screen_stack[0].add_class("-dashboard")
+        self.screen_stack[0].add_class("-dashboard")  # (compose gave it: a no-op then)
         self.query_one("#panel-tabs", Tabs).active = "tab-log"
         self._apply_layout(self.size.width, self.size.height)
         self.process_tree.focus()
@@ -370,7 +380,7 @@ class SigscopeApp(App[None]):
             self.push_screen(TooSmallScreen())
         elif not small and showing:
             self.pop_screen()
-        mode = "full" if width >= FULL_WIDTH and height >= FULL_HEIGHT else "compact"
+        mode = layout_for(width, height)
         if mode != self._layout_mode:
             self._layout_mode = mode
             main = self.screen_stack[0]
