@@ -95,6 +95,29 @@ def lab_processes(pgid: int) -> int:
     return count
 
 
+class Peak:
+    """The most processes the lab's group held at once, sampled from /proc every 2 ms by a
+    thread while the ``with`` block runs (zombies count)."""
+
+    def __init__(self, pgid: int) -> None:
+        self.pgid = pgid
+        self.most = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.002):
+            self.most = max(self.most, lab_processes(self.pgid))
+
+    def __enter__(self) -> Peak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def test_a_hup_storm_to_stubborn_workers_never_exceeds_the_cap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -104,17 +127,7 @@ def test_a_hup_storm_to_stubborn_workers_never_exceeds_the_cap(
     with Lab(workers=8, behaviour="stubborn", grace=0.3) as lab:
         assert lab.pgid is not None
         pgid = lab.pgid
-        most = 0
-        stop = threading.Event()
-
-        def sample() -> None:
-            nonlocal most
-            while not stop.wait(0.002):  # sample /proc all through the storm
-                most = max(most, lab_processes(pgid))
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        try:
+        with Peak(pgid) as peak:  # sample /proc all through the storm
             since = lab.cursor()
             for _ in range(30):
                 lab.send("master", "HUP")
@@ -131,10 +144,7 @@ def test_a_hup_storm_to_stubborn_workers_never_exceeds_the_cap(
                 timeout=T,
             )
             notes = [e for e in lab.events() if e["kind"] == "note"]
-        finally:
-            stop.set()
-            sampler.join()
-        assert most <= 9, f"{most} lab processes at once under a cap of 8"
+        assert peak.most <= 9, f"{peak.most} lab processes at once under a cap of 8"
         assert any("spawn waits" in n["text"] for n in notes), notes
 
 
@@ -291,24 +301,13 @@ def test_a_flags_worker_and_its_children_count_against_the_cap(
         Lab(workers=1, behaviour="flags", params={"children": 8})  # 1 + 8 = 9
     with Lab(workers=1, behaviour="flags", params={"children": 7, "linger": 60}) as lab:
         assert lab.pgid is not None
-        pgid = lab.pgid
-        most = 0
-        stop = threading.Event()
-
-        def sample() -> None:
-            nonlocal most
-            while not stop.wait(0.002):
-                most = max(most, lab_processes(pgid))
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        try:
+        with Peak(lab.pgid) as peak:
             lab.wait_for(kind="flags", timeout=T)  # installed: USR2 is caught from now on
             for batch in range(1, 6):
                 lab.send("worker", "USR2")
                 lab.wait_until(
                     lambda n=batch: (
-                        len(  # type: ignore[misc]
+                        len(
                             [
                                 e
                                 for e in lab.events()
@@ -319,10 +318,7 @@ def test_a_flags_worker_and_its_children_count_against_the_cap(
                     ),
                     timeout=T,
                 )
-        finally:
-            stop.set()
-            sampler.join()
-    assert most <= 9, f"{most} lab processes at once under a cap of 8"
+    assert peak.most <= 9, f"{peak.most} lab processes at once under a cap of 8"
 
 
 def test_a_record_file_name_with_escapes_is_shown_escaped(tmp_path: Path) -> None:

@@ -9,9 +9,11 @@ Snapshots are small frozen dataclasses with the sampler's field names, or a real
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import signal
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,18 +130,31 @@ def arrows(chart: SequenceChart, sig: str) -> list[Any]:
     return [r for r in chart.rows if r.kind == "arrow" and r.sig == sig]
 
 
-# -- the sequence chart ----------------------------------------------------------------------
-async def test_chart_draws_real_lab_arrows_latency_exits_and_reaps() -> None:
-    events = recorded_lab()
+def one_arrow(chart: SequenceChart, sig: str) -> Any:
+    """The chart's one arrow row for ``sig`` (it fails if there are none, or several)."""
+    found = arrows(chart, sig)
+    assert len(found) == 1, found
+    return found[0]
+
+
+@contextlib.asynccontextmanager
+async def drawn(events: tuple[dict[str, Any], ...]) -> AsyncIterator[SequenceChart]:
+    """A chart in a running app, given the events one at a time (as the live stream gives
+    them) and drawn."""
     chart = SequenceChart()
     async with One(chart).run_test(size=(120, 40)) as pilot:
         for event in events:
             chart.add_event(event)
         chart.flush()
         await pilot.pause()
-        usr1 = arrows(chart, "SIGUSR1")
-        assert len(usr1) == 1
-        row = usr1[0]
+        yield chart
+
+
+# -- the sequence chart ----------------------------------------------------------------------
+async def test_chart_draws_real_lab_arrows_latency_exits_and_reaps() -> None:
+    events = recorded_lab()
+    async with drawn(events) as chart:
+        row = one_arrow(chart, "SIGUSR1")
         assert (row.sender, row.receiver, row.count, row.handled) == ("you", "w0", 1, 1)
         sent = next(e for e in events if e["kind"] == "sent" and e["sig"] == "SIGUSR1")
         got = next(e for e in events if e["kind"] == "received" and e["sig"] == "SIGUSR1")
@@ -169,19 +184,13 @@ async def test_chart_draws_real_lab_arrows_latency_exits_and_reaps() -> None:
 
 async def test_chart_aggregates_a_real_storm_of_1000_into_one_row() -> None:
     events = recorded_lab()
-    chart = SequenceChart()
-    async with One(chart).run_test(size=(120, 40)) as pilot:
-        for event in events:
-            chart.add_event(event)
-        chart.flush()
-        await pilot.pause()
-        storm = arrows(chart, "SIGUSR2")
-        assert len(storm) == 1
-        assert storm[0].count == 1000
+    async with drawn(events) as chart:
+        storm = one_arrow(chart, "SIGUSR2")
+        assert storm.count == 1000
         received = sum(1 for e in events if e["kind"] == "received" and e["sig"] == "SIGUSR2")
         # Standard signals coalesce while pending: fewer handler runs than sends, all matched.
-        assert storm[0].handled == received and 0 < received <= 1000
-        text = chart.row_texts()[chart.rows.index(storm[0])]
+        assert storm.handled == received and 0 < received <= 1000
+        text = chart.row_texts()[chart.rows.index(storm)]
         assert "SIGUSR2 ×1000" in text
 
 
