@@ -49,6 +49,7 @@ from tests.e2e.test_serve import (
     refs_below,
     run_serve,
     serve,
+    served_apps,
     shown,
     wait_until,
 )
@@ -449,15 +450,7 @@ async def test_every_pages_processes_fit_in_max_processes(env: dict[str, str]) -
 
 def spares_of(served: Served) -> list[int]:
     """The server's children that are spare apps (``… sigscope.commands.serve --warm``)."""
-    found = []
-    for pid in procfs.children_of(served.pid):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"sigscope.commands.serve" in argv and b"--warm" in argv:
-            found.append(pid)
-    return found
+    return served_apps(served, b"--warm")
 
 
 READ = {"x86_64": 0, "aarch64": 63}.get(os.uname().machine)  # read(2)'s number

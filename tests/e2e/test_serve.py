@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,6 +122,20 @@ def comm(pid: int) -> str | None:
 def parent(pid: int) -> int:
     st = procfs.read_stat(pid)
     return 0 if st is None else st.ppid
+
+
+def served_apps(served: Served, *also: bytes) -> list[int]:
+    """The server's children running ``sigscope.commands.serve`` (with every word of ``also``
+    in their argv too, such as ``b"--warm"``)."""
+    found = []
+    for pid in procfs.children_of(served.pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if all(word in argv for word in (b"sigscope.commands.serve", *also)):
+            found.append(pid)
+    return found
 
 
 def free_port() -> int:

@@ -39,6 +39,7 @@ from tests.e2e.test_serve import (
     parent,
     run_serve,
     serve,
+    served_apps,
     wait_until,
 )
 
@@ -69,18 +70,7 @@ def app_of(served: Served) -> int:
     on a loaded machine the app's first (300×100) frames could fill the pipe to the server
     and the lab be late past any deadline (seen once in a full run: 60 s, no lab)."""
 
-    def apps() -> list[int]:
-        found = []
-        for pid in procfs.children_of(served.pid):
-            try:
-                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"sigscope.commands.serve" in argv:
-                found.append(pid)
-        return found
-
-    [app] = wait_until(apps, what="the page's app")
+    [app] = wait_until(lambda: served_apps(served), what="the page's app")
     return app
 
 
