@@ -288,14 +288,21 @@ def test_an_idle_virtual_timer_never_fires_while_a_real_one_does() -> None:
 
 
 # -- blocked-read ------------------------------------------------------------------------------
+def usr1_in_read(lab: Lab) -> tuple[int, Event, int]:
+    """Send SIGUSR1 to the blocked-read worker once it sleeps in read(): its pid, its
+    ``waiting`` call event, and the cursor from just before the send."""
+    pid = ready_worker(lab)
+    waiting = lab.wait_for(kind="call", state="waiting", pid=pid, timeout=T)
+    assert "pipe" in wchan(pid)  # the waiting event is written once it sleeps in read()
+    c = lab.cursor()
+    lab.send(pid, "USR1")
+    return pid, waiting, c
+
+
 def test_siginterrupt_true_the_handler_runs_during_the_read_and_python_retries_it() -> None:
     with Lab(workers=1, behaviour="blocked-read", params={"siginterrupt": True}) as lab:
-        pid = ready_worker(lab)
-        waiting = lab.wait_for(kind="call", state="waiting", pid=pid, timeout=T)
+        pid, waiting, c = usr1_in_read(lab)
         assert waiting["siginterrupt"] is True
-        assert "pipe" in wchan(pid)  # the waiting event is written once it sleeps in read()
-        c = lab.cursor()
-        lab.send(pid, "USR1")
         retried = lab.wait_for(kind="call", state="retried", sig="SIGUSR1", pid=pid, timeout=T)
         received = lab.wait_for(kind="received", sig="SIGUSR1", pid=pid, since=c, timeout=T)
         assert received["t"] <= retried["t"]
@@ -307,11 +314,7 @@ def test_siginterrupt_true_the_handler_runs_during_the_read_and_python_retries_i
 
 def test_siginterrupt_false_the_kernel_restarts_the_read_and_the_handler_waits() -> None:
     with Lab(workers=1, behaviour="blocked-read", params={"siginterrupt": False}) as lab:
-        pid = ready_worker(lab)
-        lab.wait_for(kind="call", state="waiting", pid=pid, timeout=T)
-        assert "pipe" in wchan(pid)  # the waiting event is written once it sleeps in read()
-        c = lab.cursor()
-        lab.send(pid, "USR1")
+        pid, _, c = usr1_in_read(lab)
         tripped = lab.wait_for(kind="tripped", sig="SIGUSR1", pid=pid, since=c, timeout=T)
         lab.wait_for(kind="call", state="restarted", sig="SIGUSR1", pid=pid, since=c, timeout=T)
         # The C-level handler ran (the wakeup fd byte); the Python handler has not.
@@ -330,11 +333,7 @@ def test_siginterrupt_false_the_kernel_restarts_the_read_and_the_handler_waits()
 def test_a_handler_that_raises_makes_the_interrupted_read_fail() -> None:
     params = {"siginterrupt": True, "raise_in_handler": True}
     with Lab(workers=1, behaviour="blocked-read", params=params) as lab:
-        pid = ready_worker(lab)
-        lab.wait_for(kind="call", state="waiting", pid=pid, timeout=T)
-        assert "pipe" in wchan(pid)  # the waiting event is written once it sleeps in read()
-        c = lab.cursor()
-        lab.send(pid, "USR1")
+        pid, _, c = usr1_in_read(lab)
         failed = lab.wait_for(kind="call", state="failed", pid=pid, since=c, timeout=T)
         assert failed["exception"] == "HandlerRaised" and failed["sig"] == "SIGUSR1"
         lab.wait_for(kind="call", state="waiting", pid=pid, since=c, timeout=T)  # reads again
