@@ -190,6 +190,19 @@ def test_masks_agree_with_ps_for_the_master_and_an_idle_worker() -> None:
         assert not worker.masks.blocked and not worker.masks.all_pending
 
 
+def in_lab_group(lab: Lab, code: str) -> subprocess.Popen[bytes]:
+    """A Python process running ``code`` in the lab's process group, a child of the controller
+    (so the sampler adopts it), with its stdin and stdout piped."""
+    assert lab.pgid is not None
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        process_group=lab.pgid,
+    )
+    return proc
+
+
 _BLOCKER = """
 import signal, sys
 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
@@ -203,15 +216,9 @@ def test_a_blocked_signal_is_pending_and_ps_agrees() -> None:
     """A process in the lab's group, child of the controller (so the sampler adopts it),
     blocks SIGUSR1; a SIGUSR1 sent to it stays pending, process-wide (ShdPnd)."""
     with Lab(workers=1) as lab:
-        assert lab.pgid is not None
-        blocker = subprocess.Popen(
-            [sys.executable, "-c", _BLOCKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            process_group=lab.pgid,
-        )
+        blocker = in_lab_group(lab, _BLOCKER)
+        assert blocker.stdin is not None and blocker.stdout is not None
         try:
-            assert blocker.stdout is not None and blocker.stdin is not None
             assert blocker.stdout.readline() == b"ready\n"
             sampler = Sampler(lab)
             view = sampler.scan().by_pid(blocker.pid)
@@ -259,13 +266,7 @@ def test_an_unannounced_grandchild_is_found_then_adopted_then_gone() -> None:
     the kernel re-parents it to the controller (a child subreaper): the sampler finds it there,
     and says when it is gone."""
     with Lab(workers=1) as lab:
-        assert lab.pgid is not None
-        parent = subprocess.Popen(
-            [sys.executable, "-c", _FORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            process_group=lab.pgid,
-        )
+        parent = in_lab_group(lab, _FORKER)
         assert parent.stdin is not None and parent.stdout is not None
         grandchild = int(parent.stdout.readline())
         sampler = Sampler(lab)
@@ -315,13 +316,7 @@ def test_a_child_forked_by_a_non_main_thread_is_found() -> None:
     """The kernel lists a child under the *thread* that forked it (/proc/PID/task/TID/
     children): a process with several threads must have every thread's list read."""
     with Lab(workers=1) as lab:
-        assert lab.pgid is not None
-        parent = subprocess.Popen(
-            [sys.executable, "-c", _THREAD_FORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            process_group=lab.pgid,
-        )
+        parent = in_lab_group(lab, _THREAD_FORKER)
         assert parent.stdin is not None and parent.stdout is not None
         try:
             child = int(parent.stdout.readline())
