@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -86,6 +87,20 @@ def wait_gone(pids: set[int], timeout: float = 5.0) -> set[int]:
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.01)
+
+
+@pytest.fixture
+def bare_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """PATH is one folder holding only bash and sleep (no strace): the folder, for a test to
+    add a tool of its own to."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "sleep"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    return bin_dir
 
 
 @pytest.fixture(scope="session", autouse=True)

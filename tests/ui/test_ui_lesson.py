@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -216,18 +215,9 @@ async def test_a_terminal_lesson_shows_the_terminal_and_show_me_types_into_it() 
         await pilot.press("q")
 
 
-async def test_a_terminal_lesson_without_strace_says_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_terminal_lesson_without_strace_says_so(bare_path: Path) -> None:
     """No strace on PATH: the lane still runs, and the lesson says at once that its checks of
     received signals and exits cannot tick."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in ("bash", "sleep"):
-        found = shutil.which(tool)
-        assert found is not None
-        (bin_dir / tool).symlink_to(found)
-    monkeypatch.setenv("PATH", str(bin_dir))
     app = RecordingLessonApp(resolve_lesson("29", FOLDER))
     async with app.run_test(size=(120, 50)) as pilot:
         await lab_ready(pilot, workers=0)
