@@ -5,9 +5,10 @@ Waits are on the lane's events and the panel's screen, never fixed sleeps.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -37,6 +38,18 @@ class TerminalApp(App[None]):
 
     def action_help_quit(self) -> None:  # App's ctrl+c binding: must not fire from the panel
         self.quit_asked += 1
+
+
+@contextlib.asynccontextmanager
+async def on_a_lane(prompt: bool = True) -> AsyncIterator[tuple[Lane, TerminalApp, Pilot[None]]]:
+    """A TerminalApp (100×36) running on a fresh lane of its own, started once bash has shown
+    its prompt (unless ``prompt`` is false)."""
+    with Lane() as lane:
+        if prompt:
+            lane.wait_output("$ ")
+        app = TerminalApp(lane)
+        async with app.run_test(size=(100, 36)) as pilot:
+            yield lane, app, pilot
 
 
 async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10) -> None:
@@ -85,95 +98,84 @@ def test_key_bytes() -> None:
 
 
 async def test_typed_keys_reach_the_pty_and_ctrl_c_does_not_quit() -> None:
-    with Lane() as lane:
+    async with on_a_lane(prompt=False) as (lane, app, pilot):
         log = lane.log
-        assert log is not None
-        app = TerminalApp(lane)
-        async with app.run_test(size=(100, 36)) as pilot:
-            panel = app.query_one(TerminalPanel)
-            panel.focus()
-            await until(pilot, lambda: any(line.startswith("$") for line in panel.text_lines()))
-            c = log.cursor()
-            await pilot.press(*"echo hi-there", "enter")
-            await until(pilot, lambda: "hi-there" in "\n".join(panel.text_lines()[1:]))
-            assert any(line == "hi-there" for line in panel.text_lines())
+        panel = app.query_one(TerminalPanel)
+        panel.focus()
+        await until(pilot, lambda: any(line.startswith("$") for line in panel.text_lines()))
+        c = log.cursor()
+        await pilot.press(*"echo hi-there", "enter")
+        await until(pilot, lambda: "hi-there" in "\n".join(panel.text_lines()[1:]))
+        assert any(line == "hi-there" for line in panel.text_lines())
 
-            # A foreground job, then Ctrl+C in the panel: SIGINT to the job, sigscope lives on.
-            c = log.cursor()
-            await pilot.press(*"sleep 30", "enter")
-            job = (await event(pilot, lane, c, match=is_sleep))["pid"]
-            await event(pilot, lane, c, kind="foreground", pgid=job)
-            c = log.cursor()
-            await pilot.press("ctrl+c")
-            await event(pilot, lane, c, kind="foreground", pgid=lane.shell_pid)
-            if lane.strace_pid and not lane.strace_problem:
-                await event(pilot, lane, c, kind="exit", pid=job, sig="SIGINT")
-            assert app.quit_asked == 0
-            assert app.is_running and panel.has_focus
+        # A foreground job, then Ctrl+C in the panel: SIGINT to the job, sigscope lives on.
+        c = log.cursor()
+        await pilot.press(*"sleep 30", "enter")
+        job = (await event(pilot, lane, c, match=is_sleep))["pid"]
+        await event(pilot, lane, c, kind="foreground", pgid=job)
+        c = log.cursor()
+        await pilot.press("ctrl+c")
+        await event(pilot, lane, c, kind="foreground", pgid=lane.shell_pid)
+        if lane.strace_pid and not lane.strace_problem:
+            await event(pilot, lane, c, kind="exit", pid=job, sig="SIGINT")
+        assert app.quit_asked == 0
+        assert app.is_running and panel.has_focus
 
 
 async def test_session_tree_shows_groups_and_the_foreground_mark() -> None:
-    with Lane() as lane:
+    async with on_a_lane() as (lane, app, pilot):
         log = lane.log
-        assert log is not None
-        lane.wait_output("$ ")
-        app = TerminalApp(lane)
-        async with app.run_test(size=(100, 36)) as pilot:
-            tree = app.query_one(SessionTree)
-            c = log.cursor()
-            lane.type("sleep 30 | sleep 31\r")
-            await until(pilot, lambda: len({e["pid"] for e in log.events(c) if is_sleep(e)}) >= 2)
-            fg = (
-                await event(
-                    pilot, lane, c, kind="foreground", match=lambda e: e["pgid"] != lane.shell_pid
-                )
-            )["pgid"]
-
-            def shown() -> str:
-                return tree.text()
-
-            await until(
-                pilot,
-                lambda: (
-                    f"{FOREGROUND_MARK} group {fg}" in shown()
-                    and "sleep 30" in shown()
-                    and "sleep 31" in shown()
-                ),
+        tree = app.query_one(SessionTree)
+        c = log.cursor()
+        lane.type("sleep 30 | sleep 31\r")
+        await until(pilot, lambda: len({e["pid"] for e in log.events(c) if is_sleep(e)}) >= 2)
+        fg = (
+            await event(
+                pilot, lane, c, kind="foreground", match=lambda e: e["pgid"] != lane.shell_pid
             )
-            text = shown()
-            assert f"  group {lane.shell_pid}" in text  # the shell's group, not marked
-            assert "sleep 30" in text and "sleep 31" in text
-            assert text.index(f"group {fg}") < text.index("sleep 30")
+        )["pgid"]
 
-            # Send SIGTERM to the whole group from the tree: confirmed first.
-            tree.focus()
-            await pilot.press("up", "up", "up", "up", "up")  # the foreground group comes first
-            assert tree.selected == -fg
-            c = log.cursor()
-            await pilot.press("t")
-            await pilot.pause()
-            assert not log.events(c)  # nothing sent before the answer
-            await pilot.press("y")
-            sent = await event(pilot, lane, c, kind="sent")
-            assert sent["target"] == -fg and sent["target_role"] == "group"
-            await event(pilot, lane, c, kind="foreground", pgid=lane.shell_pid)
-            await until(pilot, lambda: f"{FOREGROUND_MARK} group {lane.shell_pid}" in shown())
+        def shown() -> str:
+            return tree.text()
+
+        await until(
+            pilot,
+            lambda: (
+                f"{FOREGROUND_MARK} group {fg}" in shown()
+                and "sleep 30" in shown()
+                and "sleep 31" in shown()
+            ),
+        )
+        text = shown()
+        assert f"  group {lane.shell_pid}" in text  # the shell's group, not marked
+        assert "sleep 30" in text and "sleep 31" in text
+        assert text.index(f"group {fg}") < text.index("sleep 30")
+
+        # Send SIGTERM to the whole group from the tree: confirmed first.
+        tree.focus()
+        await pilot.press("up", "up", "up", "up", "up")  # the foreground group comes first
+        assert tree.selected == -fg
+        c = log.cursor()
+        await pilot.press("t")
+        await pilot.pause()
+        assert not log.events(c)  # nothing sent before the answer
+        await pilot.press("y")
+        sent = await event(pilot, lane, c, kind="sent")
+        assert sent["target"] == -fg and sent["target_role"] == "group"
+        await event(pilot, lane, c, kind="foreground", pgid=lane.shell_pid)
+        await until(pilot, lambda: f"{FOREGROUND_MARK} group {lane.shell_pid}" in shown())
 
 
 async def test_f8_hangs_the_terminal_up() -> None:
-    with Lane() as lane:
+    async with on_a_lane() as (lane, app, pilot):
         log = lane.log
-        assert log is not None
-        lane.wait_output("$ ")
-        app = TerminalApp(lane)
-        async with app.run_test(size=(100, 36)) as pilot:
-            panel = app.query_one(TerminalPanel)
-            panel.focus()
-            c = log.cursor()
-            await pilot.press("f8")
-            await event(pilot, lane, c, kind="terminal", action="hangup")
-            await event(pilot, lane, c, kind="exit", pid=lane.shell_pid)
-            await until(pilot, lambda: "hung up" in str(panel.border_subtitle))
+        panel = app.query_one(TerminalPanel)
+        panel.focus()
+        c = log.cursor()
+        await pilot.press("f8")
+        await event(pilot, lane, c, kind="terminal", action="hangup")
+        await event(pilot, lane, c, kind="exit", pid=lane.shell_pid)
+        await until(pilot, lambda: "hung up" in str(panel.border_subtitle))
 
 
 async def test_dashboard_with_a_terminal_lane() -> None:
@@ -233,16 +235,13 @@ async def test_dashboard_with_a_terminal_lane() -> None:
 
 
 async def test_the_panel_says_when_the_shell_has_ended() -> None:
-    with Lane() as lane:
-        lane.wait_output("$ ")
-        app = TerminalApp(lane)
-        async with app.run_test(size=(100, 36)) as pilot:
-            panel = app.query_one(TerminalPanel)
-            panel.focus()
-            c = lane.log.cursor()
-            await pilot.press(*"exit", "enter")
-            await event(pilot, lane, c, kind="exit", pid=lane.shell_pid)
-            await until(pilot, lambda: "the shell has ended" in str(panel.border_subtitle))
+    async with on_a_lane() as (lane, app, pilot):
+        panel = app.query_one(TerminalPanel)
+        panel.focus()
+        c = lane.log.cursor()
+        await pilot.press(*"exit", "enter")
+        await event(pilot, lane, c, kind="exit", pid=lane.shell_pid)
+        await until(pilot, lambda: "the shell has ended" in str(panel.border_subtitle))
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
@@ -272,28 +271,24 @@ async def test_k_in_the_session_tree_signals_the_row() -> None:
     SIGTERM to that process, which ends killed by it."""
     from sigscope.ui.screens.signal_menu import SignalMenu
 
-    with Lane() as lane:
+    async with on_a_lane() as (lane, app, pilot):
         log = lane.log
-        assert log is not None
-        lane.wait_output("$ ")
-        app = TerminalApp(lane)
-        async with app.run_test(size=(100, 36)) as pilot:
-            tree = app.query_one(SessionTree)
-            c = log.cursor()
-            lane.type("sleep 30 &\r")
-            pid = (await event(pilot, lane, c, kind="exec", comm="sleep"))["pid"]
-            await until(pilot, lambda: pid in [t for t, _ in tree.rows])
-            tree.focus()
-            while tree.selected != pid:
-                before = tree.cursor
-                await pilot.press("down")
-                assert tree.cursor != before, "the sleep's row is not reachable"
-            await pilot.press("k")
-            await until(pilot, lambda: isinstance(app.screen, SignalMenu))
-            menu = app.screen
-            assert isinstance(menu, SignalMenu) and menu.target == f"pid {pid}"
-            c = log.cursor()
-            await pilot.press("enter")
-            sent = await event(pilot, lane, c, kind="sent")
-            assert sent["target"] == pid and sent["sig"] == "SIGTERM"
-            await event(pilot, lane, c, kind="exit", pid=pid, sig="SIGTERM")
+        tree = app.query_one(SessionTree)
+        c = log.cursor()
+        lane.type("sleep 30 &\r")
+        pid = (await event(pilot, lane, c, kind="exec", comm="sleep"))["pid"]
+        await until(pilot, lambda: pid in [t for t, _ in tree.rows])
+        tree.focus()
+        while tree.selected != pid:
+            before = tree.cursor
+            await pilot.press("down")
+            assert tree.cursor != before, "the sleep's row is not reachable"
+        await pilot.press("k")
+        await until(pilot, lambda: isinstance(app.screen, SignalMenu))
+        menu = app.screen
+        assert isinstance(menu, SignalMenu) and menu.target == f"pid {pid}"
+        c = log.cursor()
+        await pilot.press("enter")
+        sent = await event(pilot, lane, c, kind="sent")
+        assert sent["target"] == pid and sent["sig"] == "SIGTERM"
+        await event(pilot, lane, c, kind="exit", pid=pid, sig="SIGTERM")
