@@ -110,26 +110,22 @@ def test_bad_terminal_options_are_one_line_exit_2(argv: list[str], needle: str) 
 # -- the issue's example ---------------------------------------------------------------------
 
 
+def trace_terminal(*typed: str, duration: int) -> list[str]:
+    """The command line of ``sigscope trace --terminal --json`` that types each of ``typed``
+    (``SECONDS:TEXT``) and stops after ``duration`` seconds."""
+    argv = [sys.executable, "-m", "sigscope", "trace", "--terminal"]
+    for keys in typed:
+        argv += ["--type", keys]
+    return [*argv, "--duration", str(duration), "--json"]
+
+
 @needs_bash
 @needs_strace
 def test_trace_example_ctrl_c_kills_the_pipeline() -> None:
     """`trace --terminal --type '0.5:sleep 30 | sleep 31\\n' --type '1.5:^C' --duration 3
     --json` prints what the issue promises."""
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sigscope",
-            "trace",
-            "--terminal",
-            "--type",
-            r"0.5:sleep 30 | sleep 31\n",
-            "--type",
-            "1.5:^C",
-            "--duration",
-            "3",
-            "--json",
-        ],
+        trace_terminal(r"0.5:sleep 30 | sleep 31\n", "1.5:^C", duration=3),
         capture_output=True,
         text=True,
         timeout=60,
@@ -311,22 +307,12 @@ def test_sigkill_of_trace_terminal_leaves_nothing() -> None:
     """SIGKILL sigscope: the keeper sees its control pipe close and ends the whole session,
     the nohup'ed and the disown'ed job and strace included."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sigscope",
-            "trace",
-            "--terminal",
-            "--type",
+        trace_terminal(
             r"0.2:nohup sleep 61 >/dev/null 2>&1 &\n",
-            "--type",
             r"0.4:sleep 62 & disown\n",
-            "--type",
             r"0.6:sleep 60\n",
-            "--duration",
-            "60",
-            "--json",
-        ],
+            duration=60,
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

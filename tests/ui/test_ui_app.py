@@ -69,6 +69,13 @@ def worker_row(app: SigscopeApp, index: int) -> ProcessRow | None:
     return None
 
 
+def live_workers(app: SigscopeApp, *indexes: int) -> list[ProcessRow]:
+    """The tree's rows of live workers ``indexes`` (each must be there)."""
+    found = [worker_row(app, i) for i in indexes]
+    assert all(found), found
+    return [r for r in found if r is not None]
+
+
 async def ready(pilot: Pilot[Any], workers: int = 2) -> Lab:
     """Wait until the tree shows the master and its live workers; return the lab."""
     app = pilot.app
@@ -92,6 +99,15 @@ async def select(pilot: Pilot[Any], pid: int) -> None:
     await until(pilot, lambda: app.process_tree.select_pid(pid), f"pid {pid} in the tree")
     await pilot.pause()
     assert app.process_tree.selected_pid == pid
+
+
+async def select_worker(pilot: Pilot[Any], index: int) -> ProcessRow:
+    """Select live worker ``index`` in the tree; its row."""
+    assert isinstance(pilot.app, SigscopeApp)
+    row = worker_row(pilot.app, index)
+    assert row is not None, f"no live worker {index}"
+    await select(pilot, row.pid)
+    return row
 
 
 def gone(pid: int) -> bool:
@@ -191,9 +207,7 @@ async def test_kill_a_worker_from_the_menu_and_see_it_replaced() -> None:
     app = RecordingApp()
     async with app.run_test(size=(120, 40)) as pilot:
         lab = await ready(pilot)
-        victim = worker_row(app, 1)
-        assert victim is not None
-        await select(pilot, victim.pid)
+        victim = await select_worker(pilot, 1)
         since = lab.cursor()
         await pilot.press("k")
         menu = await until(
@@ -244,9 +258,7 @@ async def test_every_quick_key_sends_its_signal() -> None:
     app = RecordingApp()
     async with app.run_test(size=(120, 40)) as pilot:
         lab = await ready(pilot)
-        w = worker_row(app, 0)
-        assert w is not None
-        await select(pilot, w.pid)
+        w = await select_worker(pilot, 0)
         # Caught by the idle behaviour: the handler runs and the tree counts it.
         for key, sig in (("u", "SIGUSR1"), ("h", "SIGHUP"), ("a", "SIGALRM")):
             since = lab.cursor()
@@ -277,9 +289,7 @@ async def test_every_quick_key_sends_its_signal() -> None:
         )
         # INT, TERM, KILL end a worker; the master replaces each one.
         for key, sig in (("i", "SIGINT"), ("t", "SIGTERM"), ("x", "SIGKILL")):
-            target = worker_row(app, 0)
-            assert target is not None
-            await select(pilot, target.pid)
+            target = await select_worker(pilot, 0)
             since = lab.cursor()
             await pilot.press(key)
             reaped = await event(lab, since, kind="reaped", child=target.pid)
@@ -298,9 +308,7 @@ async def test_every_button_works() -> None:
     app = RecordingApp()
     async with app.run_test(size=(120, 40)) as pilot:
         lab = await ready(pilot)
-        w = worker_row(app, 0)
-        assert w is not None
-        await select(pilot, w.pid)
+        w = await select_worker(pilot, 0)
         for sig in ("SIGUSR1", "SIGHUP", "SIGALRM", "SIGSTOP", "SIGCONT"):
             since = lab.cursor()
             assert await pilot.click(f"#btn-{sig}")
@@ -394,9 +402,7 @@ async def test_zombie_shows_and_errors_are_plain_words() -> None:
     app = RecordingApp(LabSettings(reaping="off"))
     async with app.run_test(size=(120, 40)) as pilot:
         lab = await ready(pilot)
-        w = worker_row(app, 0)
-        assert w is not None
-        await select(pilot, w.pid)
+        w = await select_worker(pilot, 0)
         await pilot.press("x")
         # Nobody reaps: the worker is a zombie, and the tree and the master panel say so.
         await until(
@@ -446,8 +452,7 @@ async def test_tagged_processes_all_get_the_menu_signal() -> None:
     app = RecordingApp()
     async with app.run_test(size=(120, 40)) as pilot:
         lab = await ready(pilot)
-        w0, w1 = worker_row(app, 0), worker_row(app, 1)
-        assert w0 is not None and w1 is not None
+        w0, w1 = live_workers(app, 0, 1)
         for w in (w0, w1):
             await select(pilot, w.pid)
             await pilot.press("space")
@@ -538,8 +543,7 @@ async def test_filter_keys_and_inputs() -> None:
     app = RecordingApp()
     async with app.run_test(size=(120, 40)) as pilot:
         lab = await ready(pilot)
-        w0, w1 = worker_row(app, 0), worker_row(app, 1)
-        assert w0 is not None and w1 is not None
+        w0, w1 = live_workers(app, 0, 1)
         lab.send(w1.pid, "USR1")
         await select(pilot, w0.pid)
         since = lab.cursor()
@@ -588,9 +592,7 @@ async def test_compact_layout_and_too_small_terminal() -> None:
         # The keys still work at this size.
         lab = app.lab
         assert lab is not None
-        w = worker_row(app, 0)
-        assert w is not None
-        await select(pilot, w.pid)
+        w = await select_worker(pilot, 0)
         since = lab.cursor()
         await pilot.press("u")
         await event(lab, since, kind="received", pid=w.pid, sig="SIGUSR1")
@@ -724,8 +726,7 @@ async def test_selection_follows_its_process_when_rows_move() -> None:
     app = RecordingApp()
     async with app.run_test(size=(120, 40)) as pilot:
         lab = await ready(pilot)
-        w0, w1 = worker_row(app, 0), worker_row(app, 1)
-        assert w0 is not None and w1 is not None
+        w0, w1 = live_workers(app, 0, 1)
         await select(pilot, w1.pid)
         before = [r.pid for r in rows(app)].index(w1.pid)
         lab.send(w0.pid, "KILL")  # worker 0's replacement is drawn above worker 1
