@@ -356,22 +356,26 @@ def test_a_fifo_is_not_read(tmp_path: Path) -> None:
         load_lesson(fifo)
 
 
-def test_listing_shows_progress(
-    tmp_path: Path,
-    good: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def course(tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A teacher's folder holding one good lesson, 01-first.toml; progress is kept under
+    tmp_path/state (XDG_STATE_HOME)."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     folder = tmp_path / "course"
     folder.mkdir()
     (folder / "01-first.toml").write_bytes(good.read_bytes())
-    (folder / "02-broken.toml").write_text('title = "x"\n')
-    lesson = load_lesson(folder / "01-first.toml")
+    return folder
+
+
+def test_listing_shows_progress(
+    tmp_path: Path, course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (course / "02-broken.toml").write_text('title = "x"\n')
+    lesson = load_lesson(course / "01-first.toml")
     checked = [i for i, s in enumerate(lesson.steps) if s.checked]
     ProgressStore().save("01-first", LessonProgress(done=set(checked[:2]), current=2))
     assert (tmp_path / "state" / "sigscope" / "progress.json").is_file()
-    assert main(["lessons", "--lessons-dir", str(folder)]) == 0
+    assert main(["lessons", "--lessons-dir", str(course)]) == 0
     first, second = capsys.readouterr().out.splitlines()
     assert first.split()[:3] == ["01-first", "…", f"2/{len(checked)}"]
     assert lesson.title in first
@@ -379,20 +383,15 @@ def test_listing_shows_progress(
 
 
 def test_env_var_names_the_teachers_folder(
-    tmp_path: Path,
-    good: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    course: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    (tmp_path / "07-mine.toml").write_bytes(good.read_bytes())
-    monkeypatch.setenv("SIGSCOPE_LESSONS", str(tmp_path))
+    monkeypatch.setenv("SIGSCOPE_LESSONS", str(course))
     assert main(["lessons"]) == 0
-    assert capsys.readouterr().out.split()[0] == "07-mine"
+    assert capsys.readouterr().out.split()[0] == "01-first"
     monkeypatch.setenv("SIGSCOPE_LESSONS", str(BROKEN))
     assert main(["lessons", "--check"]) == 1  # --check with no PATH checks that folder
     assert capsys.readouterr().out.count("\n") == len(EXPECTED)
-    assert main(["lessons", "--lessons-dir", str(tmp_path / "nowhere")]) == 2
+    assert main(["lessons", "--lessons-dir", str(course.parent / "nowhere")]) == 2
 
 
 # -- any structure at all: a lesson or a list of problems, never a crash -----------------------
