@@ -772,22 +772,24 @@ def test_another_thread_receives_the_signal_and_the_main_thread_runs_the_handler
     assert seen == {"ran_in": ["MainThread"], "pending_in_main": False}
 
 
-def test_sigcont_discards_pending_stop_signals_even_caught_ones() -> None:
-    """Lesson 8: TTIN and TTOU sent to a stopped process are thrown away by the SIGCONT that
-    continues it (they are stop signals), even though it has handlers for them; other pending
-    signals are delivered."""
-    seen = experiment(
+def sent_while_stopped(sigs: str) -> dict:
+    """The experiment of lessons 8 and 11: a child with a handler for each of ``sigs`` (a
+    Python list of signals, the last one not a stop signal) is stopped by SIGSTOP, is sent each
+    of them while stopped, then SIGCONT. Observed: its /proc State and its pending set
+    (ShdPnd) while stopped, and the signals its handlers ran for once continued."""
+    return experiment(
         """
-        import json, os, signal, sys, time
+        import json, os, signal
+        sigs = SENT_LIST
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(r)
             got = []
-            for s in (signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1):
+            for s in sigs:
                 signal.signal(s, lambda n, f: got.append(n))
             os.write(w, b"r")
-            while signal.SIGUSR1 not in got:
+            while sigs[-1] not in got:
                 signal.pause()
             os.write(w, json.dumps(sorted(got)).encode())
             os._exit(0)
@@ -795,18 +797,27 @@ def test_sigcont_discards_pending_stop_signals_even_caught_ones() -> None:
         os.read(r, 1)
         os.kill(pid, signal.SIGSTOP)
         os.waitpid(pid, os.WUNTRACED)
-        for s in (signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1):
+        for s in sigs:
             os.kill(pid, s)
         with open(f"/proc/{pid}/status") as f:
-            shdpnd = next(int(l.split()[1], 16) for l in f if l.startswith("ShdPnd:"))
+            fields = dict(l.split(":", 1) for l in f)
+        shdpnd = int(fields["ShdPnd"], 16)
         pending = sorted(n for n in range(1, 65) if shdpnd >> (n - 1) & 1)
         os.kill(pid, signal.SIGCONT)
-        got = json.loads(os.read(r, 100))
+        got = json.loads(os.read(r, 200))
         os.waitpid(pid, 0)
-        print(json.dumps({"pending_while_stopped": pending, "handled": got}))
-        """
+        print(json.dumps({"state": fields["State"].split()[0], "pending": pending,
+                          "handled": got}))
+        """.replace("SENT_LIST", sigs)
     )
-    assert seen == {"pending_while_stopped": [10, 21, 22], "handled": [10]}
+
+
+def test_sigcont_discards_pending_stop_signals_even_caught_ones() -> None:
+    """Lesson 8: TTIN and TTOU sent to a stopped process are thrown away by the SIGCONT that
+    continues it (they are stop signals), even though it has handlers for them; other pending
+    signals are delivered."""
+    seen = sent_while_stopped("[signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1]")
+    assert seen == {"state": "T", "pending": [10, 21, 22], "handled": [10]}
 
 
 # --- H6: lessons 10–18 ---
@@ -877,39 +888,9 @@ def test_the_seeds_python2_master_code_fails_in_python3() -> None:
 def test_six_different_signals_pending_in_a_stopped_process_are_all_handled() -> None:
     """Lesson 11: signals sent to a stopped process stay pending (ShdPnd); six different ones
     are six pending bits, and after SIGCONT each handler runs — none is dropped."""
-    seen = experiment(
-        """
-        import json, os, signal
-        six = [signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD,
-               signal.SIGWINCH, signal.SIGTERM]
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(r)
-            got = []
-            for s in six:
-                signal.signal(s, lambda n, f: got.append(n))
-            os.write(w, b"r")
-            while signal.SIGTERM not in got:
-                signal.pause()
-            os.write(w, json.dumps(sorted(got)).encode())
-            os._exit(0)
-        os.close(w)
-        os.read(r, 1)
-        os.kill(pid, signal.SIGSTOP)
-        os.waitpid(pid, os.WUNTRACED)
-        for s in six:
-            os.kill(pid, s)
-        with open(f"/proc/{pid}/status") as f:
-            fields = dict(l.split(":", 1) for l in f)
-        shdpnd = int(fields["ShdPnd"], 16)
-        pending = sorted(n for n in range(1, 65) if shdpnd >> (n - 1) & 1)
-        os.kill(pid, signal.SIGCONT)
-        got = json.loads(os.read(r, 200))
-        os.waitpid(pid, 0)
-        print(json.dumps({"state": fields["State"].split()[0], "pending": pending,
-                          "handled": got}))
-        """
+    seen = sent_while_stopped(
+        "[signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD, signal.SIGWINCH,"
+        " signal.SIGTERM]"
     )
     six = sorted([1, 10, 12, 17, 28, 15])
     assert seen == {"state": "T", "pending": six, "handled": six}
