@@ -107,6 +107,15 @@ def all_gone(served: Served) -> bool:
     return not procfs.descendants_of(served.pid)
 
 
+def close_pages(served: Served, *pages: Any, what: str) -> None:
+    """Close ``pages``, then wait until every process the server had started is gone (what
+    ``what`` names: their labs)."""
+    lab = refs_below(served.pid)
+    for page in pages:
+        page.close()
+    wait_until(lambda: not existing(lab) and all_gone(served), what=what)
+
+
 # -- the start page and --lesson -------------------------------------------------------------
 
 
@@ -145,9 +154,7 @@ def test_the_start_page_lists_the_lessons_and_opens_the_one_picked(
         served.wait_line(f"page 1 opened: app {app_pid(served, 1)}, lesson {LESSON_2.id} for ada")
         row = wait_until(lambda: row_of(served, "ada.l-1", 1), what="the teacher's row", page=page)
         assert row["lesson"] == LESSON_2.id and row["lab_alive"] and row["hints"] == 0
-        lab = refs_below(served.pid)
-        page.close()
-        wait_until(lambda: not existing(lab) and all_gone(served), what="the page's lab to go")
+        close_pages(served, page, what="the page's lab to go")
 
 
 def test_serve_lesson_opens_that_lesson_in_every_page(browser: Any, env: dict[str, str]) -> None:
@@ -164,10 +171,7 @@ def test_serve_lesson_opens_that_lesson_in_every_page(browser: Any, env: dict[st
         other, received_2 = open_dashboard(browser, served.start + "&lesson=1")
         wait_until(lambda: LESSON_3.title.encode() in shown(received_2), page=other)
         assert [r["lesson"] for r in teacher_rows(served)] == [LESSON_3.id] * 2
-        lab = refs_below(served.pid)
-        page.close()
-        other.close()
-        wait_until(lambda: not existing(lab) and all_gone(served), what="both labs to go")
+        close_pages(served, page, other, what="both labs to go")
 
 
 def test_serve_demo_plays_that_lesson_in_every_page(browser: Any, env: dict[str, str]) -> None:
@@ -182,9 +186,7 @@ def test_serve_demo_plays_that_lesson_in_every_page(browser: Any, env: dict[str,
         [row] = teacher_rows(served)
         assert (row["kind"], row["lesson"], row["student"]) == ("demo", LESSON_1.id, "")
         assert row["step"] is None  # a demo keeps no progress: the view does not invent one
-        lab = refs_below(served.pid)
-        page.close()
-        wait_until(lambda: not existing(lab) and all_gone(served), what="the demo's lab to go")
+        close_pages(served, page, what="the demo's lab to go")
 
 
 def test_the_start_page_also_opens_the_bare_dashboard(browser: Any, env: dict[str, str]) -> None:
@@ -199,10 +201,8 @@ def test_the_start_page_also_opens_the_bare_dashboard(browser: Any, env: dict[st
         [master] = wait_until(served.labs, what="the dashboard's lab", page=page)
         [row] = teacher_rows(served)
         assert row["kind"] == "dashboard" and row["lab_alive"]
-        lab = refs_below(served.pid)
         assert procfs.read_stat(master) is not None
-        page.close()
-        wait_until(lambda: not existing(lab) and all_gone(served), what="the lab to go")
+        close_pages(served, page, what="the lab to go")
 
 
 # -- progress under a student's code -----------------------------------------------------------
@@ -229,10 +229,7 @@ def test_progress_survives_a_reload_with_the_same_student_code(
         # The code is what keeps it: another student starts at the beginning.
         other, _ = open_dashboard(browser, served.start + "&lesson=1&student=bob")
         wait_until(lambda: row_of(served, "bob", 1), what="bob on step 1", page=other)
-        lab = refs_below(served.pid)
-        page.close()
-        other.close()
-        wait_until(lambda: not existing(lab) and all_gone(served), what="the labs to go")
+        close_pages(served, page, other, what="the labs to go")
     # The run's own folder (status files) goes with the server; the students' progress stays.
     serve_dir = Path(env["XDG_STATE_HOME"], "sigscope/serve")
     assert sorted(p.name for p in serve_dir.iterdir()) == ["students"]
@@ -263,9 +260,7 @@ def test_a_reload_at_the_per_client_limit_opens_the_page_again(
             assert response is not None and response.status == 503
             assert "Too many pages from your computer" in other.inner_text("body")
         other.close()
-        lab = refs_below(served.pid)
-        page.close()
-        wait_until(lambda: not existing(lab) and all_gone(served), what="the lab to go")
+        close_pages(served, page, what="the lab to go")
 
 
 def test_a_pages_lesson_picker_offers_only_the_lessons_it_may_open(
@@ -291,9 +286,7 @@ def test_a_pages_lesson_picker_offers_only_the_lessons_it_may_open(
         assert LESSON_2.id.encode() in picker
         for entry in shells:
             assert entry.id.encode() not in picker, entry.id
-        lab = refs_below(served.pid)
-        page.close()
-        wait_until(lambda: not existing(lab) and all_gone(served), what="the lab to go")
+        close_pages(served, page, what="the lab to go")
 
 
 # -- the teacher's view ------------------------------------------------------------------------
@@ -357,9 +350,7 @@ def test_the_teachers_view_shows_pages_at_their_steps_and_ends_a_lab(
         # ...and the other page goes on.
         assert procfs.descendants_of(bob_app)
         assert [r["student"] for r in teacher_rows(served)] == ["bob"]
-        lab = refs_below(served.pid)
-        bob.close()
-        wait_until(lambda: not existing(lab) and all_gone(served), what="bob's lab to go")
+        close_pages(served, bob, what="bob's lab to go")
 
 
 async def test_the_teachers_view_needs_its_own_key(env: dict[str, str]) -> None:
@@ -417,9 +408,7 @@ def test_a_full_server_says_which_limit_with_a_503(browser: Any, env: dict[str, 
         # "Try again" asks for the same page again: the lesson (and code) kept.
         assert second.get_attribute("#again", "href") == f"/?token={served.token}&lesson=1"
         assert len(served.labs()) == 1
-        lab = refs_below(served.pid)
-        first.close()
-        wait_until(lambda: not existing(lab) and all_gone(served), what="the lab to go")
+        close_pages(served, first, what="the lab to go")
 
 
 async def test_every_pages_processes_fit_in_max_processes(env: dict[str, str]) -> None:
