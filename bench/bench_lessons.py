@@ -22,10 +22,12 @@ from sigscope.paths import bundled_lessons
 
 CHECKER = """
 title = "bench"
+sources = ["signal(7)"]
 [lab]
 workers = {workers}
 [[steps]]
 text = "never true: every check scans the whole window"
+sources = ["signal(7)"]
 expect = {{ all = [{{ received = "SIGUSR2", worker = 0, times = 100000 }}, {{ state = "Z" }}] }}
 solution = [{{ send = "USR2@worker:0" }}]
 """
