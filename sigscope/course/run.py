@@ -370,7 +370,10 @@ class LessonRun:
             if not self.predict(value) and self.awaiting_prediction:
                 raise ShowMeFailed(f"step {self.index + 1}: the prediction could not be locked")
         elif kind == "type":
-            self._terminal().type(value.keys)
+            terminal = self._terminal()
+            if value.keys[:1] in JOB_CONTROL_KEYS:
+                settle_foreground(terminal)
+            terminal.type(value.keys)
         elif kind == "hangup":
             self._terminal().hangup()
         elif kind == "wait":
@@ -487,3 +490,28 @@ class LessonRun:
                 self.store.save(self.lesson.id, self.progress, self.lesson.renamed_from)
             except OSError:
                 pass  # progress is a convenience: a read-only home must not stop a lesson
+
+
+JOB_CONTROL_KEYS = ("\x03", "\x1a", "\x1c")  # ^C, ^Z, ^\\: the keys that make the kernel signal
+SETTLE_LIMIT = 2.0  # seconds: how long "show me" waits for a new foreground job to exec
+
+
+def settle_foreground(terminal: TerminalLane, limit: float = SETTLE_LIMIT) -> None:
+    """Before "show me" types a key that signals the foreground group, wait (at most ``limit``
+    seconds) until every process of that group has exec'd its program: a child bash has just
+    forked still runs bash's code with bash's handlers, so a ^C typed in that instant can be
+    caught there and lost, where a person is never that fast. Returns at once when the shell's
+    own group has the terminal."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        view = terminal.view()
+        if view is None:
+            return
+        shell = view.processes.get(view.shell)
+        if shell is None or view.foreground in (-1, shell.pgid):
+            return
+        group = [p for p in view.processes.values() if p.pgid == view.foreground]
+        if group and all(p.comm != shell.comm for p in group):
+            return
+        terminal.poke()
+        time.sleep(0.01)

@@ -4,6 +4,7 @@ observer's snapshots can stand in for /proc reads."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -362,3 +363,31 @@ def test_saved_progress_follows_a_renamed_lesson(tmp_path: Path) -> None:
         run.hint()  # saves
     assert set(store.raw()) == {"05-new"}
     assert store.load("05-new").done == {0}
+
+
+@pytest.mark.parametrize("name", ["28", "29"])
+def test_show_me_pressed_at_once_on_every_step_keeps_a_ctrl_c_for_the_new_pipeline(
+    name: str,
+) -> None:
+    """ "Show me" on step after step with no pause (a learner clicking fast, or the lessons
+    benchmark): the ^C that follows the step starting `sleep … | sleep …` must reach the sleeps,
+    not bash's forked children before they exec (they would catch it and go on to run sleep).
+    Without settle_foreground, lesson 28 or 29 failed such a run at its ^C step (measured)."""
+    from sigscope.course.catalog import lesson_files
+    from sigscope.paths import bundled_lessons
+
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed: the lane reports no received/exit events")
+    path = next(p for p in lesson_files([bundled_lessons()]) if p.stem.startswith(f"{name}-"))
+    lesson = load_lesson(path)
+    with lesson.make_lab() as lab:
+        run = LessonRun(lesson, lab)
+        for i, step in enumerate(lesson.steps):
+            if not step.checked:
+                run.next()
+                continue
+            run.show_me(timeout=15)
+            assert i in run.done
+            if any(a.kind == "type" and a.value.keys.startswith("\x03") for a in step.solution):
+                return  # the first ^C of the lesson reached the pipeline
+        pytest.fail(f"{path.name} has no step that types ^C")
