@@ -360,7 +360,17 @@ class LessonRun:
         elif kind == "spawn":
             name, params = value
             lab.spawn_worker(name, params)
-            lab.wait_for(kind="start", role="worker", behaviour=name, since=mark, timeout=timeout)
+            start = lab.wait_for(
+                kind="start", role="worker", behaviour=name, since=mark, timeout=timeout
+            )
+            # The worker's `start` can reach the controller before the master's `spawn` (two
+            # writers, one pipe): wait until the lab's table knows the worker, so the next
+            # action (a `code` for a playground worker, say) finds it.
+            pid = start["pid"]
+            lab.wait_until(
+                lambda: any(p.pid == pid and p.behaviour == name for p in lab.live_workers()),
+                timeout=timeout,
+            )
         elif kind == "status":
             lab.request_status()
             lab.wait_for(kind="status", since=mark, timeout=timeout)
