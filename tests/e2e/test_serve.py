@@ -267,8 +267,14 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"playwright cannot run: {str(e)[:200]}")
     finally:
         # Chromium's crashpad handlers are double-forked: they come to us (pytest is a
-        # subreaper) when the browser closes, and are ours to reap.
-        reap_children(ours, timeout=10)
+        # subreaper) when the browser closes, and are ours to reap. One can still be forked
+        # while the browser closes (after the last look above): look again until none is left.
+        deadline = time.monotonic() + 10
+        while True:
+            ours |= chromium_processes()
+            reap_children(ours, timeout=1)
+            if not chromium_processes() or time.monotonic() > deadline:
+                break
 
 
 def chromium_processes() -> set[int]:
