@@ -22,6 +22,7 @@ from typing import Any
 
 from sigscope.course.problems import SpecError
 from sigscope.course.world import Event, World
+from sigscope.events import CONTROLLER, OLD_CONTROLLER
 from sigscope.observe.sampler import ProcessView
 from sigscope.signames import SignalError, parse_signal, signal_name
 
@@ -326,6 +327,8 @@ def _qualifiers(spec: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any
             raise SpecError(f"{key!r} does not apply here", (key,))
         if key in ("role", "to"):
             known = ROLES if key == "role" else TARGET_ROLES
+            if value == OLD_CONTROLLER:
+                value = CONTROLLER  # lessons written before the role was renamed keep working
             if value not in known:
                 raise SpecError(f"{key} must be one of {', '.join(known)}, not {value!r}", (key,))
         elif key == "worker":
