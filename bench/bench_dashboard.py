@@ -127,12 +127,7 @@ def cpu_vs_htop(seconds: float) -> dict[str, Any]:
     names = {"sigscope": "dashboard", "htop": "htop"}
     home = tempfile.TemporaryDirectory()  # htop reads and writes its htoprc there, not ours
     try:
-        ui = tmux.new_session("dashboard", f"{_sigscope_command()} --workers {WORKERS}")
-        watched[ui] = procfs.start_time(ui)
-        master = _find_child(ui, timeout=60)
-        watched[master] = procfs.start_time(master)
-        workers = _wait_children(master, WORKERS, timeout=120)
-        watched.update({pid: procfs.start_time(pid) for pid in workers})
+        ui, master, workers = start_dashboard(tmux, WORKERS, watched, timeout=120)
         pids = {"sigscope": ui}
         if have_htop:
             shown = ",".join(str(p) for p in [master, *sorted(workers)])
@@ -208,6 +203,21 @@ def _quit_dashboard(tmux: Tmux, pid: int, start: int | None) -> float | None:
             return round(time.monotonic() - t0, 2)
         time.sleep(0.05)
     return None
+
+
+def start_dashboard(
+    tmux: Tmux, workers: int, watched: dict[int, int | None], timeout: float
+) -> tuple[int, int, list[int]]:
+    """Start ``sigscope --workers N`` in a new session of ``tmux``; wait for its master and its
+    workers (each recorded in ``watched`` with its start time, for the clean-up check); return
+    (dashboard pid, master pid, worker pids)."""
+    ui = tmux.new_session("dashboard", f"{_sigscope_command()} --workers {workers}")
+    watched[ui] = procfs.start_time(ui)
+    master = _find_child(ui, timeout=60)
+    watched[master] = procfs.start_time(master)
+    found = _wait_children(master, workers, timeout=timeout)
+    watched.update({pid: procfs.start_time(pid) for pid in found})
+    return ui, master, list(found)
 
 
 def _find_child(parent: int, timeout: float) -> int:

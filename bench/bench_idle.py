@@ -31,11 +31,9 @@ from typing import Any
 from bench.bench_dashboard import (
     Tmux,
     _cpu_seconds,
-    _find_child,
     _main_thread_cpu_seconds,
-    _sigscope_command,
+    start_dashboard,
 )
-from bench.bench_lab import _wait_children
 from bench.common import machine_line, save, see_gone
 from sigscope import procfs
 from sigscope.numbers import parse_float
@@ -76,12 +74,7 @@ def idle_cpu(seconds: float) -> dict[str, Any]:
     watched: dict[int, int | None] = {}
     home = tempfile.TemporaryDirectory()  # htop reads and writes its htoprc there, not ours
     try:
-        ui = tmux.new_session("dashboard", f"{_sigscope_command()} --workers {WORKERS}")
-        watched[ui] = procfs.start_time(ui)
-        master = _find_child(ui, timeout=60)
-        watched[master] = procfs.start_time(master)
-        workers = _wait_children(master, WORKERS, timeout=60)
-        watched.update({pid: procfs.start_time(pid) for pid in workers})
+        ui, master, workers = start_dashboard(tmux, WORKERS, watched, timeout=60)
         pids = {"sigscope": ui}
         pids["bare_label"] = tmux.new_window("bare_label", f"{sys.executable} {BARE}")
         watched[pids["bare_label"]] = procfs.start_time(pids["bare_label"])
