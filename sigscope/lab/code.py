@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,6 +62,8 @@ def code_allowed(environ: dict[str, str] | None = None) -> bool:
 
 READY_TIMEOUT = 10.0
 STOP_GRACE = 2.0  # seconds a stopped snippet has to end before its worker is replaced
+RESEND_AFTER = 0.3  # seconds before Stop is sent again (a Stop can be lost: see stop_code)
+RESEND_EVERY = 0.5
 ENDINGS = ("finished", "raised", "stopped")
 
 
@@ -152,11 +155,23 @@ def stop_code(lab: PlaygroundLab, target: str | int, grace: float = STOP_GRACE) 
             and event.get("during") != "idle"
         ) or (event.get("kind") == "reaped" and event.get("child") == proc.pid)
 
-    try:
-        lab.wait_for(ended, timeout=grace, since=since)
-        return "stopped"
-    except lab.timeout_error:
-        pass
+    # Python runs a handler only between bytecodes, so a Stop that lands after the snippet's
+    # last check and before its pause()/sleep() system call leaves the flag set and the worker
+    # asleep (the lost-wakeup race of pause(2); TLPI 22.9). Until the snippet ends, Stop is
+    # sent again now and then: the next one interrupts the call and the handler runs.
+    deadline = time.monotonic() + grace
+    wait = RESEND_AFTER
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            lab.wait_for(ended, timeout=max(min(wait, left), 0.0), since=since)
+            return "stopped"
+        except lab.timeout_error:
+            pass
+        if left <= wait or proc.exited:
+            break
+        lab.send(proc.pid, STOP_SIGNAL)
+        wait = RESEND_EVERY
     if not proc.exited:
         lab.send(proc.pid, signal.SIGKILL)
     return "replaced"

@@ -204,6 +204,34 @@ def test_stop_ends_a_snippet_that_never_returns() -> None:
         assert lab.stop_code("worker:0") == "idle"
 
 
+def test_stop_is_sent_again_when_the_first_one_is_lost() -> None:
+    # A Stop that lands just before the snippet's pause()/sleep() system call sets Python's flag
+    # but leaves the worker asleep (the pause(2) race). Here the snippet takes the first Stop
+    # itself (sigwaitinfo), then pauses: only a second Stop can end it without a replacement.
+    code = (
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGRTMAX})\n"
+        "report(blocked=1)\n"
+        "signal.sigwaitinfo({signal.SIGRTMAX})\n"
+        "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGRTMAX})\n"
+        "signal.pause()\n"
+    )
+    with Lab(workers=1, behaviour="playground") as lab:
+        pid = lab.worker(0).pid
+        since = lab.cursor()
+        ident = lab.run_code("worker:0", code)
+        lab.wait_for(kind="report", pid=pid, since=since)
+        assert lab.stop_code("worker:0") == "stopped"
+        end = lab.wait_for(kind="snippet", id=ident, action="stopped", since=since)
+        assert end["seconds"] < 2
+        sent = [
+            e
+            for e in lab.events(since=since)
+            if e.get("kind") == "sent" and e.get("target") == pid
+        ]
+        assert len(sent) >= 2
+        assert lab.worker(0).pid == pid
+
+
 def test_stop_replaces_a_worker_whose_snippet_swallows_it() -> None:
     with Lab(workers=1, behaviour="playground") as lab:
         old = lab.worker(0).pid
