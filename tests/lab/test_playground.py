@@ -224,9 +224,7 @@ def test_stop_is_sent_again_when_the_first_one_is_lost() -> None:
         end = lab.wait_for(kind="snippet", id=ident, action="stopped", since=since)
         assert end["seconds"] < 2
         sent = [
-            e
-            for e in lab.events(since=since)
-            if e.get("kind") == "sent" and e.get("target") == pid
+            e for e in lab.events(since=since) if e.get("kind") == "sent" and e.get("target") == pid
         ]
         assert len(sent) >= 2
         assert lab.worker(0).pid == pid
