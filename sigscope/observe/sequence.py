@@ -9,7 +9,8 @@ false things ("forked, then got the SIGCHLD that caused the fork"). So:
 - **a reorder window**: :meth:`SequenceModel.hold` keeps each event for at most
   :data:`REORDER_WINDOW_NS` (wall time) or until an event :data:`REORDER_WINDOW_NS` newer has
   arrived, then :meth:`SequenceModel.release` applies them in time-stamp order (so a handler
-  run always finds the send that caused it);
+  run always finds the send that caused it). One exception: a send sigscope itself has just
+  made is applied at once (nothing it causes can be older than it; see ``hold``);
 - **rows sorted by time**: an event later than the window is still inserted where its time
   stamp puts it, never appended out of order;
 - **one lane per process**: a respawned worker (a new pid in the same slot) gets a new lane;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from bisect import bisect_right
 from collections import OrderedDict, deque
 from typing import Any
 
@@ -319,7 +321,9 @@ class SequenceModel:
     runs, the older sends to the same process were merged into that one delivery.
 
     Events given to ``add`` are applied at once (rows still land in time order); ``hold`` +
-    ``release`` put them through the reorder window first, which is what a live lab needs.
+    ``release`` put them through the reorder window first, which is what a live lab needs
+    (but for sigscope's own sends, which ``hold`` applies at once: the arrow a person asked
+    for does not wait a window).
     """
 
     def __init__(self, max_rows: int = MAX_ROWS, window_ns: int = REORDER_WINDOW_NS) -> None:
@@ -346,28 +350,87 @@ class SequenceModel:
         self.evicted = 0  # rows pushed out of the deque since the widget last looked
         self.sent = 0  # arrows started by a `sent` event (for benchmarks: counted vs sent)
         self.received = 0
-        self.late = 0  # events that arrived after a newer one had been applied (inserted)
+        # Rows inserted above one already applied: an event later than the window, or one
+        # older than a send of sigscope's own, which is applied at once (hold).
+        self.late = 0
         # The reorder window: a heap by event time, and arrival times in arrival order.
         self.window_ns = window_ns
         self._held: list[tuple[int, int, Event]] = []
         self._arrivals: deque[tuple[int, int]] = deque()  # (due at, event t), arrival order
         self._seq = itertools.count()
         self._newest_seen = 0
+        self._held_forks: dict[int, int] = {}  # child pid -> its spawn/fork events held
         for key in ("you", "kernel", "master"):
             self._lane(key, key, None)
 
     # -- the reorder window --------------------------------------------------------------------
     def hold(self, event: Event, now: int) -> None:
         """Take an event that arrived at ``now`` (wall clock, ns); it is applied by
-        :meth:`release` once older events can no longer be on their way."""
+        :meth:`release` once older events can no longer be on their way, except a send
+        sigscope has just made (:meth:`_made_just_now`), which is applied at once."""
         t = _t(event)
+        self._newest_seen = max(self._newest_seen, t)
+        if self._made_just_now(event, t, now):
+            self.add(event)
+            return
         heapq.heappush(self._held, (t, next(self._seq), event))
+        child = _forked(event)
+        if child is not None:
+            self._held_forks[child] = self._held_forks.get(child, 0) + 1
         due = t + self.window_ns if 0 <= now - t <= LIVE_SKEW_NS else now + self.window_ns
         self._arrivals.append((due, t))
-        self._newest_seen = max(self._newest_seen, t)
         if len(self._held) > HOLD_MAX:
-            _, _, oldest = heapq.heappop(self._held)
-            self.add(oldest)
+            self.add(self._pop_held())
+
+    def _pop_held(self) -> Event:
+        """The oldest held event, out of the window."""
+        event = heapq.heappop(self._held)[2]
+        child = _forked(event)
+        if child is not None:
+            left = self._held_forks.pop(child, 1) - 1
+            if left > 0:
+                self._held_forks[child] = left
+        return event
+
+    def _made_just_now(self, event: Event, t: int, now: int) -> bool:
+        """A ``sent`` of sigscope's own (the controller's), live: it can be applied without
+        waiting the window (on the conditions below).
+
+        The controller stamps its ``sent`` in this process and hands it to its subscribers
+        before it sends the signal (``sources.base.send_recorded``): whatever the signal causes
+        (a handler run, a stop, a reap) is stamped later, and reaches the chart after it. So
+        nothing the window waits for can belong *before* this row's meaning; events older than
+        it that are still in the pipe are inserted above it by their time stamps when they
+        come (rows stay sorted; :attr:`late` counts them), and a send applied early is queued
+        for its handler run in time order (:meth:`_queue_send`), so a run still finds the send
+        that caused it whichever of two sends was applied first.
+
+        Only the send itself goes early, not the older events held with it: those may be
+        overtaken still (a handler run whose send is in the pipe would be drawn "no known
+        sender", a stop seen by the sampler before its ``sent`` arrived would be drawn when
+        seen), so they keep their window. And only when:
+
+        - it is live: stamped at most one window ago (a replay's events, old stamps, and a
+          controller's send that waited longer than the window, which is due anyway);
+        - no ``spawn``/``fork`` of the target is held: the lab knew the process (it could
+          send), the chart has not drawn its fork yet; the fork must make its lane first, or
+          the arrow would go to a pid lane the fork then moves (or, for a reused pid, to the
+          ended lane of the earlier process);
+        - the target's lane has not ended (a reused pid whose fork is still in the pipe).
+
+        A target the chart has never seen (it was started after the process) gets a pid lane
+        at once: waiting the window would not bring its fork.
+        """
+        if event.get("kind") != "sent" or event.get("role") not in CONTROLLER_ROLES:
+            return False
+        if not 0 <= now - t <= self.window_ns:
+            return False
+        target = event.get("target")
+        if not isinstance(target, int) or target in self._held_forks:
+            return False
+        key = self._pid_lane.get(target)
+        lane = self._lanes.get(key) if key is not None else None
+        return lane is None or lane.end_t is None
 
     @property
     def held(self) -> int:
@@ -383,7 +446,7 @@ class SequenceModel:
             limit = max(limit, self._arrivals.popleft()[1])
         applied = 0
         while self._held and (everything or self._held[0][0] <= limit):
-            self.add(heapq.heappop(self._held)[2])
+            self.add(self._pop_held())
             applied += 1
         if not self._held:
             self._arrivals.clear()
@@ -631,10 +694,12 @@ class SequenceModel:
         receiver = self.lane_of(target, event.get("target_role"))
         row = self._arrow(t, sender, receiver, sig)
         self.sent += 1
+        # The newest send of each: a send applied at once (hold) may be followed by an older
+        # one that was still in the pipe.
         if sig in STOP_SIGNALS:
-            self._stop_sent[target] = t
+            self._stop_sent[target] = max(t, self._stop_sent.get(target, t))
         elif sig == "SIGCONT":
-            self._cont_sent[target] = t
+            self._cont_sent[target] = max(t, self._cont_sent.get(target, t))
         for table in (self._stop_sent, self._cont_sent):
             if len(table) > PENDING_KEYS:
                 table.pop(next(iter(table)))
@@ -656,7 +721,7 @@ class SequenceModel:
                     queue.popleft()
         while queue and t - queue[0][0] > PENDING_MAX_AGE_NS:
             queue.popleft()
-        queue.append((t, row))
+        _queue_send(queue, t, row)
 
     def _received(self, event: Event, t: int) -> None:
         sig = str(event.get("sig", "?"))
@@ -805,6 +870,25 @@ class SequenceModel:
     def take_evicted(self) -> int:
         n, self.evicted = self.evicted, 0
         return n
+
+
+def _queue_send(queue: deque[tuple[int, ChartRow]], t: int, row: ChartRow) -> None:
+    """Queue a send for its handler run in time order: the runs take the oldest first, and
+    a send applied at once (``hold``) may be followed by an older one still in the pipe."""
+    if not queue or queue[-1][0] <= t:
+        queue.append((t, row))  # the usual case
+        return
+    if len(queue) == queue.maxlen:
+        queue.popleft()  # as append would (a full deque refuses an insert)
+    queue.insert(bisect_right(queue, t, key=lambda sent: sent[0]), (t, row))
+
+
+def _forked(event: Event) -> int | None:
+    """The child a ``spawn`` or ``fork`` event makes a lane for."""
+    child = event.get("child")
+    if event.get("kind") in ("spawn", "fork") and isinstance(child, int):
+        return child
+    return None
 
 
 def _t(event: Event) -> int:

@@ -15,7 +15,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-from sigscope.observe.sequence import SequenceModel, describe
+from textual.app import App, ComposeResult
+
+from sigscope.events import controller_event
+from sigscope.observe.sequence import REORDER_WINDOW_NS, SequenceModel, describe
 from sigscope.sources.record import load
 from sigscope.ui.replay_app import ReplayApp
 from sigscope.ui.settings import ReplaySettings
@@ -259,3 +262,54 @@ def test_calls_and_gone_processes_are_sentences() -> None:
     gone = {"t": 1, "pid": 1, "role": "ui", "kind": "state", "child": 7, "old": "S",
             "state": "gone"}  # fmt: skip
     assert describe(gone) == "pid 7 has left the process table"
+
+
+class ChartOnly(App[None]):
+    """The chart alone, full screen."""
+
+    def __init__(self, chart: SequenceChart) -> None:
+        super().__init__()
+        self.chart = chart
+
+    def compose(self) -> ComposeResult:
+        yield self.chart
+
+
+async def test_a_send_of_ours_is_drawn_in_the_next_frame_the_masters_a_window_later() -> None:
+    """Issue 14: the arrow of a signal the person sent is on screen in the next frame (a send
+    sigscope has just made cannot be preceded by anything it caused); the master's send still
+    waits the reorder window. The chart's clock is frozen 0.2 ms after the sends, then moved."""
+    ms, s = 1_000_000, 1_000_000_000
+    t = 9_000 * s
+    clock = [t]
+    chart = SequenceChart(clock=lambda: clock[0])
+    async with ChartOnly(chart).run_test(size=(120, 30)) as pilot:
+        chart.add_events(
+            [
+                {"t": t, "pid": 10, "role": "master", "kind": "start", "target": 1},
+                {
+                    "t": t + 1,
+                    "pid": 10,
+                    "role": "master",
+                    "kind": "spawn",
+                    "child": 11,
+                    "index": 0,
+                    "behaviour": "idle",
+                },  # fmt: skip
+            ]
+        )
+        chart.flush()
+        await pilot.pause()
+        clock[0] = t + s + ms // 5
+        ours = controller_event(5, "sent", t + s, sig="SIGUSR1", target=11, target_role="worker")
+        master = {"t": t + s, "pid": 10, "role": "master", "kind": "sent", "sig": "SIGUSR2",
+                  "target": 11, "target_role": "worker"}  # fmt: skip
+        chart.add_events([ours, master])
+        assert [r.sig for r in chart.rows if r.kind == "arrow"] == ["SIGUSR1"]
+        assert chart.model.held == 1
+        usr1 = chart.rows[-1]
+        await until(pilot, lambda: not usr1.undrawn, "our arrow drawn", WAIT)
+        assert "SIGUSR1" in chart.row_texts()[-1]
+        clock[0] = t + s + REORDER_WINDOW_NS + ms  # the master's send has waited its window
+        await until(pilot, lambda: chart.model.held == 0, "the master's send released", WAIT)
+        assert [r.sig for r in chart.rows if r.kind == "arrow"] == ["SIGUSR1", "SIGUSR2"]

@@ -129,7 +129,9 @@ class SequenceChart(ScrollView, can_focus=True):
 
     - ``add_event(event)`` / ``add_events(events)``: events of the lab's stream
       (``sigscope.events`` contract), in arrival order: they are drawn in time order after
-      the reorder window (:data:`REORDER_WINDOW_NS`); ``flush()`` draws the held ones now.
+      the reorder window (:data:`REORDER_WINDOW_NS`); a send sigscope has just made is
+      usually drawn in the next frame (``SequenceModel.hold`` says when it does not wait);
+      ``flush()`` draws the held ones now.
     - ``update_snapshot(snapshot)``: a ``sigscope.observe.sampler.Snapshot``; it tells which
       sends can no longer be matched (their signal is not pending any more).
     - ``show_pid(pid)``: highlight the lane of the selected process (``None``: no selection).
@@ -216,9 +218,10 @@ class SequenceChart(ScrollView, can_focus=True):
             self._show_paused()
             return
         now = self._clock()
+        since = self._model_state()  # hold applies a send of sigscope's own at once
         for event in events:
             self.model.hold(event, now)
-        self._release(now)
+        self._release(now, since=since)
 
     def flush(self) -> None:
         """Draw every event still in the reorder window now (the end of a recording)."""
@@ -300,11 +303,17 @@ class SequenceChart(ScrollView, can_focus=True):
         self.border_subtitle = f"⏸ paused · {len(self._held) + self._held_lost} new · p resume"
 
     # -- the reorder window ------------------------------------------------------------------
-    def _release(self, now: int, everything: bool = False) -> None:
+    def _model_state(self) -> tuple[int, int, int]:
+        """What tells the model changed: rows kept, layout version, changes."""
+        return len(self.model.rows), self.model.layout_version, self.model.changes
+
+    def _release(
+        self, now: int, everything: bool = False, since: tuple[int, int, int] | None = None
+    ) -> None:
+        """Apply what has left the window and redraw if the model changed since ``since``
+        (default: now, before releasing)."""
         follow = self._follow
-        before = len(self.model.rows)
-        layout = self.model.layout_version
-        changes = self.model.changes
+        before, layout, changes = since or self._model_state()
         self.model.release(now, everything)
         if changes == self.model.changes and layout == self.model.layout_version:
             # Nothing left the window, or only kinds the chart does not draw (a periodic
