@@ -11,7 +11,8 @@ Two runs:
 For each, two phases:
 
 1. **single signals**, one every 20 ms: the delay from the ``sent`` event's time stamp to the
-   frame that draws its arrow (``render_line`` of that row), p50/p99 — goal p99 < 5 ms;
+   frame that draws its arrow (``render_line`` of that row), p50/p99 — issue 14's goals: p99
+   ≤ 5 ms for the chart alone, ≤ 20 ms in the whole dashboard;
 2. **storms** of 10,000 SIGUSR1 each (five; two with ``--quick``), sent as fast as one thread
    can: UI frame lag (how late a 60 Hz timer on the app's loop fires, p50/p99), events counted
    by the chart vs. sent, the sent-to-drawn delay during the storm, and the process's RSS
@@ -22,9 +23,10 @@ For each, two phases:
    (a user must stay in control during a storm).
 
 The chart draws rows in time-stamp order after a short reorder window (an event waits up to
-``REORDER_WINDOW_NS`` for older ones still on their way); the single signals' sent-to-drawn
-delay includes that wait. ``--window-ms 0`` measures the same run without it, so the two
-figures give the window's cost.
+``REORDER_WINDOW_NS`` for older ones still on their way), except a send sigscope has just made
+(these are ``Lab.send``'s), which it applies at once and draws in the next frame: the single
+signals' sent-to-drawn delay does not include the window; their handler runs still wait it. ``--window-ms 0``
+measures the same run without any window, for comparison.
 
 Everything runs headless (``run_test``): frames are composed as on a terminal, nothing is
 written to one. ``python -m bench.bench_ui [--quick] [--window-ms MS]``
@@ -63,6 +65,8 @@ TICK = 1 / 60  # the frame-lag probe: a timer that should fire 60 times a second
 WAIT = 60.0
 KEY_EVERY = 0.05  # seconds between key presses during a storm (at most one on its way)
 KEY_TIMEOUT = 5.0  # a key whose effect is not drawn within this is counted as missed
+CHART_GOAL_MS = 5.0  # issue 14: sent -> arrow drawn p99, the chart alone
+DASHBOARD_GOAL_MS = 20.0  # issue 14: the same in the whole dashboard (one frame and a render)
 
 
 class ChartApp(App[None]):
@@ -381,12 +385,13 @@ async def run_idle(seconds: float) -> dict[str, Any]:
     }
 
 
-def report(name: str, f: dict) -> None:
+def report(name: str, f: dict, goal_ms: float) -> None:
+    """Print one run's figures; ``goal_ms``: issue 14's goal for the single signals' p99."""
     s = f["single_sent_to_drawn_ms"]
     print(f"\n[{name}] reorder window {f['reorder_window_ns'] / 1e6:g} ms")
     print(
         f"  single signals: sent -> arrow drawn p50 {s['p50']:.2f} ms, p99 {s['p99']:.2f} ms "
-        f"(n={s['n']}; goal p99 < 5 ms: {'met' if s['p99'] < 5 else 'NOT met'})"
+        f"(n={s['n']}; goal p99 <= {goal_ms:g} ms: {'met' if s['p99'] <= goal_ms else 'NOT met'})"
     )
     lag = f["idle_frame_lag_ms"]
     print(f"  frame lag while idle-ish: p50 {lag['p50']:.2f} ms, p99 {lag['p99']:.2f} ms")
@@ -508,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
             f"max {d['overtaken_max_ms']:.2f} ms"
         )
     results["chart"] = asyncio.run(run_chart(storm, singles, window_ns, storms))
-    report("chart alone", results["chart"])
+    report("chart alone", results["chart"], CHART_GOAL_MS)
     whole = None if args.chart_only else asyncio.run(run_app(storm, singles, window_ns, storms))
     if args.chart_only:
         pass
@@ -516,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n[dashboard] not available (sigscope.ui.app has no SigscopeApp yet)")
     else:
         results["app"] = whole
-        report("whole dashboard", whole)
+        report("whole dashboard", whole, DASHBOARD_GOAL_MS)
     path = save("ui", results)
     print(f"\n  written to {path}")
     return 0
