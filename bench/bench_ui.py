@@ -25,8 +25,8 @@ For each, two phases:
 The chart draws rows in time-stamp order after a short reorder window (an event waits up to
 ``REORDER_WINDOW_NS`` for older ones still on their way), except a send sigscope has just made
 (these are ``Lab.send``'s), which it applies at once and draws in the next frame: the single
-signals' sent-to-drawn delay does not include the window; their handler runs still wait it. ``--window-ms 0``
-measures the same run without any window, for comparison.
+signals' sent-to-drawn delay does not include the window; their handler runs still wait it.
+``--window-ms 0`` measures the same run without any window, for comparison.
 
 Everything runs headless (``run_test``): frames are composed as on a terminal, nothing is
 written to one. ``python -m bench.bench_ui [--quick] [--window-ms MS]``
