@@ -1674,20 +1674,26 @@ def test_the_virtual_timer_moves_by_clock_ticks_not_per_wake_up() -> None:
         signal.setitimer(signal.ITIMER_VIRTUAL, 100)
         last = signal.getitimer(signal.ITIMER_VIRTUAL)[0]
         moves = []
-        for _ in range(2000):
+        wakeups = 0
+        end = time.monotonic() + 60
+        # At least 2000 wake-ups; more, until it has moved 5 times (a loaded machine, or a
+        # hypervisor that steals the ticks, charges this sleeper's few microseconds rarely).
+        while wakeups < 2000 or (len(moves) < 5 and time.monotonic() < end):
             os.kill(os.getpid(), signal.SIGUSR1)
             time.sleep(0.0005)
+            wakeups += 1
             now = signal.getitimer(signal.ITIMER_VIRTUAL)[0]
             if now != last:
                 moves.append(round(last - now, 6))
                 last = now
-        print(json.dumps({"moves": moves}))
+        print(json.dumps({"moves": moves, "wakeups": wakeups}))
         """,
         timeout=120,
     )
     moves = sorted(seen["moves"])
-    # Per-wake-up accounting would move it at (nearly) every one of the 2000 wake-ups.
-    assert 1 <= len(moves) <= 500, moves
+    # Per-wake-up accounting would move it at (nearly) every wake-up; ticks, at few of them.
+    assert moves, f"no move in {seen['wakeups']} wake-ups"
+    assert len(moves) <= seen["wakeups"] // 4, (len(moves), seen["wakeups"])
     # A typical move is a tick's worth, not a handler run's microseconds.
     tick = 1 / hz if hz else 0.001
     assert moves[len(moves) // 2] >= tick / 2, (tick, moves)
