@@ -16,23 +16,31 @@ show the effects as they do for any behaviour.
 The dashboard feeds it like its other sinks (``add_event``, ``update_snapshot``, ``clear``,
 ``show_pid``) and asks it to run with :meth:`run_code`. As root, the first run asks for a
 confirmation that names the risk.
+
+The panel is hidden until it is needed, so its insides (the editor, in
+:mod:`sigscope.ui.widgets.code_editor`, and the output) are made, and ``TextArea`` imported, the
+first time it is shown or written to, not with the dashboard's first frame (issue 14).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Log, Static, TextArea
+from textual.widgets import Static
 
 from sigscope.sources.base import LabProcess, Source
 from sigscope.ui.screens.confirm import ConfirmDialog
+
+if TYPE_CHECKING:
+    from textual.widgets import Log
+
+    from sigscope.ui.widgets.code_editor import CodeEditor
 
 MAX_HISTORY = 50
 MAX_OUTPUT_LINES = 500
@@ -54,36 +62,14 @@ def highlighting_available() -> bool:
         return False
 
 
-class CodeEditor(TextArea):
-    """The editor: its own keys for run, stop and history (shown in the footer)."""
+def __getattr__(name: str) -> Any:
+    # The editor (a TextArea) is imported with the panel's insides, when first shown: it is not
+    # part of the dashboard's first frame (issue 14). ``code_panel.CodeEditor`` still works.
+    if name == "CodeEditor":
+        from sigscope.ui.widgets.code_editor import CodeEditor
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+enter,ctrl+o", "run_code", "Run", key_display="ctrl+o"),
-        Binding("ctrl+g", "stop_code", "Stop", key_display="ctrl+g"),
-        Binding("ctrl+up", "history(-1)", "Older", show=False),
-        Binding("ctrl+down", "history(1)", "Newer", show=False),
-    ]
-
-    def action_run_code(self) -> None:
-        panel = self._panel()
-        if panel is not None:
-            panel.run_code()
-
-    def action_stop_code(self) -> None:
-        panel = self._panel()
-        if panel is not None:
-            panel.stop_code()
-
-    def action_history(self, step: int) -> None:
-        panel = self._panel()
-        if panel is not None:
-            panel.history_step(step)
-
-    def _panel(self) -> CodePanel | None:
-        for node in self.ancestors:
-            if isinstance(node, CodePanel):
-                return node
-        return None
+        return CodeEditor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CodePanel(Vertical):
@@ -111,34 +97,61 @@ class CodePanel(Vertical):
         self._draft = ""
         self.running: dict[int, int] = {}  # pid -> id of the snippet it runs now
         self.root_accepted = False
-        self.highlighting = highlighting_available()
+        self._highlighting: bool | None = None  # asked when the editor is made
+        self._editor: CodeEditor | None = None  # made, with the output, when first needed
+        self._output: Log | None = None
         self.border_title = "Code"
 
+    @property
+    def highlighting(self) -> bool:
+        """Whether the editor highlights Python (tree-sitter's grammar is installed)."""
+        if self._highlighting is None:
+            self._highlighting = highlighting_available()
+        return self._highlighting
+
     def compose(self) -> ComposeResult:
-        yield Static(self._state_text(), id="code-state")
-        with Horizontal():
-            editor = CodeEditor(
-                "",
-                language="python" if self.highlighting else None,
-                show_line_numbers=True,
-                tab_behavior="indent",
-                soft_wrap=False,
-                id="code-editor",
-            )
-            editor.border_title = "Python"
-            yield editor
-            yield Log(max_lines=MAX_OUTPUT_LINES, id="code-output")
+        # Empty: the panel is hidden until a playground worker exists or `e` is pressed, and
+        # its editor (a TextArea) and output are made then, by _build (issue 14: first frame).
+        return iter(())
+
+    @property
+    def _built(self) -> bool:
+        return self._editor is not None
+
+    def _build(self) -> tuple[CodeEditor, Log]:
+        """The editor and the output, made (with the state line) and mounted the first time:
+        they can be written to and focused right after."""
+        if self._editor is not None and self._output is not None:
+            return self._editor, self._output
+        from textual.widgets import Log
+
+        from sigscope.ui.widgets.code_editor import CodeEditor
+
+        editor = CodeEditor(
+            "",
+            language="python" if self.highlighting else None,
+            show_line_numbers=True,
+            tab_behavior="indent",
+            soft_wrap=False,
+            id="code-editor",
+        )
+        editor.border_title = "Python"
+        output = Log(max_lines=MAX_OUTPUT_LINES, id="code-output")
+        self._editor, self._output = editor, output
+        self.mount(Static(self._state_text(), id="code-state"), Horizontal(editor, output))
+        return editor, output
 
     # -- what the dashboard calls ----------------------------------------------------------
     @property
     def editor(self) -> CodeEditor:
-        return self.query_one(CodeEditor)
+        return self._build()[0]
 
     @property
     def output(self) -> Log:
-        return self.query_one("#code-output", Log)
+        return self._build()[1]
 
     def show(self, focus: bool = True) -> None:
+        self._build()
         self.add_class("-shown")
         self._pick_worker()
         self._refresh_state()
@@ -147,7 +160,7 @@ class CodePanel(Vertical):
 
     def clear(self) -> None:
         self.running.clear()
-        if self.is_mounted:
+        if self.is_mounted and self._built:
             self.output.clear()
             self._refresh_state()
 
@@ -352,7 +365,7 @@ class CodePanel(Vertical):
         return Text(f"worker {self.index}: idle, waiting for code · {keys}{plain}")
 
     def _refresh_state(self) -> None:
-        if not self.is_mounted:
+        if not (self.is_mounted and self._built):
             return
         state = self.query_one("#code-state", Static)
         state.update(self._state_text())
