@@ -18,6 +18,12 @@
   Interleaved, one warm-up run of each not counted.
 
 ``python -m bench.bench_dashboard [--quick]``
+
+``python -m bench.bench_dashboard --first-frame-only [--rounds N] [--compare-with DIR]`` times
+the start-up alone and prints it (the results file is left as it is); ``--compare-with DIR``
+also starts the same ``sigscope`` command with ``PYTHONPATH=DIR``, so that it imports the
+sigscope of another source tree (e.g. ``git archive HEAD sigscope | tar -x -C DIR``), in the
+same interleaved rounds: a change's before and after, on the same machine at the same time.
 """
 
 from __future__ import annotations
@@ -247,11 +253,12 @@ def visible(output: bytes) -> str:
     return _CONTROLS.sub("", _ESCAPES.sub("", output.decode(errors="ignore")))
 
 
-def first_frame(argv: list[str]) -> dict[str, float]:
+def first_frame(argv: list[str], extra_env: dict[str, str] | None = None) -> dict[str, float]:
     """Spawn ``argv`` in a fresh pty; ms to its first byte and to its first visible text."""
     master_fd, slave_fd = os.openpty()
     fcntl.ioctl(slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
     env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS))
+    env.update(extra_env or {})
     out = bytearray()
     first_byte = frame = None
     t0 = now()
@@ -309,44 +316,77 @@ def _drain_until_exit(fd: int, proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def startup(rounds: int) -> dict[str, Any]:
-    programs = {
-        "sigscope": [_sigscope_command()],
-        "bare_label": [sys.executable, "-m", "bench.bare_label"],
+def startup(rounds: int, compare_with: str | None = None) -> dict[str, Any]:
+    """Each program's start-up to first frame, ``rounds`` times, interleaved (after one warm-up
+    round); with ``compare_with``, also ``sigscope`` importing the source tree there."""
+    programs: dict[str, tuple[list[str], dict[str, str]]] = {
+        "sigscope": ([_sigscope_command()], {}),
+        "bare_label": ([sys.executable, "-m", "bench.bare_label"], {}),
     }
+    if compare_with:
+        tree = str(Path(compare_with).resolve())
+        if not (Path(tree) / "sigscope" / "__init__.py").is_file():
+            raise SystemExit(f"--compare-with {compare_with}: no sigscope/__init__.py there")
+        programs["compared"] = ([_sigscope_command()], {"PYTHONPATH": tree})
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in programs}
     for round_ in range(rounds + 1):
-        for name, argv in programs.items():
-            result = first_frame(argv)
+        for name, (argv, extra_env) in programs.items():
+            result = first_frame(argv, extra_env)
             if round_:  # round 0 warms the page cache and the bytecode caches
                 runs[name].append(result)
     out: dict[str, Any] = {"rounds": rounds, "size": f"{COLS}x{ROWS}"}
+    if compare_with:
+        out["compared_tree"] = compare_with
     for name, results in runs.items():
         out[name] = {
             "first_frame_ms": summary([r["first_frame_ms"] for r in results]),
             "first_byte_ms": summary([r["first_byte_ms"] for r in results]),
         }
-    out["ratio_sigscope_over_bare_p50"] = (
-        out["sigscope"]["first_frame_ms"]["p50"] / out["bare_label"]["first_frame_ms"]["p50"]
-    )
+    for name in programs:
+        if name != "bare_label":
+            out[f"ratio_{name}_over_bare_p50"] = (
+                out[name]["first_frame_ms"]["p50"] / out["bare_label"]["first_frame_ms"]["p50"]
+            )
     return out
+
+
+def print_startup(up: dict[str, Any]) -> None:
+    print(f"\nstart-up to first frame ({up['rounds']} runs each, in a {up['size']} pty)")
+    print(f"  {'':28}{'frame p50':>10}{'max':>9}{'1st byte p50':>14}")
+    labels = {"sigscope": "sigscope (lab of 2)", "bare_label": "bare Textual label"}
+    if "compared" in up:
+        labels["compared"] = "sigscope, --compare-with"
+    for name, label in labels.items():
+        f, b = up[name]["first_frame_ms"], up[name]["first_byte_ms"]
+        print(f"  {label:28}{f['p50']:>10.0f}{f['p99']:>9.0f}{b['p50']:>14.0f}")
+    print(f"  {'ratio sigscope / bare':28}{up['ratio_sigscope_over_bare_p50']:>10.2f}   (ms)")
+    if "compared" in up:
+        ratio = up["ratio_compared_over_bare_p50"]
+        print(f"  {'ratio --compare-with / bare':28}{ratio:>10.2f}   ({up['compared_tree']})")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_dashboard")
     parser.add_argument("--quick", action="store_true", help="10 s of watching, 3 start-ups")
+    parser.add_argument(
+        "--first-frame-only",
+        action="store_true",
+        help="time the start-up alone and print it (the results file is not written)",
+    )
+    parser.add_argument("--rounds", type=int, help="start-ups of each program (7; 3 quick)")
+    parser.add_argument(
+        "--compare-with",
+        metavar="DIR",
+        help="also start sigscope with PYTHONPATH=DIR (another source tree), interleaved",
+    )
     args = parser.parse_args(argv)
     seconds = 10.0 if args.quick else 30.0
-    rounds = 3 if args.quick else 7
+    rounds = args.rounds or (3 if args.quick else 7)
     print(f"machine: {machine_line()}")
-    up = startup(rounds)
-    print(f"\nstart-up to first frame ({rounds} runs each, in a {up['size']} pty)")
-    print(f"  {'':28}{'frame p50':>10}{'max':>9}{'1st byte p50':>14}")
-    for name in ("sigscope", "bare_label"):
-        f, b = up[name]["first_frame_ms"], up[name]["first_byte_ms"]
-        label = "sigscope (lab of 2)" if name == "sigscope" else "bare Textual label"
-        print(f"  {label:28}{f['p50']:>10.0f}{f['p99']:>9.0f}{b['p50']:>14.0f}")
-    print(f"  {'ratio sigscope / bare':28}{up['ratio_sigscope_over_bare_p50']:>10.2f}   (ms)")
+    up = startup(rounds, args.compare_with)
+    print_startup(up)
+    if args.first_frame_only:
+        return 0
     cpu = cpu_vs_htop(seconds)
     print(f"\nCPU watching {WORKERS} workers for {seconds:g} s (utime+stime from /proc/PID/stat)")
     if "skipped" in cpu:
