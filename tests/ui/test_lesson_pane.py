@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
-from textual.widgets import Input
+from textual.widgets import Input, Static
 from textual.widgets._markdown import MarkdownFence
 
 from sigscope.course import parse_lesson
@@ -110,4 +111,34 @@ async def test_sources_prediction_missed_and_code_in_the_pane(tmp_path: Path) ->
             "the notice shown",
         )
         assert run.index == 1 and 1 not in run.done
+        await pilot.press("q")
+
+
+async def test_the_status_line_is_redrawn_only_when_it_changes(tmp_path: Path) -> None:
+    """The app shows the run after every check (a snapshot a second, idle): redrawing the
+    unchanged status line laid the screen out and sent its lines to a served page each
+    second. It is redrawn when the step, its tick or the count done changes."""
+    lesson = parse_lesson(LESSON, "pane.toml", tmp_path / "pane.toml")
+    app = LessonApp(lesson, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.lab is not None and app.lesson_run is not None, "lab")
+        run = app.lesson_run
+        assert run is not None
+        status = app.pane.query_one("#lesson-status", Static)
+        await until(pilot, lambda: "Step 1/2" in str(status.render()), "step 1 shown")
+        drawn: list[str] = []
+        update = status.update
+
+        def counted(content: Any = "", **kwargs: Any) -> None:
+            drawn.append(str(content))
+            update(content, **kwargs)
+
+        status.update = counted  # type: ignore[method-assign]
+        for _ in range(3):
+            app.pane.show(run)
+        assert drawn == []
+        run.next()
+        app.pane.show(run)
+        app.pane.show(run)
+        assert len(drawn) == 1 and drawn[0].startswith("Step 2/2")
         await pilot.press("q")

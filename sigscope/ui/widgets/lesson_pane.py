@@ -176,6 +176,7 @@ class LessonPane(Vertical):
         self._shown_markdown: str | None = None
         self._shown_checklist: str | None = None
         self._shown_sources: str | None = None
+        self._shown_status: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-status")
@@ -208,15 +209,14 @@ class LessonPane(Vertical):
 
     def show(self, run: LessonRun | None, message: str | None = None) -> None:
         """Draw ``run`` (None: no lesson yet, only ``message``)."""
-        status = self.query_one("#lesson-status", Static)
         if run is None:
-            status.update(Text(message or "No lesson", style="bold"))
+            self._set_status(Text(message or "No lesson", style="bold"))
             self._set_markdown("")
             self._set_sources(Text())
             self.set_class(False, "-question")
             self.set_class(False, "-predict")
             return
-        status.update(status_line(run))
+        self._set_status(status_line(run))
         self.query_one("#lesson-progress", ProgressBar).update(progress=round(run.fraction * 100))
         marks = checklist(run)
         if marks.plain != self._shown_checklist:
@@ -230,6 +230,15 @@ class LessonPane(Vertical):
         box.placeholder = "your prediction, then Enter" if predicting else "your answer, then Enter"
         self._set_markdown(step_markdown(run))
         self._set_sources(sources_text(run))
+
+    def _set_status(self, text: Text) -> None:
+        # The app shows the run after every check (a snapshot a second, idle): updating a
+        # Static lays the whole screen out again and sends its lines to the page, so only on
+        # a change (Text compares its text and its spans; the base style apart).
+        old = self._shown_status
+        if old is None or text != old or text.style != old.style:
+            self._shown_status = text
+            self.query_one("#lesson-status", Static).update(text)
 
     def _set_sources(self, text: Text) -> None:
         if text.plain != self._shown_sources:
