@@ -106,6 +106,7 @@ REFUSED_HOLD = 30.0  # seconds a refused page keeps its message before "Session 
 # A reload waits this long for the page it replaces to close (its teardown, at worst).
 RELOAD_WAIT = QUIT_TIMEOUT + TERM_TIMEOUT + OUTPUT_TIMEOUT + GONE_TIMEOUT
 MAX_RELOADS = 64  # reloads let through while full, waiting for their websocket
+PAGE_DRIVER = "sigscope.ui.page_driver:PageDriver"  # every page app's TEXTUAL_DRIVER
 TEACHER_REFRESH = 2  # seconds between refreshes of the teacher's view
 NONE = "-"  # in a websocket's path: no lesson chosen (the server's default), or no code
 # A Host header: a name or IPv4 address, or a bracketed IPv6 one; then maybe a port.
@@ -208,7 +209,7 @@ class PageApp(AppService):
         return None
 
     async def _start_cold(self, width: int, height: int) -> Process:
-        env = self._build_environment(width=width, height=height)
+        env = page_environment(self._build_environment(width=width, height=height))
         env[SERVER_PID_ENV] = str(os.getpid())
         # The cap on the lab at any time (TTIN, spawn, what workers fork), not only at the
         # start: the app passes its environment on to the master, which enforces it.
@@ -301,6 +302,14 @@ class PageApp(AppService):
             f"(exit {process.returncode}), its lab of {len(lab)} processes gone "
             f"in {seconds:.2f} s{detail}"
         )
+
+
+def page_environment(env: dict[str, str]) -> dict[str, str]:
+    """textual-serve's environment for an app, with sigscope's driver in it: Textual's web
+    driver, but its input thread waits for input instead of waking ten times a second (see
+    :mod:`sigscope.ui.page_driver`; named, not imported: this process never runs an app)."""
+    env["TEXTUAL_DRIVER"] = PAGE_DRIVER
+    return env
 
 
 async def exited(process: Process, timeout: float) -> bool:
@@ -459,7 +468,9 @@ class DashboardServer(Server):
             self._warming += 1
             self.spawning += 1  # (see PageApp._start_cold)
             try:
-                env = AppService._build_environment(self, 80, 24)  # type: ignore[arg-type]
+                env = page_environment(
+                    AppService._build_environment(self, 80, 24)  # type: ignore[arg-type]
+                )
                 env[SERVER_PID_ENV] = str(os.getpid())
                 process = await asyncio.create_subprocess_exec(
                     *self.settings.warm_argv(),
