@@ -26,7 +26,11 @@ Chromium itself is not part of the figures (it is the students' machines in a cl
 (issue 18): 30 idle pages ≤ 25 % of one core, 30 active ≤ one core, page open p95 ≤ 2 s with
 30 pages open. Everything started here is gone when it ends (checked).
 
-``python -m bench.bench_classroom [--quick] [--pages 1,10,30] [--seconds S] [--warm N]``
+``python -m bench.bench_classroom [--quick] [--pages 1,10,30] [--seconds S] [--warm N]
+[--idle-only] [--no-save]``: ``--idle-only`` skips the active window (a change to the idle
+cost, measured in half the time; nothing is written); ``--no-save`` prints the figures and
+leaves bench/results alone (for a before/after comparison, e.g. with ``PYTHONPATH`` set to an
+older tree for the before).
 """
 
 from __future__ import annotations
@@ -222,7 +226,9 @@ def measure(server: Server, seconds: float, during: Any = None) -> dict[str, Any
     }
 
 
-def run_size(browser: Any, pages: int, seconds: float, title: bytes, warm: int) -> dict[str, Any]:
+def run_size(
+    browser: Any, pages: int, seconds: float, title: bytes, warm: int, active: bool = True
+) -> dict[str, Any]:
     state = tempfile.mkdtemp(prefix="sigscope-bench-classroom-")
     server = Server(pages, state, warm)
     started: dict[int, int | None] = {}
@@ -260,7 +266,7 @@ def run_size(browser: Any, pages: int, seconds: float, title: bytes, warm: int) 
                 page.keyboard.press("u")
             return len(opened)
 
-        active = measure(server, seconds, one_signal_each)
+        busy = measure(server, seconds, one_signal_each) if active else None
         started.update(server.tree())
     finally:
         for page in opened:
@@ -277,7 +283,7 @@ def run_size(browser: Any, pages: int, seconds: float, title: bytes, warm: int) 
             "max": round(max(open_ms), 1),
         },
         "idle": idle,
-        "active": active,
+        "active": busy,
         "left_behind": killed,
     }
 
@@ -291,10 +297,11 @@ def _table(runs: list[dict[str, Any]]) -> str:
     for r in runs:
         i, a = r["idle"], r["active"]
         by = i["cpu_percent_by_role"]
+        busy = f"{a['cpu_percent_of_core']:>9.1f}%" if a is not None else f"{'-':>10}"
         lines.append(
             f"{r['pages']:>5}  {r['open_ms']['p50']:>7.0f}ms  {r['open_ms']['p95']:>7.0f}ms  "
             f"{i['cpu_percent_of_core']:>8.1f}%  {by['server']:>6.1f}%  {by['apps']:>5.1f}%  "
-            f"{by['labs']:>5.1f}%  {a['cpu_percent_of_core']:>9.1f}%  "
+            f"{by['labs']:>5.1f}%  {busy}  "
             f"{i['pss_mb']:>7.0f}MB  {i['rss_mb']:>7.0f}MB"
         )
     return "\n".join(lines)
@@ -307,6 +314,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="each window (default 20; quick 5)")
     parser.add_argument(
         "--warm", type=int, default=2, help="serve --warm N: spare apps (default 2, as README)"
+    )
+    parser.add_argument(
+        "--idle-only",
+        action="store_true",
+        help="skip the window with a signal a second (implies --no-save)",
+    )
+    parser.add_argument(
+        "--no-save", action="store_true", help="print only; leave bench/results untouched"
     )
     args = parser.parse_args(argv)
     sizes = [1, 4] if args.quick else [1, 10, 30]
@@ -336,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for n in sizes:
                 print(f"{n} page{'s' if n > 1 else ''} on lesson {lesson.id}:", flush=True)
-                runs.append(run_size(browser, n, seconds, title, args.warm))
+                runs.append(
+                    run_size(browser, n, seconds, title, args.warm, active=not args.idle_only)
+                )
         finally:
             browser.close()
     print(_table(runs))
@@ -349,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "runs": runs,
     }
-    print(f"written: {save('classroom', figures)}")
+    if args.no_save or args.idle_only:  # (bench.summary reads both windows of a full run)
+        print("not written (--no-save or --idle-only)")
+    else:
+        print(f"written: {save('classroom', figures)}")
     return 0
 
 
