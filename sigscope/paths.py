@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
+LESSONS_ENV = "SIGSCOPE_LESSONS"  # a teacher's folder of lessons (sigscope.course.catalog)
 
 
 def bundled_lessons() -> Path:

@@ -15,9 +15,7 @@ from typing import Any
 
 from sigscope.commands._common import EXIT_USAGE
 from sigscope.commands._lab_options import check_worker_cap
-from sigscope.commands.lesson import open_lesson
 from sigscope.commands.lessons import add_lessons_dir_option
-from sigscope.course.catalog import lessons_dir, printable
 from sigscope.numbers import NumberError, parse_float
 
 MAX_SPEED = 100.0
@@ -66,6 +64,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sigscope.commands.lesson import open_lesson
+    from sigscope.course.catalog import lessons_dir, printable
+
     check_worker_cap()
     folder = lessons_dir(args.lessons_dir)
     if not os.path.isdir(folder):  # (Path.is_dir raises for a name too long or EACCES)

@@ -11,14 +11,18 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sigscope.commands._common import EXIT_USAGE
 from sigscope.commands._lab_options import check_worker_cap
 from sigscope.commands.lessons import add_lessons_dir_option
-from sigscope.course.catalog import ENV, LessonNotFound, lessons_dir, lookup_problem, resolve_lesson
-from sigscope.course.lesson import Lesson
-from sigscope.course.problems import LessonInvalid
+from sigscope.paths import LESSONS_ENV as ENV
+
+if TYPE_CHECKING:
+    from sigscope.course.lesson import Lesson
+
+# The lessons (sigscope.course) are imported when a command runs, not when the parser is built:
+# the dashboard's start-up does not wait for them (issue 14).
 
 
 def add_parser(sub: Any) -> None:
@@ -38,6 +42,9 @@ def add_parser(sub: Any) -> None:
 
 def open_lesson(prog: str, name: str, folder: Path) -> Lesson | None:
     """The lesson ``name`` of ``folder``, or None after one line on stderr saying why not."""
+    from sigscope.course.catalog import LessonNotFound, lookup_problem, resolve_lesson
+    from sigscope.course.problems import LessonInvalid
+
     try:
         return resolve_lesson(name, folder)
     except (LessonNotFound, LessonInvalid) as e:
@@ -46,6 +53,8 @@ def open_lesson(prog: str, name: str, folder: Path) -> Lesson | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sigscope.course.catalog import lessons_dir
+
     check_worker_cap()
     folder = lessons_dir(args.lessons_dir)
     if not os.path.isdir(folder):  # (Path.is_dir raises for a name too long or EACCES)

@@ -11,19 +11,16 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sigscope.commands._common import EXIT_USAGE
-from sigscope.course.catalog import (
-    ENV,
-    LessonFolderError,
-    lesson_files,
-    lesson_index,
-    lessons_dir,
-    printable,
-)
-from sigscope.course.lesson import load_lesson
-from sigscope.course.problems import LessonInvalid, Problem
+from sigscope.paths import LESSONS_ENV as ENV
+
+if TYPE_CHECKING:
+    from sigscope.course.problems import Problem
+
+# The lessons (sigscope.course) are imported when a command runs, not when the parser is built:
+# the dashboard's start-up does not wait for them (issue 14).
 
 EXIT_PROBLEMS = 1
 
@@ -58,6 +55,8 @@ def add_lessons_dir_option(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sigscope.course.catalog import LessonFolderError, lessons_dir
+
     folder = lessons_dir(args.lessons_dir)
     try:
         if args.check is not None:
@@ -74,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
 def check_paths(paths: list[str] | list[Path]) -> int:
     """Check every lesson file under ``paths``; print each problem; 1 if any, 2 if a path is
     missing."""
+    from sigscope.course.catalog import lesson_files, printable
+    from sigscope.course.lesson import load_lesson
+    from sigscope.course.problems import LessonInvalid
+
     for p in paths:
         if not os.path.exists(p):  # (Path.exists raises for a name too long or EACCES)
             print(
@@ -112,6 +115,8 @@ def check_paths(paths: list[str] | list[Path]) -> int:
 
 def list_lessons(folder: Path) -> int:
     """One line per lesson: id, steps done of the checked ones, title."""
+    from sigscope.course.catalog import lesson_index, printable
+
     entries = lesson_index(folder)
     if not entries:
         print(f"no lessons in {folder}")

@@ -12,9 +12,9 @@ from sigscope.course.lesson import Lesson, load_lesson
 from sigscope.course.problems import LessonInvalid, Problem
 from sigscope.course.progress import LessonProgress, ProgressStore, find_saved
 from sigscope.numbers import is_int
-from sigscope.paths import bundled_lessons
+from sigscope.paths import LESSONS_ENV, bundled_lessons
 
-ENV = "SIGSCOPE_LESSONS"
+ENV = LESSONS_ENV
 
 
 def lessons_dir(option: str | Path | None = None) -> Path:
