@@ -32,13 +32,16 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     record = None if args.record is None else Path(args.record)
     from sigscope.terminal.headless import check_terminal_options
-    from sigscope.terminal.lane import TerminalSettings
 
     problem = check_terminal_options(args)
     if problem:
         print(f"sigscope: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    terminal = TerminalSettings(shell=args.shell) if args.terminal else None
+    terminal = None
+    if args.terminal:
+        from sigscope.terminal.lane import TerminalSettings
+
+        terminal = TerminalSettings(shell=args.shell)
     return run_dashboard(
         LabSettings(args.workers, name, params, args.reaping, args.grace, record, terminal=terminal)
     )

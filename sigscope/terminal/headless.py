@@ -7,13 +7,17 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sigscope import procfs
 from sigscope.events import Event
-from sigscope.terminal.keys import TypeSpec
-from sigscope.terminal.lane import TerminalLane, TerminalSettings
-from sigscope.terminal.pty import TerminalError
+
+if TYPE_CHECKING:
+    from sigscope.terminal.keys import TypeSpec
+    from sigscope.terminal.lane import TerminalSettings
+
+# The lane itself is imported when it runs: the dashboard's parser adds these options at every
+# start, and its first frame does not wait for the lane's modules (issue 14).
 
 DEFAULT_DURATION = 5.0
 
@@ -43,6 +47,9 @@ def run_lane(
     one-line complaint.
     Returns the exit status (0; 1 if the lane could not start or some typing failed)."""
     # Orphans of the session come back to the keeper, and to us should the keeper be killed.
+    from sigscope.terminal.lane import TerminalLane
+    from sigscope.terminal.pty import TerminalError
+
     procfs.set_child_subreaper()
     try:
         lane = TerminalLane(settings, log.add_event)
@@ -141,7 +148,7 @@ def check_terminal_options(args: argparse.Namespace, alone: bool = False) -> str
         if alone and getattr(args, dest, None):
             return f"{option} acts on the lab; trace --terminal runs the terminal lane alone"
     if args.shell is not None:
-        from sigscope.terminal.pty import resolve_shell
+        from sigscope.terminal.pty import TerminalError, resolve_shell
 
         try:
             resolve_shell(args.shell)

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sigscope.lab.controller import Lab
-from sigscope.sources.attach import AttachedTree
-from sigscope.sources.base import Source
-from sigscope.sources.record import RecordingError, load
-from sigscope.sources.replay import Replay, ReplayError
-from sigscope.terminal.lane import TerminalSettings
+if TYPE_CHECKING:
+    from sigscope.lab.controller import Lab
+    from sigscope.sources.attach import AttachedTree
+    from sigscope.sources.base import Source
+    from sigscope.sources.replay import Replay
+    from sigscope.terminal.lane import TerminalSettings
+
+# Each source's module is imported by the settings that make it, when they make it: a settings
+# object is made before the first frame, the source after it (issue 14).
 
 # Events the dashboard's lab keeps for waiting on (its panels keep their own bounded views):
 # the lab's default, 200,000, made each storm of signals grow the dashboard by megabytes.
@@ -63,6 +66,8 @@ class LabSettings:
     terminal: TerminalSettings | None = None  # --terminal: a shell on a pty beside the lab
 
     def make_source(self) -> Lab:
+        from sigscope.lab.controller import Lab
+
         return Lab(
             workers=self.workers,
             behaviour=self.behaviour,
@@ -88,6 +93,8 @@ class AttachSettings:
     lab_controls: bool = False
 
     def make_source(self) -> AttachedTree:
+        from sigscope.sources.attach import AttachedTree
+
         return AttachedTree(self.root, strace=self.strace)  # refuses a bad root: AttachError
 
     def describe(self, source: Source) -> str:
@@ -104,11 +111,16 @@ class ReplaySettings:
     lab_controls: bool = False  # a recording: nothing to act on
 
     def make_source(self) -> Replay:
+        from sigscope.sources.record import RecordingError, load
+        from sigscope.sources.replay import Replay, ReplayError
+
         try:
             return Replay(load(self.path))
         except RecordingError as e:
             raise ReplayError(str(e)) from None
 
     def describe(self, source: Source) -> str:
+        from sigscope.sources.replay import Replay
+
         entries = f" ({source.length} entries)" if isinstance(source, Replay) else ""
         return f"replay of {self.path.name}{entries}"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sigscope.lab.controller import LabProcess
+from sigscope.sources.base import LabProcess
 
 KEEP_GONE = 4.0  # seconds a reaped process stays in the tree, dimmed
 UNSCANNED = "?"  # the state of a process no scan has seen yet
