@@ -19,11 +19,12 @@
 
 ``python -m bench.bench_dashboard [--quick]``
 
-``python -m bench.bench_dashboard --first-frame-only [--rounds N] [--compare-with DIR]`` times
-the start-up alone and prints it (the results file is left as it is); ``--compare-with DIR``
-also starts the same ``sigscope`` command with ``PYTHONPATH=DIR``, so that it imports the
-sigscope of another source tree (e.g. ``git archive HEAD sigscope | tar -x -C DIR``), in the
-same interleaved rounds: a change's before and after, on the same machine at the same time.
+``python -m bench.bench_dashboard --first-frame-only [--rounds N] [--compare-with DIR ...]``
+times the start-up alone and prints it (the results file is left as it is). Each
+``--compare-with DIR`` also starts the same ``sigscope`` command with ``PYTHONPATH=DIR``, so
+that it imports the sigscope of another source tree (e.g. ``git archive HEAD sigscope lessons
+| tar -x -C DIR``), in the same interleaved rounds: a change's before and after, on the same
+machine at the same time.
 """
 
 from __future__ import annotations
@@ -316,18 +317,19 @@ def _drain_until_exit(fd: int, proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def startup(rounds: int, compare_with: str | None = None) -> dict[str, Any]:
+def startup(rounds: int, compare_with: list[str] | None = None) -> dict[str, Any]:
     """Each program's start-up to first frame, ``rounds`` times, interleaved (after one warm-up
-    round); with ``compare_with``, also ``sigscope`` importing the source tree there."""
+    round); for each folder of ``compare_with``, also ``sigscope`` importing the source tree
+    there."""
     programs: dict[str, tuple[list[str], dict[str, str]]] = {
         "sigscope": ([_sigscope_command()], {}),
         "bare_label": ([sys.executable, "-m", "bench.bare_label"], {}),
     }
-    if compare_with:
-        tree = str(Path(compare_with).resolve())
+    for i, folder in enumerate(compare_with or [], 1):
+        tree = str(Path(folder).resolve())
         if not (Path(tree) / "sigscope" / "__init__.py").is_file():
-            raise SystemExit(f"--compare-with {compare_with}: no sigscope/__init__.py there")
-        programs["compared"] = ([_sigscope_command()], {"PYTHONPATH": tree})
+            raise SystemExit(f"--compare-with {folder}: no sigscope/__init__.py there")
+        programs[f"compared{i}"] = ([_sigscope_command()], {"PYTHONPATH": tree})
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in programs}
     for round_ in range(rounds + 1):
         for name, (argv, extra_env) in programs.items():
@@ -335,8 +337,8 @@ def startup(rounds: int, compare_with: str | None = None) -> dict[str, Any]:
             if round_:  # round 0 warms the page cache and the bytecode caches
                 runs[name].append(result)
     out: dict[str, Any] = {"rounds": rounds, "size": f"{COLS}x{ROWS}"}
-    if compare_with:
-        out["compared_tree"] = compare_with
+    for i, folder in enumerate(compare_with or [], 1):
+        out[f"compared{i}_tree"] = folder
     for name, results in runs.items():
         out[name] = {
             "first_frame_ms": summary([r["first_frame_ms"] for r in results]),
@@ -354,15 +356,16 @@ def print_startup(up: dict[str, Any]) -> None:
     print(f"\nstart-up to first frame ({up['rounds']} runs each, in a {up['size']} pty)")
     print(f"  {'':28}{'frame p50':>10}{'max':>9}{'1st byte p50':>14}")
     labels = {"sigscope": "sigscope (lab of 2)", "bare_label": "bare Textual label"}
-    if "compared" in up:
-        labels["compared"] = "sigscope, --compare-with"
+    compared = sorted(k for k in up if k.startswith("compared") and not k.endswith("_tree"))
+    labels.update({name: f"sigscope, --compare-with {name[8:]}" for name in compared})
     for name, label in labels.items():
         f, b = up[name]["first_frame_ms"], up[name]["first_byte_ms"]
         print(f"  {label:28}{f['p50']:>10.0f}{f['p99']:>9.0f}{b['p50']:>14.0f}")
     print(f"  {'ratio sigscope / bare':28}{up['ratio_sigscope_over_bare_p50']:>10.2f}   (ms)")
-    if "compared" in up:
-        ratio = up["ratio_compared_over_bare_p50"]
-        print(f"  {'ratio --compare-with / bare':28}{ratio:>10.2f}   ({up['compared_tree']})")
+    for name in compared:
+        ratio = up[f"ratio_{name}_over_bare_p50"]
+        label = f"ratio --compare-with {name[8:]} / bare"
+        print(f"  {label:28}{ratio:>10.2f}   ({up[f'{name}_tree']})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -377,7 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compare-with",
         metavar="DIR",
-        help="also start sigscope with PYTHONPATH=DIR (another source tree), interleaved",
+        action="append",
+        help="also start sigscope with PYTHONPATH=DIR (another source tree), interleaved; "
+        "repeatable",
     )
     args = parser.parse_args(argv)
     seconds = 10.0 if args.quick else 30.0
