@@ -9,11 +9,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Input, Static
 from textual.widgets._markdown import MarkdownFence
 
 from sigscope.course import parse_lesson
 from sigscope.ui.lesson_app import LessonApp
+from sigscope.ui.widgets.lesson_pane import StepProgress
 from tests.ui.helpers import until
 
 WAIT = 30.0
@@ -141,4 +143,38 @@ async def test_the_status_line_is_redrawn_only_when_it_changes(tmp_path: Path) -
         app.pane.show(run)
         app.pane.show(run)
         assert len(drawn) == 1 and drawn[0].startswith("Step 2/2")
+        await pilot.press("q")
+
+
+async def test_the_progress_bar_does_not_wake_every_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual's ProgressBar calls its update() every second for an ETA the pane never shows;
+    the pane's bar pauses that timer, and still moves when a step is done."""
+    ticks: list[float] = []
+    update = StepProgress.update
+
+    def counted(self: StepProgress, **kwargs: Any) -> None:
+        if not kwargs:  # the timer's call: update() with nothing to update
+            ticks.append(asyncio.get_running_loop().time())
+        update(self, **kwargs)
+
+    monkeypatch.setattr(StepProgress, "update", counted)
+    lesson = parse_lesson(LESSON, "pane.toml", tmp_path / "pane.toml")
+    app = LessonApp(lesson, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.lab is not None and app.lesson_run is not None, "lab")
+        run, lab = app.lesson_run, app.lab
+        assert run is not None and lab is not None
+        bar = app.pane.query_one("#lesson-progress", StepProgress)
+        mounted = len(ticks)  # (ProgressBar's on_mount calls it once)
+        await asyncio.sleep(2.5)
+        assert len(ticks) == mounted
+        # Step 1 done: the bar moves.
+        pid = await asyncio.to_thread(lambda: lab.worker(0).pid)
+        await asyncio.to_thread(lab.wait_for, kind="ready", pid=pid, timeout=WAIT)
+        assert run.predict("1")
+        lab.send("worker:0", "USR1")
+        await until(pilot, lambda: 0 in run.done, "step 1 done")
+        await until(pilot, lambda: bar.progress == 50, "the bar at half")
         await pilot.press("q")

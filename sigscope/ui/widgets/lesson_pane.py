@@ -14,11 +14,13 @@ and a fence's own horizontal scrolling has no visible scrollbar).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.timer import Timer
 from textual.widgets import Input, Markdown, ProgressBar, Static
 
 if TYPE_CHECKING:
@@ -146,6 +148,23 @@ def status_line(run: LessonRun) -> Text:
     return text
 
 
+class StepProgress(ProgressBar):
+    """Textual's progress bar without its once-a-second wake-up.
+
+    ProgressBar calls its ``update()`` every second to recompute its ETA, shown or not: in a
+    class of thirty idle pages, thirty wake-ups a second that change nothing on screen. The
+    pane shows no ETA, and moves the bar itself (:meth:`LessonPane.show`), so that timer is
+    paused as soon as it is made."""
+
+    def set_interval(
+        self, interval: float, callback: Callable[..., Any] | None = None, **kwargs: Any
+    ) -> Timer:
+        timer = super().set_interval(interval, callback, **kwargs)
+        if callback == self.update and not self.show_eta:
+            timer.pause()
+        return timer
+
+
 class LessonPane(Vertical):
     """Status line, progress bar, checklist, the step's text and hints, and an answer box."""
 
@@ -180,7 +199,7 @@ class LessonPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-status")
-        yield ProgressBar(total=100, show_eta=False, show_percentage=False, id="lesson-progress")
+        yield StepProgress(total=100, show_eta=False, show_percentage=False, id="lesson-progress")
         yield Static(id="lesson-checklist")
         with VerticalScroll(id="lesson-text", can_focus=False):
             yield Markdown(id="lesson-step")
