@@ -623,10 +623,30 @@ class SequenceModel:
                 and row.sig == sig
                 and row.sender == sender
                 and row.receiver == receiver
-                and 0 <= t - row.last_t <= STORM_WINDOW_NS
+                and t - row.last_t <= STORM_WINDOW_NS
+            ):
+                # t may be older than the row's last send (but not than its first: the row is
+                # above the place for t): a send that waited the reorder window while newer
+                # ones of the same storm were applied at once (hold) still joins its storm.
+                row.count += 1
+                row.last_t = max(row.last_t, t)
+                row.touch(t)
+                return row
+        if end < len(self.rows):
+            # The first row after t's place: a storm row whose first send is newer than this
+            # one. The storm's first sends waited the window (the app's thread was busy when
+            # they came) while later ones were applied at once; they join the row, which now
+            # starts at t (it stays in order: every row above it is at or before t).
+            row = self.rows[end]
+            if (
+                row.kind == "arrow"
+                and row.sig == sig
+                and row.sender == sender
+                and row.receiver == receiver
+                and row.t - t <= STORM_WINDOW_NS
             ):
                 row.count += 1
-                row.last_t = t
+                row.t = t
                 row.touch(t)
                 return row
         return self._new_row("arrow", t, receiver, sender=sender, sig=sig)

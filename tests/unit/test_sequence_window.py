@@ -214,3 +214,40 @@ def test_early_sends_draw_what_time_order_draws() -> None:
     assert [row.t for row in live.rows] == [row.t for row in in_order.rows]
     stopped = next(row for row in live.rows if row.glyph == "T")
     assert stopped.t == T + S + 1  # right after our SIGSTOP, not the master's SIGTSTP
+
+
+def test_a_storm_send_that_waited_the_window_still_joins_its_storm_row() -> None:
+    # During a storm the app's thread can fall behind: a send that reaches the chart more than
+    # a window after its stamp is held (not applied at once), while newer sends of the same
+    # storm, read after the thread caught up, are applied at once. Released later, the held one
+    # is older than the row's last send: it must still join that row, not start a second.
+    model = lab_with_w0()
+    start = T + S
+    for i in range(50):
+        model.hold(you_sent(start + i * MS), now=start + i * MS + MS // 5)  # at once
+    model.hold(you_sent(start + 50 * MS), now=start + 50 * MS + 2 * WINDOW)  # late: held
+    assert model.held == 1
+    for i in range(51, 100):
+        model.hold(you_sent(start + i * MS), now=start + 50 * MS + 2 * WINDOW + MS)  # at once
+    model.release(start + 10 * S, everything=True)
+    arrows = [row for row in model.rows if row.kind == "arrow"]
+    assert [(row.sig, row.count) for row in arrows] == [("SIGUSR1", 100)]
+    assert arrows[0].t == start and arrows[0].last_t == start + 99 * MS
+
+
+def test_a_storms_first_sends_that_waited_the_window_join_the_row_their_successors_made() -> None:
+    # The storm's first sends reach the chart late (the app's thread was busy): they are held,
+    # and a newer send of the same storm, prompt, makes the row. The held ones, released, are
+    # older than the row's first send: they join it and the row starts at the first of them.
+    model = lab_with_w0()
+    start = T + S
+    for i in range(10):
+        model.hold(you_sent(start + i * MS), now=start + 10 * MS + 2 * WINDOW)  # late: held
+    assert model.held == 10
+    for i in range(10, 100):
+        model.hold(you_sent(start + i * MS), now=start + i * MS + MS // 5)  # at once
+    model.release(start + 10 * S, everything=True)
+    arrows = [row for row in model.rows if row.kind == "arrow"]
+    assert [(row.sig, row.count) for row in arrows] == [("SIGUSR1", 100)]
+    assert arrows[0].t == start and arrows[0].last_t == start + 99 * MS
+    assert [row.t for row in model.rows] == sorted(row.t for row in model.rows)
