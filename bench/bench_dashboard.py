@@ -14,8 +14,10 @@
   printable left. Textual's set-up sequences (alternate screen, mouse modes) come earlier and
   do not count; its first painted frame does. The peer is :mod:`bench.bare_label`, a Textual
   app with one label, started the same way (``python -m``); ``sigscope`` is the installed
-  command, whose first frame comes after its ``on_mount`` has started a lab (2 workers).
-  Interleaved, one warm-up run of each not counted.
+  command, which starts its lab (2 workers) just after its first frame. Interleaved, one
+  warm-up run of each not counted. Also printed: the CPU time (utime + stime, whole clock
+  ticks) the process had used when its first frame arrived, steadier than the wall time on a
+  busy machine.
 
 ``python -m bench.bench_dashboard [--quick]``
 
@@ -262,6 +264,7 @@ def first_frame(argv: list[str], extra_env: dict[str, str] | None = None) -> dic
     env.update(extra_env or {})
     out = bytearray()
     first_byte = frame = None
+    cpu: float | None = None
     t0 = now()
     proc = subprocess.Popen(
         argv,
@@ -289,6 +292,8 @@ def first_frame(argv: list[str], extra_env: dict[str, str] | None = None) -> dic
             out += chunk
             if visible(bytes(out)):
                 frame = t
+                cpu = _cpu_seconds(proc.pid)  # its CPU so far: steadier than wall time on a
+                # busy machine (clock ticks, 10 ms each: compare medians)
         for kid in procfs.children_of(proc.pid):  # sigscope's lab master, to see it gone
             started[kid] = procfs.start_time(kid)
     finally:
@@ -299,7 +304,10 @@ def first_frame(argv: list[str], extra_env: dict[str, str] | None = None) -> dic
         see_gone(started)
     if frame is None or first_byte is None:
         raise RuntimeError(f"{argv[-1]}: no frame within 60 s: {visible(bytes(out))[:200]!r}")
-    return {"first_byte_ms": (first_byte - t0) / MS, "first_frame_ms": (frame - t0) / MS}
+    times = {"first_byte_ms": (first_byte - t0) / MS, "first_frame_ms": (frame - t0) / MS}
+    if cpu is not None:
+        times["cpu_ms"] = cpu * 1000
+    return times
 
 
 def _drain_until_exit(fd: int, proc: subprocess.Popen[bytes]) -> None:
@@ -343,6 +351,7 @@ def startup(rounds: int, compare_with: list[str] | None = None) -> dict[str, Any
         out[name] = {
             "first_frame_ms": summary([r["first_frame_ms"] for r in results]),
             "first_byte_ms": summary([r["first_byte_ms"] for r in results]),
+            "cpu_ms": summary([r["cpu_ms"] for r in results if "cpu_ms" in r]),
         }
     for name in programs:
         if name != "bare_label":
@@ -354,13 +363,13 @@ def startup(rounds: int, compare_with: list[str] | None = None) -> dict[str, Any
 
 def print_startup(up: dict[str, Any]) -> None:
     print(f"\nstart-up to first frame ({up['rounds']} runs each, in a {up['size']} pty)")
-    print(f"  {'':28}{'frame p50':>10}{'max':>9}{'1st byte p50':>14}")
+    print(f"  {'':28}{'frame p50':>10}{'max':>9}{'1st byte p50':>14}{'CPU p50':>10}")
     labels = {"sigscope": "sigscope (lab of 2)", "bare_label": "bare Textual label"}
     compared = sorted(k for k in up if k.startswith("compared") and not k.endswith("_tree"))
     labels.update({name: f"sigscope, --compare-with {name[8:]}" for name in compared})
     for name, label in labels.items():
-        f, b = up[name]["first_frame_ms"], up[name]["first_byte_ms"]
-        print(f"  {label:28}{f['p50']:>10.0f}{f['p99']:>9.0f}{b['p50']:>14.0f}")
+        f, b, c = up[name]["first_frame_ms"], up[name]["first_byte_ms"], up[name]["cpu_ms"]
+        print(f"  {label:28}{f['p50']:>10.0f}{f['p99']:>9.0f}{b['p50']:>14.0f}{c['p50']:>10.0f}")
     print(f"  {'ratio sigscope / bare':28}{up['ratio_sigscope_over_bare_p50']:>10.2f}   (ms)")
     for name in compared:
         ratio = up[f"ratio_{name}_over_bare_p50"]
