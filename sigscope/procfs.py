@@ -258,6 +258,18 @@ def status_field(data: bytes, key: str) -> str | None:
     return data[at + len(name) : end if end >= 0 else len(data)].decode(errors="replace").strip()
 
 
+def thread_group(tid: int) -> int | None:
+    """The process a thread id belongs to (``Tgid`` of /proc/TID/status: a thread's folder is
+    not listed in /proc but can be read); the tid itself for a process's main thread, None if
+    it is gone. A signal sent to a process is taken by any one of its threads that does not
+    block it (signal(7)), and strace names the thread that took it."""
+    data = read_status(tid)
+    if data is None:
+        return None
+    tgid = status_field(data, "Tgid")
+    return int(tgid) if tgid is not None and tgid.isdigit() else None
+
+
 # -- the process tree ----------------------------------------------------------------------
 def all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]

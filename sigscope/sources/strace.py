@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
+from sigscope import procfs
 from sigscope.events import CONTROLLER, Event, now
 from sigscope.observe.strace_lines import parse_line
 
@@ -60,6 +61,7 @@ class StraceFeed:
         self._proc: subprocess.Popen[str] | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
+        self._threads: set[int] = set()  # thread ids (not processes) seen in strace's lines
 
     def start(self) -> bool:
         # Only absolute PATH entries: an empty one (``PATH=/usr/bin:``) or ``.`` means the
@@ -116,11 +118,28 @@ class StraceFeed:
                 )
                 continue
             event = parse_line(line, default)
-            if event is not None:
+            if event is not None and self._of_a_process(event):
                 self.deliver(self._stamp(event))
         code = self._proc.wait()
         if code not in (0, -15) and self.problem is None:
             self.problem = f"strace stopped (exit status {code})"
+
+    def _of_a_process(self, event: Event) -> bool:
+        """Name the process, not the thread: strace follows threads too (``-f``) and prefixes
+        a line with the thread's id. A signal sent to a multi-threaded process (gunicorn's
+        master runs its control server in a thread) may be taken by any of its threads; the
+        event is the process's, with ``thread`` said. The exit of a thread seen that way is
+        not a process's exit: it is dropped."""
+        pid = event["pid"]
+        if event["kind"] == "received":
+            tgid = procfs.thread_group(pid)
+            if tgid is not None and tgid != pid:
+                self._threads.add(pid)
+                event["pid"], event["thread"] = tgid, pid
+            return True
+        if event["kind"] == "exit":
+            return pid not in self._threads
+        return True
 
     def _stamp(self, event: dict[str, Any], ui: bool = False) -> Event:
         # strace prints when it sees the signal, not when the handler runs: t is when we read

@@ -214,6 +214,43 @@ def test_strace_shows_who_sent_ttin_to_gunicorn(gunicorn: subprocess.Popen[bytes
         tree.wait_for(kind="appeared", since=c, timeout=T)
 
 
+@needs_strace
+def test_a_signal_one_of_its_threads_took_is_the_process_s() -> None:
+    # A signal sent to a process goes to any one of its threads that does not block it, and
+    # strace names that thread (gunicorn's master has a second thread: its control server).
+    # Here the main thread blocks SIGUSR1, so the other thread takes it.
+    code = (
+        "import signal, threading, time\n"
+        "signal.signal(signal.SIGUSR1, lambda s, f: None)\n"
+        "t = threading.Thread(target=time.sleep, args=(60,), daemon=True)\n"
+        "t.start()\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})\n"
+        "print(t.native_id, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        assert proc.stdout is not None
+        tid = int(proc.stdout.readline())
+        with AttachedTree(proc.pid, interval=0.05, strace=True) as tree:
+            deadline = time.monotonic() + T
+            while True:  # strace takes a moment to attach
+                c = tree.cursor()
+                tree.send("master", "USR1")
+                try:
+                    got = tree.wait_for(kind="received", sig="SIGUSR1", since=c, timeout=0.2)
+                    break
+                except AttachError:
+                    assert time.monotonic() < deadline, "strace never reported a signal"
+            assert (got["pid"], got["role"], got.get("thread")) == (proc.pid, "master", tid)
+            assert tid not in tree.processes
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_without_strace_it_says_so_and_carries_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")  # no strace to be found
     proc = subprocess.Popen(["/usr/bin/sleep", "60"], start_new_session=True)
