@@ -28,7 +28,7 @@ QUIT end the worker after the current call.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import itertools
 import operator
 import os
@@ -43,15 +43,23 @@ from . import BehaviourError, behaviour, not_negative
 from ._drain import drain
 from ._ending import report_or_end
 
-ALGORITHMS = sorted(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake"))
+
+# hashlib is imported when a busy-c worker is checked or runs, not with every behaviour: the
+# dashboard loads them all before its first frame, and hashlib (OpenSSL) took 2.5 ms of that.
+@functools.cache
+def algorithms() -> list[str]:
+    """The algorithms a worker may use (hashlib's guaranteed ones with a fixed digest size)."""
+    import hashlib
+
+    return sorted(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake"))
 
 
 def _check(params: dict[str, Any]) -> None:
     if not 1 <= params["mb"] <= 1024:
         raise BehaviourError(f"busy-c: parameter 'mb' must be 1 to 1024, not {params['mb']}")
-    if params["algorithm"] not in ALGORITHMS:
+    if params["algorithm"] not in algorithms():
         raise BehaviourError(
-            f"busy-c: parameter 'algorithm' must be one of {', '.join(ALGORITHMS)}, "
+            f"busy-c: parameter 'algorithm' must be one of {', '.join(algorithms())}, "
             f"not {params['algorithm']!r}"
         )
     not_negative("busy-c", params, "calls")
@@ -66,6 +74,8 @@ def _check(params: dict[str, Any]) -> None:
     calls=0,
 )
 def busy_c(worker: Any, params: dict[str, Any]) -> None:
+    import hashlib
+
     buffer = bytes(params["mb"] << 20)
     algorithm: str = params["algorithm"]
     hash_in_c = getattr(hashlib, algorithm)  # the C constructor, not hashlib.new's Python code
