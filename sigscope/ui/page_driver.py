@@ -46,6 +46,8 @@ class QuietInputReader:
         self._fileno = fileno
         self.linger = linger
         self._closed = threading.Event()
+        self._lock = threading.Lock()  # between close() and the end of the iteration
+        self._ended = False  # the iteration has ended and closed the pipe
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
         self._selector = selectors.DefaultSelector()
@@ -54,9 +56,11 @@ class QuietInputReader:
 
     def close(self) -> None:
         """End the iteration (from any thread): at once, not at the next poll."""
-        self._closed.set()
-        with contextlib.suppress(OSError):
-            os.write(self._wake_write, b"x")
+        with self._lock:
+            self._closed.set()
+            if not self._ended:
+                with contextlib.suppress(OSError):  # (full: a wake-up is already pending)
+                    os.write(self._wake_write, b"x")
 
     def __iter__(self) -> Iterator[bytes]:
         fileno = self._fileno
@@ -76,10 +80,11 @@ class QuietInputReader:
                 if not quiet:
                     yield b""  # the driver then lets the parser see its timeouts
         finally:
-            # The write end stays open: close() may still write to it from another thread
-            # (EPIPE then, which it ignores), and a closed number could be reused meanwhile.
-            self._selector.close()
-            os.close(self._wake_read)
+            with self._lock:  # close() writes to the pipe only while it is open
+                self._ended = True
+                self._selector.close()
+                os.close(self._wake_read)
+                os.close(self._wake_write)
 
 
 class PageDriver(WebDriver):

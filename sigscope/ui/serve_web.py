@@ -19,6 +19,8 @@ kills, and counts nothing. A page here is one lab, so :class:`DashboardServer` a
 - for each page, :class:`PageApp`: the app runs as ``python -m sigscope.commands.serve`` in a
   session of its own, and closing the page means quit, then TERM, then KILL, then checking
   that every process its lab had is gone (see :mod:`sigscope.serving.rules`);
+- each app's driver is :mod:`sigscope.ui.page_driver` (Textual's web driver, whose input thread
+  sleeps until the page sends something: an idle page does not wake it ten times a second);
 - reaping, by pid, of whatever a dead app orphaned (this process is a subreaper);
 - pages whose websocket address comes from the request, so that a server listening on
   0.0.0.0 gives each browser an address it can reach;
