@@ -40,8 +40,9 @@ from sigscope.course.problems import LessonInvalid
 from sigscope.course.progress import ProgressStore
 from sigscope.course.run import LessonRun, ShowMeFailed
 from sigscope.lab.controller import Lab, LabError
-from sigscope.ui.app import SECONDARY, SigscopeApp, run_app
+from sigscope.ui.app import SigscopeApp, run_app
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, Command, help_keys
+from sigscope.ui.dashboard import SECONDARY, DashboardScreen
 from sigscope.ui.messages import LabEvents, SnapshotReady
 from sigscope.ui.screens.code_confirm import CodeConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
@@ -299,8 +300,8 @@ class LessonApp(SigscopeApp):
         self.pane.border_title = "Lesson"
 
     # -- layout ----------------------------------------------------------------------------
-    async def on_mount(self) -> None:  # type: ignore[override]  # Textual awaits either
-        # Runs before the dashboard's own on_mount (which starts the lab): the pane sits in
+    async def on_dashboard_screen_ready(self, message: DashboardScreen.Ready) -> None:  # type: ignore[override]
+        # Runs before the shell's own handler (which starts the lab): the pane sits in
         # the body right after the tree (the grid's order), and is a tab when space is short.
         main = self.screen_stack[0]
         main.add_class("-lesson")

@@ -31,8 +31,9 @@ from textual.widgets import Button, Static
 
 from sigscope.observe.sampler import Snapshot
 from sigscope.sources.replay import Replay
-from sigscope.ui.app import ActionButton, SigscopeApp
+from sigscope.ui.app import SigscopeApp
 from sigscope.ui.commands import COMMANDS
+from sigscope.ui.dashboard import ActionButton, DashboardScreen
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.settings import ReplaySettings
 from sigscope.ui.widgets.dispositions import DispositionsPanel
@@ -168,8 +169,8 @@ class ReplayApp(SigscopeApp):
             if self.autoplay:
                 replay.play()
 
-    def on_mount(self) -> None:
-        # Textual runs SigscopeApp.on_mount too (handlers are called along the MRO): only
+    def on_dashboard_screen_ready(self, message: DashboardScreen.Ready) -> None:
+        # Textual runs SigscopeApp's handler too (handlers are called along the MRO): only
         # what the replay adds goes here.
         timers = self.panel("timers")
         if isinstance(timers, TimersPanel):
