@@ -6,7 +6,10 @@ generations that tell a restarted lab's late messages apart), the bindings and a
 signal the lab or open a dialog, the command palette, help, quit, SIGTERM / SIGHUP, and the
 notices (to the screen's status line). The panels, the routing of the lab's events and scans to
 them and the tree's refresh live in :mod:`sigscope.ui.dashboard`; ``app.process_tree``,
-``app.panel(key)``, ``app.event_log`` and the like are thin properties over the screen's.
+``app.panel(key)``, ``app.event_log`` and the like are thin properties over the screen's. A
+variant (lesson, demo, replay) configures the screen in its ``__init__`` (a pane, an action
+bar, a layout) and extends the public ``start_lab`` and ``dashboard_ready`` with ``super()``
+calls; the shell's other methods are not hooks.
 
 Threads and processes (textual8.md, design.md):
 
@@ -55,14 +58,13 @@ from sigscope.ui.dashboard import (  # noqa: F401 - where the app's importers fo
     SECONDARY,
     SLICE,
     STARTING,
-    ActionButton,
     DashboardScreen,
     Event,
     EventSink,
     describe_workers,
     layout_for,
 )
-from sigscope.ui.messages import LabEvents, Notice, SnapshotReady
+from sigscope.ui.messages import LabEvents, Notice, RecordedSnapshot, SnapshotReady
 from sigscope.ui.models.inbox import EventInbox
 from sigscope.ui.models.master import REAPING_HELP
 from sigscope.ui.models.rates import RateHistory
@@ -74,6 +76,7 @@ from sigscope.ui.screens.params import ParamsDialog
 from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
 from sigscope.ui.screens.too_small import TooSmallScreen, too_small
 from sigscope.ui.settings import LabSettings, SourceSettings
+from sigscope.ui.widgets.action_button import ActionButton  # noqa: F401 - as before
 from sigscope.ui.widgets.event_log import EventLog
 from sigscope.ui.widgets.master_panel import MasterPanel
 from sigscope.ui.widgets.process_tree import ProcessTree
@@ -203,6 +206,11 @@ class SigscopeApp(App[None]):
     def on_dashboard_screen_ready(self, message: DashboardScreen.Ready) -> None:
         # The screen composes after the app's own mount (Textual starts the default screen
         # then): what needs its widgets waits for this.
+        self.dashboard_ready()
+
+    def dashboard_ready(self) -> None:
+        """The dashboard's widgets are mounted: lay them out, focus the tree, and start the lab
+        after the first frame. A variant adds what it needs here and calls this."""
         self._apply_layout(self.size.width, self.size.height)
         self.process_tree.focus()
         if os.geteuid() == 0:
@@ -288,8 +296,8 @@ class SigscopeApp(App[None]):
     def action_focus_tree(self) -> None:
         """Escape: back to the process tree from a filter, the answer box or any panel, so
         that the single-letter keys work again (in an input they are typed)."""
-        if self.screen is self.screen_stack[0]:
-            self.process_tree.focus()
+        if self.screen is self.dashboard:
+            self.dashboard.focus_home()
 
     # -- the lab's life ----------------------------------------------------------------------
     def start_lab(self) -> None:
@@ -311,7 +319,7 @@ class SigscopeApp(App[None]):
             return
         self.lab = lab
         self.dashboard.attach(lab)
-        self._show_terminal(lab)
+        self.dashboard.show_terminal(lab)
         lab.subscribe_snapshots(functools.partial(self._snapshot_from_thread, generation))
         self.sub_title = self.settings.describe(lab)
         self.dashboard.ask_status()
@@ -327,17 +335,6 @@ class SigscopeApp(App[None]):
             return settings
         rows, cols = lane_terminal_size(self.size.width)
         return replace(settings, terminal=replace(settings.terminal, rows=rows, cols=cols))
-
-    def _show_terminal(self, lab: Source) -> None:
-        """A lab with a terminal lane (``--terminal``, issue 16) gets its session tree and
-        Terminal panel above the buttons; a restarted lab gets fresh ones."""
-        from sigscope.lab.controller import Lab
-        from sigscope.ui.widgets.terminal_panel import TerminalLanePane
-
-        for old in self.dashboard.query(TerminalLanePane):
-            old.remove()
-        if isinstance(lab, Lab) and lab.terminal is not None:
-            self.dashboard.mount(TerminalLanePane(lab.terminal), before="#actions")
 
     def action_focus_terminal(self) -> None:
         """F7: into the terminal lane's panel (keys then go to its shell; esc comes back)."""
@@ -368,6 +365,9 @@ class SigscopeApp(App[None]):
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         self.dashboard.take_snapshot(message)
+
+    def on_recorded_snapshot(self, message: RecordedSnapshot) -> None:
+        self.dashboard.remember_scan(message)
 
     def on_lab_events(self, message: LabEvents) -> None:
         self.dashboard.take_events(message)

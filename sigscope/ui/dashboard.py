@@ -6,13 +6,19 @@ of our own), the quick-action buttons and the status line, and it owns everythin
 into them: the lab's event batches (:class:`~sigscope.ui.messages.LabEvents`, applied in
 slices when large), the sampler's scans (:class:`~sigscope.ui.messages.SnapshotReady`, the
 newest only), the tree's refresh (debounced, plus a once-a-second tick for the ages) and the
-selection that the panels follow (the :class:`EventSink` protocol). It also sets its own layout
-classes (``-full`` / ``-compact``). It never starts, stops or signals the lab: the app
-(:mod:`sigscope.ui.app`, the shell) does that and tells the screen which source to show with
-:meth:`DashboardScreen.attach`; what the screen needs back from the app (the clock of the
-events, the master panel's events, the end of the lab) it is given as plain callables when made.
-Parts (the lesson pane, the demo's narration, the replay's transport) are widgets mounted into
-the screen; they are told about events, scans and the layout through :class:`DashboardPart`.
+selection that the panels follow (the :class:`EventSink` protocol). It also sets its own
+layout classes (``-full`` / ``-compact``) and places a terminal lane's panels. It never
+starts, stops or signals the lab: the app (:mod:`sigscope.ui.app`, the shell) does that and
+tells the screen which source to show (:meth:`DashboardScreen.reset`, ``attach``); what the
+screen needs back from the app (the clock of the events, the master panel's events, the end of
+the lab) are plain callables, given when it is made or set before the app runs.
+
+An app configures the screen instead of overriding private methods: a *pane* (the lesson pane:
+composed after the tree, a tab of its own when space is short), an *action bar* in place of
+the lab's buttons (the replay's transport), the panels' order, a fixed layout (the demo's),
+where a terminal lane goes. A part that wants to hear the lab (the lesson pane) implements
+:class:`DashboardPart`: the screen calls it after each batch of events and each scan, and the
+part answers with messages of its own, which bubble up to the app.
 """
 
 from __future__ import annotations
@@ -33,14 +39,15 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Static, Tab, Tabs
+from textual.widgets import Footer, Header, Static, Tab, Tabs
 
 from sigscope.observe.sampler import Snapshot
 from sigscope.sources.base import LabProcess, Source, SourceError
 from sigscope.ui.commands import QUICK_SIGNALS
-from sigscope.ui.messages import LabEvents, SnapshotReady
+from sigscope.ui.messages import LabEvents, RecordedSnapshot, SnapshotReady
 from sigscope.ui.models.rates import RateHistory
 from sigscope.ui.models.tree import UNSCANNED, build_rows
+from sigscope.ui.widgets.action_button import ActionButton
 from sigscope.ui.widgets.code_panel import CodePanel
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.event_log import EventLog
@@ -132,9 +139,10 @@ class EventSink(Protocol):
 
 @runtime_checkable
 class DashboardPart(Protocol):
-    """A widget added to the dashboard (the lesson pane, the demo's narration, the replay's
-    transport) that wants to hear what the dashboard hears. The screen calls these on every
-    mounted widget that has them, on the app's thread, after its own panels took their share.
+    """A widget added to the dashboard (the lesson pane) that wants to hear what the
+    dashboard hears. The screen calls these on each part given to :meth:`DashboardScreen.add_part`
+    (or as its pane), on the app's thread, after its own panels took their share; a part
+    answers with messages of its own, which bubble up to the app.
     """
 
     def dashboard_events(self, events: Sequence[Event]) -> None:
@@ -168,11 +176,6 @@ def _while_dashboard_exists(method: F) -> F:
             self.log.warning(f"{method.__name__}: the dashboard's widgets are gone")
 
     return guarded  # type: ignore[return-value]
-
-
-class ActionButton(Button, can_focus=False):
-    """A quick-action button that never takes the focus: after a click, the arrow keys still
-    move the selection in the process tree."""
 
 
 def lab_buttons() -> Iterable[ActionButton]:
@@ -236,6 +239,22 @@ class DashboardScreen(Screen[None]):
         self.master_events = master_events
         self.lab_ended = lab_ended
         self.describes_workers = describes_workers
+        # Configuration an app may change before it runs (see the attributes' uses):
+        self.actions: Widget | None = None
+        """The action bar (id ``actions``) instead of the lab's buttons (a replay's transport)."""
+        self.pane: Widget | None = None
+        """A part shown right after the tree (a tab of its own when space is short)."""
+        self.pane_title = ""
+        self.panel_order: tuple[str, ...] = tuple(p.key for p in SECONDARY)
+        """The secondary panels' order in the body (the full layout's grid follows it)."""
+        self.fixed_layout: str | None = None
+        """A layout class (``demo``) that replaces ``-full`` / ``-compact`` for good."""
+        self.remembers_every_scan = False
+        """Hand every scan, in order, to the panels that keep a memory of them (a replay's
+        jump delivers many at once; the newest alone is shown)."""
+        self.terminal_in_grid = False
+        """A terminal lane's panel and session tree go into the body's grid, around the pane
+        (a lesson), not above the buttons (the dashboard)."""
         self.source: Source | None = None
         self.generation = 0
         self._layout_mode = ""
@@ -267,35 +286,66 @@ class DashboardScreen(Screen[None]):
             self._widgets["code"] = code
             self._sinks.append(code)
 
+    def use_clock(self, clock: Callable[[], int]) -> None:
+        """Count ages, rates and timers on ``clock`` (ns on the events' clock)."""
+        self.clock_ns = clock
+        timers = self.panel("timers")
+        if isinstance(timers, TimersPanel):
+            timers.set_clock(clock)
+
+    def add_pane(self, pane: Widget, title: str) -> None:
+        """Show ``pane`` (a part, with an id) right after the tree, as the tab ``title`` (id
+        ``tab-`` and the pane's) when space is short; call before the app runs."""
+        self.pane = pane
+        self.pane_title = title
+        if isinstance(pane, DashboardPart):
+            self.add_part(pane)
+
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         # The screen's classes before its widgets exist: a class given to the screen later
         # styles every widget again (two such passes were a fifth of the time to first frame).
         width, height = self.app.size
         self._layout_mode = layout_for(width, height)
-        self.add_class("-dashboard", f"-{self._layout_mode}")
+        self.add_class("-dashboard", f"-{self.fixed_layout or self._layout_mode}")
         yield Header(show_clock=False, icon="⚡")
         yield Static(id="banner")
         with Container(id="body"):
             yield self._widgets["tree"]
             titles = {p.key: p.title for p in SECONDARY}
-            yield Tabs(*(Tab(titles[k], id=f"tab-{k}") for k in TAB_ORDER), id="panel-tabs")
-            for panel in SECONDARY:
-                yield self._widgets[f"panel-{panel.key}"]
+            tabs = [Tab(titles[k], id=f"tab-{k}") for k in TAB_ORDER]
+            if self.pane is not None:
+                tabs.insert(0, Tab(self.pane_title, id=f"tab-{self.pane.id}"))
+            yield Tabs(*tabs, id="panel-tabs")
+            if self.pane is not None:
+                # After the tabs: in the full layout they are hidden (no grid cell), so the
+                # pane comes right after the tree; in the compact one it comes under the tabs.
+                yield self.pane
+            for key in self.panel_order:
+                yield self._widgets[f"panel-{key}"]
         if "code" in self._widgets:
             yield self._widgets["code"]
-        with Container(id="actions"):
-            yield ActionButton("Signal…", id="btn-menu", compact=True, tooltip="k / F9")
-            for key, sig in QUICK_SIGNALS:
-                yield ActionButton(sig[3:], id=f"btn-{sig}", compact=True, tooltip=f"{key}: {sig}")
-            if self.lab_controls:
-                # An attached tree or a recording refuses these: they are not offered there.
-                yield from lab_buttons()
+        if self.actions is not None:
+            yield self.actions
+        else:
+            with Container(id="actions"):
+                yield ActionButton("Signal…", id="btn-menu", compact=True, tooltip="k / F9")
+                for key, sig in QUICK_SIGNALS:
+                    yield ActionButton(
+                        sig[3:], id=f"btn-{sig}", compact=True, tooltip=f"{key}: {sig}"
+                    )
+                if self.lab_controls:
+                    # An attached tree or a recording refuses these: they are not offered there.
+                    yield from lab_buttons()
         yield StatusLine(HINT, id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#panel-tabs", Tabs).active = "tab-log"
+        if self.pane is not None:
+            # The pane's tab is the one shown first, once the tabs have settled on theirs.
+            tabs = self.query_one("#panel-tabs", Tabs)
+            self.call_after_refresh(setattr, tabs, "active", f"tab-{self.pane.id}")
         # Snapshots and events redraw the tree when they change it; this tick only moves the
         # ages and the rates on (a row is redrawn only if its text changed).
         self.set_interval(AGE_TICK, self._age_tick)
@@ -312,8 +362,9 @@ class DashboardScreen(Screen[None]):
         if mode == self._layout_mode:
             return False
         self._layout_mode = mode
-        self.set_class(mode == "compact", "-compact")
-        self.set_class(mode == "full", "-full")
+        if self.fixed_layout is None:
+            self.set_class(mode == "compact", "-compact")
+            self.set_class(mode == "full", "-full")
         return True
 
     @on(Tabs.TabActivated, "#panel-tabs")
@@ -321,6 +372,8 @@ class DashboardScreen(Screen[None]):
         active = (event.tab.id or "").removeprefix("tab-")
         for panel in SECONDARY:
             self.panel(panel.key).set_class(panel.key == active, "-active")
+        if self.pane is not None:
+            self.pane.set_class(active == self.pane.id, "-active")
 
     # The dashboard's widgets are made once and live until the app exits: keep references
     # rather than querying the DOM for each of thousands of events a second.
@@ -374,6 +427,52 @@ class DashboardScreen(Screen[None]):
         banner.update(Text(text or ""))
         banner.set_class(text is not None, "-shown")
 
+    def show_terminal(self, source: Source) -> None:
+        """A lab with a terminal lane (``--terminal``, issue 16) gets its session tree and
+        Terminal panel; a restarted lab gets fresh ones. Above the buttons on the dashboard;
+        with :attr:`terminal_in_grid` (a lesson), in the body's grid around the pane, in place
+        of the lab's tree and master: a lane pane under the grid left the lesson pane 20 rows
+        at 120x40, and none at 80x24."""
+        from sigscope.lab.controller import Lab
+        from sigscope.ui.widgets.session_tree import SessionTree
+        from sigscope.ui.widgets.terminal_panel import TerminalLanePane, TerminalPanel
+
+        for old in self.query(TerminalLanePane):
+            old.remove()
+        lane = source.terminal if isinstance(source, Lab) else None
+        pane = self.pane
+        in_grid = lane is not None and pane is not None and pane.is_attached
+        if self.terminal_in_grid:
+            leaving = (self.process_tree, *self.query("#body > TerminalPanel, #body > SessionTree"))
+            if in_grid and self.focused in leaving:
+                # The lab's tree is hidden here: a hidden widget loses the focus to the next
+                # one, the Terminal panel, and the lesson's keys went to bash before the
+                # learner pressed F7. No focus (keys go to the app) until the session tree's.
+                self.set_focus(None)
+            self.set_class(lane is not None, "-terminal")
+        for placed in self.query("#body > TerminalPanel, #body > SessionTree"):
+            placed.remove()  # the old lab's
+        if lane is None:
+            return
+        if not self.terminal_in_grid or pane is None or not in_grid:
+            self.mount(TerminalLanePane(lane), before="#actions")
+            return
+        body = self.query_one("#body", Container)
+        body.mount(TerminalPanel(lane), before=pane)
+        body.mount(SessionTree(lane), after=pane)
+        self.call_after_refresh(self.focus_home)
+
+    def focus_home(self) -> None:
+        """The focus back where single-letter keys work: the process tree; in a terminal
+        lesson the session tree (the lab's tree is hidden), or at 80x24, which has no room for
+        it, the tabs (the arrows change the panel)."""
+        if not self.has_class("-terminal"):
+            self.process_tree.focus()
+            return
+        trees = self.query("#body > SessionTree")
+        home = trees.first() if trees and trees.first().display else None
+        self.set_focus(home or self.query_one("#panel-tabs", Tabs))
+
     # -- the source --------------------------------------------------------------------------
     def reset(self, generation: int) -> None:
         """Forget the old source: every panel cleared, ready for ``generation``'s."""
@@ -407,6 +506,8 @@ class DashboardScreen(Screen[None]):
     def snapshot_from_thread(self, generation: int, snapshot: Snapshot) -> None:
         """Called on the sampler's thread. Only the newest snapshot matters: keep it, and post
         a message only if none is waiting, so a busy UI never queues stale scans."""
+        if self.remembers_every_scan:
+            self.app.post_message(RecordedSnapshot(generation, snapshot))
         if generation != self.generation:
             return
         self._snapshot = snapshot
@@ -422,6 +523,13 @@ class DashboardScreen(Screen[None]):
         if not self._snapshot_posted:
             self._snapshot_posted = True
             self.app.post_message(SnapshotReady(generation, snapshot))
+
+    @_while_dashboard_exists
+    def remember_scan(self, message: RecordedSnapshot) -> None:
+        """One scan of many, in order, for the dispositions panel's memory."""
+        panel = self.panel("dispositions")
+        if message.generation == self.generation and isinstance(panel, DispositionsPanel):
+            panel.remember(message.snapshot)
 
     @_while_dashboard_exists
     def take_snapshot(self, message: SnapshotReady) -> None:
