@@ -178,7 +178,7 @@ class SigscopeApp(App[None]):
         """``title`` with the root warning, where it is always seen (the header)."""
         return f"{title} {ROOT_MARK}" if os.geteuid() == 0 else title
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         # SIGTERM / SIGHUP (a closed terminal) to the UI: quit the way `q` does, so the lab is
         # closed and the terminal restored. The loop's handler runs in the loop, between
         # callbacks, unlike a Python handler that raises into whatever code is running.
@@ -202,10 +202,11 @@ class SigscopeApp(App[None]):
             # header (and, in the compact layout, which has none, on the status line's hint:
             # see _apply_layout). A toast here covered the lesson's step list at every start.
             self.title = self.titled(self.title)
-
-    def on_dashboard_screen_ready(self, message: DashboardScreen.Ready) -> None:
-        # The screen composes after the app's own mount (Textual starts the default screen
-        # then): what needs its widgets waits for this.
+        # Textual composes the default screen in a task of its own, after the app's mount
+        # began: what needs its widgets waits for them here, still before the app handles its
+        # first messages (a browser's page starts blurred: the tree focused after that left
+        # the footer empty until the page was focused).
+        await self.dashboard.mounted.wait()
         self.dashboard_ready()
 
     def dashboard_ready(self) -> None:

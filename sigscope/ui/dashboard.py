@@ -23,6 +23,7 @@ part answers with messages of its own, which bubble up to the app.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import functools
 import os
@@ -36,7 +37,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, Tab, Tabs
@@ -209,10 +209,6 @@ def _same_events(events: Sequence[Event]) -> Iterable[Event]:
 class DashboardScreen(Screen[None]):
     """The panels of one source and the routing of its events and scans to them."""
 
-    @dataclass
-    class Ready(Message):
-        """The screen's widgets are mounted: the app may lay them out and start its lab."""
-
     def __init__(
         self,
         *,
@@ -257,6 +253,8 @@ class DashboardScreen(Screen[None]):
         (a lesson), not above the buttons (the dashboard)."""
         self.source: Source | None = None
         self.generation = 0
+        self.mounted = asyncio.Event()
+        """Set once the screen's widgets are mounted (the app waits for it in its on_mount)."""
         self._layout_mode = ""
         self._snapshot: Snapshot | None = None
         self._snapshot_posted = False
@@ -350,7 +348,7 @@ class DashboardScreen(Screen[None]):
         # ages and the rates on (a row is redrawn only if its text changed).
         self.set_interval(AGE_TICK, self._age_tick)
         self.process_tree.set_placeholder(STARTING)
-        self.post_message(self.Ready())
+        self.mounted.set()
 
     @property
     def layout_mode(self) -> str:
