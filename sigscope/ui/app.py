@@ -1,4 +1,15 @@
-"""The dashboard: a live lab, its process tree, its signal traffic, and keys to signal it.
+"""The app shell: one source's life cycle, the keys that act on it, notices, help and quit.
+
+:class:`SigscopeApp` makes a :class:`~sigscope.ui.dashboard.DashboardScreen` its first screen
+and keeps what is the app's: the settings, the lab's life cycle (start, restart, stop; the
+generations that tell a restarted lab's late messages apart), the bindings and actions that
+signal the lab or open a dialog, the command palette, help, quit, SIGTERM / SIGHUP, and the
+notices (to the screen's status line). The panels, the routing of the lab's events and scans to
+them and the tree's refresh live in :mod:`sigscope.ui.dashboard`; ``app.process_tree``,
+``app.panel(key)``, ``app.event_log`` and the like are thin properties over the screen's. A
+variant (lesson, demo, replay) configures the screen in its ``__init__`` (a pane, an action
+bar, a layout) and extends the public ``start_lab`` and ``dashboard_ready`` with ``super()``
+calls; the shell's other methods are not hooks.
 
 Threads and processes (textual8.md, design.md):
 
@@ -14,40 +25,50 @@ Threads and processes (textual8.md, design.md):
 from __future__ import annotations
 
 import asyncio
-import collections
 import functools
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar, cast
+from typing import Any, ClassVar
 
 from rich.errors import MarkupError
 from rich.text import Text
 from textual import events, on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import BindingType
-from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Static, Tab, Tabs
+from textual.widgets import Button, Input
 
 from sigscope.lab.behaviours import BEHAVIOURS
 from sigscope.observe.sampler import Snapshot
 from sigscope.signames import parse_signal, signal_name
-from sigscope.sources.base import LabProcess, Source, SourceError
-from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, help_keys
-from sigscope.ui.messages import LabEvents, Notice, SnapshotReady
+from sigscope.sources.base import Source, SourceError
+from sigscope.ui.commands import COMMANDS, help_keys
+from sigscope.ui.dashboard import (  # noqa: F401 - where the app's importers found them
+    FULL_HEIGHT,
+    FULL_WIDTH,
+    HINT,
+    SECONDARY,
+    SLICE,
+    STARTING,
+    DashboardScreen,
+    Event,
+    EventSink,
+    describe_workers,
+    layout_for,
+)
+from sigscope.ui.messages import LabEvents, Notice, RecordedSnapshot, SnapshotReady
 from sigscope.ui.models.inbox import EventInbox
 from sigscope.ui.models.master import REAPING_HELP
 from sigscope.ui.models.rates import RateHistory
-from sigscope.ui.models.tree import UNSCANNED, ProcessRow, build_rows
+from sigscope.ui.models.tree import ProcessRow
 from sigscope.ui.screens.choose import ChoiceDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
@@ -55,27 +76,14 @@ from sigscope.ui.screens.params import ParamsDialog
 from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
 from sigscope.ui.screens.too_small import TooSmallScreen, too_small
 from sigscope.ui.settings import LabSettings, SourceSettings
-from sigscope.ui.widgets.code_panel import CodePanel
-from sigscope.ui.widgets.dispositions import DispositionsPanel
+from sigscope.ui.widgets.action_button import ActionButton  # noqa: F401 - as before
 from sigscope.ui.widgets.event_log import EventLog
 from sigscope.ui.widgets.master_panel import MasterPanel
-from sigscope.ui.widgets.process_tree import RATE_WIDTH, ProcessTree
-from sigscope.ui.widgets.sequence_chart import SequenceChart
+from sigscope.ui.widgets.process_tree import ProcessTree
 from sigscope.ui.widgets.status_line import StatusLine
-from sigscope.ui.widgets.timers import TimersPanel
 
 # Signals that end the lab when the master gets them: asked before sending (issue 4).
 LAB_ENDING = frozenset(parse_signal(s) for s in ("TERM", "INT", "QUIT", "KILL"))
-FULL_WIDTH = 110  # below this width or FULL_HEIGHT, secondary panels become tabs
-FULL_HEIGHT = 34
-AGE_TICK = 1.0  # seconds between redraws of the ages and rates (states come with snapshots)
-TREE_DEBOUNCE = 0.1  # events that change the tree redraw it at most this often
-# Events that change a row of the tree (a new process, a count, a reap): the rest do not.
-TREE_KINDS = frozenset({"spawn", "fork", "received", "exit", "reaped", "gone", "state", "ended"})
-# Events applied at a time: a larger batch (a storm that came while the app was busy, a replay's
-# jump) is applied in slices, with the frames and key presses waiting in the queue in between.
-SLICE = 2_000
-STATUS_DEBOUNCE = 0.3  # ask the master for its status this long after a change
 TERMINATION_GRACE = 5.0  # seconds a SIGTERM / SIGHUP may take to end the app before _exit
 NOTICE_TIMEOUT = 5.0  # seconds a notice stays on the status line unless its caller says
 ROOT_MARK = "⚠ RUNNING AS ROOT"
@@ -85,110 +93,11 @@ LAB_ONLY_ACTIONS = frozenset({"master", "reaping", "new_worker", "restart", "cod
 LAB_ONLY_BUTTONS = ("btn-ttin", "btn-ttou", "btn-reaping", "btn-spawn", "btn-restart")
 # The footer is cut on the right at 80 columns: the keys a newcomer needs most come first.
 FOOTER_FIRST = ("signal_menu", "help", "quit")
-STARTING = "starting lab…"  # the tree's one line until the lab's first processes are shown
-HINT = "esc: back to the tree · tab: next panel · ?: help · ctrl+p: every command"
-
-
-def layout_for(width: int, height: int) -> str:
-    """``full`` (every panel at once) or ``compact`` (secondary panels as tabs)."""
-    return "full" if width >= FULL_WIDTH and height >= FULL_HEIGHT else "compact"
 
 
 def lab_controls(settings: SourceSettings) -> bool:
     """Whether ``settings`` makes a lab of our own (TTIN, reaping, spawn, restart apply)."""
     return settings.lab_controls
-
-
-def describe_workers(master_pid: int | None, behaviours: list[str]) -> str:
-    """The header's sub-title from the workers alive now (``2 × idle``, ``3 workers: 2 idle,
-    1 crash``): a count fixed at start contradicted the tree after a TTIN."""
-    counts: dict[str, int] = {}
-    for name in behaviours:
-        counts[name] = counts.get(name, 0) + 1
-    if not counts:
-        workers = "no workers"
-    elif len(counts) == 1:
-        ((name, n),) = counts.items()
-        workers = f"{n} × {name}"
-    else:
-        parts = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
-        workers = f"{len(behaviours)} workers: {parts}"
-    return f"lab: master {master_pid} · {workers}"
-
-
-@dataclass(frozen=True)
-class SecondaryPanel:
-    """A panel beside the tree; on a small terminal it becomes a tab."""
-
-    key: str
-    title: str
-    make: Callable[[str], Widget]  # id -> the widget
-
-
-# In grid order for the full layout: master; chart, log, dispositions; timers.
-SECONDARY = (
-    SecondaryPanel("master", "Master", lambda id: MasterPanel(id=id)),
-    SecondaryPanel("chart", "Signals", lambda id: SequenceChart(id=id)),
-    SecondaryPanel("log", "Events", lambda id: EventLog(id=id)),
-    SecondaryPanel("dispositions", "Dispositions", lambda id: DispositionsPanel(id=id)),
-    SecondaryPanel("timers", "Timers", lambda id: TimersPanel(id=id)),
-)
-
-TAB_ORDER = ("log", "chart", "master", "dispositions", "timers")  # the compact layout's tabs
-SINKS = ("chart", "dispositions", "timers")  # panels that take every event and snapshot
-
-Event = dict[str, Any]
-
-
-class EventSink(Protocol):
-    """A panel that takes every event and snapshot of the source, and follows the selection.
-
-    Each keeps its own bounded model and redraws only when that model changed: the dashboard
-    hands it a batch and does not ask it to refresh.
-    """
-
-    def add_events(self, events: Sequence[Event]) -> None:
-        """Events of the stream, oldest first, as they arrived together."""
-
-    def update_snapshot(self, snapshot: Snapshot) -> None:
-        """The sampler's newest scan (older ones waiting are skipped)."""
-
-    def show_pid(self, pid: int | None) -> None:
-        """The process selected in the tree (None: none)."""
-
-    def clear(self) -> None:
-        """Forget everything: a fresh source starts."""
-
-
-F = TypeVar("F", bound=Callable[..., None])
-
-
-def _while_dashboard_exists(method: F) -> F:
-    """Skip a handler once the dashboard's widgets are gone (the app is shutting down).
-
-    Timers and messages from the lab's threads can still arrive while Textual removes the
-    screen's widgets on exit; they have nothing left to update then.
-    """
-
-    @functools.wraps(method)
-    def guarded(self: Any, *args: Any, **kwargs: Any) -> None:
-        tree = self._widgets.get("tree")
-        if tree is None or not tree.is_attached:
-            return  # not composed yet, or already torn down
-        try:
-            method(self, *args, **kwargs)
-        except NoMatches:
-            # The dashboard's widgets have fixed ids and exist from compose to exit, so a
-            # missing one means the screen is being torn down (Textual's own shutdown does
-            # not always set a flag first).
-            self.log.warning(f"{method.__name__}: the dashboard's widgets are gone")
-
-    return guarded  # type: ignore[return-value]
-
-
-class ActionButton(Button, can_focus=False):
-    """A quick-action button that never takes the focus: after a click, the arrow keys still
-    move the selection in the process tree."""
 
 
 def plain_target(row: ProcessRow | None, pid: int) -> str:
@@ -198,7 +107,7 @@ def plain_target(row: ProcessRow | None, pid: int) -> str:
 
 
 class SigscopeApp(App[None]):
-    """The dashboard on one live lab (restartable)."""
+    """The shell around the dashboard screen, on one live lab (restartable)."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "sigscope"
@@ -216,119 +125,60 @@ class SigscopeApp(App[None]):
         self.generation = 0
         self.last_signal = int(parse_signal("TERM"))
         self.ended_reason: str | None = None
-        self._snapshot: Snapshot | None = None
-        self._snapshot_posted = False
-        self._status_timer: Any = None
-        self._layout_mode = ""
-        self._widgets: dict[str, Widget] = {}
         self._terminate_with: int | None = None
-        self._sinks: list[EventSink] = []
-        self._tree_timer: Any = None
-        self._tree_title = ""
-        self._age_ns: int | None = None  # "now" for a live tree's ages: the last tick's
-        self._scan_shown: Snapshot | None = None  # the scan the panels last took
-        self._scan_posted: Snapshot | None = None  # the scan last handed over (sampler thread)
-        self._backlog: collections.deque[Event] = collections.deque()  # events not applied yet
-        self.rates = RateHistory()
+        self.dashboard = DashboardScreen(
+            lab_controls=lab_controls(self.settings),
+            every_scan=self.EVERY_SCAN,
+            clock=self.clock_ns,
+            master_events=self.master_events,
+            lab_ended=self._lab_ended,
+            describes_workers=isinstance(self.settings, LabSettings),
+        )
 
-    # -- layout ----------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        # The screen's classes before its widgets exist: a class given to the screen later
-        # styles every widget again (two such passes were a fifth of the time to first frame).
-        width, height = self.size
-        self._layout_mode = layout_for(width, height)
-        self.screen.add_class("-dashboard", f"-{self._layout_mode}")
-        yield Header(show_clock=False, icon="⚡")
-        yield Static(id="banner")
-        with Container(id="body"):
-            tree = ProcessTree(id="tree")
-            tree.border_title = "Processes"
-            self._widgets["tree"] = tree
-            yield tree
-            titles = {p.key: p.title for p in SECONDARY}
-            yield Tabs(*(Tab(titles[k], id=f"tab-{k}") for k in TAB_ORDER), id="panel-tabs")
-            for panel in SECONDARY:
-                widget = self._make_panel(panel)
-                self._widgets[f"panel-{panel.key}"] = widget
-                yield widget
-        self._sinks = [cast(EventSink, self._widgets[f"panel-{key}"]) for key in SINKS]
-        if lab_controls(self.settings):
-            # The playground's Code panel (issue 17): only on a lab of our own, never on an
-            # attached tree or a recording. Hidden until a playground worker exists or `e`.
-            code = CodePanel(id="code")
-            self._widgets["code"] = code
-            self._sinks.append(code)
-            yield code
-        with Container(id="actions"):
-            yield ActionButton("Signal…", id="btn-menu", compact=True, tooltip="k / F9")
-            for key, sig in QUICK_SIGNALS:
-                yield ActionButton(sig[3:], id=f"btn-{sig}", compact=True, tooltip=f"{key}: {sig}")
-            if lab_controls(self.settings):
-                # An attached tree or a recording refuses these: they are not offered there.
-                yield from self._lab_buttons()
-        yield StatusLine(HINT, id="status")
-        yield Footer()
+    def get_default_screen(self) -> Screen[Any]:
+        return self.dashboard
 
-    @staticmethod
-    def _lab_buttons() -> Iterable[ActionButton]:
-        yield ActionButton("+TTIN", id="btn-ttin", compact=True, tooltip="+: one more worker")
-        yield ActionButton("-TTOU", id="btn-ttou", compact=True, tooltip="-: one worker fewer")
-        yield ActionButton("Reaping…", id="btn-reaping", compact=True, tooltip="m (zombies)")
-        yield ActionButton("Spawn…", id="btn-spawn", compact=True, tooltip="n: new worker")
-        yield ActionButton("Restart", id="btn-restart", compact=True, tooltip="R")
-
-    def _make_panel(self, panel: SecondaryPanel) -> Widget:
-        widget = panel.make(f"panel-{panel.key}")
-        widget.add_class("secondary")
-        widget.border_title = panel.title
-        return widget
-
-    # The dashboard's widgets are made once in compose and live until the app exits: keep
-    # references rather than querying the DOM for each of thousands of events a second.
+    # -- the dashboard's widgets, as the app's callers (and tests) know them ------------------
     def panel(self, key: str) -> Widget:
-        return self._widgets[f"panel-{key}"]
+        return self.dashboard.panel(key)
 
     @property
     def process_tree(self) -> ProcessTree:
-        tree = self._widgets["tree"]
-        assert isinstance(tree, ProcessTree)
-        return tree
+        return self.dashboard.process_tree
 
     @property
     def event_log(self) -> EventLog:
-        log = self._widgets["panel-log"]
-        assert isinstance(log, EventLog)
-        return log
+        return self.dashboard.event_log
 
     @property
     def master_panel(self) -> MasterPanel:
-        panel = self._widgets["panel-master"]
-        assert isinstance(panel, MasterPanel)
-        return panel
-
-    def _event_sinks(self) -> list[EventSink]:
-        """The chart, dispositions and timers panels (and the Code panel): each takes every
-        event and snapshot."""
-        return self._sinks
+        return self.dashboard.master_panel
 
     @property
     def status_line(self) -> StatusLine:
-        return self.screen_stack[0].query_one("#status", StatusLine)
+        return self.dashboard.status_line
+
+    @property
+    def rates(self) -> RateHistory:
+        return self.dashboard.rates
+
+    @property
+    def layout_mode(self) -> str:
+        """``full`` (every panel at once) or ``compact`` (secondary panels as tabs)."""
+        return self.dashboard.layout_mode
+
+    def refresh_tree(self) -> None:
+        self.dashboard.refresh_tree()
+
+    def apply_events(self, events: Sequence[Event]) -> None:
+        """Hand a batch of the source's events to every panel (on the app's thread)."""
+        self.dashboard.apply_events(events)
 
     def titled(self, title: str) -> str:
         """``title`` with the root warning, where it is always seen (the header)."""
         return f"{title} {ROOT_MARK}" if os.geteuid() == 0 else title
 
-    def on_mount(self) -> None:
-        # The dashboard's notices go to the status line; Textual's toasts on this screen would
-        # cover the panels (a toast is still used over a dialog, and hidden here: app.tcss).
-        self.screen_stack[0].add_class("-dashboard")  # (compose gave it: a no-op then)
-        self.query_one("#panel-tabs", Tabs).active = "tab-log"
-        self._apply_layout(self.size.width, self.size.height)
-        self.process_tree.focus()
-        # Snapshots and events redraw the tree when they change it; this tick only moves the
-        # ages and the rates on (a row is redrawn only if its text changed).
-        self.set_interval(AGE_TICK, self._age_tick)
+    async def on_mount(self) -> None:
         # SIGTERM / SIGHUP (a closed terminal) to the UI: quit the way `q` does, so the lab is
         # closed and the terminal restored. The loop's handler runs in the loop, between
         # callbacks, unlike a Python handler that raises into whatever code is running.
@@ -352,11 +202,23 @@ class SigscopeApp(App[None]):
             # header (and, in the compact layout, which has none, on the status line's hint:
             # see _apply_layout). A toast here covered the lesson's step list at every start.
             self.title = self.titled(self.title)
+        # Textual composes the default screen in a task of its own, after the app's mount
+        # began: what needs its widgets waits for them here, still before the app handles its
+        # first messages (a browser's page starts blurred: the tree focused after that left
+        # the footer empty until the page was focused).
+        await self.dashboard.mounted.wait()
+        self.dashboard_ready()
+
+    def dashboard_ready(self) -> None:
+        """The dashboard's widgets are mounted: lay them out, focus the tree, and start the lab
+        after the first frame. A variant adds what it needs here and calls this."""
+        self._apply_layout(self.size.width, self.size.height)
+        self.process_tree.focus()
+        if os.geteuid() == 0:
             self._show_root_hint()
         # First frame first (issue 14): the screen is drawn with "starting lab…" in the tree,
         # then the lab is started, still on this thread (see the module's docstring): the
         # master's start (about half a second on a loaded machine) no longer delays the frame.
-        self.process_tree.set_placeholder(STARTING)
         self.call_after_refresh(self._start_after_first_frame)
 
     def _start_after_first_frame(self) -> None:
@@ -366,7 +228,7 @@ class SigscopeApp(App[None]):
         self.start_lab()
 
     def _show_root_hint(self) -> None:
-        root = os.geteuid() == 0 and self._layout_mode == "compact"
+        root = os.geteuid() == 0 and self.layout_mode == "compact"
         prefix = "⚠ running as root: signals still go only to this tree · " if root else ""
         self.status_line.set_hint(prefix + HINT)
 
@@ -380,12 +242,7 @@ class SigscopeApp(App[None]):
             self.push_screen(TooSmallScreen())
         elif not small and showing:
             self.pop_screen()
-        mode = layout_for(width, height)
-        if mode != self._layout_mode:
-            self._layout_mode = mode
-            main = self.screen_stack[0]
-            main.set_class(mode == "compact", "-compact")
-            main.set_class(mode == "full", "-full")
+        if self.dashboard.set_layout(layout_for(width, height)):
             with suppress(NoMatches, IndexError):  # before the dashboard is composed
                 self._show_root_hint()
 
@@ -440,19 +297,8 @@ class SigscopeApp(App[None]):
     def action_focus_tree(self) -> None:
         """Escape: back to the process tree from a filter, the answer box or any panel, so
         that the single-letter keys work again (in an input they are typed)."""
-        if self.screen is self.screen_stack[0]:
-            self.process_tree.focus()
-
-    @property
-    def layout_mode(self) -> str:
-        """``full`` (every panel at once) or ``compact`` (secondary panels as tabs)."""
-        return self._layout_mode
-
-    @on(Tabs.TabActivated, "#panel-tabs")
-    def _show_tab(self, event: Tabs.TabActivated) -> None:
-        active = (event.tab.id or "").removeprefix("tab-")
-        for panel in SECONDARY:
-            self.panel(panel.key).set_class(panel.key == active, "-active")
+        if self.screen is self.dashboard:
+            self.dashboard.focus_home()
 
     # -- the lab's life ----------------------------------------------------------------------
     def start_lab(self) -> None:
@@ -461,34 +307,23 @@ class SigscopeApp(App[None]):
         self.generation += 1
         generation = self.generation
         self.ended_reason = None
-        self._snapshot = None
-        self._scan_shown = None
-        self._scan_posted = None
-        self._backlog.clear()  # the old lab's
-        self.event_log.reset()
-        self.process_tree.gone_since.clear()
-        self.rates = RateHistory()
-        for sink in self._event_sinks():
-            sink.clear()
-        self._set_banner(None)
+        self.dashboard.reset(generation)
         try:
             lab = self._sized_terminal(self.settings).make_source()
             lab.subscribe(self._inbox(generation).put)
             lab.start()
         except SourceError as e:
             self.lab = None
-            self.process_tree.set_placeholder("no lab: it could not start")
-            self.master_panel.reset(None)
+            self.dashboard.attach(None)
             self._set_banner(f"The lab could not start: {e}. Press R to try again, q to quit.")
             self.notify(f"The lab could not start: {e}", severity="error", timeout=10)
             return
         self.lab = lab
-        self.process_tree.set_placeholder("")
-        self._show_terminal(lab)
-        self.master_panel.reset(lab.master_pid)
+        self.dashboard.attach(lab)
+        self.dashboard.show_terminal(lab)
         lab.subscribe_snapshots(functools.partial(self._snapshot_from_thread, generation))
         self.sub_title = self.settings.describe(lab)
-        self._ask_status()
+        self.dashboard.ask_status()
         self.refresh_tree()
 
     def _sized_terminal(self, settings: SourceSettings) -> SourceSettings:
@@ -501,17 +336,6 @@ class SigscopeApp(App[None]):
             return settings
         rows, cols = lane_terminal_size(self.size.width)
         return replace(settings, terminal=replace(settings.terminal, rows=rows, cols=cols))
-
-    def _show_terminal(self, lab: Source) -> None:
-        """A lab with a terminal lane (``--terminal``, issue 16) gets its session tree and
-        Terminal panel above the buttons; a restarted lab gets fresh ones."""
-        from sigscope.lab.controller import Lab
-        from sigscope.ui.widgets.terminal_panel import TerminalLanePane
-
-        for old in self.query(TerminalLanePane):
-            old.remove()
-        if isinstance(lab, Lab) and lab.terminal is not None:
-            self.mount(TerminalLanePane(lab.terminal), before="#actions")
 
     def action_focus_terminal(self) -> None:
         """F7: into the terminal lane's panel (keys then go to its shell; esc comes back)."""
@@ -527,6 +351,7 @@ class SigscopeApp(App[None]):
         """End the lab, if any: every lab process is killed and reaped before this returns."""
         lab, self.lab = self.lab, None
         if lab is not None:
+            self.dashboard.detach()
             lab.close()
 
     def _inbox(self, generation: int) -> EventInbox:
@@ -536,120 +361,24 @@ class SigscopeApp(App[None]):
         return inbox
 
     def _snapshot_from_thread(self, generation: int, snapshot: Snapshot) -> None:
-        # Called on the sampler's thread. Only the newest snapshot matters: keep it, and post a
-        # message only if none is waiting, so a busy UI never queues stale scans.
-        if generation != self.generation:
-            return
-        self._snapshot = snapshot
-        posted = self._scan_posted
-        if (
-            not self.EVERY_SCAN
-            and posted is not None
-            and posted.processes == snapshot.processes
-            and not getattr(self._widgets.get("panel-chart"), "awaits_scans", True)
-        ):
-            return  # the same as the last scan handed over (an idle lab): no wake-up at all
-        self._scan_posted = snapshot
-        if not self._snapshot_posted:
-            self._snapshot_posted = True
-            self.post_message(SnapshotReady(generation, snapshot))
+        # Called on the sampler's thread: the screen keeps the newest and posts for it.
+        self.dashboard.snapshot_from_thread(generation, snapshot)
 
-    @_while_dashboard_exists
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        self._snapshot_posted = False
-        if message.generation != self.generation or self._snapshot is None:
-            return
-        snapshot = self._snapshot
-        shown, self._scan_shown = self._scan_shown, snapshot
-        if shown is not None and shown.processes == snapshot.processes:
-            # The same states, masks and CPU times as the scan already shown (an idle lab, four
-            # times a second): nothing to redraw. Only the chart takes the scan's time (a send
-            # still waiting for its handler is let go once its signal is no longer pending).
-            chart = self.panel("chart")
-            if isinstance(chart, SequenceChart):
-                chart.update_snapshot(snapshot)
-            return
-        with self.batch_update():
-            for sink in self._event_sinks():
-                sink.update_snapshot(snapshot)
-            self.refresh_tree()  # states come from the scan: the tree follows it
+        self.dashboard.take_snapshot(message)
 
-    @_while_dashboard_exists
+    def on_recorded_snapshot(self, message: RecordedSnapshot) -> None:
+        self.dashboard.remember_scan(message)
+
     def on_lab_events(self, message: LabEvents) -> None:
-        if message.generation != self.generation:
-            return  # late events of a lab that has been restarted
-        events = message.events
-        if not events:
-            return
-        if self._backlog or len(events) > SLICE:
-            # Behind the slices still waiting: keep the lab's order.
-            draining = bool(self._backlog)
-            self._backlog.extend(events)
-            if not draining:
-                self._apply_slice()
-            return
-        with self.batch_update():
-            self.apply_events(events)
-
-    @_while_dashboard_exists
-    def _apply_slice(self) -> None:
-        backlog = self._backlog
-        if not backlog:
-            return
-        events = [backlog.popleft() for _ in range(min(SLICE, len(backlog)))]
-        with self.batch_update():
-            self.apply_events(events)
-        if backlog:
-            self.call_later(self._apply_slice)  # after whatever is waiting now
-
-    def apply_events(self, events: Sequence[Event]) -> None:
-        """Hand a batch of the source's events to every panel (on the app's thread)."""
-        self.event_log.add_events(events)
-        self.master_panel.add_events(self.master_events(events))
-        for sink in self._event_sinks():
-            sink.add_events(events)
-        tree = ended = status = False
-        for event in events:
-            kind = event.get("kind")
-            if kind == "received" and isinstance(event.get("t"), int):
-                self.rates.add(event["pid"], event["t"])
-            if kind in ("spawn", "reaped", "gone", "mode", "backoff") or (
-                kind == "received" and event.get("role") == "master"
-            ):
-                status = True
-            tree = tree or kind in TREE_KINDS
-            ended = ended or kind == "ended"
-        if status:
-            self._status_soon()
-        if tree:
-            self._tree_soon()
-        if ended:
-            self._lab_ended()
+        self.dashboard.take_events(message)
 
     def master_events(self, events: Sequence[Event]) -> Iterable[Event]:
         """The events the master panel takes: the stream itself (a replay adds its own)."""
         return events
 
-    def _tree_soon(self) -> None:
-        if self._tree_timer is None:
-            self._tree_timer = self.set_timer(TREE_DEBOUNCE, self._tree_due)
-
-    def _tree_due(self) -> None:
-        self._tree_timer = None
-        self.refresh_tree()
-
-    def _status_soon(self) -> None:
-        if self._status_timer is None:
-            self._status_timer = self.set_timer(STATUS_DEBOUNCE, self._ask_status)
-
     def _ask_status(self) -> None:
-        self._status_timer = None
-        lab = self.lab
-        if lab is not None and lab.running:
-            try:
-                lab.request_status()
-            except SourceError:
-                pass  # the master is going away; its `ended` event will say so
+        self.dashboard.ask_status()
 
     def _lab_ended(self) -> None:
         state = self.master_panel.state
@@ -669,95 +398,12 @@ class SigscopeApp(App[None]):
             self.lab.close()
 
     def _set_banner(self, text: str | None) -> None:
-        banner = self.screen_stack[0].query_one("#banner", Static)
-        banner.update(Text(text or ""))
-        banner.set_class(text is not None, "-shown")
-
-    # -- the tree ----------------------------------------------------------------------------
-    @_while_dashboard_exists
-    def refresh_tree(self) -> None:
-        lab = self.lab
-        if lab is None and self.generation == 0:
-            return
-        processes = _lab_processes(lab) if lab is not None else []
-        snapshot = self._snapshot
-        live_pids = lab.live if lab is not None else True  # a recording's are not ours
-
-        def state_of(pid: int) -> tuple[str, int] | None:
-            # From the sampler's scan only: the UI thread reads no /proc file.
-            view = snapshot.by_pid(pid) if snapshot is not None else None
-            proc = lab.processes.get(pid) if lab is not None else None
-            if view is not None and (
-                proc is None or proc.ref is None or (view.starttime == proc.ref.starttime)
-            ):
-                return view.state, view.ppid
-            if not live_pids:
-                return None  # a recording: its pids are not this machine's processes
-            if proc is not None and not proc.exited and not lab_ended:
-                # Not in the latest scan, not known to have ended: started after it (the next
-                # scan, a quarter of a second away, says its state).
-                return UNSCANNED, proc.parent or 0
-            return None
-
-        lab_ended = lab is not None and lab.ended.is_set()
-        if lab_ended:
-            state_of = _all_gone  # noqa: F811 - after close nothing of the lab exists
-        # A live tree's ages and rates move on at the tick alone, all in one frame, not row by
-        # row as snapshots come (a recording's follow its play head at once).
-        now_ns = self.clock_ns() if self._age_ns is None or not live_pids else self._age_ns
-
-        def rate_of(pid: int) -> tuple[float, ...]:
-            return tuple(self.rates.series(pid, now_ns)[-RATE_WIDTH:])
-
-        rows = build_rows(
-            processes,
-            state_of,
-            self._ui_pid(),
-            self.process_tree.gone_since,
-            rate_of=rate_of,
-            now_ns=now_ns,
-        )
-        self.process_tree.show(rows)
-        live = sum(
-            1
-            for r in rows
-            if r.role.startswith("worker") and r.state not in ("Z", "reaped", "gone")
-        )
-        zombies = sum(1 for r in rows if r.state == "Z")
-        master = next((r for r in rows if r.role == "master"), None)
-        self.master_panel.set_counts(live, zombies, master.state if master is not None else None)
-        if lab is not None and isinstance(self.settings, LabSettings) and lab.running:
-            # From the workers alive now: "2 × idle" stayed after a TTIN made it three.
-            behaviours = [
-                r.behaviour
-                for r in rows
-                if r.role.startswith("worker") and r.state not in ("Z", "reaped", "gone")
-            ]
-            self.sub_title = describe_workers(lab.master_pid, behaviours)
-        title = f"Processes — {len(rows)} shown"
-        if self.process_tree.tagged:
-            title += f", {len(self.process_tree.tagged)} tagged"
-        if title != self._tree_title:  # setting a border title repaints the whole widget
-            self._tree_title = title
-            self.process_tree.border_title = title
-
-    def _age_tick(self) -> None:
-        self._age_ns = self.clock_ns()
-        self.refresh_tree()
-
-    @staticmethod
-    def _ui_pid() -> int:
-        return os.getpid()
+        self.dashboard.set_banner(text)
 
     def clock_ns(self) -> int:
         """Now, on the clock of the events' ``t``: ages and rates are measured against it
         (a replay answers with the recorded time at its play head)."""
         return time.monotonic_ns()
-
-    @_while_dashboard_exists
-    def on_process_tree_selected(self, message: ProcessTree.Selected) -> None:
-        for sink in self._event_sinks():
-            sink.show_pid(message.pid)
 
     # -- acting ------------------------------------------------------------------------------
     def _running_lab(self) -> Source | None:
@@ -919,8 +565,8 @@ class SigscopeApp(App[None]):
 
     def action_code(self) -> None:
         """Show the Code panel and put the cursor in it (issue 17: the playground)."""
-        code = self._widgets.get("code")
-        if isinstance(code, CodePanel):
+        code = self.dashboard.code_panel
+        if code is not None:
             code.show()
 
     def action_restart(self) -> None:
@@ -1038,21 +684,6 @@ class SigscopeApp(App[None]):
                 f"key: {command.shown_keys or command.keys}",
                 functools.partial(self.run_action, command.action),
             )
-
-
-def _lab_processes(lab: Source) -> list[LabProcess]:
-    """A copy of the lab's process table. Its reader thread adds to the dict; a copy that
-    races with an insertion raises RuntimeError, and trying again is all it takes."""
-    for _ in range(10):
-        try:
-            return list(lab.processes.values())
-        except RuntimeError:
-            continue
-    return []
-
-
-def _all_gone(pid: int) -> tuple[str, int] | None:
-    return None
 
 
 def run(settings: SourceSettings, app: SigscopeApp | None = None) -> int:

@@ -15,8 +15,14 @@ the last outcome has been on screen, never before.
 The layout is for a projector at 100×30: the process tree, the sequence chart and the lesson
 text; below the chart, the panels the current step needs (``Step.needed_panels``: the master
 panel for a step about the master's status, the event list, timers, dispositions). The
-dashboard sets ``-full``/``-compact`` on its screen from the terminal's size; the demo
-replaces them with ``-demo`` (see ``demo.tcss``).
+dashboard screen sets ``-full``/``-compact`` from the terminal's size; the demo configures it
+with the one fixed layout ``-demo`` instead (``DashboardScreen.fixed_layout``, ``demo.tcss``).
+
+Where things live: :class:`DemoApp` is a :class:`~sigscope.ui.lesson_app.LessonApp` (the pane,
+the checks, "show me") that configures the screen's layout, swaps the presenter's keys in, and
+paces the steps with its own timer (started in ``dashboard_ready``). It extends the lesson's
+``start_lab``, ``show_me_done``, ``after_show_me``, ``perform_step``, ``show_needed_panels``
+and ``_refresh_pane`` with ``super()`` calls; it overrides no handler Textual would call twice.
 """
 
 from __future__ import annotations
@@ -161,17 +167,12 @@ class DemoApp(LessonApp):
         when (the pacing test reads it)."""
         self._answers: dict[int, str | None] = {}
         self._last_tick = time.monotonic()
+        self.dashboard.fixed_layout = "demo"  # demo.tcss: one layout, for a projector
 
-    async def on_mount(self) -> None:  # type: ignore[override]  # Textual awaits either
-        self.screen_stack[0].add_class("-demo")
+    def dashboard_ready(self) -> None:
         self._last_tick = time.monotonic()
         self.set_interval(TICK, self._tick)
-
-    def _apply_layout(self, width: int, height: int) -> None:
-        super()._apply_layout(width, height)
-        main = self.screen_stack[0]
-        main.remove_class("-full", "-compact")
-        main.add_class("-demo")
+        super().dashboard_ready()
 
     # -- the panels a step needs -------------------------------------------------------------
     @property
@@ -199,7 +200,7 @@ class DemoApp(LessonApp):
         if tuple(needed) == self.slots:
             return
         self.slots = tuple(needed)
-        body = self.screen_stack[0].query_one("#body", Container)
+        body = self.dashboard.query_one("#body", Container)
         after = self.panel("chart")
         body.set_class(len(needed) > 1, "-two-needs")  # each takes less (demo.tcss)
         body.set_class(needed == ["log"], "-log-need")  # its row is sized (demo.tcss)
@@ -341,15 +342,18 @@ class DemoApp(LessonApp):
             error = f"the lab went away ({e})"
         self.post_message(ShowMeDone(run, index, completed, error))
 
-    def on_show_me_done(self, message: ShowMeDone) -> None:
-        # Runs before LessonApp's handler (Textual calls them along the MRO), whose refresh of
-        # the pane must already show the finished step, not the next one.
-        if message.run is not self.lesson_run or self.phase != "performing":
-            return
-        if message.error is None and message.index in message.run.done:
+    def show_me_done(self, message: ShowMeDone) -> None:
+        # Before the lesson's, whose refresh of the pane must already show the finished step,
+        # not the next one.
+        if (
+            self.phase == "performing"
+            and message.error is None
+            and message.index in message.run.done
+        ):
             self.held = message.index
             self._set_phase("holding")
             self._wait(HOLD_SECONDS, self.hold_floor)
+        super().show_me_done(message)
 
     def after_show_me(self, run: LessonRun, index: int, ok: bool) -> None:
         if self.phase == "holding":

@@ -9,8 +9,14 @@ master's ``PR_SET_PDEATHSIG`` follows the thread that forked it). Progress goes 
 learner's XDG state directory through the engine's ``ProgressStore`` at every change, so a
 restart of the app (or of the lab, R) resumes where the learner was.
 
-Textual calls message handlers (``on_mount``, ``on_lab_events``, …) of every class in the MRO,
-so the handlers here add to the dashboard's; they never call ``super()`` for those.
+Where things live: the pane is a part of the dashboard screen (:mod:`sigscope.ui.dashboard`),
+which composes it after the tree, routes the lab's events and scans to it and lays a terminal
+lane out around it; the pane answers with a message on which this app checks the run. This
+class configures the screen (its pane, the panels' order, the terminal's place) in
+``__init__``, adds the lesson's keys, and arranges the panels a step needs beside the chart.
+It overrides no private method of the shell: it extends ``start_lab`` and ``dashboard_ready``
+(calling ``super()``), and Textual's own ``check_action``, ``get_system_commands`` and
+``action_help``.
 """
 
 from __future__ import annotations
@@ -40,9 +46,9 @@ from sigscope.course.problems import LessonInvalid
 from sigscope.course.progress import ProgressStore
 from sigscope.course.run import LessonRun, ShowMeFailed
 from sigscope.lab.controller import Lab, LabError
-from sigscope.ui.app import SECONDARY, SigscopeApp, run_app
+from sigscope.ui.app import SigscopeApp, run_app
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, Command, help_keys
-from sigscope.ui.messages import LabEvents, SnapshotReady
+from sigscope.ui.dashboard import SECONDARY
 from sigscope.ui.screens.code_confirm import CodeConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.lesson_picker import LessonPicker
@@ -297,29 +303,27 @@ class LessonApp(SigscopeApp):
         self._asking: int | None = None  # the step asking now (_ask_from_terminal)
         self._answer_from: Widget | None = None  # where the focus was when a step asked
         self.pane.border_title = "Lesson"
+        # The dashboard, configured for a lesson: the pane after the tree (its tab first), the
+        # master panel after the chart (the places beside the chart are chosen per step:
+        # show_needed_panels), a terminal lane laid out in the grid around the pane.
+        dashboard = self.dashboard
+        dashboard.add_pane(self.pane, "Lesson")
+        dashboard.panel_order = ("chart", "master", "log", "dispositions", "timers")
+        dashboard.terminal_in_grid = True
+        dashboard.add_class("-lesson")
 
     # -- layout ----------------------------------------------------------------------------
-    async def on_mount(self) -> None:  # type: ignore[override]  # Textual awaits either
-        # Runs before the dashboard's own on_mount (which starts the lab): the pane sits in
-        # the body right after the tree (the grid's order), and is a tab when space is short.
-        main = self.screen_stack[0]
-        main.add_class("-lesson")
-        body = main.query_one("#body", Container)
-        # After the tabs: in the full layout they are hidden (no grid cell), so the pane comes
-        # right after the tree; in the compact one it comes under the tabs like the panels.
-        await body.mount(self.pane, after=main.query_one("#panel-tabs"))
-        body.move_child(main.query_one("#panel-master"), after=main.query_one("#panel-chart"))
+    def dashboard_ready(self) -> None:
+        # Before the shell's own (which starts the lab after the first frame).
         self.show_needed_panels()  # the default places until a step needs others
         disp = self.panel("dispositions")
         if isinstance(disp, DispositionsPanel):
             # A step names the signals it is about: they are on screen even in a short panel.
             disp.elide_quiet = True
-        tabs = main.query_one("#panel-tabs", Tabs)
-        await tabs.add_tab(Tab("Lesson", id="tab-lesson"), before="tab-log")
-        self.call_after_refresh(setattr, tabs, "active", "tab-lesson")
         if self.lesson is None:
             self.pane.show(None, "Choose a lesson (L)")
             self.call_after_refresh(self.action_lessons)
+        super().dashboard_ready()
 
     def _mark_needed_tabs(self, needed: Iterable[str]) -> None:
         """The compact layout shows one panel at a time, under tabs: the tabs of the panels
@@ -328,7 +332,7 @@ class LessonApp(SigscopeApp):
         if keys == self._marked_tabs:
             return  # the pane is refreshed at every check: relabel only on a change
         self._marked_tabs = keys
-        tabs = self.screen_stack[0].query_one("#panel-tabs", Tabs)
+        tabs = self.dashboard.query_one("#panel-tabs", Tabs)
         for panel in SECONDARY:
             try:
                 tab = tabs.query_one(f"#tab-{panel.key}", Tab)
@@ -337,10 +341,6 @@ class LessonApp(SigscopeApp):
             label = f"{panel.title} {NEEDED_MARK}" if panel.key in keys else panel.title
             if tab.label_text != label:
                 tab.label = label
-
-    @on(Tabs.TabActivated, "#panel-tabs")
-    def _show_lesson_tab(self, event: Tabs.TabActivated) -> None:
-        self.pane.set_class(event.tab.id == "tab-lesson", "-active")
 
     # -- the lab and the run ---------------------------------------------------------------
     def start_lab(self) -> None:
@@ -373,41 +373,6 @@ class LessonApp(SigscopeApp):
                 severity="warning",
                 timeout=15,
             )
-
-    def _show_terminal(self, lab: Any) -> None:
-        """A lesson on a terminal lane lays its Terminal panel and session tree out in the
-        body's grid (lesson.tcss, ``-terminal``), in place of the lab's tree and master: the
-        dashboard's lane pane under the grid left the pane 20 rows at 120x40, and none at
-        80x24 (issue 16)."""
-        from sigscope.ui.widgets.session_tree import SessionTree
-        from sigscope.ui.widgets.terminal_panel import TerminalPanel
-
-        main = self.screen_stack[0]
-        for old in main.query("#body > TerminalPanel, #body > SessionTree"):
-            old.remove()
-        lane = lab.terminal if isinstance(lab, Lab) else None
-        main.set_class(lane is not None, "-terminal")
-        if lane is None or not self.pane.is_attached:
-            super()._show_terminal(lab)
-            return
-        body = main.query_one("#body", Container)
-        body.mount(TerminalPanel(lane), before=self.pane)
-        tree = SessionTree(lane)
-        body.mount(tree, after=self.pane)
-        # The lab's tree is hidden here: a hidden widget loses the focus to the next one, the
-        # Terminal panel, and the lesson's keys went to bash before the learner pressed F7.
-        self.call_after_refresh(self.action_focus_tree)
-
-    def action_focus_tree(self) -> None:
-        """Escape: in a terminal lesson, to the session tree (the lab's tree is hidden)."""
-        main = self.screen_stack[0]
-        if self.screen is not main or not main.has_class("-terminal"):
-            super().action_focus_tree()
-            return
-        # 80x24 has no room for the session tree: the tabs then (arrows change the panel).
-        trees = main.query("#body > SessionTree")
-        home = trees.first() if trees and trees.first().display else None
-        main.set_focus(home or main.query_one("#panel-tabs", Tabs))
 
     def _latest_snapshot(self) -> Any:
         lab = self.lab
@@ -493,8 +458,7 @@ class LessonApp(SigscopeApp):
         if slots == self.slots:
             return
         self.slots = slots
-        main = self.screen_stack[0]
-        body = main.query_one("#body", Container)
+        body = self.dashboard.query_one("#body", Container)
         after: Widget = self.panel("chart")
         for key in SLOT_PANELS.values():
             panel = self.panel(key)
@@ -505,13 +469,9 @@ class LessonApp(SigscopeApp):
             after = self.panel(key)
 
     # -- checking ----------------------------------------------------------------------------
-    def on_lab_events(self, message: LabEvents) -> None:
-        if message.generation == self.generation:
-            self._check_soon()
-
-    def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        if message.generation == self.generation:
-            self._check_soon()
+    def on_lesson_pane_lab_changed(self, message: LessonPane.LabChanged) -> None:
+        # The pane, a part of the dashboard, heard an event or a scan of the current lab.
+        self._check_soon()
 
     def _check_soon(self) -> None:
         if self._check_timer is None:
@@ -585,11 +545,11 @@ class LessonApp(SigscopeApp):
         # At once, not as Widget.focus does (after the messages already queued): keys typed
         # right after `/` went to the tree ("/SI_KERNEL": S saved an SVG, L opened the lesson
         # picker, the box got "_KERNEL"; issue 16).
-        self.screen_stack[0].set_focus(self.pane.answer_box)
+        self.dashboard.set_focus(self.pane.answer_box)
 
     def _show_lesson_pane(self) -> None:
         """In the compact layout the pane is a tab: bring it forward."""
-        self.screen_stack[0].query_one("#panel-tabs", Tabs).active = "tab-lesson"
+        self.dashboard.query_one("#panel-tabs", Tabs).active = "tab-lesson"
 
     @on(Input.Submitted, "#lesson-answer")
     def _answered(self, event: Input.Submitted) -> None:
@@ -617,7 +577,7 @@ class LessonApp(SigscopeApp):
         there next: Ctrl+C after "predict, then press Ctrl+C"), else to the tree."""
         back, self._answer_from = self._answer_from, None
         if back is not None and back.is_attached and back.display:
-            self.screen_stack[0].set_focus(back)
+            self.dashboard.set_focus(back)
         else:
             self.action_focus_tree()
 
@@ -712,6 +672,10 @@ class LessonApp(SigscopeApp):
     def on_show_me_done(self, message: ShowMeDone) -> None:
         if message.run is not self.lesson_run:
             return  # a run of a lab that has since been reset or replaced
+        self.show_me_done(message)
+
+    def show_me_done(self, message: ShowMeDone) -> None:
+        """A "show me" of the current run has ended: say how, and check what it did."""
         self.showing_me = False
         if message.error is not None:
             self.notify(f"Show me: {message.error}", severity="error", timeout=8)
@@ -765,9 +729,7 @@ class LessonApp(SigscopeApp):
         the dashboard's and the lesson's keys would act on a lab that is not shown."""
         if action in ("quit", "help", "command_palette") or action.startswith("app."):
             return True
-        if action in EARLY_ACTIONS and (
-            self.screen is not self.screen_stack[0] or self._focus_types()
-        ):
+        if action in EARLY_ACTIONS and (self.screen is not self.dashboard or self._focus_types()):
             return False  # typed there, or a dialog's (a priority binding would take it)
         return not (self.lesson is None or isinstance(self.screen, LessonPicker))
 

@@ -69,3 +69,12 @@ class Notice(Message):
     severity: str
     timeout: float
     markup: bool = True
+
+
+@dataclass
+class RecordedSnapshot(Message):
+    """One recorded scan, handed over in recorded order besides :class:`SnapshotReady` (which
+    skips to the newest): the dispositions panel keeps a memory of them (a replay's jump)."""
+
+    generation: int
+    snapshot: Any

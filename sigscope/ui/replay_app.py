@@ -10,33 +10,35 @@ Every panel shows the recorded state at the play head: ages and timer countdowns
 recorded time of the last entry delivered (:attr:`Replay.head_t`), and the master panel's
 "wanted" follows the recorded master (a replay cannot ask the master for its status, as the
 live dashboard does after each change).
+
+Where things live: the panels and the routing are the dashboard screen's
+(:mod:`sigscope.ui.dashboard`); :class:`ReplayApp` only configures it in ``__init__`` — the
+transport (:mod:`sigscope.ui.widgets.replay_transport`) in the action bar's place, the play
+head as the clock, :class:`RecordedMaster` for the master panel's events, every recorded scan
+kept in order, and what the end of the recording says — and adds the replay's keys. It extends
+``start_lab`` and ``dashboard_ready`` (``super()``) and Textual's ``check_action``,
+``get_system_commands`` and ``action_help``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Container
-from textual.css.query import NoMatches
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Static
+from textual.widgets import Static
 
-from sigscope.observe.sampler import Snapshot
 from sigscope.sources.replay import Replay
-from sigscope.ui.app import ActionButton, SigscopeApp
+from sigscope.ui.app import SigscopeApp
 from sigscope.ui.commands import COMMANDS
+from sigscope.ui.models.master import MasterState
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.settings import ReplaySettings
-from sigscope.ui.widgets.dispositions import DispositionsPanel
-from sigscope.ui.widgets.timers import TimersPanel
+from sigscope.ui.widgets.replay_transport import ReplayTransport
 
 MAX_JUMP = 50  # entries: b / j jump a tenth of the recording, at most this many
 
@@ -58,24 +60,6 @@ VIEW_ACTIONS = frozenset({"filter_selected", "save_svg", "help", "quit", "focus_
 LAB_ACTIONS = frozenset(
     name for name in (c.action.split("(", 1)[0] for c in COMMANDS) if name not in VIEW_ACTIONS
 )
-# The quick-action buttons of the replay: (id, label, action, tooltip).
-REPLAY_BUTTONS = (  # seven: one row of the compact layout's grid; G (to the end) is a key
-    ("btn-replay-start", "Start", "jump_to(0)", "g: back to the start"),
-    ("btn-replay-back", "« Back", "jump_tenth(-1)", "b: a tenth back"),
-    ("btn-replay-play", "Play", "play_pause", "space: play or pause"),  # says "Pause" playing
-    ("btn-replay-step", "Step", "step", ".: one entry"),
-    ("btn-replay-ahead", "Ahead »", "jump_tenth(1)", "j: a tenth ahead"),
-    ("btn-replay-slower", "Slower", "speed(0.5)", "["),
-    ("btn-replay-faster", "Faster", "speed(2.0)", "]"),
-)
-
-
-@dataclass
-class RecordedSnapshot(Message):
-    """One recorded scan, delivered (to the dispositions panel's memory) in recorded order."""
-
-    generation: int
-    snapshot: Snapshot
 
 
 REPLAY_NOTE = (
@@ -140,91 +124,23 @@ def recorded_target(target: int | None, phase: str, event: dict[str, Any]) -> in
     return target
 
 
-class ReplayApp(SigscopeApp):
-    """A recording in the dashboard. Starts playing at once unless ``paused``."""
+class RecordedMaster:
+    """The master panel's events on a recording: the stream, with the recorded master's target
+    as a status event where it changes (the master panel's own word for a target is a status
+    event, and a replay cannot ask the master for one)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(key, action, footer or title, show=footer is not None)
-        for key, action, title, footer, _ in REPLAY_KEYS
-    ]
-
-    def __init__(self, settings: ReplaySettings, speed: float = 1.0, paused: bool = False):
-        super().__init__(settings)
-        self.speed = speed
-        self.autoplay = not paused
+    def __init__(self, state: Callable[[], MasterState]) -> None:
+        self._state = state  # the master panel's state now
         self._target: int | None = None
 
-    @property
-    def replay(self) -> Replay | None:
-        lab = self.lab
-        return lab if isinstance(lab, Replay) else None
-
-    def start_lab(self) -> None:
-        super().start_lab()
+    def reset(self) -> None:
+        """A fresh replay: nothing is known of the target."""
         self._target = None
-        replay = self.replay
-        if replay is not None:
-            replay.set_speed(self.speed)
-            if self.autoplay:
-                replay.play()
 
-    def on_mount(self) -> None:
-        # Textual runs SigscopeApp.on_mount too (handlers are called along the MRO): only
-        # what the replay adds goes here.
-        timers = self.panel("timers")
-        if isinstance(timers, TimersPanel):
-            timers.set_clock(self.clock_ns)
-        self._replace_buttons()
-        self.set_interval(0.25, self._show_position)
-
-    def _replace_buttons(self) -> None:
-        """The replay's transport instead of the lab's buttons (nothing here can be sent)."""
-        actions = self.screen_stack[0].query_one("#actions", Container)
-        for button in actions.children:
-            button.display = False  # hidden, not removed: the dashboard may still look them up
-        actions.mount_all(
-            ActionButton(label, id=button_id, compact=True, tooltip=tip)
-            for button_id, label, _, tip in REPLAY_BUTTONS
-        )
-
-    @on(Button.Pressed)
-    async def _replay_button(self, event: Button.Pressed) -> None:
-        actions = {button_id: action for button_id, _, action, _ in REPLAY_BUTTONS}
-        action = actions.get(event.button.id or "")
-        if action is not None:
-            await self.run_action(action)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The lab's controls are neither shown (footer) nor run (keys, palette) here."""
-        if action in LAB_ACTIONS:
-            return False
-        return super().check_action(action, parameters)
-
-    def clock_ns(self) -> int:
-        """The recorded time at the play head (ages, rates and countdowns count recorded
-        time: a paused replay's clocks stand still)."""
-        replay = self.replay
-        head = replay.head_t if replay is not None else None
-        return head if head is not None else time.monotonic_ns()
-
-    def _snapshot_from_thread(self, generation: int, snapshot: Snapshot) -> None:
-        # The dashboard hands the panels only the newest scan when several wait (right for a
-        # live lab); a jump delivers a whole recording at once, and the dispositions panel
-        # needs the scans before a process's exit too: each one, in order, besides.
-        self.post_message(RecordedSnapshot(generation, snapshot))
-        super()._snapshot_from_thread(generation, snapshot)
-
-    def on_recorded_snapshot(self, message: RecordedSnapshot) -> None:
-        panel = self.panel("dispositions")
-        if message.generation == self.generation and isinstance(panel, DispositionsPanel):
-            panel.remember(message.snapshot)
-
-    def master_events(self, events: Sequence[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """The stream, with the recorded master's target as a status event where it changes:
-        the master panel's own word for a target is a status event, and a replay cannot ask
-        the master for one. Read lazily: the panel's state is current at each event."""
+    def events(self, events: Sequence[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Read lazily: the panel's state is current at each event."""
         for event in events:
-            state = self.master_panel.state
+            state = self._state()
             target = recorded_target(self._target, state.phase, event)
             if target != self._target:
                 self._target = target
@@ -238,6 +154,62 @@ class ReplayApp(SigscopeApp):
                     }
             yield event
 
+
+class ReplayApp(SigscopeApp):
+    """A recording in the dashboard. Starts playing at once unless ``paused``."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(key, action, footer or title, show=footer is not None)
+        for key, action, title, footer, _ in REPLAY_KEYS
+    ]
+
+    def __init__(self, settings: ReplaySettings, speed: float = 1.0, paused: bool = False):
+        super().__init__(settings)
+        self.speed = speed
+        self.autoplay = not paused
+        self.transport = ReplayTransport(id="actions")
+        self.recorded_master = RecordedMaster(lambda: self.master_panel.state)
+        # The dashboard, configured for a recording: its transport instead of the lab's
+        # buttons, the play head's clock, the master's target read from the recording, every
+        # recorded scan kept in order, and the end of the recording kept on screen.
+        dashboard = self.dashboard
+        dashboard.actions = self.transport
+        dashboard.use_clock(self.head_ns)
+        dashboard.master_events = self.recorded_master.events
+        dashboard.remembers_every_scan = True
+        dashboard.lab_ended = self._recording_ended
+
+    @property
+    def replay(self) -> Replay | None:
+        lab = self.lab
+        return lab if isinstance(lab, Replay) else None
+
+    def start_lab(self) -> None:
+        super().start_lab()
+        self.recorded_master.reset()
+        replay = self.replay
+        if replay is not None:
+            replay.set_speed(self.speed)
+            if self.autoplay:
+                replay.play()
+
+    def dashboard_ready(self) -> None:
+        super().dashboard_ready()
+        self.set_interval(0.25, self._show_position)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The lab's controls are neither shown (footer) nor run (keys, palette) here."""
+        if action in LAB_ACTIONS:
+            return False
+        return super().check_action(action, parameters)
+
+    def head_ns(self) -> int:
+        """The recorded time at the play head (ages, rates and countdowns count recorded
+        time: a paused replay's clocks stand still)."""
+        replay = self.replay
+        head = replay.head_t if replay is not None else None
+        return head if head is not None else time.monotonic_ns()
+
     def _show_position(self) -> None:
         replay = self.replay
         if replay is None:
@@ -247,11 +219,7 @@ class ReplayApp(SigscopeApp):
             f"{self.settings.describe(replay)} · {state} ×{replay.speed:g} · "
             f"{replay.position}/{replay.length}"
         )
-        try:
-            button = self.screen_stack[0].query_one("#btn-replay-play", Button)
-        except NoMatches:
-            return  # not mounted yet
-        button.label = "Pause" if replay.playing else "Play"
+        self.transport.show_playing(replay.playing)
 
     def action_play_pause(self) -> None:
         replay = self.replay
@@ -319,7 +287,7 @@ class ReplayApp(SigscopeApp):
             replay.play()
         self._show_position()
 
-    def _lab_ended(self) -> None:
+    def _recording_ended(self) -> None:
         # The recording reached its own lab's end: say so, keep everything on screen.
         self._set_banner(
             "The recorded lab ended here. g: back to the start · space: play again · q: quit"

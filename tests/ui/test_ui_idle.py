@@ -53,8 +53,8 @@ def settled(app: SigscopeApp) -> bool:
         and isinstance(chart, SequenceChart)
         and chart.model.held == 0
         and not log._pending
-        and app._tree_timer is None
-        and app._status_timer is None
+        and app.dashboard._tree_timer is None
+        and app.dashboard._status_timer is None
         and not app.status_line.has_class("-notice")
     )
 
@@ -179,7 +179,7 @@ async def test_a_large_batch_is_applied_in_slices_in_order() -> None:
     app = SigscopeApp(LabSettings(workers=1))
     async with app.run_test(size=(120, 40)) as pilot:
         lab = await until(pilot, lambda: app.lab, "the lab")
-        calls = spy(app, "apply_events")
+        calls = spy(app.dashboard, "apply_events")
         t = time.monotonic_ns()
 
         def note(i: int) -> dict[str, Any]:

@@ -14,12 +14,13 @@ and a fence's own horizontal scrolling has no visible scrollbar).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Markdown, ProgressBar, Static
 
@@ -166,7 +167,18 @@ class StepProgress(ProgressBar):
 
 
 class LessonPane(Vertical):
-    """Status line, progress bar, checklist, the step's text and hints, and an answer box."""
+    """Status line, progress bar, checklist, the step's text and hints, and an answer box.
+
+    A part of the dashboard (:class:`~sigscope.ui.dashboard.DashboardPart`): the screen tells
+    it of every batch of the lab's events and every scan, and it answers with
+    :class:`LabChanged`, on which the app checks the lesson's run.
+    """
+
+    class LabChanged(Message):
+        """The lab said something (events, a scan): the run may have moved on."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LessonPane.LabChanged)
 
     DEFAULT_CSS = """
     LessonPane { height: 1fr; padding: 0 1; }
@@ -196,6 +208,12 @@ class LessonPane(Vertical):
         self._shown_checklist: str | None = None
         self._shown_sources: str | None = None
         self._shown_status: Text | None = None
+
+    def dashboard_events(self, events: Sequence[dict[str, Any]]) -> None:
+        self.post_message(self.LabChanged())
+
+    def dashboard_snapshot(self, snapshot: Any) -> None:
+        self.post_message(self.LabChanged())
 
     def compose(self) -> ComposeResult:
         yield Static(id="lesson-status")
