@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import os
 import signal
 import sys
@@ -222,6 +223,9 @@ class SigscopeApp(App[None]):
         self.call_after_refresh(self._start_after_first_frame)
 
     def _start_after_first_frame(self) -> None:
+        # The first frame is drawn: the garbage collector, off since sigscope.cli started (a
+        # tenth of the start-up went to collections), is back on (a no-op if it was on).
+        gc.enable()
         quitting = self._terminate_with is not None or getattr(self, "_exit", False)
         if self.generation or quitting:
             return  # started already (R came first), or quitting (App.exit sets _exit)
