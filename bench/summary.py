@@ -73,9 +73,12 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "not met"
 
 
-def _at_least_as_good(figure: str, ours: float, peer: str, theirs: float, fmt: Any) -> Row:
+def _at_least_as_good(
+    figure: str, ours: float, peer: str, theirs: float, fmt: Any, within: float = 1.0
+) -> Row:
     text, value = _ratio(ours, theirs)
-    return Row(figure, fmt(ours), peer, fmt(theirs), text, "ratio ≤ 1", _verdict(value <= 1))
+    goal = f"ratio ≤ {within:g}"
+    return Row(figure, fmt(ours), peer, fmt(theirs), text, goal, _verdict(value <= within))
 
 
 def lab_rows(f: dict[str, Any]) -> list[Row]:
@@ -244,7 +247,12 @@ def dashboard_rows(f: dict[str, Any]) -> list[Row]:
     ours, bare = up["sigscope"]["first_frame_ms"]["p50"], up["bare_label"]["first_frame_ms"]["p50"]
     rows = [
         _at_least_as_good(
-            "start-up to first frame, p50", ours, "bare Textual app, one label", bare, _ms
+            "start-up to first frame, p50",
+            ours,
+            "bare Textual app, one label",
+            bare,
+            _ms,
+            within=1.5,  # issue 14: a dashboard does more than one label; at most half again
         )
     ]
     rows[0].rank = 7
