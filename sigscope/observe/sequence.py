@@ -615,16 +615,14 @@ class SequenceModel:
 
     def _arrow(self, t: int, sender: str, receiver: str, sig: str) -> ChartRow:
         """A new arrow, or one more signal on a recent row of the same storm."""
+
+        def same_storm(row: ChartRow) -> bool:
+            return (row.kind, row.sig, row.sender, row.receiver) == ("arrow", sig, sender, receiver)
+
         end = self._insert_at(t)
         for i in range(end - 1, max(-1, end - 1 - MERGE_LOOKBACK), -1):
             row = self.rows[i]
-            if (
-                row.kind == "arrow"
-                and row.sig == sig
-                and row.sender == sender
-                and row.receiver == receiver
-                and t - row.last_t <= STORM_WINDOW_NS
-            ):
+            if same_storm(row) and t - row.last_t <= STORM_WINDOW_NS:
                 # t may be older than the row's last send (but not than its first: the row is
                 # above the place for t): a send that waited the reorder window while newer
                 # ones of the same storm were applied at once (hold) still joins its storm.
@@ -632,23 +630,16 @@ class SequenceModel:
                 row.last_t = max(row.last_t, t)
                 row.touch(t)
                 return row
-        if end < len(self.rows):
-            # The first row after t's place: a storm row whose first send is newer than this
-            # one. The storm's first sends waited the window (the app's thread was busy when
-            # they came) while later ones were applied at once; they join the row, which now
-            # starts at t (it stays in order: every row above it is at or before t).
-            row = self.rows[end]
-            if (
-                row.kind == "arrow"
-                and row.sig == sig
-                and row.sender == sender
-                and row.receiver == receiver
-                and row.t - t <= STORM_WINDOW_NS
-            ):
-                row.count += 1
-                row.t = t
-                row.touch(t)
-                return row
+        # The first row after t's place may be a storm row whose first send is newer than this
+        # one: the storm's first sends waited the window (the app's thread was busy when they
+        # came) while later ones were applied at once. They join the row, which now starts at t
+        # (it stays in order: every row above it is at or before t).
+        after = self.rows[end] if end < len(self.rows) else None
+        if after is not None and same_storm(after) and after.t - t <= STORM_WINDOW_NS:
+            after.count += 1
+            after.t = t
+            after.touch(t)
+            return after
         return self._new_row("arrow", t, receiver, sender=sender, sig=sig)
 
     def mark(
