@@ -37,13 +37,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, Tab, Tabs
 
 from sigscope.observe.sampler import Snapshot
 from sigscope.sources.base import LabProcess, Source, SourceError
 from sigscope.ui.commands import QUICK_SIGNALS
+from sigscope.ui.frames import PromptFrames
 from sigscope.ui.messages import LabEvents, RecordedSnapshot, SnapshotReady
 from sigscope.ui.models.rates import RateHistory
 from sigscope.ui.models.tree import UNSCANNED, build_rows
@@ -206,7 +206,7 @@ def _same_events(events: Sequence[Event]) -> Iterable[Event]:
     return events
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(PromptFrames):
     """The panels of one source and the routing of its events and scans to them."""
 
     def __init__(

@@ -1,0 +1,69 @@
+"""Frames as soon as they are asked for, at most one per frame period.
+
+Textual draws a screen's changes from a timer (``Screen._update_timer``, 60 a second) that is
+paused while nothing changed and resumed by the next refresh. Its loop
+(``textual.timer.Timer._run``) skips the ticks it missed while paused by counting one tick too
+many, so after a frame drawn at once it sleeps until the tick *after* the next: a change asked
+for just after a frame is drawn up to two frame periods (33 ms at 60 Hz) later, one that comes
+after a quiet moment at once. For a signal sent while the dashboard is quiet that was most of
+the time from ``sent`` to the arrow on the screen.
+
+:class:`FrameTimer` paces frames by when the last one was drawn instead: a frame is drawn at
+once if the last began at least a period ago, else when that period ends. It is still paused
+while nothing changed (no wake-ups then), and still draws at most ``1 / period`` frames a
+second. :class:`PromptFrames` gives a screen that timer; Textual creates its own lazily in
+the ``_update_timer`` property, which this overrides. Should Textual rename it, the screen
+keeps Textual's pacing and nothing else changes (``tests/ui/test_ui_frames.py`` then fails).
+"""
+
+from __future__ import annotations
+
+from textual import _time
+from textual.screen import UPDATE_PERIOD, Screen
+from textual.timer import EventTargetGone, Timer
+
+
+class FrameTimer(Timer):
+    """A repeating timer whose tick comes as soon as it is resumed, unless the last tick
+    began less than one interval ago (then when that interval ends)."""
+
+    async def _run(self) -> None:
+        interval = self._interval
+        count = 0
+        while self._repeat is None or count <= self._repeat:
+            await self._active.wait()
+            if self._reset:  # (reset means "from now": nothing to catch up here)
+                self._reset = False
+            began = _time.get_time()
+            count += 1
+            try:
+                await self._tick(next_timer=began, count=count)
+            except EventTargetGone:
+                break
+            rest = began + interval - _time.get_time()
+            if rest > 0:
+                await _time.sleep(rest)
+
+
+class PromptFrames(Screen[None]):
+    """A screen drawn by a :class:`FrameTimer` (see the module's docstring)."""
+
+    _frame_timer: FrameTimer | None = None
+
+    @property
+    def _update_timer(self) -> Timer:
+        if self._frame_timer is None:
+            timer = FrameTimer(
+                self,
+                UPDATE_PERIOD,
+                name="screen_update",
+                callback=self._on_timer_update,
+                pause=True,
+            )
+            timer._start()
+            self._timers.add(timer)
+            self._frame_timer = timer
+        return self._frame_timer
+
+
+__all__ = ["FrameTimer", "PromptFrames"]
