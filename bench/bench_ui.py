@@ -51,10 +51,12 @@ import psutil
 from textual import events
 from textual.app import App, ComposeResult
 from textual.constants import MAX_FPS
+from textual.screen import Screen
 
 from bench.common import machine_line, save, summary
 from sigscope.lab import Lab
 from sigscope.numbers import parse_float
+from sigscope.ui.frames import PromptFrames
 from sigscope.ui.messages import LabEvents
 from sigscope.ui.models.inbox import EventInbox
 from sigscope.ui.widgets.sequence_chart import REORDER_WINDOW_NS, SequenceChart
@@ -75,6 +77,10 @@ class ChartApp(App[None]):
     def __init__(self, window_ns: int = REORDER_WINDOW_NS) -> None:
         super().__init__()
         self.window_ns = window_ns
+
+    def get_default_screen(self) -> Screen[Any]:
+        # Drawn as the dashboard's screen is: a frame as soon as asked, one a period at most.
+        return PromptFrames(id="_default")
 
     def compose(self) -> ComposeResult:
         yield SequenceChart(window_ns=self.window_ns)
