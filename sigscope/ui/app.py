@@ -43,6 +43,7 @@ from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Input
@@ -138,6 +139,18 @@ class SigscopeApp(App[None]):
 
     def get_default_screen(self) -> Screen[Any]:
         return self.dashboard
+
+    def get_driver_class(self) -> type[Driver]:
+        """In a terminal, Textual's Linux driver whose input thread sleeps while no key comes
+        (:mod:`sigscope.ui.tty_driver`), unless ``TEXTUAL_DRIVER`` names another (a served
+        page's). Headless runs use Textual's headless driver whatever this returns."""
+        from textual import constants
+
+        if constants.DRIVER is not None or sys.platform == "win32":
+            return super().get_driver_class()
+        from sigscope.ui.tty_driver import TtyDriver
+
+        return TtyDriver
 
     # -- the dashboard's widgets, as the app's callers (and tests) know them ------------------
     def panel(self, key: str) -> Widget:
