@@ -18,8 +18,14 @@ keeps Textual's pacing and nothing else changes (``tests/ui/test_ui_frames.py`` 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from textual import _time
+from textual._compositor import Compositor
+from textual.geometry import Region
 from textual.screen import UPDATE_PERIOD, Screen
+from textual.strip import Strip
 from textual.timer import EventTargetGone, Timer
 
 
@@ -45,10 +51,49 @@ class FrameTimer(Timer):
                 await _time.sleep(rest)
 
 
+class CroppedCompositor(Compositor):
+    """Textual's compositor, which renders only the widgets a partial update touches.
+
+    For a partial update (some lines of some widgets changed), Textual's
+    ``Compositor._get_renders`` renders every visible widget whose *clip* overlaps the area to
+    update; the clip of a widget is its container's visible area, so that is every widget on
+    the screen, each in full, and most of it thrown away (the frame that shows the tree's ages
+    advancing, once a second, rendered all twelve of the dashboard's widgets). This one skips
+    a widget whose own visible area (its region within its clip) misses that area: what it
+    would have drawn lies outside every line and column the update writes (``ChopsUpdate``
+    writes only within the updated spans, and skips what nothing drew).
+    """
+
+    def _get_renders(
+        self, crop: Region | None = None
+    ) -> Iterable[tuple[Region, Region, list[Strip]]]:
+        if not crop:
+            yield from super()._get_renders(crop)
+            return
+        _rich_traceback_guard = True  # noqa: F841 (as Textual's: no traceback from here up)
+        intersection = Region.intersection
+        touches = crop.overlaps
+        for widget, (region, clip) in self.visible_widgets.items():
+            shown = intersection(region, clip)
+            if not (shown.width and shown.height and touches(shown)):
+                continue
+            # Only its lines the update writes, each whole: passed on as the widget's clip,
+            # the lines it yields are placed from there (as for a widget a scrolled
+            # container clips).
+            part = intersection(shown, Region(shown.x, crop.y, shown.width, crop.height))
+            lines = Region(part.x - region.x, part.y - region.y, part.width, part.height)
+            yield region, part, widget.render_lines(lines)
+
+
 class PromptFrames(Screen[None]):
-    """A screen drawn by a :class:`FrameTimer` (see the module's docstring)."""
+    """A screen drawn by a :class:`FrameTimer` (see the module's docstring), and composed by
+    a :class:`CroppedCompositor`."""
 
     _frame_timer: FrameTimer | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._compositor = CroppedCompositor()
 
     @property
     def _update_timer(self) -> Timer:

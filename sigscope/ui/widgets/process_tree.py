@@ -23,7 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -48,6 +48,9 @@ RATE_WIDTH = 10  # seconds of received-signal rate drawn as a sparkline (signals
 # "reaped", LAST "SIGRTMIN+12", AGE "59m59s"), so a row's change never moves another's cells.
 FIXED_WIDTHS = {"PID": 8, "S": 6, "AGE": 6, "SIGS": 4, "LAST": 11, "RATE": RATE_WIDTH}
 PAD = 1  # blank columns each side of a cell
+# The column that draws each field of ProcessRow.shown(), in its order.
+FIELD_COLUMNS = ("PID", "ROLE", "ROLE", "BEHAVIOUR", "S", "AGE", "SIGS", "LAST", "RATE")
+COLUMN_OF_FIELD = tuple(COLUMNS.index(c) for c in FIELD_COLUMNS)
 
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -196,8 +199,9 @@ class ProcessTree(ScrollView, can_focus=True):
         if [r.pid for r in rows] == [r.pid for r in self._rows] and widths == self._widths:
             old, self._rows = self._rows, rows
             for i, (before, now) in enumerate(zip(old, rows, strict=True)):
-                if before.shown() != now.shown():
-                    self.refresh_line(i + 1)  # line 0 is the header
+                was, shown = before.shown(), now.shown()
+                if was != shown:
+                    self._refresh_cells(i + 1, was, shown)  # line 0 is the header
             return
         index = self._index_after_change(rows)
         self._rows = rows
@@ -211,6 +215,23 @@ class ProcessTree(ScrollView, can_focus=True):
         self.refresh()
         self.move_cursor(row=index, scroll=True)
         self._set_selected(rows[index].pid if rows else None)
+
+    def _refresh_cells(self, line: int, was: tuple[object, ...], shown: tuple[object, ...]) -> None:
+        """Ask for the cells of ``line`` that changed to be drawn again, not the whole line: a
+        frame draws every widget under the region asked for, and the age of every row changes
+        each second (a whole line would reach across to the panels beside the tree)."""
+        pairs = enumerate(zip(was, shown, strict=True))
+        changed = {COLUMN_OF_FIELD[i] for i, (a, b) in pairs if a != b}
+        if COLUMNS.index("S") in changed:  # a process gone dims its whole line
+            self.refresh_line(line)
+            return
+        scroll_x, scroll_y = self.scroll_offset
+        x = 0
+        for column, width in enumerate(self._widths):
+            span = width + 2 * PAD
+            if column in changed:
+                self.refresh(Region(x - scroll_x, line - scroll_y, span, 1))
+            x += span
 
     @staticmethod
     def _measure(rows: Sequence[ProcessRow]) -> tuple[int, ...]:
@@ -315,6 +336,12 @@ class ProcessTree(ScrollView, can_focus=True):
     def on_focus(self) -> None:
         self.refresh()  # the cursor's colours follow the focus (part of each line's key)
 
+    def notify_style_update(self) -> None:
+        # Its CSS changed (a class, a theme's variables): every kept line has the old colours.
+        super().notify_style_update()
+        self._strips.clear()
+        self._header = None
+
     def on_blur(self) -> None:
         self.refresh()
 
@@ -322,8 +349,9 @@ class ProcessTree(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         focus = self.has_focus
+        theme = self.app.theme  # a theme's colours may come from the screen's (no update here)
         if y == 0:
-            key: tuple[Any, ...] = (self._widths, width, focus)
+            key: tuple[Any, ...] = (self._widths, width, focus, theme)
             if self._header is None or self._header[0] != key:
                 style = self.get_component_rich_style("process-tree--header")
                 cells = [Text(label) for label in COLUMNS]
@@ -339,7 +367,7 @@ class ProcessTree(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         row = self._rows[index]
         selected = index == self.cursor_row
-        key = (row.shown(), row.pid in self.tagged, self._widths, width, selected, focus)
+        key = (row.shown(), row.pid in self.tagged, self._widths, width, selected, focus, theme)
         drawn = self._strips.get(row.pid)
         if drawn is None or drawn[0] != key:
             style = self.rich_style
