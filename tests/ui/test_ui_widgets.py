@@ -466,6 +466,51 @@ async def test_dispositions_of_a_real_masked_worker() -> None:
         assert not panel.is_highlighted(USR1, "blocked")  # it was blocked in both scans
 
 
+async def test_dispositions_and_timers_lay_out_only_when_their_lines_change() -> None:
+    # Each selection in the tree laid the whole dashboard out again (~10 ms a frame under a
+    # storm, issue 14: key press -> screen), though any process shows the same rows.
+    disp, timers = DispositionsPanel(), TimersPanel()
+
+    class Two(App[None]):
+        def compose(self) -> ComposeResult:
+            yield disp
+            yield timers
+
+    layouts: list[tuple[str, bool]] = []
+    for panel in (disp, timers):
+        refresh = panel.refresh
+
+        def noted(
+            *regions: Any,
+            _refresh: Any = refresh,
+            _name: str = type(panel).__name__,
+            layout: bool = False,
+            **kw: Any,
+        ) -> Any:
+            layouts.append((_name, layout))
+            return _refresh(*regions, layout=layout, **kw)
+
+        panel.refresh = noted  # type: ignore[method-assign]
+    async with Two().run_test(size=(90, 60)) as pilot:
+        snap = Snap(1, (View(50, Masks(caught=frozenset({USR1}))), View(51, Masks())))
+        disp.update_snapshot(snap)
+        await pilot.pause()
+        layouts.clear()
+        disp.show_pid(50)  # one line ("select a process") -> the table: laid out
+        timers.show_pid(50)
+        assert ("DispositionsPanel", True) in layouts and ("TimersPanel", True) in layouts
+        await pilot.pause()
+        layouts.clear()
+        disp.show_pid(51)  # the same rows, other marks: repainted only
+        timers.show_pid(51)
+        await pilot.pause()
+        assert layouts and not any(layout for _, layout in layouts), layouts
+        assert "pid 51" in str(disp.border_title) and "pid 51" in str(timers.border_title)
+        assert " SIGUSR1 " in disp.render().plain
+        disp.show_pid(None)  # back to one line: laid out
+        assert ("DispositionsPanel", True) in layouts
+
+
 # -- timers ----------------------------------------------------------------------------------
 async def test_timers_extrapolate_and_tick_only_while_counting() -> None:
     clock = Clock()

@@ -110,6 +110,7 @@ class DispositionsPanel(Widget):
         self._drawn: tuple[Any, ...] | None = None  # what the last redraw showed (_shown_key)
         self._texts: list[Text] | None = None  # the lines of the last render()
         self._strips: dict[int, tuple[tuple[Any, ...], Strip]] = {}  # y -> (what, line)
+        self._lines: int | None = None  # lines of the content when last laid out
         self.changed_at: dict[tuple[int | str, str], float] = {}
         """(signal number or "rt", column) -> when that cell last changed (clock seconds)."""
         self._handled: OrderedDict[int, dict[str, int]] = OrderedDict()
@@ -140,7 +141,17 @@ class DispositionsPanel(Widget):
             # may never come (a replay paused or at its end, a lab that has ended).
             self._read(self._snapshot)
         self._drawn = self._shown_key()
-        self.refresh(layout=True)
+        self._refresh_sized()
+
+    def _refresh_sized(self) -> None:
+        """Redraw; lay the screen out again only if the panel's lines changed in number (its
+        height is ``auto`` in places, and its scroll range follows them). A layout pass of the
+        whole dashboard was ~10 ms, and each selection in the tree asked for one, though a
+        worker and the master both show the same 31 rows."""
+        lines = self.render().plain.count("\n") + 1
+        layout = lines != self._lines
+        self._lines = lines
+        self.refresh(layout=layout)
 
     def clear(self) -> None:
         """Forget every process (a restarted lab): counts, masks and highlights."""
@@ -175,7 +186,7 @@ class DispositionsPanel(Widget):
         key = self._shown_key()
         if key != self._drawn:
             self._drawn = key
-            self.refresh()
+            self._refresh_sized()
 
     def remember(self, snapshot: Any) -> None:
         """Keep each process's view from ``snapshot`` without showing it (a replay hands
@@ -250,7 +261,7 @@ class DispositionsPanel(Widget):
             elif kind in ("flags", "core"):
                 layout = self._add_reported(event) or layout
         if layout:
-            self.refresh(layout=True)
+            self._refresh_sized()
         elif redraw:
             self.refresh()
 

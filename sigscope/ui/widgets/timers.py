@@ -80,6 +80,7 @@ class TimersPanel(Widget):
         self._ticker: Timer | None = None
         self._mounted = False  # set_interval needs a running message pump
         self._cpu_shown: float | None = None  # the CPU seconds the CPU gauges were drawn at
+        self._lines: int | None = None  # lines of the content when last laid out
         self.border_title = "Timers"
 
     @property
@@ -102,7 +103,16 @@ class TimersPanel(Widget):
     def watch_pid(self, pid: int | None) -> None:
         self.border_title = "Timers" if pid is None else f"Timers · pid {pid}"
         self._sync_ticker()
-        self.refresh(layout=True)
+        self._refresh_sized()
+
+    def _refresh_sized(self) -> None:
+        """Redraw; lay the screen out again only if the panel's lines changed in number (its
+        height is ``auto``): every process shows the same eight lines, so choosing another in
+        the tree, or a timer event, no longer costs a layout pass of the whole dashboard."""
+        lines = self.render().plain.count("\n") + 1
+        layout = lines != self._lines
+        self._lines = lines
+        self.refresh(layout=layout)
 
     def clear(self) -> None:
         """Forget every process's timers (a restarted lab)."""
@@ -123,7 +133,7 @@ class TimersPanel(Widget):
                 changed = self.book.add_event(event, now) == self.pid or changed
         if changed and self.pid is not None:
             self._sync_ticker()
-            self.refresh(layout=True)
+            self._refresh_sized()
 
     def update_snapshot(self, snapshot: Any) -> None:
         """Note each process's CPU seconds: the CPU-time timers count down with them."""
