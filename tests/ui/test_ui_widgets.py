@@ -194,6 +194,20 @@ async def test_chart_aggregates_a_real_storm_of_1000_into_one_row() -> None:
         assert "SIGUSR2 ×1000" in text
 
 
+async def test_chart_keeps_one_strip_per_line_however_often_a_storm_row_changes() -> None:
+    # A strip per version of a row filled a 1,024-entry cache with stale copies of one storm
+    # row: objects the garbage collector scanned at every full collection (issue 14).
+    chart = SequenceChart()
+    async with One(chart).run_test(size=(120, 40)) as pilot:
+        t = 1_000 * S
+        for i in range(300):
+            chart.add_events([ev("sent", t + i * MS, 1, role="ui", sig="SIGUSR1", target=50)])
+            chart.flush()
+            await pilot.pause()
+        assert one_arrow(chart, "SIGUSR1").count == 300
+        assert len(chart._cache) <= 2 * chart.size.height
+
+
 async def test_chart_storage_is_bounded_after_100k_events() -> None:
     chart = SequenceChart()
     async with One(chart).run_test(size=(100, 30)) as pilot:

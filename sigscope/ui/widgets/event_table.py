@@ -2,8 +2,9 @@
 
 A ``DataTable`` measures and re-renders its rows as they are added (and forgets its cache when
 old rows are dropped); under a storm of signals that took tens of milliseconds a frame. This
-widget keeps the rows in a bounded deque and renders only the visible lines, each once (an LRU
-cache of strips keyed by the row's serial number). A row is as tall as its text needs at the
+widget keeps the rows in a bounded deque and renders only the visible lines, each once (a
+:class:`~sigscope.ui.widgets.line_cache.LineCache`: one strip per line of a row, by the row's
+serial number). A row is as tall as its text needs at the
 table's width (a sentence wraps, it is never cut): the owner says how many lines
 (``row_height``, cheap: called for every new row) and what they are (``row_lines``, called
 only for rows on screen).
@@ -19,15 +20,17 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from sigscope.ui.widgets.line_cache import LineCache
+
 Event = dict[str, Any]
 RowLines = Callable[[Event, int], list[Text]]
 RowHeight = Callable[[Event, int], int]
+CACHED_LINES = 256  # strips kept (at least twice the lines on screen)
 
 
 class EventTable(ScrollView, can_focus=True):
@@ -80,7 +83,8 @@ class EventTable(ScrollView, can_focus=True):
         self._first = 0  # serial number of rows[0]; serials never repeat
         self._cursor: int | None = None  # serial of the highlighted row
         self._follow = True
-        self._cache: LRUCache[tuple[int, int, bool, int], Strip] = LRUCache(1024)
+        # Keyed by (row's serial, line of the row); each with what it showed (width, cursor).
+        self._cache = LineCache(CACHED_LINES)
 
     # -- content ---------------------------------------------------------------------------
     def clear(self) -> None:
@@ -170,6 +174,7 @@ class EventTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._cache.clear()
+        self._cache.grow(2 * self.size.height)
         width = self._text_width()
         self._heights = collections.deque(
             (self.row_height(event, width) for event in self.rows), maxlen=self.rows.maxlen
@@ -215,8 +220,8 @@ class EventTable(ScrollView, can_focus=True):
         part = line - self._starts[index]
         serial = self._first + index
         selected = serial == self._cursor
-        key = (serial, width, selected, part)
-        strip = self._cache.get(key)
+        line_key, shows = (serial, part), (width, selected)
+        strip = self._cache.get(line_key, shows)
         if strip is None:
             lines = self.row_lines(self.rows[index], self._text_width())
             text = lines[part].copy() if part < len(lines) else Text("")
@@ -228,7 +233,7 @@ class EventTable(ScrollView, can_focus=True):
             if selected:
                 text.stylize(self.get_component_rich_style("event-table--cursor", partial=True))
             strip = Strip(text.render(self.app.console), width)
-            self._cache[key] = strip
+            self._cache.put(line_key, shows, strip)
         return strip
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"event-table--cursor"}

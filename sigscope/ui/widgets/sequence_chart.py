@@ -29,7 +29,6 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -52,6 +51,7 @@ from sigscope.observe.sequence import (
     format_ms,
 )
 from sigscope.signames import SignalError, parse_signal
+from sigscope.ui.widgets.line_cache import LineCache
 
 __all__ = [
     "MAX_PID_LANES",
@@ -77,6 +77,7 @@ MIN_LANE_WIDTH = 5
 MAX_LANE_WIDTH = 10
 NARROW_LANE_WIDTH = 4  # in a narrow panel: room for "you", "w12", "ker"
 MAX_LABEL_LINES = 4  # a label wraps onto this many lines at most (then it ends in "…")
+CACHED_LINES = 256  # strips kept (at least twice the lines on screen)
 
 SENDER_STYLE = {"you": "bold cyan", "master": "bold yellow", "kernel": "bold magenta"}
 
@@ -193,7 +194,8 @@ class SequenceChart(ScrollView, can_focus=True):
         self._lines_key: tuple[int, int, int] = (-1, -1, -1)
         self._wrapped: dict[tuple[int, int, int, int], list[Text]] = {}
         self._regrow = False
-        self._cache: LRUCache[tuple[int, int, int, int, int | None, int], Strip] = LRUCache(1024)
+        # Keyed by (row, line of the row); each with what it showed (version, width, selection).
+        self._cache = LineCache(CACHED_LINES)
         self.awaits_scans = False
         """Whether a send waits for its handler (then each sampler scan matters: a send whose
         signal is no longer pending is let go). Set on the app's thread, read on any."""
@@ -453,6 +455,7 @@ class SequenceChart(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._cache.clear()
+        self._cache.grow(2 * self.size.height)
         self._columns = None
         self._update_virtual_size()
         if self._follow:
@@ -479,8 +482,9 @@ class SequenceChart(ScrollView, can_focus=True):
             index = bisect_right(self._starts, line) - 1
             part = line - self._starts[index]
             row = self.model.rows[index]
-            key = (row.uid, row.version, self.model.layout_version, width, self._selected, part)
-            cached = self._cache.get(key)
+            line_key = (row.uid, part)
+            shows = (row.version, self.model.layout_version, width, self._selected)
+            cached = self._cache.get(line_key, shows)
             if cached is None:
                 labels = self._label_lines(row)
                 if g.lines == 1:
@@ -493,7 +497,7 @@ class SequenceChart(ScrollView, can_focus=True):
                 else:
                     text = self._row_label_line(row, labels, part - 1)
                 cached = self._strip(text)
-                self._cache[key] = cached
+                self._cache.put(line_key, shows, cached)
             if row.undrawn:
                 if self.draw_delays is not None:
                     now = self._clock()
