@@ -6,7 +6,8 @@ in an inbox that posts one message per batch, and the app's thread adds the batc
 Two runs:
 
 * ``chart``: a tiny app holding only the :class:`SequenceChart`;
-* ``app``: the whole dashboard (``SigscopeApp``, its own lab and sampler), if it exists.
+* ``app``: the whole dashboard (``SigscopeApp``, its own lab and sampler), if it exists, started
+  as ``sigscope`` starts it: the garbage collector off until its first frame.
 
 For each, two phases:
 
@@ -14,7 +15,9 @@ For each, two phases:
    frame that draws its arrow (``render_line`` of that row), p50/p99 — issue 14's goals: p99
    ≤ 5 ms for the chart alone, ≤ 20 ms in the whole dashboard;
 2. **storms** of 10,000 SIGUSR1 each (five; two with ``--quick``), sent as fast as one thread
-   can: UI frame lag (how late a 60 Hz timer on the app's loop fires, p50/p99), events counted
+   can: UI frame lag (how late a 60 Hz timer on the app's loop fires, p50/p99; and the garbage
+   collector's full collections during the storm, how many and the longest, which are the
+   frame lag's worst cases when they are long), events counted
    by the chart vs. sent, the sent-to-drawn delay during the storm, and the process's RSS
    before and after each storm (storage is bounded: storms after the first add nothing). In
    the whole dashboard, also **key press → screen updated** during each storm: another thread
@@ -87,6 +90,33 @@ class ChartApp(App[None]):
 
     def on_lab_events(self, message: LabEvents) -> None:
         self.query_one(SequenceChart).add_events(list(message.events))
+
+
+class FullCollections:
+    """The garbage collector's full (generation 2) collections, and how long each held the
+    thread that ran it: a full collection scans every tracked object, and on the app's thread
+    it is a frame that comes late (the frame lag's worst cases under a storm)."""
+
+    def __init__(self) -> None:
+        self.held_ms: list[float] = []
+        self._started: dict[int, float] = {}
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        thread = threading.get_ident()
+        if phase == "start":
+            self._started[thread] = time.perf_counter()
+        elif thread in self._started:
+            self.held_ms.append((time.perf_counter() - self._started.pop(thread)) * 1000)
+
+    def take(self) -> dict[str, Any]:
+        held, self.held_ms = self.held_ms, []
+        return {"n": len(held), "max_ms": round(max(held, default=0.0), 1)}
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._note)
 
 
 class LagProbe:
@@ -210,6 +240,7 @@ async def drive(
                 runs[0] += 1
 
         lab.subscribe(count_runs)
+        full_gcs = FullCollections()
         for round_ in range(1, storms + 1):
             delays.clear()
             sent_before, received_before = chart.model.sent, chart.model.received
@@ -242,6 +273,7 @@ async def drive(
                 caught_up.set()
                 await asyncio.to_thread(presser.join, WAIT)
             await pilot.pause(0.5)
+            full_gc = full_gcs.take()  # before rss_mb(), which collects on purpose
             handled = runs[0] - runs_before
             figures[f"storm{round_}"] = {
                 "signals_sent": storm,
@@ -251,6 +283,7 @@ async def drive(
                 "handler_runs_counted_by_chart": chart.model.received - received_before,
                 "storm_rows": sum(1 for r in chart.rows if r.sig == "SIGUSR1"),
                 "frame_lag_ms": summary(probe.take()),
+                "full_collections": full_gc,
                 "sent_to_drawn_ms": summary([d / MS for d in delays]),
                 "rss_mb_after": round(rss_mb(), 1),
                 # What the chart keeps (bounded), and what the lab keeps (the dashboard's lab
@@ -262,6 +295,7 @@ async def drive(
             }
             if keys is not None:
                 figures[f"storm{round_}"]["key_to_screen_ms"] = keys.take()
+        full_gcs.close()
         figures["rows_kept"] = len(chart.rows)
     return figures
 
@@ -293,6 +327,10 @@ async def run_app(
         from sigscope.ui.settings import LabSettings
     except ImportError:
         return None
+    # As `sigscope` starts a dashboard: sigscope.cli turns the garbage collector off for the
+    # start-up, and the dashboard's first frame turns it back on.
+    collecting = gc.isenabled()
+    gc.disable()
     app = SigscopeApp(LabSettings(workers=1))
 
     def chart() -> SequenceChart:
@@ -316,6 +354,8 @@ async def run_app(
         return figures
     finally:
         app.stop_lab()
+        if collecting:
+            gc.enable()
 
 
 def thread_cpu() -> dict[str, float]:
@@ -411,8 +451,10 @@ def report(name: str, f: dict, goal_ms: float) -> None:
             f"handler runs (lab reported {r['handler_runs_reported']}); "
             f"{r['storm_rows']} SIGUSR1 rows so far"
         )
+        full = r.get("full_collections", {"n": "?", "max_ms": "?"})
         print(
-            f"      frame lag p50 {lag['p50']:.2f} ms, p99 {lag['p99']:.2f} ms; "
+            f"      frame lag p50 {lag['p50']:.2f} ms, p99 {lag['p99']:.2f} ms "
+            f"({full['n']} full collections, longest {full['max_ms']} ms); "
             f"sent -> drawn p50 {drawn['p50']:.2f} ms, p99 {drawn['p99']:.2f} ms; "
             f"RSS after {r['rss_mb_after']} MB"
         )
