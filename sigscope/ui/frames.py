@@ -58,10 +58,13 @@ class CroppedCompositor(Compositor):
     ``Compositor._get_renders`` renders every visible widget whose *clip* overlaps the area to
     update; the clip of a widget is its container's visible area, so that is every widget on
     the screen, each in full, and most of it thrown away (the frame that shows the tree's ages
-    advancing, once a second, rendered all twelve of the dashboard's widgets). This one skips
-    a widget whose own visible area (its region within its clip) misses that area: what it
-    would have drawn lies outside every line and column the update writes (``ChopsUpdate``
-    writes only within the updated spans, and skips what nothing drew).
+    advancing, once a second, rendered all twelve of the dashboard's widgets). This one
+    renders a widget only if its own visible area (its region within its clip) meets the area
+    to update and, there, is not behind a widget in front (containers behind their
+    children), and of it only the lines the update writes. What it leaves out lies outside
+    every line and column the update writes, or is covered there: ``ChopsUpdate`` writes only
+    within the updated spans, skips what nothing drew, and the compositor paints front to back
+    with the first widget drawn at a place winning it (nothing is blended).
     """
 
     def _get_renders(
@@ -73,10 +76,15 @@ class CroppedCompositor(Compositor):
         _rich_traceback_guard = True  # noqa: F841 (as Textual's: no traceback from here up)
         intersection = Region.intersection
         touches = crop.overlaps
+        drawn: list[Region] = []  # what the widgets yielded so far show (front to back)
         for widget, (region, clip) in self.visible_widgets.items():
             shown = intersection(region, clip)
             if not (shown.width and shown.height and touches(shown)):
                 continue
+            updated = intersection(shown, crop)
+            if any(front.contains_region(updated) for front in drawn):
+                continue  # behind a widget in front, wherever the update writes
+            drawn.append(shown)
             # Only its lines the update writes, each whole: passed on as the widget's clip,
             # the lines it yields are placed from there (as for a widget a scrolled
             # container clips).

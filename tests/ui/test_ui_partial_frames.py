@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import types
-from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -52,48 +51,58 @@ async def test_an_age_that_changed_repaints_its_cell_not_its_line() -> None:
     assert asked == [Region(x, 2, FIXED_WIDTHS["AGE"] + 2 * PAD, 1)]
 
 
+def _render(app: SigscopeApp, regions: list[Region], textuals: bool) -> tuple[str, set[str]]:
+    """A partial update of ``regions`` by the dashboard's compositor (or, ``textuals``, by
+    Textual's own code on the same compositor): what it sends, and which widgets it rendered."""
+    compositor = app.dashboard._compositor
+    rendered: set[str] = set()
+    render_lines = Widget.render_lines
+
+    def counted(widget: Widget, crop: Region) -> Any:
+        rendered.add(type(widget).__name__)
+        return render_lines(widget, crop)
+
+    compositor._dirty_regions.clear()
+    compositor._dirty_regions.update(regions)
+    if textuals:
+        compositor._get_renders = types.MethodType(Compositor._get_renders, compositor)  # type: ignore[method-assign]
+    Widget.render_lines = counted  # type: ignore[method-assign]
+    try:
+        chops = compositor.render_partial_update()
+    finally:
+        Widget.render_lines = render_lines  # type: ignore[method-assign]
+        compositor.__dict__.pop("_get_renders", None)
+    assert chops is not None
+    return chops.render_segments(app.console), rendered
+
+
 async def test_a_partial_frame_renders_only_the_widgets_it_touches_and_sends_the_same() -> None:
     app = SigscopeApp(LabSettings(workers=2))
     async with app.run_test(size=(120, 40)) as pilot:
         await _dashboard(pilot, app)
         await pilot.pause()
-        compositor = app.dashboard._compositor
-        assert isinstance(compositor, CroppedCompositor)
-        tree = app.process_tree
-        cell = Region(tree.region.x + 40, tree.region.y + 2, 8, 2)
-        rendered: Counter[str] = Counter()
-        render_lines = Widget.render_lines
-
-        def counted(widget: Widget, crop: Region) -> Any:
-            rendered[type(widget).__name__] += 1
-            return render_lines(widget, crop)
-
-        def update(textuals: bool) -> str:
-            compositor._dirty_regions.clear()
-            compositor._dirty_regions.add(cell)
-            if textuals:
-                compositor._get_renders = types.MethodType(Compositor._get_renders, compositor)  # type: ignore[method-assign]
-            try:
-                chops = compositor.render_partial_update()
-            finally:
-                compositor.__dict__.pop("_get_renders", None)
-            assert chops is not None
-            return chops.render_segments(app.console)
-
-        Widget.render_lines = counted  # type: ignore[method-assign]
-        try:
-            ours = update(textuals=False)
-            touched = set(rendered)
-            rendered.clear()
-            theirs = update(textuals=True)
-        finally:
-            Widget.render_lines = render_lines  # type: ignore[method-assign]
+        assert isinstance(app.dashboard._compositor, CroppedCompositor)
+        tree = app.process_tree.region
+        master = app.master_panel.region
+        cases = {
+            "ages": [Region(tree.x + 40, tree.y + 2, 8, 3)],
+            "a band across the screen": [Region(0, tree.y + 1, 120, 3)],
+            "where the tree meets the master panel": [Region(master.x - 3, master.y, 6, 4)],
+            "two places at once": [Region(tree.x + 2, tree.y + 2, 5, 1), Region(0, 39, 30, 1)],
+            "borders and the footer": [Region(0, 0, 120, 2), Region(0, 37, 120, 3)],
+        }
+        sent = {}
+        for name, regions in cases.items():
+            sent[name] = (_render(app, regions, False), _render(app, regions, True))
         app.stop_lab()
-    assert ours == theirs
-    assert "ProcessTree" in touched
-    # Textual's renders every widget on the screen for it; none beside or below the tree.
-    assert {"MasterPanel", "SequenceChart", "Footer", "EventLog"} <= set(rendered)
-    assert not touched & {"MasterPanel", "SequenceChart", "Footer", "EventLog", "Header"}
+    for name, ((ours, touched), (theirs, everything)) in sent.items():
+        assert ours == theirs, name
+        assert touched <= everything, name
+    (_, touched), (_, everything) = sent["ages"]
+    # Textual's renders every widget on the screen for it; ours the tree alone (the
+    # containers behind it are covered there).
+    assert touched == {"ProcessTree"}
+    assert {"MasterPanel", "SequenceChart", "Footer", "EventLog", "ProcessTree"} <= everything
 
 
 async def test_the_tree_takes_a_new_themes_colours() -> None:
