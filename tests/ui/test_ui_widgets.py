@@ -208,6 +208,37 @@ async def test_chart_keeps_one_strip_per_line_however_often_a_storm_row_changes(
         assert len(chart._cache) <= 2 * chart.size.height
 
 
+async def test_chart_redraws_only_the_storm_row_whose_count_moved() -> None:
+    # Each batch of a storm redrew (and Textual restyled) every line of the chart for the one
+    # row whose count moved: ~2.5 ms a frame (issue 14: storm frame lag).
+    chart = SequenceChart()
+    drawn: list[str] = []
+    render_line = chart.render_line
+
+    def noted(y: int) -> Any:
+        strip = render_line(y)
+        drawn.append(strip.text)
+        return strip
+
+    chart.render_line = noted  # type: ignore[method-assign]
+    async with One(chart).run_test(size=(120, 40)) as pilot:
+        t = 1_000 * S
+        chart.add_events([ev("sent", t - S, 1, role="ui", sig="SIGUSR2", target=50)])
+        for i in range(3):
+            chart.add_events([ev("sent", t + i * MS, 1, role="ui", sig="SIGUSR1", target=50)])
+            chart.flush()
+            await pilot.pause()
+        for i in range(3, 6):
+            drawn.clear()
+            chart.add_events([ev("sent", t + i * MS, 1, role="ui", sig="SIGUSR1", target=50)])
+            chart.flush()
+            await pilot.pause()
+            rows = [line for line in drawn if "SIGUSR1" in line]
+            assert rows and f"×{i + 1}" in rows[-1], drawn
+            assert len(drawn) <= 2, drawn  # the storm row's lines, nothing else
+        assert one_arrow(chart, "SIGUSR1").count == 6
+
+
 async def test_chart_storage_is_bounded_after_100k_events() -> None:
     chart = SequenceChart()
     async with One(chart).run_test(size=(100, 30)) as pilot:
