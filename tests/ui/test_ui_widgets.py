@@ -556,6 +556,38 @@ async def test_dispositions_and_timers_lay_out_only_when_their_lines_change() ->
         assert ("DispositionsPanel", True) in layouts
 
 
+async def test_dispositions_redraw_only_the_row_whose_count_moved() -> None:
+    # A storm to the shown worker redrew the whole table for one number (issue 14).
+    panel = DispositionsPanel()
+    drawn: list[str] = []
+    render_line = panel.render_line
+
+    def noted(y: int) -> Any:
+        strip = render_line(y)
+        drawn.append(strip.text)
+        return strip
+
+    panel.render_line = noted  # type: ignore[method-assign]
+    async with One(panel).run_test(size=(90, 45)) as pilot:
+        panel.show_pid(50)
+        panel.update_snapshot(Snap(1, (View(50, Masks(caught=frozenset({USR1}))),)))
+        received = ev("received", 2, 50, sig="SIGUSR1")
+        panel.add_events([received])  # a first count: the whole table
+        await pilot.pause()
+        for more, runs in ((1, 2), (3, 5)):
+            drawn.clear()
+            panel.add_events([received] * more)
+            await pilot.pause()
+            assert len(drawn) == 1 and "SIGUSR1" in drawn[0], drawn
+            assert drawn[0].rstrip().endswith(f" {runs}"), drawn
+        row = next(ln for ln in panel.render().plain.splitlines() if " SIGUSR1 " in ln)
+        assert drawn[0].rstrip() == row.rstrip()  # the row as the whole table draws it
+        drawn.clear()
+        panel.add_events([ev("received", 3, 50, sig="SIGUSR2")])  # a first count: all again
+        await pilot.pause()
+        assert len(drawn) > 30
+
+
 # -- timers ----------------------------------------------------------------------------------
 async def test_timers_extrapolate_and_tick_only_while_counting() -> None:
     clock = Clock()
