@@ -554,6 +554,20 @@ async def test_dispositions_and_timers_lay_out_only_when_their_lines_change() ->
         assert " SIGUSR1 " in disp.render().plain
         disp.show_pid(None)  # back to one line: laid out
         assert ("DispositionsPanel", True) in layouts
+        # The lines are counted without rendering: the count must be what render() makes.
+        for pid in (None, 50, 52):
+            disp.show_pid(pid)
+            timers.show_pid(pid)
+            disp.add_events([ev("flags", 3, 50, sig="SIGUSR1", handler="h", flags=["SA_RESTART"])])
+            for panel in (disp, timers):
+                assert panel._lines == panel.render().plain.count("\n") + 1, (pid, panel)
+        disp.elide_quiet = True
+        disp.styles.height = 12
+        disp.show_pid(50)
+        await pilot.pause()
+        disp.show_pid(51)
+        assert disp._lines == disp.render().plain.count("\n") + 1
+        assert "quiet rows left out" in disp.render().plain
 
 
 async def test_dispositions_redraw_only_the_row_whose_count_moved() -> None:

@@ -150,10 +150,19 @@ class DispositionsPanel(Widget):
         height is ``auto`` in places, and its scroll range follows them). A layout pass of the
         whole dashboard was ~10 ms, and each selection in the tree asked for one, though a
         worker and the master both show the same 31 rows."""
-        lines = self.render().plain.count("\n") + 1
+        lines = self._line_count()
         layout = lines != self._lines
         self._lines = lines
         self.refresh(layout=layout)
+
+    def _line_count(self) -> int:
+        """How many lines :meth:`render` makes now, without making them (it takes ~2 ms)."""
+        if self.pid is None or self._view is None or self._sets is None:
+            return 1  # a sentence: nothing selected, no scan yet, or not in the scan
+        rows, left_out = self._rows_shown(self._sets, self._handled.get(self.pid, {}))
+        reported = len(self._reported.get(self.pid, {}))
+        # The process, the header, the rows, the left-out note, RT, SigQ, reports.
+        return 2 + len(rows) + (1 if left_out else 0) + 2 + reported
 
     def clear(self) -> None:
         """Forget every process (a restarted lab): counts, masks and highlights."""
