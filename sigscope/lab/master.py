@@ -47,7 +47,7 @@ from typing import Any
 
 from sigscope import procfs
 from sigscope.events import now
-from sigscope.lab.behaviours import BEHAVIOURS, check_params
+from sigscope.lab.behaviours import BEHAVIOURS, check_params, load_all
 from sigscope.lab.channel import EventWriter
 from sigscope.lab.worker import run_worker, set_title
 from sigscope.numbers import parse_int
@@ -575,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     _, hard = resource.getrlimit(resource.RLIMIT_CORE)
     resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
     set_title("sigscope master")
+    load_all()  # every behaviour now, not in each worker after it is forked
     master = Master(config)
     try:
         return master.run()

@@ -2,8 +2,11 @@
 
 A behaviour is ``run(worker, params)`` in a module of this package: it installs what it
 needs, then loops, reporting what happens through ``worker.emit``. Adding one is writing that
-function in a new module here and registering it with ``@behaviour(name, summary, **defaults)``;
-every module of the package is imported, and parameters are checked against the defaults (their
+function in a new module here, registering it with ``@behaviour(name, summary, **defaults)``,
+and naming that module in :data:`MODULES`. A behaviour's module is imported when it is first
+looked up in :data:`BEHAVIOURS` (its names are known without: the dashboard's start-up needs
+the names and one behaviour, not all 22 modules; issue 14), or by :func:`load_all` (the lab's
+master, before it forks a worker). Parameters are checked against the defaults (their
 types: bool, int, float, str, or a list of signal names). What types cannot say (a range, a
 choice among words, a signal that cannot be caught) a behaviour says with ``check=fn``: ``fn``
 gets the complete, coerced parameters and raises :class:`BehaviourError`, so a bad value is
@@ -21,7 +24,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,14 +48,76 @@ class Behaviour:
     check: CheckFn | None = None  # raises BehaviourError for what the types let through
 
 
-BEHAVIOURS: dict[str, Behaviour] = {}
+# Each behaviour's name -> the module of this package that registers it (tests/lab/
+# test_behaviour_registry.py checks this table against what the modules register).
+MODULES: dict[str, str] = {
+    "alarm": "alarm",
+    "blocked-read": "blocked_read",
+    "busy-c": "busy_c",
+    "core": "core",
+    "crash": "crash",
+    "exec": "exec_inherit",
+    "flags": "flags",
+    "idle": "idle",
+    "itimer": "itimer",
+    "masked": "masked",
+    "orphan-maker": "orphan_maker",
+    "pause": "pause",
+    "pidfd": "pidfd",
+    "pipe-writer": "pipe_writer",
+    "playground": "playground",
+    "rtlimit": "rtlimit",
+    "signalfd": "signalfd",
+    "sigwait": "sigwait",
+    "sleep-loop": "sleep_loop",
+    "stubborn": "stubborn",
+    "threads": "threads",
+    "unsafe": "unsafe",
+}
+
+
+class Registry(Mapping[str, Behaviour]):
+    """The behaviours by name: each name of :data:`MODULES`, and any registered otherwise.
+    Looking one up imports its module (once); listing the names imports nothing."""
+
+    def __init__(self) -> None:
+        self._registered: dict[str, Behaviour] = {}
+
+    def register(self, spec: Behaviour) -> None:
+        self._registered[spec.name] = spec
+
+    def __getitem__(self, name: str) -> Behaviour:
+        spec = self._registered.get(name)
+        if spec is None and name in MODULES:
+            importlib.import_module(f"{__name__}.{MODULES[name]}")
+            spec = self._registered.get(name)
+        if spec is None:
+            raise KeyError(name)
+        return spec
+
+    def __contains__(self, name: object) -> bool:
+        return name in MODULES or name in self._registered
+
+    def __iter__(self) -> Iterator[str]:
+        yield from MODULES
+        yield from (name for name in self._registered if name not in MODULES)
+
+    def __len__(self) -> int:
+        return len(MODULES) + sum(1 for name in self._registered if name not in MODULES)
+
+    def loaded(self) -> list[str]:
+        """The names whose behaviour is registered (its module imported) so far."""
+        return list(self._registered)
+
+
+BEHAVIOURS = Registry()
 
 
 def behaviour(
     name: str, summary: str, check: CheckFn | None = None, **defaults: Any
 ) -> Callable[[RunFn], RunFn]:
     def register(fn: RunFn) -> RunFn:
-        BEHAVIOURS[name] = Behaviour(name, summary, fn, dict(defaults), check)
+        BEHAVIOURS.register(Behaviour(name, summary, fn, dict(defaults), check))
         return fn
 
     return register
@@ -221,12 +286,11 @@ def parse_behaviour_spec(text: str) -> tuple[str, dict[str, Any]]:
     return name, check_params(name, params)
 
 
-def _load_all() -> None:
+def load_all() -> None:
+    """Import every module of the package (every behaviour registered)."""
     for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")
 
-
-_load_all()
 
 __all__ = [
     "BEHAVIOURS",
@@ -235,11 +299,14 @@ __all__ = [
     "LESSON_BOUNDS",
     "LESSON_MAX_MEMORY_MB",
     "LESSON_MAX_PROCESSES",
+    "MODULES",
     "Cost",
+    "Registry",
     "behaviour",
     "check_lesson_params",
     "check_params",
     "lesson_cost",
+    "load_all",
     "not_negative",
     "parse_behaviour_spec",
 ]

@@ -44,8 +44,8 @@ from ._drain import drain
 from ._ending import report_or_end
 
 
-# hashlib is imported when a busy-c worker is checked or runs, not with every behaviour: the
-# dashboard loads them all before its first frame, and hashlib (OpenSSL) took 2.5 ms of that.
+# hashlib is imported when a busy-c worker is checked or runs, not with the module: the lab's
+# master imports every behaviour as it starts, and hashlib (OpenSSL) took 2.5 ms of that.
 @functools.cache
 def algorithms() -> list[str]:
     """The algorithms a worker may use (hashlib's guaranteed ones with a fixed digest size)."""
