@@ -151,3 +151,23 @@ async def test_the_event_log_pid_filter_takes_only_ascii_digits() -> None:
         box.value = "²"  # as if pasted: Input.Changed runs the filter
         await pilot.pause()
         assert log.pid_filter is None and box.value == "²"
+
+
+async def test_a_storms_rows_are_wrapped_once_per_sentence() -> None:
+    # Each new row's height needs its sentence wrapped, and a storm is the same sentence
+    # thousands of times: wrapping each row anew was ~13 ms a flush in a narrow panel (issue 14).
+    from sigscope.ui.widgets import event_log
+
+    app = LogApp()
+    async with app.run_test(size=(30, 20)) as pilot:
+        log = app.query_one(EventLog)
+        event_log._wrap.cache_clear()
+        sent = {"pid": 100, "role": "ui", "kind": "sent", "sig": "SIGUSR1", "target": 1234}
+        log.add_events([{**sent, "t": 1_000_000 + i} for i in range(1000)])
+        await until(pilot, lambda: len(log.table.rows) == 1000, "the storm's rows listed")
+        width = log.table._text_width()
+        assert log.table.row_height(log.table.rows[-1], width) > 1  # wrapped, not cut
+        assert event_log._wrap.cache_info().misses == 1
+        await pilot.pause()
+        lines = [log.table.render_line(y).text.rstrip() for y in range(log.table.size.height)]
+        assert "1234" in " ".join(lines)
