@@ -239,6 +239,40 @@ async def test_chart_redraws_only_the_storm_row_whose_count_moved() -> None:
         assert one_arrow(chart, "SIGUSR1").count == 6
 
 
+async def test_chart_and_event_list_redraw_kept_lines_in_a_new_theme() -> None:
+    # Kept strips were keyed without the widget's style: after a theme change, rows already
+    # drawn kept the old theme's colours (the style is now taken once a frame, and kept).
+    from sigscope.ui.widgets.event_log import EventLog
+
+    chart, log = SequenceChart(), EventLog()
+
+    class Two(App[None]):
+        def compose(self) -> ComposeResult:
+            yield chart
+            yield log
+
+    app = Two()
+    async with app.run_test(size=(120, 40)) as pilot:
+        sent = ev("sent", 1_000 * S, 1, role="ui", sig="SIGUSR1", target=50)
+        chart.add_events([sent])
+        chart.flush()
+        log.add_events([sent])
+        await until(pilot, lambda: len(log.table.rows) == 1, "the row listed")
+        await pilot.pause()
+
+        def backgrounds() -> tuple[Any, Any]:
+            row = chart.render_line(2)  # the first row, under the two header lines
+            return row._segments[0].style.bgcolor, log.table.render_line(0)._segments[0].style
+
+        before = backgrounds()
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        await pilot.pause()
+        after = backgrounds()
+        assert after[0] != before[0] and after[1] != before[1], (before, after)
+        assert after[0] == chart.rich_style.bgcolor
+
+
 async def test_chart_storage_is_bounded_after_100k_events() -> None:
     chart = SequenceChart()
     async with One(chart).run_test(size=(100, 30)) as pilot:

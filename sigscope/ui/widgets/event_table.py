@@ -17,10 +17,11 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -85,6 +86,7 @@ class EventTable(ScrollView, can_focus=True):
         self._follow = True
         # Keyed by (row's serial, line of the row); each with what it showed (width, cursor).
         self._cache = LineCache(CACHED_LINES)
+        self._frame_style: Style | None = None  # the widget's style while a frame renders
 
     # -- content ---------------------------------------------------------------------------
     def clear(self) -> None:
@@ -211,16 +213,25 @@ class EventTable(ScrollView, can_focus=True):
         return bisect_right(self._starts, line) - 1
 
     # -- rendering -------------------------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style once a frame, not twice a line: it walks every ancestor's styles.
+        self._frame_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        base = self.rich_style if self._frame_style is None else self._frame_style
         line = int(self.scroll_y) + y
         index = self.row_at(line)
         if index is None:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         part = line - self._starts[index]
         serial = self._first + index
         selected = serial == self._cursor
-        line_key, shows = (serial, part), (width, selected)
+        line_key, shows = (serial, part), (width, selected, base)
         strip = self._cache.get(line_key, shows)
         if strip is None:
             lines = self.row_lines(self.rows[index], self._text_width())
@@ -229,7 +240,7 @@ class EventTable(ScrollView, can_focus=True):
             # Pad first, then colour: the padding gets the table's background (and the
             # cursor's, so the whole selected line shows it), not the terminal's default.
             text.truncate(width, overflow="ellipsis", pad=True)
-            text.stylize_before(self.rich_style)
+            text.stylize_before(base)
             if selected:
                 text.stylize(self.get_component_rich_style("event-table--cursor", partial=True))
             strip = Strip(text.render(self.app.console), width)
