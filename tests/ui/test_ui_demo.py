@@ -17,13 +17,13 @@ import pytest
 from sigscope.cli import main
 from sigscope.course.catalog import resolve_lesson
 from sigscope.paths import bundled_lessons
-from sigscope.ui.demo_app import (
+from sigscope.ui.demo_app import DemoApp
+from sigscope.ui.models.narration import (
     HOLD_SECONDS,
     MIN_HOLD,
     MIN_PAUSE,
     PREDICT_SECONDS,
     TICK,
-    DemoApp,
     hold_seconds,
     narration_seconds,
 )
@@ -111,21 +111,23 @@ async def test_every_presenter_key(state_home: Path) -> None:
         assert run is not None and run.index == 0
         # Pause: the countdown stops; resume: it runs again.
         await pilot.press("space")
-        assert app.paused
-        frozen, ticked = app.remaining, app._last_tick
+        assert app.narration.paused
+        frozen, ticked = app.narration.remaining, app.narration.last_tick
         # The countdown's timer runs on while paused: three of its ticks, and nothing counted.
-        await until(pilot, lambda: app._last_tick >= ticked + 3 * TICK, "three ticks, paused")
-        assert app.remaining == frozen and "paused" in str(app.pane.border_subtitle)
+        await until(
+            pilot, lambda: app.narration.last_tick >= ticked + 3 * TICK, "three ticks, paused"
+        )
+        assert app.narration.remaining == frozen and "paused" in str(app.pane.border_subtitle)
         await pilot.press("space")
-        assert not app.paused
-        await until(pilot, lambda: app.remaining < frozen, "the countdown running again")
+        assert not app.narration.paused
+        await until(pilot, lambda: app.narration.remaining < frozen, "the countdown running again")
         # Faster and slower.
         await pilot.press("plus")
-        assert app.speed == pytest.approx(1.5)
+        assert app.narration.speed == pytest.approx(1.5)
         await pilot.press("plus")
-        assert app.speed == pytest.approx(2.25)
+        assert app.narration.speed == pytest.approx(2.25)
         await pilot.press("minus", "minus", "minus")
-        assert app.speed == pytest.approx(1 / 1.5)
+        assert app.narration.speed == pytest.approx(1 / 1.5)
         assert "speed 0.67×" in str(app.pane.border_subtitle)
         # Next: no more waiting; the step is performed on the lab and ticks, and the demo holds
         # on its outcome (step 1 still in the pane, ticked); next again skips the hold.
@@ -134,7 +136,7 @@ async def test_every_presenter_key(state_home: Path) -> None:
         await pilot.press("right")
         await until(pilot, lambda: 0 in run.done, "step 1 performed")
         await until(pilot, lambda: app.phase == "holding", "the hold on step 1's outcome")
-        assert app.held == 0 and run.lesson.steps[0].text[:20] in app.pane.markdown_shown
+        assert app.narration.held == 0 and run.lesson.steps[0].text[:20] in app.pane.markdown_shown
         await until(pilot, lambda: app.pane.checklist_shown.startswith("✓"), "the tick")
         await pilot.press("right")
         await until(pilot, lambda: app.phase == "narrating" and run.index == 1, "step 2 shown")
@@ -162,7 +164,7 @@ async def test_a_demo_plays_a_whole_lesson(state_home: Path) -> None:
         assert run is not None and run.finished
         assert run.done == set(range(len(lesson.steps)))
         await until(pilot, lambda: app.phase == "finished", "finished, not looping")
-        assert app.rounds == 1
+        assert app.narration.rounds == 1
         await pilot.press("q")
     # A demo does not tick a learner's progress.
     assert not (state_home / "sigscope" / "progress.json").exists()
@@ -198,10 +200,10 @@ async def test_the_kiosk_loops_onto_a_fresh_lab(tmp_path: Path) -> None:
     folder = tiny_folder(tmp_path)
     app = DemoApp(resolve_lesson("tiny", folder), folder, speed=100.0, loop=True)
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: app.rounds >= 1, "the first round")
+        await until(pilot, lambda: app.narration.rounds >= 1, "the first round")
         first = app.lab
         assert first is not None
-        await until(pilot, lambda: app.rounds >= 2, "the second round")
+        await until(pilot, lambda: app.narration.rounds >= 2, "the second round")
         assert app.lab is not first and not first.running
         run = app.lesson_run
         assert run is not None and run.lab is app.lab
@@ -232,12 +234,12 @@ async def test_each_outcome_stays_on_screen_for_its_hold_at_speed_2(tmp_path: Pa
             master = app.panel("master")
             shown = bool(master.display) and screen.contains_region(master.region)
             running = app.lab is not None and app.lab.running
-            seen.append((app.phase, app.held, app.pane.markdown_shown, shown, running))
+            seen.append((app.phase, app.narration.held, app.pane.markdown_shown, shown, running))
             return app.phase == "finished"
 
         await until(pilot, sample, "the end of the paced lesson")
         await pilot.press("q")
-    history = list(app.history)
+    history = list(app.narration.history)
     phases = [(phase, index) for _, phase, index in history]
     # Each performed step is held, then the next step (or the end) comes.
     for index in range(3):
