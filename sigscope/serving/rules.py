@@ -38,11 +38,9 @@ command is :mod:`sigscope.commands.serve`, the web server :mod:`sigscope.ui.serv
 from __future__ import annotations
 
 import errno
-import hmac
 import ipaddress
 import json
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -160,6 +158,8 @@ class ServeSettings:
 
 def new_token() -> str:
     """The key a page must show: 256 random bits, URL-safe (made once per server run)."""
+    import secrets  # here: ``sigscope serve``'s options are parsed at every start (issue 14)
+
     return secrets.token_urlsafe(32)
 
 
@@ -167,6 +167,8 @@ def token_ok(given: str | None, token: str) -> bool:
     """Whether ``given`` is the key, compared in constant time (no timing oracle)."""
     if given is None or len(given) > 256:
         return False
+    import hmac  # here, as secrets: hmac imports hashlib (OpenSSL)
+
     return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
 
 
