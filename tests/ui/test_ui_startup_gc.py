@@ -24,6 +24,29 @@ async def test_the_first_frame_turns_the_collector_back_on() -> None:
         gc.enable()
 
 
+async def test_the_first_frame_freezes_what_start_up_made_and_exit_thaws_it() -> None:
+    # Full collections during a storm scanned every object start-up made (issue 14: frame lag).
+    gc.disable()  # as sigscope.cli.main leaves it for a dashboard
+    try:
+        app = SigscopeApp(LabSettings(workers=1))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.lab is not None, what="the lab started")
+            assert gc.get_freeze_count() > 10_000
+            app.stop_lab()
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+async def test_a_dashboard_started_with_the_collector_on_freezes_nothing() -> None:
+    app = SigscopeApp(LabSettings(workers=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.lab is not None, what="the lab started")
+        assert gc.get_freeze_count() == 0
+        app.stop_lab()
+
+
 def test_a_command_without_a_dashboard_runs_with_the_collector_on(capsys) -> None:  # type: ignore[no-untyped-def]
     seen: list[bool] = []
     original = cli._run
