@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Static, Tab, Tabs
+from textual.widgets import Header, Static, Tab, Tabs
 
 from sigscope.observe.sampler import Snapshot
 from sigscope.sources.base import LabProcess, Source, SourceError
@@ -51,6 +51,7 @@ from sigscope.ui.widgets.action_button import ActionButton
 from sigscope.ui.widgets.code_panel import CodePanel
 from sigscope.ui.widgets.dispositions import DispositionsPanel
 from sigscope.ui.widgets.event_log import EventLog
+from sigscope.ui.widgets.footer import QuietFooter
 from sigscope.ui.widgets.master_panel import MasterPanel
 from sigscope.ui.widgets.process_tree import RATE_WIDTH, ProcessTree
 from sigscope.ui.widgets.sequence_chart import SequenceChart
@@ -267,6 +268,7 @@ class DashboardScreen(PromptFrames):
         self._backlog: collections.deque[Event] = collections.deque()  # events not applied yet
         self.rates = RateHistory()
         self._parts: list[DashboardPart] = []
+        self._resumed = False
         # Made now, not in compose: the app (and its tests) hold them from the start.
         tree = ProcessTree(id="tree")
         tree.border_title = "Processes"
@@ -336,7 +338,7 @@ class DashboardScreen(PromptFrames):
                     # An attached tree or a recording refuses these: they are not offered there.
                     yield from lab_buttons()
         yield StatusLine(HINT, id="status")
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self.query_one("#panel-tabs", Tabs).active = "tab-log"
@@ -349,6 +351,14 @@ class DashboardScreen(PromptFrames):
         self.set_interval(AGE_TICK, self._age_tick)
         self.process_tree.set_placeholder(STARTING)
         self.mounted.set()
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Before Screen's own handler (Textual calls a subclass's first): the first time the
+        # screen is shown, its widgets were styled as they were mounted, a moment ago; styling
+        # all of them again took about 8 ms of the time to the first frame (issue 14).
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     @property
     def layout_mode(self) -> str:
