@@ -102,7 +102,7 @@ async def test_a_partial_frame_renders_only_the_widgets_it_touches_and_sends_the
     # Textual's renders every widget on the screen for it; ours the tree alone (the
     # containers behind it are covered there).
     assert touched == {"ProcessTree"}
-    assert {"MasterPanel", "SequenceChart", "Footer", "EventLog", "ProcessTree"} <= everything
+    assert {"MasterPanel", "SequenceChart", "QuietFooter", "EventLog", "ProcessTree"} <= everything
 
 
 async def test_the_tree_takes_a_new_themes_colours() -> None:

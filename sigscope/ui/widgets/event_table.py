@@ -27,6 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from sigscope.ui.widgets.line_cache import LineCache
+from sigscope.ui.widgets.virtual_size import grow
 
 Event = dict[str, Any]
 RowLines = Callable[[Event, int], list[Text]]
@@ -203,7 +204,7 @@ class EventTable(ScrollView, can_focus=True):
 
     def _update_size(self) -> None:
         self._layout()
-        self.virtual_size = Size(self.size.width, self._total)
+        grow(self, Size(self.size.width, self._total))
 
     def row_at(self, line: int) -> int | None:
         """The row (counted from the oldest kept) drawn on virtual line ``line``."""

@@ -53,6 +53,7 @@ from sigscope.observe.sequence import (
 )
 from sigscope.signames import SignalError, parse_signal
 from sigscope.ui.widgets.line_cache import LineCache
+from sigscope.ui.widgets.virtual_size import grow
 
 __all__ = [
     "MAX_PID_LANES",
@@ -424,7 +425,7 @@ class SequenceChart(ScrollView, can_focus=True):
         g = self._geometry()
         width = g.span if g.lines == 2 else g.gutter + len(g.lanes) * g.width + 1 + LABEL_WIDTH
         self._relayout()
-        self.virtual_size = Size(width, self._total_lines + HEADER_LINES)
+        grow(self, Size(width, self._total_lines + HEADER_LINES))
 
     def _grown(self) -> None:
         self._regrow = False
