@@ -365,6 +365,10 @@ _EVENT_TEXTS = (
     "comm", "si_code", "mask", "state", "timer", "action", "via",
 )  # fmt: skip
 _NEEDS_CHILD = ("spawn", "fork", "reaped", "gone", "state", "appeared", "exited")
+# The ints that are pids (or a worker's index) are bounded by pid_max; the others are not:
+# starttime counts clock ticks since boot (past 4194304 after ~11.7 hours of uptime at
+# 100 Hz), sender_uid is a 32-bit uid, the rest are counts or a wait status.
+_EVENT_PIDS = ("child", "target", "index", "sender", "parent", "old_parent", "ppid")
 
 
 def _entry(obj: dict[str, Any], where: str) -> dict[str, Any] | Snapshot:
@@ -392,7 +396,7 @@ def _event(obj: dict[str, Any]) -> dict[str, Any]:
         raise RecordingError(f"a {kind} event needs its child (a pid)")
     for key in _EVENT_INTS:
         if key in obj:
-            _optional_int(obj[key], f"an event's {key}", INT_MAX if key == "status" else PID_MAX)
+            _optional_int(obj[key], f"an event's {key}", PID_MAX if key in _EVENT_PIDS else INT_MAX)
     if kind in _NEEDS_CHILD:
         _int(obj["child"], "an event's child", PID_MAX)
     for key in _EVENT_TEXTS:

@@ -43,3 +43,16 @@ def test_damaged_or_foreign_files_say_where(tmp_path: Path, text: str, message: 
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match="cannot read: No such file"):
         load(tmp_path / "nope.jsonl")
+
+
+def test_a_machine_up_for_days_records_start_times_past_pid_max(tmp_path: Path) -> None:
+    """An event's starttime counts clock ticks since boot (proc(5) field 22): at 100 Hz it
+    passes pid_max (4194304) after ~11.7 hours of uptime, as on CI's machine. It loads; a pid
+    past pid_max does not."""
+    ten_days = 10 * 86_400 * 100
+    fork = '{"t": 1, "pid": 2, "role": "worker", "kind": "fork", "child": 3, "starttime": %d}\n'
+    recording = load(_write(tmp_path, HEADER + fork % ten_days))
+    assert recording.entries[0]["starttime"] == ten_days  # type: ignore[index]
+    too_big = HEADER + fork.replace('"child": 3', '"child": 4194305') % 1
+    with pytest.raises(RecordingError, match="an event's child must be a whole number 0-4194304"):
+        load(_write(tmp_path, too_big))
