@@ -145,7 +145,9 @@ def ui_rows(f: dict[str, Any]) -> list[Row]:
     for name, run, limit in (("whole dashboard", f.get("app"), 20), ("chart alone", f["chart"], 5)):
         if run is None:
             continue
-        drawn = run["single_sent_to_drawn_ms"]
+        # The goals are the quiet singles' (as a user sends them); results from before they
+        # were measured have only the rapid ones, judged then.
+        drawn = run.get("quiet_sent_to_drawn_ms", run["single_sent_to_drawn_ms"])
         rows.append(
             Row(
                 f"signal sent → arrow drawn, p99 ({name})",
@@ -156,6 +158,15 @@ def ui_rows(f: dict[str, Any]) -> list[Row]:
             )
         )
         rows.append(Row(f"signal sent → arrow drawn, p50 ({name})", _ms(drawn["p50"]), rank=2))
+        if "quiet_sent_to_drawn_ms" in run:
+            rapid = run["single_sent_to_drawn_ms"]
+            rows.append(
+                Row(
+                    f"rapid signals (one every 20 ms): sent → arrow drawn p50 / p99 ({name})",
+                    f"{_ms(rapid['p50'])} / {_ms(rapid['p99'])}",
+                    rank=2,
+                )
+            )
     storms = sorted((k for k in g if k.startswith("storm")), key=lambda k: int(k[5:]))
     runs = [g[k] for k in storms]
     s1, last = runs[0], runs[-1]
