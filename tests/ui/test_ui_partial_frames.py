@@ -4,6 +4,8 @@
 - The dashboard's compositor (sigscope.ui.frames.CroppedCompositor) renders only the widgets
   an update touches, and what it sends to the terminal is exactly what Textual's own
   compositor sends for the same update.
+- A line whose AGE changed is rendered from its kept cells and one new one (the AGE cell), and
+  is the same line a tree with nothing kept draws.
 - The tree follows a theme change (its kept lines had kept the old theme's colours).
 """
 
@@ -13,6 +15,7 @@ import types
 from dataclasses import replace
 from typing import Any
 
+from rich.text import Text
 from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.widget import Widget
@@ -49,6 +52,35 @@ async def test_an_age_that_changed_repaints_its_cell_not_its_line() -> None:
         app.stop_lab()
     # One region: the AGE cell of the second row (line 2: the header is line 0).
     assert asked == [Region(x, 2, FIXED_WIDTHS["AGE"] + 2 * PAD, 1)]
+
+
+async def test_a_line_whose_age_changed_renders_only_its_age_cell() -> None:
+    app = SigscopeApp(LabSettings(workers=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _dashboard(pilot, app)
+        tree = app.process_tree
+        tree.render_line(2)  # drawn once: its cells are kept
+        rows = tree.rows_shown
+        tree.show([replace(r, age=(r.age or 0) + 61) if i == 1 else r for i, r in enumerate(rows)])
+        rendered: list[str] = []
+        render = Text.render
+
+        def noted(text: Text, *args: Any, **kwargs: Any) -> Any:
+            rendered.append(text.plain)
+            return render(text, *args, **kwargs)
+
+        Text.render = noted  # type: ignore[method-assign]
+        try:
+            line = tree.render_line(2)
+        finally:
+            Text.render = render  # type: ignore[method-assign]
+        getattr(tree, "_cell_strips", {}).clear()  # nothing kept: a fresh tree
+        tree._strips.clear()
+        fresh = tree.render_line(2)
+        age = tree._cells(tree.rows_shown[1])[COLUMNS.index("AGE")].plain
+        app.stop_lab()
+    assert rendered == [" " * PAD + age.ljust(FIXED_WIDTHS["AGE"] + PAD)]
+    assert list(line) == list(fresh) and line.cell_length == fresh.cell_length
 
 
 def _render(app: SigscopeApp, regions: list[Region], textuals: bool) -> tuple[str, set[str]]:

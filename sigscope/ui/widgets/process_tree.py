@@ -48,6 +48,7 @@ RATE_WIDTH = 10  # seconds of received-signal rate drawn as a sparkline (signals
 # "reaped", LAST "SIGRTMIN+12", AGE "59m59s"), so a row's change never moves another's cells.
 FIXED_WIDTHS = {"PID": 8, "S": 6, "AGE": 6, "SIGS": 4, "LAST": 11, "RATE": RATE_WIDTH}
 PAD = 1  # blank columns each side of a cell
+CELL_STRIPS = 4_096  # kept cell strips at most (a line is ~8 cells; 100 workers are ~800)
 # The column that draws each field of ProcessRow.shown(), in its order.
 FIELD_COLUMNS = ("PID", "ROLE", "ROLE", "BEHAVIOUR", "S", "AGE", "SIGS", "LAST", "RATE")
 COLUMN_OF_FIELD = tuple(COLUMNS.index(c) for c in FIELD_COLUMNS)
@@ -156,6 +157,10 @@ class ProcessTree(ScrollView, can_focus=True):
         # changes (its value, its tag, the cursor, the widths, the width, the focus).
         self._strips: dict[int, tuple[tuple[Any, ...], Strip]] = {}
         self._header: tuple[tuple[Any, ...], Strip] | None = None
+        # Each cell as drawn (its text, width and style): a line whose AGE changed is made of
+        # the kept strips of its other cells and one new one (issue 14: the idle 1 Hz frame).
+        self._cell_strips: dict[tuple[Any, ...], Strip] = {}
+        self._frame_style: Style | None = None  # the widget's style while a frame renders
         self._placeholder = ""  # the one line shown while there is no row ("starting lab…")
 
     @property
@@ -340,12 +345,27 @@ class ProcessTree(ScrollView, can_focus=True):
         # Its CSS changed (a class, a theme's variables): every kept line has the old colours.
         super().notify_style_update()
         self._strips.clear()
+        self._cell_strips.clear()
         self._header = None
 
     def on_blur(self) -> None:
         self.refresh()
 
     # -- rendering -------------------------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style once a frame, not once a line: it walks every ancestor's styles.
+        self._frame_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
+    @property
+    def base_style(self) -> Style:
+        """The widget's Rich style (computed once a frame while a frame is rendered)."""
+        style = self._frame_style
+        return self.rich_style if style is None else style
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         focus = self.has_focus
@@ -362,15 +382,15 @@ class ProcessTree(ScrollView, can_focus=True):
             if index == 0 and self._placeholder:
                 line = Text(" " * PAD + self._placeholder, style="dim italic", end="")
                 line.truncate(width, pad=True)
-                line.stylize_before(self.rich_style)
+                line.stylize_before(self.base_style)
                 return Strip(line.render(self.app.console), width)
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         row = self._rows[index]
         selected = index == self.cursor_row
         key = (row.shown(), row.pid in self.tagged, self._widths, width, selected, focus, theme)
         drawn = self._strips.get(row.pid)
         if drawn is None or drawn[0] != key:
-            style = self.rich_style
+            style = self.base_style
             if selected:
                 style += self.get_component_rich_style("process-tree--cursor")
             drawn = key, self._strip(self._cells(row), style, width)
@@ -379,14 +399,26 @@ class ProcessTree(ScrollView, can_focus=True):
 
     def _strip(self, cells: list[Text], style: Style, width: int) -> Strip:
         """One line of cells, each padded to its column; ``style`` under the cells' own (so a
-        cell's colour shows on the cursor's background, as a DataTable's renderable-first)."""
-        line = Text(no_wrap=True, end="")
-        for cell, column_width in zip(cells, self._widths, strict=True):
-            cell = cell.copy()
-            cell.truncate(column_width, overflow="ellipsis")
-            line.append(" " * PAD)
-            line.append_text(cell)  # padded after: a cell's colours end with its text
-            line.append(" " * (column_width - cell.cell_len + PAD))
-        line.truncate(width, pad=True)
-        line.stylize_before(style)
-        return Strip(line.render(self.app.console), width)
+        cell's colour shows on the cursor's background, as a DataTable's renderable-first).
+        Each cell's strip is kept: an idle second changes one cell of a line (its AGE)."""
+        kept = self._cell_strips
+        if len(kept) > CELL_STRIPS:
+            kept.clear()  # bounded: cells of rows long gone, ages long past
+        parts = []
+        for column, (cell, column_width) in enumerate(zip(cells, self._widths, strict=True)):
+            key = (column, cell.plain, tuple(cell.spans), cell.style, column_width, style)
+            part = kept.get(key)
+            if part is None:
+                part = kept[key] = self._cell_strip(cell, column_width, style)
+            parts.append(part)
+        return Strip.join(parts).crop_extend(0, width, style)
+
+    def _cell_strip(self, cell: Text, column_width: int, style: Style) -> Strip:
+        text = Text(no_wrap=True, end="")
+        cell = cell.copy()
+        cell.truncate(column_width, overflow="ellipsis")
+        text.append(" " * PAD)
+        text.append_text(cell)  # padded after: a cell's colours end with its text
+        text.append(" " * (column_width - cell.cell_len + PAD))
+        text.stylize_before(style)
+        return Strip(text.render(self.app.console), column_width + 2 * PAD)
