@@ -261,6 +261,10 @@ def first_frame(argv: list[str], extra_env: dict[str, str] | None = None) -> dic
     master_fd, slave_fd = os.openpty()
     fcntl.ioctl(slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
     env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS))
+    # Bytecode caches are written (the warm-up round writes them), as an installed program has
+    # them (pip compiles what it installs): with PYTHONDONTWRITEBYTECODE set, as on some
+    # machines, an editable checkout would compile every module of sigscope at each start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(extra_env or {})
     out = bytearray()
     first_byte = frame = None
