@@ -15,7 +15,6 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region, Size
 from textual.reactive import reactive
@@ -23,6 +22,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from sigscope.signames import RTMAX, RTMIN, UNCATCHABLE, default_action, signal_name
+from sigscope.ui.widgets.frame_style import FrameStyled
 
 HIGHLIGHT_SECONDS = 2.0
 """How long a changed cell stays highlighted."""
@@ -55,7 +55,7 @@ def mask_sets(masks: Any) -> dict[str, frozenset[int]]:
     }
 
 
-class DispositionsPanel(Widget):
+class DispositionsPanel(FrameStyled, Widget):
     """Signals 1–31 and a real-time summary for the selected process.
 
     Public API (call on the app's thread):
@@ -114,7 +114,6 @@ class DispositionsPanel(Widget):
         self._lines: int | None = None  # lines of the content when last laid out
         self._row_y: dict[str, tuple[int, int]] = {}  # signal name -> (number, line) drawn
         self._patched: set[Region] = set()  # rows _refresh_counts made anew, as marked dirty
-        self._frame_style: Style | None = None  # the widget's style while a frame renders
         self.changed_at: dict[tuple[int | str, str], float] = {}
         """(signal number or "rt", column) -> when that cell last changed (clock seconds)."""
         self._handled: OrderedDict[int, dict[str, int]] = OrderedDict()
@@ -333,14 +332,6 @@ class DispositionsPanel(Widget):
         return when is not None and self._clock() - when < HIGHLIGHT_SECONDS
 
     # -- rendering -------------------------------------------------------------------------
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # The widget's style once a frame, not once a line: it walks every ancestor's styles.
-        self._frame_style = self.rich_style
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._frame_style = None
-
     def render_line(self, y: int) -> Strip:
         """One line of the panel, drawn again only if its text changed: a scan that changes
         one mask, a handler count or the user's SigQ repaints that row, not all forty (as a
@@ -353,7 +344,7 @@ class DispositionsPanel(Widget):
         dirty.clear()
         self._patched.clear()
         width = self.size.width
-        style = self.rich_style if self._frame_style is None else self._frame_style
+        style = self.base_style
         if y >= len(texts):
             return Strip.blank(width, style)
         text = texts[y]

@@ -17,15 +17,15 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from sigscope.ui.widgets.frame_style import FrameStyled
 from sigscope.ui.widgets.line_cache import LineCache
 from sigscope.ui.widgets.virtual_size import grow
 
@@ -35,7 +35,7 @@ RowHeight = Callable[[Event, int], int]
 CACHED_LINES = 256  # strips kept (at least twice the lines on screen)
 
 
-class EventTable(ScrollView, can_focus=True):
+class EventTable(FrameStyled, ScrollView, can_focus=True):
     """Rows of events, newest last; the cursor row is highlighted and its event announced.
 
     While the cursor is on the newest row, the table follows new rows (like ``tail -f``);
@@ -87,7 +87,6 @@ class EventTable(ScrollView, can_focus=True):
         self._follow = True
         # Keyed by (row's serial, line of the row); each with what it showed (width, cursor).
         self._cache = LineCache(CACHED_LINES)
-        self._frame_style: Style | None = None  # the widget's style while a frame renders
 
     # -- content ---------------------------------------------------------------------------
     def clear(self) -> None:
@@ -214,17 +213,9 @@ class EventTable(ScrollView, can_focus=True):
         return bisect_right(self._starts, line) - 1
 
     # -- rendering -------------------------------------------------------------------------
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # The widget's style once a frame, not twice a line: it walks every ancestor's styles.
-        self._frame_style = self.rich_style
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._frame_style = None
-
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style if self._frame_style is None else self._frame_style
+        base = self.base_style
         line = int(self.scroll_y) + y
         index = self.row_at(line)
         if index is None:

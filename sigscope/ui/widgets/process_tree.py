@@ -29,6 +29,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from sigscope.ui.models.tree import UNSCANNED, ProcessRow, format_age
+from sigscope.ui.widgets.frame_style import FrameStyled
 
 STATE_STYLES = {
     "R": ("running", "bold green"),
@@ -90,7 +91,7 @@ class TreeColumn:
         return self.width + 2 * PAD
 
 
-class ProcessTree(ScrollView, can_focus=True):
+class ProcessTree(FrameStyled, ScrollView, can_focus=True):
     """The lab's processes, one row each, keyed by pid; ``space`` tags a row."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -160,7 +161,6 @@ class ProcessTree(ScrollView, can_focus=True):
         # Each cell as drawn (its text, width and style): a line whose AGE changed is made of
         # the kept strips of its other cells and one new one (issue 14: the idle 1 Hz frame).
         self._cell_strips: dict[tuple[Any, ...], Strip] = {}
-        self._frame_style: Style | None = None  # the widget's style while a frame renders
         self._placeholder = ""  # the one line shown while there is no row ("starting lab…")
 
     @property
@@ -352,20 +352,6 @@ class ProcessTree(ScrollView, can_focus=True):
         self.refresh()
 
     # -- rendering -------------------------------------------------------------------------
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # The widget's style once a frame, not once a line: it walks every ancestor's styles.
-        self._frame_style = self.rich_style
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._frame_style = None
-
-    @property
-    def base_style(self) -> Style:
-        """The widget's Rich style (computed once a frame while a frame is rendered)."""
-        style = self._frame_style
-        return self.rich_style if style is None else style
-
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         focus = self.has_focus

@@ -27,10 +27,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -52,6 +51,7 @@ from sigscope.observe.sequence import (
     format_ms,
 )
 from sigscope.signames import SignalError, parse_signal
+from sigscope.ui.widgets.frame_style import FrameStyled
 from sigscope.ui.widgets.line_cache import LineCache
 from sigscope.ui.widgets.virtual_size import grow
 
@@ -124,7 +124,7 @@ def _narrow_fits(n: int, w: int, width: int) -> bool:
     return (n - 1) * w + w // 2 + 1 <= width
 
 
-class SequenceChart(ScrollView, can_focus=True):
+class SequenceChart(FrameStyled, ScrollView, can_focus=True):
     """A live sequence chart of the lab's signals.
 
     Public API (call on the app's thread; the lab calls its subscribers on its reader thread,
@@ -199,7 +199,6 @@ class SequenceChart(ScrollView, can_focus=True):
         # Keyed by (row, line of the row); each with what it showed (version, width, selection).
         self._cache = LineCache(CACHED_LINES)
         self._drawn: dict[int, int] = {}  # row uid -> the version of it last drawn
-        self._frame_style: Style | None = None  # the widget's style while a frame renders
         self.awaits_scans = False
         """Whether a send waits for its handler (then each sampler scan matters: a send whose
         signal is no longer pending is let go). Set on the app's thread, read on any."""
@@ -491,21 +490,6 @@ class SequenceChart(ScrollView, can_focus=True):
             self._grown()  # rows re-wrapped at the new width: keep the newest in view
 
     # -- rendering -------------------------------------------------------------------------
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # The widget's style once a frame, not once a line and again in each strip made: it
-        # walks every ancestor's styles (~0.1 ms), ~8,000 times in two storms (cProfile).
-        self._frame_style = self.rich_style
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._frame_style = None
-
-    @property
-    def base_style(self) -> Style:
-        """The widget's Rich style (computed once a frame while a frame is rendered)."""
-        style = self._frame_style
-        return self.rich_style if style is None else style
-
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
