@@ -233,6 +233,7 @@ async def drive(
         # (its handler run's, a window later) falls in the next one's frame period.
         quiet = figures["reorder_window_ns"] / 1e9 + 2 / MAX_FPS + QUIET_MARGIN_S
         figures["quiet_gap_ms"] = round(quiet * 1000, 1)
+        figures["rapid_gap_ms"] = round(RAPID_GAP_S * 1000, 1)
         for gap, key in ((quiet, "quiet"), (RAPID_GAP_S, "single")):
             delays.clear()
             for _ in range(singles):

@@ -162,7 +162,8 @@ def ui_rows(f: dict[str, Any]) -> list[Row]:
             rapid = run["single_sent_to_drawn_ms"]
             rows.append(
                 Row(
-                    f"rapid signals (one every 20 ms): sent → arrow drawn p50 / p99 ({name})",
+                    f"rapid signals (one every {run.get('rapid_gap_ms', 20):g} ms): "
+                    f"sent → arrow drawn p50 / p99 ({name})",
                     f"{_ms(rapid['p50'])} / {_ms(rapid['p99'])}",
                     rank=2,
                 )
