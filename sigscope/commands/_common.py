@@ -11,8 +11,6 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from sigscope.sources.record import shown_path
-
 EXIT_USAGE = 2
 
 
@@ -58,6 +56,8 @@ def can_record(prog: str, path: str | None) -> bool:
         return True
     problem = unwritable(path)
     if problem:
+        from sigscope.sources.record import shown_path  # (not before a first frame: issue 14)
+
         print(f"{prog}: error: cannot record to {shown_path(path)}: {problem}", file=sys.stderr)
         return False
     return True

@@ -76,7 +76,7 @@ def check_worker_cap() -> None:
     Raises:
         UsageError: the cap is not a number.
     """
-    from sigscope.lab.master import max_workers_from_env
+    from sigscope.lab.limits import max_workers_from_env
 
     try:
         max_workers_from_env()

@@ -4,7 +4,6 @@ no live process. A file that is not a recording is one line on stderr and exit s
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"sigscope replay: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
+        import json  # (only here: not before a dashboard's first frame, issue 14)
+
         for event in recording.events:
             sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
         return 0

@@ -9,12 +9,14 @@ import argparse
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sigscope.commands._common import EXIT_USAGE, can_record
 from sigscope.commands._lab_options import add_lab_options, check_worker_cap, seconds
 from sigscope.numbers import NumberError
-from sigscope.sendspec import SendSpec, SendSpecError, parse_send_spec
+
+if TYPE_CHECKING:
+    from sigscope.sendspec import SendSpec
 
 
 def run_spec(text: str) -> Any:
@@ -27,6 +29,8 @@ def run_spec(text: str) -> Any:
 
 
 def send_spec(text: str) -> SendSpec:
+    from sigscope.sendspec import SendSpecError, parse_send_spec
+
     try:
         return parse_send_spec(text)
     except SendSpecError as e:

@@ -37,8 +37,8 @@ from sigscope.lab.behaviours import BehaviourError, check_lesson_params, check_p
 from sigscope.lab.behaviours.playground import CODE_DIR_ENV
 from sigscope.lab.channel import EventReader, make_channel
 from sigscope.lab.errors import LabError, LabTimeout
-from sigscope.lab.master import MAX_WORKERS_ENV, REAPING_MODES, footprint, max_workers_from_env
-from sigscope.numbers import NumberError, is_int, parse_int
+from sigscope.lab.limits import REAPING_MODES, check_lab
+from sigscope.numbers import is_int, parse_int
 from sigscope.observe.sampler import FAST_INTERVAL, IDLE_INTERVAL, Sampler, Snapshot
 from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.safety import ProcessRef, SendRefused, send_signal
@@ -83,41 +83,7 @@ class Lab(EventLog):
         """``max_processes``: a cap like ``SIGSCOPE_MAX_WORKERS`` (the lower of the two holds),
         for a caller whose input decides what the lab runs (a lesson file). ``history``: events
         kept for ``events``/``wait_for`` (a dashboard, whose panels keep their own, keeps few)."""
-        if workers < 0 or workers > 512:
-            raise LabError(f"workers must be between 0 and 512, not {workers}")
-        if reaping not in REAPING_MODES:
-            raise LabError(f"unknown reaping mode {reaping!r} (handler, off, ignore)")
-        if not grace >= 0:
-            raise LabError(f"grace must be a number of seconds >= 0, not {grace!r}")
-        try:
-            params = check_params(behaviour, params)
-            for spec in slots or []:
-                check_params(spec.get("behaviour", behaviour), spec.get("params", {}))
-        except BehaviourError as e:
-            raise LabError(str(e)) from None
-        try:
-            cap = max_workers_from_env()
-        except NumberError as e:
-            raise LabError(str(e)) from None
-        if max_processes is not None:
-            cap = max_processes if cap is None else min(cap, max_processes)
-        if cap is not None and workers > cap:
-            raise LabError(
-                f"{workers} workers is more than this lab may have ({MAX_WORKERS_ENV}={cap})"
-            )
-        if cap is not None:
-            # Every process counts against the cap: an orphan-maker worker is 1 + count.
-            planned = 0
-            for i in range(workers):
-                spec = (slots or [])[i] if i < len(slots or []) else {}
-                name = spec.get("behaviour", behaviour)
-                full = check_params(name, spec.get("params", {})) if spec else params
-                planned += footprint(name, full)
-            if planned > cap:
-                raise LabError(
-                    f"this lab would start {planned} processes at once (workers and the "
-                    f"children they fork); it may have at most {cap} ({MAX_WORKERS_ENV})"
-                )
+        params, cap = check_lab(workers, behaviour, params, slots, reaping, grace, max_processes)
         self.workers_wanted = workers
         self.config: dict[str, Any] = {
             "workers": workers,

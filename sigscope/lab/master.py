@@ -41,7 +41,6 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,53 +48,13 @@ from sigscope import procfs
 from sigscope.events import now
 from sigscope.lab.behaviours import BEHAVIOURS, check_params, load_all
 from sigscope.lab.channel import EventWriter
+from sigscope.lab.limits import MAX_WORKERS_ENV, REAPING_MODES, footprint
 from sigscope.lab.worker import run_worker, set_title
-from sigscope.numbers import parse_int
 from sigscope.observe.waitstatus import decode_wait_status
 from sigscope.signames import signal_name
 
-MAX_WORKERS_ENV = "SIGSCOPE_MAX_WORKERS"
-
-
-MAX_CAP = 512  # the most workers a lab may have at all (Lab refuses more)
 CAP_RECHECK = 0.25  # seconds: while a spawn waits on orphans (not our children), look again
 
-
-def max_workers_from_env(environ: Mapping[str, str] | None = None) -> int | None:
-    """The cap ``sigscope serve`` put in the environment, or None when it is not set.
-
-    Raises:
-        NumberError: a value that is not a whole number 0-512 (``abc``, ``²``, ``-1``): a
-            typo must not quietly mean "no cap".
-    """
-    text = (os.environ if environ is None else environ).get(MAX_WORKERS_ENV)
-    if text is None:
-        return None
-    return parse_int(text, what=MAX_WORKERS_ENV, low=0, high=MAX_CAP)
-
-
-def footprint(behaviour: str, params: dict[str, Any]) -> int:
-    """How many processes one worker running ``behaviour`` may have alive at once: itself,
-    and the children it forks (orphan-maker's grandchildren). The cap counts all of them."""
-    if behaviour == "orphan-maker":
-        count = params.get("count", 1)
-        return 1 + (count if isinstance(count, int) and count > 0 else 1)
-    if behaviour == "flags":
-        # A batch of children on each fork_on signal, each a zombie for `linger`: the worker
-        # reaps the last batch before forking the next, so at most `children` at once.
-        children = params.get("children", 0)
-        return 1 + (children if isinstance(children, int) and children > 0 else 0)
-    if behaviour in ("core", "exec"):
-        # core forks its cleaner (which outlives the worker a moment); exec forks one child
-        # and then runs cat, one at a time: one process besides the worker.
-        return 2
-    if behaviour == "pidfd":
-        # Its namespace child, that child's init, and a victim or a newcomer, all at once.
-        return 4
-    return 1
-
-
-REAPING_MODES = ("handler", "off", "ignore")
 HANDLED = (
     signal.SIGHUP,
     signal.SIGINT,

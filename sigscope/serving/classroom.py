@@ -46,7 +46,7 @@ from sigscope.course.catalog import LessonFolderError, lesson_index, printable
 from sigscope.course.lesson import LabSetup, Lesson
 from sigscope.course.progress import LessonProgress, ProgressStore
 from sigscope.lab.behaviours import BehaviourError, check_params
-from sigscope.lab.master import footprint
+from sigscope.lab.limits import footprint
 from sigscope.numbers import is_int
 from sigscope.paths import state_dir
 

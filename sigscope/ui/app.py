@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.errors import MarkupError
 from rich.text import Text
@@ -71,11 +71,7 @@ from sigscope.ui.models.inbox import EventInbox
 from sigscope.ui.models.master import REAPING_HELP
 from sigscope.ui.models.rates import RateHistory
 from sigscope.ui.models.tree import ProcessRow
-from sigscope.ui.screens.choose import ChoiceDialog
 from sigscope.ui.screens.confirm import ConfirmDialog
-from sigscope.ui.screens.help import HelpScreen
-from sigscope.ui.screens.params import ParamsDialog
-from sigscope.ui.screens.signal_menu import SignalChoice, SignalMenu
 from sigscope.ui.screens.too_small import TooSmallScreen, too_small
 from sigscope.ui.settings import LabSettings, SourceSettings
 from sigscope.ui.widgets.action_button import ActionButton  # noqa: F401 - as before
@@ -83,6 +79,12 @@ from sigscope.ui.widgets.event_log import EventLog
 from sigscope.ui.widgets.master_panel import MasterPanel
 from sigscope.ui.widgets.process_tree import ProcessTree
 from sigscope.ui.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from sigscope.ui.screens.signal_menu import SignalChoice
+
+# The dialogs (signal menu, choices, parameters, help) are imported when first opened: none
+# is on the first frame, and together they were about 3 ms of the start-up (issue 14).
 
 # Signals that end the lab when the master gets them: asked before sending (issue 4).
 LAB_ENDING = frozenset(parse_signal(s) for s in ("TERM", "INT", "QUIT", "KILL"))
@@ -522,6 +524,8 @@ class SigscopeApp(App[None]):
             # A count (5*usr1 in the menu) sends to each target that many times, in turn.
             self.send_signal(pids * choice.count, choice.signum, value=choice.value)
 
+        from sigscope.ui.screens.signal_menu import SignalMenu
+
         self.push_screen(SignalMenu(target, self.last_signal), chosen)
 
     def action_quick(self, sig: str) -> None:
@@ -556,6 +560,8 @@ class SigscopeApp(App[None]):
             else:
                 self.notify(f"Reaping mode: {mode} ({REAPING_HELP[mode]})", timeout=3)
 
+        from sigscope.ui.screens.choose import ChoiceDialog
+
         self.push_screen(
             ChoiceDialog("How should the master reap its children?", choices, lab.reaping), chosen
         )
@@ -585,7 +591,11 @@ class SigscopeApp(App[None]):
                 return
             # A lesson may ask for parameters (crash with how=exit,code=137): the learner must be
             # able to type what "show me" would, so the defaults are offered for editing.
+            from sigscope.ui.screens.params import ParamsDialog
+
             self.push_screen(ParamsDialog(name), lambda params: spawn(name, params))
+
+        from sigscope.ui.screens.choose import ChoiceDialog
 
         self.push_screen(ChoiceDialog("Start a new worker running…", choices), chosen)
 
@@ -638,6 +648,8 @@ class SigscopeApp(App[None]):
             self.notify(f"Screen saved as {path}", timeout=6)
 
     def action_help(self) -> None:
+        from sigscope.ui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(help_keys()))
 
     async def action_quit(self) -> None:
@@ -721,7 +733,7 @@ def run(settings: SourceSettings, app: SigscopeApp | None = None) -> int:
     """Run the dashboard (or ``app``, a variant of it) until the user quits; the lab is closed
     on every way out. ``settings`` is one of :mod:`sigscope.ui.settings`."""
     try:
-        settings.make_source()  # checks the options (no process yet): bad input is one line
+        settings.check()  # the options, before a first frame: bad input is one line
     except SourceError as e:
         print(f"sigscope: error: {e}", file=sys.stderr)
         return 2

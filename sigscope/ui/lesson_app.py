@@ -223,6 +223,12 @@ class LessonSettings(LabSettings):
         s = lesson.setup
         return cls(s.workers, s.behaviour, dict(s.params), s.reaping, s.grace, setup=s)
 
+    def check(self) -> None:
+        if self.setup is None:
+            super().check()
+        else:
+            self.setup.make_lab()  # a lesson's lab (slots, its cap): Lab() checks it all
+
     def make_source(self) -> Lab:
         if self.setup is None:
             return super().make_source()

@@ -64,7 +64,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from sigscope.lab.behaviours import BehaviourError, parse_behaviour_spec
-from sigscope.lab.master import MAX_WORKERS_ENV, footprint
+from sigscope.lab.limits import MAX_WORKERS_ENV, footprint
 from sigscope.numbers import NumberError, parse_int
 from sigscope.safety import ProcessRef
 from sigscope.serving.classroom import (

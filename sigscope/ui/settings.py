@@ -46,6 +46,11 @@ class SourceSettings(Protocol):
         """A new source, not started (bad settings raise a ``SourceError``: one plain line)."""
         ...
 
+    def check(self) -> None:
+        """Raise the ``SourceError`` that :meth:`make_source` would raise, if any: a front end
+        calls it before its first frame, so that bad input is one line and no screen."""
+        ...
+
     def describe(self, source: Source) -> str:
         """The header's sub-title for ``source`` (made by :meth:`make_source`)."""
         ...
@@ -79,6 +84,13 @@ class LabSettings:
             history=DASHBOARD_HISTORY,
         )
 
+    def check(self) -> None:
+        # What Lab() checks, without importing the lab (master, worker, channel, recorder):
+        # that waits until after the first frame (issue 14).
+        from sigscope.lab.limits import check_lab
+
+        check_lab(self.workers, self.behaviour, dict(self.params), None, self.reaping, self.grace)
+
     def describe(self, source: Source) -> str:
         return f"lab: master {source.master_pid} · {self.workers} × {self.behaviour}"
 
@@ -96,6 +108,9 @@ class AttachSettings:
         from sigscope.sources.attach import AttachedTree
 
         return AttachedTree(self.root, strace=self.strace)  # refuses a bad root: AttachError
+
+    def check(self) -> None:
+        self.make_source()
 
     def describe(self, source: Source) -> str:
         proc = source.processes.get(self.root)
@@ -118,6 +133,9 @@ class ReplaySettings:
             return Replay(load(self.path))
         except RecordingError as e:
             raise ReplayError(str(e)) from None
+
+    def check(self) -> None:
+        self.make_source()  # a recording is read to be checked (it is read again after)
 
     def describe(self, source: Source) -> str:
         from sigscope.sources.replay import Replay

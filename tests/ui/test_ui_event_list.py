@@ -143,6 +143,8 @@ async def test_the_event_log_pid_filter_takes_only_ascii_digits() -> None:
     app = Host()
     async with app.run_test(size=(100, 20)) as pilot:
         log = app.query_one(EventLog)
+        # The filter boxes are mounted just after the first frame (issue 14).
+        await until(pilot, lambda: app.query("#log-pid"), "the pid filter box")
         box = app.query_one("#log-pid", Input)
         box.focus()
         await pilot.press("4", "2")

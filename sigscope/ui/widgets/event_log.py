@@ -205,12 +205,36 @@ class EventLog(Vertical):
         self._flush_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="log-filters"):
-            yield Input(placeholder="filter: pid", id="log-pid", compact=True, type="integer")
-            yield Input(placeholder="filter: signal (TERM, 9, RTMIN+1)", id="log-sig", compact=True)
+        yield Horizontal(id="log-filters")  # its two boxes come after the first frame
         yield Static(header(0, False), id="log-header")
         yield EventTable(self.row_lines, self.row_height, SHOWN, id="log-table")
         yield Static(NO_SELECTION, id="log-details")
+
+    def on_mount(self) -> None:
+        # The filter boxes are mounted once the first frame is drawn, as Textual's Footer adds
+        # its keys: two Inputs (their CSS, their widgets) were about 7 ms of a ~70 ms compose
+        # before the first frame (issue 14); nothing can be typed in them before it anyway.
+        self.call_after_refresh(self._mount_filters)
+
+    def _mount_filters(self) -> None:
+        if self.query("#log-pid"):
+            return
+        pid, sig = self.pid_filter, self.sig_filter
+        self.query_one("#log-filters", Horizontal).mount(
+            Input(
+                "" if pid is None else str(pid),
+                placeholder="filter: pid",
+                id="log-pid",
+                compact=True,
+                type="integer",
+            ),
+            Input(
+                sig or "",
+                placeholder="filter: signal (TERM, 9, RTMIN+1)",
+                id="log-sig",
+                compact=True,
+            ),
+        )
 
     @property
     def table(self) -> EventTable:
@@ -267,11 +291,13 @@ class EventLog(Vertical):
         """Show only events about ``pid`` and/or with signal ``sig`` (None: any)."""
         self.pid_filter = pid
         self.sig_filter = sig
-        pid_input = self.query_one("#log-pid", Input)
-        sig_input = self.query_one("#log-sig", Input)
-        with pid_input.prevent(Input.Changed), sig_input.prevent(Input.Changed):
-            pid_input.value = "" if pid is None else str(pid)
-            sig_input.value = sig or ""
+        boxes = self.query("#log-filters Input")
+        if len(boxes) == 2:  # (before the first frame they are made with these values)
+            pid_input = self.query_one("#log-pid", Input)
+            sig_input = self.query_one("#log-sig", Input)
+            with pid_input.prevent(Input.Changed), sig_input.prevent(Input.Changed):
+                pid_input.value = "" if pid is None else str(pid)
+                sig_input.value = sig or ""
         self._refilter()
 
     def _refilter(self) -> None:
