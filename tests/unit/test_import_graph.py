@@ -297,3 +297,56 @@ def test_the_core_imports_without_textual() -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.strip() == f"ok {len(core)}"
+
+
+# -- what the dashboard loads before its first frame ---------------------------------------------
+
+BEFORE_FIRST_FRAME = """
+import sys
+from sigscope.cli import build_parser
+from sigscope.commands import dashboard
+import sigscope.ui.app
+from sigscope.ui.settings import LabSettings
+args = build_parser().parse_args(["--workers", "3"])
+name, params = args.behaviour
+LabSettings(args.workers, name, params, args.reaping, args.grace).check()
+lab = sorted(m for m in sys.modules if m.startswith(("sigscope.lab.", "sigscope.sources.record")))
+print(" ".join(lab))
+"""
+
+
+def test_the_dashboard_checks_its_options_without_importing_the_lab() -> None:
+    """What ``sigscope`` does before its first frame (the parser, the app's module, the check
+    of the options) loads no part of the lab beyond the light limits and behaviours: the lab
+    (controller, master, worker, channel, recorder) is imported after the first frame, when it
+    starts (issue 14: about 5.5 ms of a start-up judged at 1.5x a bare Textual app)."""
+    run = subprocess.run(
+        [sys.executable, "-I", "-c", BEFORE_FIRST_FRAME],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    loaded = set(run.stdout.split())
+    heavy = {
+        "sigscope.lab.controller",
+        "sigscope.lab.master",
+        "sigscope.lab.worker",
+        "sigscope.lab.channel",
+        "sigscope.sources.record",
+    }
+    assert "sigscope.lab.limits" in loaded, loaded  # (the check did run)
+    assert not loaded & heavy, sorted(loaded & heavy)
+    # And what only that check catches is still refused before any screen, in one line: more
+    # workers than the cap in the environment (as sigscope serve sets it).
+    bad = subprocess.run(
+        [sys.executable, "-I", "-m", "sigscope", "--workers", "2"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SIGSCOPE_MAX_WORKERS": "1"},
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    assert "SIGSCOPE_MAX_WORKERS=1" in bad.stderr and not bad.stdout, bad
