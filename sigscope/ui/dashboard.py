@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -46,7 +47,7 @@ from sigscope.ui.commands import QUICK_SIGNALS
 from sigscope.ui.frames import PromptFrames
 from sigscope.ui.messages import LabEvents, RecordedSnapshot, SnapshotReady
 from sigscope.ui.models.rates import RateHistory
-from sigscope.ui.models.tree import UNSCANNED, build_rows
+from sigscope.ui.models.tree import UNSCANNED, ProcessRow, build_rows, next_change
 from sigscope.ui.widgets.action_button import ActionButton
 from sigscope.ui.widgets.code_panel import CodePanel
 from sigscope.ui.widgets.dispositions import DispositionsPanel
@@ -60,7 +61,7 @@ from sigscope.ui.widgets.timers import TimersPanel
 
 FULL_WIDTH = 110  # below this width or FULL_HEIGHT, secondary panels become tabs
 FULL_HEIGHT = 34
-AGE_TICK = 1.0  # seconds between redraws of the ages and rates (states come with snapshots)
+AGE_TICK = 1.0  # seconds: the ticks that move the ages and rates on are whole seconds apart
 TREE_DEBOUNCE = 0.1  # events that change the tree redraw it at most this often
 # Events that change a row of the tree (a new process, a count, a reap): the rest do not.
 TREE_KINDS = frozenset({"spawn", "fork", "received", "exit", "reaped", "gone", "state", "ended"})
@@ -263,6 +264,8 @@ class DashboardScreen(PromptFrames):
         self._tree_timer: Any = None
         self._tree_title = ""
         self._age_ns: int | None = None  # "now" for a live tree's ages: the last tick's
+        self._age_timer: Any = None  # the next age tick (None: nothing will change by itself)
+        self._age_due: int | None = None  # when it fires (ns, self.clock_ns)
         self._scan_shown: Snapshot | None = None  # the scan the panels last took
         self._scan_posted: Snapshot | None = None  # the scan last handed over (sampler thread)
         self._backlog: collections.deque[Event] = collections.deque()  # events not applied yet
@@ -346,9 +349,9 @@ class DashboardScreen(PromptFrames):
             # The pane's tab is the one shown first, once the tabs have settled on theirs.
             tabs = self.query_one("#panel-tabs", Tabs)
             self.call_after_refresh(setattr, tabs, "active", f"tab-{self.pane.id}")
-        # Snapshots and events redraw the tree when they change it; this tick only moves the
-        # ages and the rates on (a row is redrawn only if its text changed).
-        self.set_interval(AGE_TICK, self._age_tick)
+        # Snapshots and events redraw the tree when they change it; the age tick only moves
+        # the ages and the rates on (a row is redrawn only if its text changed), and runs only
+        # when one of them will change (refresh_tree schedules it).
         self.process_tree.set_placeholder(STARTING)
         self.mounted.set()
 
@@ -668,22 +671,29 @@ class DashboardScreen(PromptFrames):
         lab_ended = lab is not None and lab.ended.is_set()
         if lab_ended:
             state_of = _all_gone  # noqa: F811 - after close nothing of the lab exists
-        # A live tree's ages and rates move on at the tick alone, all in one frame, not row by
-        # row as snapshots come (a recording's follow its play head at once).
-        now_ns = self.clock_ns() if self._age_ns is None or not live_pids else self._age_ns
+        # A live tree's ages and rates move on at the tick, all in one frame, not row by row
+        # as snapshots come; a tick older than a second (the tree slept: nothing was going to
+        # change) is not "now" any more (a recording's follow its play head at once).
+        current_ns = self.clock_ns()
+        age_ns = self._age_ns
+        fresh = age_ns is not None and current_ns - age_ns < AGE_TICK * 1e9
+        now_ns = age_ns if live_pids and fresh and age_ns is not None else current_ns
 
         def rate_of(pid: int) -> tuple[float, ...]:
             return tuple(self.rates.series(pid, now_ns)[-RATE_WIDTH:])
 
+        clock = current_ns / 1e9  # when a process was first seen gone: now, not at the tick
         rows = build_rows(
             processes,
             state_of,
             os.getpid(),
             self.process_tree.gone_since,
+            clock=clock,
             rate_of=rate_of,
             now_ns=now_ns,
         )
         self.process_tree.show(rows)
+        self._schedule_age_tick(rows, now_ns, clock, live_pids)
         live = sum(
             1
             for r in rows
@@ -707,7 +717,31 @@ class DashboardScreen(PromptFrames):
             self._tree_title = title
             self.process_tree.border_title = title
 
+    def _schedule_age_tick(
+        self, rows: Sequence[ProcessRow], now_ns: int, clock: float, live: bool
+    ) -> None:
+        """Have the age tick run when the tree drawn from ``rows`` (at ``now_ns``) would next
+        change by itself, in whole seconds from ``now_ns`` (so the young rows' ages move on
+        together, once a second): an age's next step, a reaped row leaving, a rate curve
+        moving. Nothing due, no timer: an idle tree of processes a minute old wakes once a
+        minute. An earlier tick already due is kept; a recording ticks every second."""
+        step = next_change(rows, self.process_tree.gone_since, clock)
+        if not live or self.rates.active(now_ns):
+            step = AGE_TICK if step is None else min(step, AGE_TICK)
+        if step is None:
+            return
+        due = now_ns + math.ceil(max(step, 1e-3) / AGE_TICK) * int(AGE_TICK * 1e9)
+        if self._age_due is not None and self._age_due <= due and self._age_timer is not None:
+            return
+        if self._age_timer is not None:
+            self._age_timer.stop()
+        self._age_due = due
+        self._age_timer = self.set_timer(
+            max(0.0, (due - self.clock_ns()) / 1e9), self._age_tick, name="age tick"
+        )
+
     def _age_tick(self) -> None:
+        self._age_timer = self._age_due = None
         self._age_ns = self.clock_ns()
         self.refresh_tree()
 

@@ -19,6 +19,7 @@ from typing import Any
 from sigscope.lab.controller import Lab
 from sigscope.ui.app import SLICE, SigscopeApp
 from sigscope.ui.messages import LabEvents
+from sigscope.ui.models.tree import format_age
 from sigscope.ui.settings import LabSettings
 from sigscope.ui.widgets.process_tree import ProcessTree
 from sigscope.ui.widgets.sequence_chart import SequenceChart
@@ -198,4 +199,53 @@ async def test_a_large_batch_is_applied_in_slices_in_order() -> None:
         assert applied() == big + small  # in order, each once
         slices = [len(events) for (events,) in calls if any(id(e) in ids for e in events)]
         assert len(slices) >= 3 and max(slices) <= SLICE, slices
+        await pilot.press("q")
+
+
+async def test_a_dashboard_whose_processes_are_a_minute_old_sleeps_between_minutes() -> None:
+    """Ages are drawn to the second for a process's first minute, then to the minute (as
+    ``docker ps`` does): a quiet lab whose processes are all past a minute draws nothing and
+    wakes for nothing until the next minute turns over. The real lab, with the dashboard's
+    clock set 90 s ahead (its processes' starts are real), so the test need not wait a
+    minute; the tick that was due draws every age in minutes, then none for 2 s."""
+    app = SigscopeApp(LabSettings(workers=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: settled(app), "an idle, settled dashboard")
+        tree = app.process_tree
+        dashboard = app.dashboard
+        assert isinstance(tree, ProcessTree) and app.lab is not None
+        youngest = min(r.age for r in tree.rows_shown if r.age is not None)
+        offset = int((90 - youngest) * 1e9)  # the youngest is 90 s old, the others a bit more
+        dashboard.use_clock(lambda: time.monotonic_ns() + offset)
+
+        def in_minutes() -> bool:
+            ages = [format_age(r.age) for r in tree.rows_shown]
+            return len(ages) == 3 and all(a.endswith("m") for a in ages)
+
+        def next_tick_far() -> bool:
+            due = dashboard._age_due
+            return due is not None and due - dashboard.clock_ns() > 20e9
+
+        # (The tick due when the clock was moved fires on the old clock's schedule: after it,
+        # the next is the next minute's.)
+        await until(pilot, lambda: in_minutes() and next_tick_far(), "ages in minutes, asleep")
+        due = dashboard._age_due
+        since = app.lab.cursor()
+        tree_lines, chart_lines = count_lines(tree), count_lines(app.panel("chart"))
+        await pilot.pause(IDLE_SECONDS)  # the window measured, not a wait for something
+        assert not app.lab.events(since), "not idle"
+        assert sum(tree_lines.values()) == 0, f"the sleeping tree rendered {dict(tree_lines)}"
+        assert sum(chart_lines.values()) == 0, dict(chart_lines)
+        assert dashboard._age_due == due  # no tick ran or was moved
+
+        # An event wakes it: a new worker (TTIN) is young, so the tick is a second away again.
+        app.lab.send("master", "TTIN")
+        await until(pilot, lambda: len(tree.rows_shown) == 4, "the new worker's row")
+        await until(
+            pilot,
+            lambda: (
+                dashboard._age_due is not None and dashboard._age_due - dashboard.clock_ns() <= 1e9
+            ),
+            "a tick within the second",
+        )
         await pilot.press("q")

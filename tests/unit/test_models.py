@@ -14,7 +14,15 @@ from sigscope.ui.models.inbox import EventInbox
 from sigscope.ui.models.master import MasterState, apply_event, shown_phase
 from sigscope.ui.models.rates import RateHistory
 from sigscope.ui.models.timers import TimerBook
-from sigscope.ui.models.tree import KEEP_GONE, UNSCANNED, ProcessRow, build_rows, format_age
+from sigscope.ui.models.tree import (
+    KEEP_GONE,
+    UNSCANNED,
+    ProcessRow,
+    age_step,
+    build_rows,
+    format_age,
+    next_change,
+)
 
 S = 1_000_000_000
 MS = 1_000_000
@@ -136,6 +144,32 @@ def test_rows_compare_by_what_they_show() -> None:
     assert a != b and a.shown() == b.shown()  # the age exact, drawn to the second
     assert a.shown() != c.shown()
     assert format_age(a.age) in a.shown()
+
+
+def test_ages_are_seconds_for_a_minute_then_minutes_rounded_down() -> None:
+    assert [format_age(a) for a in (None, 0.0, 0.99, 59.99, 60.0, 119.9, 3599.9, 3600.0)] == [
+        "-", "0s", "0s", "59s", "1m", "1m", "59m", "1h00m",
+    ]  # fmt: skip
+    assert format_age(2 * 3600 + 5 * 60 + 59) == "2h05m"
+    # The next step: the next second in the first minute, the next minute after.
+    assert age_step(0.25) == 0.75 and age_step(59.5) == 0.5
+    assert age_step(60.0) == 60.0 and age_step(125.0) == 55.0 and age_step(7200.5) == 59.5
+    for age in (0.25, 59.5, 60.0, 125.0, 3599.0):
+        step = age_step(age)
+        assert format_age(age + step * 0.999) == format_age(age) != format_age(age + step)
+
+
+def test_next_change_is_the_soonest_age_step_or_a_gone_row_leaving() -> None:
+    young = ProcessRow(7, 1, "worker 0", "idle", "S", 10.25, 0, None)
+    old = ProcessRow(8, 1, "worker 1", "idle", "S", 130.0, 0, None)
+    gone = ProcessRow(9, 1, "worker 2", "idle", "reaped", None, 0, None)
+    assert next_change([], {}, 50.0) is None
+    assert next_change([old], {}, 50.0) == 50.0  # asleep until 3m
+    assert next_change([old, young], {}, 50.0) == 0.75
+    # A reaped row leaves KEEP_GONE seconds after it was first seen gone.
+    assert next_change([old, gone], {9: 49.0}, 50.0) == KEEP_GONE - 1.0
+    assert next_change([gone], {9: 40.0}, 50.0) == 0.0  # overdue: at once
+    assert next_change([gone], {}, 50.0) is None  # (not seen gone: build_rows keeps that)
 
 
 def test_build_rows_orders_a_tree_and_lets_the_reaped_linger() -> None:

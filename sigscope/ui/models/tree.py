@@ -141,11 +141,49 @@ def build_rows(
     return rows
 
 
+AGE_IN_MINUTES = 60  # seconds: from this age on, a row's age is drawn in whole minutes
+
+
 def format_age(seconds: float | None) -> str:
+    """An age as the tree draws it: whole seconds for the first minute (``42s``), then whole
+    minutes (``17m``), then hours and minutes (``2h05m``), always rounded down, as ps's
+    ELAPSED is.
+
+    Like ``docker ps`` ("Up 42 seconds", "Up 17 minutes"), a process's age moves every second
+    only while it is young, when a second tells a student something (this worker is the one
+    the master just forked); after that, once a minute, so that a dashboard left open on a
+    quiet lab redraws nothing most seconds (issue 14: idle at htop's cost).
+    """
     if seconds is None:
         return "-"
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
-    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
+    whole = int(seconds)
+    if whole < AGE_IN_MINUTES:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def age_step(seconds: float) -> float:
+    """Seconds from an age of ``seconds`` until :func:`format_age` draws it differently."""
+    unit = 1.0 if seconds < AGE_IN_MINUTES else 60.0
+    return unit - seconds % unit
+
+
+def next_change(
+    rows: Iterable[ProcessRow], gone_since: dict[int, float], clock: float
+) -> float | None:
+    """Seconds until one of ``rows`` (built at ``clock``, with ``gone_since`` as
+    :func:`build_rows` kept it) is drawn differently though nothing happens: an age's next
+    step, or a reaped process leaving the tree. None: never (the tree can sleep). A moving
+    rate curve is the caller's to add (:meth:`RateHistory.active`)."""
+    soonest: float | None = None
+    for r in rows:
+        if r.age is not None:
+            step = age_step(r.age)
+        elif r.gone and r.pid in gone_since:
+            step = max(0.0, gone_since[r.pid] + KEEP_GONE - clock)
+        else:
+            continue
+        soonest = step if soonest is None else min(soonest, step)
+    return soonest
