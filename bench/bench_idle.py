@@ -40,7 +40,9 @@ from sigscope.numbers import parse_float
 
 TICK = os.sysconf("SC_CLK_TCK")
 WORKERS = 2
-SETTLE = 3.0  # seconds after start-up before the window measured
+SETTLE = 3.0  # seconds after start-up before the first window
+FIRST_MINUTE = 50.0  # seconds at most of the first window (it ends inside the first minute)
+AGES_IN_MINUTES = 62.0  # seconds after the start: every age is drawn in minutes (60 s + slack)
 BARE = Path(__file__).resolve().with_name("bare_label.py")
 
 
@@ -65,47 +67,18 @@ def threads_cpu_seconds(pid: int) -> dict[str, float]:
     return out
 
 
-def idle_cpu(seconds: float) -> dict[str, Any]:
-    """CPU seconds of each program over ``seconds`` of a quiet lab."""
-    if shutil.which("tmux") is None:
-        return {"skipped": "tmux is not installed"}
-    have_htop = shutil.which("htop") is not None
-    tmux = Tmux()
-    watched: dict[int, int | None] = {}
-    home = tempfile.TemporaryDirectory()  # htop reads and writes its htoprc there, not ours
-    try:
-        ui, master, workers = start_dashboard(tmux, WORKERS, watched, timeout=60)
-        pids = {"sigscope": ui}
-        pids["bare_label"] = tmux.new_window("bare_label", f"{sys.executable} {BARE}")
-        watched[pids["bare_label"]] = procfs.start_time(pids["bare_label"])
-        if have_htop:
-            shown = ",".join(str(p) for p in [master, *sorted(workers)])
-            pids["htop"] = tmux.new_window(
-                "htop", f"htop -p {shown}", env={"HOME": home.name, "XDG_CONFIG_HOME": home.name}
-            )
-            watched[pids["htop"]] = procfs.start_time(pids["htop"])
-        lab = [master, *workers]
-        time.sleep(SETTLE)  # past their start-up: only being idle is measured
-        before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
-        lab_before = [_cpu_seconds(pid) for pid in lab]
-        main_before = _main_thread_cpu_seconds(ui)
-        threads_before = threads_cpu_seconds(ui)
-        time.sleep(seconds)  # the window measured
-        threads_after = threads_cpu_seconds(ui)
-        after = {name: _cpu_seconds(pid) for name, pid in pids.items()}
-        lab_after = [_cpu_seconds(pid) for pid in lab]
-        main_after = _main_thread_cpu_seconds(ui)
-        gone = [pid for pid, st in watched.items() if procfs.start_time(pid) != st]
-        window = {"sigscope": "dashboard"}
-        screens = {
-            name: tmux.run("capture-pane", "-p", "-t", f"bench:{window.get(name, name)}")
-            for name in pids
-        }
-    finally:
-        tmux.kill_server()
-        killed = see_gone(watched, timeout=30)
-        home.cleanup()
-    out: dict[str, Any] = {"seconds": seconds, "workers": WORKERS}
+def _window(pids: dict[str, int], lab: list[int], ui: int, seconds: float) -> dict[str, Any]:
+    """Each program's CPU seconds over the next ``seconds`` (and the dashboard's threads')."""
+    before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    lab_before = [_cpu_seconds(pid) for pid in lab]
+    main_before = _main_thread_cpu_seconds(ui)
+    threads_before = threads_cpu_seconds(ui)
+    time.sleep(seconds)  # the window measured
+    threads_after = threads_cpu_seconds(ui)
+    after = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    lab_after = [_cpu_seconds(pid) for pid in lab]
+    main_after = _main_thread_cpu_seconds(ui)
+    out: dict[str, Any] = {"seconds": seconds}
     for name in pids:
         b, a = before[name], after[name]
         if b is None or a is None:
@@ -121,18 +94,64 @@ def idle_cpu(seconds: float) -> dict[str, Any]:
     out["lab_cpu_seconds"] = round(
         sum(a - b for a, b in zip(lab_after, lab_before, strict=True) if a is not None and b), 3
     )
+    for peer in ("htop", "bare_label"):
+        theirs = out.get(peer, {}).get("cpu_seconds")
+        if theirs is not None:
+            ours = out["sigscope"]["cpu_seconds"]
+            out[f"ratio_sigscope_over_{peer}"] = ours / theirs if theirs else None
+    return out
+
+
+def idle_cpu(seconds: float) -> dict[str, Any]:
+    """CPU seconds of each program over ``seconds`` of a quiet lab whose processes are all
+    over a minute old (the dashboard left open: the figure judged), and before that over the
+    lab's first minute (``first_minute``: ``FIRST_MINUTE`` s at most, from ``SETTLE`` s after
+    the start), while the tree still draws every age to the second."""
+    if shutil.which("tmux") is None:
+        return {"skipped": "tmux is not installed"}
+    have_htop = shutil.which("htop") is not None
+    tmux = Tmux()
+    watched: dict[int, int | None] = {}
+    home = tempfile.TemporaryDirectory()  # htop reads and writes its htoprc there, not ours
+    try:
+        ui, master, workers = start_dashboard(tmux, WORKERS, watched, timeout=60)
+        started = time.monotonic()  # (the lab's processes are a little older)
+        pids = {"sigscope": ui}
+        pids["bare_label"] = tmux.new_window("bare_label", f"{sys.executable} {BARE}")
+        watched[pids["bare_label"]] = procfs.start_time(pids["bare_label"])
+        if have_htop:
+            shown = ",".join(str(p) for p in [master, *sorted(workers)])
+            pids["htop"] = tmux.new_window(
+                "htop", f"htop -p {shown}", env={"HOME": home.name, "XDG_CONFIG_HOME": home.name}
+            )
+            watched[pids["htop"]] = procfs.start_time(pids["htop"])
+        lab = [master, *workers]
+        time.sleep(SETTLE)  # past their start-up: only being idle is measured
+        first = _window(pids, lab, ui, min(seconds, FIRST_MINUTE))
+        # Until every process of the lab is past its first minute (ages drawn in minutes).
+        time.sleep(max(0.0, started + AGES_IN_MINUTES - time.monotonic()))
+        out = _window(pids, lab, ui, seconds)
+        gone = [pid for pid, st in watched.items() if procfs.start_time(pid) != st]
+        window = {"sigscope": "dashboard"}
+        screens = {
+            name: tmux.run("capture-pane", "-p", "-t", f"bench:{window.get(name, name)}")
+            for name in pids
+        }
+    finally:
+        tmux.kill_server()
+        killed = see_gone(watched, timeout=30)
+        home.cleanup()
+    out["workers"] = WORKERS
+    out["first_minute"] = first
     out["sigscope"]["showed_the_lab"] = f"{WORKERS + 1} shown" in screens["sigscope"]
     out["bare_label"]["showed_its_label"] = "first frame" in screens["bare_label"]
     if have_htop:
         out["htop"]["delay_s"] = 1.5  # htop's default (-d 15)
         out["htop"]["showed_the_lab"] = "sigscope" in screens["htop"]
     else:
-        out["htop"] = {"skipped": "htop is not installed (apt-get install htop)"}
-    for peer in ("htop", "bare_label"):
-        theirs = out[peer].get("cpu_seconds")
-        if theirs is not None:
-            ours = out["sigscope"]["cpu_seconds"]
-            out[f"ratio_sigscope_over_{peer}"] = ours / theirs if theirs else None
+        out["htop"] = out["first_minute"]["htop"] = {
+            "skipped": "htop is not installed (apt-get install htop)"
+        }
     problems = [f"{len(gone)} of the watched processes ended"] if gone else []
     problems += [
         f"{name} did not show what it should"
@@ -145,6 +164,30 @@ def idle_cpu(seconds: float) -> dict[str, Any]:
     if killed:
         out["had_to_kill"] = killed
     return out
+
+
+def _print_window(cpu: dict[str, Any]) -> None:
+    labels = {
+        "sigscope": "sigscope dashboard",
+        "htop": "htop (default delay, 1.5 s)",
+        "bare_label": "bare Textual app, one label",
+    }
+    for name, label in labels.items():
+        r = cpu[name]
+        if "skipped" in r:
+            print(f"  {label:34}skipped: {r['skipped']}")
+            continue
+        print(f"  {label:34}{r['cpu_seconds']:>7.3f} s = {r['cpu_percent']:.2f}% of a core")
+        if "main_thread_cpu_seconds" in r:
+            print(f"  {'  of which the main thread':34}{r['main_thread_cpu_seconds']:>7.3f} s")
+        for thread, used in r.get("threads_cpu_seconds", {}).items():
+            if thread != "main":
+                print(f"  {'  thread ' + thread:34}{used:>7.3f} s")
+    print(f"  {'the lab (master + workers)':34}{cpu['lab_cpu_seconds']:>7.3f} s")
+    for peer in ("htop", "bare_label"):
+        ratio = cpu.get(f"ratio_sigscope_over_{peer}")
+        if ratio is not None:
+            print(f"  {'ratio sigscope / ' + peer:34}{ratio:>7.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,31 +203,20 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.seconds or (10.0 if args.quick else 60.0)
     print(f"machine: {machine_line()}")
     cpu = idle_cpu(seconds)
-    print(f"\nidle CPU over {seconds:g} s, {WORKERS} idle workers, nothing sent (utime+stime)")
     if "skipped" in cpu:
-        print(f"  skipped: {cpu['skipped']}")
+        print(f"\nidle CPU: skipped: {cpu['skipped']}")
     else:
-        labels = {
-            "sigscope": "sigscope dashboard",
-            "htop": "htop (default delay, 1.5 s)",
-            "bare_label": "bare Textual app, one label",
-        }
-        for name, label in labels.items():
-            r = cpu[name]
-            if "skipped" in r:
-                print(f"  {label:34}skipped: {r['skipped']}")
-                continue
-            print(f"  {label:34}{r['cpu_seconds']:>7.3f} s = {r['cpu_percent']:.2f}% of a core")
-            if "main_thread_cpu_seconds" in r:
-                print(f"  {'  of which the main thread':34}{r['main_thread_cpu_seconds']:>7.3f} s")
-            for thread, used in r.get("threads_cpu_seconds", {}).items():
-                if thread != "main":
-                    print(f"  {'  thread ' + thread:34}{used:>7.3f} s")
-        print(f"  {'the lab (master + workers)':34}{cpu['lab_cpu_seconds']:>7.3f} s")
-        for peer in ("htop", "bare_label"):
-            ratio = cpu.get(f"ratio_sigscope_over_{peer}")
-            if ratio is not None:
-                print(f"  {'ratio sigscope / ' + peer:34}{ratio:>7.2f}")
+        first = cpu["first_minute"]
+        print(
+            f"\nidle CPU in the lab's first minute ({first['seconds']:g} s from {SETTLE:g} s "
+            f"after the start; ages drawn to the second), {WORKERS} idle workers, nothing sent"
+        )
+        _print_window(first)
+        print(
+            f"\nidle CPU over {seconds:g} s once every process is past a minute (ages drawn "
+            f"in minutes: the figure judged), {WORKERS} idle workers, nothing sent"
+        )
+        _print_window(cpu)
         if "invalid" in cpu:
             print(f"  INVALID: {cpu['invalid']} (screens saved in the results file)")
     print(f"\n  written to {save('idle', cpu)}")
