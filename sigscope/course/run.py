@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sigscope import procfs
 from sigscope.course.actions import MAX_PREDICTION, UNTIL_TIMEOUT, Action, sleep
 from sigscope.course.lesson import Lesson, Step
 from sigscope.course.predicates import Predicate
@@ -508,10 +509,17 @@ SETTLE_LIMIT = 2.0  # seconds: how long "show me" waits for a new foreground job
 
 def settle_foreground(terminal: TerminalLane, limit: float = SETTLE_LIMIT) -> None:
     """Before "show me" types a key that signals the foreground group, wait (at most ``limit``
-    seconds) until every process of that group has exec'd its program: a child bash has just
-    forked still runs bash's code with bash's handlers, so a ^C typed in that instant can be
-    caught there and lost, where a person is never that fast. Returns at once when the shell's
-    own group has the terminal."""
+    seconds) until every process of that group has exec'd its program and is asleep (state
+    S: waiting for its input, a timer, a child), as the program a person signals is.
+
+    A child bash just forked still runs bash's code with bash's handlers, so a ^C typed in
+    that instant can be caught there and lost; and a program just exec'd is still starting:
+    a Python has not yet installed its SIGINT handler (the ^C kills it by the default action,
+    with no KeyboardInterrupt), or a lesson's program has not yet installed its own (Python's
+    raises KeyboardInterrupt instead of the program's handler running). Both were seen in
+    lesson 29's solution, about 1 run in 3. A person is never that fast. Returns at once when
+    the shell's own group has the terminal; types anyway after ``limit`` (a program that
+    never sleeps)."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         view = terminal.view()
@@ -521,7 +529,12 @@ def settle_foreground(terminal: TerminalLane, limit: float = SETTLE_LIMIT) -> No
         if shell is None or view.foreground in (-1, shell.pgid):
             return
         group = [p for p in view.processes.values() if p.pgid == view.foreground]
-        if group and all(p.comm != shell.comm for p in group):
+        # Read now, not from the lane's last scan: the scan shows strace's stop at an exec
+        # as the state before it, so a Python just exec'd from a sleeping bash showed S.
+        now = [procfs.read_stat(p.pid) for p in group]
+        if group and all(
+            st is not None and st.comm != shell.comm and st.state == "S" for st in now
+        ):
             return
         terminal.poke()
         time.sleep(0.01)
