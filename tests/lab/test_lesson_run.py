@@ -5,7 +5,9 @@ observer's snapshots can stand in for /proc reads."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -365,6 +367,30 @@ def test_saved_progress_follows_a_renamed_lesson(tmp_path: Path) -> None:
     assert store.load("05-new").done == {0}
 
 
+def terminal_lesson(name: str) -> Any:
+    """The bundled lesson numbered ``name``, one with a terminal: skipped without strace (the
+    lane reports no received/exit events then)."""
+    from sigscope.course.catalog import lesson_files
+    from sigscope.paths import bundled_lessons
+
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed: the lane reports no received/exit events")
+    path = next(p for p in lesson_files([bundled_lessons()]) if p.stem.startswith(f"{name}-"))
+    return load_lesson(path)
+
+
+def shown_at_once(run: LessonRun) -> Iterator[Any]:
+    """ "Show me" on every checked step of ``run``'s lesson with no pause (the others are
+    skipped with next); yields each step once it is done."""
+    for i, step in enumerate(run.lesson.steps):
+        if not step.checked:
+            run.next()
+            continue
+        run.show_me(timeout=15)
+        assert i in run.done, (run.lesson.id, i + 1)
+        yield step
+
+
 @pytest.mark.parametrize("name", ["28", "29"])
 def test_show_me_pressed_at_once_on_every_step_keeps_a_ctrl_c_for_the_new_pipeline(
     name: str,
@@ -373,24 +399,12 @@ def test_show_me_pressed_at_once_on_every_step_keeps_a_ctrl_c_for_the_new_pipeli
     benchmark): the ^C that follows the step starting `sleep … | sleep …` must reach the sleeps,
     not bash's forked children before they exec (they would catch it and go on to run sleep).
     Without settle_foreground, lesson 28 or 29 failed such a run at its ^C step (measured)."""
-    from sigscope.course.catalog import lesson_files
-    from sigscope.paths import bundled_lessons
-
-    if shutil.which("strace") is None:
-        pytest.skip("strace is not installed: the lane reports no received/exit events")
-    path = next(p for p in lesson_files([bundled_lessons()]) if p.stem.startswith(f"{name}-"))
-    lesson = load_lesson(path)
+    lesson = terminal_lesson(name)
     with lesson.make_lab() as lab:
-        run = LessonRun(lesson, lab)
-        for i, step in enumerate(lesson.steps):
-            if not step.checked:
-                run.next()
-                continue
-            run.show_me(timeout=15)
-            assert i in run.done
+        for step in shown_at_once(LessonRun(lesson, lab)):
             if any(a.kind == "type" and a.value.keys.startswith("\x03") for a in step.solution):
                 return  # the first ^C of the lesson reached the pipeline
-        pytest.fail(f"{path.name} has no step that types ^C")
+        pytest.fail(f"{lesson.id} has no step that types ^C")
 
 
 @pytest.mark.parametrize(("name", "runs"), [("29", 5), ("30", 3)])
@@ -401,19 +415,8 @@ def test_show_me_types_a_job_control_key_only_once_the_program_waits(name: str, 
     installed its SIGINT handler (no KeyboardInterrupt: step 6), or reached Python's own
     handler before the program's (step 8), about one run in three here and nearly every run
     under load (measured) — the lessons benchmark's timeouts."""
-    from sigscope.course.catalog import lesson_files
-    from sigscope.paths import bundled_lessons
-
-    if shutil.which("strace") is None:
-        pytest.skip("strace is not installed: the lane reports no received/exit events")
-    path = next(p for p in lesson_files([bundled_lessons()]) if p.stem.startswith(f"{name}-"))
-    lesson = load_lesson(path)
+    lesson = terminal_lesson(name)
     for _ in range(runs):
         with lesson.make_lab() as lab:
-            run = LessonRun(lesson, lab)
-            for i, step in enumerate(lesson.steps):
-                if not step.checked:
-                    run.next()
-                    continue
-                run.show_me(timeout=15)
-                assert i in run.done, (path.name, i + 1)
+            for _step in shown_at_once(LessonRun(lesson, lab)):
+                pass
