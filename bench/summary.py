@@ -230,7 +230,7 @@ def idle_rows(f: dict[str, Any]) -> list[Row]:
     if "skipped" in f:
         return [Row(figure, "—", "htop", "—", verdict=f"skipped: {f['skipped']}", rank=6)]
 
-    def share_of(seconds: float) -> Any:
+    def share_of(seconds: float) -> Callable[[float], str]:
         return lambda x: f"{x:.2f} s CPU ({100 * x / seconds:.2f}%)"
 
     share = share_of(f["seconds"])

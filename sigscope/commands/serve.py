@@ -27,6 +27,7 @@ from typing import Any
 from sigscope import procfs
 from sigscope.commands._common import EXIT_USAGE
 from sigscope.commands._lab_options import add_lab_options, workers_count
+from sigscope.lab.limits import MAX_WORKERS_ENV, footprint
 from sigscope.numbers import NumberError, parse_int
 from sigscope.serving.rules import (
     DEFAULT_HOST,
@@ -195,7 +196,6 @@ def settings_from(args: argparse.Namespace, catalog: Any = None) -> ServeSetting
         )
     lesson = demo = None
     from sigscope.lab.behaviours import parse_behaviour_spec
-    from sigscope.lab.limits import footprint
 
     behaviour, params = parse_behaviour_spec(args.behaviour)
     needs = args.workers * footprint(behaviour, params)  # below a dashboard's master
@@ -350,10 +350,7 @@ def page_parser() -> argparse.ArgumentParser:
 
 WARM = "--warm"  # the first argument of a spare app (serve --warm N)
 MAX_ORDER = 64 * 1024  # bytes of a spare's order (its page's argv and environment)
-# What an order may set in the environment: these and the lab's cap on workers (lab.master's
-# MAX_WORKERS_ENV, imported where an order is read: the lab is not imported before a
-# dashboard's first frame, issue 14).
-ORDER_ENV = ("COLUMNS", "ROWS")
+ORDER_ENV = ("COLUMNS", "ROWS", MAX_WORKERS_ENV)  # what an order may set in the environment
 
 
 class OrderError(Exception):
@@ -376,8 +373,6 @@ def read_order(fd: int = 0) -> list[str] | None:
         data += chunk
         if len(data) > MAX_ORDER:
             raise OrderError("an order longer than 64 KiB")
-    from sigscope.lab.limits import MAX_WORKERS_ENV
-
     try:
         order = json.loads(data)
     except ValueError:
@@ -386,7 +381,7 @@ def read_order(fd: int = 0) -> list[str] | None:
     if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
         raise OrderError("an order without an argv")
     if not isinstance(env, dict) or not all(
-        k in (*ORDER_ENV, MAX_WORKERS_ENV) and isinstance(v, str) for k, v in env.items()
+        k in ORDER_ENV and isinstance(v, str) for k, v in env.items()
     ):
         raise OrderError("an order with an environment it may not set")
     os.environ.update(env)

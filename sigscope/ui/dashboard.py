@@ -731,7 +731,7 @@ class DashboardScreen(PromptFrames):
         if step is None:
             return
         due = now_ns + math.ceil(max(step, 1e-3) / AGE_TICK) * int(AGE_TICK * 1e9)
-        if self._age_due is not None and self._age_due <= due and self._age_timer is not None:
+        if self._age_due is not None and self._age_due <= due:
             return
         if self._age_timer is not None:
             self._age_timer.stop()

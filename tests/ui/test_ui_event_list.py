@@ -155,6 +155,32 @@ async def test_the_event_log_pid_filter_takes_only_ascii_digits() -> None:
         assert log.pid_filter is None and box.value == "²"
 
 
+async def test_a_filter_set_before_the_filter_boxes_exist_is_shown_in_them() -> None:
+    """The boxes are mounted just after the first frame (issue 14): a filter set before that
+    (a row selected at once) is kept, and the boxes are made showing it."""
+    from textual.widgets import Input
+
+    from sigscope.ui.widgets.event_log import EventLog
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield EventLog(id="log")
+
+        def on_mount(self) -> None:
+            log = self.query_one(EventLog)
+            assert not log.query("#log-pid")  # (else this test shows nothing)
+            log.set_filter(42, "SIGTERM")
+
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        log = app.query_one(EventLog)
+        await until(pilot, lambda: app.query("#log-sig"), "the filter boxes")
+        assert app.query_one("#log-pid", Input).value == "42"
+        assert app.query_one("#log-sig", Input).value == "SIGTERM"
+        await pilot.pause()
+        assert (log.pid_filter, log.sig_filter) == (42, "SIGTERM")
+
+
 async def test_a_storms_rows_are_wrapped_once_per_sentence() -> None:
     # Each new row's height needs its sentence wrapped, and a storm is the same sentence
     # thousands of times: wrapping each row anew was ~13 ms a flush in a narrow panel (issue 14).

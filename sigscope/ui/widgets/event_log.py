@@ -291,8 +291,8 @@ class EventLog(Vertical):
         """Show only events about ``pid`` and/or with signal ``sig`` (None: any)."""
         self.pid_filter = pid
         self.sig_filter = sig
-        boxes = self.query("#log-filters Input")
-        if len(boxes) == 2:  # (before the first frame they are made with these values)
+        if self.query("#log-sig"):  # (mounted with the pid box just after the first frame,
+            # and made with these values if they come first)
             pid_input = self.query_one("#log-pid", Input)
             sig_input = self.query_one("#log-sig", Input)
             with pid_input.prevent(Input.Changed), sig_input.prevent(Input.Changed):
