@@ -276,7 +276,8 @@ async def test_k_in_the_session_tree_signals_the_row() -> None:
         tree = app.query_one(SessionTree)
         c = log.cursor()
         lane.type("sleep 30 &\r")
-        pid = (await event(pilot, lane, c, kind="exec", comm="sleep"))["pid"]
+        # The observer scans /proc: a scan after the exec sees the sleep joined, not exec'd.
+        pid = (await event(pilot, lane, c, match=is_sleep))["pid"]
         await until(pilot, lambda: pid in [t for t, _ in tree.rows])
         tree.focus()
         while tree.selected != pid:
