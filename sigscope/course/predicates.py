@@ -516,13 +516,19 @@ def _state(key: str, value: Any, spec: dict[str, Any]) -> Predicate:
         return ProcessMatch(key, value, lambda p, w: p.state == value, **quals)
     sig = parse_signal(parse_sig(value, (key,)))
     name = signal_name(sig)
-    tests: dict[str, Callable[[ProcessView, World], bool]] = {
-        "pending": lambda p, w: sig in p.masks.all_pending,  # SigPnd or ShdPnd
-        "blocked": lambda p, w: sig in p.masks.blocked,
-        "ignored": lambda p, w: sig in p.masks.ignored,
-        "caught": lambda p, w: sig in p.masks.caught,
+    masks: dict[str, Callable[[ProcessView], frozenset[int]]] = {
+        "pending": lambda p: p.masks.all_pending,  # SigPnd or ShdPnd
+        "blocked": lambda p: p.masks.blocked,
+        "ignored": lambda p: p.masks.ignored,
+        "caught": lambda p: p.masks.caught,
     }
-    return ProcessMatch(key, name, tests[key], **quals)
+    mask = masks[key]
+
+    def test(p: ProcessView, w: World) -> bool:
+        # A terminal job not yet exec'd has the shell's masks, not its program's (world.py).
+        return p.pid not in w.shell_copies and sig in mask(p)
+
+    return ProcessMatch(key, name, test, **quals)
 
 
 def _wakeups(value: Any, quals: dict[str, Any]) -> Predicate:

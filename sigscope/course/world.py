@@ -36,21 +36,31 @@ def facts_from_proc(lab: Lab) -> list[ProcessView]:
     return out
 
 
-def facts_from_lane(lab: Lab) -> list[ProcessView]:
+def facts_from_lane(lab: Lab) -> tuple[list[ProcessView], frozenset[int]]:
     """The terminal lane's processes (issue 16), read from /proc now and named ``shell`` (the
-    session leader) or ``job``: a lab started with a terminal has them beside its own."""
+    session leader) or ``job``: a lab started with a terminal has them beside its own.
+
+    Also the jobs that are still copies of the shell: forked, not yet exec'd (the shell's name
+    now, and its argv at the lane's last scan). Such a copy runs the shell's code with the
+    shell's handlers until it execs (bash's copy catches SIGINT, then execs sleep, which does
+    not): what it catches, ignores or blocks is not yet the job's program's."""
     lane = lab.terminal
     view = lane.view() if lane is not None else None
     if view is None:
-        return []
+        return [], frozenset()
+    shell = view.processes.get(view.shell)
     out = []
+    copies = set()
     for pid, seen in view.processes.items():
         found = read_view(pid)
         if found is None or found.starttime != seen.starttime:
             continue  # gone, or the pid now names another process
         role = "shell" if pid == view.shell else "job"
         out.append(dataclasses.replace(found, role=role))
-    return out
+        still_the_shell = shell is not None and (found.comm, seen.argv) == (shell.comm, shell.argv)
+        if role == "job" and still_the_shell:
+            copies.add(pid)
+    return out, frozenset(copies)
 
 
 def facts_from_snapshot(snapshot: Any, lab: Lab) -> list[ProcessView]:
@@ -83,6 +93,9 @@ class World:
     start: int
     processes: list[ProcessView]
     baseline: dict[int, int] = field(default_factory=dict)  # pid -> switches at step start
+    # Terminal jobs that are still copies of the shell (facts_from_lane): their signal masks
+    # are the shell's, so the mask predicates (caught, ignored, blocked, pending) skip them.
+    shell_copies: frozenset[int] = frozenset()
 
     @classmethod
     def observe(
@@ -98,8 +111,8 @@ class World:
         events = lab.events(base)
         snap = snapshot() if snapshot is not None else None
         facts = facts_from_snapshot(snap, lab) if snap is not None else facts_from_proc(lab)
-        facts += facts_from_lane(lab)  # the sampler watches the lab's tree, not the terminal's
-        return cls(lab, events, base, start, facts, dict(baseline or {}))
+        lane, copies = facts_from_lane(lab)  # the sampler watches the lab's tree, not the lane
+        return cls(lab, events, base, start, facts + lane, dict(baseline or {}), copies)
 
     def shell_pid(self) -> int | None:
         """The terminal lane's shell (its session leader), if the lab has a terminal."""

@@ -5,6 +5,7 @@ observer's snapshots can stand in for /proc reads."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -420,3 +421,49 @@ def test_show_me_types_a_job_control_key_only_once_the_program_waits(name: str, 
         with lesson.make_lab() as lab:
             for _step in shown_at_once(LessonRun(lesson, lab)):
                 pass
+
+
+def test_a_job_that_is_still_a_copy_of_bash_is_not_taken_for_its_program() -> None:
+    """Lesson 29 step 5 ticks once a foreground job catches SIGINT (Python's handler). A job is
+    forked as a copy of bash and catches SIGINT with bash's handler until it execs: typing
+    `sleep 300` (which does not catch SIGINT) ticked the step on the first try, checked every
+    2 ms, until the mask predicates passed over such copies. A subshell, bash's copy for good,
+    is passed over too (lessons/README.md): with a SIGINT trap it does not tick the step. A
+    Python does."""
+    lesson = terminal_lesson("29")
+    with lesson.make_lab() as lab:
+        run = LessonRun(lesson, lab)
+        while run.index < 4:
+            if lesson.steps[run.index].checked:
+                run.show_me(timeout=15)
+            else:
+                run.next()
+        lane = lab.terminal
+
+        def never_ticks(seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                assert run.check() == [] and run.index == 4, "the step ticked"
+                time.sleep(0.002)
+
+        for _ in range(3):
+            c = lab.cursor()
+            lane.type("sleep 300\n")
+            never_ticks(0.5)
+            sleep = lab.wait_for(
+                lambda e: e["kind"] in ("joined", "exec") and e["argv"] == ["sleep", "300"],
+                since=c,
+                timeout=10,
+            )
+            lane.type("\x03")
+            lab.wait_for(kind="exit", pid=sleep["pid"], sig="SIGINT", since=c, timeout=10)
+        c = lab.cursor()
+        lane.type("(trap : INT; read x)\n")
+        lab.wait_for(kind="foreground", match=None, since=c, timeout=10)
+        never_ticks(0.5)
+        lane.type("\n")
+        lab.wait_for(
+            lambda e: e["kind"] == "foreground" and e["pgid"] == lane.shell_pid, since=c, timeout=10
+        )
+        run.show_me(timeout=15)  # python3 -c 'import time; time.sleep(300)'
+        assert 4 in run.done
