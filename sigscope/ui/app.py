@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.errors import MarkupError
 from rich.text import Text
@@ -82,6 +82,7 @@ from sigscope.ui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from sigscope.ui.screens.signal_menu import SignalChoice
+    from sigscope.ui.widgets.session_tree import SessionTree
 
 # The dialogs (signal menu, choices, parameters, help) are imported when first opened: none
 # is on the first frame, and together they were about 3 ms of the start-up (issue 14).
@@ -498,8 +499,31 @@ class SigscopeApp(App[None]):
             to = ", ".join(f"{t} ×{n}" if n > 1 else t for t, n in times.items())
             self.notify(f"{name} sent to {to}", timeout=3)
 
+    def _lane_instead(self) -> bool:
+        """In a terminal lesson the lab's tree is hidden (lesson.tcss ``-terminal``): what the
+        learner has selected is a row of the session tree, never the hidden master."""
+        return self.dashboard.has_class("-terminal")
+
+    def _session_tree(self) -> SessionTree | None:
+        """The session tree that stands for the lab's tree in a terminal lesson, if shown."""
+        trees = self.dashboard.query("#body > SessionTree")
+        tree = trees.first() if trees else None
+        if tree is None or not tree.display:
+            self.notify(
+                "No session tree at this size: make the terminal bigger to signal a job from "
+                "it, or type kill in the Terminal (F7).",
+                severity="warning",
+            )
+            return None
+        return cast("SessionTree", tree)
+
     async def action_signal_menu(self) -> None:
         if self._running_lab() is None:
+            return
+        if self._lane_instead():
+            session = self._session_tree()
+            if session is not None:
+                session.action_signal_menu()
             return
         tree = self.process_tree
         tagged = sorted(tree.tagged)
@@ -529,6 +553,11 @@ class SigscopeApp(App[None]):
         self.push_screen(SignalMenu(target, self.last_signal), chosen)
 
     def action_quick(self, sig: str) -> None:
+        if self._lane_instead():
+            session = self._session_tree()
+            if session is not None:
+                session.action_send(sig)
+            return
         row = self._selected()
         if row is not None:
             self.send_signal([row.pid], parse_signal(sig))
@@ -539,6 +568,9 @@ class SigscopeApp(App[None]):
             self.send_signal([lab.master_pid], parse_signal(sig))
 
     def action_tag(self) -> None:
+        if self._lane_instead():
+            self.notify("Tags are for the lab's tree, not shown in a terminal lesson.", timeout=3)
+            return
         pid = self.process_tree.toggle_tag()
         if pid is None:
             self.notify("Nothing to tag here: select a live process.", severity="warning")
@@ -614,6 +646,15 @@ class SigscopeApp(App[None]):
         if log.pid_filter is not None:
             log.set_filter(None, log.sig_filter)
             self.notify("Event log: every process", timeout=2)
+            return
+        if self._lane_instead():
+            session = self._session_tree()
+            target = session.selected if session is not None else None
+            if session is not None and (target is None or target < 0):
+                self.notify("Select a process (not a group) in the session tree.", timeout=3)
+            elif target is not None and target > 0:
+                log.set_filter(target, log.sig_filter)
+                self.notify(f"Event log: only pid {target}", timeout=2)
             return
         row = self._selected()
         if row is not None:

@@ -695,6 +695,59 @@ async def test_a_terminal_lesson_as_a_student_meets_it() -> None:
         await pilot.press("escape", "q")
 
 
+async def test_a_terminal_lessons_signal_keys_act_on_the_session_trees_row() -> None:
+    """In a terminal lesson the lab's tree and master are hidden: the dashboard's signal keys,
+    pressed wherever the focus is, act on the session tree's row (what the learner sees),
+    never on the hidden tree's selection (the master: `t` used to offer to end the lab)."""
+    from sigscope.ui.screens.confirm import ConfirmDialog
+    from sigscope.ui.screens.signal_menu import SignalMenu
+    from sigscope.ui.widgets.session_tree import SessionTree
+
+    app = RecordingLessonApp(resolve_lesson("29", FOLDER))
+    async with app.run_test(size=(120, 40)) as pilot:
+        lab = await lab_ready(pilot, workers=0)
+        lane = lab.terminal
+        assert lane is not None
+        tree = await until(pilot, lambda: app.query(SessionTree).first(), "the session tree")
+        c = lab.cursor()
+        lane.type("sleep 300 &\r")
+        job = await until(
+            pilot,
+            lambda: next(
+                (e["pid"] for e in lab.events(c) if e.get("argv") == ["sleep", "300"]), None
+            ),
+            "the sleep",
+        )
+        await until(pilot, lambda: job in [t for t, _ in tree.rows], "the sleep's row")
+        tree.focus()
+        while tree.selected != job:
+            before = tree.cursor
+            await pilot.press("down")
+            assert tree.cursor != before, "the sleep's row is not reachable"
+        app.set_focus(None)  # keys go to the app, as from the chart or the pane
+        await pilot.press("k")
+        menu = await until(pilot, lambda: isinstance(app.screen, SignalMenu) and app.screen, "menu")
+        assert menu.target == f"pid {job}"
+        await pilot.press("escape")
+        await pilot.press("space")
+        await until(pilot, lambda: said(app, "Tags are for the lab's tree"), "no tag")
+        assert not app.process_tree.tagged
+        c = lab.cursor()
+        await pilot.press("u")  # SIGUSR1: no handler in sleep, so its default action ends it
+        await until(
+            pilot,
+            lambda: any(
+                e["kind"] == "exit" and e["pid"] == job and e.get("sig") == "SIGUSR1"
+                for e in lab.events(c)
+            ),
+            "the sleep killed by SIGUSR1",
+        )
+        assert not isinstance(app.screen, ConfirmDialog) and lab.running
+        sent = [e for e in lab.events(c) if e["kind"] == "sent"]
+        assert [(e["target"], e["sig"]) for e in sent] == [(job, "SIGUSR1")]
+        await pilot.press("q")
+
+
 async def test_a_terminal_lesson_at_80x24_shows_the_pane_and_the_terminal() -> None:
     """At 80x24 the lane's pane no longer squeezes the lesson out: the tabs (the lesson
     first), the terminal, the step's text; the lab's master tabs are hidden."""
@@ -712,6 +765,11 @@ async def test_a_terminal_lesson_at_80x24_shows_the_pane_and_the_terminal() -> N
         inside = (terminal.content_size.height, terminal.content_size.width)
         assert (started["rows"], started["cols"]) == (8, 78) == inside
         assert not app.screen.query_one("#tab-master", Tab).display
+        # No room for the session tree: a signal key says so, and never reaches the master.
+        c = lab.cursor()
+        await pilot.press("t")
+        await until(pilot, lambda: said(app, "No session tree at this size"), "the notice")
+        assert lab.running and not [e for e in lab.events(c) if e["kind"] == "sent"]
         await pilot.press("q")
 
 
