@@ -70,9 +70,26 @@ def shell_argv(path: str) -> list[str]:
     return [base, "-i"]
 
 
+def python_folder() -> str | None:
+    """The folder of the Python sigscope runs on, if it holds a ``python3``.
+
+    It goes first on the shell's PATH, so that the ``python3`` a lesson has the learner type
+    is that interpreter, a program, whatever PATH says: pyenv's ``python3`` is a shim, a bash
+    script whose helper processes would be the learner's jobs too (they exit during lesson
+    29's "it lives on" step and broke its count)."""
+    folder = os.path.dirname(sys.executable or "")
+    python3 = os.path.join(folder, "python3")
+    if os.path.isabs(folder) and os.path.isfile(python3) and os.access(python3, os.X_OK):
+        return folder
+    return None
+
+
 def shell_env(rows: int, cols: int) -> dict[str, str]:
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     env.setdefault("PATH", os.defpath)
+    folder = python_folder()
+    if folder is not None and env["PATH"].split(os.pathsep)[0] != folder:
+        env["PATH"] = os.pathsep.join((folder, env["PATH"]))
     env.update(
         TERM="xterm-256color",
         PS1=PROMPT,

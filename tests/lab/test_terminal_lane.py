@@ -368,6 +368,23 @@ def test_without_strace_one_line_says_so_and_groups_still_show(bare_path: Path) 
         assert not of(log.events(), "received")
 
 
+@needs_bash
+def test_python3_in_the_lane_is_the_python_sigscope_runs_on(bare_path: Path) -> None:
+    """A lesson has the learner type python3: in the lane it is sigscope's own interpreter,
+    even when PATH finds a launcher first (pyenv's shim is a bash script, whose helper
+    processes would be the learner's jobs too)."""
+    shim = bare_path / "python3"
+    shim.write_text("#!/bin/sh\necho shim\n")
+    shim.chmod(0o755)
+    want = os.path.join(os.path.dirname(sys.executable), "python3")
+    assert os.path.isfile(want)
+    with Lane() as lane:
+        lane.wait_output("$ ")
+        mark = len(lane.transcript().encode())
+        lane.type("command -v python3\r")
+        lane.wait_output(want, since=mark, timeout=10)
+
+
 def test_lane_events_read_as_sentences() -> None:
     """The event list and the chart describe lane events in words, not 'pid N: joined'."""
     from sigscope.observe.sequence import describe
