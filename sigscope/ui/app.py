@@ -510,8 +510,8 @@ class SigscopeApp(App[None]):
         tree = trees.first() if trees else None
         if tree is None or not tree.display:
             self.notify(
-                "No session tree at this size: make the terminal bigger to signal a job from "
-                "it, or type kill in the Terminal (F7).",
+                "The session tree is on its own tab at this size: open the Session tab to "
+                "signal a job from it, or type kill in the Terminal (F7).",
                 severity="warning",
             )
             return None

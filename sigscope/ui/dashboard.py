@@ -114,6 +114,7 @@ SECONDARY = (
 )
 
 TAB_ORDER = ("log", "chart", "master", "dispositions", "timers")  # the compact layout's tabs
+SESSION_TAB = "tab-session"  # a terminal lesson's session tree, as a tab at 80x24
 SINKS = ("chart", "dispositions", "timers")  # panels that take every event and snapshot
 
 Event = dict[str, Any]
@@ -385,6 +386,8 @@ class DashboardScreen(PromptFrames):
             self.panel(panel.key).set_class(panel.key == active, "-active")
         if self.pane is not None:
             self.pane.set_class(active == self.pane.id, "-active")
+        for session in self.query("#body > SessionTree"):
+            session.set_class(event.tab.id == SESSION_TAB, "-active")
 
     # The dashboard's widgets are made once and live until the app exits: keep references
     # rather than querying the DOM for each of thousands of events a second.
@@ -463,14 +466,23 @@ class DashboardScreen(PromptFrames):
             self.set_class(lane is not None, "-terminal")
         for placed in self.query("#body > TerminalPanel, #body > SessionTree"):
             placed.remove()  # the old lab's
-        if lane is None:
-            return
-        if not self.terminal_in_grid or pane is None or not in_grid:
-            self.mount(TerminalLanePane(lane), before="#actions")
+        tabs = self.query_one("#panel-tabs", Tabs)
+        has_tab = bool(tabs.query(f"#{SESSION_TAB}"))
+        if lane is None or not self.terminal_in_grid or pane is None or not in_grid:
+            if has_tab:
+                tabs.remove_tab(SESSION_TAB)
+            if lane is not None:
+                self.mount(TerminalLanePane(lane), before="#actions")
             return
         body = self.query_one("#body", Container)
         body.mount(TerminalPanel(lane), before=pane)
-        body.mount(SessionTree(lane), after=pane)
+        session = SessionTree(lane)
+        body.mount(session, after=pane)
+        if has_tab:
+            session.set_class(tabs.active == SESSION_TAB, "-active")
+        else:
+            # At 80x24 the session tree is a tab of its own, after the pane's (lesson.tcss).
+            tabs.add_tab(Tab("Session", id=SESSION_TAB), after=f"tab-{pane.id}")
         self.call_after_refresh(self.focus_home)
 
     def focus_home(self) -> None:

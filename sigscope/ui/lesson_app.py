@@ -48,7 +48,7 @@ from sigscope.course.run import LessonRun, ShowMeFailed
 from sigscope.lab.controller import Lab, LabError
 from sigscope.ui.app import SigscopeApp, run_app
 from sigscope.ui.commands import COMMANDS, QUICK_SIGNALS, Command, help_keys
-from sigscope.ui.dashboard import SECONDARY
+from sigscope.ui.dashboard import SECONDARY, SESSION_TAB
 from sigscope.ui.screens.code_confirm import CodeConfirmDialog
 from sigscope.ui.screens.help import HelpScreen
 from sigscope.ui.screens.lesson_picker import LessonPicker
@@ -347,6 +347,10 @@ class LessonApp(SigscopeApp):
             label = f"{panel.title} {NEEDED_MARK}" if panel.key in keys else panel.title
             if tab.label_text != label:
                 tab.label = label
+        for tab in tabs.query(f"#{SESSION_TAB}").results(Tab):
+            label = f"Session {NEEDED_MARK}" if "session" in keys else "Session"
+            if tab.label_text != label:
+                tab.label = label
 
     # -- the lab and the run ---------------------------------------------------------------
     def start_lab(self) -> None:
@@ -358,6 +362,9 @@ class LessonApp(SigscopeApp):
             size = terminal_panel_size(self.layout_mode, self.size.width, self.size.height)
             self.settings = replace(self.settings, terminal_size=size)
         super().start_lab()
+        # A terminal lab's Session tab is mounted now: mark it too, if the step needs it.
+        self._marked_tabs = None
+        self.call_after_refresh(self.show_needed_panels)
         lab = self.lab
         if lab is None:
             self.lesson_run = None

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Footer, Input, OptionList, Tab
+from textual.widgets import Footer, Input, OptionList, Tab, Tabs
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 
@@ -765,11 +765,22 @@ async def test_a_terminal_lesson_at_80x24_shows_the_pane_and_the_terminal() -> N
         inside = (terminal.content_size.height, terminal.content_size.width)
         assert (started["rows"], started["cols"]) == (8, 78) == inside
         assert not app.screen.query_one("#tab-master", Tab).display
-        # No room for the session tree: a signal key says so, and never reaches the master.
+        # The session tree is a tab of its own here, marked: the step needs it. While another
+        # tab is shown, a signal key says where the tree is, and never reaches the master.
+        from sigscope.ui.widgets.session_tree import SessionTree
+
+        tabs = app.screen.query_one("#panel-tabs", Tabs)
+        tab = await until(pilot, lambda: tabs.query("#tab-session").first(), "the Session tab")
+        await until(pilot, lambda: tab.label_text == "Session ◆", "the tab marked")
+        session = app.query_one(SessionTree)
+        assert not session.display
         c = lab.cursor()
         await pilot.press("t")
-        await until(pilot, lambda: said(app, "No session tree at this size"), "the notice")
+        await until(pilot, lambda: said(app, "open the Session tab"), "the notice")
         assert lab.running and not [e for e in lab.events(c) if e["kind"] == "sent"]
+        tabs.active = "tab-session"
+        await until(pilot, lambda: session.display and session.region.height >= 6, "the tree")
+        assert not app.pane.display and terminal.region.height == 10
         await pilot.press("q")
 
 
