@@ -108,18 +108,19 @@ class SessionObserver:
                 prior = old.state if old is not None and old.state != "T" else "S"
                 state = "T" if pid in self.group_stopped else prior
             comm = st.comm
-            same = old is not None and old.starttime == st.starttime
-            if old is not None and same and old.comm == comm and (old.argv or state in GONE):
-                argv = old.argv
+            # The same process at the last scan (not another one since given its pid).
+            same = old if old is not None and old.starttime == st.starttime else None
+            if same is not None and same.comm == comm and (same.argv or state in GONE):
+                argv = same.argv
             else:
                 read = read_argv(pid)
                 argv = read or ()
-                if read == () and state not in GONE and old is not None and same:
+                if read == () and state not in GONE and same is not None:
                     # Mid-exec: the kernel names the new program before it has laid out the
                     # new argv (cmdline reads empty; 275 of 3,000 execs scanned in a loop
                     # here). Show the process as it was until its argv can be read, so that
                     # the exec's event carries it. (One first seen so is re-read next scan.)
-                    comm, argv = old.comm, old.argv
+                    comm, argv = same.comm, same.argv
             seen[pid] = SessionProcess(
                 pid,
                 st.ppid,

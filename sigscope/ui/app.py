@@ -649,12 +649,14 @@ class SigscopeApp(App[None]):
             return
         if self._lane_instead():
             session = self._session_tree()
-            target = session.selected if session is not None else None
-            if session is not None and (target is None or target < 0):
+            if session is None:
+                return
+            target = session.selected
+            if target is None or target < 0:
                 self.notify("Select a process (not a group) in the session tree.", timeout=3)
-            elif target is not None and target > 0:
-                log.set_filter(target, log.sig_filter)
-                self.notify(f"Event log: only pid {target}", timeout=2)
+                return
+            log.set_filter(target, log.sig_filter)
+            self.notify(f"Event log: only pid {target}", timeout=2)
             return
         row = self._selected()
         if row is not None:

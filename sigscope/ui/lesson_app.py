@@ -339,16 +339,14 @@ class LessonApp(SigscopeApp):
             return  # the pane is refreshed at every check: relabel only on a change
         self._marked_tabs = keys
         tabs = self.dashboard.query_one("#panel-tabs", Tabs)
-        for panel in SECONDARY:
+        # The panels' tabs, and a terminal lab's Session tab (the session tree, at 80x24).
+        titles = [(f"tab-{p.key}", p.key, p.title) for p in SECONDARY]
+        for tab_id, key, title in [*titles, (SESSION_TAB, "session", "Session")]:
             try:
-                tab = tabs.query_one(f"#tab-{panel.key}", Tab)
+                tab = tabs.query_one(f"#{tab_id}", Tab)
             except NoMatches:
                 continue
-            label = f"{panel.title} {NEEDED_MARK}" if panel.key in keys else panel.title
-            if tab.label_text != label:
-                tab.label = label
-        for tab in tabs.query(f"#{SESSION_TAB}").results(Tab):
-            label = f"Session {NEEDED_MARK}" if "session" in keys else "Session"
+            label = f"{title} {NEEDED_MARK}" if key in keys else title
             if tab.label_text != label:
                 tab.label = label
 
@@ -364,7 +362,7 @@ class LessonApp(SigscopeApp):
         super().start_lab()
         # A terminal lab's Session tab is mounted now: mark it too, if the step needs it.
         self._marked_tabs = None
-        self.call_after_refresh(self.show_needed_panels)
+        self.call_after_refresh(lambda: self._mark_needed_tabs(self.needed_panels))
         lab = self.lab
         if lab is None:
             self.lesson_run = None
